@@ -1,0 +1,6 @@
+"""Yilin's services. ``SERVICES`` names each service's nameko class, in start order."""
+
+SERVICES: dict[str, str] = {
+    "registry": "services.registry.service:RegistryService",
+    "gateway": "services.gateway.service:GatewayService",
+}

@@ -1,0 +1,3 @@
+"""Route modules; importing this package registers every route with the router."""
+
+from services.gateway.routes import registry  # noqa: F401

@@ -1,0 +1,92 @@
+"""The gateway's route table: each route names its method, path, the marshmallow
+schemas of its body, query and response, and a small handler that makes the RPC call.
+The same table dispatches requests and generates the OpenAPI document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from marshmallow import Schema
+from werkzeug.exceptions import MethodNotAllowed, NotFound as NoRoute
+from werkzeug.routing import Map, Rule
+
+from yilin.identity import Identity
+
+API_PREFIX = "/api/v1"
+
+
+@dataclass
+class Call:
+    """What a route handler gets: RPC access, the caller and the validated input."""
+
+    services: Any
+    identity: Identity
+    path: dict[str, str]
+    query: dict[str, Any]
+    body: Any
+    headers: dict[str, str]
+
+    def rpc(self, service: str) -> Any:
+        """The RPC proxy of ``service``."""
+        return getattr(self.services, service)
+
+
+@dataclass
+class Route:
+    method: str
+    path: str
+    handler: Callable[[Call], Any]
+    summary: str
+    tag: str
+    body: type[Schema] | None = None
+    query: type[Schema] | None = None
+    response: type[Schema] | None = None
+    status: int = 200
+    roles: tuple[str, ...] | None = None  # None: any authenticated caller
+    public: bool = False
+    errors: tuple[int, ...] = (400, 401, 403, 404, 409, 413, 422, 429)
+    content_type: str = "application/json"
+    path_params: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def template(self) -> str:
+        """The path as the metrics label and OpenAPI key: ``/api/v1/volunteers/{volunteer_id}``."""
+        return API_PREFIX + self.path.replace("<", "{").replace(">", "}")
+
+
+class Router:
+    """Routes registered by the modules under ``services.gateway.routes``."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self._map: Map | None = None
+
+    def route(self, method: str, path: str, *, summary: str, tag: str, **options: Any) -> Callable[[Callable[[Call], Any]], Callable[[Call], Any]]:
+        """Register a handler for ``method path`` (path relative to ``/api/v1``)."""
+
+        def register(handler: Callable[[Call], Any]) -> Callable[[Call], Any]:
+            params = tuple(part[1:-1] for part in path.split("/") if part.startswith("<"))
+            self.routes.append(Route(method, path, handler, summary, tag, path_params=params, **options))
+            self._map = None
+            return handler
+
+        return register
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route for a request; raises ``LookupError`` (404) or ``PermissionError`` (405)."""
+        if self._map is None:
+            self._map = Map([Rule(API_PREFIX + r.path, methods=[r.method], endpoint=i)
+                             for i, r in enumerate(self.routes)], strict_slashes=False)
+        adapter = self._map.bind("gateway", "/")
+        try:
+            index, values = adapter.match(path, method=method)
+        except MethodNotAllowed as exc:
+            raise PermissionError(", ".join(sorted(exc.valid_methods or []))) from None
+        except NoRoute:
+            raise LookupError(path) from None
+        return self.routes[index], values
+
+
+ROUTER = Router()
+api = ROUTER.route

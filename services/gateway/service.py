@@ -1,0 +1,164 @@
+"""The gateway: Yilin's one public HTTP API, routed to the services over RPC."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from functools import partial
+from typing import Any
+
+import eventlet
+from eventlet.event import Event
+from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Request, Response
+
+from services.gateway import routes  # noqa: F401 - registers the routes
+from services.gateway.auth import authenticate, authorise
+from services.gateway.openapi import build_openapi
+from services.gateway.routing import ROUTER, Call
+from yilin.errors import BadRequest, Forbidden, InvalidInput, NotFound, PayloadTooLarge, YilinError, load
+from yilin.identity import IDENTITY_KEY
+from yilin.logs import CORRELATION_KEY
+from yilin.metrics import Instrumentation
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+SERVICES = ("registry",)
+CORRELATION_HEADER = "X-Correlation-Id"
+
+
+class ApiEntrypoint(HttpRequestHandler):
+    """nameko's HTTP entrypoint, carrying a correlation id into the worker context."""
+
+    def handle_request(self, request: Request) -> Response:
+        request.shallow = False
+        supplied = request.headers.get(CORRELATION_HEADER, "")
+        correlation_id = supplied if re.fullmatch(r"[A-Za-z0-9._-]{8,64}", supplied) else str(uuid.uuid4())
+        try:
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            done = Event()
+            self.container.spawn_worker(self, args, kwargs, context_data={CORRELATION_KEY: correlation_id},
+                                        handle_result=partial(self.handle_result, done))
+            response = self.response_from_result(done.wait())
+        except Exception as exc:  # noqa: BLE001 - nameko's own fallback, kept
+            response = self.response_from_exception(exc)
+        response.headers[CORRELATION_HEADER] = correlation_id
+        return response
+
+
+endpoint = ApiEntrypoint.decorator
+
+
+class WorkerContext(DependencyProvider):
+    """``self.context``: the worker context, to record route and identity for RPC and metrics."""
+
+    def get_dependency(self, worker_ctx: Any) -> Any:
+        return worker_ctx
+
+
+def json_response(status: int, payload: Any) -> Response:
+    body = "" if status == 204 else json.dumps(payload, ensure_ascii=False)
+    return Response(body, status=status, mimetype="application/json")
+
+
+def error_response(error: YilinError) -> Response:
+    return json_response(error.status, error.to_body())
+
+
+class GatewayService:
+    name = "gateway"
+
+    registry = RpcProxy("registry")
+    context = WorkerContext()
+    metrics = Instrumentation()
+
+    _openapi: dict[str, Any] | None = None
+
+    @endpoint("GET", "/health")
+    def health(self, request: Request) -> Response:
+        self.context.data["yilin.route"] = "/health"
+        checks = {name: self._ping(name) for name in SERVICES}
+        healthy = all(v == "ok" for v in checks.values())
+        return json_response(200 if healthy else 503, {"status": "ok" if healthy else "degraded", "services": checks})
+
+    def _ping(self, service: str) -> str:
+        try:
+            with eventlet.Timeout(3):
+                getattr(self, service).ping.call_async().result()
+            return "ok"
+        except (Exception, eventlet.Timeout):  # noqa: BLE001 - any failure means "not answering"
+            return "unavailable"
+
+    @endpoint("GET", "/openapi.json")
+    def openapi(self, request: Request) -> Response:
+        self.context.data["yilin.route"] = "/openapi.json"
+        if GatewayService._openapi is None:
+            GatewayService._openapi = build_openapi(ROUTER)
+        return json_response(200, GatewayService._openapi)
+
+    @endpoint("GET,POST,PUT,PATCH,DELETE", "/api/v1/<path:path>")
+    def api(self, request: Request, path: str) -> Response:
+        try:
+            return self._dispatch(request)
+        except YilinError as error:
+            return error_response(error)
+        except RequestEntityTooLarge:
+            return error_response(PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes"))
+        except (UnknownService, MethodNotFound):
+            log.warning("service unavailable", exc_info=True)
+            return json_response(503, {"error": "unavailable", "message": "a service is not answering; try again"})
+        except RemoteError as error:
+            log.error("service failed: %s %s", error.exc_type, error.value)
+            return json_response(500, {"error": "internal", "message": "an internal error occurred"})
+
+    def _dispatch(self, request: Request) -> Response:
+        data = self.context.data
+        data["yilin.method"] = request.method
+        try:
+            route, path_values = ROUTER.match(request.method, request.path)
+        except LookupError:
+            raise NotFound("no such resource", {"path": [request.path]}) from None
+        except PermissionError as allowed:
+            return json_response(405, {"error": "method_not_allowed", "message": f"allowed: {allowed}"})
+        data["yilin.route"] = route.template
+        identity = authenticate(request, self.context.config)
+        if not authorise(identity, route.roles):
+            raise Forbidden(f"the role {identity.role} may not {route.summary.lower()}")
+        data[IDENTITY_KEY] = identity.to_header()
+        bad_ids = {k: ["not a valid id (UUID)"] for k, v in path_values.items() if not UUID_PATTERN.match(v)}
+        if bad_ids:
+            raise InvalidInput("malformed id in the path", bad_ids)
+        query = request.args.to_dict()
+        if route.query is not None:
+            load(route.query(), query)
+        elif query:
+            raise InvalidInput("this route takes no query parameters", {k: ["unknown parameter"] for k in query})
+        body = self._body(request) if route.body is not None else None
+        if body is not None:
+            load(route.body(), body)
+        call = Call(services=self, identity=identity, path=path_values, query=query, body=body,
+                    headers=dict(request.headers))
+        result = route.handler(call)
+        return result if isinstance(result, Response) else json_response(route.status, result)
+
+    @staticmethod
+    def _body(request: Request) -> Any:
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes", {"body": ["too large"]})
+        request.max_content_length = MAX_BODY_BYTES
+        raw = request.get_data(cache=True)
+        if not raw:
+            raise BadRequest("a JSON body is required", {"body": ["missing"]})
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise BadRequest(f"the body is not valid JSON: {exc}", {"body": ["invalid JSON"]}) from None

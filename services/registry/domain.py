@@ -1,0 +1,439 @@
+"""The registry's rules, as plain functions over a unit of work. Inputs arrive already
+validated by the schemas in :mod:`services.registry.schemas`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from services.registry.models import (Certification, Membership, Organisation, Place, ServiceUnit, Team,
+                                      UnitVolunteer, Volunteer, VolunteerSkill, utcnow)
+from services.registry.schemas import VolunteerIn
+from yilin.db import UnitOfWork
+from yilin.errors import Conflict, InvalidInput, NotFound, load
+from yilin.paging import paginate
+from yilin.pii import PersonalData, mask_id_number, mask_phone
+
+MAX_SCAN = 5000  # teams scanned when filtering by skill
+PARENT_LEVEL = {"street": "district", "community": "street", "compound": "community"}
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _get(session: Session, model: type, ident: Any, field: str) -> Any:
+    row = session.get(model, str(ident))
+    if row is None:
+        raise NotFound(f"{model.__tablename__[:-1]} {ident} does not exist", {field: ["not found"]})
+    return row
+
+
+def _require_community(session: Session, ident: Any, field: str = "community_id") -> Place:
+    place = _get(session, Place, ident, field)
+    if place.level != "community":
+        raise InvalidInput(f"{field} must be a community", {field: [f"is a {place.level}, not a community"]})
+    return place
+
+
+def _unique_code(session: Session, model: type, code: str) -> None:
+    if session.scalar(select(model.id).where(model.code == code)) is not None:
+        raise Conflict(f"code {code} is already taken", {"code": ["already exists"]})
+
+
+# -- places -------------------------------------------------------------------------
+def place_view(place: Place) -> dict[str, Any]:
+    return {"id": place.id, "code": place.code, "name": place.name, "level": place.level, "parent_id": place.parent_id}
+
+
+def create_place(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
+    session = uow.session
+    _unique_code(session, Place, data["code"])
+    parent_id = _str(data.get("parent_id"))
+    expected = PARENT_LEVEL.get(data["level"])
+    if expected is None and parent_id:
+        raise InvalidInput("a district has no parent", {"parent_id": ["must be empty for a district"]})
+    if expected is not None:
+        if not parent_id:
+            raise InvalidInput(f"a {data['level']} needs a parent {expected}", {"parent_id": ["required"]})
+        parent = _get(session, Place, parent_id, "parent_id")
+        if parent.level != expected:
+            raise InvalidInput(f"the parent of a {data['level']} must be a {expected}",
+                               {"parent_id": [f"is a {parent.level}"]})
+    place = Place(code=data["code"], name=data["name"], level=data["level"], parent_id=parent_id)
+    session.add(place)
+    session.flush()
+    return place_view(place)
+
+
+def list_places(session: Session, query: dict[str, Any]) -> dict[str, Any]:
+    stmt = select(Place)
+    if query.get("level"):
+        stmt = stmt.where(Place.level == query["level"])
+    if query.get("parent_id"):
+        stmt = stmt.where(Place.parent_id == str(query["parent_id"]))
+    return paginate(session, stmt, Place.id, query["limit"], query.get("cursor"),
+                    lambda rows: [place_view(p) for p in rows])
+
+
+# -- organisations ------------------------------------------------------------------
+def organisation_view(org: Organisation) -> dict[str, Any]:
+    return {"id": org.id, "code": org.code, "name": org.name, "kind": org.kind, "community_id": org.community_id}
+
+
+def create_organisation(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
+    session = uow.session
+    _unique_code(session, Organisation, data["code"])
+    community_id = _str(data.get("community_id"))
+    if community_id:
+        _require_community(session, community_id)
+    org = Organisation(code=data["code"], name=data["name"], kind=data["kind"], community_id=community_id)
+    session.add(org)
+    session.flush()
+    uow.emit("organisation.registered", {"organisation_id": org.id, "code": org.code, "kind": org.kind,
+                                         "community_id": org.community_id})
+    return organisation_view(org)
+
+
+def list_organisations(session: Session, query: dict[str, Any]) -> dict[str, Any]:
+    stmt = select(Organisation)
+    if query.get("kind"):
+        stmt = stmt.where(Organisation.kind == query["kind"])
+    if query.get("community_id"):
+        stmt = stmt.where(Organisation.community_id == str(query["community_id"]))
+    return paginate(session, stmt, Organisation.id, query["limit"], query.get("cursor"),
+                    lambda rows: [organisation_view(o) for o in rows])
+
+
+# -- teams --------------------------------------------------------------------------
+def team_view(team: Team, member_count: int | None = None) -> dict[str, Any]:
+    view = {"id": team.id, "code": team.code, "name": team.name, "organisation_id": team.organisation_id,
+            "community_id": team.community_id, "professional": team.professional, "domain": team.domain,
+            "skills": list(team.skills or [])}
+    if member_count is not None:
+        view["member_count"] = member_count
+    return view
+
+
+def create_team(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
+    session = uow.session
+    _unique_code(session, Team, data["code"])
+    _get(session, Organisation, data["organisation_id"], "organisation_id")
+    _require_community(session, data["community_id"])
+    team = Team(code=data["code"], name=data["name"], organisation_id=str(data["organisation_id"]),
+                community_id=str(data["community_id"]), professional=data["professional"],
+                domain=data.get("domain"), skills=sorted(set(data["skills"])))
+    session.add(team)
+    session.flush()
+    uow.emit("team.created", {"team_id": team.id, "code": team.code, "organisation_id": team.organisation_id,
+                              "community_id": team.community_id, "professional": team.professional,
+                              "domain": team.domain, "skills": team.skills})
+    return team_view(team, 0)
+
+
+def get_team(session: Session, team_id: Any) -> dict[str, Any]:
+    team = _get(session, Team, team_id, "team_id")
+    count = session.scalar(select(func.count()).select_from(Membership).where(Membership.team_id == team.id))
+    return team_view(team, count or 0)
+
+
+def list_teams(session: Session, query: dict[str, Any]) -> dict[str, Any]:
+    stmt = select(Team)
+    for key in ("community_id", "organisation_id"):
+        if query.get(key):
+            stmt = stmt.where(getattr(Team, key) == str(query[key]))
+    if query.get("professional") is not None:
+        stmt = stmt.where(Team.professional == query["professional"])
+    rows_filter = query.get("skill")
+    page = paginate(session, stmt, Team.id, MAX_SCAN if rows_filter else query["limit"], query.get("cursor"),
+                    lambda rows: [team_view(t) for t in rows])
+    if rows_filter:  # skills are a short JSON list per team; 459 teams filter fine in Python
+        items = [t for t in page["items"] if rows_filter in t["skills"]][: query["limit"]]
+        page = {"items": items, "next_cursor": items[-1]["id"] if len(items) == query["limit"] else None}
+    return page
+
+
+def find_teams(session: Session, community_id: str, skill: str | None) -> list[dict[str, Any]]:
+    """Teams serving ``community_id`` that have ``skill`` (any skill when ``None``), with
+    their member counts, for dispatch."""
+    teams = session.scalars(select(Team).where(Team.community_id == community_id).order_by(Team.code)).all()
+    if skill:
+        teams = [t for t in teams if skill in (t.skills or []) or t.domain == skill]
+    counts = dict(session.execute(
+        select(Membership.team_id, func.count()).where(Membership.team_id.in_([t.id for t in teams]))
+        .group_by(Membership.team_id)).all()) if teams else {}
+    return [team_view(t, counts.get(t.id, 0)) for t in teams]
+
+
+def team_members(session: Session, team_id: Any) -> list[dict[str, Any]]:
+    """Members of a team with their role and status (no personal data)."""
+    _get(session, Team, team_id, "team_id")
+    rows = session.execute(
+        select(Membership, Volunteer.status).join(Volunteer, Volunteer.id == Membership.volunteer_id)
+        .where(Membership.team_id == str(team_id)).order_by(Membership.joined_at)).all()
+    return [{"team_id": m.team_id, "volunteer_id": m.volunteer_id, "role": m.role, "joined_at": m.joined_at,
+             "status": status} for m, status in rows]
+
+
+def add_member(uow: UnitOfWork, team_id: Any, data: dict[str, Any]) -> dict[str, Any]:
+    session = uow.session
+    team = _get(session, Team, team_id, "team_id")
+    volunteer = _get(session, Volunteer, data["volunteer_id"], "volunteer_id")
+    if volunteer.status != "active":
+        raise Conflict(f"volunteer is {volunteer.status}", {"volunteer_id": [f"is {volunteer.status}"]})
+    if session.get(Membership, (team.id, volunteer.id)) is not None:
+        raise Conflict("already a member of this team", {"volunteer_id": ["already a member"]})
+    membership = Membership(team_id=team.id, volunteer_id=volunteer.id, role=data["role"])
+    session.add(membership)
+    session.flush()
+    uow.emit("team.member_joined", {"team_id": team.id, "volunteer_id": volunteer.id, "role": membership.role})
+    return {"team_id": team.id, "volunteer_id": volunteer.id, "role": membership.role,
+            "joined_at": membership.joined_at}
+
+
+def remove_member(uow: UnitOfWork, team_id: Any, volunteer_id: Any) -> None:
+    session = uow.session
+    membership = session.get(Membership, (str(team_id), str(volunteer_id)))
+    if membership is None:
+        raise NotFound("no such membership", {"volunteer_id": ["not a member of this team"]})
+    session.delete(membership)
+    uow.emit("team.member_left", {"team_id": str(team_id), "volunteer_id": str(volunteer_id)})
+
+
+# -- volunteers ---------------------------------------------------------------------
+def volunteer_view(session: Session, volunteer: Volunteer) -> dict[str, Any]:
+    return volunteer_views(session, [volunteer])[0]
+
+
+def volunteer_views(session: Session, volunteers: Sequence[Volunteer]) -> list[dict[str, Any]]:
+    """Views for many volunteers with three queries in all, not three per volunteer."""
+    ids = [v.id for v in volunteers]
+    skills: dict[str, list[str]] = {i: [] for i in ids}
+    certs: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    teams: dict[str, list[str]] = {i: [] for i in ids}
+    if ids:
+        for vid, skill in session.execute(select(VolunteerSkill.volunteer_id, VolunteerSkill.skill)
+                                          .where(VolunteerSkill.volunteer_id.in_(ids)).order_by(VolunteerSkill.skill)):
+            skills[vid].append(skill)
+        for cert in session.scalars(select(Certification).where(Certification.volunteer_id.in_(ids))):
+            certs[cert.volunteer_id].append({"kind": cert.kind, "number": cert.number, "issued_on": cert.issued_on})
+        for vid, team_id in session.execute(select(Membership.volunteer_id, Membership.team_id)
+                                            .where(Membership.volunteer_id.in_(ids))):
+            teams[vid].append(team_id)
+    return [{
+        "id": v.id, "number": v.number, "name": v.name, "id_number": v.id_number_masked, "phone": v.phone_masked,
+        "community_id": v.community_id, "skills": skills[v.id], "certifications": certs[v.id],
+        "party_member": v.party_member, "status": v.status, "team_ids": sorted(teams[v.id]),
+        "created_at": v.created_at,
+    } for v in volunteers]
+
+
+def _registered_event(volunteer: Volunteer, skills: Iterable[str], certifications: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    return {"volunteer_id": volunteer.id, "volunteer_number": volunteer.number,
+            "community_id": volunteer.community_id, "skills": sorted(set(skills)),
+            "certifications": sorted({c["kind"] for c in certifications}), "status": volunteer.status}
+
+
+def _new_volunteer(pii: PersonalData, data: dict[str, Any]) -> Volunteer:
+    id_number = data["id_number"].upper()
+    phone = data.get("phone")
+    ident = str(uuid.uuid4())
+    return Volunteer(
+        id=ident, number="YL" + ident.replace("-", "")[:10].upper(), name=data["name"],
+        id_number_hash=pii.fingerprint(id_number), id_number_masked=mask_id_number(id_number),
+        id_number_encrypted=pii.encrypt(id_number),
+        phone_masked=mask_phone(phone) if phone else None, phone_encrypted=pii.encrypt(phone) if phone else None,
+        party_member=data["party_member"], community_id=str(data["community_id"]), status="active",
+    )
+
+
+def register_volunteer(uow: UnitOfWork, pii: PersonalData, data: dict[str, Any]) -> dict[str, Any]:
+    session = uow.session
+    _require_community(session, data["community_id"])
+    if session.scalar(select(Volunteer.id).where(
+            Volunteer.id_number_hash == pii.fingerprint(data["id_number"]))) is not None:
+        raise Conflict("a volunteer with this ID number is already registered", {"id_number": ["already registered"]})
+    volunteer = _new_volunteer(pii, data)
+    session.add(volunteer)
+    session.flush()
+    _write_skills(session, volunteer.id, data["skills"], data["certifications"])
+    uow.emit("volunteer.registered", _registered_event(volunteer, data["skills"], data["certifications"]))
+    return volunteer_view(session, volunteer)
+
+
+def _write_skills(session: Session, volunteer_id: str, skills: Iterable[str] | None,
+                  certifications: Iterable[dict[str, Any]] | None) -> None:
+    if skills is not None:
+        session.execute(delete(VolunteerSkill).where(VolunteerSkill.volunteer_id == volunteer_id))
+        rows = [{"volunteer_id": volunteer_id, "skill": s} for s in sorted(set(skills))]
+        if rows:
+            session.execute(insert(VolunteerSkill), rows)
+    if certifications is not None:
+        session.execute(delete(Certification).where(Certification.volunteer_id == volunteer_id))
+        rows = [{"id": str(uuid.uuid4()), "volunteer_id": volunteer_id, **c} for c in certifications]
+        if rows:
+            session.execute(insert(Certification), rows)
+
+
+def get_volunteer(session: Session, volunteer_id: Any) -> dict[str, Any]:
+    return volunteer_view(session, _get(session, Volunteer, volunteer_id, "volunteer_id"))
+
+
+def update_volunteer(uow: UnitOfWork, pii: PersonalData, volunteer_id: Any, patch: dict[str, Any]) -> dict[str, Any]:
+    session = uow.session
+    volunteer = _get(session, Volunteer, volunteer_id, "volunteer_id")
+    if not patch:
+        raise InvalidInput("nothing to change", {"_schema": ["give at least one field"]})
+    if "community_id" in patch:
+        _require_community(session, patch["community_id"])
+        volunteer.community_id = str(patch["community_id"])
+    if "name" in patch:
+        volunteer.name = patch["name"]
+    if "phone" in patch:
+        phone = patch["phone"]
+        volunteer.phone_masked = mask_phone(phone) if phone else None
+        volunteer.phone_encrypted = pii.encrypt(phone) if phone else None
+    if "party_member" in patch:
+        volunteer.party_member = patch["party_member"]
+    was_active = volunteer.status == "active"
+    if "status" in patch:
+        volunteer.status = patch["status"]
+    _write_skills(session, volunteer.id, patch.get("skills"), patch.get("certifications"))
+    session.flush()
+    view = volunteer_view(session, volunteer)
+    uow.emit("volunteer.updated", {"volunteer_id": volunteer.id, "changed": sorted(patch),
+                                   "community_id": volunteer.community_id, "skills": view["skills"],
+                                   "status": volunteer.status})
+    if was_active and volunteer.status != "active":
+        uow.emit("volunteer.deactivated", {"volunteer_id": volunteer.id, "status": volunteer.status})
+    return view
+
+
+def list_volunteers(session: Session, query: dict[str, Any]) -> dict[str, Any]:
+    stmt = select(Volunteer)
+    if query.get("community_id"):
+        stmt = stmt.where(Volunteer.community_id == str(query["community_id"]))
+    if query.get("status"):
+        stmt = stmt.where(Volunteer.status == query["status"])
+    if query.get("skill"):
+        stmt = stmt.where(Volunteer.id.in_(select(VolunteerSkill.volunteer_id).where(VolunteerSkill.skill == query["skill"])))
+    if query.get("team_id"):
+        stmt = stmt.where(Volunteer.id.in_(select(Membership.volunteer_id).where(Membership.team_id == str(query["team_id"]))))
+    return paginate(session, stmt, Volunteer.id, query["limit"], query.get("cursor"),
+                    lambda rows: volunteer_views(session, rows))
+
+
+def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: list[Any]) -> dict[str, Any]:
+    """Register a batch; rows that fail validation are reported, not fatal, and a row
+    whose ID number is already registered counts as a duplicate (re-running an import
+    is safe)."""
+    session = uow.session
+    schema = VolunteerIn()
+    accepted: list[tuple[Volunteer, dict[str, Any]]] = []
+    rejected: list[dict[str, Any]] = []
+    communities = set(session.scalars(select(Place.id).where(Place.level == "community")))
+    seen: set[str] = set()
+    for index, row in enumerate(rows):
+        try:
+            data = load(schema, row)
+        except InvalidInput as exc:
+            rejected.append({"row": index, "fields": exc.fields})
+            continue
+        if str(data["community_id"]) not in communities:
+            rejected.append({"row": index, "fields": {"community_id": ["no such community"]}})
+            continue
+        fingerprint = pii.fingerprint(data["id_number"])
+        if fingerprint in seen:
+            continue
+        seen.add(fingerprint)
+        accepted.append((_new_volunteer(pii, data), data))
+    existing = set()
+    hashes = [v.id_number_hash for v, _ in accepted]
+    for chunk in range(0, len(hashes), 1000):
+        existing |= set(session.scalars(select(Volunteer.id_number_hash)
+                                        .where(Volunteer.id_number_hash.in_(hashes[chunk:chunk + 1000]))))
+    fresh = [(v, d) for v, d in accepted if v.id_number_hash not in existing]
+    if fresh:
+        session.execute(insert(Volunteer), [_columns(v) for v, _ in fresh])
+        skills = [{"volunteer_id": v.id, "skill": s} for v, d in fresh for s in sorted(set(d["skills"]))]
+        if skills:
+            session.execute(insert(VolunteerSkill), skills)
+        certs = [{"id": str(uuid.uuid4()), "volunteer_id": v.id, **c} for v, d in fresh for c in d["certifications"]]
+        if certs:
+            session.execute(insert(Certification), certs)
+        for volunteer, data in fresh:
+            uow.emit("volunteer.registered", _registered_event(volunteer, data["skills"], data["certifications"]))
+    duplicates = len(rows) - len(rejected) - len(fresh)
+    return {"created": len(fresh), "duplicates": duplicates, "rejected": rejected}
+
+
+def _columns(volunteer: Volunteer) -> dict[str, Any]:
+    now = utcnow()
+    return {c.key: getattr(volunteer, c.key) for c in Volunteer.__table__.columns
+            if c.key not in ("created_at", "updated_at")} | {"created_at": now, "updated_at": now}
+
+
+# -- service units ------------------------------------------------------------------
+def unit_view(unit: ServiceUnit, volunteer_ids: list[str]) -> dict[str, Any]:
+    return {"id": unit.id, "name": unit.name, "community_id": unit.community_id, "sector_id": unit.sector_id,
+            "agency_id": unit.agency_id, "volunteer_organisation_id": unit.volunteer_organisation_id,
+            "volunteer_ids": volunteer_ids}
+
+
+UNIT_ROLES = {"sector_id": "government_sector", "agency_id": "social_work_agency",
+              "volunteer_organisation_id": "volunteer_organisation"}
+
+
+def form_unit(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
+    session = uow.session
+    _require_community(session, data["community_id"])
+    for field, kind in UNIT_ROLES.items():
+        org = _get(session, Organisation, data[field], field)
+        if org.kind != kind:
+            raise InvalidInput(f"{field} must be a {kind}", {field: [f"is a {org.kind}"]})
+    volunteer_ids = sorted({str(v) for v in data["volunteer_ids"]})
+    found = set(session.scalars(select(Volunteer.id).where(Volunteer.id.in_(volunteer_ids), Volunteer.status == "active")))
+    missing = [v for v in volunteer_ids if v not in found]
+    if missing:
+        raise InvalidInput("every volunteer must exist and be active", {"volunteer_ids": [f"unknown or inactive: {', '.join(missing[:5])}"]})
+    unit = ServiceUnit(name=data["name"], community_id=str(data["community_id"]), sector_id=str(data["sector_id"]),
+                       agency_id=str(data["agency_id"]), volunteer_organisation_id=str(data["volunteer_organisation_id"]))
+    session.add(unit)
+    session.flush()
+    session.execute(insert(UnitVolunteer), [{"unit_id": unit.id, "volunteer_id": v} for v in volunteer_ids])
+    view = unit_view(unit, volunteer_ids)
+    uow.emit("unit.formed", {"unit_id": unit.id, **{k: view[k] for k in (
+        "community_id", "sector_id", "agency_id", "volunteer_organisation_id", "volunteer_ids")}})
+    return view
+
+
+def get_unit(session: Session, unit_id: Any) -> dict[str, Any]:
+    unit = _get(session, ServiceUnit, unit_id, "unit_id")
+    ids = list(session.scalars(select(UnitVolunteer.volunteer_id).where(UnitVolunteer.unit_id == unit.id)))
+    return unit_view(unit, sorted(ids))
+
+
+def list_units(session: Session, query: dict[str, Any]) -> dict[str, Any]:
+    stmt = select(ServiceUnit)
+    if query.get("community_id"):
+        stmt = stmt.where(ServiceUnit.community_id == str(query["community_id"]))
+
+    def render(rows: Sequence[ServiceUnit]) -> list[dict[str, Any]]:
+        members: dict[str, list[str]] = {u.id: [] for u in rows}
+        for unit_id, vid in session.execute(select(UnitVolunteer.unit_id, UnitVolunteer.volunteer_id)
+                                            .where(UnitVolunteer.unit_id.in_(list(members)))):
+            members[unit_id].append(vid)
+        return [unit_view(u, sorted(members[u.id])) for u in rows]
+
+    return paginate(session, stmt, ServiceUnit.id, query["limit"], query.get("cursor"), render)
+
+
+def get_place(session: Session, place_id: Any) -> dict[str, Any]:
+    return place_view(_get(session, Place, place_id, "place_id"))
+
+
+def get_organisation(session: Session, org_id: Any) -> dict[str, Any]:
+    return organisation_view(_get(session, Organisation, org_id, "organisation_id"))

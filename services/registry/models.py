@@ -1,0 +1,122 @@
+"""The registry's tables: places, organisations, teams, volunteers and service units."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from yilin.tables import define_kit_tables
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+define_kit_tables(Base.metadata)
+
+
+class Place(Base):
+    """district → street → community → compound."""
+
+    __tablename__ = "places"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("places.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    community_id: Mapped[str | None] = mapped_column(ForeignKey("places.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey("places.id"), index=True)
+    professional: Mapped[bool] = mapped_column(Boolean, default=False)
+    domain: Mapped[str | None] = mapped_column(String(40))
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Volunteer(Base):
+    __tablename__ = "volunteers"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    id_number_encrypted: Mapped[str] = mapped_column(String(200))
+    phone_masked: Mapped[str | None] = mapped_column(String(11))
+    phone_encrypted: Mapped[str | None] = mapped_column(String(200))
+    party_member: Mapped[bool] = mapped_column(Boolean, default=False)
+    community_id: Mapped[str] = mapped_column(ForeignKey("places.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class VolunteerSkill(Base):
+    __tablename__ = "volunteer_skills"
+    volunteer_id: Mapped[str] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"), primary_key=True)
+    skill: Mapped[str] = mapped_column(String(40), primary_key=True)
+    __table_args__ = (Index("ix_volunteer_skills_skill", "skill", "volunteer_id"),)
+
+
+class Certification(Base):
+    __tablename__ = "certifications"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    volunteer_id: Mapped[str] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str | None] = mapped_column(String(60))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    volunteer_id: Mapped[str] = mapped_column(ForeignKey("volunteers.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ServiceUnit(Base):
+    """A "1+1+1+N" unit: a sector, a social-work agency, a volunteer organisation and N volunteers."""
+
+    __tablename__ = "service_units"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    community_id: Mapped[str] = mapped_column(ForeignKey("places.id"), index=True)
+    sector_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    agency_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    volunteer_organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class UnitVolunteer(Base):
+    __tablename__ = "unit_volunteers"
+    unit_id: Mapped[str] = mapped_column(ForeignKey("service_units.id"), primary_key=True)
+    volunteer_id: Mapped[str] = mapped_column(ForeignKey("volunteers.id"), primary_key=True)
+    __table_args__ = (UniqueConstraint("unit_id", "volunteer_id"),)

@@ -1,0 +1,191 @@
+"""Every registry payload, defined once: RPC arguments, HTTP bodies, responses and the
+OpenAPI document all come from these schemas."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from yilin.pii import PHONE_NUMBER, id_number_valid
+from yilin.paging import PageQuery
+
+PLACE_LEVELS = ("district", "street", "community", "compound")
+ORGANISATION_KINDS = ("social_work_agency", "volunteer_organisation", "government_sector", "university",
+                      "social_enterprise", "residents_committee")
+VOLUNTEER_STATUSES = ("active", "suspended", "left")
+MEMBER_ROLES = ("member", "lead")
+CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$", error="letters, digits, '_', '.', '-'; at most 40")
+SKILL = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="lower-case code, e.g. first_aid"))
+
+
+class PlaceIn(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=validate.Length(1, 120))
+    level = fields.String(required=True, validate=validate.OneOf(PLACE_LEVELS))
+    parent_id = fields.UUID(load_default=None, allow_none=True)
+
+
+class PlaceOut(Schema):
+    id = fields.String(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    level = fields.String(required=True)
+    parent_id = fields.String(allow_none=True)
+
+
+class PlaceQuery(PageQuery):
+    level = fields.String(validate=validate.OneOf(PLACE_LEVELS))
+    parent_id = fields.UUID()
+
+
+class OrganisationIn(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    kind = fields.String(required=True, validate=validate.OneOf(ORGANISATION_KINDS))
+    community_id = fields.UUID(load_default=None, allow_none=True)
+
+
+class OrganisationOut(Schema):
+    id = fields.String(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    community_id = fields.String(allow_none=True)
+
+
+class OrganisationQuery(PageQuery):
+    kind = fields.String(validate=validate.OneOf(ORGANISATION_KINDS))
+    community_id = fields.UUID()
+
+
+class TeamIn(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    organisation_id = fields.UUID(required=True)
+    community_id = fields.UUID(required=True)
+    professional = fields.Boolean(load_default=False)
+    domain = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 40))
+    skills = fields.List(SKILL, load_default=list, validate=validate.Length(max=20))
+
+
+class TeamOut(Schema):
+    id = fields.String(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    organisation_id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    professional = fields.Boolean(required=True)
+    domain = fields.String(allow_none=True)
+    skills = fields.List(fields.String(), required=True)
+    member_count = fields.Integer()
+
+
+class TeamQuery(PageQuery):
+    community_id = fields.UUID()
+    organisation_id = fields.UUID()
+    skill = fields.String()
+    professional = fields.Boolean()
+
+
+class CertificationIn(Schema):
+    kind = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"))
+    number = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 60))
+    issued_on = fields.Date(load_default=None, allow_none=True)
+
+
+class VolunteerIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    id_number = fields.String(required=True)
+    phone = fields.String(load_default=None, allow_none=True,
+                          validate=validate.Regexp(PHONE_NUMBER.pattern, error="11-digit mobile number"))
+    community_id = fields.UUID(required=True)
+    skills = fields.List(SKILL, load_default=list, validate=validate.Length(max=30))
+    certifications = fields.List(fields.Nested(CertificationIn), load_default=list, validate=validate.Length(max=20))
+    party_member = fields.Boolean(load_default=False)
+
+    @validates("id_number")
+    def _id_number(self, value: str, **_: object) -> None:
+        if not id_number_valid(value):
+            raise ValidationError("not a valid 18-character resident ID number")
+
+
+class VolunteerPatch(Schema):
+    name = fields.String(validate=validate.Length(1, 100))
+    phone = fields.String(allow_none=True, validate=validate.Regexp(PHONE_NUMBER.pattern, error="11-digit mobile number"))
+    community_id = fields.UUID()
+    skills = fields.List(SKILL, validate=validate.Length(max=30))
+    certifications = fields.List(fields.Nested(CertificationIn), validate=validate.Length(max=20))
+    party_member = fields.Boolean()
+    status = fields.String(validate=validate.OneOf(VOLUNTEER_STATUSES))
+
+
+class CertificationOut(Schema):
+    kind = fields.String(required=True)
+    number = fields.String(allow_none=True)
+    issued_on = fields.Date(allow_none=True)
+
+
+class VolunteerOut(Schema):
+    id = fields.String(required=True)
+    number = fields.String(required=True, metadata={"description": "Volunteer number shown on certificates."})
+    name = fields.String(required=True)
+    id_number = fields.String(required=True, metadata={"description": "Masked, e.g. 5101**********1234."})
+    phone = fields.String(allow_none=True, metadata={"description": "Masked, e.g. 138****5678."})
+    community_id = fields.String(required=True)
+    skills = fields.List(fields.String(), required=True)
+    certifications = fields.List(fields.Nested(CertificationOut), required=True)
+    party_member = fields.Boolean(required=True)
+    status = fields.String(required=True)
+    team_ids = fields.List(fields.String(), required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class VolunteerQuery(PageQuery):
+    community_id = fields.UUID()
+    skill = fields.String()
+    team_id = fields.UUID()
+    status = fields.String(validate=validate.OneOf(VOLUNTEER_STATUSES))
+
+
+class MembershipIn(Schema):
+    volunteer_id = fields.UUID(required=True)
+    role = fields.String(load_default="member", validate=validate.OneOf(MEMBER_ROLES))
+
+
+class MembershipOut(Schema):
+    team_id = fields.String(required=True)
+    volunteer_id = fields.String(required=True)
+    role = fields.String(required=True)
+    joined_at = fields.DateTime(required=True)
+
+
+class MemberOut(MembershipOut):
+    status = fields.String(required=True, metadata={"description": "The volunteer's status."})
+
+
+class UnitIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    community_id = fields.UUID(required=True)
+    sector_id = fields.UUID(required=True)
+    agency_id = fields.UUID(required=True)
+    volunteer_organisation_id = fields.UUID(required=True)
+    volunteer_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(min=1, max=500))
+
+
+class UnitOut(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    community_id = fields.String(required=True)
+    sector_id = fields.String(required=True)
+    agency_id = fields.String(required=True)
+    volunteer_organisation_id = fields.String(required=True)
+    volunteer_ids = fields.List(fields.String(), required=True)
+
+
+class UnitQuery(PageQuery):
+    community_id = fields.UUID()
+
+
+class ImportResult(Schema):
+    created = fields.Integer(required=True)
+    duplicates = fields.Integer(required=True)
+    rejected = fields.List(fields.Dict(), required=True, metadata={"description": "Row index and field errors."})

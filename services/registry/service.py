@@ -1,0 +1,165 @@
+"""Registry service entrypoints: parse, call the domain, return."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.rpc import rpc
+
+from services.registry import domain
+from services.registry.events import EVENTS
+from services.registry.models import Base
+from services.registry.schemas import (ImportResult, MemberOut, MembershipIn, MembershipOut, OrganisationIn,
+                                       OrganisationOut, OrganisationQuery, PlaceIn, PlaceOut, PlaceQuery, TeamIn,
+                                       TeamOut, TeamQuery, UnitIn, UnitOut, UnitQuery, VolunteerIn, VolunteerOut,
+                                       VolunteerPatch, VolunteerQuery)
+from yilin.db import Database
+from yilin.errors import load
+from yilin.identity import Caller
+from yilin.metrics import Instrumentation
+from yilin.paging import page_schema
+from yilin.pii import PersonalDataKey
+
+
+PLACE, PLACES = PlaceOut(), page_schema(PlaceOut)()
+ORGANISATION, ORGANISATIONS = OrganisationOut(), page_schema(OrganisationOut)()
+TEAM, TEAMS, TEAM_LIST = TeamOut(), page_schema(TeamOut)(), TeamOut(many=True)
+MEMBERSHIP, MEMBER_LIST = MembershipOut(), MemberOut(many=True)
+VOLUNTEER, VOLUNTEERS = VolunteerOut(), page_schema(VolunteerOut)()
+UNIT, UNITS = UnitOut(), page_schema(UnitOut)()
+IMPORT_RESULT = ImportResult()
+
+
+class RegistryService:
+    name = "registry"
+
+    db = Database(Base.metadata, EVENTS)
+    caller = Caller()
+    metrics = Instrumentation()
+    pii = PersonalDataKey()
+
+    @rpc
+    def ping(self) -> str:
+        return "pong"
+
+    # places
+    @rpc
+    def create_place(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(PlaceIn(), payload)
+        with self.db.transaction() as uow:
+            return PLACE.dump(domain.create_place(uow, data))
+
+    @rpc
+    def get_place(self, place_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return PLACE.dump(domain.get_place(session, place_id))
+
+    @rpc
+    def list_places(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(PlaceQuery(), query)
+        with self.db.read() as session:
+            return PLACES.dump(domain.list_places(session, q))
+
+    # organisations
+    @rpc
+    def create_organisation(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(OrganisationIn(), payload)
+        with self.db.transaction() as uow:
+            return ORGANISATION.dump(domain.create_organisation(uow, data))
+
+    @rpc
+    def get_organisation(self, organisation_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return ORGANISATION.dump(domain.get_organisation(session, organisation_id))
+
+    @rpc
+    def list_organisations(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(OrganisationQuery(), query)
+        with self.db.read() as session:
+            return ORGANISATIONS.dump(domain.list_organisations(session, q))
+
+    # teams
+    @rpc
+    def create_team(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(TeamIn(), payload)
+        with self.db.transaction() as uow:
+            return TEAM.dump(domain.create_team(uow, data))
+
+    @rpc
+    def get_team(self, team_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return TEAM.dump(domain.get_team(session, team_id))
+
+    @rpc
+    def list_teams(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(TeamQuery(), query)
+        with self.db.read() as session:
+            return TEAMS.dump(domain.list_teams(session, q))
+
+    @rpc
+    def find_teams(self, community_id: str, skill: str | None = None) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            return TEAM_LIST.dump(domain.find_teams(session, community_id, skill))
+
+    @rpc
+    def team_members(self, team_id: str) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            return MEMBER_LIST.dump(domain.team_members(session, team_id))
+
+    @rpc
+    def add_member(self, team_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(MembershipIn(), payload)
+        with self.db.transaction() as uow:
+            return MEMBERSHIP.dump(domain.add_member(uow, team_id, data))
+
+    @rpc
+    def remove_member(self, team_id: str, volunteer_id: str) -> None:
+        with self.db.transaction() as uow:
+            domain.remove_member(uow, team_id, volunteer_id)
+
+    # volunteers
+    @rpc
+    def register_volunteer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(VolunteerIn(), payload)
+        with self.db.transaction() as uow:
+            return VOLUNTEER.dump(domain.register_volunteer(uow, self.pii, data))
+
+    @rpc
+    def get_volunteer(self, volunteer_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return VOLUNTEER.dump(domain.get_volunteer(session, volunteer_id))
+
+    @rpc
+    def update_volunteer(self, volunteer_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        patch = load(VolunteerPatch(), payload)
+        with self.db.transaction() as uow:
+            return VOLUNTEER.dump(domain.update_volunteer(uow, self.pii, volunteer_id, patch))
+
+    @rpc
+    def list_volunteers(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(VolunteerQuery(), query)
+        with self.db.read() as session:
+            return VOLUNTEERS.dump(domain.list_volunteers(session, q))
+
+    @rpc
+    def import_volunteers(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        with self.db.transaction() as uow:
+            return IMPORT_RESULT.dump(domain.import_volunteers(uow, self.pii, rows))
+
+    # service units
+    @rpc
+    def form_unit(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(UnitIn(), payload)
+        with self.db.transaction() as uow:
+            return UNIT.dump(domain.form_unit(uow, data))
+
+    @rpc
+    def get_unit(self, unit_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return UNIT.dump(domain.get_unit(session, unit_id))
+
+    @rpc
+    def list_units(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(UnitQuery(), query)
+        with self.db.read() as session:
+            return UNITS.dump(domain.list_units(session, q))

@@ -1,0 +1,171 @@
+"""Fixtures for the whole suite. Everything runs against the real RabbitMQ and
+PostgreSQL on localhost (and SQLite files); a missing broker or database fails the run.
+
+Each test session gets its own RabbitMQ virtual host and its own PostgreSQL database,
+so concurrent runs on one machine never see each other's messages or rows."""
+
+from __future__ import annotations
+
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()  # nameko's pytest plugin no longer does it
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, Callable, Iterator  # noqa: E402
+
+import psycopg2  # noqa: E402
+import pytest  # noqa: E402
+import requests  # noqa: E402
+from kombu import Connection  # noqa: E402
+
+from tests.harness import EventTap, ServiceProcess, free_port, migrate_service  # noqa: E402
+
+RABBIT_HOST = os.environ.get("YILIN_TEST_RABBIT", "127.0.0.1:5672")
+PG_ADMIN_URL = os.environ.get("YILIN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _rabbitmqctl(*args: str) -> None:
+    exe = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+    subprocess.run([exe, *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def amqp_uri() -> Iterator[str]:
+    """A fresh virtual host on the real broker for this test session."""
+    vhost = f"yilin-test-{uuid.uuid4().hex[:8]}"
+    try:
+        _rabbitmqctl("add_vhost", vhost)
+        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.fail(f"RabbitMQ is required (rabbitmqctl failed: {exc}); start it with `rabbitmq-server -detached`")
+    uri = f"pyamqp://guest:guest@{RABBIT_HOST}/{vhost}"
+    with Connection(uri, connect_timeout=5) as conn:
+        conn.ensure_connection(max_retries=3)
+    yield uri
+    _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session; services keep their tables
+    in schemas named after them inside it."""
+    name = f"yilin_test_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg2.connect(PG_ADMIN_URL, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required at {PG_ADMIN_URL}: {exc}")
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    for db in [*_test_databases, name]:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database per test, on each backend: SQLite files, or a new PostgreSQL
+    database cloned for the test."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/{{service}}.db"
+    base = request.getfixturevalue("pg_database")
+    return _fresh_pg_database(base)
+
+
+_test_databases: list[str] = []
+
+
+def _fresh_pg_database(session_db: str) -> str:
+    name = f"{session_db.rsplit('/', 1)[1]}_{uuid.uuid4().hex[:6]}"
+    admin = psycopg2.connect(PG_ADMIN_URL)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    _test_databases.append(name)
+    return f"{session_db.rsplit('/', 1)[0]}/{name}"
+
+
+@pytest.fixture(autouse=True)
+def _release_engines() -> Iterator[None]:
+    """Dispose of the engines a test created, so per-test databases can be dropped and
+    connections do not pile up."""
+    yield
+    from yilin.db import _engines
+
+    for key in list(_engines):
+        _engines.pop(key).dispose()
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> str:
+    """A fresh PostgreSQL database for one test (for multi-process tests)."""
+    return _fresh_pg_database(pg_database)
+
+
+@pytest.fixture
+def make_config(amqp_uri: str) -> Callable[..., dict[str, Any]]:
+    """nameko config for in-process containers against the test broker."""
+
+    def make(database: str, **extra: Any) -> dict[str, Any]:
+        config = {
+            "AMQP_URI": amqp_uri,
+            "DATABASE_URL": database,
+            "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
+            "METRICS_PORTS": {},
+            "max_workers": 10,
+            "serializer": "json",
+            "JWT_SECRET": "test-secret-" + "x" * 32,
+            "PII_KEY": "test-pii-key",
+            "OUTBOX_SWEEP_INTERVAL": 0.3,
+            "OUTBOX_SWEEP_GRACE": 0.5,
+        }
+        config.update(extra)
+        return config
+
+    return make
+
+
+@pytest.fixture
+def stack(make_config: Callable[..., dict[str, Any]], container_factory: Any, database_url: str) -> Callable[..., Any]:
+    """Start services in-process: ``stack("registry", "gateway")`` migrates each service's
+    database, declares the topology and returns a :class:`tests.harness.Stack`."""
+    from tests.harness import Stack
+
+    def start(*names: str, database: str | None = None, **extra: Any) -> Stack:
+        config = make_config(database or database_url, **extra)
+        return Stack.start(names, config, container_factory)
+
+    return start
+
+
+@pytest.fixture
+def tap(amqp_uri: str) -> Iterator[Callable[..., EventTap]]:
+    """``tap("registry")``: a plain AMQP consumer bound with ``#`` to service exchanges."""
+    taps: list[EventTap] = []
+
+    def make(*sources: str) -> EventTap:
+        t = EventTap(amqp_uri, sources)
+        taps.append(t)
+        return t
+
+    yield make
+    for t in taps:
+        t.close()
+
+
+@pytest.fixture
+def http() -> requests.Session:
+    return requests.Session()

@@ -1,0 +1,185 @@
+"""Test harness: in-process stacks, real service processes, and a plain AMQP tap."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import eventlet
+import requests
+from kombu import Connection, Exchange, Queue
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def service_class(name: str) -> type:
+    from yilin.cli import service_class as resolve
+
+    return resolve(name)
+
+
+def migrate_service(name: str, config: dict[str, Any]) -> None:
+    """Migrate one service's database and declare its topology, as ``yilin migrate`` does."""
+    from yilin import migrations, topology
+    from yilin.cli import migrations_dir
+    from yilin.config import database_url
+
+    folder = migrations_dir(name)
+    if folder is not None:
+        migrations.upgrade(name, database_url(config, name, environ={}), folder)
+    topology.declare(config["AMQP_URI"], [service_class(name)])
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        eventlet.sleep(interval)
+
+
+@dataclass
+class Stack:
+    """Services running as nameko containers inside the test process."""
+
+    config: dict[str, Any]
+    containers: dict[str, Any]
+
+    @classmethod
+    def start(cls, names: Iterable[str], config: dict[str, Any], container_factory: Any) -> "Stack":
+        containers = {}
+        for name in names:
+            migrate_service(name, config)
+            container = container_factory(service_class(name), config)
+            container.start()
+            containers[name] = container
+        return cls(config, containers)
+
+    @property
+    def url(self) -> str:
+        return "http://" + self.config["WEB_SERVER_ADDRESS"]
+
+    def rpc(self, service: str) -> Any:
+        """A standalone RPC proxy (use as a context manager)."""
+        from nameko.standalone.rpc import ServiceRpcProxy
+
+        return ServiceRpcProxy(service, self.config)
+
+
+@dataclass
+class EventTap:
+    """A non-nameko AMQP subscriber: an exclusive queue bound with ``#`` to each
+    source's exchange, recording every message it receives."""
+
+    amqp_uri: str
+    sources: Iterable[str]
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._conn = Connection(self.amqp_uri)
+        self._channel = self._conn.channel()
+        self._queue = Queue(f"tap-{uuid.uuid4().hex[:12]}", exclusive=True, auto_delete=True)
+        self._queue = self._queue.bind(self._channel)
+        self._queue.declare()
+        for source in self.sources:
+            exchange = Exchange(f"{source}.events", type="topic", durable=True)
+            exchange.bind(self._channel).declare()
+            self._queue.bind_to(exchange=exchange, routing_key="#")
+        self._consumer = self._conn.Consumer(self._queue, callbacks=[self._on_message], accept=["json"])
+        self._consumer.consume()
+        self._running = True
+        self._thread = eventlet.spawn(self._drain)
+
+    def _on_message(self, body: Any, message: Any) -> None:
+        self.messages.append({"body": body, "routing_key": message.delivery_info["routing_key"],
+                              "exchange": message.delivery_info["exchange"],
+                              "content_type": message.content_type, "raw": message.body})
+        message.ack()
+
+    def _drain(self) -> None:
+        while self._running:
+            try:
+                self._conn.drain_events(timeout=0.1)
+            except socket.timeout:
+                pass
+            except Exception:  # noqa: BLE001 - closed while draining
+                return
+
+    def of_type(self, event_type: str) -> list[dict[str, Any]]:
+        return [m["body"] for m in self.messages if m["routing_key"] == event_type]
+
+    def wait_for(self, event_type: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        wait_until(lambda: len(self.of_type(event_type)) >= count, timeout, what=f"{count} × {event_type}")
+        return self.of_type(event_type)
+
+    def close(self) -> None:
+        self._running = False
+        self._thread.wait()
+        self._conn.release()
+
+
+class ServiceProcess:
+    """``yilin serve NAME`` as a real child process."""
+
+    def __init__(self, name: str, amqp_uri: str, database_url: str, **env: str) -> None:
+        self.name = name
+        self.metrics_port = free_port()
+        self.http_port = free_port()
+        self.log = tempfile.NamedTemporaryFile(prefix=f"yilin-{name}-", suffix=".log", delete=False)
+        environ = dict(os.environ)
+        environ.update({
+            "YILIN_AMQP_URI": amqp_uri, "YILIN_DATABASE_URL": database_url,
+            "YILIN_METRICS_PORT": str(self.metrics_port), "YILIN_HTTP_ADDRESS": f"127.0.0.1:{self.http_port}",
+            "YILIN_OUTBOX_SWEEP_INTERVAL": "0.3", "YILIN_OUTBOX_SWEEP_GRACE": "0.5", "YILIN_LOG_FORMAT": "json",
+        })
+        environ.update(env)
+        self.process = subprocess.Popen([sys.executable, "-m", "yilin.cli", "serve", name], cwd=ROOT,
+                                        env=environ, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 30.0) -> "ServiceProcess":
+        def ready() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                return requests.get(f"http://127.0.0.1:{self.metrics_port}/readyz", timeout=1).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_until(ready, timeout, interval=0.2, what=f"{self.name} ready")
+        return self
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def envelope_json(message: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(message["raw"]) if isinstance(message["raw"], (str, bytes)) else message["body"]

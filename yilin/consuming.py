@@ -1,0 +1,86 @@
+"""Event handlers that never lose a message and never apply one twice.
+
+``@consumes("tickets", "ticket.resolved")`` marks a service method as a handler. The
+message is acked only after the handler's transaction commits; on an error it is
+requeued, and after the delivery limit the broker dead-letters it (:mod:`yilin.topology`).
+Inside, the event id is claimed in the service's ``inbox`` in the same transaction as
+the handler's effects, so a redelivered event is skipped."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from marshmallow import ValidationError
+from nameko.events import EventHandler
+
+from yilin import metrics
+from yilin.db import UnitOfWork
+from yilin.logs import CORRELATION_KEY
+from yilin.events import Envelope, parse_envelope
+from yilin.topology import DELIVERY_LIMIT, handler_queue
+
+log = logging.getLogger(__name__)
+
+DUPLICATE = object()
+
+
+class DurableEventHandler(EventHandler):
+    """nameko's EventHandler on a quorum queue with requeue-on-error."""
+
+    def __init__(self, source_service: str, event_type: str, **kwargs: Any) -> None:
+        kwargs.setdefault("requeue_on_error", True)
+        super().__init__(source_service, event_type, **kwargs)
+
+    def setup(self) -> None:
+        service = self.container.service_name
+        self.queue = handler_queue(self.source_service, self.event_type, service, self.method_name)
+        # Skip EventHandler.setup (it would build a classic queue); register directly.
+        self.queue_consumer.register_provider(self)
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        # Carry the envelope's correlation id into the worker (logs, emitted events).
+        if isinstance(body, dict) and body.get("correlation_id"):
+            message.headers.setdefault("nameko." + CORRELATION_KEY, body["correlation_id"])
+        super().handle_message(body, message)
+
+    def handle_result(self, message: Any, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> Any:
+        service = self.container.service_name
+        if exc_info is None:
+            outcome = "duplicate_skipped" if result is DUPLICATE else "ok"
+        else:
+            previous = int((message.headers or {}).get("x-delivery-count", 0) or 0)
+            outcome = "dead_lettered" if previous >= DELIVERY_LIMIT else "retried"
+            log.warning("handler %s failed on %s (%s)", self.method_name, self.event_type, outcome,
+                        exc_info=exc_info)
+        metrics.EVENTS_HANDLED.labels(service, self.event_type, outcome).inc()
+        return super().handle_result(message, worker_ctx, None if result is DUPLICATE else result, exc_info)
+
+
+def consumes(source: str, event_type: str, db_attribute: str = "db") -> Callable[[Callable[..., Any]], Any]:
+    """Decorate ``method(self, uow: UnitOfWork, event: Envelope)`` as an idempotent,
+    durable handler of ``event_type`` events from ``source``."""
+
+    def decorate(method: Callable[[Any, UnitOfWork, Envelope], Any]) -> Any:
+        @functools.wraps(method)
+        def handle(self: Any, body: Any) -> Any:
+            try:
+                event = parse_envelope(body)
+            except ValidationError as exc:
+                # Malformed: retrying cannot help, but it must not vanish either.
+                raise ValueError(f"malformed {event_type} envelope: {exc.messages}") from None
+            database = getattr(self, db_attribute)
+            with database.transaction(correlation_id=event.correlation_id) as uow:
+                if not uow.claim(event):
+                    return DUPLICATE
+                outcome = method(self, uow, event)
+            lag = (datetime.now(timezone.utc) - event.occurred_at).total_seconds()
+            metrics.EVENT_LAG.labels(self.name, event.type).observe(max(lag, 0.0))
+            return outcome
+
+        return DurableEventHandler.decorator(source, event_type)(handle)
+
+    return decorate
+

@@ -1,0 +1,182 @@
+"""Database access for nameko services on SQLAlchemy 2.
+
+``Database`` is the DependencyProvider: one engine per process and URL, a session per
+unit of work. Work happens in ``with self.db.transaction() as uow:``; the block commits
+on success and rolls back on error, *inside* the worker, so an RPC reply or an event ack
+is only sent after the commit (nameko acks and replies before ``worker_result``, so a
+commit there would be too late). Events emitted in the block are written to the outbox
+in the same transaction and published right after the commit."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import Engine, MetaData, create_engine, event, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from yilin import faults
+from yilin.config import database_url
+from yilin.errors import Conflict
+from yilin.events import Envelope, EventCatalogue
+from yilin.logs import CORRELATION_KEY
+from yilin.outbox import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+_engines: dict[tuple[str, str], Engine] = {}
+
+
+def engine_for(url: str, service: str) -> Engine:
+    """The process-wide engine for ``url``.
+
+    SQLite gets a single pooled connection: under eventlet all greenthreads share one OS
+    thread, so a second connection waiting on SQLite's file lock would block the very
+    thread that holds it; queueing on the pool instead yields cooperatively.
+    PostgreSQL keeps each service's tables in a schema named after the service."""
+    key = (url, service)
+    if key in _engines:
+        return _engines[key]
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=120,
+                               connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+    else:
+        if parsed.drivername == "postgresql":
+            # SQLAlchemy 2.1 defaults to psycopg 3; psycopg2 is the driver eventlet makes cooperative.
+            parsed = parsed.set(drivername="postgresql+psycopg2")
+        engine = create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=60,
+                               connect_args={"options": f"-csearch_path={service}"})
+    _engines[key] = engine
+    return engine
+
+
+def insert_ignoring_conflicts(engine_or_session: Engine | Session, table: Any):
+    """An ``INSERT … ON CONFLICT DO NOTHING`` for the dialect in use."""
+    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+    factory = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+    return factory(table).on_conflict_do_nothing()
+
+
+class UnitOfWork:
+    """One transaction: the session for domain changes, and the events announcing them."""
+
+    def __init__(self, session: Session, catalogue: EventCatalogue | None, correlation_id: str | None) -> None:
+        self.session = session
+        self.catalogue = catalogue
+        self.correlation_id = correlation_id
+        self.events: list[Envelope] = []
+        self._outbox = _table(session, "outbox")
+
+    def emit(self, event_type: str, data: dict[str, Any], version: int | None = None) -> Envelope:
+        """Validate an event and add it to the outbox in this transaction."""
+        if self.catalogue is None:
+            raise RuntimeError("this service publishes no events")
+        envelope = self.catalogue.envelope(event_type, data, self.correlation_id, version)
+        self.session.execute(insert(self._outbox).values(
+            id=envelope.id, type=envelope.type, version=envelope.version,
+            message=envelope.to_message(), created_at=envelope.occurred_at,
+        ))
+        self.events.append(envelope)
+        return envelope
+
+    def claim(self, envelope: Envelope) -> bool:
+        """Record ``envelope`` as handled in this transaction; ``False`` if it already
+        was. A concurrent duplicate waits on the primary key until the first commits."""
+        inbox = _table(self.session, "inbox")
+        result = self.session.execute(
+            insert_ignoring_conflicts(self.session, inbox).values(
+                event_id=envelope.id, type=envelope.type, handled_at=datetime.now(timezone.utc))
+        )
+        return result.rowcount == 1
+
+
+def _table(session: Session, name: str) -> Any:
+    return session.info["metadata"].tables[name]
+
+
+class Database(DependencyProvider):
+    """A service's database; see the module docstring for how to use it."""
+
+    def __init__(self, metadata: MetaData, catalogue: EventCatalogue | None = None) -> None:
+        self.metadata = metadata
+        self.catalogue = catalogue
+
+    def setup(self) -> None:
+        service = self.container.service_name
+        config = self.container.config
+        self.engine = engine_for(database_url(config, service), service)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info={"metadata": self.metadata})
+        self.relay = OutboxRelay(
+            self.engine, self.metadata.tables["outbox"], config["AMQP_URI"], service,
+            sweep_interval=float(config.get("OUTBOX_SWEEP_INTERVAL", 2.0)),
+            grace=float(config.get("OUTBOX_SWEEP_GRACE", 5.0)),
+        )
+
+    def start(self) -> None:
+        self.relay.start()
+
+    def stop(self) -> None:
+        self.relay.stop()
+
+    def kill(self) -> None:
+        self.relay.kill()
+
+    def get_dependency(self, worker_ctx: Any) -> "DatabaseAccess":
+        return DatabaseAccess(self, worker_ctx.data.get(CORRELATION_KEY))
+
+
+class DatabaseAccess:
+    """What a worker sees as ``self.db``."""
+
+    def __init__(self, provider: Database, correlation_id: str | None) -> None:
+        self.provider = provider
+        self.correlation_id = correlation_id
+
+    @contextmanager
+    def transaction(self, correlation_id: str | None = None) -> Iterator[UnitOfWork]:
+        """Commit on success, roll back on error, then publish the emitted events."""
+        uow = UnitOfWork(self.provider.sessions(), self.provider.catalogue, correlation_id or self.correlation_id)
+        try:
+            yield uow
+            uow.session.commit()
+        except IntegrityError as exc:
+            uow.session.rollback()
+            log.info("integrity conflict: %s", exc.orig)
+            raise Conflict("the change conflicts with a record that already exists") from None
+        except BaseException:
+            uow.session.rollback()
+            raise
+        finally:
+            uow.session.close()
+        if uow.events:
+            faults.point("outbox.after_commit")
+            self.provider.relay.publish_committed(uow.events)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for queries only; nothing is committed."""
+        session = self.provider.sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()

@@ -1,0 +1,100 @@
+"""One exception hierarchy for every service.
+
+Each error carries an HTTP status, a stable machine-readable ``code`` and, where the
+problem is in the input, the offending fields. The classes are registered with nameko
+so an error raised in a service arrives at its RPC caller as the same type, and the
+gateway maps it to a JSON body without guessing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+from nameko.exceptions import deserialize_to_instance
+
+
+@deserialize_to_instance
+class YilinError(Exception):
+    """Base of every expected failure; ``fields`` maps a field name to its messages."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict[str, Any] | None = None) -> None:
+        super().__init__(message, fields or {})
+
+    @property
+    def message(self) -> str:
+        return self.args[0]
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return self.args[1]
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON error body the gateway answers with."""
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        return body
+
+
+@deserialize_to_instance
+class BadRequest(YilinError):
+    status = 400
+    code = "bad_request"
+
+
+@deserialize_to_instance
+class Unauthenticated(YilinError):
+    status = 401
+    code = "unauthenticated"
+
+
+@deserialize_to_instance
+class Forbidden(YilinError):
+    status = 403
+    code = "forbidden"
+
+
+@deserialize_to_instance
+class NotFound(YilinError):
+    status = 404
+    code = "not_found"
+
+
+@deserialize_to_instance
+class Conflict(YilinError):
+    status = 409
+    code = "conflict"
+
+
+@deserialize_to_instance
+class PayloadTooLarge(YilinError):
+    status = 413
+    code = "payload_too_large"
+
+
+@deserialize_to_instance
+class InvalidInput(YilinError):
+    status = 422
+    code = "invalid_input"
+
+
+@deserialize_to_instance
+class TooManyRequests(YilinError):
+    status = 429
+    code = "too_many_requests"
+
+
+def load(schema: Schema, data: Any, *, partial: bool = False) -> Any:
+    """Validate and deserialise ``data`` with ``schema``; failures become
+    :class:`InvalidInput` naming each offending field."""
+    if not isinstance(data, dict) and not schema.many:
+        raise InvalidInput("the body must be a JSON object", {"_schema": ["expected an object"]})
+    try:
+        return schema.load(data, partial=partial)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        names = ", ".join(sorted(str(key) for key in messages))
+        raise InvalidInput(f"invalid input in: {names}", messages) from None

@@ -1,0 +1,21 @@
+"""Named crash points for the fault suite.
+
+Setting ``YILIN_FAULTS=outbox.after_commit`` (comma-separated) makes the process die
+with SIGKILL semantics the first time it reaches that point: exactly the crash between
+a commit and its publish that the outbox sweep exists to repair. Unset in production,
+the check is one dictionary lookup."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+
+def point(name: str) -> None:
+    """Die here, without cleanup, if the fault ``name`` is switched on."""
+    active = os.environ.get("YILIN_FAULTS")
+    if active and name in active.split(","):
+        log.warning("fault injected: %s", name)
+        os._exit(137)

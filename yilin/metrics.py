@@ -1,0 +1,159 @@
+"""Prometheus metrics with one set of names for every service (docs/runtime-contract.md).
+
+Each process serves them from prometheus_client's own HTTP server on its metrics port,
+so a scrape is answered even while every nameko worker is busy. The same port answers
+``/healthz`` (the process is alive) and ``/readyz`` (its container has started)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, Iterable
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import eventlet
+from nameko.extensions import DependencyProvider, SharedExtension
+from nameko.events import EventHandler
+from nameko.rpc import Rpc
+from nameko.web.handlers import HttpRequestHandler
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, make_wsgi_app
+
+from yilin import __version__, logs
+from yilin.config import metrics_port
+
+log = logging.getLogger(__name__)
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+SERVICE_INFO = Gauge("yilin_service_info", "Service build information.", ["service", "version"])
+HTTP_REQUESTS = Counter("yilin_http_requests_total", "HTTP requests answered.", ["service", "route", "method", "status"])
+HTTP_DURATION = Histogram("yilin_http_request_duration_seconds", "HTTP request latency.",
+                          ["service", "route", "method"], buckets=LATENCY_BUCKETS)
+RPC_CALLS = Counter("yilin_rpc_calls_total", "RPC calls served.", ["service", "method", "outcome"])
+RPC_DURATION = Histogram("yilin_rpc_duration_seconds", "RPC call latency.", ["service", "method"],
+                         buckets=LATENCY_BUCKETS)
+EVENTS_PUBLISHED = Counter("yilin_events_published_total", "Events published (confirmed by the broker).",
+                           ["service", "type"])
+EVENTS_HANDLED = Counter("yilin_events_handled_total", "Event deliveries handled, by outcome.",
+                         ["service", "type", "outcome"])
+EVENT_HANDLER_DURATION = Histogram("yilin_event_handler_duration_seconds", "Event handler run time.",
+                                   ["service", "type"], buckets=LATENCY_BUCKETS)
+EVENT_LAG = Histogram("yilin_event_lag_seconds", "From an event's occurred_at to the handler's commit.",
+                      ["service", "type"], buckets=LAG_BUCKETS)
+OUTBOX_BACKLOG = Gauge("yilin_outbox_backlog", "Events committed but not yet published.", ["service"])
+OUTBOX_OLDEST_AGE = Gauge("yilin_outbox_oldest_age_seconds", "Age of the oldest unpublished event.", ["service"])
+DLQ_DEPTH = Gauge("yilin_dlq_depth", "Messages waiting in the service's dead-letter queue.", ["service"])
+WORKERS_IN_USE = Gauge("yilin_worker_pool_in_use", "Busy nameko workers.", ["service"])
+WORKERS_SIZE = Gauge("yilin_worker_pool_size", "Size of the nameko worker pool.", ["service"])
+
+TICKETS_OPEN = Gauge("yilin_tickets_open", "Tickets not yet closed, by state and category.",
+                     ["service", "state", "category"])
+TICKET_SLA_BREACHES = Counter("yilin_ticket_sla_breaches_total", "Tickets that missed an SLA deadline.",
+                              ["service", "category", "kind"])
+TICKET_RATINGS = Counter("yilin_ticket_ratings_total", "Residents' satisfaction ratings.", ["service", "rating"])
+HOURS_VERIFIED_MINUTES = Counter("yilin_hours_verified_minutes_total", "Volunteer minutes verified.", ["service"])
+STAR_LEVELS_REACHED = Counter("yilin_star_levels_reached_total", "Volunteers reaching a star level.",
+                              ["service", "level"])
+FUND_CONTRIBUTIONS_FEN = Counter("yilin_fund_contributions_fen_total", "Contributions into community pools, fen.",
+                                 ["service"])
+DISBURSEMENTS_PENDING = Gauge("yilin_disbursements_pending", "Disbursement requests awaiting a decision.",
+                              ["service"])
+FUND_POOL_BALANCE_FEN = Gauge("yilin_fund_pool_balance_fen", "Sum of all community pool balances, fen.",
+                              ["service"])
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args: Any) -> None:  # scrapes every few seconds would flood the log
+        pass
+
+
+class MetricsServer(SharedExtension):
+    """One HTTP server per process for ``/metrics``, ``/healthz`` and ``/readyz``."""
+
+    def __init__(self) -> None:
+        self.ready = False
+        self.port = 0
+        self._server: Any = None
+        self._thread: Any = None
+
+    def setup(self) -> None:
+        self.port = metrics_port(self.container.config, self.container.service_name)
+
+    def start(self) -> None:
+        if self._server is not None or not self.port:
+            self.ready = True
+            return
+        metrics_app = make_wsgi_app(REGISTRY)
+
+        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            path = environ.get("PATH_INFO", "")
+            if path == "/healthz":
+                start_response("200 OK", [("Content-Type", "text/plain")])
+                return [b"ok\n"]
+            if path == "/readyz":
+                status = "200 OK" if self.ready else "503 Service Unavailable"
+                start_response(status, [("Content-Type", "text/plain")])
+                return [b"ready\n" if self.ready else b"starting\n"]
+            return metrics_app(environ, start_response)
+
+        self._server = make_server("0.0.0.0", self.port, app, handler_class=_QuietHandler)
+        self.port = self._server.server_port
+        self._thread = eventlet.spawn(self._server.serve_forever)
+        self.ready = True
+        log.info("metrics on :%d", self.port)
+
+    def stop(self) -> None:
+        self.ready = False
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    kill = stop
+
+
+class Instrumentation(DependencyProvider):
+    """Times every RPC and HTTP worker and keeps the worker-pool gauges; add one to
+    each service as ``metrics = Instrumentation()``."""
+
+    server = MetricsServer()
+
+    def setup(self) -> None:
+        service = self.container.service_name
+        SERVICE_INFO.labels(service, __version__).set(1)
+        WORKERS_SIZE.labels(service).set(self.container.max_workers)
+        self._starts: dict[int, float] = {}
+
+    def start(self) -> None:
+        self.server.ready = True
+
+    def worker_setup(self, worker_ctx: Any) -> None:
+        self._starts[id(worker_ctx)] = time.perf_counter()
+        logs.bind(service=self.container.service_name, entrypoint=worker_ctx.entrypoint.method_name,
+                  correlation_id=worker_ctx.data.get(logs.CORRELATION_KEY))
+        WORKERS_IN_USE.labels(self.container.service_name).inc()
+
+    def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
+        started = self._starts.pop(id(worker_ctx), None)
+        service = self.container.service_name
+        WORKERS_IN_USE.labels(service).dec()
+        if started is None:
+            return
+        elapsed = time.perf_counter() - started
+        entrypoint = worker_ctx.entrypoint
+        if isinstance(entrypoint, Rpc):
+            method = entrypoint.method_name
+            RPC_CALLS.labels(service, method, "ok" if exc_info is None else "error").inc()
+            RPC_DURATION.labels(service, method).observe(elapsed)
+        elif isinstance(entrypoint, HttpRequestHandler):
+            route = worker_ctx.data.get("yilin.route", "unmatched")
+            method = worker_ctx.data.get("yilin.method", entrypoint.method)
+            status = getattr(result, "status_code", 500 if exc_info else 200)
+            HTTP_REQUESTS.labels(service, route, method, str(status)).inc()
+            HTTP_DURATION.labels(service, route, method).observe(elapsed)
+        elif isinstance(entrypoint, EventHandler):
+            EVENT_HANDLER_DURATION.labels(service, entrypoint.event_type).observe(elapsed)
+
+    def get_dependency(self, worker_ctx: Any) -> Any:
+        return self

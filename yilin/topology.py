@@ -1,0 +1,84 @@
+"""The broker topology, defined once and declared both by ``yilin migrate`` (before any
+service publishes) and by each consumer as it starts.
+
+Consumer queues are durable quorum queues with a delivery limit: a handler that keeps
+failing has its message requeued a bounded number of times, then dead-lettered to the
+service's DLQ instead of being acked away."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from kombu import Connection, Exchange, Queue
+
+from yilin.outbox import event_exchange
+
+DELIVERY_LIMIT = 3  # redeliveries after the first attempt: 4 attempts in all
+
+
+def dead_letter_exchange(service: str) -> Exchange:
+    """Where the service's exhausted messages go."""
+    return Exchange(f"{service}.dlx", type="fanout", durable=True, auto_delete=False)
+
+
+def dead_letter_queue(service: str) -> Queue:
+    """The service's DLQ, inspected and replayed with ``yilin dlq``."""
+    return Queue(f"{service}.dlq", exchange=dead_letter_exchange(service), routing_key="#",
+                 durable=True, auto_delete=False, queue_arguments={"x-queue-type": "quorum"})
+
+
+def handler_queue_name(source: str, event_type: str, service: str, method: str) -> str:
+    """nameko's own SERVICE_POOL naming, so every replica of a handler shares one queue."""
+    return f"evt-{source}-{event_type}--{service}.{method}"
+
+
+def handler_queue(source: str, event_type: str, service: str, method: str) -> Queue:
+    """The queue one event handler consumes from, bound to its source's exchange."""
+    return Queue(
+        handler_queue_name(source, event_type, service, method),
+        exchange=event_exchange(source),
+        routing_key=event_type,
+        durable=True,
+        auto_delete=False,
+        queue_arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": DELIVERY_LIMIT,
+            "x-dead-letter-exchange": dead_letter_exchange(service).name,
+        },
+    )
+
+
+def service_handlers(service_cls: type) -> Iterator[tuple[str, str, str]]:
+    """``(source, event_type, method)`` for each durable event handler of a service class."""
+    from yilin.consuming import DurableEventHandler
+
+    for name in dir(service_cls):
+        attr = getattr(service_cls, name, None)
+        for entrypoint in getattr(attr, "nameko_entrypoints", ()):
+            if isinstance(entrypoint, DurableEventHandler):
+                yield entrypoint.source_service, entrypoint.event_type, name
+
+
+def service_topology(service_cls: type) -> list[Any]:
+    """Every exchange and queue a service needs, in declaration order."""
+    service = service_cls.name
+    entities: list[Any] = [event_exchange(service), dead_letter_exchange(service), dead_letter_queue(service)]
+    for source, event_type, method in service_handlers(service_cls):
+        queue = handler_queue(source, event_type, service, method)
+        entities += [queue.exchange, queue]
+    return entities
+
+
+def declare(amqp_uri: str, service_classes: list[type]) -> list[str]:
+    """Declare the topology of every given service; return the queue names."""
+    names: list[str] = []
+    with Connection(amqp_uri, connect_timeout=5) as conn:
+        channel = conn.channel()
+        for cls in service_classes:
+            for entity in service_topology(cls):
+                entity.maybe_bind(channel)
+                entity.declare()
+                if isinstance(entity, Queue):
+                    names.append(entity.name)
+        channel.close()
+    return names
