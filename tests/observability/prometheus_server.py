@@ -103,8 +103,9 @@ class PrometheusServer:
             if len(targets) >= count and all(t["health"] == "up" for t in targets):
                 return targets
             time.sleep(0.2)
-        raise TimeoutError(f"targets not all up after {timeout}s: "
-                           + ", ".join(f"{t['scrapeUrl']}={t['health']} {t.get('lastError', '')}" for t in targets))
+        states = ", ".join(f"{t['scrapeUrl']}={t['health']} {t.get('lastError', '')}" for t in targets)
+        # Discovery hands new targets to the scraper only every 5 s.
+        raise TimeoutError(f"targets not all up after {timeout}s: {states or 'none discovered yet'}")
 
     def wait_for(self, expr: str, timeout: float = 15.0) -> list[dict]:
         """Poll until expr returns at least one sample (e.g. a recording rule's first run)."""
