@@ -1,0 +1,1 @@
+"""Checks of the monitoring configuration under deploy/prometheus and deploy/grafana."""
