@@ -23,6 +23,7 @@ from yilin.config import metrics_port
 
 log = logging.getLogger(__name__)
 
+DLQ_POLL_SECONDS = 15
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
@@ -127,6 +128,23 @@ class Instrumentation(DependencyProvider):
 
     def start(self) -> None:
         self.server.ready = True
+        self._watch = eventlet.spawn(self._watch_dead_letters)
+
+    def stop(self) -> None:
+        self._watch.kill()
+
+    kill = stop
+
+    def _watch_dead_letters(self) -> None:
+        from yilin.deadletters import depth
+
+        service = self.container.service_name
+        while True:
+            try:
+                DLQ_DEPTH.labels(service).set(depth(self.container.config["AMQP_URI"], service))
+            except Exception:  # noqa: BLE001 - broker away or DLQ not declared yet; next round
+                pass
+            eventlet.sleep(DLQ_POLL_SECONDS)
 
     def worker_setup(self, worker_ctx: Any) -> None:
         self._starts[id(worker_ctx)] = time.perf_counter()

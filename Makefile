@@ -1,0 +1,49 @@
+# Yilin — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run test test-fast lint contract bench bench-quick chaos up down clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## run: migrate, start every service and the gateway, load the demo district, print URLs
+run: install
+	$(VENV)/bin/yilin run
+
+## test: the whole suite against the real RabbitMQ and PostgreSQL on localhost
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(PY) -m compileall -q yilin services tests bench
+
+## contract: regenerate the published event contract (docs/asyncapi.yaml, docs/events/)
+contract: install
+	$(PY) -m yilin.contract
+
+bench: install
+	$(PY) -m bench
+
+bench-quick: install
+	$(PY) -m bench --quick
+
+chaos: install
+	$(PY) -m pytest tests/faults -v
+
+## up: the single-host stack with Docker Compose
+up:
+	docker compose -f deploy/compose/compose.yaml up -d
+
+down:
+	docker compose -f deploy/compose/compose.yaml down
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# System packages the test suite uses beyond Python: promtool and a Prometheus server,
+# Node.js for the AsyncAPI parser, and a CJK font for certificates. Idempotent.
+set -euo pipefail
+need=()
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v node >/dev/null 2>&1 || need+=(nodejs npm)
+if ((${#need[@]})); then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,134 @@
+"""``yilin run``: the whole platform on one machine, for a laptop or a demo."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import click
+import requests
+from kombu import Connection
+
+from yilin.config import METRICS_PORTS, metrics_port
+
+BROKER_HELP = """\
+RabbitMQ is not answering at {uri}.
+Start one, then run `make run` again:
+  Debian/Ubuntu:  sudo apt-get install rabbitmq-server && sudo rabbitmq-server -detached
+  macOS:          brew install rabbitmq && brew services start rabbitmq
+  Docker:         docker run -d --name rabbitmq -p 5672:5672 rabbitmq:3-management
+or point YILIN_AMQP_URI at a running broker."""
+
+
+def broker_answers(uri: str) -> bool:
+    """Whether RabbitMQ accepts a connection within a few seconds."""
+    try:
+        with Connection(uri, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=3)
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "no broker"
+        return False
+
+
+def _ready(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def run_stack(config: dict[str, Any], load_demo: bool = True) -> int:
+    """Migrate, start every service, wait until healthy, load the demo, wait for a signal."""
+    from services import SERVICES
+    from yilin.cli import migrate
+
+    uri = config["AMQP_URI"]
+    if not broker_answers(uri):
+        click.echo(BROKER_HELP.format(uri=uri), err=True)
+        return 1
+    click.get_current_context().invoke(migrate, services=())
+
+    env = dict(os.environ)
+    env.setdefault("YILIN_LOG_FORMAT", "text")
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def stop(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        for name in SERVICES:
+            # A session of its own: Ctrl-C reaches only this supervisor, which then
+            # stops each child with SIGTERM so in-flight work finishes.
+            children[name] = subprocess.Popen([sys.executable, "-m", "yilin.cli", "serve", name],
+                                              env=env, start_new_session=True)
+        deadline = time.monotonic() + 90
+        waiting = set(children)
+        while waiting and not stopping:
+            for name in list(waiting):
+                if children[name].poll() is not None:
+                    click.echo(f"{name} exited during start-up", err=True)
+                    return 1
+                if _ready(metrics_port(config, name)):
+                    waiting.discard(name)
+            if time.monotonic() > deadline:
+                click.echo(f"not ready after 90 s: {', '.join(sorted(waiting))}", err=True)
+                return 1
+            time.sleep(0.3)
+        gateway = "http://127.0.0.1:" + str(config.get("WEB_SERVER_ADDRESS", "0.0.0.0:8000")).rsplit(":", 1)[1]
+        if load_demo and not stopping:
+            from services.demo import load_demo as load
+
+            summary = load(gateway)
+            click.echo("demo district: " + ("loaded" if summary.get("loaded") else "already present"))
+        _print_urls(config, gateway)
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    click.echo(f"{name} stopped unexpectedly (exit {child.returncode}); stopping the rest", err=True)
+                    return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        _stop_children(children)
+
+
+def _print_urls(config: dict[str, Any], gateway: str) -> None:
+    from services import SERVICES
+
+    click.echo("\nYilin is running.")
+    click.echo(f"  API:      {gateway}/api/v1/")
+    click.echo(f"  OpenAPI:  {gateway}/openapi.json")
+    click.echo(f"  Health:   {gateway}/health")
+    for name in SERVICES:
+        click.echo(f"  metrics:  http://127.0.0.1:{metrics_port(config, name) or METRICS_PORTS.get(name)}/metrics  ({name})")
+    try:
+        from yilin.tokens import demo_tokens
+    except ImportError:
+        demo_tokens = None
+    if demo_tokens is not None:
+        click.echo("\nDemo tokens (send as `Authorization: Bearer <token>`):")
+        for role, token in demo_tokens(config).items():
+            click.echo(f"  {role:15} {token}")
+    click.echo("\nPress Ctrl-C to stop.")
+
+
+def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    for name, child in children.items():
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            click.echo(f"{name} did not stop in time; killing it", err=True)
+            child.kill()
+            child.wait()
