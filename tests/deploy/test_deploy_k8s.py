@@ -120,7 +120,7 @@ def test_migrations_run_before_rollout(reports, overlay):
     assert job["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "-1"
     # Everything the Job needs goes out in the first phase of rollout.sh.
     pre = {d["kind"] for d in docs if d["metadata"].get("labels", {}).get("yilin.io/rollout-phase") == "pre"}
-    assert pre == {"Namespace", "ConfigMap", "Job"}
+    assert pre == {"Namespace", "ConfigMap", "Job", "RabbitmqCluster"}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
