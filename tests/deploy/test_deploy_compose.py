@@ -88,7 +88,7 @@ def test_infrastructure(resolved):
     assert (str(deploy / "prometheus" / "prometheus.yml"), "/etc/prometheus/prometheus.yml") in mounts
     assert (str(deploy / "prometheus" / "rules"), "/etc/prometheus/rules") in mounts
     assert (str(deploy / "grafana" / "provisioning"), "/etc/grafana/provisioning") in mounts
-    assert (str(deploy / "grafana" / "dashboards"), "/var/lib/grafana/dashboards") in mounts
+    assert (str(deploy / "grafana" / "dashboards"), "/var/lib/grafana/dashboards/yilin") in mounts
 
 
 def test_dev_override(resolved_dev):
