@@ -59,4 +59,6 @@ def metrics_port(config: Mapping[str, Any], service: str, environ: Mapping[str, 
     if "YILIN_METRICS_PORT" in env:
         return int(env["YILIN_METRICS_PORT"])
     ports = config.get("METRICS_PORTS") or {}
-    return int(ports.get(service, METRICS_PORTS.get(service, 0)))
+    port = int(ports.get(service, METRICS_PORTS.get(service, 0)))
+    # An offset lets a second whole stack run beside the first on one machine.
+    return port + int(env.get("YILIN_METRICS_PORT_OFFSET", 0)) if port else 0
