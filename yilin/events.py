@@ -68,7 +68,10 @@ class EventType:
         """Serialise ``data`` through the schema and check it; raise ``ValueError`` if
         the payload does not match (a programming error on the publishing side)."""
         schema = self.schema()
-        dumped = schema.dump(data)
+        try:
+            dumped = schema.dump(data)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"{self.name} v{self.version} payload invalid: {exc}") from None
         errors = schema.validate(dumped)
         if errors:
             raise ValueError(f"{self.name} v{self.version} payload invalid: {errors}")
