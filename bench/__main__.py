@@ -1,0 +1,86 @@
+"""``python -m bench [--quick] [--only STAGE ...]``: every figure beside its baseline,
+measured in the same run on the same broker and database; one table on stdout, JSON
+and a chart under ``bench/results/``."""
+
+from __future__ import annotations
+
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()  # the bench process talks RPC and AMQP the way the services do
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+from bench.environment import Environment  # noqa: E402
+from bench.report import Report  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each stage does; ``--quick`` keeps the whole run under two minutes."""
+
+    noop_events: int
+    raw_events: int
+    commit_seconds: float
+    pipeline_tickets: int
+    latency_seconds: float
+    http_seconds: float
+    volunteers: int
+    teams: int
+    enterprises: int
+    hour_entries: int
+    import_rows: int
+    query_samples: int
+
+
+FULL = Sizes(noop_events=30_000, raw_events=60_000, commit_seconds=5, pipeline_tickets=6_000, latency_seconds=8,
+             http_seconds=8, volunteers=173_000, teams=459, enterprises=3_000, hour_entries=10_000_000,
+             import_rows=20_000, query_samples=300)
+QUICK = Sizes(noop_events=3_000, raw_events=10_000, commit_seconds=1.5, pipeline_tickets=600, latency_seconds=2,
+              http_seconds=2, volunteers=20_000, teams=60, enterprises=300, hour_entries=100_000,
+              import_rows=2_000, query_samples=50)
+
+STAGES = ("baselines", "pipeline", "scaleout", "gateway", "district")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for CI (under two minutes)")
+    parser.add_argument("--only", nargs="+", choices=STAGES, help="run only these stages")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    sizes = QUICK if args.quick else FULL
+    report = Report("quick" if args.quick else "full")
+    stages = args.only or STAGES
+    began = time.perf_counter()
+    with Environment.create() as env:
+        from bench import stages as stage_functions
+
+        for stage in STAGES:
+            if stage not in stages:
+                continue
+            print(f"[bench] {stage} …", file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            try:
+                getattr(stage_functions, stage)(env, sizes, report)
+            except Exception as exc:  # noqa: BLE001 - one broken stage must not hide the others
+                traceback.print_exc()
+                report.errors[stage] = f"{type(exc).__name__}: {exc}"
+            report.details.setdefault("stage_seconds", {})[stage] = round(time.perf_counter() - started, 1)
+    report.details["total_seconds"] = round(time.perf_counter() - began, 1)
+    path = report.write()
+    print(report.table())
+    print(f"\nwritten {path} (total {report.details['total_seconds']} s)")
+    return 1 if report.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""The run's record: every figure beside its baseline, printed as one table and
+written as JSON (``bench/results/latest.json`` and a timestamped copy) with a chart."""
+
+from __future__ import annotations
+
+import json
+import platform
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Figure:
+    label: str
+    value: float
+    unit: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "value": self.value, "unit": self.unit}
+
+
+@dataclass
+class Ratio:
+    name: str
+    figure: Figure
+    baseline: Figure
+    target: float | None = None
+    higher_is_better: bool = True
+    note: str = ""
+
+    @property
+    def value(self) -> float:
+        if not self.baseline.value:
+            return 0.0
+        return round(self.figure.value / self.baseline.value, 3)
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        return self.value >= self.target if self.higher_is_better else self.value <= self.target
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "figure": self.figure.as_dict(), "baseline": self.baseline.as_dict(),
+                "target": self.target, "higher_is_better": self.higher_is_better, "met": self.met,
+                "note": self.note}
+
+
+@dataclass
+class Report:
+    mode: str
+    ratios: dict[str, Ratio] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    memory_mib: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+
+    def add(self, ratio: Ratio) -> Ratio:
+        self.ratios[ratio.name] = ratio
+        return ratio
+
+    def memory(self, name: str, mib: float) -> None:
+        self.memory_mib[name] = max(mib, self.memory_mib.get(name, 0.0))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "started_at": datetime.fromtimestamp(self.started, timezone.utc).isoformat(),
+            "duration_seconds": round(time.time() - self.started, 1),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "ratios": {name: r.as_dict() for name, r in self.ratios.items()},
+            "memory_peak_rss_mib": self.memory_mib,
+            "details": self.details,
+            "errors": self.errors,
+        }
+
+    def table(self) -> str:
+        rows = [("ratio", "figure", "baseline", "ratio", "target")]
+        for r in self.ratios.values():
+            target = "" if r.target is None else (("≥ " if r.higher_is_better else "≤ ") + f"{r.target:g}"
+                                                  + ("  ok" if r.met else "  MISSED"))
+            rows.append((r.name, f"{r.figure.label} {_fmt(r.figure.value)} {r.figure.unit}",
+                         f"{r.baseline.label} {_fmt(r.baseline.value)} {r.baseline.unit}", f"{r.value:.3f}×", target))
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        if self.memory_mib:
+            lines.append("")
+            lines.append("peak RSS under load: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in self.memory_mib.items()))
+        for stage, error in self.errors.items():
+            lines.append(f"stage {stage} FAILED: {error}")
+        return "\n".join(lines)
+
+    def write(self, directory: Path = RESULTS) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        data = self.as_dict()
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        stamp = datetime.fromtimestamp(self.started, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        (directory / f"{stamp}-{self.mode}.json").write_text(text)
+        latest = directory / "latest.json"
+        latest.write_text(text)
+        self.chart(directory / "latest.png")
+        return latest
+
+    def chart(self, path: Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        ratios = list(self.ratios.values())
+        if not ratios:
+            return
+        fig, ax = plt.subplots(figsize=(9, 0.45 * len(ratios) + 1.5))
+        names = [r.name for r in ratios]
+        values = [r.value for r in ratios]
+        colours = ["#4c9f70" if r.met else ("#c0504d" if r.met is False else "#7f7f7f") for r in ratios]
+        ax.barh(names, values, color=colours)
+        for i, r in enumerate(ratios):
+            if r.target is not None:
+                ax.plot([r.target, r.target], [i - 0.4, i + 0.4], color="black", linewidth=1.5)
+        ax.invert_yaxis()
+        ax.set_xlabel("ratio to the baseline measured in the same run (bar); target (line)")
+        ax.set_title(f"Yilin bench ({self.mode})")
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+
+
+def _fmt(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.2f}"
