@@ -151,7 +151,12 @@ class Environment:
                 _engines.pop(key).dispose()
             admin.cursor().execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             admin.close()
-            rabbitmqctl("delete_vhost", vhost)
+            for attempt in range(3):  # the broker refuses now and then while it is busy
+                try:
+                    rabbitmqctl("delete_vhost", vhost)
+                    break
+                except subprocess.CalledProcessError:
+                    time.sleep(2)
 
     # -- configuration and processes ---------------------------------------------------
     def config(self, **extra: Any) -> dict[str, Any]:

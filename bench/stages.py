@@ -19,3 +19,47 @@ def baselines(env: Environment, sizes: Any, report: Report) -> None:
     report.add(Ratio("noop_vs_raw_amqp", Figure("no-op nameko handler", noop["per_second"], "ev/s"),
                      Figure("plain AMQP consumer", raw["per_second"], "msg/s"),
                      note="context: what nameko itself costs per event"))
+
+
+def gateway(env: Environment, sizes: Any, report: Report) -> None:
+    """Reads through the whole HTTP → gateway → RPC → service → database path."""
+    from bench import gateway as gw
+    from bench import seed
+
+    processes = gw.start_stack(env, ("registry", "tickets", "hours", "gateway"))
+    with seed.cluster(env.config()) as rpc:
+        district = seed.places(rpc, 2, 5)
+        seed.teams(rpc, district, 3)
+        rpc.registry.import_volunteers(seed.volunteer_rows(1, 300, district.communities))
+        page = rpc.registry.list_volunteers({"limit": 200})
+        district.volunteers = [v["id"] for v in page["items"]]
+        extra = gw_extra_paths(rpc, district)
+    results = gw.measure(env, sizes, district, extra, processes)
+    for name, process in list(processes.items()):
+        env.stop(process)
+    report.details["gateway"] = results
+    for name, mib in results["memory"].items():
+        report.memory(name, mib)
+    report.memory("bare", results["bare"]["peak_rss_mib"])
+    bare = results["bare"]
+    mixed = results["mixed_reads"]
+    report.add(Ratio("gateway_vs_bare", Figure("gateway reads (mix)", mixed["per_second"], "req/s"),
+                     Figure("bare nameko HTTP", bare["per_second"], "req/s"), target=0.5,
+                     note=f"p99 {mixed['p99_ms']} ms vs {bare['p99_ms']} ms; errors {mixed['errors']}"))
+    for name in results:
+        if name in ("bare", "mixed_reads", "memory"):
+            continue
+        r = results[name]
+        report.add(Ratio(f"gateway_{name}_vs_bare", Figure(name, r["per_second"], "req/s"),
+                         Figure("bare", bare["per_second"], "req/s"),
+                         note=f"p99 {r['p99_ms']} ms vs {bare['p99_ms']} ms; errors {r['errors']}"))
+
+
+def gw_extra_paths(rpc: Any, district: Any) -> dict[str, list[str]]:
+    """Reads of the services merged on this branch besides the registry."""
+    from services import SERVICES
+
+    extra: dict[str, list[str]] = {}
+    if "registry" in SERVICES:
+        extra["list_page"] = [f"/api/v1/volunteers?limit=20&community_id={c}" for c in district.communities]
+    return extra
