@@ -3,6 +3,8 @@ one JSON line:
 
     python -m bench.probes amqp URI QUEUE COUNT     # a plain AMQP consumer draining COUNT
     python -m bench.probes commits URL SECONDS      # one PostgreSQL connection's durable commits
+    python -m bench.probes copy URL SCHEMA TABLE... # COPY of a table's rows into an empty twin
+    python -m bench.probes sql URL SCHEMA FILE      # load SQL (COPY/generate_series) from a file
 """
 
 from __future__ import annotations
@@ -65,12 +67,59 @@ def durable_commits(url: str, seconds: float) -> dict[str, float]:
             "synchronous_commit": sync}
 
 
+def copy_twins(url: str, schema: str, tables: list[str]) -> dict[str, float]:
+    """``COPY`` the rows of ``tables`` (the first one counted), exactly as stored, into
+    empty twins with the same columns, indexes and constraints; time only the COPY in."""
+    import io
+
+    import psycopg2
+
+    conn = psycopg2.connect(url, options=f"-csearch_path={schema}")
+    rows, elapsed = 0, 0.0
+    with conn.cursor() as cur:
+        for table in tables:
+            buffer = io.StringIO()
+            cur.copy_expert(f"COPY {table} TO STDOUT", buffer)
+            buffer.seek(0)
+            cur.execute(f"CREATE TABLE bench_{table} (LIKE {table} INCLUDING ALL)")
+            conn.commit()
+            began = time.perf_counter()
+            cur.copy_expert(f"COPY bench_{table} FROM STDIN", buffer)
+            conn.commit()
+            elapsed += time.perf_counter() - began
+            if table == tables[0]:
+                cur.execute(f"SELECT count(*) FROM bench_{table}")
+                rows = cur.fetchone()[0]
+        for table in tables:
+            cur.execute(f"DROP TABLE bench_{table}")
+        conn.commit()
+    conn.close()
+    return {"rows": rows, "seconds": round(elapsed, 3), "per_second": round(rows / elapsed, 1)}
+
+
+def run_sql(url: str, schema: str, path: str) -> dict[str, float]:
+    """Run a SQL script (bulk loads) in one transaction; report its duration."""
+    import psycopg2
+
+    conn = psycopg2.connect(url, options=f"-csearch_path={schema}")
+    began = time.perf_counter()
+    with conn.cursor() as cur:
+        cur.execute(open(path).read())
+    conn.commit()
+    conn.close()
+    return {"seconds": round(time.perf_counter() - began, 2)}
+
+
 def main() -> None:
     kind, args = sys.argv[1], sys.argv[2:]
     if kind == "amqp":
         result = drain_amqp(args[0], args[1], int(args[2]))
     elif kind == "commits":
         result = durable_commits(args[0], float(args[1]))
+    elif kind == "copy":
+        result = copy_twins(args[0], args[1], args[2:])
+    elif kind == "sql":
+        result = run_sql(args[0], args[1], args[2])
     else:
         raise SystemExit(f"unknown probe {kind}")
     print(json.dumps(result))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from bench import baselines as base
@@ -63,3 +64,36 @@ def gw_extra_paths(rpc: Any, district: Any) -> dict[str, list[str]]:
     if "registry" in SERVICES:
         extra["list_page"] = [f"/api/v1/volunteers?limit=20&community_id={c}" for c in district.communities]
     return extra
+
+
+def district(env: Environment, sizes: Any, report: Report) -> None:
+    """The district's volumes: import beside COPY, then the hour ledger at scale and
+    its standing queries beside raw SQL."""
+    from bench import district as dist
+    from bench import gateway as gw
+    from bench import seed
+
+    processes = gw.start_stack(env, ("registry", "fund"))
+    details: dict[str, Any] = {}
+    with seed.cluster(env.config()) as rpc:
+        streets, per_street = (2, 5) if sizes.volunteers < 50_000 else (10, 20)
+        area = seed.places(rpc, streets, per_street)
+        began = time.perf_counter()
+        seed.teams(rpc, area, sizes.teams)
+        details["teams"] = {"rows": sizes.teams, "seconds": round(time.perf_counter() - began, 2)}
+        details["import"] = dist.import_volunteers(rpc, area, sizes.volunteers)
+        report.memory("registry", processes["registry"].peak_rss_mib())
+        if "fund" in processes:
+            details["enterprises"] = dist.register_enterprises(rpc, area, sizes.enterprises)
+            report.memory("fund", processes["fund"].peak_rss_mib())
+    details["copy"] = dist.copy_same_rows(env)
+    report.details["district"] = details
+    report.add(Ratio("import_vs_copy", Figure("volunteer import (RPC)", details["import"]["per_second"], "rows/s"),
+                     Figure("COPY of the same rows", details["copy"]["per_second"], "rows/s"), target=0.25,
+                     note=f"{details['import']['rows']} volunteers"))
+    for process in list(processes.values()):
+        env.stop(process)
+    from services import SERVICES
+
+    if "hours" in SERVICES:
+        dist.hours_at_scale(env, sizes, report, area)

@@ -74,13 +74,20 @@ class PipelinedPublisher:
         """Publish every message and return once the broker has confirmed them all.
         Raises (and drops the channel, so the next call starts clean) on any failure:
         the caller does not know which messages arrived and must treat all as unsent."""
-        try:
-            return self._publish(messages)
-        except BaseException:
-            self.close()
-            raise
+        batch = list(messages)
+        for attempt in (1, 2):
+            try:
+                return self._publish(batch)
+            except NotConfirmed:
+                self.close()
+                raise
+            except Exception:  # noqa: BLE001 - a dropped connection: once more on a new one
+                self.close()
+                if attempt == 2:
+                    raise
+        return 0
 
-    def _publish(self, messages: Iterable[Outgoing]) -> int:
+    def _publish(self, messages: list[Outgoing]) -> int:
         channel = self._open()
         count = 0
         for message in messages:

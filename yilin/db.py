@@ -85,18 +85,24 @@ class UnitOfWork:
         self.correlation_id = correlation_id
         self.events: list[Envelope] = []
         self._outbox = _table(session, "outbox")
+        self._unwritten: list[dict[str, Any]] = []
 
     def emit(self, event_type: str, data: dict[str, Any], version: int | None = None) -> Envelope:
         """Validate an event and add it to the outbox in this transaction."""
         if self.catalogue is None:
             raise RuntimeError("this service publishes no events")
         envelope = self.catalogue.envelope(event_type, data, self.correlation_id, version)
-        self.session.execute(insert(self._outbox).values(
-            id=envelope.id, type=envelope.type, version=envelope.version,
-            message=envelope.to_message(), created_at=envelope.occurred_at,
-        ))
+        self._unwritten.append({"id": envelope.id, "type": envelope.type, "version": envelope.version,
+                                "message": envelope.to_message(), "created_at": envelope.occurred_at})
         self.events.append(envelope)
         return envelope
+
+    def write_outbox(self) -> None:
+        """Insert the emitted events' outbox rows, all in one statement (a batch import
+        emits thousands; one round trip each would dominate it). Runs before commit."""
+        if self._unwritten:
+            rows, self._unwritten = self._unwritten, []
+            self.session.execute(insert(self._outbox), rows)
 
     def claim(self, envelope: Envelope) -> bool:
         """Record ``envelope`` as handled in this transaction; ``False`` if it already
@@ -157,6 +163,7 @@ class DatabaseAccess:
         uow = UnitOfWork(self.provider.sessions(), self.provider.catalogue, correlation_id or self.correlation_id)
         try:
             yield uow
+            uow.write_outbox()
             uow.session.commit()
         except IntegrityError as exc:
             uow.session.rollback()
