@@ -86,7 +86,8 @@ class GatewayService:
     @endpoint("GET", "/health")
     def health(self, request: Request) -> Response:
         self.context.data["yilin.route"] = "/health"
-        checks = {name: self._ping(name) for name in SERVICES}
+        pool = eventlet.GreenPool(len(SERVICES))
+        checks = dict(zip(SERVICES, pool.imap(self._ping, SERVICES)))
         healthy = all(v == "ok" for v in checks.values())
         return json_response(200 if healthy else 503, {"status": "ok" if healthy else "degraded", "services": checks})
 
