@@ -132,7 +132,7 @@ def _base_schema(field: fields.Field, name: str) -> dict[str, Any]:
     if isinstance(field, fields.Decimal):
         # Exact amounts travel as strings so no JSON parser turns them into floats.
         return {"type": "string", "pattern": DECIMAL_PATTERN, "format": "decimal"}
-    if isinstance(field, fields.Float):
+    if isinstance(field, fields.Number):  # Float, or a plain Number
         return {"type": "number"}
     if isinstance(field, fields.DateTime):
         return {"type": "string", "format": "date-time"}
@@ -156,12 +156,25 @@ def _base_schema(field: fields.Field, name: str) -> dict[str, Any]:
             keys.pop("x-unit", None)
             out["propertyNames"] = keys
         return out
+    if isinstance(field, fields.Tuple):
+        items = [field_schema(f, name) for f in field.tuple_fields]
+        return {"type": "array", "items": items, "minItems": len(items), "maxItems": len(items)}
+    if isinstance(field, fields.Enum):
+        if field.by_value is False:
+            values = [member.name for member in field.enum]
+        else:
+            values = [field.field._serialize(member.value, None, None) for member in field.enum]
+        kinds = {_JSON_TYPES.get(type(v), "string") for v in values}
+        return {"type": kinds.pop(), "enum": values} if len(kinds) == 1 else {"enum": values}
     if isinstance(field, fields.Constant):
         return {"const": field.constant}
     if type(field) is fields.Raw:
         return {}
     raise TypeError(f"field {name!r}: {type(field).__name__} has no JSON Schema mapping in yilin.contract; "
-                    "use String, Integer, Boolean, UUID, DateTime, Date, List, Nested, Dict, Decimal or Raw")
+                    "use String, Integer, Boolean, UUID, DateTime, Date, List, Nested, Dict, Enum, Decimal or Raw")
+
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
 
 
 def _validators(field: fields.Field) -> Iterator[Any]:
@@ -244,10 +257,12 @@ def example_payload(schema: dict[str, Any], seed: str) -> Any:
         return next(v for v in schema["enum"] if v is not None)
     types = schema.get("type", [])
     kind = next((t for t in (types if isinstance(types, list) else [types]) if t != "null"), None)
-    name = seed.rsplit(".", 1)[-1].rstrip("[]")
+    name = seed.rsplit(".", 1)[-1].split("[", 1)[0]  # the field's name, without item suffixes
     if kind == "object":
         props = schema.get("properties", {})
         return {key: example_payload(sub, f"{seed}.{key}") for key, sub in sorted(props.items())}
+    if kind == "array" and isinstance(schema.get("items"), list):  # a tuple
+        return [example_payload(item, f"{seed}[{i}]") for i, item in enumerate(schema["items"])]
     if kind == "array":
         count = max(1, schema.get("minItems", 1))
         return [example_payload(schema["items"], f"{seed}[]{i or ''}") for i in range(count)]
