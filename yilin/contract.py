@@ -570,7 +570,10 @@ def generate(types: list[EventType] | None = None) -> dict[str, str]:
         "docs/events/envelope.json": _json_text(envelope_schema()),
     }
     for event_type in types:
-        files[f"docs/events/{schema_filename(event_type)}"] = _json_text(event_schema(event_type))
+        path = f"docs/events/{schema_filename(event_type)}"
+        if path in files:  # routing keys are global: one type name, one publisher
+            raise ValueError(f"event {event_type.name} v{event_type.version} is defined by more than one service")
+        files[path] = _json_text(event_schema(event_type))
     return dict(sorted(files.items()))
 
 

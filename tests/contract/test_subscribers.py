@@ -128,3 +128,44 @@ def test_nameko_example_binds_what_it_declares() -> None:
     handlers = [(e.source_service, e.event_type) for name in dir(extended)
                 for e in getattr(getattr(extended, name), "nameko_entrypoints", ())]
     assert sorted(handlers) == sorted(base | {("registry", "team.created")})
+
+
+class FakeChannel:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, bool | None]] = []
+
+    def basic_ack(self, tag: int) -> None:
+        self.calls.append(("ack", tag, None))
+
+    def basic_nack(self, tag: int, requeue: bool) -> None:
+        self.calls.append(("nack", tag, requeue))
+
+
+def test_plain_example_acks_only_after_processing_and_dead_letters_the_invalid() -> None:
+    from types import SimpleNamespace
+
+    from examples.plain_subscriber import Subscriber
+
+    example = json.loads((ROOT / "docs" / "events" / "team.member_joined.v1.json").read_text())["examples"][0]
+    processed: list[str] = []
+
+    def process(envelope: dict[str, Any]) -> None:
+        if envelope["data"]["role"] == "lead":
+            raise RuntimeError("downstream unavailable")
+        processed.append(envelope["id"])
+
+    subscriber = Subscriber("amqp://unused", "q", [], process)
+    channel = FakeChannel()
+    deliveries = [
+        (b"{not json", ("nack", 1, False)),
+        (json.dumps({**example, "version": 99}).encode(), ("ack", 2, None)),  # a version it does not know: skipped
+        (json.dumps({**example, "data": {**example["data"], "role": "boss"}}).encode(), ("nack", 3, False)),
+        (json.dumps({**example, "id": str(uuid.uuid4()), "data": {**example["data"], "role": "lead"}}).encode(),
+         ("nack", 4, True)),                                                    # processing failed: requeued
+        (json.dumps(example).encode(), ("ack", 5, None)),
+        (json.dumps(example).encode(), ("ack", 6, None)),                        # a duplicate: acked, not reprocessed
+    ]
+    for tag, (body, _) in enumerate(deliveries, start=1):
+        subscriber.on_message(channel, SimpleNamespace(delivery_tag=tag), None, body)
+    assert channel.calls == [outcome for _, outcome in deliveries]
+    assert processed == [example["id"]]
