@@ -286,10 +286,10 @@ def pay_disbursement(uow: UnitOfWork, caller: Identity, disbursement_id: Any, da
     """Pay an approved request from its community's pool; never overdraws the pool."""
     session = uow.session
     key = str(data["transfer_id"])
+    access.decide(caller, "pay disbursements")
     digest = body_hash("pay_disbursement", str(disbursement_id), data)
     if (first := replay(session, key, digest)) is not None:
         return disbursement_view(session, session.get(Disbursement, first["disbursement_id"]))
-    access.decide(caller, "pay disbursements")
     d = _locked(session, disbursement_id)
     if d.status == "requested":
         count = session.scalar(select(func.count()).select_from(Approval).where(Approval.disbursement_id == d.id))
