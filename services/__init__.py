@@ -2,5 +2,6 @@
 
 SERVICES: dict[str, str] = {
     "registry": "services.registry.service:RegistryService",
+    "fund": "services.fund.service:FundService",
     "gateway": "services.gateway.service:GatewayService",
 }
