@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-API = "/api/v1"
+API = ""  # DemoApi adds the /api/v1 prefix
 # Fixed client ids: loading the demo twice replays the same transfers instead of doubling them.
 REPORT_TRANSFER = str(uuid.uuid5(uuid.NAMESPACE_URL, "yilin-demo/fund/report"))
 PAYMENT_TRANSFER = str(uuid.uuid5(uuid.NAMESPACE_URL, "yilin-demo/fund/payment"))

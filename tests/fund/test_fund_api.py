@@ -12,6 +12,7 @@ from typing import Any
 from nameko.standalone.rpc import ServiceRpcProxy
 from prometheus_client import REGISTRY
 
+from services.demo import DemoApi
 from services.fund import demo
 from yilin.errors import Conflict, Forbidden
 from yilin.events import EnvelopeSchema
@@ -269,27 +270,10 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_written(stack: An
     assert http.get(f"{s.url}/api/v1/fund/pools/{ids['PD-01-01']}").json()["balance_fen"] == 1000
 
 
-class Api:
-    """The demo's ``api``: JSON over HTTP, raising on anything but 2xx."""
-
-    def __init__(self, http: Any, url: str) -> None:
-        self.http, self.url = http, url
-
-    def _check(self, r: Any) -> dict[str, Any]:
-        assert r.ok, r.text
-        return r.json()
-
-    def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return self._check(self.http.get(self.url + path, params=params))
-
-    def post(self, path: str, json: dict[str, Any]) -> dict[str, Any]:
-        return self._check(self.http.post(self.url + path, json=json))
-
-
 def test_demo_creates_a_paid_disbursement(stack: Any, http: Any) -> None:
     s = start(stack)
     ids = seed(http, s.url)
-    created = demo.load(Api(http, s.url), {"communities": [ids["PD-01-01"]], "organisations": {}})
+    created = demo.load(DemoApi(s.url, session=http), {"communities": [ids["PD-01-01"]], "organisations": {}})
     fund = created["fund"]
     assert fund["pools"][ids["PD-01-01"]] == 12345679 - 368000
     [paid] = fund["disbursements"]["paid"]
