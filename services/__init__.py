@@ -2,5 +2,6 @@
 
 SERVICES: dict[str, str] = {
     "registry": "services.registry.service:RegistryService",
+    "hours": "services.hours.service:HoursService",
     "gateway": "services.gateway.service:GatewayService",
 }
