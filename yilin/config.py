@@ -58,5 +58,7 @@ def metrics_port(config: Mapping[str, Any], service: str, environ: Mapping[str, 
     env = os.environ if environ is None else environ
     if "YILIN_METRICS_PORT" in env:
         return int(env["YILIN_METRICS_PORT"])
-    ports = config.get("METRICS_PORTS") or {}
-    return int(ports.get(service, METRICS_PORTS.get(service, 0)))
+    ports = config.get("METRICS_PORTS")
+    if ports is not None:  # an explicit table (tests give {}) names every port it wants; the rest are off
+        return int(ports.get(service, 0))
+    return METRICS_PORTS.get(service, 0)

@@ -7,14 +7,14 @@ updated in the same transaction as the entries."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.hours.models import (AttendanceSheet, Entry, EntryTransition, OrganisationView, StarChange, TeamView,
-                                   VolunteerTotal, VolunteerView, utcnow)
+                                   TicketState, VolunteerTotal, VolunteerView, utcnow)
 from services.hours.schemas import DAY_MINUTES, clock_minutes
 from services.hours.settings import LOCAL_TIME
 from yilin.db import UnitOfWork, insert_ignoring_conflicts
@@ -403,12 +403,33 @@ def _parse_instant(value: str) -> datetime:
     return instant if instant.tzinfo else instant.replace(tzinfo=LOCAL_TIME)
 
 
-def ticket_resolved(uow: UnitOfWork, data: dict[str, Any]) -> list[Entry]:
+def _lock_ticket(session: Session, ticket_id: str) -> TicketState:
+    """The ticket's state row, created if missing and locked: every handler of one
+    ticket's events runs one at a time, so none misses what another just did."""
+    session.execute(insert_ignoring_conflicts(session, TicketState.__table__).values(ticket_id=ticket_id,
+                                                                                     automatic=False))
+    return session.scalars(select(TicketState).where(TicketState.ticket_id == ticket_id).with_for_update()
+                           .execution_options(populate_existing=True)).one()
+
+
+def _after(first: datetime | None, second: datetime | None) -> bool:
+    """Whether ``first`` is set and not before ``second`` (unset counts as long ago)."""
+    return first is not None and (second is None or _utc(first) >= _utc(second))
+
+
+def _utc(instant: datetime) -> datetime:
+    return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)  # SQLite drops the zone
+
+
+def ticket_resolved(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime,
+                    star_minutes: Sequence[int]) -> list[Entry]:
     """Record each volunteer's minutes as pending, dated by the local day of
     ``resolved_at``. Time that breaks the day rules is recorded as rejected (the
-    event cannot be refused), so the ledger still shows it."""
+    event cannot be refused), so the ledger still shows it. A confirmation or
+    cancellation already handled for a later moment applies at once."""
     session = uow.session
     ticket_id = data["ticket_id"]
+    state = _lock_ticket(session, ticket_id)
     episode = data["resolved_at"]
     served_on = _parse_instant(episode).astimezone(LOCAL_TIME).date()
     team = session.get(TeamView, data["team_id"]) if data.get("team_id") else None
@@ -434,7 +455,12 @@ def ticket_resolved(uow: UnitOfWork, data: dict[str, Any]) -> list[Entry]:
         _emit_recorded(uow, entry)
         if problem:
             _emit_rejected(uow, entry, "pending", totals[volunteer_id])
-        recorded.append(entry)
+        else:
+            recorded.append(entry)
+    if _after(state.cancelled_at, occurred_at):
+        _void(uow, recorded, totals)
+    elif _after(state.confirmed_at, occurred_at) and not _after(state.reopened_at, state.confirmed_at):
+        _confirm(uow, state, recorded, totals, star_minutes)
     return recorded
 
 
@@ -444,21 +470,44 @@ def _ticket_entries(session: Session, ticket_id: str, statuses: Sequence[str]) -
                                 .with_for_update().execution_options(populate_existing=True)))
 
 
-def ticket_confirmed(uow: UnitOfWork, data: dict[str, Any], star_minutes: Sequence[int]) -> list[Entry]:
+def _confirm(uow: UnitOfWork, state: TicketState, entries: Sequence[Entry], totals: dict[str, VolunteerTotal],
+             star_minutes: Sequence[int]) -> None:
+    actor = "tickets:automatic-confirmation" if state.automatic else "tickets:resident-confirmation"
+    for entry in entries:
+        entry.rating = state.rating
+        _verify(uow, entry, totals[entry.volunteer_id], actor, star_minutes)
+
+
+def _void(uow: UnitOfWork, entries: Sequence[Entry], totals: dict[str, VolunteerTotal]) -> None:
+    for entry in entries:
+        previous = entry.status
+        _move(uow, entry, totals[entry.volunteer_id], "void", "tickets", "ticket_cancelled")
+        _emit_rejected(uow, entry, previous, totals[entry.volunteer_id])
+
+
+def ticket_confirmed(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime,
+                     star_minutes: Sequence[int]) -> list[Entry]:
     """The served resident's confirmation is the signature: verify the ticket's pending time."""
     session = uow.session
+    state = _lock_ticket(session, data["ticket_id"])
+    if _after(state.confirmed_at, occurred_at) or _after(state.reopened_at, occurred_at):
+        return []  # a later confirmation or reopening was already applied
+    state.confirmed_at, state.rating, state.automatic = occurred_at, data.get("rating"), bool(data.get("automatic"))
     entries = _ticket_entries(session, data["ticket_id"], ("pending",))
-    totals = _lock_totals(session, [e.volunteer_id for e in entries])
-    actor = "tickets:automatic-confirmation" if data.get("automatic") else "tickets:resident-confirmation"
-    for entry in entries:
-        entry.rating = data.get("rating")
-        _verify(uow, entry, totals[entry.volunteer_id], actor, star_minutes)
+    _confirm(uow, state, entries, _lock_totals(session, [e.volunteer_id for e in entries]), star_minutes)
     return entries
 
 
-def ticket_reopened(uow: UnitOfWork, data: dict[str, Any], star_minutes: Sequence[int]) -> list[Entry]:
+def ticket_reopened(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime,
+                    star_minutes: Sequence[int]) -> list[Entry]:
     """Verified time of a reopened ticket goes back to pending until it is confirmed again."""
     session = uow.session
+    state = _lock_ticket(session, data["ticket_id"])
+    if _after(state.reopened_at, occurred_at):
+        return []
+    state.reopened_at = occurred_at
+    if _after(state.confirmed_at, occurred_at):
+        return []  # confirmed again since: the reopening is history
     entries = _ticket_entries(session, data["ticket_id"], ("verified",))
     totals = _lock_totals(session, [e.volunteer_id for e in entries])
     for entry in entries:
@@ -472,15 +521,15 @@ def ticket_reopened(uow: UnitOfWork, data: dict[str, Any], star_minutes: Sequenc
     return entries
 
 
-def ticket_cancelled(uow: UnitOfWork, data: dict[str, Any], star_minutes: Sequence[int]) -> list[Entry]:
+def ticket_cancelled(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime,
+                     star_minutes: Sequence[int]) -> list[Entry]:
     """A cancelled ticket credits nobody: its pending and verified time is voided."""
     session = uow.session
+    state = _lock_ticket(session, data["ticket_id"])
+    state.cancelled_at = occurred_at if not _after(state.cancelled_at, occurred_at) else state.cancelled_at
     entries = _ticket_entries(session, data["ticket_id"], LIVE)
     totals = _lock_totals(session, [e.volunteer_id for e in entries])
-    for entry in entries:
-        previous = entry.status
-        _move(uow, entry, totals[entry.volunteer_id], "void", "tickets", "ticket_cancelled")
-        _emit_rejected(uow, entry, previous, totals[entry.volunteer_id])
+    _void(uow, entries, totals)
     for total in totals.values():
         _restar(uow, total, star_minutes)
     return entries

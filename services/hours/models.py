@@ -129,6 +129,20 @@ class EntryTransition(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class TicketState(Base):
+    """The latest confirmation, reopening and cancellation seen for a ticket. Its events
+    arrive on separate queues, so a confirmation can be handled before the resolution
+    it confirms; the resolution then finds it here."""
+
+    __tablename__ = "ticket_states"
+    ticket_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    reopened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class VolunteerTotal(Base):
     """Running totals per volunteer, updated in the same transaction as the ledger, so
     one volunteer's total never scans the ledger. The row is also the lock that

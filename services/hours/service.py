@@ -187,22 +187,24 @@ class HoursService:
     # tickets
     @consumes("tickets", "ticket.resolved")
     def on_ticket_resolved(self, uow: UnitOfWork, event: Envelope) -> None:
-        ledger.ticket_resolved(uow, consumed.read(consumed.TicketResolved, event.type, event.data))
+        ledger.ticket_resolved(uow, consumed.read(consumed.TicketResolved, event.type, event.data),
+                               event.occurred_at, self.settings.star_minutes)
+        observe(uow.events)
 
     @consumes("tickets", "ticket.confirmed")
     def on_ticket_confirmed(self, uow: UnitOfWork, event: Envelope) -> None:
-        ledger.ticket_confirmed(uow, consumed.read(consumed.TicketConfirmed, event.type, event.data),
+        ledger.ticket_confirmed(uow, consumed.read(consumed.TicketConfirmed, event.type, event.data), event.occurred_at,
                                 self.settings.star_minutes)
         observe(uow.events)
 
     @consumes("tickets", "ticket.reopened")
     def on_ticket_reopened(self, uow: UnitOfWork, event: Envelope) -> None:
-        ledger.ticket_reopened(uow, consumed.read(consumed.TicketRef, event.type, event.data),
+        ledger.ticket_reopened(uow, consumed.read(consumed.TicketRef, event.type, event.data), event.occurred_at,
                                self.settings.star_minutes)
 
     @consumes("tickets", "ticket.cancelled")
     def on_ticket_cancelled(self, uow: UnitOfWork, event: Envelope) -> None:
-        ledger.ticket_cancelled(uow, consumed.read(consumed.TicketRef, event.type, event.data),
+        ledger.ticket_cancelled(uow, consumed.read(consumed.TicketRef, event.type, event.data), event.occurred_at,
                                 self.settings.star_minutes)
 
     # the registry projection

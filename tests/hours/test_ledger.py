@@ -256,3 +256,25 @@ def test_one_volunteers_total_never_scans_the_ledger(world: dict[str, Any]) -> N
         assert "ix_entries_volunteer_served_on" in plan, plan
     with world["book"].read() as session:
         assert session.get(VolunteerTotal, v0).verified_minutes == 60
+
+
+def test_a_confirmation_handled_before_its_resolution_still_verifies(world: dict[str, Any]) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    v0 = world["volunteers"][0]
+    book = world["book"]
+    resolved_at = datetime(2026, 11, 1, 17, 30, tzinfo=timezone.utc)  # 01:30 on the 2nd in Chengdu
+    ticket_id = str(uuid.uuid4())
+    with book.transaction() as uow:  # the confirmation's queue was faster
+        assert ledger.ticket_confirmed(uow, {"ticket_id": ticket_id, "rating": 4, "automatic": False},
+                                       resolved_at + timedelta(hours=1), STARS) == []
+    with book.transaction() as uow:
+        ledger.ticket_resolved(uow, {"ticket_id": ticket_id, "community_id": world["community"],
+                                     "category_code": "lock_out", "team_id": world["team"],
+                                     "resolved_at": resolved_at.isoformat().replace("+00:00", "Z"),
+                                     "volunteers": [{"volunteer_id": v0, "minutes": 45}]}, resolved_at, STARS)
+    with book.read() as session:
+        [entry] = session.scalars(select(Entry).where(Entry.source_id == ticket_id)).all()
+        assert (entry.status, entry.served_on, entry.rating, entry.organisation_id) == (
+            "verified", date(2026, 11, 2), 4, world["org"])
+    assert total(world, v0)["verified_minutes"] == 45

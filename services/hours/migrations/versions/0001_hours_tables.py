@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 09:57:21.293172
+Create Date: 2026-11-29 10:00:41.377979
 """
 from alembic import op
 import sqlalchemy as sa
@@ -140,6 +140,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_teams_community_id'), ['community_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_teams_organisation_id'), ['organisation_id'], unique=False)
 
+    op.create_table('ticket_states',
+    sa.Column('ticket_id', sa.String(length=36), nullable=False),
+    sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('automatic', sa.Boolean(), nullable=False),
+    sa.Column('rating', sa.SmallInteger(), nullable=True),
+    sa.Column('reopened_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('ticket_id')
+    )
     op.create_table('volunteer_totals',
     sa.Column('volunteer_id', sa.String(length=36), nullable=False),
     sa.Column('verified_minutes', sa.Integer(), nullable=False),
@@ -193,6 +202,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_volunteer_totals_verified_minutes'))
 
     op.drop_table('volunteer_totals')
+    op.drop_table('ticket_states')
     with op.batch_alter_table('teams', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_teams_organisation_id'))
         batch_op.drop_index(batch_op.f('ix_teams_community_id'))
