@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from nameko.standalone.rpc import ServiceRpcProxy
 from prometheus_client import REGISTRY
 
 from tests.harness import wait_until
@@ -62,6 +61,7 @@ def test_resolved_then_confirmed_tickets_verify_hours_and_reach_a_star_once(stac
         w = seed_registry(amqp_uri, rpc)
         # 5 tickets × 20 h for v1 = 100 h exactly (the 1★ threshold); v2 serves 1 h on each
         tickets = [ticket(w, day, {"v1": 1200, "v2": 60}) for day in range(1, 6)]
+        minutes_before = REGISTRY.get_sample_value("yilin_hours_verified_minutes_total", {"service": "hours"}) or 0.0
         skipped_before = handled("ticket.resolved", "duplicate_skipped"), handled("ticket.confirmed", "duplicate_skipped")
         for resolved, _ in tickets:
             publish(amqp_uri, resolved, resolved)  # the same envelope twice
@@ -91,6 +91,7 @@ def test_resolved_then_confirmed_tickets_verify_hours_and_reach_a_star_once(stac
         board = rpc.leaderboard({"by": "team"})["items"]
         assert board == [{"rank": 1, "id": w["team"], "verified_minutes": 6300, "volunteers": 2}]
         assert REGISTRY.get_sample_value("yilin_star_levels_reached_total", {"service": "hours", "level": "1"}) >= 1
+        assert REGISTRY.get_sample_value("yilin_hours_verified_minutes_total", {"service": "hours"}) - minutes_before == 6300
 
 
 def test_reopened_cancelled_and_over_a_day(stack: Any, tap: Any, amqp_uri: str) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 10:00:41.377979
+Create Date: 2026-11-29 10:30:00
 """
 from alembic import op
 import sqlalchemy as sa
