@@ -2,5 +2,7 @@
 
 SERVICES: dict[str, str] = {
     "registry": "services.registry.service:RegistryService",
+    "hours": "services.hours.service:HoursService",
+    "fund": "services.fund.service:FundService",
     "gateway": "services.gateway.service:GatewayService",
 }

@@ -132,6 +132,7 @@ def make_config(amqp_uri: str) -> Callable[..., dict[str, Any]]:
             "serializer": "json",
             "JWT_SECRET": "test-secret-" + "x" * 32,
             "PII_KEY": "test-pii-key",
+            "CERTIFICATE_KEY": "test-certificate-key",
             "OUTBOX_SWEEP_INTERVAL": 0.3,
             "OUTBOX_SWEEP_GRACE": 0.5,
         }
