@@ -97,3 +97,47 @@ def district(env: Environment, sizes: Any, report: Report) -> None:
 
     if "hours" in SERVICES:
         dist.hours_at_scale(env, sizes, report, area)
+
+
+def _baseline(env: Environment, sizes: Any, report: Report) -> dict[str, Any]:
+    if "baselines" not in report.details:
+        baselines(env, sizes, report)
+    return report.details["baselines"]
+
+
+def pipeline(env: Environment, sizes: Any, report: Report) -> None:
+    """ticket events → verified hours committed → hours.verified, beside the no-op
+    handler, the raw consumer and one connection's commits."""
+    from bench import pipeline as pipe
+
+    base_figures = _baseline(env, sizes, report)
+    env.migrate("hours")
+    result = pipe.run(env, sizes.pipeline_tickets, sizes.latency_seconds, report.memory)
+    report.details["pipeline"] = result
+    lat = result["latency"]
+    figure = Figure("pipeline", result["per_second"], "ev/s")
+    report.add(Ratio("pipeline_vs_noop", figure,
+                     Figure("no-op nameko handler", base_figures["noop_handler"]["per_second"], "ev/s"), target=0.5,
+                     note=f"latency occurred_at→commit p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms "
+                          f"at {lat['offered_events_per_second']} ev/s offered"))
+    report.add(Ratio("pipeline_vs_commit", figure,
+                     Figure("1 PostgreSQL connection", base_figures["pg_commits"]["per_second"], "commits/s"),
+                     target=1.0))
+    report.add(Ratio("pipeline_vs_raw_amqp", figure,
+                     Figure("plain AMQP consumer", base_figures["raw_amqp"]["per_second"], "msg/s")))
+    report.add(Ratio("pipeline_p99_vs_p50", Figure("p99 latency", lat["p99_ms"], "ms"),
+                     Figure("p50 latency", lat["p50_ms"], "ms"), higher_is_better=False,
+                     note="occurred_at → commit, paced at half the drain rate"))
+
+
+def scaleout(env: Environment, sizes: Any, report: Report) -> None:
+    """The same drain with two replicas of the hours service beside one."""
+    from bench import pipeline as pipe
+
+    env.migrate("hours")
+    one = report.details.get("pipeline") or pipe.run(env, sizes.pipeline_tickets, 0, report.memory,
+                                                     with_latency=False)
+    two = pipe.run(env, sizes.pipeline_tickets, 0, report.memory, replicas=2, with_latency=False)
+    report.details["scaleout"] = {"one": {k: v for k, v in one.items() if k != "latency"}, "two": two}
+    report.add(Ratio("replicas_2_vs_1", Figure("2 replicas", two["per_second"], "ev/s"),
+                     Figure("1 replica", one["per_second"], "ev/s"), target=1.6))
