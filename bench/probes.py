@@ -5,6 +5,7 @@ one JSON line:
     python -m bench.probes commits URL SECONDS      # one PostgreSQL connection's durable commits
     python -m bench.probes copy URL SCHEMA TABLE... # COPY of a table's rows into an empty twin
     python -m bench.probes sql URL SCHEMA FILE      # load SQL (COPY/generate_series) from a file
+    python -m bench.probes queries URL SCHEMA FILE  # p50/p99 of named SQL queries
 """
 
 from __future__ import annotations
@@ -110,6 +111,32 @@ def run_sql(url: str, schema: str, path: str) -> dict[str, float]:
     return {"seconds": round(time.perf_counter() - began, 2)}
 
 
+def time_queries(url: str, schema: str, path: str) -> dict[str, dict[str, float]]:
+    """p50/p99 of each named query over its parameter list, sequentially, ms."""
+    import psycopg2
+
+    spec = json.load(open(path))
+    conn = psycopg2.connect(url, options=f"-csearch_path={schema}")
+    conn.autocommit = True
+    results = {}
+    with conn.cursor() as cur:
+        for name, sql in spec["queries"].items():
+            params = spec["params"][name]
+            cur.execute(sql, params[0])
+            cur.fetchall()
+            times = []
+            for p in params:
+                began = time.perf_counter()
+                cur.execute(sql, p)
+                cur.fetchall()
+                times.append(time.perf_counter() - began)
+            times.sort()
+            results[name] = {"samples": len(times), "p50_ms": round(times[len(times) // 2] * 1000, 2),
+                             "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))] * 1000, 2)}
+    conn.close()
+    return results
+
+
 def main() -> None:
     kind, args = sys.argv[1], sys.argv[2:]
     if kind == "amqp":
@@ -118,6 +145,8 @@ def main() -> None:
         result = durable_commits(args[0], float(args[1]))
     elif kind == "copy":
         result = copy_twins(args[0], args[1], args[2:])
+    elif kind == "queries":
+        result = time_queries(args[0], args[1], args[2])
     elif kind == "sql":
         result = run_sql(args[0], args[1], args[2])
     else:
