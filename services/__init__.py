@@ -2,5 +2,6 @@
 
 SERVICES: dict[str, str] = {
     "registry": "services.registry.service:RegistryService",
+    "tickets": "services.tickets.service:TicketsService",
     "gateway": "services.gateway.service:GatewayService",
 }

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-SERVICES = ("registry",)
+SERVICES = ("registry", "tickets")
 CORRELATION_HEADER = "X-Correlation-Id"
 
 
@@ -78,6 +78,7 @@ class GatewayService:
     name = "gateway"
 
     registry = RpcProxy("registry")
+    tickets = RpcProxy("tickets")
     context = WorkerContext()
     metrics = Instrumentation()
 
