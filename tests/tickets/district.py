@@ -48,8 +48,8 @@ def build(registry: Any) -> District:
 
 
 def ticket_body(district: District, **overrides: Any) -> dict[str, Any]:
-    """A valid blocked-drain ticket reported two hours ago by phone."""
-    reported = datetime.now(timezone.utc) - timedelta(hours=2)
+    """A valid blocked-drain ticket reported 90 minutes ago by phone."""
+    reported = datetime.now(timezone.utc) - timedelta(minutes=90)
     body = {"category_code": "blocked_drain", "community_id": district.community_id, "channel": "hotline",
             "resident_id": "resident-1", "resident_name": "张秀英", "resident_phone": "13912345678",
             "address": "犀安路18号3栋2单元", "description": "厨房下水道堵塞", "attributes": {"location": "kitchen"},
