@@ -32,7 +32,7 @@ def _minutes(start: datetime | None, end: datetime | None) -> int | None:
 
 
 def _median(values: list[int]) -> int | None:
-    return round(statistics.median(values)) if values else None
+    return statistics.median_low(values) if values else None  # an observed value, whole minutes
 
 
 def _breached(t: Any) -> bool:
