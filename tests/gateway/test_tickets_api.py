@@ -189,3 +189,14 @@ def test_bad_input_is_refused_and_writes_nothing(stack: Any, tap: Any, http: Any
     r = http.post(f"{api}/tickets", json={**pet, "attributes": {"kind": ["dog", "cat"], "weight": 4.5,
                                                                  "when": "2026-12-01T09:00:00+08:00"}})
     assert r.status_code == 201, r.text
+
+
+def test_openapi_lists_ticket_routes_and_health_pings_tickets(stack: Any, http: Any) -> None:
+    from openapi_spec_validator import validate
+
+    s = stack("registry", "tickets", "gateway")
+    spec = http.get(f"{s.url}/openapi.json").json()
+    validate(spec)
+    assert {"/api/v1/tickets/{ticket_id}/confirm", "/api/v1/ticket-categories", "/api/v1/tickets/report"} <= set(spec["paths"])
+    health = http.get(f"{s.url}/health").json()
+    assert health["services"]["registry"] == health["services"]["tickets"] == "ok"

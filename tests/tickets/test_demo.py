@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import requests
 
 from services.tickets import demo
+from tests.harness import Stack
 from tests.tickets.district import build
 
 
@@ -31,8 +32,9 @@ class Api:
         return self._ok(self.http.patch(self.base + path, json=json))
 
 
-def test_demo_has_a_ticket_in_every_state(stack: Any) -> None:
-    s = stack("registry", "tickets", "gateway")
+def test_demo_has_a_ticket_in_every_state(make_config: Callable[..., dict[str, Any]], container_factory: Any,
+                                          pg_url: str) -> None:
+    s = Stack.start(("registry", "tickets", "gateway"), make_config(pg_url), container_factory)
     with s.rpc("registry") as registry:
         district = build(registry)
         members = [m["volunteer_id"] for m in registry.team_members(district.team["id"])]

@@ -146,7 +146,7 @@ def test_the_timer_auto_confirms_in_a_running_service(stack: Any, tap: Any) -> N
         tickets.assign(ticket["id"], {"team_id": district.team["id"], "volunteer_ids": district.members})
         tickets.start(ticket["id"], {})
         tickets.resolve(ticket["id"], {"volunteers": [{"volunteer_id": district.members[1], "minutes": 30}]})
-        [confirmed] = events.wait_for("ticket.confirmed")
+        [confirmed] = events.wait_for("ticket.confirmed", timeout=20)
         assert confirmed["data"]["automatic"] is True and confirmed["data"]["rating"] is None
         after = tickets.get_ticket(ticket["id"])
         assert after["state"] == "confirmed" and after["auto_confirmed"]

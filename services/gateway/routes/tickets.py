@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema
 
 from services.gateway.routing import Call, api
 from services.tickets.schemas import (AssignIn, CategoryIn, CategoryOut, CategoryPatch, CategoryQuery, ConfirmIn,
