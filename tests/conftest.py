@@ -127,7 +127,7 @@ def make_config(amqp_uri: str) -> Callable[..., dict[str, Any]]:
             "AMQP_URI": amqp_uri,
             "DATABASE_URL": database,
             "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
-            "METRICS_PORTS": {},
+            "METRICS_PORTS": {},  # an explicit empty table: no metrics servers, the default ports may be taken
             "max_workers": 10,
             "serializer": "json",
             "JWT_SECRET": "test-secret-" + "x" * 32,

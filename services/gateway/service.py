@@ -81,6 +81,7 @@ class GatewayService:
     registry = RpcProxy("registry")
     fund = RpcProxy("fund")
     hours = RpcProxy("hours")
+    tickets = RpcProxy("tickets")
     context = WorkerContext()
     metrics = Instrumentation()
 
