@@ -19,10 +19,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from services.gateway import routes  # noqa: F401 - registers the routes
-from services.gateway.auth import authenticate, authorise
+from services.gateway.auth import ANONYMOUS, AuthSettings, authenticate, authorise
 from services.gateway.openapi import build_openapi
+from services.gateway.ratelimit import RateLimit
 from services.gateway.routing import ROUTER, Call
-from yilin.errors import BadRequest, Forbidden, InvalidInput, NotFound, PayloadTooLarge, YilinError, load
+from yilin.errors import (BadRequest, Forbidden, InvalidInput, NotFound, PayloadTooLarge, TooManyRequests,
+                          Unauthenticated, YilinError, load)
 from yilin.identity import IDENTITY_KEY
 from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation
@@ -71,7 +73,12 @@ def json_response(status: int, payload: Any) -> Response:
 
 
 def error_response(error: YilinError) -> Response:
-    return json_response(error.status, error.to_body())
+    response = json_response(error.status, error.to_body())
+    if isinstance(error, Unauthenticated):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="yilin-api"'
+    if isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = (error.fields.get("retry_after") or ["60"])[0]
+    return response
 
 
 class GatewayService:
@@ -80,12 +87,18 @@ class GatewayService:
     registry = RpcProxy("registry")
     context = WorkerContext()
     metrics = Instrumentation()
+    auth = AuthSettings()
+    rate_limit = RateLimit()
 
     _openapi: dict[str, Any] | None = None
 
     @endpoint("GET", "/health")
     def health(self, request: Request) -> Response:
         self.context.data["yilin.route"] = "/health"
+        try:
+            self.rate_limit.take("address:" + str(request.remote_addr))
+        except TooManyRequests as error:
+            return error_response(error)
         checks = {name: self._ping(name) for name in SERVICES}
         healthy = all(v == "ok" for v in checks.values())
         return json_response(200 if healthy else 503, {"status": "ok" if healthy else "degraded", "services": checks})
@@ -101,6 +114,10 @@ class GatewayService:
     @endpoint("GET", "/openapi.json")
     def openapi(self, request: Request) -> Response:
         self.context.data["yilin.route"] = "/openapi.json"
+        try:
+            self.rate_limit.take("address:" + str(request.remote_addr))
+        except TooManyRequests as error:
+            return error_response(error)
         if GatewayService._openapi is None:
             GatewayService._openapi = build_openapi(ROUTER)
         return json_response(200, GatewayService._openapi)
@@ -128,9 +145,12 @@ class GatewayService:
         except LookupError:
             raise NotFound("no such resource", {"path": [request.path]}) from None
         except PermissionError as allowed:
-            return json_response(405, {"error": "method_not_allowed", "message": f"allowed: {allowed}"})
+            response = json_response(405, {"error": "method_not_allowed", "message": f"allowed: {allowed}"})
+            response.headers["Allow"] = str(allowed)
+            return response
         data["yilin.route"] = route.template
-        identity = authenticate(request, self.context.config)
+        identity = ANONYMOUS if route.public else self._authenticate(request)
+        self.rate_limit.take(f"identity:{identity.role}:{identity.subject}")
         if not authorise(identity, route.roles):
             raise Forbidden(f"the role {identity.role} may not {route.summary.lower()}")
         data[IDENTITY_KEY] = identity.to_header()
@@ -149,6 +169,14 @@ class GatewayService:
                     headers=dict(request.headers))
         result = route.handler(call)
         return result if isinstance(result, Response) else json_response(route.status, result)
+
+    def _authenticate(self, request: Request) -> Any:
+        try:
+            return authenticate(request, self.context.config)
+        except Unauthenticated:
+            # failed attempts count against the client address: guessing is rate-limited too
+            self.rate_limit.take("address:" + str(request.remote_addr))
+            raise
 
     @staticmethod
     def _body(request: Request) -> Any:

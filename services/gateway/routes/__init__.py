@@ -1,3 +1,4 @@
 """Route modules; importing this package registers every route with the router."""
 
 from services.gateway.routes import registry  # noqa: F401
+from services.gateway.routes import audit  # noqa: F401
