@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from yilin.errors import Forbidden, load
 from yilin.events import Envelope
+from yilin.fields import UtcDateTime
 from yilin.identity import SYSTEM, Identity
 from yilin.paging import MAX_PAGE
 
@@ -90,7 +91,7 @@ class AuditQuery(Schema):
 
 class AuditEntry(Schema):
     id = fields.String(required=True)
-    occurred_at = fields.DateTime(required=True)
+    occurred_at = UtcDateTime(required=True)
     actor_subject = fields.String(required=True)
     actor_role = fields.String(required=True)
     actor_organisation_id = fields.String(allow_none=True)

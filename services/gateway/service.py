@@ -122,7 +122,7 @@ class GatewayService:
             GatewayService._openapi = build_openapi(ROUTER)
         return json_response(200, GatewayService._openapi)
 
-    @endpoint("GET,POST,PUT,PATCH,DELETE", "/api/v1/<path:path>")
+    @endpoint("GET,POST,PUT,PATCH,DELETE,OPTIONS,TRACE", "/api/v1/<path:path>")  # any other method: 405 + Allow
     def api(self, request: Request, path: str) -> Response:
         try:
             return self._dispatch(request)
@@ -134,7 +134,10 @@ class GatewayService:
             log.warning("service unavailable", exc_info=True)
             return json_response(503, {"error": "unavailable", "message": "a service is not answering; try again"})
         except RemoteError as error:
-            log.error("service failed: %s %s", error.exc_type, error.value)
+            log.error("service failed: %s", error.exc_type)
+            return json_response(500, {"error": "internal", "message": "an internal error occurred"})
+        except Exception:  # noqa: BLE001 - never show a caller a stack trace or internals
+            log.exception("gateway failed on %s %s", request.method, self.context.data.get("yilin.route"))
             return json_response(500, {"error": "internal", "message": "an internal error occurred"})
 
     def _dispatch(self, request: Request) -> Response:
@@ -163,8 +166,8 @@ class GatewayService:
         elif query:
             raise InvalidInput("this route takes no query parameters", {k: ["unknown parameter"] for k in query})
         body = self._body(request) if route.body is not None else None
-        if body is not None:
-            load(route.body(), body)
+        if route.body is not None:
+            load(route.body(), body)  # a JSON null or list is refused here too
         call = Call(services=self, identity=identity, path=path_values, query=query, body=body,
                     headers=dict(request.headers))
         result = route.handler(call)
