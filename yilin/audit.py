@@ -1,9 +1,10 @@
 """The audit trail every service keeps in its own ``audit`` table.
 
 :func:`record` is called by :meth:`yilin.db.DatabaseAccess.transaction` in the same
-transaction as a change that emitted events: who (the caller's identity), when, what
-(the event types and the ids they name) and from which request (correlation id). It
-holds ids and codes only, never personal data, like the events themselves.
+transaction as a change that emitted events (or noted a change that publishes none,
+``UnitOfWork.note``): who (the caller's identity), when, what (the event types and the
+ids they name) and from which request (correlation id). It holds ids and codes only,
+never personal data, like the events themselves.
 
 A service exposes its trail with one line: inherit :class:`AuditLogRpc`, which adds the
 RPC method ``audit_log(query)`` that the gateway's ``GET /api/v1/audit`` calls."""
@@ -53,14 +54,16 @@ def _ids(value: Any, key: str = "") -> Iterator[str]:
         yield value
 
 
-def entity_ids(events: Iterable[Envelope]) -> list[str]:
-    """The ids the events name, each once, in order of appearance."""
-    return list(dict.fromkeys(i for e in events for i in _ids(e.data)))
+def entity_ids(payloads: Iterable[dict[str, Any]]) -> list[str]:
+    """The ids the payloads name, each once, in order of appearance."""
+    return list(dict.fromkeys(i for data in payloads for i in _ids(data)))
 
 
-def record(session: Session, table: Any, events: list[Envelope], identity: Identity,
-           correlation_id: str | None, entrypoint: str | None) -> None:
-    """Add the audit row of one unit of work to ``session`` (before its commit)."""
+def record(session: Session, table: Any, events: list[Envelope], notes: list[tuple[str, dict[str, Any]]],
+           identity: Identity, correlation_id: str | None, entrypoint: str | None) -> None:
+    """Add the audit row of one unit of work to ``session`` (before its commit):
+    its events, and the notes of changes that publish none (``UnitOfWork.note``)."""
+    changes = [(e.type, e.data) for e in events] + list(notes)
     session.execute(insert(table).values(
         id=time_ordered_id(),
         occurred_at=datetime.now(timezone.utc),
@@ -68,8 +71,8 @@ def record(session: Session, table: Any, events: list[Envelope], identity: Ident
         actor_role=identity.role[:32],
         actor_organisation_id=(identity.organisation_id or None) and identity.organisation_id[:64],
         entrypoint=(entrypoint or None) and entrypoint[:80],
-        action=",".join(dict.fromkeys(e.type for e in events)),
-        entity_ids=entity_ids(events),
+        action=",".join(dict.fromkeys(action for action, _ in changes)),
+        entity_ids=entity_ids(data for _, data in changes),
         event_ids=[e.id for e in events],
         correlation_id=(correlation_id or None) and correlation_id[:64],
     ))

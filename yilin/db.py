@@ -86,7 +86,12 @@ class UnitOfWork:
         self.catalogue = catalogue
         self.correlation_id = correlation_id
         self.events: list[Envelope] = []
+        self.notes: list[tuple[str, dict[str, Any]]] = []
         self._outbox = _table(session, "outbox")
+
+    def note(self, action: str, data: dict[str, Any]) -> None:
+        """Record in the audit trail a change that publishes no event (``data``: its ids)."""
+        self.notes.append((action, data))
 
     def emit(self, event_type: str, data: dict[str, Any], version: int | None = None) -> Envelope:
         """Validate an event and add it to the outbox in this transaction."""
@@ -164,8 +169,8 @@ class DatabaseAccess:
         uow = UnitOfWork(self.provider.sessions(), self.provider.catalogue, correlation_id or self.correlation_id)
         try:
             yield uow
-            if uow.events:
-                audit.record(uow.session, _table(uow.session, "audit"), uow.events, self.identity,
+            if uow.events or uow.notes:
+                audit.record(uow.session, _table(uow.session, "audit"), uow.events, uow.notes, self.identity,
                              uow.correlation_id, self.entrypoint)
             uow.session.commit()
         except IntegrityError as exc:
