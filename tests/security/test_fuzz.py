@@ -39,7 +39,8 @@ def test_schemathesis_finds_nothing(stack: Any, http: Any, tmp_path: Path) -> No
                 "YILIN_FUZZ_UNIT_ID": ids["unit"], "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"})
     command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG_FILE), "run",
                f"{s.url}/openapi.json", "--checks", "all", "--max-examples", MAX_EXAMPLES, "--seed", SEED,
-               "--workers", "2", "--no-shrink", "--header", f"Authorization: Bearer {token}",
+               # one worker: hypothesis' lambda reflection is not thread-safe and fails at random with more
+               "--workers", "1", "--no-shrink", "--header", f"Authorization: Bearer {token}",
                "--request-timeout", "10", "--report", "junit", "--report-junit-path", str(tmp_path / "junit.xml")]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=240, cwd=tmp_path)
     output = result.stdout + result.stderr
