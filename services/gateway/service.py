@@ -25,7 +25,7 @@ from services.gateway.ratelimit import RateLimit
 from services.gateway.routing import ROUTER, Call
 from yilin.errors import (BadRequest, Forbidden, InvalidInput, NotFound, PayloadTooLarge, TooManyRequests,
                           Unauthenticated, YilinError, load)
-from yilin.identity import IDENTITY_KEY
+from yilin.identity import IDENTITY_KEY, Identity
 from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation
 
@@ -153,7 +153,8 @@ class GatewayService:
             return response
         data["yilin.route"] = route.template
         identity = ANONYMOUS if route.public else self._authenticate(request)
-        self.rate_limit.take(f"identity:{identity.role}:{identity.subject}")
+        self.rate_limit.take("address:" + str(request.remote_addr) if identity is ANONYMOUS
+                             else f"identity:{identity.role}:{identity.subject}")
         if not authorise(identity, route.roles):
             raise Forbidden(f"the role {identity.role} may not {route.summary.lower()}")
         data[IDENTITY_KEY] = identity.to_header()
@@ -173,7 +174,7 @@ class GatewayService:
         result = route.handler(call)
         return result if isinstance(result, Response) else json_response(route.status, result)
 
-    def _authenticate(self, request: Request) -> Any:
+    def _authenticate(self, request: Request) -> Identity:
         try:
             return authenticate(request, self.context.config)
         except Unauthenticated:
