@@ -68,3 +68,18 @@ def test_token_buckets_refill_at_the_configured_rate() -> None:
     buckets.take("a")
     with pytest.raises(TooManyRequests):
         buckets.take("a")
+
+
+def test_token_command_prints_a_token_on_its_last_line() -> None:
+    from click.testing import CliRunner
+
+    from yilin.cli import main
+    from yilin.config import load_config
+
+    result = CliRunner().invoke(main, ["token", "--role", "org_admin", "--subject", "u-7", "--organisation", "o-1",
+                                       "--ttl", "120"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    assert verify_token(load_config(), token) == Identity(subject="u-7", role="org_admin", organisation_id="o-1")
+    refused = CliRunner().invoke(main, ["token", "--role", "service"])
+    assert refused.exit_code != 0 and "--role" in refused.output
