@@ -18,7 +18,7 @@ def _wait_for_projection(api: Any, volunteer_ids: list[str]) -> None:
     for volunteer_id in volunteer_ids:
         while True:
             try:
-                api.get(f"/api/v1/hours/volunteers/{volunteer_id}/totals")
+                api.get(f"/hours/volunteers/{volunteer_id}/totals")
                 break
             except Exception:  # noqa: BLE001 - not projected yet
                 if time.monotonic() > deadline:
@@ -31,7 +31,7 @@ def _organisation_and_team(api: Any, context: dict[str, Any]) -> tuple[str, dict
     for team in context.get("teams") or []:
         if team.get("member_ids") and team.get("organisation_id") in organisation_ids:
             return team["organisation_id"], team
-    found = api.get("/api/v1/organisations", params={"kind": "volunteer_organisation", "limit": 1})["items"]
+    found = api.get("/organisations", params={"kind": "volunteer_organisation", "limit": 1})["items"]
     return (found[0]["id"] if found else next(iter(organisation_ids))), None
 
 
@@ -42,15 +42,15 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
     _wait_for_projection(api, volunteer_ids)
     served_on = (datetime.now(LOCAL_TIME) - timedelta(days=1)).date()
     times = [("09:00", "11:30"), ("09:00", "12:00"), ("14:00", "16:30")]
-    sheet = api.post("/api/v1/hours/sheets", {
+    sheet = api.post("/hours/sheets", {
         "organisation_id": organisation_id, "activity": "益邻·心声 入户走访", "served_on": served_on.isoformat(),
         "place": "社区党群服务中心及各小区", "community_id": community_id,
         "content": "入户走访独居老人，收集居民意见建议，协助缴纳水电费",
         "entries": [{"volunteer_id": vid, "start_time": start, "end_time": end}
                     for vid, (start, end) in zip(volunteer_ids, times)],
     })
-    verified = api.post(f"/api/v1/hours/sheets/{sheet['id']}/verify", {})
-    certificate = api.post("/api/v1/hours/certificates", {
+    verified = api.post(f"/hours/sheets/{sheet['id']}/verify", {})
+    certificate = api.post("/hours/certificates", {
         "volunteer_id": volunteer_ids[0], "organisation_id": organisation_id,
         "from": (served_on - timedelta(days=30)).isoformat(), "to": served_on.isoformat(),
         "person_in_charge": "张主任", "contact": "028-87654321",

@@ -14,6 +14,7 @@ import pypdf
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from services.demo import DemoApi
 from services.hours import demo
 from tests.gateway.test_registry_api import id_number, seed_places
 from tests.harness import wait_until
@@ -21,26 +22,6 @@ from yilin.errors import Conflict, Forbidden
 from yilin.identity import Identity
 
 SERVED_ON = date.today() - timedelta(days=3)  # the demo uses yesterday
-
-
-class Api:
-    """The demo's view of the public API: raises on non-2xx."""
-
-    def __init__(self, http: Any, url: str) -> None:
-        self.http, self.url = http, url
-
-    def _check(self, response: Any) -> dict:
-        assert response.status_code < 300, response.text
-        return response.json() if response.content else {}
-
-    def get(self, path: str, params: dict | None = None) -> dict:
-        return self._check(self.http.get(self.url + path, params=params))
-
-    def post(self, path: str, json: dict) -> dict:
-        return self._check(self.http.post(self.url + path, json=json))
-
-    def patch(self, path: str, json: dict) -> dict:
-        return self._check(self.http.patch(self.url + path, json=json))
 
 
 def seed(s: Any, http: Any) -> dict[str, Any]:
@@ -169,7 +150,7 @@ def test_sheets_verification_certificate_and_record(stack: Any, http: Any) -> No
     assert http.get(f"{s.url}/api/v1/hours/volunteers/{v0}/record", params={"format": "xml"}).status_code == 422
 
     # the demo: a sheet verified by a verifier, and a certificate
-    created = demo.load(Api(http, s.url), {"communities": [w["community"]], "organisations": {"SUN": w["org"]},
+    created = demo.load(DemoApi(s.url, session=http), {"communities": [w["community"]], "organisations": {"SUN": w["org"]},
                                             "teams": [w["team"]], "volunteers": [v0, v1, v2]})["hours"]
     demo_sheet = http.get(f"{s.url}/api/v1/hours/sheets/{created['sheet_id']}").json()
     assert {e["status"] for e in demo_sheet["entries"]} == {"verified"} and created["verified_minutes"] == 480
