@@ -57,13 +57,31 @@ def gateway(env: Environment, sizes: Any, report: Report) -> None:
 
 
 def gw_extra_paths(rpc: Any, district: Any) -> dict[str, list[str]]:
-    """Reads of the services merged on this branch besides the registry."""
+    """The ticket list page and hour totals, from the services merged on this branch."""
+    from bench.environment import wait_until
     from services import SERVICES
 
     extra: dict[str, list[str]] = {}
-    if "registry" in SERVICES:
+    if "tickets" in SERVICES:
+        extra["ticket_list_page"] = [f"/api/v1/tickets?limit=20&community_id={c}" for c in district.communities]
+    else:
         extra["list_page"] = [f"/api/v1/volunteers?limit=20&community_id={c}" for c in district.communities]
+    if "hours" in SERVICES:
+        # the hours service learns volunteers from the registry's events
+        last = district.volunteers[:100][-1]
+        wait_until(lambda: _known(rpc, last), 60, "the hours projection to catch up", interval=0.2)
+        extra["hour_totals"] = [f"/api/v1/hours/volunteers/{v}/totals" for v in district.volunteers[:100]]
     return extra
+
+
+def _known(rpc: Any, volunteer_id: str) -> bool:
+    from yilin.errors import NotFound
+
+    try:
+        rpc.hours.volunteer_total(volunteer_id)
+        return True
+    except NotFound:
+        return False
 
 
 def district(env: Environment, sizes: Any, report: Report) -> None:
