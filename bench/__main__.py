@@ -41,9 +41,9 @@ class Sizes:
     query_samples: int
 
 
-FULL = Sizes(noop_events=30_000, raw_events=60_000, commit_seconds=5, pipeline_tickets=6_000, latency_seconds=8,
-             http_seconds=8, volunteers=173_000, teams=459, enterprises=3_000, hour_entries=10_000_000,
-             import_rows=20_000, query_samples=300)
+FULL = Sizes(noop_events=30_000, raw_events=60_000, commit_seconds=5, pipeline_tickets=3_000, latency_seconds=5,
+             http_seconds=5, volunteers=173_000, teams=459, enterprises=3_000, hour_entries=10_000_000,
+             import_rows=20_000, query_samples=200)
 QUICK = Sizes(noop_events=2_000, raw_events=5_000, commit_seconds=1, pipeline_tickets=300, latency_seconds=1.5,
               http_seconds=1.5, volunteers=5_000, teams=20, enterprises=60, hour_entries=100_000,
               import_rows=2_000, query_samples=30)
