@@ -4,6 +4,7 @@ same SQL run raw."""
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from typing import Any, Callable
@@ -17,9 +18,10 @@ IMPORT_BATCH = 1000  # what `yilin import` sends per RPC call
 def import_volunteers(rpc: Any, district: seed.District, count: int) -> dict[str, Any]:
     """Volunteers through the registry's import RPC, batch by batch, as `yilin import` does."""
     created = 0
+    base = random.randrange(10 ** 6, 10 ** 12)  # fresh ID numbers should a retried stage import again
     started = time.perf_counter()
     for start in range(0, count, IMPORT_BATCH):
-        rows = seed.volunteer_rows(start + 1, min(IMPORT_BATCH, count - start), district.communities)
+        rows = seed.volunteer_rows(base + start, min(IMPORT_BATCH, count - start), district.communities)
         result = rpc.registry.import_volunteers(rows)
         if result["rejected"]:
             raise RuntimeError(f"import rejected rows: {result['rejected'][:3]}")

@@ -169,6 +169,10 @@ class Environment:
         self.processes.append(process)
         return process
 
+    def stop_all(self) -> None:
+        for process in list(self.processes):
+            self.stop(process)
+
     def stop(self, process: ServiceProcess) -> None:
         process.stop()
         self.processes.remove(process)
