@@ -47,7 +47,7 @@ QUICK = Sizes(noop_events=2_000, raw_events=5_000, commit_seconds=1, pipeline_ti
               http_seconds=1.5, volunteers=5_000, teams=20, enterprises=60, hour_entries=100_000,
               query_samples=30)
 
-STAGES = ("baselines", "pipeline", "scaleout", "gateway", "district")
+STAGES = ("baselines", "pipeline", "scaleout", "gateway", "district", "ledger")
 
 
 def main(argv: list[str] | None = None) -> int:

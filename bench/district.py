@@ -65,6 +65,8 @@ def register_enterprises(rpc: Any, district: seed.District, count: int) -> dict[
 
 
 LOAD_SQL = """
+-- The ledger stage starts from an empty ledger (a retried stage loads again).
+TRUNCATE entries, entry_transitions, volunteer_totals, team_members CASCADE;
 INSERT INTO volunteers (id, number, community_id, status)
     SELECT id, number, community_id, status FROM registry.volunteers ON CONFLICT DO NOTHING;
 INSERT INTO teams (id, code, organisation_id, community_id)
@@ -132,7 +134,8 @@ def purge_backlog(env: Environment, service: str) -> int:
     from yilin.topology import service_topology
 
     purged = 0
-    with Connection(env.amqp_uri) as conn:
+    with Connection(env.amqp_uri, connect_timeout=5) as conn:
+        conn.ensure_connection(max_retries=10, interval_start=1, interval_step=1, interval_max=3)
         channel = conn.channel()
         for entity in service_topology(service_class(service)):
             if isinstance(entity, Queue):

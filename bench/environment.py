@@ -125,6 +125,7 @@ class Environment:
     vhost: str
     database: str
     processes: list[ServiceProcess] = field(default_factory=list)
+    district: Any = None  # what the district stage created, for the ledger stage
 
     @classmethod
     @contextmanager
@@ -202,7 +203,8 @@ class Environment:
     # -- broker --------------------------------------------------------------------------
     def queue_depth(self, queue: str) -> tuple[int, int]:
         """(ready messages, consumers) of a queue."""
-        with Connection(self.amqp_uri) as conn:
+        with Connection(self.amqp_uri, connect_timeout=5) as conn:
+            conn.ensure_connection(max_retries=10, interval_start=1, interval_step=1, interval_max=3)
             channel = conn.channel()
             _, messages, consumers = channel.queue_declare(queue, passive=True)
             channel.close()

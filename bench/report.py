@@ -137,3 +137,22 @@ def _fmt(value: float) -> str:
     if value >= 100:
         return f"{value:,.0f}"
     return f"{value:.2f}"
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """The table of a results file as Markdown (for docs/performance.md)."""
+    lines = ["| ratio | figure | baseline | ratio | target |", "| --- | --- | --- | --- | --- |"]
+    for name, r in data["ratios"].items():
+        fig, base = r["figure"], r["baseline"]
+        target = "" if r["target"] is None else (("≥ " if r["higher_is_better"] else "≤ ") + f"{r['target']:g}"
+                                                 + (" met" if r["met"] else " **missed**"))
+        lines.append(f"| `{name}` | {fig['label']} {_fmt(fig['value'])} {fig['unit']} | "
+                     f"{base['label']} {_fmt(base['value'])} {base['unit']} | {r['value']:.3f}× | {target} |")
+    memory = ", ".join(f"{k} {v:.0f} MiB" for k, v in data.get("memory_peak_rss_mib", {}).items())
+    return "\n".join(lines) + f"\n\nPeak RSS under load: {memory}."
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(markdown(json.loads(Path(sys.argv[1] if len(sys.argv) > 1 else RESULTS / "latest.json").read_text())))

@@ -111,10 +111,17 @@ def district(env: Environment, sizes: Any, report: Report) -> None:
                      note=f"{details['import']['rows']} volunteers"))
     for process in list(processes.values()):
         env.stop(process)
-    from services import SERVICES
+    env.district = area
 
-    if "hours" in SERVICES:
-        dist.hours_at_scale(env, sizes, report, area)
+
+def ledger(env: Environment, sizes: Any, report: Report) -> None:
+    """The hour ledger at district scale and its standing queries beside raw SQL
+    (on the district the previous stage imported)."""
+    from bench import district as dist
+
+    if env.district is None:
+        raise RuntimeError("the ledger stage needs the district stage before it")
+    dist.hours_at_scale(env, sizes, report, env.district)
 
 
 def _baseline(env: Environment, sizes: Any, report: Report) -> dict[str, Any]:
