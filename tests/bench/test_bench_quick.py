@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = ("pipeline_vs_noop", "pipeline_vs_commit", "gateway_vs_bare", "import_vs_copy", "replicas_2_vs_1")
 
 
+@pytest.mark.slow
 def test_quick_bench_writes_every_ratio_with_both_figures() -> None:
     latest = ROOT / "bench" / "results" / "latest.json"
     before = latest.stat().st_mtime if latest.exists() else 0.0
