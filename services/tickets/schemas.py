@@ -193,8 +193,10 @@ class AssignIn(NoteIn):
 
 class ServedIn(Schema):
     volunteer_id = fields.UUID(required=True)
-    minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, error="must be at least 1"),
-                             metadata={"description": "Minutes actually served, travel excluded."})
+    # The hour ledger credits a ticket's time to the day it was resolved, at most a day's worth.
+    minutes = fields.Integer(required=True, strict=True,
+                             validate=validate.Range(min=1, max=24 * 60, error="must be 1 to 1440 (one day)"),
+                             metadata={"description": "Minutes actually served, travel excluded; at most 1440."})
 
 
 class ResolveIn(NoteIn):

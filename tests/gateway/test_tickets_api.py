@@ -139,6 +139,7 @@ def test_bad_input_is_refused_and_writes_nothing(stack: Any, tap: Any, http: Any
     m0 = district.members[0]
     for served, field in [([{"volunteer_id": m0, "minutes": 0}], "volunteers"),
                           ([{"volunteer_id": m0, "minutes": 12.5}], "volunteers"),
+                          ([{"volunteer_id": m0, "minutes": 60 * 24 + 1}], "volunteers"),  # more than a day
                           ([{"volunteer_id": m0, "minutes": 60 * 24}], "minutes"),
                           ([{"volunteer_id": district.outsider, "minutes": 30}], "volunteers")]:
         r = http.post(f"{api}/tickets/{tid}/resolve", json={"volunteers": served})
