@@ -23,9 +23,13 @@ from yilin.config import load_config  # noqa: E402
 
 
 def service_class(name: str) -> type:
-    """The nameko class of service ``name``."""
+    """The nameko class of service ``name``, or of ``package.module:Class`` (a service
+    outside the platform, such as the fault suite's probe consumer)."""
     from services import SERVICES
 
+    if ":" in name and name not in SERVICES:
+        module, _, attr = name.partition(":")
+        return getattr(importlib.import_module(module), attr)
     if name not in SERVICES:
         raise click.BadParameter(f"unknown service {name!r}; one of: {', '.join(SERVICES)}")
     module, _, attr = SERVICES[name].partition(":")
