@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint contract bench bench-quick chaos up down clean
+.PHONY: install run test test-fast lint contract contract-check bench bench-quick chaos up down clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ lint: install
 ## contract: regenerate the published event contract (docs/asyncapi.yaml, docs/events/)
 contract: install
 	$(PY) -m yilin.contract
+
+## contract-check: fail if the committed contract differs from the code; validate it with the AsyncAPI parser
+contract-check: install
+	$(PY) -m yilin.contract --check
+	test -d tools/asyncapi/node_modules || npm ci --prefix tools/asyncapi --ignore-scripts --no-audit --no-fund
+	node tools/asyncapi/validate.mjs docs/asyncapi.yaml
 
 bench: install
 	$(PY) -m bench

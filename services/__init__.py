@@ -2,5 +2,8 @@
 
 SERVICES: dict[str, str] = {
     "registry": "services.registry.service:RegistryService",
+    "tickets": "services.tickets.service:TicketsService",
+    "hours": "services.hours.service:HoursService",
+    "fund": "services.fund.service:FundService",
     "gateway": "services.gateway.service:GatewayService",
 }

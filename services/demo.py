@@ -15,10 +15,10 @@ class DemoApi:
     """A small HTTP client for ``/api/v1`` that raises on any non-2xx answer."""
 
     def __init__(self, base_url: str, identity_headers: Callable[..., dict[str, str]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, session: requests.Session | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.identity_headers = identity_headers
-        self.session = requests.Session()
+        self.session = session or requests.Session()
         self.session.headers.update(headers or {})
 
     def as_identity(self, role: str, subject: str | None = None, organisation_id: str | None = None) -> "DemoApi":

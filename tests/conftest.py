@@ -127,11 +127,12 @@ def make_config(amqp_uri: str) -> Callable[..., dict[str, Any]]:
             "AMQP_URI": amqp_uri,
             "DATABASE_URL": database,
             "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
-            "METRICS_PORTS": {},
+            "METRICS_PORTS": {},  # an explicit empty table: no metrics servers, the default ports may be taken
             "max_workers": 10,
             "serializer": "json",
             "JWT_SECRET": "test-secret-" + "x" * 32,
             "PII_KEY": "test-pii-key",
+            "CERTIFICATE_KEY": "test-certificate-key",
             "OUTBOX_SWEEP_INTERVAL": 0.3,
             "OUTBOX_SWEEP_GRACE": 0.5,
         }

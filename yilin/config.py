@@ -58,7 +58,10 @@ def metrics_port(config: Mapping[str, Any], service: str, environ: Mapping[str, 
     env = os.environ if environ is None else environ
     if "YILIN_METRICS_PORT" in env:
         return int(env["YILIN_METRICS_PORT"])
-    ports = config.get("METRICS_PORTS") or {}
-    port = int(ports.get(service, METRICS_PORTS.get(service, 0)))
+    ports = config.get("METRICS_PORTS")
+    if ports is not None:  # an explicit table (tests give {}) names every port it wants; the rest are off
+        port = int(ports.get(service, 0))
+    else:
+        port = METRICS_PORTS.get(service, 0)
     # An offset lets a second whole stack run beside the first on one machine.
     return port + int(env.get("YILIN_METRICS_PORT_OFFSET", 0)) if port else 0

@@ -30,6 +30,16 @@ from yilin.topology import DELIVERY_LIMIT, handler_queue
 log = logging.getLogger(__name__)
 
 DUPLICATE = object()
+OTHER_VERSION = object()
+
+
+def _skip_reason(result: Any) -> str | None:
+    # Identity checks: a handler's result may be unhashable.
+    if result is DUPLICATE:
+        return "duplicate_skipped"
+    if result is OTHER_VERSION:
+        return "other_version_skipped"
+    return None
 
 # How long a handler keeps retrying while its database is unreachable before it gives
 # the message back to the broker. Retrying in place, rather than requeueing at once,
@@ -68,14 +78,14 @@ class DurableEventHandler(EventHandler):
     def handle_result(self, message: Any, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> Any:
         service = self.container.service_name
         if exc_info is None:
-            outcome = "duplicate_skipped" if result is DUPLICATE else "ok"
+            outcome = _skip_reason(result) or "ok"
         else:
             previous = int((message.headers or {}).get("x-delivery-count", 0) or 0)
             outcome = "dead_lettered" if previous >= DELIVERY_LIMIT else "retried"
             log.warning("handler %s failed on %s (%s)", self.method_name, self.event_type, outcome,
                         exc_info=exc_info)
         metrics.EVENTS_HANDLED.labels(service, self.event_type, outcome).inc()
-        return super().handle_result(message, worker_ctx, None if result is DUPLICATE else result, exc_info)
+        return super().handle_result(message, worker_ctx, None if _skip_reason(result) else result, exc_info)
 
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
         # nameko only expects amqp's ConnectionError here; a socket reset while acking
@@ -88,9 +98,13 @@ class DurableEventHandler(EventHandler):
             log.warning("could not settle a %s delivery (%s); the broker redelivers it", self.event_type, exc)
 
 
-def consumes(source: str, event_type: str, db_attribute: str = "db") -> Callable[[Callable[..., Any]], Any]:
+def consumes(source: str, event_type: str, version: int = 1,
+             db_attribute: str = "db") -> Callable[[Callable[..., Any]], Any]:
     """Decorate ``method(self, uow: UnitOfWork, event: Envelope)`` as an idempotent,
-    durable handler of ``event_type`` events from ``source``."""
+    durable handler of ``event_type`` events from ``source`` at schema ``version``.
+
+    During a deprecation window the publisher sends each change in the old and the new
+    version; a handler takes only the version it was written for and acks the other."""
 
     def decorate(method: Callable[[Any, UnitOfWork, Envelope], Any]) -> Any:
         @functools.wraps(method)
@@ -100,6 +114,8 @@ def consumes(source: str, event_type: str, db_attribute: str = "db") -> Callable
             except ValidationError as exc:
                 # Malformed: retrying cannot help, but it must not vanish either.
                 raise ValueError(f"malformed {event_type} envelope: {exc.messages}") from None
+            if event.version != version:
+                return OTHER_VERSION
             database = getattr(self, db_attribute)
             deadline = time.monotonic() + TRANSIENT_RETRY_SECONDS
             pause = 0.1

@@ -69,10 +69,9 @@ def engine_for(url: str, service: str) -> Engine:
     return engine
 
 
-def insert_ignoring_conflicts(engine_or_session: Engine | Session, table: Any):
-    """An ``INSERT … ON CONFLICT DO NOTHING`` for the dialect in use."""
-    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
-    factory = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+def insert_ignoring_conflicts(session: Session, table: Any) -> Any:
+    """An ``INSERT … ON CONFLICT DO NOTHING`` for the session's dialect."""
+    factory = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return factory(table).on_conflict_do_nothing()
 
 

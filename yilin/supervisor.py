@@ -121,6 +121,8 @@ def _print_urls(config: dict[str, Any], gateway: str) -> None:
 
 
 def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    if any(child.poll() is None for child in children.values()):
+        click.echo("stopping: letting in-flight work finish…")
     for child in children.values():
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)

@@ -5,6 +5,8 @@ set -euo pipefail
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
+# Certificates print Chinese names; the hours service refuses to start without a CJK font.
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if ((${#need[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -18,6 +18,7 @@ from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
+from services import SERVICES
 from services.gateway import routes  # noqa: F401 - registers the routes
 from services.gateway.auth import authenticate, authorise
 from services.gateway.openapi import build_openapi
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-SERVICES = ("registry",)
+BACKENDS = tuple(name for name in SERVICES if name != "gateway")  # every service behind the gateway
 CORRELATION_HEADER = "X-Correlation-Id"
 
 
@@ -78,6 +79,9 @@ class GatewayService:
     name = "gateway"
 
     registry = RpcProxy("registry")
+    fund = RpcProxy("fund")
+    hours = RpcProxy("hours")
+    tickets = RpcProxy("tickets")
     context = WorkerContext()
     metrics = Instrumentation()
 
@@ -86,7 +90,8 @@ class GatewayService:
     @endpoint("GET", "/health")
     def health(self, request: Request) -> Response:
         self.context.data["yilin.route"] = "/health"
-        checks = {name: self._ping(name) for name in SERVICES}
+        pool = eventlet.GreenPool(len(BACKENDS))
+        checks = dict(zip(BACKENDS, pool.imap(self._ping, BACKENDS)))
         healthy = all(v == "ok" for v in checks.values())
         return json_response(200 if healthy else 503, {"status": "ok" if healthy else "degraded", "services": checks})
 

@@ -1,91 +1,106 @@
 """Events the registry publishes on ``registry.events``. Ids and codes only: names, ID
 numbers, phone numbers and addresses never leave the service."""
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
+from services.registry.schemas import MEMBER_ROLES, ORGANISATION_KINDS, VOLUNTEER_STATUSES
 from yilin.events import EventCatalogue
 
 EVENTS = EventCatalogue("registry")
 
+SKILLS = {"description": "Skill codes, sorted, e.g. first_aid, elder_care.", "example": ["elder_care", "first_aid"]}
+COMMUNITY = {"description": "Id of the volunteer's home community (a place of level community)."}
+
 
 @EVENTS.define("volunteer.registered")
 class VolunteerRegistered(Schema):
-    """A volunteer joined the registry."""
+    """Published when a volunteer is registered, one by one or in a bulk import."""
 
-    volunteer_id = fields.String(required=True, metadata={"description": "Volunteer id (UUID)."})
-    volunteer_number = fields.String(required=True, metadata={"description": "Public volunteer number."})
-    community_id = fields.String(required=True, metadata={"description": "Home community place id."})
-    skills = fields.List(fields.String(), required=True, metadata={"description": "Skill codes."})
-    certifications = fields.List(fields.String(), required=True, metadata={"description": "Certification kind codes."})
-    status = fields.String(required=True, metadata={"description": "active, suspended or left."})
+    volunteer_id = fields.UUID(required=True, metadata={"description": "Volunteer id."})
+    volunteer_number = fields.String(required=True, metadata={
+        "description": "Public volunteer number shown on certificates.", "example": "YL6F1C7A523C"})
+    community_id = fields.UUID(required=True, metadata=COMMUNITY)
+    skills = fields.List(fields.String(), required=True, metadata=SKILLS)
+    certifications = fields.List(fields.String(), required=True, metadata={
+        "description": "Kinds of certification held, sorted, e.g. social_worker.", "example": ["social_worker"]})
+    status = fields.String(required=True, validate=validate.OneOf(VOLUNTEER_STATUSES),
+                           metadata={"description": "Volunteer status."})
 
 
 @EVENTS.define("volunteer.updated")
 class VolunteerUpdated(Schema):
-    """A volunteer's record changed; ``changed`` names the fields, personal ones included only by name."""
+    """Published when a volunteer's record changes; `changed` names the fields, personal ones included only by name."""
 
-    volunteer_id = fields.String(required=True)
-    changed = fields.List(fields.String(), required=True, metadata={"description": "Names of the changed fields."})
-    community_id = fields.String(required=True)
-    skills = fields.List(fields.String(), required=True)
-    status = fields.String(required=True)
+    volunteer_id = fields.UUID(required=True, metadata={"description": "Volunteer id."})
+    changed = fields.List(fields.String(), required=True, metadata={
+        "description": "Names of the changed fields, sorted.", "example": ["phone", "skills"]})
+    community_id = fields.UUID(required=True, metadata=COMMUNITY)
+    skills = fields.List(fields.String(), required=True, metadata={**SKILLS, "description": "Skill codes after the change."})
+    status = fields.String(required=True, validate=validate.OneOf(VOLUNTEER_STATUSES),
+                           metadata={"description": "Volunteer status after the change."})
 
 
 @EVENTS.define("volunteer.deactivated")
 class VolunteerDeactivated(Schema):
-    """A volunteer was suspended or left; they can no longer be assigned."""
+    """Published when an active volunteer is suspended or leaves; they can no longer be assigned."""
 
-    volunteer_id = fields.String(required=True)
-    status = fields.String(required=True, metadata={"description": "suspended or left."})
+    volunteer_id = fields.UUID(required=True, metadata={"description": "Volunteer id."})
+    status = fields.String(required=True, validate=validate.OneOf(("suspended", "left")),
+                           metadata={"description": "The new status."})
 
 
 @EVENTS.define("team.created")
 class TeamCreated(Schema):
-    """A volunteer team was created."""
+    """Published when a volunteer team is created."""
 
-    team_id = fields.String(required=True)
-    code = fields.String(required=True)
-    organisation_id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    professional = fields.Boolean(required=True)
-    domain = fields.String(required=True, allow_none=True, metadata={"description": "Professional domain code."})
-    skills = fields.List(fields.String(), required=True)
+    team_id = fields.UUID(required=True, metadata={"description": "Team id."})
+    code = fields.String(required=True, metadata={"description": "The team's short code, unique.", "example": "SUN"})
+    organisation_id = fields.UUID(required=True, metadata={"description": "Id of the organisation running the team."})
+    community_id = fields.UUID(required=True, metadata={"description": "Id of the community the team serves."})
+    professional = fields.Boolean(required=True, metadata={
+        "description": "True for a professional team (emergency rescue, women's rights, ...)."})
+    domain = fields.String(required=True, allow_none=True, metadata={
+        "description": "Professional domain code; null for a general team.", "example": "emergency_rescue"})
+    skills = fields.List(fields.String(), required=True, metadata={**SKILLS, "description": "Skill codes the team offers."})
 
 
 @EVENTS.define("team.member_joined")
 class TeamMemberJoined(Schema):
-    """A volunteer joined a team."""
+    """Published when a volunteer joins a team."""
 
-    team_id = fields.String(required=True)
-    volunteer_id = fields.String(required=True)
-    role = fields.String(required=True, metadata={"description": "member or lead."})
+    team_id = fields.UUID(required=True, metadata={"description": "Team id."})
+    volunteer_id = fields.UUID(required=True, metadata={"description": "Volunteer id."})
+    role = fields.String(required=True, validate=validate.OneOf(MEMBER_ROLES),
+                         metadata={"description": "The volunteer's role in the team."})
 
 
 @EVENTS.define("team.member_left")
 class TeamMemberLeft(Schema):
-    """A volunteer left a team."""
+    """Published when a volunteer is removed from a team."""
 
-    team_id = fields.String(required=True)
-    volunteer_id = fields.String(required=True)
+    team_id = fields.UUID(required=True, metadata={"description": "Team id."})
+    volunteer_id = fields.UUID(required=True, metadata={"description": "Volunteer id."})
 
 
 @EVENTS.define("unit.formed")
 class UnitFormed(Schema):
-    """A 1+1+1+N service unit was formed."""
+    """Published when a "1+1+1+N" service unit is formed: one government sector, one social-work agency, one volunteer organisation and N volunteers."""
 
-    unit_id = fields.String(required=True)
-    community_id = fields.String(required=True)
-    sector_id = fields.String(required=True)
-    agency_id = fields.String(required=True)
-    volunteer_organisation_id = fields.String(required=True)
-    volunteer_ids = fields.List(fields.String(), required=True)
+    unit_id = fields.UUID(required=True, metadata={"description": "Service unit id."})
+    community_id = fields.UUID(required=True, metadata={"description": "Id of the community the unit serves."})
+    sector_id = fields.UUID(required=True, metadata={"description": "Id of the government sector organisation."})
+    agency_id = fields.UUID(required=True, metadata={"description": "Id of the social-work agency."})
+    volunteer_organisation_id = fields.UUID(required=True, metadata={"description": "Id of the volunteer organisation."})
+    volunteer_ids = fields.List(fields.UUID(), required=True, metadata={"description": "Ids of the unit's volunteers."})
 
 
 @EVENTS.define("organisation.registered")
 class OrganisationRegistered(Schema):
-    """An organisation joined the registry."""
+    """Published when an organisation (agency, sector, enterprise, committee, ...) is registered."""
 
-    organisation_id = fields.String(required=True)
-    code = fields.String(required=True)
-    kind = fields.String(required=True)
-    community_id = fields.String(required=True, allow_none=True)
+    organisation_id = fields.UUID(required=True, metadata={"description": "Organisation id."})
+    code = fields.String(required=True, metadata={"description": "The organisation's short code, unique.", "example": "PD-SWA-01"})
+    kind = fields.String(required=True, validate=validate.OneOf(ORGANISATION_KINDS),
+                         metadata={"description": "Kind of organisation."})
+    community_id = fields.UUID(required=True, allow_none=True, metadata={
+        "description": "Id of the community it belongs to; null for district-wide organisations."})

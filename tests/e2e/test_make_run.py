@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ def test_run_serves_until_sigterm_and_publishes_to_plain_amqp(amqp_uri: str, pg_
                                                                tmp_path: Any) -> None:
     http_port = free_port()
     env = dict(os.environ, YILIN_AMQP_URI=amqp_uri, YILIN_DATABASE_URL=pg_url,
-               YILIN_HTTP_ADDRESS=f"127.0.0.1:{http_port}", YILIN_METRICS_PORT_OFFSET=str(free_port() % 20000 + 20000))
+               YILIN_HTTP_ADDRESS=f"127.0.0.1:{http_port}", YILIN_METRICS_PORT_OFFSET=str(random.randrange(10000, 20000)))
     log = (tmp_path / "run.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "yilin.cli", "run"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -61,6 +61,7 @@ def test_event_published_before_consumer_starts_is_kept_and_applied_once(make_co
     wait_until(lambda: applied_count(engine) >= 2, what="the second event applied")
     publish(config["AMQP_URI"], second)
     publish(config["AMQP_URI"], first)
+    publish(config["AMQP_URI"], {**envelope("thing.happened", amount=1000), "version": 2})  # not this handler's version
     # Give the duplicates time to arrive; they must change nothing.
     wait_until(lambda: _inbox_count(engine) == 2 and _queue_empty(config, "thing.happened", "on_thing"),
                what="queue drained")

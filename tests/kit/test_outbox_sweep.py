@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -21,7 +22,7 @@ def test_concurrent_sweeps_share_the_backlog_without_duplicates(make_config: Any
     engines = [create_engine(pg_url.replace("postgresql://", "postgresql+psycopg2://"),
                              connect_args={"options": "-csearch_path=registry"}) for _ in range(2)]
     old = datetime.now(timezone.utc) - timedelta(minutes=1)
-    envelopes = [EVENTS.envelope("team.member_left", {"team_id": f"t{i}", "volunteer_id": f"v{i}"}, None)
+    envelopes = [EVENTS.envelope("team.member_left", {"team_id": str(uuid.uuid4()), "volunteer_id": str(uuid.uuid4())}, None)
                  for i in range(300)]
     with engines[0].begin() as conn:
         conn.execute(insert(outbox), [{"id": e.id, "type": e.type, "version": e.version, "message": e.to_message(),

@@ -1,3 +1,6 @@
 """Route modules; importing this package registers every route with the router."""
 
 from services.gateway.routes import registry  # noqa: F401
+from services.gateway.routes import fund  # noqa: F401
+from services.gateway.routes import hours  # noqa: F401
+from services.gateway.routes import tickets  # noqa: F401

@@ -1,0 +1,4 @@
+from services.fund.models import Base
+from yilin.migrations import run_env
+
+run_env(Base.metadata)

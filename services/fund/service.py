@@ -1,0 +1,201 @@
+"""Fund service entrypoints: parse, authorise, call the domain, return.
+
+The community of an enterprise or a disbursement must be a real community: it is checked
+with the registry (``get_place``, level ``community``) before anything is written."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
+
+from services.fund import domain, transparency
+from services.fund.events import EVENTS
+from services.fund.models import Base
+from services.fund.schemas import (AmendmentIn, ApprovalIn, DecisionIn, DisbursementIn, DisbursementOut,
+                                   DisbursementQuery, EnterpriseIn, EnterpriseOut, EnterpriseQuery, PaymentIn,
+                                   PoolOut, ProfitReportIn, ProfitReportOut, ProfitReportQuery, TransferOut,
+                                   TransferQuery, TransparencyOut, TransparencyQuery, TrialBalanceOut)
+from services.fund import ledger
+from yilin import metrics
+from yilin.db import Database
+from yilin.errors import Conflict, InvalidInput, NotFound, load
+from yilin.identity import Caller
+from yilin.metrics import Instrumentation
+from yilin.paging import page_schema
+
+ENTERPRISE, ENTERPRISES = EnterpriseOut(), page_schema(EnterpriseOut)()
+REPORT, REPORTS = ProfitReportOut(), page_schema(ProfitReportOut)()
+DISBURSEMENT, DISBURSEMENTS = DisbursementOut(), page_schema(DisbursementOut)()
+POOL, TRANSFERS, TRIAL_BALANCE = PoolOut(), page_schema(TransferOut)(), TrialBalanceOut()
+TRANSPARENCY = TransparencyOut()
+
+
+class FundService:
+    name = "fund"
+
+    db = Database(Base.metadata, EVENTS)
+    caller = Caller()
+    metrics = Instrumentation()
+    registry = RpcProxy("registry")
+
+    @rpc
+    def ping(self) -> str:
+        return "pong"
+
+    # enterprises
+    @rpc
+    def register_enterprise(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(EnterpriseIn(), payload)
+        self._require_community(str(data["community_id"]))
+        self._require_organisation(str(data["owner_organisation_id"]), "owner_organisation_id")
+        if data.get("organisation_id"):
+            self._require_organisation(str(data["organisation_id"]), "organisation_id")
+        with self.db.transaction() as uow:
+            return ENTERPRISE.dump(domain.register_enterprise(uow, self.caller, data))
+
+    @rpc
+    def get_enterprise(self, enterprise_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return ENTERPRISE.dump(domain.get_enterprise(session, enterprise_id))
+
+    @rpc
+    def list_enterprises(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(EnterpriseQuery(), query)
+        with self.db.read() as session:
+            return ENTERPRISES.dump(domain.list_enterprises(session, q))
+
+    # profit reports
+    @rpc
+    def report_profit(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(ProfitReportIn(), payload)
+        return REPORT.dump(self._idempotent(lambda uow: domain.report_profit(uow, self.caller, data)))
+
+    @rpc
+    def amend_profit(self, report_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(AmendmentIn(), payload)
+        return REPORT.dump(self._idempotent(lambda uow: domain.amend_profit(uow, self.caller, report_id, data)))
+
+    @rpc
+    def get_profit_report(self, report_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return REPORT.dump(domain.get_profit_report(session, self.caller, report_id))
+
+    @rpc
+    def list_profit_reports(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(ProfitReportQuery(), query)
+        with self.db.read() as session:
+            return REPORTS.dump(domain.list_profit_reports(session, self.caller, q))
+
+    # disbursements
+    @rpc
+    def request_disbursement(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(DisbursementIn(), payload)
+        self._require_community(str(data["community_id"]))
+        return DISBURSEMENT.dump(self._change(lambda uow: domain.request_disbursement(uow, self.caller, data)))
+
+    @rpc
+    def approve_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(ApprovalIn(), payload)
+        return DISBURSEMENT.dump(self._change(
+            lambda uow: domain.approve_disbursement(uow, self.caller, disbursement_id, data)))
+
+    @rpc
+    def reject_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(DecisionIn(), payload)
+        return DISBURSEMENT.dump(self._change(
+            lambda uow: domain.reject_disbursement(uow, self.caller, disbursement_id, data)))
+
+    @rpc
+    def cancel_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(DecisionIn(), payload)
+        return DISBURSEMENT.dump(self._change(
+            lambda uow: domain.cancel_disbursement(uow, self.caller, disbursement_id, data)))
+
+    @rpc
+    def pay_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(PaymentIn(), payload)
+        return DISBURSEMENT.dump(self._idempotent(
+            lambda uow: domain.pay_disbursement(uow, self.caller, disbursement_id, data)))
+
+    @rpc
+    def get_disbursement(self, disbursement_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return DISBURSEMENT.dump(domain.get_disbursement(session, disbursement_id))
+
+    @rpc
+    def list_disbursements(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(DisbursementQuery(), query)
+        with self.db.read() as session:
+            return DISBURSEMENTS.dump(domain.list_disbursements(session, q))
+
+    # ledger and reports
+    @rpc
+    def get_pool(self, community_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return POOL.dump(domain.get_pool(session, community_id))
+
+    @rpc
+    def list_transfers(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(TransferQuery(), query)
+        with self.db.read() as session:
+            return TRANSFERS.dump(domain.list_transfers(session, q))
+
+    @rpc
+    def trial_balance(self) -> dict[str, Any]:
+        with self.db.read() as session:
+            return TRIAL_BALANCE.dump(ledger.trial_balance(session))
+
+    @rpc
+    def transparency_report(self, community_id: str, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(TransparencyQuery(), query)
+        with self.db.read() as session:
+            return TRANSPARENCY.dump(transparency.build(session, str(community_id), q["year"]))
+
+    @rpc
+    def transparency_csv(self, community_id: str, query: dict[str, Any]) -> str:
+        q = load(TransparencyQuery(), query)
+        with self.db.read() as session:
+            return transparency.to_csv(transparency.build(session, str(community_id), q["year"]))
+
+    @timer(interval=30)
+    def refresh_gauges(self) -> None:
+        with self.db.read() as session:
+            pending, pools = domain.gauges(session)
+        metrics.DISBURSEMENTS_PENDING.labels(self.name).set(pending)
+        metrics.FUND_POOL_BALANCE_FEN.labels(self.name).set(pools)
+
+    # helpers
+    def _change(self, work: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        with self.db.transaction() as uow:
+            result = work(uow)
+            contributed = sum(e.data["amount_fen"] for e in uow.events
+                              if e.type == "contribution.recorded" and e.data["amount_fen"] > 0)
+        if contributed:
+            metrics.FUND_CONTRIBUTIONS_FEN.labels(self.name).inc(contributed)
+        self.refresh_gauges()
+        return result
+
+    def _idempotent(self, work: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        """A change keyed by a client-supplied transfer id. Two retries racing each other
+        both pass the replay check; the loser hits the id's primary key at commit, and then
+        the winner's answer is the right one to give it."""
+        try:
+            return self._change(work)
+        except Conflict:
+            return self._change(work)  # a replay now, or the same clear conflict again
+
+    def _require_community(self, community_id: str) -> None:
+        try:
+            place = self.registry.get_place(community_id)
+        except NotFound:
+            raise NotFound(f"community {community_id} does not exist", {"community_id": ["not found"]}) from None
+        if place["level"] != "community":
+            raise InvalidInput("community_id must be a community", {"community_id": [f"is a {place['level']}"]})
+
+    def _require_organisation(self, organisation_id: str, field: str) -> None:
+        try:
+            self.registry.get_organisation(organisation_id)
+        except NotFound:
+            raise NotFound(f"organisation {organisation_id} does not exist", {field: ["not found"]}) from None

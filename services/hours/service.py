@@ -1,0 +1,239 @@
+"""Hours service entrypoints: parse, authorise, call the domain, return."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any, Iterable
+
+from nameko.rpc import RpcProxy, rpc
+
+from services.hours import certificates, consumed, ledger, projection, records, standings
+from services.hours.events import EVENTS
+from services.hours.models import Base
+from services.hours.schemas import (CertificateCheckOut, CertificateCheckQuery, CertificateIn, CertificateOut,
+                                    CorrectionIn, EntryOut, EntryQuery, LeaderboardOut, LeaderboardQuery, PeriodQuery,
+                                    RejectIn, SelectionIn, SheetIn, SheetOut, VolunteerRecordOut, VolunteerTotalOut)
+from services.hours.settings import LOCAL_TIME, Settings
+from yilin import metrics as kit_metrics
+from yilin.consuming import consumes
+from yilin.db import Database, UnitOfWork
+from yilin.errors import load
+from yilin.events import Envelope
+from yilin.identity import Caller
+from yilin.metrics import Instrumentation
+from yilin.paging import page_schema
+
+ENTRY, ENTRIES, SHEET = EntryOut(), page_schema(EntryOut)(), SheetOut()
+TOTAL, LEADERBOARD = VolunteerTotalOut(), LeaderboardOut()
+CERTIFICATE, CERTIFICATE_CHECK, RECORD = CertificateOut(), CertificateCheckOut(), VolunteerRecordOut()
+
+
+def observe(events: Iterable[Envelope]) -> None:
+    """Business metrics from the events a transaction emitted."""
+    for event in events:
+        if event.type == "hours.verified":
+            kit_metrics.HOURS_VERIFIED_MINUTES.labels("hours").inc(event.data["minutes"])
+        elif event.type == "hours.corrected" and event.data["delta_minutes"] > 0:
+            kit_metrics.HOURS_VERIFIED_MINUTES.labels("hours").inc(event.data["delta_minutes"])
+        elif event.type == "volunteer.star_level_reached":
+            kit_metrics.STAR_LEVELS_REACHED.labels("hours", str(event.data["level"])).inc()
+
+
+class HoursService:
+    name = "hours"
+
+    db = Database(Base.metadata, EVENTS)
+    caller = Caller()
+    metrics = Instrumentation()
+    settings = Settings()
+    registry = RpcProxy("registry")
+
+    @rpc
+    def ping(self) -> str:
+        return "pong"
+
+    # attendance sheets and entries
+    @rpc
+    def submit_sheet(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(SheetIn(), payload)
+        with self.db.transaction() as uow:
+            return SHEET.dump(ledger.submit_sheet(uow, self.caller, data))
+
+    @rpc
+    def get_sheet(self, sheet_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return SHEET.dump(ledger.get_sheet(session, sheet_id))
+
+    @rpc
+    def verify_sheet(self, sheet_id: str) -> dict[str, Any]:
+        with self.db.transaction() as uow:
+            result = SHEET.dump(ledger.verify_sheet(uow, self.caller, sheet_id, self.settings.star_minutes))
+        observe(uow.events)
+        return result
+
+    @rpc
+    def get_entry(self, entry_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return ENTRY.dump(ledger.get_entry(session, entry_id))
+
+    @rpc
+    def list_entries(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(EntryQuery(), query)
+        with self.db.read() as session:
+            return ENTRIES.dump(ledger.list_entries(session, q))
+
+    @rpc
+    def verify_entry(self, entry_id: str) -> dict[str, Any]:
+        with self.db.transaction() as uow:
+            result = ENTRY.dump(ledger.verify_entry(uow, self.caller, entry_id, self.settings.star_minutes))
+        observe(uow.events)
+        return result
+
+    @rpc
+    def reject_entry(self, entry_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(RejectIn(), payload)
+        with self.db.transaction() as uow:
+            return ENTRY.dump(ledger.reject_entry(uow, self.caller, entry_id, data))
+
+    # corrections
+    @rpc
+    def request_correction(self, entry_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(CorrectionIn(), payload)
+        with self.db.transaction() as uow:
+            return ENTRY.dump(ledger.request_correction(uow, self.caller, entry_id, data))
+
+    @rpc
+    def approve_correction(self, correction_id: str) -> dict[str, Any]:
+        with self.db.transaction() as uow:
+            result = ENTRY.dump(ledger.approve_correction(uow, self.caller, correction_id,
+                                                          self.settings.star_minutes))
+        observe(uow.events)
+        return result
+
+    @rpc
+    def reject_correction(self, correction_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(RejectIn(), payload)
+        with self.db.transaction() as uow:
+            return ENTRY.dump(ledger.reject_correction(uow, self.caller, correction_id, data))
+
+    # totals, leaderboards, star levels
+    @rpc
+    def volunteer_total(self, volunteer_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        q = load(PeriodQuery(), query or {})
+        with self.db.read() as session:
+            return TOTAL.dump(standings.volunteer_total(session, volunteer_id, q["period_from"], q["period_to"]))
+
+    @rpc
+    def leaderboard(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(LeaderboardQuery(), query)
+        with self.db.read() as session:
+            return LEADERBOARD.dump(standings.leaderboard(session, q))
+
+    @rpc
+    def set_selection(self, volunteer_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(SelectionIn(), payload)
+        with self.db.transaction() as uow:
+            ledger.set_selection(uow, self.caller, volunteer_id, data["selected"], self.settings.star_minutes)
+        observe(uow.events)
+        with self.db.read() as session:
+            return TOTAL.dump(standings.volunteer_total(session, volunteer_id))
+
+    # certificates
+    @rpc
+    def issue_certificate(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(CertificateIn(), payload)
+        volunteer = self.registry.get_volunteer(str(data["volunteer_id"]))
+        organisation = self.registry.get_organisation(str(data["organisation_id"]))
+        today = datetime.now(LOCAL_TIME).date()
+        with self.db.transaction() as uow:
+            return CERTIFICATE.dump(certificates.issue(uow, self.caller, self.settings.certificate_key, data,
+                                                       volunteer, organisation, today))
+
+    @rpc
+    def get_certificate(self, certificate_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return CERTIFICATE.dump(certificates.certificate_view(certificates.get(session, certificate_id)))
+
+    @rpc
+    def certificate_pdf(self, certificate_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            view = certificates.certificate_view(certificates.get(session, certificate_id))
+        pdf = certificates.render_pdf(view, self.settings.font_path)
+        return {"filename": f"{view['number']}.pdf", "pdf_base64": base64.b64encode(pdf).decode()}
+
+    @rpc
+    def verify_certificate(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(CertificateCheckQuery(), query)
+        with self.db.read() as session:
+            return CERTIFICATE_CHECK.dump(certificates.verify(session, self.settings.certificate_key, q))
+
+    # the national record
+    @rpc
+    def volunteer_record(self, volunteer_id: str) -> dict[str, Any]:
+        return RECORD.dump(self._record(volunteer_id))
+
+    @rpc
+    def volunteer_record_csv(self, volunteer_id: str) -> dict[str, Any]:
+        record = self._record(volunteer_id)
+        return {"filename": f"{record['personal']['volunteer_number']}.csv", "csv": records.record_csv(record)}
+
+    def _record(self, volunteer_id: str) -> dict[str, Any]:
+        records.authorise(self.caller, volunteer_id)
+        volunteer = self.registry.get_volunteer(volunteer_id)
+        with self.db.read() as session:
+            return records.volunteer_record(session, volunteer)
+
+    # tickets
+    @consumes("tickets", "ticket.resolved")
+    def on_ticket_resolved(self, uow: UnitOfWork, event: Envelope) -> None:
+        ledger.ticket_resolved(uow, consumed.read(consumed.TicketResolved, event.type, event.data),
+                               event.occurred_at, self.settings.star_minutes)
+        observe(uow.events)
+
+    @consumes("tickets", "ticket.confirmed")
+    def on_ticket_confirmed(self, uow: UnitOfWork, event: Envelope) -> None:
+        ledger.ticket_confirmed(uow, consumed.read(consumed.TicketConfirmed, event.type, event.data), event.occurred_at,
+                                self.settings.star_minutes)
+        observe(uow.events)
+
+    @consumes("tickets", "ticket.reopened")
+    def on_ticket_reopened(self, uow: UnitOfWork, event: Envelope) -> None:
+        ledger.ticket_reopened(uow, consumed.read(consumed.TicketRef, event.type, event.data), event.occurred_at,
+                               self.settings.star_minutes)
+
+    @consumes("tickets", "ticket.cancelled")
+    def on_ticket_cancelled(self, uow: UnitOfWork, event: Envelope) -> None:
+        ledger.ticket_cancelled(uow, consumed.read(consumed.TicketRef, event.type, event.data), event.occurred_at,
+                                self.settings.star_minutes)
+
+    # the registry projection
+    @consumes("registry", "volunteer.registered")
+    def on_volunteer_registered(self, uow: UnitOfWork, event: Envelope) -> None:
+        projection.volunteer_registered(uow.session, consumed.read(consumed.VolunteerRegistered, event.type, event.data))
+
+    @consumes("registry", "volunteer.updated")
+    def on_volunteer_updated(self, uow: UnitOfWork, event: Envelope) -> None:
+        projection.volunteer_updated(uow.session, consumed.read(consumed.VolunteerUpdated, event.type, event.data))
+
+    @consumes("registry", "volunteer.deactivated")
+    def on_volunteer_deactivated(self, uow: UnitOfWork, event: Envelope) -> None:
+        projection.volunteer_deactivated(uow.session,
+                                         consumed.read(consumed.VolunteerDeactivated, event.type, event.data))
+
+    @consumes("registry", "team.created")
+    def on_team_created(self, uow: UnitOfWork, event: Envelope) -> None:
+        projection.team_created(uow.session, consumed.read(consumed.TeamCreated, event.type, event.data))
+
+    @consumes("registry", "team.member_joined")
+    def on_member_joined(self, uow: UnitOfWork, event: Envelope) -> None:
+        projection.member_joined(uow.session, consumed.read(consumed.TeamMembership, event.type, event.data))
+
+    @consumes("registry", "team.member_left")
+    def on_member_left(self, uow: UnitOfWork, event: Envelope) -> None:
+        projection.member_left(uow.session, consumed.read(consumed.TeamMembership, event.type, event.data))
+
+    @consumes("registry", "organisation.registered")
+    def on_organisation_registered(self, uow: UnitOfWork, event: Envelope) -> None:
+        projection.organisation_registered(uow.session,
+                                           consumed.read(consumed.OrganisationRegistered, event.type, event.data))

@@ -1,0 +1,252 @@
+"""Every tickets payload, defined once: RPC arguments, HTTP bodies, responses and the
+OpenAPI document all come from these schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from services.tickets.lifecycle import STATES
+from yilin.paging import PageQuery
+from yilin.pii import PHONE_NUMBER
+
+CHANNELS = ("resident_online", "hotline", "door_to_door", "suggestion_box")
+FIELD_TYPES = ("string", "number", "datetime", "single_choice", "multi_choice")
+CODE = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="lower-case code, e.g. blocked_drain")
+MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="a month as YYYY-MM")
+MAX_SLA_MINUTES = 60 * 24 * 90
+
+
+# -- categories ---------------------------------------------------------------------
+class CategoryField(Schema):
+    """One typed extra question of a category (an Open311 service-definition attribute)."""
+
+    code = fields.String(required=True, validate=CODE)
+    label = fields.String(required=True, validate=validate.Length(1, 120))
+    type = fields.String(required=True, validate=validate.OneOf(FIELD_TYPES))
+    required = fields.Boolean(load_default=False)
+    choices = fields.List(fields.String(validate=validate.Length(1, 60)), load_default=None, allow_none=True,
+                          validate=validate.Length(max=50))
+
+    @validates_schema
+    def _choices(self, data: dict[str, Any], **_: Any) -> None:
+        choice = data["type"] in ("single_choice", "multi_choice")
+        if choice and not data.get("choices"):
+            raise ValidationError("a choice field needs its choices", "choices")
+        if not choice and data.get("choices"):
+            raise ValidationError(f"a {data['type']} field takes no choices", "choices")
+
+
+def _unique_field_codes(items: list[dict[str, Any]]) -> None:
+    codes = [f["code"] for f in items]
+    if len(codes) != len(set(codes)):
+        raise ValidationError("field codes must be unique")
+
+
+class CategoryIn(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=validate.Length(1, 120))
+    skill = fields.String(required=True, validate=CODE,
+                          metadata={"description": "Skill or professional domain a team needs (registry code)."})
+    assign_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_SLA_MINUTES),
+                                    metadata={"description": "SLA: minutes from report to assignment."})
+    resolve_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_SLA_MINUTES),
+                                     metadata={"description": "SLA: minutes from report to resolution."})
+    needs_social_worker = fields.Boolean(load_default=False)
+    dispute = fields.Boolean(load_default=False, metadata={"description": "Disputes go to a social worker at once."})
+    fields_ = fields.List(fields.Nested(CategoryField), data_key="fields", attribute="fields", load_default=list,
+                          validate=[validate.Length(max=30), _unique_field_codes])
+
+    @validates_schema
+    def _sla(self, data: dict[str, Any], **_: Any) -> None:
+        if data["resolve_minutes"] < data["assign_minutes"]:
+            raise ValidationError("cannot be shorter than assign_minutes", "resolve_minutes")
+
+
+class CategoryPatch(Schema):
+    name = fields.String(validate=validate.Length(1, 120))
+    skill = fields.String(validate=CODE)
+    assign_minutes = fields.Integer(strict=True, validate=validate.Range(1, MAX_SLA_MINUTES))
+    resolve_minutes = fields.Integer(strict=True, validate=validate.Range(1, MAX_SLA_MINUTES))
+    needs_social_worker = fields.Boolean()
+    dispute = fields.Boolean()
+    fields_ = fields.List(fields.Nested(CategoryField), data_key="fields", attribute="fields",
+                          validate=[validate.Length(max=30), _unique_field_codes])
+    active = fields.Boolean()
+
+
+class CategoryOut(Schema):
+    id = fields.String(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    skill = fields.String(required=True)
+    assign_minutes = fields.Integer(required=True)
+    resolve_minutes = fields.Integer(required=True)
+    needs_social_worker = fields.Boolean(required=True)
+    dispute = fields.Boolean(required=True)
+    fields_ = fields.List(fields.Nested(CategoryField), data_key="fields", attribute="fields", required=True)
+    active = fields.Boolean(required=True)
+
+
+class CategoryQuery(PageQuery):
+    active = fields.Boolean()
+
+
+# -- tickets ------------------------------------------------------------------------
+class TicketIn(Schema):
+    category_code = fields.String(required=True, validate=CODE)
+    community_id = fields.UUID(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    resident_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
+                                metadata={"description": "The resident's identity subject; a resident's own when they open it."})
+    resident_name = fields.String(required=True, validate=validate.Length(1, 100))
+    resident_phone = fields.String(load_default=None, allow_none=True,
+                                   validate=validate.Regexp(PHONE_NUMBER.pattern, error="11-digit mobile number"))
+    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
+    description = fields.String(required=True, validate=validate.Length(1, 2000))
+    attributes = fields.Dict(keys=fields.String(), load_default=dict,
+                             metadata={"description": "Answers to the category's extra fields, by field code."})
+    reported_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=None,
+                                       metadata={"description": "When the resident raised the need (a call, a visit); "
+                                                                "defaults to now. SLA deadlines count from it."})
+
+
+class ResidentOut(Schema):
+    id = fields.String(allow_none=True)
+    name = fields.String(required=True)
+    phone = fields.String(allow_none=True, metadata={"description": "Masked, e.g. 138****5678."})
+    address = fields.String(allow_none=True)
+
+
+class VolunteerMinutesOut(Schema):
+    volunteer_id = fields.String(required=True)
+    minutes = fields.Integer(allow_none=True)
+
+
+class TicketOut(Schema):
+    id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    category_code = fields.String(required=True)
+    state = fields.String(required=True)
+    allowed_actions = fields.List(fields.String(), required=True)
+    channel = fields.String(required=True)
+    recorded_by = fields.String(required=True)
+    resident = fields.Nested(ResidentOut, required=True)
+    description = fields.String(required=True)
+    attributes = fields.Dict(required=True)
+    needs_social_worker = fields.Boolean(required=True)
+    team_id = fields.String(allow_none=True)
+    volunteers = fields.List(fields.Nested(VolunteerMinutesOut), required=True)
+    reported_at = fields.DateTime(required=True)
+    assign_due_at = fields.DateTime(required=True)
+    resolve_due_at = fields.DateTime(required=True)
+    assigned_at = fields.DateTime(allow_none=True)
+    started_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    escalated_at = fields.DateTime(allow_none=True)
+    escalation_reason = fields.String(allow_none=True)
+    rating = fields.Integer(allow_none=True)
+    comment = fields.String(allow_none=True)
+    auto_confirmed = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class TicketQuery(PageQuery):
+    state = fields.String(validate=validate.OneOf(STATES))
+    community_id = fields.UUID()
+    category_code = fields.String(validate=CODE)
+    team_id = fields.UUID()
+    resident_id = fields.String(validate=validate.Length(1, 64))
+
+
+class TransitionOut(Schema):
+    action = fields.String(required=True)
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(required=True)
+    actor = fields.String(required=True)
+    actor_role = fields.String(required=True)
+    note = fields.String(allow_none=True)
+    at = fields.DateTime(required=True)
+
+
+class HistoryOut(Schema):
+    items = fields.List(fields.Nested(TransitionOut), required=True)
+
+
+class NoteIn(Schema):
+    """Body of the transitions that take only a note (start, escalate, reopen, cancel)."""
+
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 500))
+
+
+class AssignIn(NoteIn):
+    team_id = fields.UUID(required=True)
+    volunteer_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(1, 20))
+
+    @validates_schema
+    def _distinct(self, data: dict[str, Any], **_: Any) -> None:
+        if len(set(data["volunteer_ids"])) != len(data["volunteer_ids"]):
+            raise ValidationError("each volunteer once", "volunteer_ids")
+
+
+class ServedIn(Schema):
+    volunteer_id = fields.UUID(required=True)
+    minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, error="must be at least 1"),
+                             metadata={"description": "Minutes actually served, travel excluded."})
+
+
+class ResolveIn(NoteIn):
+    volunteers = fields.List(fields.Nested(ServedIn), required=True, validate=validate.Length(1, 20))
+
+    @validates_schema
+    def _distinct(self, data: dict[str, Any], **_: Any) -> None:
+        ids = [v["volunteer_id"] for v in data["volunteers"]]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("each volunteer once", "volunteers")
+
+
+class ConfirmIn(Schema):
+    rating = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5, error="must be 1 to 5"))
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 500))
+
+
+class TeamSuggestion(Schema):
+    team_id = fields.String(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    professional = fields.Boolean(required=True)
+    member_count = fields.Integer(required=True)
+    open_tickets = fields.Integer(required=True, metadata={"description": "The team's current open load."})
+
+
+class SuggestionsOut(Schema):
+    skill = fields.String(required=True)
+    items = fields.List(fields.Nested(TeamSuggestion), required=True)
+
+
+# -- reports ------------------------------------------------------------------------
+class ReportQuery(Schema):
+    community_id = fields.UUID()
+    category_code = fields.String(validate=CODE)
+    from_month = fields.String(validate=MONTH, data_key="from")
+    to_month = fields.String(validate=MONTH, data_key="to")
+
+
+class ReportRow(Schema):
+    community_id = fields.String(required=True)
+    category_code = fields.String(required=True)
+    month = fields.String(required=True, metadata={"description": "YYYY-MM of the report time (UTC)."})
+    total = fields.Integer(required=True)
+    by_state = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    median_minutes_to_assign = fields.Integer(allow_none=True)
+    median_minutes_to_resolve = fields.Integer(allow_none=True)
+    sla_breach_rate = fields.Float(allow_none=True, metadata={"description": "Share of tickets that missed a deadline."})
+    mean_rating = fields.Float(allow_none=True)
+    share_satisfied = fields.Float(allow_none=True, metadata={"description": "Share of ratings ≥ 4."})
+    ratings = fields.Integer(required=True)
+
+
+class ReportOut(Schema):
+    items = fields.List(fields.Nested(ReportRow), required=True)

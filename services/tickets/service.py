@@ -1,0 +1,197 @@
+"""Tickets service entrypoints: parse, authorise, call the domain, return."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nameko.dependency_providers import Config
+from nameko.rpc import RpcProxy, rpc
+
+from services.tickets import catalogue, domain, reports, sla
+from services.tickets.events import EVENTS
+from services.tickets.models import Base
+from services.tickets.schedule import configured_timer
+from services.tickets.schemas import (AssignIn, CategoryIn, CategoryOut, CategoryPatch, CategoryQuery, ConfirmIn,
+                                      NoteIn, ReportQuery, ReportRow, ResolveIn, SuggestionsOut, TicketIn, TicketOut,
+                                      TicketQuery, TransitionOut)
+from yilin import metrics
+from yilin.db import Database
+from yilin.errors import InvalidInput, NotFound, load
+from yilin.identity import Caller
+from yilin.metrics import Instrumentation
+from yilin.paging import page_schema
+from yilin.pii import PersonalDataKey
+
+log = logging.getLogger(__name__)
+
+CATEGORY, CATEGORIES = CategoryOut(), page_schema(CategoryOut)()
+TICKET, TICKETS = TicketOut(), page_schema(TicketOut)()
+HISTORY, SUGGESTIONS, REPORT = TransitionOut(many=True), SuggestionsOut(), ReportRow(many=True)
+NAME = "tickets"
+
+
+class TicketsService:
+    name = NAME
+
+    db = Database(Base.metadata, EVENTS)
+    caller = Caller()
+    metrics = Instrumentation()
+    pii = PersonalDataKey()
+    registry = RpcProxy("registry")
+    config = Config()
+
+    @rpc
+    def ping(self) -> str:
+        return "pong"
+
+    # categories
+    @rpc
+    def create_category(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(CategoryIn(), payload)
+        with self.db.transaction() as uow:
+            return CATEGORY.dump(catalogue.create_category(uow, data))
+
+    @rpc
+    def get_category(self, category_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return CATEGORY.dump(catalogue.get_category(session, category_id))
+
+    @rpc
+    def update_category(self, category_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        patch = load(CategoryPatch(), payload)
+        with self.db.transaction() as uow:
+            return CATEGORY.dump(catalogue.update_category(uow, category_id, patch))
+
+    @rpc
+    def list_categories(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(CategoryQuery(), query)
+        with self.db.read() as session:
+            return CATEGORIES.dump(catalogue.list_categories(session, q))
+
+    # tickets
+    @rpc
+    def open_ticket(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(TicketIn(), payload)
+        self._require_community(str(data["community_id"]))
+        with self.db.transaction() as uow:
+            return TICKET.dump(domain.open_ticket(uow, self.pii, self.caller, data))
+
+    def _require_community(self, community_id: str) -> None:
+        try:
+            place = self.registry.get_place(community_id)
+        except NotFound:
+            raise NotFound(f"community {community_id} does not exist", {"community_id": ["not found"]}) from None
+        if place["level"] != "community":
+            raise InvalidInput("community_id must be a community",
+                               {"community_id": [f"is a {place['level']}, not a community"]})
+
+    @rpc
+    def get_ticket(self, ticket_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return TICKET.dump(domain.get_ticket(session, self.caller, ticket_id))
+
+    @rpc
+    def list_tickets(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(TicketQuery(), query)
+        with self.db.read() as session:
+            return TICKETS.dump(domain.list_tickets(session, self.caller, q))
+
+    @rpc
+    def ticket_history(self, ticket_id: str) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            return HISTORY.dump(domain.history(session, self.caller, ticket_id))
+
+    # dispatch
+    @rpc
+    def suggest_teams(self, ticket_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            target = domain.dispatch_target(session, self.caller, ticket_id)
+        teams = self.registry.find_teams(target["community_id"], target["skill"])
+        with self.db.read() as session:
+            loads = domain.team_loads(session, [t["id"] for t in teams])
+        return SUGGESTIONS.dump({"skill": target["skill"],
+                                 "items": domain.rank_teams(teams, loads, target["professional_only"])})
+
+    @rpc
+    def assign(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(AssignIn(), payload)
+        team_id = str(data["team_id"])
+        try:
+            team = self.registry.get_team(team_id)
+            members = self.registry.team_members(team_id)
+        except NotFound:
+            raise NotFound(f"team {team_id} does not exist", {"team_id": ["not found"]}) from None
+        with self.db.transaction() as uow:
+            return TICKET.dump(domain.assign(uow, self.caller, ticket_id, data, team, members))
+
+    # work and the resident's word
+    @rpc
+    def start(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(NoteIn(), payload)
+        with self.db.transaction() as uow:
+            return TICKET.dump(domain.start(uow, self.caller, ticket_id, data))
+
+    @rpc
+    def resolve(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(ResolveIn(), payload)
+        with self.db.transaction() as uow:
+            return TICKET.dump(domain.resolve(uow, self.caller, ticket_id, data))
+
+    @rpc
+    def confirm(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(ConfirmIn(), payload)
+        with self.db.transaction() as uow:
+            view = TICKET.dump(domain.confirm(uow, self.caller, ticket_id, data))
+        metrics.TICKET_RATINGS.labels(NAME, str(data["rating"])).inc()
+        return view
+
+    @rpc
+    def reopen(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(NoteIn(), payload)
+        window = float(self.config.get("TICKETS_REOPEN_WINDOW_DAYS", 7))
+        with self.db.transaction() as uow:
+            return TICKET.dump(domain.reopen(uow, self.caller, ticket_id, data, window))
+
+    @rpc
+    def escalate(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(NoteIn(), payload)
+        with self.db.transaction() as uow:
+            return TICKET.dump(domain.escalate(uow, self.caller, ticket_id, data))
+
+    @rpc
+    def cancel(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(NoteIn(), payload)
+        with self.db.transaction() as uow:
+            return TICKET.dump(domain.cancel(uow, self.caller, ticket_id, data))
+
+    # reports
+    @rpc
+    def report(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        q = load(ReportQuery(), query)
+        with self.db.read() as session:
+            return REPORT.dump(reports.report(session, q))
+
+    # timers: every replica runs them; the claiming in sla.py keeps them from colliding
+    @configured_timer("TICKETS_SLA_INTERVAL", 30)
+    def sla_sweep(self) -> None:
+        with self.db.transaction() as uow:
+            outcomes = sla.sweep_deadlines(uow)
+        for outcome in outcomes:
+            for kind in outcome["breaches"]:
+                metrics.TICKET_SLA_BREACHES.labels(NAME, outcome["category"], kind).inc()
+        escalated = [o["ticket_id"] for o in outcomes if o["escalated"]]
+        if escalated:
+            log.info("escalated %d ticket(s) to a social worker", len(escalated))
+        with self.db.read() as session:
+            counts = sla.open_counts(session)
+        for (state, category), count in counts.items():
+            metrics.TICKETS_OPEN.labels(NAME, state, category).set(count)
+
+    @configured_timer("TICKETS_AUTO_CONFIRM_INTERVAL", 300)
+    def auto_confirm_sweep(self) -> None:
+        days = float(self.config.get("TICKETS_AUTO_CONFIRM_DAYS", 7))
+        with self.db.transaction() as uow:
+            confirmed = sla.auto_confirm(uow, days)
+        if confirmed:
+            log.info("auto-confirmed %d ticket(s)", len(confirmed))

@@ -1,0 +1,171 @@
+"""The two example subscribers against the real broker: a scripted scenario runs through
+the in-process stack and both examples receive and validate every event type the
+scenario's services publish. A tap bound with ``#`` checks every message on the way."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from jsonschema import FormatChecker
+from kombu import Connection, Exchange, Producer, Queue
+
+from examples.nameko_subscriber import ExampleSubscriber, subscribe_to
+from examples.plain_subscriber import EventSchemas
+from tests.contract import scenario
+from tests.contract.checks import contract_problems
+from tests.harness import ROOT, wait_until
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _kinds(envelopes: list[dict[str, Any]]) -> set[tuple[str, str, int]]:
+    return {(e["source"], e["type"], e["version"]) for e in envelopes}
+
+
+def _queue_depth(amqp_uri: str, name: str) -> int:
+    with Connection(amqp_uri) as conn:
+        return Queue(name, channel=conn.channel()).queue_declare(passive=True).message_count
+
+
+def test_format_checks_are_active() -> None:
+    """Without rfc3339-validator jsonschema silently skips date-time checks."""
+    checker = FormatChecker()
+    assert not checker.conforms("2026-11-29 09:00", "date-time")
+    assert checker.conforms("2026-11-29T09:00:00Z", "date-time")
+    assert not checker.conforms("not-a-uuid", "uuid")
+
+
+def test_example_subscribers_receive_and_validate_every_event_of_the_scenario(
+        stack: Any, tap: Any, amqp_uri: str, container_factory: Any, tmp_path: Path) -> None:
+    expected = scenario.expected_events()
+    assert ("registry", "volunteer.registered", 1) in expected
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for source, event_type, _ in sorted(expected):
+        if event_type not in by_source[source]:
+            by_source[source].append(event_type)
+
+    # 1. The plain AMQP example as its own process, bound to each event type by name.
+    record, log = tmp_path / "plain.jsonl", tmp_path / "plain.log"
+    bindings = [arg for source, types in by_source.items() for t in types for arg in ("--bind", f"{source}.events:{t}")]
+    with log.open("w") as out:
+        plain = subprocess.Popen(
+            [sys.executable, str(ROOT / "examples" / "plain_subscriber.py"), "--url", "amqp" + amqp_uri[len("pyamqp"):],
+             "--queue", "example.plain", "--record", str(record), *bindings],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: plain.poll() is not None or "ready:" in log.read_text(), 20, what="plain subscriber ready")
+        assert plain.poll() is None, log.read_text()
+
+        # 2. The nameko example in-process, extended to every event type.
+        nameko_received: list[dict[str, Any]] = []
+        subscriber = subscribe_to(dict(by_source), sink=nameko_received.append)
+        container = container_factory(subscriber, {"AMQP_URI": amqp_uri, "serializer": "json"})
+        container.start()
+
+        # 3. A tap on every exchange with '#', then the scenario.
+        everything = tap(*by_source)
+        s = stack(*scenario.services())
+        scenario.run(scenario.Api(s.url))
+
+        def all_received() -> bool:
+            return expected <= _kinds(_records(record)) and expected <= _kinds(nameko_received) and \
+                expected <= _kinds([json.loads(m["raw"]) for m in everything.messages])
+
+        try:
+            wait_until(all_received, 30, what="every event type at both example subscribers")
+        except AssertionError:
+            raise AssertionError(f"missing — plain: {expected - _kinds(_records(record))}, "
+                                 f"nameko: {expected - _kinds(nameko_received)}\n{log.read_text()}") from None
+
+        # Every message published validates against its committed schema.
+        tapped = list(everything.messages)
+        problems = {m["routing_key"]: contract_problems(m) for m in tapped}
+        assert not any(problems.values()), problems
+
+        # The plain subscriber processed each published event once, and rejected none.
+        wait_until(lambda: len(_records(record)) >= len(tapped), 10, what="plain subscriber to catch up")
+        assert sorted(e["id"] for e in _records(record)) == sorted(json.loads(m["raw"])["id"] for m in tapped)
+        assert "invalid" not in log.read_text() and _queue_depth(amqp_uri, "example.plain.dlq") == 0
+        # The nameko example only ever sank events its own validation passed.
+        schemas = EventSchemas()
+        assert all(not schemas.errors(e) for e in nameko_received)
+
+        # An event that breaks its schema is dead-lettered, never processed.
+        bad = {**json.loads(tapped[0]["raw"]), "id": str(uuid.uuid4())}
+        bad["data"] = {**bad["data"], next(iter(bad["data"])): 12345}
+        with Connection(amqp_uri) as conn:
+            exchange = Exchange(f"{bad['source']}.events", type="topic", durable=True)
+            Producer(conn.channel()).publish(bad, exchange=exchange, routing_key=bad["type"], serializer="json",
+                                             declare=[exchange])
+        wait_until(lambda: _queue_depth(amqp_uri, "example.plain.dlq") == 1, 10, what="invalid event dead-lettered")
+        assert bad["id"] not in {e["id"] for e in _records(record)}
+        assert bad["id"] not in {e["id"] for e in nameko_received}
+        [tapped_bad] = wait_until(lambda: [m for m in everything.messages if json.loads(m["raw"])["id"] == bad["id"]],
+                                  10, what="the tap to see the invalid event")
+        assert contract_problems(tapped_bad)
+    finally:
+        plain.terminate()
+        code = plain.wait(10)
+    assert code == 0, log.read_text()
+    assert "stopped" in log.read_text()
+
+
+def test_nameko_example_binds_what_it_declares() -> None:
+    """The example as shipped handles a few types; ``subscribe_to`` adds the rest once."""
+    base = {(e.source_service, e.event_type) for name in dir(ExampleSubscriber)
+            for e in getattr(getattr(ExampleSubscriber, name), "nameko_entrypoints", ())}
+    assert base == {("registry", "volunteer.registered"), ("registry", "volunteer.deactivated"),
+                    ("registry", "team.member_joined")}
+    extended = subscribe_to({"registry": ["volunteer.registered", "team.created"]})
+    handlers = [(e.source_service, e.event_type) for name in dir(extended)
+                for e in getattr(getattr(extended, name), "nameko_entrypoints", ())]
+    assert sorted(handlers) == sorted(base | {("registry", "team.created")})
+
+
+class FakeChannel:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, bool | None]] = []
+
+    def basic_ack(self, tag: int) -> None:
+        self.calls.append(("ack", tag, None))
+
+    def basic_nack(self, tag: int, requeue: bool) -> None:
+        self.calls.append(("nack", tag, requeue))
+
+
+def test_plain_example_acks_only_after_processing_and_dead_letters_the_invalid() -> None:
+    from types import SimpleNamespace
+
+    from examples.plain_subscriber import Subscriber
+
+    example = json.loads((ROOT / "docs" / "events" / "team.member_joined.v1.json").read_text())["examples"][0]
+    processed: list[str] = []
+
+    def process(envelope: dict[str, Any]) -> None:
+        if envelope["data"]["role"] == "lead":
+            raise RuntimeError("downstream unavailable")
+        processed.append(envelope["id"])
+
+    subscriber = Subscriber("amqp://unused", "q", [], process)
+    channel = FakeChannel()
+    deliveries = [
+        (b"{not json", ("nack", 1, False)),
+        (json.dumps({**example, "version": 99}).encode(), ("ack", 2, None)),  # a version it does not know: skipped
+        (json.dumps({**example, "data": {**example["data"], "role": "boss"}}).encode(), ("nack", 3, False)),
+        (json.dumps({**example, "id": str(uuid.uuid4()), "data": {**example["data"], "role": "lead"}}).encode(),
+         ("nack", 4, True)),                                                    # processing failed: requeued
+        (json.dumps(example).encode(), ("ack", 5, None)),
+        (json.dumps(example).encode(), ("ack", 6, None)),                        # a duplicate: acked, not reprocessed
+    ]
+    for tag, (body, _) in enumerate(deliveries, start=1):
+        subscriber.on_message(channel, SimpleNamespace(delivery_tag=tag), None, body)
+    assert channel.calls == [outcome for _, outcome in deliveries]
+    assert processed == [example["id"]]

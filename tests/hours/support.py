@@ -1,0 +1,117 @@
+"""Test support for the hours service: envelopes of the events it consumes (built with
+small test catalogues, as tickets and the registry would publish them), a plain kombu
+publisher, and units of work over a migrated database for domain tests."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from kombu import Connection, Exchange
+from marshmallow import Schema, fields
+from sqlalchemy.orm import sessionmaker
+
+from services.hours.events import EVENTS
+from services.hours.models import Base
+from services.registry.events import EVENTS as REGISTRY_EVENTS
+from yilin import migrations
+from yilin.config import database_url
+from yilin.db import UnitOfWork, engine_for
+from yilin.events import EventCatalogue
+
+TICKETS = EventCatalogue("tickets")
+
+
+class _Volunteer(Schema):
+    volunteer_id = fields.String(required=True)
+    minutes = fields.Integer(required=True)
+
+
+@TICKETS.define("ticket.resolved")
+class TicketResolved(Schema):
+    ticket_id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    category_code = fields.String(required=True)
+    team_id = fields.String(required=True)
+    resolved_at = fields.String(required=True)
+    volunteers = fields.List(fields.Nested(_Volunteer), required=True)
+
+
+@TICKETS.define("ticket.confirmed")
+class TicketConfirmed(Schema):
+    ticket_id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    category_code = fields.String(required=True)
+    rating = fields.Integer(required=True, allow_none=True)
+    automatic = fields.Boolean(required=True)
+
+
+@TICKETS.define("ticket.reopened")
+class TicketReopened(Schema):
+    ticket_id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    category_code = fields.String(required=True)
+
+
+@TICKETS.define("ticket.cancelled")
+class TicketCancelled(Schema):
+    ticket_id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    category_code = fields.String(required=True)
+
+
+def envelope(source: str, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A valid envelope of a ``tickets`` or ``registry`` event, as JSON."""
+    catalogue = TICKETS if source == "tickets" else REGISTRY_EVENTS
+    return catalogue.envelope(event_type, data, correlation_id="test-correlation").to_message()
+
+
+def publish(amqp_uri: str, *messages: dict[str, Any]) -> None:
+    """Publish envelopes to ``<source>.events`` with routing key = type, like any AMQP client."""
+    with Connection(amqp_uri, connect_timeout=5) as conn:
+        producer = conn.Producer(serializer="json")
+        for message in messages:
+            exchange = Exchange(f"{message['source']}.events", type="topic", durable=True)
+            producer.publish(message, exchange=exchange, routing_key=message["type"], declare=[exchange],
+                             delivery_mode=2, retry=True)
+
+
+def migrate(url: str) -> None:
+    migrations.upgrade("hours", database_url({"DATABASE_URL": url}, "hours", environ={}),
+                       Path(__file__).resolve().parents[2] / "services" / "hours" / "migrations")
+
+
+class Ledger:
+    """Domain access to a migrated hours database, without a broker."""
+
+    def __init__(self, url: str) -> None:
+        migrate(url)
+        self.engine = engine_for(database_url({"DATABASE_URL": url}, "hours", environ={}), "hours")
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info={"metadata": Base.metadata})
+        self.events: list[Any] = []
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        uow = UnitOfWork(self.sessions(), EVENTS, "test")
+        try:
+            yield uow
+            uow.session.commit()
+            self.events.extend(uow.events)
+        except BaseException:
+            uow.session.rollback()
+            raise
+        finally:
+            uow.session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Any]:
+        session = self.sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def of_type(self, event_type: str) -> list[dict[str, Any]]:
+        return [e.data for e in self.events if e.type == event_type]
