@@ -19,11 +19,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from services import SERVICES
-from services.gateway import routes  # noqa: F401 - registers the routes
+from services.gateway import idempotency, routes  # noqa: F401 - registers the routes
 from services.gateway.auth import authenticate, authorise
 from services.gateway.openapi import build_openapi
 from services.gateway.routing import ROUTER, Call
 from yilin.errors import BadRequest, Forbidden, InvalidInput, NotFound, PayloadTooLarge, YilinError, load
+from yilin.db import Database
 from yilin.identity import IDENTITY_KEY
 from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation
@@ -84,6 +85,7 @@ class GatewayService:
     tickets = RpcProxy("tickets")
     context = WorkerContext()
     metrics = Instrumentation()
+    db = Database(idempotency.metadata)  # Idempotency-Key records
 
     _openapi: dict[str, Any] | None = None
 
@@ -152,8 +154,13 @@ class GatewayService:
             load(route.body(), body)
         call = Call(services=self, identity=identity, path=path_values, query=query, body=body,
                     headers=dict(request.headers))
-        result = route.handler(call)
-        return result if isinstance(result, Response) else json_response(route.status, result)
+
+        def respond() -> Response:
+            result = route.handler(call)
+            return result if isinstance(result, Response) else json_response(route.status, result)
+
+        print_ = idempotency.fingerprint(request.method, request.path, query, body)
+        return idempotency.guard(self.db, request, identity.subject, print_, respond)
 
     @staticmethod
     def _body(request: Request) -> Any:

@@ -4,6 +4,7 @@ the reckoning afterwards."""
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from typing import Any
 
@@ -33,12 +34,16 @@ def handled(process: ServiceProcess) -> dict[str, float]:
 class Scenario:
     """Drives ``events`` events (two per unit) into ``target`` and classifies the result."""
 
-    def __init__(self, target: Target, amqp_uri: str, database_url: str, events: int) -> None:
+    def __init__(self, target: Target, amqp_uri: str, database_url: str, events: int, seconds: float) -> None:
+        """``seconds``: how long the stream should flow; confirmations trail their
+        resolutions by a quarter of it, at least 3 s."""
         self.target = target
         self.amqp_uri = amqp_uri
         self.database_url = database_url
         self.units: list[Unit] = make_units(max(10, events // 2))
-        self.envelopes = stream(self.units)
+        self.rate = 2 * len(self.units) / seconds
+        lag = max(1, int(max(3.0, seconds / 4) * self.rate / 2))
+        self.envelopes = stream(self.units, lag)
         self.processes: list[ServiceProcess] = []
         self.duplicates_skipped = 0.0  # from /metrics of processes before they went away
         self.publisher: StreamPublisher | None = None
@@ -58,14 +63,19 @@ class Scenario:
         self.duplicates_skipped += handled(process).get("duplicate_skipped", 0.0)
 
     def stop_all(self) -> None:
+        """SIGTERM every process still running; SIGKILL any that does not stop in time,
+        so no test leaves a consumer behind on the shared broker."""
         for process in self.processes:
             if process.process.poll() is None:
                 self.scrape(process)
-                process.terminate(60)
+                try:
+                    process.terminate(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
 
     # -- the stream ------------------------------------------------------------------------
-    def publish(self, rate: float) -> StreamPublisher:
-        self.publisher = StreamPublisher(self.amqp_uri).start(self.envelopes, rate)
+    def publish(self) -> StreamPublisher:
+        self.publisher = StreamPublisher(self.amqp_uri).start(self.envelopes, self.rate)
         return self.publisher
 
     def settle(self, timeout: float) -> bool:
@@ -75,8 +85,10 @@ class Scenario:
         expected = len(self.envelopes)
 
         def drained() -> bool:
+            # Dead-lettered messages are accounted for too: they wait for the operator.
             _, committed = self.target.inbox_stats(self.database_url)
-            return committed >= expected and queue_depths(self.amqp_uri, self.target.cls()) == 0
+            parked = self.dead_lettered()
+            return committed + parked >= expected and queue_depths(self.amqp_uri, self.target.cls()) == 0
 
         return wait_for(drained, timeout, interval=1.0)
 
@@ -91,6 +103,16 @@ class Scenario:
         time.sleep(1.0)  # PostgreSQL publishes a backend's table statistics within a second
         inserted, committed = self.target.inbox_stats(self.database_url)
         return (inserted - committed) + int(self.duplicates_skipped)
+
+    def replay_dead_letters(self, timeout: float) -> int:
+        """What the operator does after a crash loop: ``yilin dlq replay``; then wait for
+        the replayed messages to be handled. Returns how many were replayed."""
+        from yilin import deadletters
+
+        replayed = deadletters.replay(self.amqp_uri, self.target.service)
+        if replayed:
+            assert self.settle(timeout)
+        return replayed
 
     def dead_lettered(self) -> int:
         return dlq_depth(self.amqp_uri, self.target.service)

@@ -30,12 +30,13 @@ class Unit:
 
     ticket_id: str
     community_id: str
+    team_id: str
     minutes: tuple[tuple[str, int], ...]  # (volunteer_id, minutes)
 
     def envelopes(self, resolved_at: datetime) -> list[dict[str, Any]]:
         resolved = envelope("ticket.resolved", {
             "ticket_id": self.ticket_id, "community_id": self.community_id, "category_code": "repair.drain",
-            "team_id": None, "resolved_at": resolved_at.isoformat().replace("+00:00", "Z"),
+            "team_id": self.team_id, "resolved_at": resolved_at.isoformat().replace("+00:00", "Z"),
             "volunteers": [{"volunteer_id": v, "minutes": m} for v, m in self.minutes]})
         confirmed = envelope("ticket.confirmed", {
             "ticket_id": self.ticket_id, "community_id": self.community_id, "category_code": "repair.drain",
@@ -49,16 +50,17 @@ def envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
             "correlation_id": str(uuid.uuid4()), "data": data}
 
 
-def make_units(count: int, volunteers: int = 400, seed: int = 7) -> list[Unit]:
+def make_units(count: int, seed: int = 7) -> list[Unit]:
     """``count`` tickets over a pool of volunteers, each served by two of them. A fixed
     seed keeps the figures reproducible; ids are fresh, so runs never collide."""
     rng = random.Random(seed)
-    community = str(uuid.uuid4())
-    pool = [str(uuid.uuid4()) for _ in range(volunteers)]
+    community, team = str(uuid.uuid4()), str(uuid.uuid4())
+    # Enough volunteers that nobody comes near the 24-hour day limit of the ledger.
+    pool = [str(uuid.uuid4()) for _ in range(max(50, count // 2))]
     units = []
     for _ in range(count):
         first, second = rng.sample(pool, 2)
-        units.append(Unit(str(uuid.uuid4()), community, ((first, rng.randint(1, 12) * 5),
+        units.append(Unit(str(uuid.uuid4()), community, team, ((first, rng.randint(1, 12) * 5),
                                                          (second, rng.randint(1, 12) * 5))))
     return units
 
@@ -134,16 +136,18 @@ class StreamPublisher:
             self._thread.wait()
 
 
-def stream(units: list[Unit]) -> list[dict[str, Any]]:
-    """Every unit's events; each confirmation follows its resolution by a few units."""
+def stream(units: list[Unit], lag: int) -> list[dict[str, Any]]:
+    """Every unit's events; each confirmation follows its resolution by ``lag`` units.
+    Each event type has its own queue, so only time orders a resolution before its
+    confirmation; residents confirm hours or days later, and the suite keeps a few
+    seconds between them (see docs/reliability.md)."""
     base = datetime(2026, 11, 29, 1, 0, tzinfo=timezone.utc)
     resolved, confirmed = [], []
     for index, unit in enumerate(units):
-        r, c = unit.envelopes(base + timedelta(seconds=index))
+        r, c = unit.envelopes(base + timedelta(minutes=index))
         resolved.append(r)
         confirmed.append(c)
     out: list[dict[str, Any]] = []
-    lag = 5
     for index in range(len(units) + lag):
         if index < len(units):
             out.append(resolved[index])

@@ -115,3 +115,18 @@ PROBE = Target(
                 "(SELECT count(*) FROM ledger v WHERE v.kind = 'verified' AND v.ticket_id = r.ticket_id) "
                 "FROM ledger r WHERE r.kind = 'recorded'"),
 )
+
+
+def _prepare_hours(config: dict[str, Any]) -> None:
+    from tests.harness import migrate_service
+
+    migrate_service("hours", config)
+
+
+HOURS = Target(
+    process="hours",
+    service="hours",
+    prepare_db=_prepare_hours,
+    ledger_sql=("SELECT source_id, volunteer_id, minutes, CASE WHEN status = 'verified' THEN 1 ELSE 0 END "
+                "FROM entries WHERE source = 'ticket'"),
+)
