@@ -66,10 +66,10 @@ def _default_identity() -> tuple[Callable[..., dict[str, str]] | None, dict[str,
         from yilin.tokens import issue_token
     except ImportError:
         return None, {}
-    secret = load_config()["JWT_SECRET"]
+    config = load_config()
 
     def headers(role: str, subject: str | None = None, organisation_id: str | None = None) -> dict[str, str]:
-        token = issue_token(secret, subject=subject or f"demo-{role}", role=role, organisation_id=organisation_id)
+        token = issue_token(config, role, subject=subject or f"demo-{role}", organisation_id=organisation_id)
         return {"Authorization": f"Bearer {token}"}
 
     return headers, headers(role="operator")

@@ -37,6 +37,7 @@ from tests.harness import EventTap, ServiceProcess, free_port, migrate_service  
 RABBIT_HOST = os.environ.get("YILIN_TEST_RABBIT", "127.0.0.1:5672")
 PG_ADMIN_URL = os.environ.get("YILIN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parent.parent
+TEST_JWT_SECRET = "test-secret-" + "x" * 32
 
 
 def _rabbitmqctl(*args: str) -> None:
@@ -130,7 +131,7 @@ def make_config(amqp_uri: str) -> Callable[..., dict[str, Any]]:
             "METRICS_PORTS": {},  # an explicit empty table: no metrics servers, the default ports may be taken
             "max_workers": 10,
             "serializer": "json",
-            "JWT_SECRET": "test-secret-" + "x" * 32,
+            "JWT_SECRET": TEST_JWT_SECRET,
             "PII_KEY": "test-pii-key",
             "CERTIFICATE_KEY": "test-certificate-key",
             "OUTBOX_SWEEP_INTERVAL": 0.3,
@@ -172,4 +173,11 @@ def tap(amqp_uri: str) -> Iterator[Callable[..., EventTap]]:
 
 @pytest.fixture
 def http() -> requests.Session:
-    return requests.Session()
+    """An HTTP session authenticated as an operator (a bearer token signed with the
+    test configuration's ``JWT_SECRET``)."""
+    from yilin.tokens import issue_token
+
+    session = requests.Session()
+    token = issue_token({"JWT_SECRET": TEST_JWT_SECRET}, "operator", subject="test-operator")
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session

@@ -186,6 +186,24 @@ def replay_events(config: dict[str, Any], source: str, target: str, types: tuple
 
 
 @main.command()
+@click.option("--role", required=True, help="One of the people's roles (yilin/identity.py ROLES).")
+@click.option("--subject", default=None, help="The person's id (a volunteer's id for volunteers and team leads).")
+@click.option("--organisation", default=None, help="Organisation id (org claim), e.g. for org_admin.")
+@click.option("--ttl", default=3600, show_default=True, type=click.IntRange(1, 30 * 24 * 3600),
+              help="Lifetime in seconds.")
+@click.pass_obj
+def token(config: dict[str, Any], role: str, subject: str | None, organisation: str | None, ttl: int) -> None:
+    """Print a bearer token for local use (the last line of the output)."""
+    from yilin.tokens import PERSON_ROLES, issue_token
+
+    if role not in PERSON_ROLES:
+        raise click.BadParameter(f"one of: {', '.join(PERSON_ROLES)}", param_hint="--role")
+    value = issue_token(config, role, subject=subject, organisation_id=organisation, ttl=ttl)
+    click.echo(f"# {role} token, valid {ttl} s; send it as: Authorization: Bearer <token>", err=True)
+    click.echo(value)
+
+
+@main.command()
 @click.argument("services", nargs=-1)
 @click.pass_obj
 def outbox(config: dict[str, Any], services: tuple[str, ...]) -> None:

@@ -5,7 +5,8 @@ unit of work. Work happens in ``with self.db.transaction() as uow:``; the block 
 on success and rolls back on error, *inside* the worker, so an RPC reply or an event ack
 is only sent after the commit (nameko acks and replies before ``worker_result``, so a
 commit there would be too late). Events emitted in the block are written to the outbox
-in the same transaction and published right after the commit."""
+in the same transaction and published right after the commit, and such a change leaves
+an audit row (who, when, what, which request) in the same transaction too."""
 
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from yilin import faults
+from yilin import audit, faults
 from yilin.config import database_url
 from yilin.errors import Conflict
 from yilin.events import Envelope, EventCatalogue
+from yilin.identity import IDENTITY_KEY, SYSTEM, Identity
 from yilin.logs import CORRELATION_KEY
 from yilin.outbox import OutboxRelay
 
@@ -83,7 +85,12 @@ class UnitOfWork:
         self.catalogue = catalogue
         self.correlation_id = correlation_id
         self.events: list[Envelope] = []
+        self.notes: list[tuple[str, dict[str, Any]]] = []
         self._outbox = _table(session, "outbox")
+
+    def note(self, action: str, data: dict[str, Any]) -> None:
+        """Record in the audit trail a change that publishes no event (``data``: its ids)."""
+        self.notes.append((action, data))
 
     def emit(self, event_type: str, data: dict[str, Any], version: int | None = None) -> Envelope:
         """Validate an event and add it to the outbox in this transaction."""
@@ -140,15 +147,20 @@ class Database(DependencyProvider):
         self.relay.kill()
 
     def get_dependency(self, worker_ctx: Any) -> "DatabaseAccess":
-        return DatabaseAccess(self, worker_ctx.data.get(CORRELATION_KEY))
+        identity = Identity.from_header(worker_ctx.data.get(IDENTITY_KEY)) or SYSTEM
+        entrypoint = getattr(worker_ctx.entrypoint, "method_name", None)
+        return DatabaseAccess(self, worker_ctx.data.get(CORRELATION_KEY), identity, entrypoint)
 
 
 class DatabaseAccess:
     """What a worker sees as ``self.db``."""
 
-    def __init__(self, provider: Database, correlation_id: str | None) -> None:
+    def __init__(self, provider: Database, correlation_id: str | None, identity: Identity = SYSTEM,
+                 entrypoint: str | None = None) -> None:
         self.provider = provider
         self.correlation_id = correlation_id
+        self.identity = identity
+        self.entrypoint = entrypoint
 
     @contextmanager
     def transaction(self, correlation_id: str | None = None) -> Iterator[UnitOfWork]:
@@ -156,6 +168,9 @@ class DatabaseAccess:
         uow = UnitOfWork(self.provider.sessions(), self.provider.catalogue, correlation_id or self.correlation_id)
         try:
             yield uow
+            if uow.events or uow.notes:
+                audit.record(uow.session, _table(uow.session, "audit"), uow.events, uow.notes, self.identity,
+                             uow.correlation_id, self.entrypoint)
             uow.session.commit()
         except IntegrityError as exc:
             uow.session.rollback()

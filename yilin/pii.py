@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 from nameko.extensions import DependencyProvider
 
 ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
-PHONE_NUMBER = re.compile(r"^1\d{10}$")
+PHONE_NUMBER = re.compile(r"^1[3-9]\d{9}$")  # mainland mobile numbers: 13x–19x
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, MetaData, String, Table, text
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, MetaData, String, Table, Text, text
 
 
 def define_kit_tables(metadata: MetaData) -> None:
-    """Add ``outbox`` and ``inbox`` to a service's metadata (its Alembic migrations
-    create them with the service's first revision)."""
+    """Add ``outbox``, ``inbox`` and ``audit`` to a service's metadata (its Alembic
+    migrations create them; ``audit`` came with the registry's revision 0002)."""
     outbox = Table(
         "outbox",
         metadata,
@@ -33,3 +33,22 @@ def define_kit_tables(metadata: MetaData) -> None:
         Column("type", String(80), nullable=False),
         Column("handled_at", DateTime(timezone=True), nullable=False),
     )
+    # Who changed what, when and from which request: one row per unit of work that
+    # emitted events, written in its transaction (yilin.db). Ids are time-ordered so
+    # the primary key doubles as the chronological cursor.
+    audit = Table(
+        "audit",
+        metadata,
+        Column("id", String(36), primary_key=True),
+        Column("occurred_at", DateTime(timezone=True), nullable=False),
+        Column("actor_subject", String(128), nullable=False),
+        Column("actor_role", String(32), nullable=False),
+        Column("actor_organisation_id", String(64), nullable=True),
+        Column("entrypoint", String(80), nullable=True),
+        Column("action", Text, nullable=False),
+        Column("entity_ids", JSON, nullable=False),
+        Column("event_ids", JSON, nullable=False),
+        Column("correlation_id", String(64), nullable=True),
+    )
+    Index("ix_audit_actor_subject", audit.c.actor_subject)
+    Index("ix_audit_correlation_id", audit.c.correlation_id)

@@ -18,6 +18,7 @@ from services.fund.schemas import (AmendmentIn, ApprovalIn, DecisionIn, Disburse
                                    PoolOut, ProfitReportIn, ProfitReportOut, ProfitReportQuery, TransferOut,
                                    TransferQuery, TransparencyOut, TransparencyQuery, TrialBalanceOut)
 from services.fund import ledger
+from yilin.audit import AuditLogRpc
 from yilin import metrics
 from yilin.db import Database
 from yilin.errors import Conflict, InvalidInput, NotFound, load
@@ -32,7 +33,7 @@ POOL, TRANSFERS, TRIAL_BALANCE = PoolOut(), page_schema(TransferOut)(), TrialBal
 TRANSPARENCY = TransparencyOut()
 
 
-class FundService:
+class FundService(AuditLogRpc):
     name = "fund"
 
     db = Database(Base.metadata, EVENTS)

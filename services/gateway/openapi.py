@@ -23,6 +23,14 @@ STATUS_TEXT = {200: "OK", 201: "Created", 204: "No content", 400: "Malformed req
                413: "Body too large", 422: "Invalid input", 429: "Too many requests"}
 
 
+# Headers that come with an error status (RFC 6750 §3, RFC 9110 §10.2.3).
+ERROR_HEADERS = {
+    401: {"WWW-Authenticate": {"description": "The authentication scheme: Bearer.", "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "Seconds to wait before retrying.", "required": True,
+                          "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+}
+
+
 def _schema_name(resolver_schema: Any) -> str:
     cls = resolver_schema if isinstance(resolver_schema, type) else type(resolver_schema)
     name = cls.__name__
@@ -57,7 +65,8 @@ def build_openapi(router: Router) -> dict[str, Any]:
                 continue
             operation["responses"][str(status)] = {
                 "description": STATUS_TEXT[status],
-                "content": {"application/json": {"schema": "ErrorBody"}}}
+                "content": {"application/json": {"schema": "ErrorBody"}}, **(
+                    {"headers": ERROR_HEADERS[status]} if status in ERROR_HEADERS else {})}
         if not route.public:
             operation["security"] = [{"bearer": []}]
         paths.setdefault(route.template, {})[route.method.lower()] = operation

@@ -61,6 +61,7 @@ class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
         self._map: Map | None = None
+        self._loose: Map | None = None
 
     def route(self, method: str, path: str, *, summary: str, tag: str, **options: Any) -> Callable[[Callable[[Call], Any]], Callable[[Call], Any]]:
         """Register a handler for ``method path`` (path relative to ``/api/v1``)."""
@@ -68,24 +69,40 @@ class Router:
         def register(handler: Callable[[Call], Any]) -> Callable[[Call], Any]:
             params = tuple(part[1:-1] for part in path.split("/") if part.startswith("<"))
             self.routes.append(Route(method, path, handler, summary, tag, path_params=params, **options))
-            self._map = None
+            self._map = self._loose = None
             return handler
 
         return register
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
-        """The route for a request; raises ``LookupError`` (404) or ``PermissionError`` (405)."""
+        """The route for a request; raises ``LookupError`` (404) or ``PermissionError``
+        (405, its message the allowed methods).
+
+        Path parameters are ids (UUIDs), so ``PATCH /volunteers/import`` is a wrong method
+        on ``/volunteers/import``, not an update of a volunteer whose id is "import". A
+        path that only fits with a malformed id still matches, and the gateway answers 422
+        naming the parameter."""
         if self._map is None:
-            self._map = Map([Rule(API_PREFIX + r.path, methods=[r.method], endpoint=i)
-                             for i, r in enumerate(self.routes)], strict_slashes=False)
-        adapter = self._map.bind("gateway", "/")
+            self._map = self._build(lambda p: p.replace("<", "<uuid:"))
+            self._loose = self._build(lambda p: p)
         try:
-            index, values = adapter.match(path, method=method)
+            index, values = self._match(self._map, method, path)
+        except LookupError:
+            index, values = self._match(self._loose, method, path)  # type: ignore[arg-type]
+        return self.routes[index], {k: str(v) for k, v in values.items()}
+
+    def _build(self, rewrite: Callable[[str], str]) -> Map:
+        return Map([Rule(API_PREFIX + rewrite(r.path), methods=[r.method], endpoint=i)
+                    for i, r in enumerate(self.routes)], strict_slashes=False)
+
+    @staticmethod
+    def _match(rules: Map, method: str, path: str) -> tuple[int, dict[str, Any]]:
+        try:
+            return rules.bind("gateway", "/").match(path, method=method)
         except MethodNotAllowed as exc:
             raise PermissionError(", ".join(sorted(exc.valid_methods or []))) from None
         except NoRoute:
             raise LookupError(path) from None
-        return self.routes[index], values
 
 
 ROUTER = Router()

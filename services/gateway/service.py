@@ -20,12 +20,14 @@ from werkzeug.wrappers import Request, Response
 
 from services import SERVICES
 from services.gateway import idempotency, routes  # noqa: F401 - registers the routes
-from services.gateway.auth import authenticate, authorise
+from services.gateway.auth import ANONYMOUS, AuthSettings, authenticate, authorise
 from services.gateway.openapi import build_openapi
+from services.gateway.ratelimit import RateLimit
 from services.gateway.routing import ROUTER, Call
-from yilin.errors import BadRequest, Forbidden, InvalidInput, NotFound, PayloadTooLarge, YilinError, load
 from yilin.db import Database
-from yilin.identity import IDENTITY_KEY
+from yilin.errors import (BadRequest, Forbidden, InvalidInput, NotFound, PayloadTooLarge, TooManyRequests,
+                          Unauthenticated, YilinError, load)
+from yilin.identity import IDENTITY_KEY, Identity
 from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation
 
@@ -73,7 +75,12 @@ def json_response(status: int, payload: Any) -> Response:
 
 
 def error_response(error: YilinError) -> Response:
-    return json_response(error.status, error.to_body())
+    response = json_response(error.status, error.to_body())
+    if isinstance(error, Unauthenticated):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="yilin-api"'
+    if isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = (error.fields.get("retry_after") or ["60"])[0]
+    return response
 
 
 class GatewayService:
@@ -85,6 +92,8 @@ class GatewayService:
     tickets = RpcProxy("tickets")
     context = WorkerContext()
     metrics = Instrumentation()
+    auth = AuthSettings()
+    rate_limit = RateLimit()
     db = Database(idempotency.metadata)  # Idempotency-Key records
 
     _openapi: dict[str, Any] | None = None
@@ -92,6 +101,10 @@ class GatewayService:
     @endpoint("GET", "/health")
     def health(self, request: Request) -> Response:
         self.context.data["yilin.route"] = "/health"
+        try:
+            self.rate_limit.take("address:" + str(request.remote_addr))
+        except TooManyRequests as error:
+            return error_response(error)
         pool = eventlet.GreenPool(len(BACKENDS))
         checks = dict(zip(BACKENDS, pool.imap(self._ping, BACKENDS)))
         healthy = all(v == "ok" for v in checks.values())
@@ -108,11 +121,15 @@ class GatewayService:
     @endpoint("GET", "/openapi.json")
     def openapi(self, request: Request) -> Response:
         self.context.data["yilin.route"] = "/openapi.json"
+        try:
+            self.rate_limit.take("address:" + str(request.remote_addr))
+        except TooManyRequests as error:
+            return error_response(error)
         if GatewayService._openapi is None:
             GatewayService._openapi = build_openapi(ROUTER)
         return json_response(200, GatewayService._openapi)
 
-    @endpoint("GET,POST,PUT,PATCH,DELETE", "/api/v1/<path:path>")
+    @endpoint("GET,POST,PUT,PATCH,DELETE,OPTIONS,TRACE", "/api/v1/<path:path>")  # any other method: 405 + Allow
     def api(self, request: Request, path: str) -> Response:
         try:
             return self._dispatch(request)
@@ -124,7 +141,10 @@ class GatewayService:
             log.warning("service unavailable", exc_info=True)
             return json_response(503, {"error": "unavailable", "message": "a service is not answering; try again"})
         except RemoteError as error:
-            log.error("service failed: %s %s", error.exc_type, error.value)
+            log.error("service failed: %s", error.exc_type)
+            return json_response(500, {"error": "internal", "message": "an internal error occurred"})
+        except Exception:  # noqa: BLE001 - never show a caller a stack trace or internals
+            log.exception("gateway failed on %s %s", request.method, self.context.data.get("yilin.route"))
             return json_response(500, {"error": "internal", "message": "an internal error occurred"})
 
     def _dispatch(self, request: Request) -> Response:
@@ -135,9 +155,13 @@ class GatewayService:
         except LookupError:
             raise NotFound("no such resource", {"path": [request.path]}) from None
         except PermissionError as allowed:
-            return json_response(405, {"error": "method_not_allowed", "message": f"allowed: {allowed}"})
+            response = json_response(405, {"error": "method_not_allowed", "message": f"allowed: {allowed}"})
+            response.headers["Allow"] = str(allowed)
+            return response
         data["yilin.route"] = route.template
-        identity = authenticate(request, self.context.config)
+        identity = ANONYMOUS if route.public else self._authenticate(request)
+        self.rate_limit.take("address:" + str(request.remote_addr) if identity is ANONYMOUS
+                             else f"identity:{identity.role}:{identity.subject}")
         if not authorise(identity, route.roles):
             raise Forbidden(f"the role {identity.role} may not {route.summary.lower()}")
         data[IDENTITY_KEY] = identity.to_header()
@@ -150,8 +174,8 @@ class GatewayService:
         elif query:
             raise InvalidInput("this route takes no query parameters", {k: ["unknown parameter"] for k in query})
         body = self._body(request) if route.body is not None else None
-        if body is not None:
-            load(route.body(), body)
+        if route.body is not None:
+            load(route.body(), body)  # a JSON null or list is refused here too
         call = Call(services=self, identity=identity, path=path_values, query=query, body=body,
                     headers=dict(request.headers))
 
@@ -161,6 +185,14 @@ class GatewayService:
 
         print_ = idempotency.fingerprint(request.method, request.path, query, body)
         return idempotency.guard(self.db, request, identity.subject, print_, respond)
+
+    def _authenticate(self, request: Request) -> Identity:
+        try:
+            return authenticate(request, self.context.config)
+        except Unauthenticated:
+            # failed attempts count against the client address: guessing is rate-limited too
+            self.rate_limit.take("address:" + str(request.remote_addr))
+            raise
 
     @staticmethod
     def _body(request: Request) -> Any:

@@ -15,6 +15,7 @@ from services.hours.schemas import (CertificateCheckOut, CertificateCheckQuery, 
                                     CorrectionIn, EntryOut, EntryQuery, LeaderboardOut, LeaderboardQuery, PeriodQuery,
                                     RejectIn, SelectionIn, SheetIn, SheetOut, VolunteerRecordOut, VolunteerTotalOut)
 from services.hours.settings import LOCAL_TIME, Settings
+from yilin.audit import AuditLogRpc
 from yilin import metrics as kit_metrics
 from yilin.consuming import consumes
 from yilin.db import Database, UnitOfWork
@@ -40,7 +41,7 @@ def observe(events: Iterable[Envelope]) -> None:
             kit_metrics.STAR_LEVELS_REACHED.labels("hours", str(event.data["level"])).inc()
 
 
-class HoursService:
+class HoursService(AuditLogRpc):
     name = "hours"
 
     db = Database(Base.metadata, EVENTS)

@@ -66,6 +66,7 @@ def create_place(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
     place = Place(code=data["code"], name=data["name"], level=data["level"], parent_id=parent_id)
     session.add(place)
     session.flush()
+    uow.note("place.created", {"place_id": place.id, "parent_id": place.parent_id})  # no event; audited
     return place_view(place)
 
 

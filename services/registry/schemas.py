@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from yilin.fields import StrictBoolean, UtcDateTime
 from yilin.pii import PHONE_NUMBER, id_number_valid
 from yilin.paging import PageQuery
 
@@ -62,7 +63,7 @@ class TeamIn(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
     organisation_id = fields.UUID(required=True)
     community_id = fields.UUID(required=True)
-    professional = fields.Boolean(load_default=False)
+    professional = StrictBoolean(load_default=False)
     domain = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 40))
     skills = fields.List(SKILL, load_default=list, validate=validate.Length(max=20))
 
@@ -100,7 +101,7 @@ class VolunteerIn(Schema):
     community_id = fields.UUID(required=True)
     skills = fields.List(SKILL, load_default=list, validate=validate.Length(max=30))
     certifications = fields.List(fields.Nested(CertificationIn), load_default=list, validate=validate.Length(max=20))
-    party_member = fields.Boolean(load_default=False)
+    party_member = StrictBoolean(load_default=False)
 
     @validates("id_number")
     def _id_number(self, value: str, **_: object) -> None:
@@ -114,7 +115,7 @@ class VolunteerPatch(Schema):
     community_id = fields.UUID()
     skills = fields.List(SKILL, validate=validate.Length(max=30))
     certifications = fields.List(fields.Nested(CertificationIn), validate=validate.Length(max=20))
-    party_member = fields.Boolean()
+    party_member = StrictBoolean()
     status = fields.String(validate=validate.OneOf(VOLUNTEER_STATUSES))
 
 
@@ -136,7 +137,7 @@ class VolunteerOut(Schema):
     party_member = fields.Boolean(required=True)
     status = fields.String(required=True)
     team_ids = fields.List(fields.String(), required=True)
-    created_at = fields.DateTime(required=True)
+    created_at = UtcDateTime(required=True)
 
 
 class VolunteerQuery(PageQuery):
@@ -155,7 +156,7 @@ class MembershipOut(Schema):
     team_id = fields.String(required=True)
     volunteer_id = fields.String(required=True)
     role = fields.String(required=True)
-    joined_at = fields.DateTime(required=True)
+    joined_at = UtcDateTime(required=True)
 
 
 class MemberOut(MembershipOut):

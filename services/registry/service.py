@@ -6,13 +6,14 @@ from typing import Any
 
 from nameko.rpc import rpc
 
-from services.registry import domain
+from services.registry import access, domain
 from services.registry.events import EVENTS
 from services.registry.models import Base
 from services.registry.schemas import (ImportResult, MemberOut, MembershipIn, MembershipOut, OrganisationIn,
                                        OrganisationOut, OrganisationQuery, PlaceIn, PlaceOut, PlaceQuery, TeamIn,
                                        TeamOut, TeamQuery, UnitIn, UnitOut, UnitQuery, VolunteerIn, VolunteerOut,
                                        VolunteerPatch, VolunteerQuery)
+from yilin.audit import AuditLogRpc
 from yilin.db import Database
 from yilin.errors import load
 from yilin.identity import Caller
@@ -30,7 +31,7 @@ UNIT, UNITS = UnitOut(), page_schema(UnitOut)()
 IMPORT_RESULT = ImportResult()
 
 
-class RegistryService:
+class RegistryService(AuditLogRpc):
     name = "registry"
 
     db = Database(Base.metadata, EVENTS)
@@ -45,6 +46,7 @@ class RegistryService:
     # places
     @rpc
     def create_place(self, payload: dict[str, Any]) -> dict[str, Any]:
+        access.require_role(self.caller, access.OPERATORS, "create places")
         data = load(PlaceIn(), payload)
         with self.db.transaction() as uow:
             return PLACE.dump(domain.create_place(uow, data))
@@ -63,6 +65,7 @@ class RegistryService:
     # organisations
     @rpc
     def create_organisation(self, payload: dict[str, Any]) -> dict[str, Any]:
+        access.require_role(self.caller, access.OPERATORS, "register organisations")
         data = load(OrganisationIn(), payload)
         with self.db.transaction() as uow:
             return ORGANISATION.dump(domain.create_organisation(uow, data))
@@ -82,6 +85,7 @@ class RegistryService:
     @rpc
     def create_team(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(TeamIn(), payload)
+        access.team_creation(self.caller, data["organisation_id"])
         with self.db.transaction() as uow:
             return TEAM.dump(domain.create_team(uow, data))
 
@@ -104,22 +108,27 @@ class RegistryService:
     @rpc
     def team_members(self, team_id: str) -> list[dict[str, Any]]:
         with self.db.read() as session:
-            return MEMBER_LIST.dump(domain.team_members(session, team_id))
+            members = domain.team_members(session, team_id)
+            access.team_members_read(session, self.caller, team_id)
+            return MEMBER_LIST.dump(members)
 
     @rpc
     def add_member(self, team_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(MembershipIn(), payload)
         with self.db.transaction() as uow:
+            access.membership_change(uow.session, self.caller, team_id)
             return MEMBERSHIP.dump(domain.add_member(uow, team_id, data))
 
     @rpc
     def remove_member(self, team_id: str, volunteer_id: str) -> None:
         with self.db.transaction() as uow:
+            access.membership_change(uow.session, self.caller, team_id)
             domain.remove_member(uow, team_id, volunteer_id)
 
     # volunteers
     @rpc
     def register_volunteer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        access.volunteer_registration(self.caller)
         data = load(VolunteerIn(), payload)
         with self.db.transaction() as uow:
             return VOLUNTEER.dump(domain.register_volunteer(uow, self.pii, data))
@@ -127,12 +136,15 @@ class RegistryService:
     @rpc
     def get_volunteer(self, volunteer_id: str) -> dict[str, Any]:
         with self.db.read() as session:
-            return VOLUNTEER.dump(domain.get_volunteer(session, volunteer_id))
+            volunteer = domain.get_volunteer(session, volunteer_id)
+        access.volunteer_read(self.caller, volunteer_id)
+        return VOLUNTEER.dump(volunteer)
 
     @rpc
     def update_volunteer(self, volunteer_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         patch = load(VolunteerPatch(), payload)
         with self.db.transaction() as uow:
+            access.volunteer_change(uow.session, self.caller, volunteer_id)
             return VOLUNTEER.dump(domain.update_volunteer(uow, self.pii, volunteer_id, patch))
 
     @rpc
@@ -143,6 +155,7 @@ class RegistryService:
 
     @rpc
     def import_volunteers(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        access.volunteer_registration(self.caller)
         with self.db.transaction() as uow:
             return IMPORT_RESULT.dump(domain.import_volunteers(uow, self.pii, rows))
 
@@ -150,6 +163,7 @@ class RegistryService:
     @rpc
     def form_unit(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(UnitIn(), payload)
+        access.unit_formation(self.caller, data)
         with self.db.transaction() as uow:
             return UNIT.dump(domain.form_unit(uow, data))
 

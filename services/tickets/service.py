@@ -15,6 +15,7 @@ from services.tickets.schedule import configured_timer
 from services.tickets.schemas import (AssignIn, CategoryIn, CategoryOut, CategoryPatch, CategoryQuery, ConfirmIn,
                                       NoteIn, ReportQuery, ReportRow, ResolveIn, SuggestionsOut, TicketIn, TicketOut,
                                       TicketQuery, TransitionOut)
+from yilin.audit import AuditLogRpc
 from yilin import metrics
 from yilin.db import Database
 from yilin.errors import InvalidInput, NotFound, load
@@ -31,7 +32,7 @@ HISTORY, SUGGESTIONS, REPORT = TransitionOut(many=True), SuggestionsOut(), Repor
 NAME = "tickets"
 
 
-class TicketsService:
+class TicketsService(AuditLogRpc):
     name = NAME
 
     db = Database(Base.metadata, EVENTS)

@@ -29,7 +29,7 @@ def test_demo_has_a_ticket_in_every_state(make_config: Callable[..., dict[str, A
     for state, ids in result["tickets"].items():
         assert ids
         for ticket_id in ids:
-            ticket = api.get(f"/api/v1/tickets/{ticket_id}")
+            ticket = api.get(f"/tickets/{ticket_id}")
             assert ticket["state"] == state
             if state in ("resolved", "confirmed"):
                 assert [v["minutes"] for v in ticket["volunteers"]] == [90]

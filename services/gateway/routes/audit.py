@@ -1,0 +1,45 @@
+"""The audit trail of any service: ``GET /api/v1/audit?service=registry``.
+
+Every service named in the gateway's ``SERVICES`` answers ``audit_log`` (the kit's
+:class:`yilin.audit.AuditLogRpc`), so a new service is covered without touching this."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
+
+from services.gateway.routing import Call, api
+from yilin.audit import AUDIT_READERS, AuditPage, AuditQuery
+
+
+def gateway_services() -> tuple[str, ...]:
+    # read when used: the gateway's service module imports the routes, not the reverse
+    from services.gateway.service import SERVICES
+
+    return SERVICES
+
+
+class ServiceName(validate.Validator):
+    """One of the gateway's services; ``choices`` also becomes the OpenAPI enum."""
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return gateway_services()
+
+    def __call__(self, value: Any) -> Any:
+        if value not in self.choices:
+            raise ValidationError(f"must be one of: {', '.join(self.choices)}")
+        return value
+
+
+class AuditRouteQuery(AuditQuery):
+    service = fields.String(required=True, validate=ServiceName(),
+                            metadata={"description": "The service whose trail to read."})
+
+
+@api("GET", "/audit", summary="Read a service's audit trail", tag="audit", query=AuditRouteQuery,
+     response=AuditPage, roles=AUDIT_READERS)
+def audit_log(call: Call) -> dict:
+    query = {k: v for k, v in call.query.items() if k != "service"}
+    return call.rpc(call.query["service"]).audit_log(query)

@@ -1,0 +1,105 @@
+"""Who may change or see which registry record (docs/security.md, "Object-level rules").
+
+The gateway already checks the caller's role per route; the registry checks again
+(a service is never more trusting than its gateway) and adds the rules that need the
+record itself. Each check runs after the record is known to exist, so a missing record
+is 404 and a record that is not the caller's is 403.
+
+- ``operator`` and the platform itself (no caller identity: timers, events) may do
+  everything.
+- ``org_admin`` creates teams only for their own organisation, changes memberships only
+  of their organisation's teams, updates only volunteers who belong to one of those
+  teams, and forms service units only that their organisation takes part in.
+- ``team_lead`` (subject = their volunteer id) changes memberships only of teams they lead.
+- ``volunteer`` (subject = their volunteer id) reads only their own record and the
+  member lists of their own teams.
+
+Reads are not restricted by role here beyond that: other services call them on behalf
+of their own callers (the identity travels with every RPC), and the gateway has
+already applied each route's roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.registry.models import Membership, Team, Volunteer
+from yilin.errors import Forbidden
+from yilin.identity import Identity
+
+SERVICE = ("service",)
+OPERATORS = ("operator",) + SERVICE
+MANAGERS = OPERATORS + ("org_admin",)
+MEMBER_EDITORS = MANAGERS + ("team_lead",)
+
+
+def require_role(caller: Identity, roles: tuple[str, ...], action: str) -> None:
+    if caller.role not in roles:
+        raise Forbidden(f"the role {caller.role} may not {action}")
+
+
+def _own_organisation(caller: Identity) -> str:
+    if not caller.organisation_id:
+        raise Forbidden("an organisation administrator's token must name the organisation (org claim)")
+    return caller.organisation_id
+
+
+def team_creation(caller: Identity, organisation_id: Any) -> None:
+    require_role(caller, MANAGERS, "create teams")
+    if caller.role == "org_admin" and str(organisation_id) != _own_organisation(caller):
+        raise Forbidden("an organisation administrator creates teams only for their own organisation",
+                        {"organisation_id": ["not your organisation"]})
+
+
+def membership_change(session: Session, caller: Identity, team_id: Any) -> None:
+    require_role(caller, MEMBER_EDITORS, "change team memberships")
+    team = session.get(Team, str(team_id))
+    if team is None or caller.role in OPERATORS:
+        return  # the domain answers 404 for a missing team
+    if caller.role == "org_admin" and team.organisation_id != _own_organisation(caller):
+        raise Forbidden("this team belongs to another organisation", {"team_id": ["not your organisation's team"]})
+    if caller.role == "team_lead":
+        membership = session.get(Membership, (team.id, caller.subject))
+        if membership is None or membership.role != "lead":
+            raise Forbidden("a team lead changes only the teams they lead", {"team_id": ["not a team you lead"]})
+
+
+def volunteer_change(session: Session, caller: Identity, volunteer_id: Any) -> None:
+    require_role(caller, MANAGERS, "change volunteers")
+    if caller.role in OPERATORS or session.get(Volunteer, str(volunteer_id)) is None:
+        return
+    org = _own_organisation(caller)
+    in_org = session.scalar(select(Membership.volunteer_id).join(Team, Team.id == Membership.team_id)
+                            .where(Membership.volunteer_id == str(volunteer_id), Team.organisation_id == org)
+                            .limit(1))
+    if in_org is None:
+        raise Forbidden("this volunteer is in none of your organisation's teams",
+                        {"volunteer_id": ["not in your organisation"]})
+
+
+def volunteer_registration(caller: Identity) -> None:
+    require_role(caller, MANAGERS, "register volunteers")
+
+
+def unit_formation(caller: Identity, data: dict[str, Any]) -> None:
+    require_role(caller, MANAGERS, "form service units")
+    if caller.role == "org_admin":
+        org = _own_organisation(caller)
+        members = {str(data[k]) for k in ("sector_id", "agency_id", "volunteer_organisation_id")}
+        if org not in members:
+            raise Forbidden("an organisation administrator forms only units their organisation takes part in",
+                            {"volunteer_organisation_id": ["your organisation is not part of this unit"]})
+
+
+def volunteer_read(caller: Identity, volunteer_id: Any) -> None:
+    """Called once the volunteer is known to exist."""
+    if caller.role == "volunteer" and caller.subject != str(volunteer_id):
+        raise Forbidden("a volunteer may see only their own record", {"volunteer_id": ["not your record"]})
+
+
+def team_members_read(session: Session, caller: Identity, team_id: Any) -> None:
+    """Called once the team is known to exist."""
+    if caller.role == "volunteer" and session.get(Membership, (str(team_id), caller.subject)) is None:
+        raise Forbidden("a volunteer sees the members of their own teams only", {"team_id": ["not your team"]})

@@ -1,0 +1,20 @@
+"""audit trail: who changed what, when and from which request (yilin.audit)
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-29 10:18:47.598159
+"""
+from yilin.kit_migrations import create_audit_v1, drop_audit_v1
+
+revision = '0002'
+down_revision = '0001'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_audit_v1()
+
+
+def downgrade() -> None:
+    drop_audit_v1()

@@ -1,0 +1,153 @@
+"""The audit trail every service keeps in its own ``audit`` table.
+
+:func:`record` is called by :meth:`yilin.db.DatabaseAccess.transaction` in the same
+transaction as a change that emitted events (or noted a change that publishes none,
+``UnitOfWork.note``): who (the caller's identity), when, what (the event types and the
+ids they name) and from which request (correlation id). It holds ids and codes only,
+never personal data, like the events themselves.
+
+A service exposes its trail with one line: inherit :class:`AuditLogRpc`, which adds the
+RPC method ``audit_log(query)`` that the gateway's ``GET /api/v1/audit`` calls."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator
+
+from marshmallow import Schema, fields, validate
+from nameko.rpc import rpc
+from sqlalchemy import Text, cast, insert, select
+from sqlalchemy.orm import Session
+
+from yilin.errors import Forbidden, load
+from yilin.events import Envelope
+from yilin.fields import UtcDateTime
+from yilin.identity import SYSTEM, Identity
+from yilin.paging import MAX_PAGE
+
+AUDIT_READERS = ("auditor", "operator")
+EVENT_TYPE = validate.Regexp(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", error="an event type, e.g. volunteer.updated")
+
+
+def time_ordered_id() -> str:
+    """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then randomness, so ids sort
+    in the order rows were written."""
+    value = (int(time.time() * 1000) & ((1 << 48) - 1)) << 80
+    value |= int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    return str(uuid.UUID(int=value))
+
+
+def _ids(value: Any, key: str = "") -> Iterator[str]:
+    """Every string under a ``*_id`` or ``*_ids`` key, however deeply nested."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _ids(v, k)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _ids(item, key)
+    elif isinstance(value, str) and (key.endswith("_id") or key.endswith("_ids")):
+        yield value
+
+
+def entity_ids(payloads: Iterable[dict[str, Any]]) -> list[str]:
+    """The ids the payloads name, each once, in order of appearance."""
+    return list(dict.fromkeys(i for data in payloads for i in _ids(data)))
+
+
+def record(session: Session, table: Any, events: list[Envelope], notes: list[tuple[str, dict[str, Any]]],
+           identity: Identity, correlation_id: str | None, entrypoint: str | None) -> None:
+    """Add the audit row of one unit of work to ``session`` (before its commit):
+    its events, and the notes of changes that publish none (``UnitOfWork.note``)."""
+    changes = [(e.type, e.data) for e in events] + list(notes)
+    session.execute(insert(table).values(
+        id=time_ordered_id(),
+        occurred_at=datetime.now(timezone.utc),
+        actor_subject=identity.subject[:128],
+        actor_role=identity.role[:32],
+        actor_organisation_id=(identity.organisation_id or None) and identity.organisation_id[:64],
+        entrypoint=(entrypoint or None) and entrypoint[:80],
+        action=",".join(dict.fromkeys(action for action, _ in changes)),
+        entity_ids=entity_ids(data for _, data in changes),
+        event_ids=[e.id for e in events],
+        correlation_id=(correlation_id or None) and correlation_id[:64],
+    ))
+
+
+class AuditQuery(Schema):
+    """Filters of ``audit_log``; newest first, keyset-paged by ``cursor``."""
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_PAGE))
+    cursor = fields.UUID(load_default=None, allow_none=True,
+                         metadata={"description": "next_cursor of the previous page."})
+    actor = fields.String(validate=validate.Length(1, 128), metadata={"description": "Subject of the actor."})
+    action = fields.String(validate=EVENT_TYPE, metadata={"description": "An event type the change emitted."})
+    entity_id = fields.UUID(metadata={"description": "An id the change touched."})
+    correlation_id = fields.String(validate=validate.Length(1, 64))
+    since = fields.AwareDateTime(metadata={"description": "Inclusive lower bound of occurred_at."})
+    until = fields.AwareDateTime(metadata={"description": "Exclusive upper bound of occurred_at."})
+
+
+class AuditEntry(Schema):
+    id = fields.String(required=True)
+    occurred_at = UtcDateTime(required=True)
+    actor_subject = fields.String(required=True)
+    actor_role = fields.String(required=True)
+    actor_organisation_id = fields.String(allow_none=True)
+    entrypoint = fields.String(allow_none=True, metadata={"description": "The service operation that made the change."})
+    action = fields.List(fields.String(), required=True, metadata={"description": "Event types the change emitted."})
+    entity_ids = fields.List(fields.String(), required=True)
+    event_ids = fields.List(fields.String(), required=True)
+    correlation_id = fields.String(allow_none=True, metadata={"description": "The request (X-Correlation-Id) it came from."})
+
+
+class AuditPage(Schema):
+    items = fields.List(fields.Nested(AuditEntry), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+def query(session: Session, q: dict[str, Any]) -> dict[str, Any]:
+    """One page of the trail matching ``q`` (loaded with :class:`AuditQuery`)."""
+    table = session.info["metadata"].tables["audit"]
+    stmt = select(table)
+    if q.get("cursor"):
+        stmt = stmt.where(table.c.id < str(q["cursor"]))
+    if q.get("actor"):
+        stmt = stmt.where(table.c.actor_subject == q["actor"])
+    if q.get("correlation_id"):
+        stmt = stmt.where(table.c.correlation_id == q["correlation_id"])
+    if q.get("action"):
+        stmt = stmt.where((table.c.action == q["action"]) | table.c.action.startswith(q["action"] + ",", autoescape=True)
+                          | table.c.action.endswith("," + q["action"], autoescape=True)
+                          | table.c.action.contains("," + q["action"] + ",", autoescape=True))
+    if q.get("entity_id"):
+        stmt = stmt.where(cast(table.c.entity_ids, Text).contains(f'"{q["entity_id"]}"', autoescape=True))
+    if q.get("since"):
+        stmt = stmt.where(table.c.occurred_at >= q["since"].astimezone(timezone.utc))
+    if q.get("until"):
+        stmt = stmt.where(table.c.occurred_at < q["until"].astimezone(timezone.utc))
+    rows = session.execute(stmt.order_by(table.c.id.desc()).limit(q["limit"] + 1)).mappings().all()
+    more = len(rows) > q["limit"]
+    items = [dict(row) | {"action": row["action"].split(",")} for row in rows[: q["limit"]]]
+    return {"items": items, "next_cursor": items[-1]["id"] if more else None}
+
+
+AUDIT_PAGE = AuditPage()
+
+
+class AuditLogRpc:
+    """Mixin giving a service the RPC method ``audit_log(query)``; the service needs
+    ``db`` (:class:`yilin.db.Database`) and ``caller`` (:class:`yilin.identity.Caller`)."""
+
+    @rpc
+    def audit_log(self, query_: dict[str, Any]) -> dict[str, Any]:
+        caller: Identity = self.caller  # type: ignore[attr-defined]
+        if caller.role not in AUDIT_READERS and caller != SYSTEM:
+            raise Forbidden("only auditors and operators may read the audit trail")
+        q = load(AuditQuery(), query_)
+        with self.db.read() as session:  # type: ignore[attr-defined]
+            return AUDIT_PAGE.dump(query(session, q))

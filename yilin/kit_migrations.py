@@ -1,0 +1,38 @@
+"""Migration steps for the kit's own tables, shared by every service's Alembic history.
+
+Each step is frozen once released: a later change to a kit table is a new step with a
+new name, so replaying an old service revision always builds the same schema."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+
+def create_audit_v1() -> None:
+    """The ``audit`` table (yilin.audit): who changed what, when, from which request."""
+    op.create_table(
+        "audit",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor_subject", sa.String(length=128), nullable=False),
+        sa.Column("actor_role", sa.String(length=32), nullable=False),
+        sa.Column("actor_organisation_id", sa.String(length=64), nullable=True),
+        sa.Column("entrypoint", sa.String(length=80), nullable=True),
+        sa.Column("action", sa.Text(), nullable=False),
+        sa.Column("entity_ids", sa.JSON(), nullable=False),
+        sa.Column("event_ids", sa.JSON(), nullable=False),
+        sa.Column("correlation_id", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("audit", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_actor_subject", ["actor_subject"], unique=False)
+        batch_op.create_index("ix_audit_correlation_id", ["correlation_id"], unique=False)
+
+
+def drop_audit_v1() -> None:
+    """Undo :func:`create_audit_v1`."""
+    with op.batch_alter_table("audit", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_correlation_id")
+        batch_op.drop_index("ix_audit_actor_subject")
+    op.drop_table("audit")

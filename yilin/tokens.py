@@ -1,0 +1,104 @@
+"""Bearer tokens for people and API keys for service accounts.
+
+Tokens are JWTs signed with HMAC-SHA256 under ``JWT_SECRET`` (configuration, never the
+repository). Verification follows RFC 8725: one allowed algorithm, and ``exp``, ``iss``,
+``aud`` and ``sub`` must be present and right, so ``alg: none``, algorithm confusion,
+expired, foreign and tampered tokens all fail the same way. API keys are stored only as
+SHA-256 hashes (``API_KEYS``: hash → service identity); a leaked configuration does not
+leak the keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+import uuid
+from typing import Any, Mapping
+
+import jwt
+
+from yilin.errors import Unauthenticated
+from yilin.identity import ROLES, Identity
+
+ISSUER = "yilin"
+AUDIENCE = "yilin-api"
+ALGORITHMS = ["HS256"]
+DEFAULT_TTL = 3600
+MAX_TTL = 30 * 24 * 3600
+MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key at least as long as the hash output
+LEEWAY = 30  # seconds of clock skew tolerated between replicas
+PERSON_ROLES = tuple(r for r in ROLES if r != "service")  # service accounts use API keys
+DEV_SECRET_PREFIX = "dev-only-"
+
+
+def signing_key(config: Mapping[str, Any]) -> bytes:
+    """The HMAC key from ``JWT_SECRET``; refuses a missing or short key, and the
+    development default anywhere but in development."""
+    secret = str(config.get("JWT_SECRET") or "")
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise RuntimeError(f"JWT_SECRET (YILIN_JWT_SECRET) must be at least {MIN_SECRET_BYTES} bytes")
+    if secret.startswith(DEV_SECRET_PREFIX) and str(config.get("ENVIRONMENT", "dev")) != "dev":
+        raise RuntimeError("set YILIN_JWT_SECRET: the development default is refused outside YILIN_ENV=dev")
+    return secret.encode()
+
+
+def issue_token(config: Mapping[str, Any], role: str, subject: str | None = None,
+                organisation_id: str | None = None, ttl: int = DEFAULT_TTL) -> str:
+    """A signed bearer token for a person with ``role``."""
+    if role not in PERSON_ROLES:
+        raise ValueError(f"unknown role {role!r}; one of: {', '.join(PERSON_ROLES)}")
+    if not 1 <= ttl <= MAX_TTL:
+        raise ValueError(f"ttl must be between 1 and {MAX_TTL} seconds")
+    now = int(time.time())
+    claims: dict[str, Any] = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject or f"{role}-{uuid.uuid4()}",
+                              "role": role, "iat": now, "nbf": now, "exp": now + ttl, "jti": str(uuid.uuid4())}
+    if organisation_id:
+        claims["org"] = organisation_id
+    return jwt.encode(claims, signing_key(config), algorithm=ALGORITHMS[0], headers={"typ": "JWT"})
+
+
+def verify_token(config: Mapping[str, Any], token: str) -> Identity:
+    """The identity a valid token carries; :class:`Unauthenticated` for anything else.
+    The reason is kept generic on purpose: a caller learns nothing from probing."""
+    try:
+        claims = jwt.decode(token, signing_key(config), algorithms=ALGORITHMS, audience=AUDIENCE, issuer=ISSUER,
+                            leeway=LEEWAY, options={"require": ["exp", "iss", "aud", "sub"], "strict_aud": True})
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("the token has expired") from None
+    except jwt.PyJWTError:
+        raise Unauthenticated("the token is not valid") from None
+    role, subject, org = claims.get("role"), claims.get("sub"), claims.get("org")
+    if role not in PERSON_ROLES or not isinstance(subject, str) or not subject or len(subject) > 128:
+        raise Unauthenticated("the token is not valid")
+    if org is not None and (not isinstance(org, str) or len(org) > 64):
+        raise Unauthenticated("the token is not valid")
+    return Identity(subject=subject, role=role, organisation_id=org)
+
+
+def demo_tokens(config: Mapping[str, Any], ttl: int = 12 * 3600) -> dict[str, str]:
+    """One token per person role, for a laptop run (``make run`` prints them)."""
+    return {role: issue_token(config, role, subject=f"demo-{role}", ttl=ttl) for role in PERSON_ROLES}
+
+
+def hash_api_key(key: str) -> str:
+    """What ``API_KEYS`` stores for ``key``: its SHA-256, hex."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def verify_api_key(config: Mapping[str, Any], key: str) -> Identity:
+    """The service account behind an API key. ``API_KEYS`` maps a key's SHA-256 to the
+    account's name, or to ``{subject, role, organisation_id}``."""
+    digest = hash_api_key(key)
+    found: Any = None
+    for stored, account in (config.get("API_KEYS") or {}).items():
+        # compare every entry in constant time, so timing reveals nothing about near misses
+        if hmac.compare_digest(str(stored).lower(), digest):
+            found = account
+    if found is None:
+        raise Unauthenticated("the API key is not valid")
+    if isinstance(found, str):
+        return Identity(subject=found, role="service")
+    role = found.get("role", "service")
+    if role not in ROLES:
+        raise Unauthenticated("the API key is not valid")
+    return Identity(subject=str(found["subject"]), role=role, organisation_id=found.get("organisation_id"))
