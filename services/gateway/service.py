@@ -19,11 +19,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from services import SERVICES
-from services.gateway import routes  # noqa: F401 - registers the routes
+from services.gateway import idempotency, routes  # noqa: F401 - registers the routes
 from services.gateway.auth import ANONYMOUS, AuthSettings, authenticate, authorise
 from services.gateway.openapi import build_openapi
 from services.gateway.ratelimit import RateLimit
 from services.gateway.routing import ROUTER, Call
+from yilin.db import Database
 from yilin.errors import (BadRequest, Forbidden, InvalidInput, NotFound, PayloadTooLarge, TooManyRequests,
                           Unauthenticated, YilinError, load)
 from yilin.identity import IDENTITY_KEY, Identity
@@ -93,6 +94,7 @@ class GatewayService:
     metrics = Instrumentation()
     auth = AuthSettings()
     rate_limit = RateLimit()
+    db = Database(idempotency.metadata)  # Idempotency-Key records
 
     _openapi: dict[str, Any] | None = None
 
@@ -176,8 +178,13 @@ class GatewayService:
             load(route.body(), body)  # a JSON null or list is refused here too
         call = Call(services=self, identity=identity, path=path_values, query=query, body=body,
                     headers=dict(request.headers))
-        result = route.handler(call)
-        return result if isinstance(result, Response) else json_response(route.status, result)
+
+        def respond() -> Response:
+            result = route.handler(call)
+            return result if isinstance(result, Response) else json_response(route.status, result)
+
+        print_ = idempotency.fingerprint(request.method, request.path, query, body)
+        return idempotency.guard(self.db, request, identity.subject, print_, respond)
 
     def _authenticate(self, request: Request) -> Identity:
         try:
