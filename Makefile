@@ -41,8 +41,9 @@ bench: install
 bench-quick: install
 	$(PY) -m bench --quick
 
+## chaos: the fault suite at full size (10,000 events, 20 kills); `make test` runs it smaller
 chaos: install
-	$(PY) -m pytest tests/faults -v
+	YILIN_CHAOS_EVENTS=10000 YILIN_CHAOS_KILLS=20 $(PY) -m pytest tests/faults -v -s
 
 ## up: the single-host stack with Docker Compose
 up:
