@@ -45,6 +45,7 @@ class OutboxRelay:
         self.grace = timedelta(seconds=grace)
         self.batch = batch
         self._sent: LightQueue = LightQueue()
+        self._unmarked: set[str] = set()  # published here, sent-mark not yet committed
         self._threads: list[eventlet.greenthread.GreenThread] = []
         self._running = False
 
@@ -86,6 +87,7 @@ class OutboxRelay:
         try:
             for envelope in envelopes:
                 self.publish(envelope)
+                self._unmarked.add(envelope.id)
                 self._sent.put(envelope.id)
         except Exception:  # noqa: BLE001 - the sweep retries; the commit stands
             log.warning("publish after commit failed; the outbox sweep will retry", exc_info=True)
@@ -107,6 +109,8 @@ class OutboxRelay:
                 .with_for_update(skip_locked=True)
             ).all()
             for row in rows:
+                if row.id in self._unmarked:  # this process already published it; only the mark is late
+                    continue
                 message = row.message
                 self.publisher.publish(
                     message, exchange=self.exchange, routing_key=message["type"],
@@ -131,6 +135,7 @@ class OutboxRelay:
                 with self.engine.begin() as conn:
                     conn.execute(update(self.outbox).where(self.outbox.c.id.in_(ids))
                                  .values(sent_at=datetime.now(timezone.utc)))
+                self._unmarked.difference_update(ids)
             except Exception:  # noqa: BLE001 - unmarked rows are re-sent by the sweep, which is safe
                 log.warning("could not mark %d outbox rows as sent", len(ids), exc_info=True)
 
