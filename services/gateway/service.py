@@ -24,6 +24,7 @@ from services.gateway.auth import ANONYMOUS, AuthSettings, authenticate, authori
 from services.gateway.openapi import build_openapi
 from services.gateway.ratelimit import RateLimit
 from services.gateway.routing import ROUTER, Call
+from services.gateway.web import JsonWebServer
 from yilin.db import Database
 from yilin.errors import (BadRequest, Forbidden, InvalidInput, NotFound, PayloadTooLarge, TooManyRequests,
                           Unauthenticated, YilinError, load)
@@ -41,6 +42,8 @@ CORRELATION_HEADER = "X-Correlation-Id"
 
 class ApiEntrypoint(HttpRequestHandler):
     """nameko's HTTP entrypoint, carrying a correlation id into the worker context."""
+
+    server = JsonWebServer()  # errors before routing are JSON too
 
     def handle_request(self, request: Request) -> Response:
         request.shallow = False
