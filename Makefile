@@ -18,9 +18,10 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/yilin run
 
-## test: the whole suite against the real RabbitMQ and PostgreSQL on localhost
+## test: the whole suite against the real RabbitMQ and PostgreSQL on localhost (the fault
+## suite at a reduced size; `make chaos` runs it in full)
 test: install
-	$(PY) -m pytest
+	YILIN_CHAOS_KILLS=4 $(PY) -m pytest
 
 lint: install
 	$(PY) -m compileall -q yilin services tests bench
