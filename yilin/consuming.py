@@ -135,6 +135,9 @@ def consumes(source: str, event_type: str, version: int = 1,
                     pause = min(pause * 2, 2.0)
             lag = (datetime.now(timezone.utc) - event.occurred_at).total_seconds()
             metrics.EVENT_LAG.labels(self.name, event.type).observe(max(lag, 0.0))
+            # one line per applied event: with the bound correlation id it shows a request's path
+            log.info("handled %s", event.type, extra={"fields": {
+                "event_type": event.type, "event_id": event.id, "emitted": [e.type for e in uow.events]}})
             return outcome
 
         return DurableEventHandler.decorator(source, event_type)(handle)

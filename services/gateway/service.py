@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from functools import partial
 from typing import Any
@@ -33,6 +34,7 @@ from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("yilin.access")
 
 MAX_BODY_BYTES = 1024 * 1024
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -49,16 +51,24 @@ class ApiEntrypoint(HttpRequestHandler):
         request.shallow = False
         supplied = request.headers.get(CORRELATION_HEADER, "")
         correlation_id = supplied if re.fullmatch(r"[A-Za-z0-9._-]{8,64}", supplied) else str(uuid.uuid4())
+        started = time.perf_counter()
+        context = {CORRELATION_KEY: correlation_id}  # the worker's context data: it adds yilin.route
         try:
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             done = Event()
-            self.container.spawn_worker(self, args, kwargs, context_data={CORRELATION_KEY: correlation_id},
+            self.container.spawn_worker(self, args, kwargs, context_data=context,
                                         handle_result=partial(self.handle_result, done))
             response = self.response_from_result(done.wait())
         except Exception as exc:  # noqa: BLE001 - nameko's own fallback, kept
             response = self.response_from_exception(exc)
         response.headers[CORRELATION_HEADER] = correlation_id
+        # One access line per request: the route template, never the path or query (they name people's ids).
+        access_log.info("%s %s %d", request.method, context.get("yilin.route", "unmatched"), response.status_code,
+                        extra={"service": self.container.service_name, "correlation_id": correlation_id,
+                               "fields": {"method": request.method, "route": context.get("yilin.route", "unmatched"),
+                                          "status": response.status_code,
+                                          "duration_ms": round((time.perf_counter() - started) * 1000, 1)}})
         return response
 
 

@@ -61,7 +61,7 @@ def test_resolved_then_confirmed_tickets_verify_hours_and_reach_a_star_once(stac
         w = seed_registry(amqp_uri, rpc)
         # 5 tickets × 20 h for v1 = 100 h exactly (the 1★ threshold); v2 serves 1 h on each
         tickets = [ticket(w, day, {"v1": 1200, "v2": 60}) for day in range(1, 6)]
-        minutes_before = REGISTRY.get_sample_value("yilin_hours_verified_minutes_total", {"service": "hours"}) or 0.0
+        seconds_before = REGISTRY.get_sample_value("yilin_volunteer_verified_seconds_total", {"service": "hours"}) or 0.0
         skipped_before = handled("ticket.resolved", "duplicate_skipped"), handled("ticket.confirmed", "duplicate_skipped")
         for resolved, _ in tickets:
             publish(amqp_uri, resolved, resolved)  # the same envelope twice
@@ -93,7 +93,7 @@ def test_resolved_then_confirmed_tickets_verify_hours_and_reach_a_star_once(stac
         board = rpc.leaderboard({"by": "team"})["items"]
         assert board == [{"rank": 1, "id": w["team"], "verified_minutes": 6300, "volunteers": 2}]
         assert REGISTRY.get_sample_value("yilin_star_levels_reached_total", {"service": "hours", "level": "1"}) >= 1
-        assert REGISTRY.get_sample_value("yilin_hours_verified_minutes_total", {"service": "hours"}) - minutes_before == 6300
+        assert REGISTRY.get_sample_value("yilin_volunteer_verified_seconds_total", {"service": "hours"}) - seconds_before == 6300 * 60
 
 
 def distinct(events: Any, event_type: str) -> int:
