@@ -31,9 +31,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     YILIN_LOG_FORMAT=json
 # tini as PID 1: forwards SIGTERM to `yilin serve` (graceful stop) and reaps children.
+# fonts-wqy-microhei: the hours service prints Chinese names on certificates.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini \
+ && apt-get install -y --no-install-recommends tini fonts-wqy-microhei \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 yilin \
  && useradd --system --uid 10001 --gid yilin --home-dir /app --shell /usr/sbin/nologin yilin

@@ -18,9 +18,10 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/yilin run
 
-## test: the whole suite against the real RabbitMQ and PostgreSQL on localhost
+## test: the whole suite against the real RabbitMQ and PostgreSQL on localhost (the fault
+## suite at a reduced size; `make chaos` runs it in full)
 test: install
-	$(PY) -m pytest
+	YILIN_CHAOS_KILLS=4 $(PY) -m pytest
 
 lint: install
 	$(PY) -m compileall -q yilin services tests bench
@@ -41,8 +42,9 @@ bench: install
 bench-quick: install
 	$(PY) -m bench --quick
 
+## chaos: the fault suite at full size (10,000 events, 20 kills); `make test` runs it smaller
 chaos: install
-	$(PY) -m pytest tests/faults -v
+	YILIN_CHAOS_EVENTS=10000 YILIN_CHAOS_KILLS=20 $(PY) -m pytest tests/faults -v -s
 
 ## up: the single-host stack with Docker Compose
 up:

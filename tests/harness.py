@@ -50,7 +50,13 @@ def migrate_service(name: str, config: dict[str, Any]) -> None:
     folder = migrations_dir(name)
     if folder is not None:
         migrations.upgrade(name, database_url(config, name, environ={}), folder)
-    topology.declare(config["AMQP_URI"], [service_class(name)])
+    queues = topology.declare(config["AMQP_URI"], [service_class(name)])
+    # The vhost lives for the whole session: drop what earlier tests left in this
+    # service's durable queues, or a fresh database would receive their events.
+    with Connection(config["AMQP_URI"]) as conn:
+        channel = conn.channel()
+        for queue in queues:
+            channel.queue_purge(queue)
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = "condition") -> Any:

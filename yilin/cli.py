@@ -23,9 +23,13 @@ from yilin.config import load_config  # noqa: E402
 
 
 def service_class(name: str) -> type:
-    """The nameko class of service ``name``."""
+    """The nameko class of service ``name``, or of ``package.module:Class`` (a service
+    outside the platform, such as the fault suite's probe consumer)."""
     from services import SERVICES
 
+    if ":" in name and name not in SERVICES:
+        module, _, attr = name.partition(":")
+        return getattr(importlib.import_module(module), attr)
     if name not in SERVICES:
         raise click.BadParameter(f"unknown service {name!r}; one of: {', '.join(SERVICES)}")
     module, _, attr = SERVICES[name].partition(":")
@@ -150,6 +154,35 @@ def dlq_purge(config: dict[str, Any], service: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"drop every message in {service}.dlq?", abort=True)
     click.echo(f"purged {deadletters.purge(config['AMQP_URI'], service)}")
+
+
+@dlq.command(name="inspect")
+@click.option("--service", required=True)
+@click.argument("message_id")
+@click.pass_obj
+def dlq_inspect(config: dict[str, Any], service: str, message_id: str) -> None:
+    """One dead-lettered message in full: properties, headers (with x-death) and body."""
+    from yilin import deadletters
+
+    item = deadletters.inspect(config["AMQP_URI"], service, message_id)
+    if item is None:
+        raise click.ClickException(f"no message {message_id} in {service}.dlq")
+    click.echo(json.dumps(item, indent=2, default=str, ensure_ascii=False))
+
+
+@main.command(name="replay")
+@click.option("--from", "source", required=True, help="The service whose outbox is the event log.")
+@click.option("--to", "target", required=True, help="The service whose handler queues receive the events.")
+@click.option("--type", "types", multiple=True, help="Only these event types (repeatable).")
+@click.pass_obj
+def replay_events(config: dict[str, Any], source: str, target: str, types: tuple[str, ...]) -> None:
+    """Republish every event SOURCE ever published to TARGET's queues (rebuild a consumer)."""
+    from yilin.replay import replay
+
+    if migrations_dir(source) is None:
+        raise click.BadParameter(f"{source} keeps no event log", param_hint="--from")
+    counts = replay(config, source, service_class(target), types)
+    click.echo(json.dumps({"from": source, "to": target, "replayed": counts, "total": sum(counts.values())}))
 
 
 @main.command()

@@ -38,9 +38,19 @@ def substitute_env(text: str, environ: Mapping[str, str] | None = None) -> str:
     return _ENV_PATTERN.sub(replace, text)
 
 
+def config_file(environ: Mapping[str, str] | None = None) -> Path:
+    """``YILIN_CONFIG``, else ``deploy/config.yml`` in the working directory (an installed
+    image), else the one beside the source tree (a checkout)."""
+    env = os.environ if environ is None else environ
+    if env.get("YILIN_CONFIG"):
+        return Path(env["YILIN_CONFIG"])
+    local = Path("deploy") / "config.yml"
+    return local if local.is_file() else DEFAULT_CONFIG_FILE
+
+
 def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Load a nameko YAML config file after environment substitution."""
-    text = Path(path or DEFAULT_CONFIG_FILE).read_text()
+    text = Path(path or config_file(environ)).read_text()
     return yaml.safe_load(substitute_env(text, environ)) or {}
 
 

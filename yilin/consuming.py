@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+import eventlet
+from amqp.exceptions import AMQPError
+from kombu.exceptions import KombuError
 from marshmallow import ValidationError
 from nameko.events import EventHandler
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from yilin import metrics
 from yilin.db import UnitOfWork
@@ -35,6 +40,20 @@ def _skip_reason(result: Any) -> str | None:
     if result is OTHER_VERSION:
         return "other_version_skipped"
     return None
+
+# How long a handler keeps retrying while its database is unreachable before it gives
+# the message back to the broker. Retrying in place, rather than requeueing at once,
+# keeps an outage of a few seconds from burning through the delivery limit and
+# dead-lettering every message that happened to arrive during it.
+TRANSIENT_RETRY_SECONDS = 60.0
+
+
+def transient(exc: BaseException) -> bool:
+    """A database failure that says nothing about the message: connection lost, server
+    restarting, deadlock or serialisation failure."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 class DurableEventHandler(EventHandler):
@@ -68,6 +87,16 @@ class DurableEventHandler(EventHandler):
         metrics.EVENTS_HANDLED.labels(service, self.event_type, outcome).inc()
         return super().handle_result(message, worker_ctx, None if _skip_reason(result) else result, exc_info)
 
+    def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
+        # nameko only expects amqp's ConnectionError here; a socket reset while acking
+        # (broker gone, network cut) would escape and kill the whole container. The
+        # broker has already taken the message back with its connection, so it will be
+        # delivered again and the inbox will skip it: log, and carry on.
+        try:
+            super().handle_message_processed(message, result, exc_info)
+        except (OSError, AMQPError, KombuError) as exc:
+            log.warning("could not settle a %s delivery (%s); the broker redelivers it", self.event_type, exc)
+
 
 def consumes(source: str, event_type: str, version: int = 1,
              db_attribute: str = "db") -> Callable[[Callable[..., Any]], Any]:
@@ -88,12 +117,27 @@ def consumes(source: str, event_type: str, version: int = 1,
             if event.version != version:
                 return OTHER_VERSION
             database = getattr(self, db_attribute)
-            with database.transaction(correlation_id=event.correlation_id) as uow:
-                if not uow.claim(event):
-                    return DUPLICATE
-                outcome = method(self, uow, event)
+            deadline = time.monotonic() + TRANSIENT_RETRY_SECONDS
+            pause = 0.1
+            while True:
+                try:
+                    with database.transaction(correlation_id=event.correlation_id) as uow:
+                        if not uow.claim(event):
+                            return DUPLICATE
+                        outcome = method(self, uow, event)
+                    break
+                except Exception as exc:  # noqa: BLE001 - only transient database errors are retried
+                    if not transient(exc) or time.monotonic() + pause > deadline:
+                        raise
+                    log.warning("database unavailable handling %s (%s); retrying in %.1fs",
+                                event.type, str(exc).splitlines()[0][:200], pause)
+                    eventlet.sleep(pause)
+                    pause = min(pause * 2, 2.0)
             lag = (datetime.now(timezone.utc) - event.occurred_at).total_seconds()
             metrics.EVENT_LAG.labels(self.name, event.type).observe(max(lag, 0.0))
+            # one line per applied event: with the bound correlation id it shows a request's path
+            log.info("handled %s", event.type, extra={"fields": {
+                "event_type": event.type, "event_id": event.id, "emitted": [e.type for e in uow.events]}})
             return outcome
 
         return DurableEventHandler.decorator(source, event_type)(handle)

@@ -1,4 +1,4 @@
-"""Operator access to a service's dead-letter queue: list, replay, purge."""
+"""Operator access to a service's dead-letter queue: list, inspect, replay, purge."""
 
 from __future__ import annotations
 
@@ -39,6 +39,22 @@ def peek(amqp_uri: str, service: str) -> list[dict[str, Any]]:
                           "type": body.get("type") if isinstance(body, dict) else None, "body": body})
         # closing without acks returns every message to the DLQ
     return items
+
+
+def inspect(amqp_uri: str, service: str, message_id: str) -> dict[str, Any] | None:
+    """One dead-lettered message with every property and header, left in place."""
+    with Connection(amqp_uri) as conn:
+        for message in _each(conn, service):
+            if message.properties.get("message_id") != message_id:
+                continue
+            queue, reason = _origin(message)
+            body = message.decode() if message.content_type == "application/json" else message.body
+            return {"message_id": message_id, "queue": queue, "reason": reason,
+                    "routing_key": message.delivery_info.get("routing_key"),
+                    "exchange": message.delivery_info.get("exchange"),
+                    "properties": {k: v for k, v in message.properties.items() if k != "application_headers"},
+                    "headers": message.headers or {}, "body": body}
+    return None
 
 
 def replay(amqp_uri: str, service: str) -> int:

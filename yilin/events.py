@@ -92,7 +92,7 @@ class EventCatalogue:
             key = (name, version)
             if key in self._types:
                 raise ValueError(f"event {name} v{version} defined twice")
-            doc = summary or (schema.__doc__ or "").strip()
+            doc = summary or " ".join((schema.__doc__ or "").split())  # a wrapped docstring is one sentence
             self._types[key] = EventType(self.source, name, version, schema, doc)
             return schema
 

@@ -9,6 +9,40 @@ import sqlalchemy as sa
 from alembic import op
 
 
+def create_outbox_inbox_v1() -> None:
+    """The ``outbox`` (events committed with their change, with a partial index on the
+    unsent ones) and ``inbox`` (ids of events already handled) tables."""
+    op.create_table(
+        "inbox",
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("type", sa.String(length=80), nullable=False),
+        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("event_id"),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("type", sa.String(length=80), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("message", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_unsent", ["created_at"], unique=False,
+                              postgresql_where=sa.text("sent_at IS NULL"), sqlite_where=sa.text("sent_at IS NULL"))
+
+
+def drop_outbox_inbox_v1() -> None:
+    """Undo :func:`create_outbox_inbox_v1`."""
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_unsent", postgresql_where=sa.text("sent_at IS NULL"),
+                            sqlite_where=sa.text("sent_at IS NULL"))
+    op.drop_table("outbox")
+    op.drop_table("inbox")
+
+
 def create_audit_v1() -> None:
     """The ``audit`` table (yilin.audit): who changed what, when, from which request."""
     op.create_table(

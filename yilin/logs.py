@@ -62,6 +62,9 @@ class StructuredFormatter(logging.Formatter):
             value = getattr(record, key, None)
             if value:
                 entry[key] = value
+        # structured fields of one line, e.g. the gateway's access log: extra={"fields": {...}}
+        for key, value in (getattr(record, "fields", None) or {}).items():
+            entry.setdefault(key, value)
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)

@@ -53,7 +53,9 @@ TICKETS_OPEN = Gauge("yilin_tickets_open", "Tickets not yet closed, by state and
 TICKET_SLA_BREACHES = Counter("yilin_ticket_sla_breaches_total", "Tickets that missed an SLA deadline.",
                               ["service", "category", "kind"])
 TICKET_RATINGS = Counter("yilin_ticket_ratings_total", "Residents' satisfaction ratings.", ["service", "rating"])
-HOURS_VERIFIED_MINUTES = Counter("yilin_hours_verified_minutes_total", "Volunteer minutes verified.", ["service"])
+# Seconds, Prometheus's base unit (promtool refuses minutes and hours in a name); the ledger counts minutes.
+VOLUNTEER_VERIFIED_SECONDS = Counter("yilin_volunteer_verified_seconds_total", "Volunteer service time verified, in seconds.",
+                                     ["service"])
 STAR_LEVELS_REACHED = Counter("yilin_star_levels_reached_total", "Volunteers reaching a star level.",
                               ["service", "level"])
 FUND_CONTRIBUTIONS_FEN = Counter("yilin_fund_contributions_fen_total", "Contributions into community pools, fen.",

@@ -51,6 +51,7 @@ class OutboxRelay:
         self.grace = timedelta(seconds=grace)
         self.batch = batch
         self._sent: LightQueue = LightQueue()
+        self._unmarked: set[str] = set()  # published here, sent-mark not yet committed
         self._requests: LightQueue = LightQueue()
         self._publishing = False
         self._publisher_thread: eventlet.greenthread.GreenThread | None = None
@@ -110,6 +111,7 @@ class OutboxRelay:
     def _published(self, envelopes: Iterable[Envelope]) -> None:
         for envelope in envelopes:
             metrics.EVENTS_PUBLISHED.labels(self.service, envelope.type).inc()
+            self._unmarked.add(envelope.id)
             self._sent.put(envelope.id)
 
     def publish_committed(self, envelopes: Iterable[Envelope]) -> None:
@@ -171,10 +173,12 @@ class OutboxRelay:
                 .limit(self.batch)
                 .with_for_update(skip_locked=True)
             ).all()
-            if rows:
+            # Rows this process already published only wait for their sent-mark.
+            unsent = [row for row in rows if row.id not in self._unmarked]
+            if unsent:
                 self.sweep_publisher.publish([Outgoing(self.exchange, row.message["type"], row.message, row.id)
-                                              for row in rows])
-            for row in rows:
+                                              for row in unsent])
+            for row in unsent:
                 metrics.EVENTS_PUBLISHED.labels(self.service, row.message["type"]).inc()
                 published += 1
             if rows:
@@ -194,6 +198,7 @@ class OutboxRelay:
                 with self.engine.begin() as conn:
                     conn.execute(update(self.outbox).where(self.outbox.c.id.in_(ids))
                                  .values(sent_at=datetime.now(timezone.utc)))
+                self._unmarked.difference_update(ids)
             except Exception:  # noqa: BLE001 - unmarked rows are re-sent by the sweep, which is safe
                 log.warning("could not mark %d outbox rows as sent", len(ids), exc_info=True)
 

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime, timezone
+
 from sqlalchemy import JSON, Column, DateTime, Index, Integer, MetaData, String, Table, Text, text
+
+
+def new_id() -> str:
+    """A new primary key: a random UUID as text, the same on SQLite and PostgreSQL."""
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (column defaults, timestamps)."""
+    return datetime.now(timezone.utc)
 
 
 def define_kit_tables(metadata: MetaData) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.fund.money import Yuan
+from yilin.fields import StrictBoolean
 from yilin.paging import PageQuery
 
 CATEGORIES = ("courtyard_renovation", "hardware_repair", "garbage_sorting", "new_community_space", "other")
@@ -38,7 +39,7 @@ class EnterpriseIn(Schema):
         "description": "The owning organisation, e.g. the residents' committee (registry organisation id)."})
     organisation_id = fields.UUID(load_default=None, allow_none=True, metadata={
         "description": "The enterprise's own registry organisation id, if it has one."})
-    contribution_rate_bp = fields.Integer(load_default=DEFAULT_RATE_BP, validate=validate.Range(
+    contribution_rate_bp = fields.Integer(load_default=DEFAULT_RATE_BP, strict=True, validate=validate.Range(
         0, 10000, error="a rate in basis points between 0 and 10000 (1000 = 10%)"),
         metadata={"description": "Share of net profit paid into the pool, in basis points (1000 = 10%)."})
 
@@ -62,12 +63,12 @@ class EnterpriseQuery(PageQuery):
 # -- profit reports -----------------------------------------------------------------
 class ProfitReportIn(Schema):
     enterprise_id = fields.UUID(required=True)
-    fiscal_year = fields.Integer(required=True, validate=YEAR)
+    fiscal_year = fields.Integer(required=True, strict=True, validate=YEAR)
     net_profit_fen = Yuan(required=True, data_key="net_profit",
                           metadata={"description": "Annual net profit in yuan (negative for a loss), as a string "
                                                    'with at most two decimals, e.g. "1234567.89".'})
     currency = fields.String(load_default="CNY", validate=validate.OneOf(["CNY"]))
-    audited = fields.Boolean(load_default=False)
+    audited = StrictBoolean(load_default=False)
     document_ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200),
                                  metadata={"description": "Reference of the filed accounts, e.g. an archive number."})
     transfer_id = fields.UUID(required=True, metadata=TRANSFER_ID)
@@ -76,7 +77,7 @@ class ProfitReportIn(Schema):
 class AmendmentIn(Schema):
     net_profit_fen = Yuan(required=True, data_key="net_profit",
                           metadata={"description": 'The corrected net profit in yuan, e.g. "1200000.00".'})
-    audited = fields.Boolean(load_default=False)
+    audited = StrictBoolean(load_default=False)
     document_ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
     reason = fields.String(required=True, validate=validate.Length(1, 500))
     transfer_id = fields.UUID(required=True, metadata=TRANSFER_ID)

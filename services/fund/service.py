@@ -160,7 +160,7 @@ class FundService(AuditLogRpc):
         with self.db.read() as session:
             return transparency.to_csv(transparency.build(session, str(community_id), q["year"]))
 
-    @timer(interval=30)
+    @timer(interval=30, eager=True)  # eager: the gauges are set at start-up
     def refresh_gauges(self) -> None:
         with self.db.read() as session:
             pending, pools = domain.gauges(session)

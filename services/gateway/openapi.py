@@ -23,6 +23,16 @@ STATUS_TEXT = {200: "OK", 201: "Created", 204: "No content", 400: "Malformed req
                413: "Body too large", 422: "Invalid input", 429: "Too many requests"}
 
 
+# The HTTP server refuses a request line over 8 KiB (eventlet's limit) before the API
+# sees it: any operation can answer 414, with an empty body.
+URI_TOO_LONG = {"description": "Request URI too long: the request line exceeds 8 KiB."}
+
+
+def media_schema(media_type: str) -> dict[str, Any]:
+    """A non-JSON body: text (CSV) or binary (PDF)."""
+    return {"type": "string"} if media_type.startswith("text/") else {"type": "string", "format": "binary"}
+
+
 # Headers that come with an error status (RFC 6750 §3, RFC 9110 §10.2.3).
 ERROR_HEADERS = {
     401: {"WWW-Authenticate": {"description": "The authentication scheme: Bearer.", "schema": {"type": "string"}}},
@@ -59,6 +69,8 @@ def build_openapi(router: Router) -> dict[str, Any]:
         success: dict[str, Any] = {"description": STATUS_TEXT.get(route.status, "OK")}
         if route.response is not None and route.status != 204:
             success["content"] = {"application/json": {"schema": route.response}}
+        for media_type in route.media_types:
+            success.setdefault("content", {})[media_type] = {"schema": media_schema(media_type)}
         operation["responses"][str(route.status)] = success
         for status in route.errors:
             if status == 401 and route.public:
@@ -67,6 +79,7 @@ def build_openapi(router: Router) -> dict[str, Any]:
                 "description": STATUS_TEXT[status],
                 "content": {"application/json": {"schema": "ErrorBody"}}, **(
                     {"headers": ERROR_HEADERS[status]} if status in ERROR_HEADERS else {})}
+        operation["responses"]["414"] = URI_TOO_LONG
         if not route.public:
             operation["security"] = [{"bearer": []}]
         paths.setdefault(route.template, {})[route.method.lower()] = operation

@@ -47,6 +47,9 @@ class Route:
     public: bool = False
     errors: tuple[int, ...] = (400, 401, 403, 404, 409, 413, 422, 429)
     content_type: str = "application/json"
+    # Other media types the success response comes in besides JSON (a CSV export, a PDF),
+    # so the OpenAPI document declares every Content-Type the route answers with.
+    media_types: tuple[str, ...] = ()
     path_params: tuple[str, ...] = field(default_factory=tuple)
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from functools import partial
 from typing import Any
@@ -19,11 +20,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from services import SERVICES
-from services.gateway import routes  # noqa: F401 - registers the routes
+from services.gateway import idempotency, routes  # noqa: F401 - registers the routes
 from services.gateway.auth import ANONYMOUS, AuthSettings, authenticate, authorise
 from services.gateway.openapi import build_openapi
 from services.gateway.ratelimit import RateLimit
 from services.gateway.routing import ROUTER, Call
+from services.gateway.web import JsonWebServer
+from yilin.db import Database
 from yilin.errors import (BadRequest, Forbidden, InvalidInput, NotFound, PayloadTooLarge, TooManyRequests,
                           Unauthenticated, YilinError, load)
 from yilin.identity import IDENTITY_KEY, Identity
@@ -31,6 +34,7 @@ from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("yilin.access")
 
 MAX_BODY_BYTES = 1024 * 1024
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -41,20 +45,30 @@ CORRELATION_HEADER = "X-Correlation-Id"
 class ApiEntrypoint(HttpRequestHandler):
     """nameko's HTTP entrypoint, carrying a correlation id into the worker context."""
 
+    server = JsonWebServer()  # errors before routing are JSON too
+
     def handle_request(self, request: Request) -> Response:
         request.shallow = False
         supplied = request.headers.get(CORRELATION_HEADER, "")
         correlation_id = supplied if re.fullmatch(r"[A-Za-z0-9._-]{8,64}", supplied) else str(uuid.uuid4())
+        started = time.perf_counter()
+        context = {CORRELATION_KEY: correlation_id}  # the worker's context data: it adds yilin.route
         try:
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             done = Event()
-            self.container.spawn_worker(self, args, kwargs, context_data={CORRELATION_KEY: correlation_id},
+            self.container.spawn_worker(self, args, kwargs, context_data=context,
                                         handle_result=partial(self.handle_result, done))
             response = self.response_from_result(done.wait())
         except Exception as exc:  # noqa: BLE001 - nameko's own fallback, kept
             response = self.response_from_exception(exc)
         response.headers[CORRELATION_HEADER] = correlation_id
+        # One access line per request: the route template, never the path or query (they name people's ids).
+        access_log.info("%s %s %d", request.method, context.get("yilin.route", "unmatched"), response.status_code,
+                        extra={"service": self.container.service_name, "correlation_id": correlation_id,
+                               "fields": {"method": request.method, "route": context.get("yilin.route", "unmatched"),
+                                          "status": response.status_code,
+                                          "duration_ms": round((time.perf_counter() - started) * 1000, 1)}})
         return response
 
 
@@ -93,6 +107,7 @@ class GatewayService:
     metrics = Instrumentation()
     auth = AuthSettings()
     rate_limit = RateLimit()
+    db = Database(idempotency.metadata)  # Idempotency-Key records
 
     _openapi: dict[str, Any] | None = None
 
@@ -176,8 +191,13 @@ class GatewayService:
             load(route.body(), body)  # a JSON null or list is refused here too
         call = Call(services=self, identity=identity, path=path_values, query=query, body=body,
                     headers=dict(request.headers))
-        result = route.handler(call)
-        return result if isinstance(result, Response) else json_response(route.status, result)
+
+        def respond() -> Response:
+            result = route.handler(call)
+            return result if isinstance(result, Response) else json_response(route.status, result)
+
+        print_ = idempotency.fingerprint(request.method, request.path, query, body)
+        return idempotency.guard(self.db, request, identity.subject, print_, respond)
 
     def _authenticate(self, request: Request) -> Identity:
         try:

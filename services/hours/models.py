@@ -4,22 +4,13 @@ registry's volunteers, teams and organisations built from its events."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, SmallInteger, String,
                         Text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from yilin.tables import define_kit_tables
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from yilin.tables import define_kit_tables, new_id, utcnow
 
 
 class Base(DeclarativeBase):

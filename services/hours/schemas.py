@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from yilin.fields import StrictBoolean
 from yilin.paging import PageQuery
 
 DAY_MINUTES = 24 * 60
@@ -84,7 +85,7 @@ class CorrectionIn(Schema):
 
 
 class SelectionIn(Schema):
-    selected = fields.Boolean(required=True, metadata={"description": "Selected by the organisation (needed for 5★)."})
+    selected = StrictBoolean(required=True, metadata={"description": "Selected by the organisation (needed for 5★)."})
 
 
 class EntryOut(Schema):

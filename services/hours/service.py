@@ -34,9 +34,9 @@ def observe(events: Iterable[Envelope]) -> None:
     """Business metrics from the events a transaction emitted."""
     for event in events:
         if event.type == "hours.verified":
-            kit_metrics.HOURS_VERIFIED_MINUTES.labels("hours").inc(event.data["minutes"])
+            kit_metrics.VOLUNTEER_VERIFIED_SECONDS.labels("hours").inc(event.data["minutes"] * 60)
         elif event.type == "hours.corrected" and event.data["delta_minutes"] > 0:
-            kit_metrics.HOURS_VERIFIED_MINUTES.labels("hours").inc(event.data["delta_minutes"])
+            kit_metrics.VOLUNTEER_VERIFIED_SECONDS.labels("hours").inc(event.data["delta_minutes"] * 60)
         elif event.type == "volunteer.star_level_reached":
             kit_metrics.STAR_LEVELS_REACHED.labels("hours", str(event.data["level"])).inc()
 

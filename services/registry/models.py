@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from yilin.tables import define_kit_tables
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from yilin.tables import define_kit_tables, new_id, utcnow
 
 
 class Base(DeclarativeBase):
@@ -119,4 +110,3 @@ class UnitVolunteer(Base):
     __tablename__ = "unit_volunteers"
     unit_id: Mapped[str] = mapped_column(ForeignKey("service_units.id"), primary_key=True)
     volunteer_id: Mapped[str] = mapped_column(ForeignKey("volunteers.id"), primary_key=True)
-    __table_args__ = (UniqueConstraint("unit_id", "volunteer_id"),)

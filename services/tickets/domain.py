@@ -154,7 +154,8 @@ def open_ticket(uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict
         if data["channel"] != "resident_online":
             raise InvalidInput("a resident's own ticket comes in online", {"channel": ["must be resident_online"]})
         resident_id = caller.subject
-    reported_at = data.get("reported_at") or now
+    # Stored and published in UTC: SQLite drops the offset of a +08:00 time given by a client.
+    reported_at = (data.get("reported_at") or now).astimezone(timezone.utc)
     if reported_at > now + CLOCK_SKEW:
         raise InvalidInput("reported_at is in the future", {"reported_at": ["cannot be in the future"]})
     if reported_at < now - MAX_REPORT_AGE:

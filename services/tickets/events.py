@@ -8,73 +8,91 @@ from yilin.events import EventCatalogue
 EVENTS = EventCatalogue("tickets")
 
 ESCALATION_REASONS = ("overdue_assign", "overdue_resolve", "dispute", "manual")
+DAY_MINUTES = 24 * 60  # the hour ledger credits a ticket's time to one day
+
+
+def _instant(description: str) -> fields.AwareDateTime:
+    # Aware only: a naive time would be ambiguous to subscribers, so publishing one fails.
+    return fields.AwareDateTime(required=True, format="iso",
+                                metadata={"description": description + " (UTC, ISO 8601 with offset)."})
 
 
 class TicketRef(Schema):
     ticket_id = fields.String(required=True, metadata={"description": "Ticket id (UUID)."})
-    community_id = fields.String(required=True, metadata={"description": "Community place id (UUID)."})
-    category_code = fields.String(required=True, metadata={"description": "Ticket category code."})
+    community_id = fields.String(required=True, metadata={"description": "Id (UUID) of the community the need is in."})
+    category_code = fields.String(required=True, metadata={
+        "description": "Ticket category code, e.g. blocked_drain, elder_home_visit, neighbour_dispute."})
 
 
 @EVENTS.define("ticket.opened")
 class TicketOpened(TicketRef):
-    """A resident's need was recorded."""
+    """Published when a resident's need is recorded (online, by hotline, door to door or from the suggestion box)."""
 
-    channel = fields.String(required=True, metadata={"description": "resident_online, hotline, door_to_door or suggestion_box."})
-    needs_social_worker = fields.Boolean(required=True)
-    assign_due_at = fields.DateTime(required=True, format="iso")
-    resolve_due_at = fields.DateTime(required=True, format="iso")
+    channel = fields.String(required=True, metadata={
+        "description": "How the need came in: resident_online, hotline, door_to_door or suggestion_box."})
+    needs_social_worker = fields.Boolean(required=True, metadata={
+        "description": "True when only a professional social-work team may take the ticket."})
+    assign_due_at = _instant("When the ticket must be assigned by (SLA)")
+    resolve_due_at = _instant("When the ticket must be resolved by (SLA)")
 
 
 @EVENTS.define("ticket.assigned")
 class TicketAssigned(TicketRef):
-    """A team and named volunteers took the ticket (again, on re-assignment)."""
+    """Published when a team and named volunteers take the ticket, and again on each re-assignment."""
 
-    team_id = fields.String(required=True)
-    volunteer_ids = fields.List(fields.String(), required=True)
+    team_id = fields.String(required=True, metadata={"description": "Id (UUID) of the team that took the ticket."})
+    volunteer_ids = fields.List(fields.String(), required=True, metadata={
+        "description": "Ids (UUID) of the volunteers named on the ticket, sorted; replaces any earlier list."})
 
 
 @EVENTS.define("ticket.started")
 class TicketStarted(TicketRef):
-    """The team started work."""
+    """Published when the assigned team starts work on the ticket."""
 
 
 class VolunteerMinutes(Schema):
-    volunteer_id = fields.String(required=True)
-    minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1),
-                             metadata={"description": "Minutes actually served, travel excluded."})
+    volunteer_id = fields.String(required=True, metadata={"description": "Volunteer id (UUID)."})
+    minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=DAY_MINUTES),
+                             metadata={"description": "Minutes the volunteer actually served, travel excluded; "
+                                                      "at most the time the ticket was open, and 1440."})
 
 
 @EVENTS.define("ticket.resolved")
 class TicketResolved(TicketRef):
-    """The team finished; each volunteer's minutes are what the hour ledger credits."""
+    """Published when the team finishes the work; each volunteer's minutes are what the hour ledger credits
+    (pending until the resident confirms)."""
 
-    team_id = fields.String(required=True)
-    resolved_at = fields.DateTime(required=True, format="iso")
-    volunteers = fields.List(fields.Nested(VolunteerMinutes), required=True)
+    team_id = fields.String(required=True, metadata={"description": "Id (UUID) of the team that did the work."})
+    resolved_at = _instant("When the ticket was resolved")
+    volunteers = fields.List(fields.Nested(VolunteerMinutes), required=True, metadata={
+        "description": "Each volunteer who served, with their minutes, sorted by volunteer id."})
 
 
 @EVENTS.define("ticket.confirmed")
 class TicketConfirmed(TicketRef):
-    """The resident confirmed the work (or the confirmation window passed)."""
+    """Published when the resident confirms the work, or the confirmation window passes without a reopening."""
 
     rating = fields.Integer(required=True, allow_none=True, strict=True, validate=validate.Range(1, 5),
-                            metadata={"description": "Satisfaction 1–5; null when confirmed automatically."})
-    automatic = fields.Boolean(required=True)
+                            metadata={"description": "The resident's satisfaction, 1 to 5; null when confirmed "
+                                                     "automatically."})
+    automatic = fields.Boolean(required=True, metadata={
+        "description": "True when the confirmation window passed and the service confirmed the ticket itself."})
 
 
 @EVENTS.define("ticket.escalated")
 class TicketEscalated(TicketRef):
-    """The ticket went to a professional social worker."""
+    """Published when the ticket goes to a professional social worker: by hand, or when an SLA deadline passes."""
 
-    reason = fields.String(required=True, validate=validate.OneOf(ESCALATION_REASONS))
+    reason = fields.String(required=True, validate=validate.OneOf(ESCALATION_REASONS), metadata={
+        "description": "Why: overdue_assign or overdue_resolve (an SLA deadline passed), dispute or manual."})
 
 
 @EVENTS.define("ticket.reopened")
 class TicketReopened(TicketRef):
-    """The resident reopened a resolved ticket within the window."""
+    """Published when the resident (or an operator for them) reopens a resolved ticket within the reopening
+    window; the ticket goes back to the team."""
 
 
 @EVENTS.define("ticket.cancelled")
 class TicketCancelled(TicketRef):
-    """The ticket was withdrawn."""
+    """Published when the ticket is withdrawn before it is closed; nobody is credited time for it."""

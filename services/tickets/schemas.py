@@ -8,13 +8,16 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.tickets.lifecycle import STATES
+from yilin.fields import StrictBoolean
 from yilin.paging import PageQuery
 from yilin.pii import PHONE_NUMBER
 
 CHANNELS = ("resident_online", "hotline", "door_to_door", "suggestion_box")
 FIELD_TYPES = ("string", "number", "datetime", "single_choice", "multi_choice")
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="lower-case code, e.g. blocked_drain")
-MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="a month as YYYY-MM")
+# Years 1900-2099: the report turns a month into datetimes, which year 0 or 9999-12's
+# following month would overflow (a 500 the fuzzer found).
+MONTH = validate.Regexp(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", error="a month as YYYY-MM, years 1900 to 2099")
 MAX_SLA_MINUTES = 60 * 24 * 90
 
 
@@ -25,7 +28,7 @@ class CategoryField(Schema):
     code = fields.String(required=True, validate=CODE)
     label = fields.String(required=True, validate=validate.Length(1, 120))
     type = fields.String(required=True, validate=validate.OneOf(FIELD_TYPES))
-    required = fields.Boolean(load_default=False)
+    required = StrictBoolean(load_default=False)
     choices = fields.List(fields.String(validate=validate.Length(1, 60)), load_default=None, allow_none=True,
                           validate=validate.Length(max=50))
 
@@ -53,8 +56,8 @@ class CategoryIn(Schema):
                                     metadata={"description": "SLA: minutes from report to assignment."})
     resolve_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_SLA_MINUTES),
                                      metadata={"description": "SLA: minutes from report to resolution."})
-    needs_social_worker = fields.Boolean(load_default=False)
-    dispute = fields.Boolean(load_default=False, metadata={"description": "Disputes go to a social worker at once."})
+    needs_social_worker = StrictBoolean(load_default=False)
+    dispute = StrictBoolean(load_default=False, metadata={"description": "Disputes go to a social worker at once."})
     fields_ = fields.List(fields.Nested(CategoryField), data_key="fields", attribute="fields", load_default=list,
                           validate=[validate.Length(max=30), _unique_field_codes])
 
@@ -69,11 +72,11 @@ class CategoryPatch(Schema):
     skill = fields.String(validate=CODE)
     assign_minutes = fields.Integer(strict=True, validate=validate.Range(1, MAX_SLA_MINUTES))
     resolve_minutes = fields.Integer(strict=True, validate=validate.Range(1, MAX_SLA_MINUTES))
-    needs_social_worker = fields.Boolean()
-    dispute = fields.Boolean()
+    needs_social_worker = StrictBoolean()
+    dispute = StrictBoolean()
     fields_ = fields.List(fields.Nested(CategoryField), data_key="fields", attribute="fields",
                           validate=[validate.Length(max=30), _unique_field_codes])
-    active = fields.Boolean()
+    active = StrictBoolean()
 
 
 class CategoryOut(Schema):
@@ -193,8 +196,10 @@ class AssignIn(NoteIn):
 
 class ServedIn(Schema):
     volunteer_id = fields.UUID(required=True)
-    minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, error="must be at least 1"),
-                             metadata={"description": "Minutes actually served, travel excluded."})
+    # The hour ledger credits a ticket's time to the day it was resolved, at most a day's worth.
+    minutes = fields.Integer(required=True, strict=True,
+                             validate=validate.Range(min=1, max=24 * 60, error="must be 1 to 1440 (one day)"),
+                             metadata={"description": "Minutes actually served, travel excluded; at most 1440."})
 
 
 class ResolveIn(NoteIn):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy, rpc
@@ -75,8 +75,7 @@ class TicketsService(AuditLogRpc):
     def open_ticket(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(TicketIn(), payload)
         self._require_community(str(data["community_id"]))
-        with self.db.transaction() as uow:
-            return TICKET.dump(domain.open_ticket(uow, self.pii, self.caller, data))
+        return self._change(lambda uow: domain.open_ticket(uow, self.pii, self.caller, data))
 
     def _require_community(self, community_id: str) -> None:
         try:
@@ -123,27 +122,23 @@ class TicketsService(AuditLogRpc):
             members = self.registry.team_members(team_id)
         except NotFound:
             raise NotFound(f"team {team_id} does not exist", {"team_id": ["not found"]}) from None
-        with self.db.transaction() as uow:
-            return TICKET.dump(domain.assign(uow, self.caller, ticket_id, data, team, members))
+        return self._change(lambda uow: domain.assign(uow, self.caller, ticket_id, data, team, members))
 
     # work and the resident's word
     @rpc
     def start(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
-        with self.db.transaction() as uow:
-            return TICKET.dump(domain.start(uow, self.caller, ticket_id, data))
+        return self._change(lambda uow: domain.start(uow, self.caller, ticket_id, data))
 
     @rpc
     def resolve(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(ResolveIn(), payload)
-        with self.db.transaction() as uow:
-            return TICKET.dump(domain.resolve(uow, self.caller, ticket_id, data))
+        return self._change(lambda uow: domain.resolve(uow, self.caller, ticket_id, data))
 
     @rpc
     def confirm(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(ConfirmIn(), payload)
-        with self.db.transaction() as uow:
-            view = TICKET.dump(domain.confirm(uow, self.caller, ticket_id, data))
+        view = self._change(lambda uow: domain.confirm(uow, self.caller, ticket_id, data))
         metrics.TICKET_RATINGS.labels(NAME, str(data["rating"])).inc()
         return view
 
@@ -151,20 +146,17 @@ class TicketsService(AuditLogRpc):
     def reopen(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
         window = float(self.config.get("TICKETS_REOPEN_WINDOW_DAYS", 7))
-        with self.db.transaction() as uow:
-            return TICKET.dump(domain.reopen(uow, self.caller, ticket_id, data, window))
+        return self._change(lambda uow: domain.reopen(uow, self.caller, ticket_id, data, window))
 
     @rpc
     def escalate(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
-        with self.db.transaction() as uow:
-            return TICKET.dump(domain.escalate(uow, self.caller, ticket_id, data))
+        return self._change(lambda uow: domain.escalate(uow, self.caller, ticket_id, data))
 
     @rpc
     def cancel(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
-        with self.db.transaction() as uow:
-            return TICKET.dump(domain.cancel(uow, self.caller, ticket_id, data))
+        return self._change(lambda uow: domain.cancel(uow, self.caller, ticket_id, data))
 
     # reports
     @rpc
@@ -174,7 +166,7 @@ class TicketsService(AuditLogRpc):
             return REPORT.dump(reports.report(session, q))
 
     # timers: every replica runs them; the claiming in sla.py keeps them from colliding
-    @configured_timer("TICKETS_SLA_INTERVAL", 30)
+    @configured_timer("TICKETS_SLA_INTERVAL", 30, eager=True)  # eager: the gauges are set at start-up
     def sla_sweep(self) -> None:
         with self.db.transaction() as uow:
             outcomes = sla.sweep_deadlines(uow)
@@ -184,10 +176,7 @@ class TicketsService(AuditLogRpc):
         escalated = [o["ticket_id"] for o in outcomes if o["escalated"]]
         if escalated:
             log.info("escalated %d ticket(s) to a social worker", len(escalated))
-        with self.db.read() as session:
-            counts = sla.open_counts(session)
-        for (state, category), count in counts.items():
-            metrics.TICKETS_OPEN.labels(NAME, state, category).set(count)
+        self._count_open()
 
     @configured_timer("TICKETS_AUTO_CONFIRM_INTERVAL", 300)
     def auto_confirm_sweep(self) -> None:
@@ -196,3 +185,20 @@ class TicketsService(AuditLogRpc):
             confirmed = sla.auto_confirm(uow, days)
         if confirmed:
             log.info("auto-confirmed %d ticket(s)", len(confirmed))
+            self._count_open()
+
+    def _change(self, work: Callable[[Any], Any]) -> dict[str, Any]:
+        """A ticket transition in one transaction, then the open-tickets gauge."""
+        with self.db.transaction() as uow:
+            view = TICKET.dump(work(uow))
+        try:
+            self._count_open()
+        except Exception:  # noqa: BLE001 - the change is committed; the next sweep sets the gauge
+            log.warning("could not count open tickets", exc_info=True)
+        return view
+
+    def _count_open(self) -> None:
+        with self.db.read() as session:
+            counts = sla.open_counts(session)
+        for (state, category), count in counts.items():
+            metrics.TICKETS_OPEN.labels(NAME, state, category).set(count)

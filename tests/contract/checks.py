@@ -23,8 +23,8 @@ def validator(event_type: str, version: int) -> Draft7Validator | None:
 
 def contract_problems(message: dict[str, Any]) -> list[str]:
     """Why a tapped message (``tests.harness.EventTap`` record) breaks the contract: its
-    JSON body must validate against the schema of its type and version, carry no field
-    the schema does not declare, and travel on ``<source>.events`` with its type as
+    JSON body must validate against the schema of its type and version, give its times in
+    UTC, carry no field the schema does not declare, and travel on ``<source>.events`` with its type as
     routing key."""
     raw = message["raw"]
     body = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
@@ -41,6 +41,14 @@ def contract_problems(message: dict[str, Any]) -> list[str]:
     if check is None:
         return problems + [f"no committed schema docs/events/{body.get('type')}.v{body.get('version')}.json"]
     problems += [f"{'/'.join(map(str, e.absolute_path)) or '(envelope)'}: {e.message}" for e in check.iter_errors(body)]
+    # The contract promises UTC: an offset such as +08:00 is valid RFC 3339 but breaks the promise.
+    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    for where, properties, values in (("", check.schema["properties"], body),
+                                      ("data/", check.schema["properties"]["data"]["properties"], data)):
+        for key, sub in properties.items():
+            value = values.get(key)
+            if sub.get("format") == "date-time" and isinstance(value, str) and not value.endswith(("Z", "+00:00")):
+                problems.append(f"{where}{key}: {value!r} is not in UTC")
     declared = set(check.schema["properties"]["data"]["properties"])
     extra = sorted(set(body.get("data") or {}) - declared)
     if extra:

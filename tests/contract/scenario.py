@@ -3,11 +3,21 @@ publish every one of its event types.
 
 Each service contributes a :class:`Step`; to cover a new service, append its step to
 ``STEPS``. :func:`services` and :func:`expected_events` follow from the steps, so the
-"every event type" assertions widen by themselves."""
+"every event type" assertions widen by themselves.
+
+The steps act only over HTTP, through whatever session the caller gives :class:`Api`
+(the ``http`` fixture, which carries the caller's credentials), with one exception: the
+tickets service never reopens a confirmed ticket, so no HTTP call can make the hours
+service take back verified ticket time (``hours.unverified``); the hours step publishes
+that ``ticket.reopened`` itself, exactly as the tickets schema defines it, when the run's
+context names the broker (``amqp_uri``)."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import requests
@@ -95,8 +105,162 @@ def registry_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+LOCAL_TIME = timezone(timedelta(hours=8))  # served days are the district's local days
+WAIT_SECONDS = 20.0
+
+
+def eventually(check: Callable[[], Any], what: str, timeout: float = WAIT_SECONDS) -> Any:
+    """Retry ``check`` until it returns a truthy value without raising: other services
+    learn about the registry's and tickets' changes from events, a moment later."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+            problem: Any = "not yet"
+        except AssertionError as exc:  # a non-2xx answer
+            problem = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}: {problem}")
+        time.sleep(0.2)
+
+
+def tickets_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+    """Three tickets: one served for 20 hours and confirmed, one resolved, reopened and
+    cancelled, one escalated: every tickets event type."""
+    team = context["teams"][0]
+    served_long, served_short = team["member_ids"][0], team["member_ids"][1]
+    now = datetime.now(timezone.utc)
+
+    def open_ticket(code: str, attributes: dict[str, Any], reported_at: datetime) -> str:
+        return api.post("/tickets", {
+            "category_code": code, "community_id": team["community_id"], "channel": "hotline",
+            "resident_name": "王大爷", "resident_phone": "13900001234", "address": "幸福路1号",
+            "description": "scenario", "attributes": attributes, "reported_at": reported_at.isoformat()})["id"]
+
+    def act(ticket_id: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        return api.post(f"/tickets/{ticket_id}/{action}", body or {})
+
+    # Reported 21 hours ago, so 20 hours served fit in the time the ticket was open.
+    visit = open_ticket("elder_home_visit", {"services": ["blood_pressure"]}, now - timedelta(hours=21))
+    act(visit, "assign", {"team_id": team["id"], "volunteer_ids": [served_long]})
+    act(visit, "start")
+    act(visit, "resolve", {"volunteers": [{"volunteer_id": served_long, "minutes": 1200}]})
+    act(visit, "confirm", {"rating": 5})
+
+    drain = open_ticket("blocked_drain", {"location": "kitchen"}, now - timedelta(hours=1))
+    act(drain, "assign", {"team_id": team["id"], "volunteer_ids": [served_short]})
+    act(drain, "start")
+    act(drain, "resolve", {"volunteers": [{"volunteer_id": served_short, "minutes": 30}]})
+    act(drain, "reopen", {"note": "still blocked"})
+    act(drain, "cancel", {"note": "the resident called a plumber"})
+
+    # A client in the district sends local time; events still carry UTC.
+    dispute = open_ticket("neighbour_dispute", {"kind": "noise"}, now.astimezone(LOCAL_TIME))
+    act(dispute, "escalate", {"note": "needs a social worker"})
+    return {"tickets": {"confirmed": [visit], "cancelled": [drain], "escalated": [dispute]},
+            "served_long": served_long, "served_short": served_short}
+
+
+def _replay_reopening(amqp_uri: str, ticket: dict[str, Any]) -> None:
+    """Publish ``ticket.reopened`` for a confirmed ticket on ``tickets.events``, built and
+    validated by the tickets service's own schema (see the module docstring)."""
+    from kombu import Connection, Exchange, Producer
+
+    from services.tickets.events import EVENTS
+
+    data = {"ticket_id": ticket["id"], "community_id": ticket["community_id"], "category_code": ticket["category_code"]}
+    envelope = EVENTS.envelope("ticket.reopened", data, None)
+    exchange = Exchange("tickets.events", type="topic", durable=True)
+    with Connection(amqp_uri) as conn:
+        Producer(conn.channel()).publish(envelope.to_message(), exchange=exchange, routing_key=envelope.type,
+                                         serializer="json", delivery_mode=2, message_id=envelope.id,
+                                         declare=[exchange])
+
+
+def hours_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+    """Four attendance sheets and the confirmed ticket take one volunteer to exactly 100
+    hours (1★); a downward correction takes the star away; one entry and one correction
+    request are rejected: every hours event type."""
+    team = context["teams"][0]
+    star, other = context["served_long"], context["served_short"]
+    organisation = team["organisation_id"]
+
+    def totals(volunteer_id: str) -> dict[str, Any]:
+        return api.get(f"/hours/volunteers/{volunteer_id}/totals")
+
+    # The confirmed ticket's 20 hours, verified by the resident's confirmation.
+    eventually(lambda: totals(star)["verified_minutes"] == 1200, "the confirmed ticket's minutes to be verified")
+    today = datetime.now(LOCAL_TIME).date()
+    sheets = []
+    for days_ago in (2, 3, 4, 5):
+        body = {"organisation_id": organisation, "activity": "社区防汛值守", "place": "社区党群服务中心",
+                "served_on": (today - timedelta(days=days_ago)).isoformat(), "community_id": team["community_id"],
+                "content": "全天值守",
+                "entries": [{"volunteer_id": star, "start_time": "02:00", "end_time": "22:00"},
+                            {"volunteer_id": other, "start_time": "09:00", "end_time": "10:00"}]}
+        # The hours service learns the organisation from the registry's events.
+        sheets.append(eventually(lambda: api.post("/hours/sheets", body), "the organisation to reach hours"))
+    for sheet in sheets[:3]:
+        api.post(f"/hours/sheets/{sheet['id']}/verify", {})
+    last = {e["volunteer_id"]: e["id"] for e in sheets[3]["entries"]}
+    api.post(f"/hours/entries/{last[other]}/reject",
+             {"reason": "signed in, did not serve", "reason_code": "not_served"})
+    api.post(f"/hours/entries/{last[star]}/verify", {})  # 6000 minutes: 100 hours, 1★
+    assert totals(star)["star_level"] == 1
+
+    first = next(e["id"] for e in sheets[0]["entries"] if e["volunteer_id"] == star)
+    refused = api.post(f"/hours/entries/{first}/corrections", {"minutes": 1260, "reason": "stayed an hour longer"})
+    api.post(f"/hours/corrections/{refused['id']}/reject",
+             {"reason": "the sheet says 22:00", "reason_code": "wrong_minutes"})
+    correction = api.post(f"/hours/entries/{first}/corrections", {"minutes": 600, "reason": "half the day only"})
+    api.post(f"/hours/corrections/{correction['id']}/approve", {})  # 5400 minutes: under 1★ again
+    assert totals(star)["star_level"] == 0
+
+    if context.get("amqp_uri"):
+        [visit] = context["tickets"]["confirmed"]
+        _replay_reopening(context["amqp_uri"], api.get(f"/tickets/{visit}"))
+        eventually(lambda: totals(star)["verified_minutes"] == 4200, "the reopened ticket's minutes to be taken back")
+    return {"hours": {"sheets": [s["id"] for s in sheets], "correction": correction["id"]}}
+
+
+def fund_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
+    """A night-market operator, its profit report (so a contribution), one request paid
+    after two committee approvals and one rejected: every fund event type."""
+    community = context["communities"][0]
+    owners = {}
+    for code, kind in [("PD-RC", "residents_committee"), ("PD-NM", "social_enterprise")]:
+        owners[kind] = api.post("/organisations", {"code": code, "name": code, "kind": kind,
+                                                   "community_id": community})["id"]
+    enterprise = api.post("/fund/enterprises", {
+        "code": "NIGHT-MARKET-1", "name": "望丛夜市运营有限公司", "community_id": community,
+        "owner_organisation_id": owners["residents_committee"], "organisation_id": owners["social_enterprise"],
+        "contribution_rate_bp": 1000})
+    year = datetime.now(LOCAL_TIME).year - 1
+    api.post("/fund/profit-reports", {"enterprise_id": enterprise["id"], "fiscal_year": year,
+                                      "net_profit": "1234567.89", "audited": True, "document_ref": f"AUD-{year}",
+                                      "transfer_id": str(uuid.uuid4())})
+    [ticket] = context.get("tickets", {}).get("confirmed", [None])
+    paid = api.post("/fund/disbursements", {"community_id": community, "category": "hardware_repair",
+                                            "amount": "3680.00", "purpose": "Replace 12 broken drain covers",
+                                            "ticket_id": ticket})
+    # The committee signed on paper; the operator records each member's approval.
+    for member in ("fund-committee-zhang", "fund-committee-li"):
+        api.post(f"/fund/disbursements/{paid['id']}/approvals", {"member": member})
+    api.post(f"/fund/disbursements/{paid['id']}/payment", {"transfer_id": str(uuid.uuid4())})
+    refused = api.post("/fund/disbursements", {"community_id": community, "category": "other",
+                                               "amount": "99999.00", "purpose": "A private car park"})
+    api.post(f"/fund/disbursements/{refused['id']}/rejection", {"reason": "not for the community"})
+    return {"fund": {"enterprise": enterprise["id"], "disbursements": {"paid": [paid["id"]],
+                                                                       "rejected": [refused["id"]]}}}
+
+
 STEPS: list[Step] = [
     Step("registry", registry_step),
+    Step("tickets", tickets_step, needs=("registry",)),
+    Step("hours", hours_step, needs=("registry", "tickets")),
+    Step("fund", fund_step, needs=("registry",)),
 ]
 
 
@@ -113,9 +277,10 @@ def expected_events(started: tuple[str, ...] | None = None) -> set[tuple[str, st
     return {(t.source, t.name, t.version) for t in event_types(started or services())}
 
 
-def run(api: Api) -> dict[str, Any]:
-    """Run every step in order; return the accumulated context."""
-    context: dict[str, Any] = {}
+def run(api: Api, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run every step in order; return the accumulated context. ``context`` may name the
+    broker (``amqp_uri``) for the one event no HTTP call can cause."""
+    context = dict(context or {})
     for step in STEPS:
         context.update(step.run(api, context))
     return context

@@ -68,6 +68,8 @@ def structure_errors(path):
         for tool in BUILD_TOOLS:
             if "install" in text and f" {tool}" in text:
                 errors.append(f"runtime installs build tool {tool}")
+    if not any("fonts-wqy-microhei" in " ".join(c.value) for c in by_cmd.get("RUN", [])):
+        errors.append("runtime lacks the CJK font the hours service needs for certificates")
     health = " ".join(" ".join(c.value) for c in by_cmd.get("HEALTHCHECK", []))
     if "/healthz" not in health:
         errors.append("HEALTHCHECK must probe /healthz on the metrics port")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,3 +112,15 @@ def test_personal_data_is_masked_hashed_and_encrypted() -> None:
     assert pii.fingerprint(number) != PersonalData("other").fingerprint(number)
     token = pii.encrypt(number)
     assert number not in token and pii.decrypt(token) == number
+
+
+def test_config_file_is_found_from_an_installed_image(tmp_path: Any, monkeypatch: Any) -> None:
+    from yilin.config import DEFAULT_CONFIG_FILE, config_file
+
+    monkeypatch.chdir(tmp_path)
+    assert config_file({}) == DEFAULT_CONFIG_FILE  # a checkout: beside the source
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "config.yml").write_text("AMQP_URI: ${YILIN_AMQP_URI:pyamqp://x}\n")
+    assert config_file({}).resolve() == (tmp_path / "deploy" / "config.yml").resolve()  # the image's /app
+    assert load_config(environ={})["AMQP_URI"] == "pyamqp://x"
+    assert config_file({"YILIN_CONFIG": "/etc/yilin.yml"}) == Path("/etc/yilin.yml")

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from services import SERVICES
 from services.gateway.routing import ROUTER
 from tests.security.district import seed
 from yilin.tokens import issue_token
@@ -28,7 +29,7 @@ def database_url(tmp_path: Path) -> str:
 
 
 def test_schemathesis_finds_nothing(stack: Any, http: Any, tmp_path: Path) -> None:
-    s = stack("registry", "gateway", RATE_LIMIT_PER_MINUTE=1_000_000)
+    s = stack(*SERVICES, RATE_LIMIT_PER_MINUTE=1_000_000)
     ids = seed(http, s.url)
     token = issue_token(s.config, "operator", subject="fuzzer")
     env = dict(os.environ)

@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 import requests
 
+from services import SERVICES
+from services.gateway.routing import ROUTER
+
 from tests.conftest import TEST_JWT_SECRET
 from tests.security.attacks import attacks
 from tests.security.credentials import API_KEYS, AUDITOR_KEY, SERVICE_KEY, bearer
@@ -69,7 +72,7 @@ def test_rate_limit_per_identity_answers_429_with_retry_after(stack: Any) -> Non
 
 
 def test_undeclared_methods_get_405_with_allow_and_openapi_declares_security(stack: Any, http: Any) -> None:
-    s = stack("registry", "gateway")
+    s = stack(*SERVICES)  # /health is 200 only when every service answers
     for method in ("PUT", "OPTIONS", "TRACE", "PATCH"):
         r = http.request(method, f"{s.url}/api/v1/volunteers/import")
         assert r.status_code == 405, (method, r.text)
@@ -78,9 +81,15 @@ def test_undeclared_methods_get_405_with_allow_and_openapi_declares_security(sta
     assert r.status_code == 405 and set(r.headers["Allow"].split(", ")) == {"GET", "HEAD", "POST"}
     spec = requests.get(f"{s.url}/openapi.json").json()  # public, like /health
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    public = {(r.method.lower(), r.template) for r in ROUTER.routes if r.public}
+    assert public, "the transparency report and certificate check are public"
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
-            assert operation["security"] == [{"bearer": []}], (method, path)
-            assert {"401", "403", "422", "429"} <= set(operation["responses"]), (method, path)
+            if (method, path) in public:
+                assert "security" not in operation and "401" not in operation["responses"], (method, path)
+            else:
+                assert operation["security"] == [{"bearer": []}], (method, path)
+                assert "401" in operation["responses"], (method, path)
+            assert {"403", "422", "429"} <= set(operation["responses"]), (method, path)
             assert "Retry-After" in operation["responses"]["429"]["headers"]
     assert requests.get(f"{s.url}/health").status_code == 200

@@ -13,7 +13,7 @@ from tests.tickets.district import build
 
 
 def test_demo_has_a_ticket_in_every_state(make_config: Callable[..., dict[str, Any]], container_factory: Any,
-                                          pg_url: str) -> None:
+                                          pg_url: str, http: requests.Session) -> None:
     s = Stack.start(("registry", "tickets", "gateway"), make_config(pg_url), container_factory)
     with s.rpc("registry") as registry:
         district = build(registry)
@@ -22,14 +22,14 @@ def test_demo_has_a_ticket_in_every_state(make_config: Callable[..., dict[str, A
                "teams": [{"id": district.team["id"], "community_id": district.community_id,
                           "organisation_id": district.team["organisation_id"], "skills": district.team["skills"],
                           "member_ids": members}]}
-    api = DemoApi(s.url)
+    api = DemoApi(s.url, session=http)
     result = demo.load(api, context)
     states = {"opened", "assigned", "in_progress", "resolved", "confirmed", "escalated", "cancelled"}
     assert set(result["tickets"]) == states
     for state, ids in result["tickets"].items():
         assert ids
         for ticket_id in ids:
-            ticket = api.get(f"/tickets/{ticket_id}")
+            ticket = api.get(f"/tickets/{ticket_id}")  # DemoApi adds /api/v1
             assert ticket["state"] == state
             if state in ("resolved", "confirmed"):
                 assert [v["minutes"] for v in ticket["volunteers"]] == [90]

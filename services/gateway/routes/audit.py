@@ -1,7 +1,9 @@
 """The audit trail of any service: ``GET /api/v1/audit?service=registry``.
 
-Every service named in the gateway's ``SERVICES`` answers ``audit_log`` (the kit's
-:class:`yilin.audit.AuditLogRpc`), so a new service is covered without touching this."""
+Every service behind the gateway (``BACKENDS``: its ``SERVICES`` but itself) answers
+``audit_log`` (the kit's :class:`yilin.audit.AuditLogRpc`), so a new service is covered
+without touching this. The gateway itself changes nothing worth auditing and has no RPC
+proxy to itself, so it is not a choice."""
 
 from __future__ import annotations
 
@@ -15,9 +17,9 @@ from yilin.audit import AUDIT_READERS, AuditPage, AuditQuery
 
 def gateway_services() -> tuple[str, ...]:
     # read when used: the gateway's service module imports the routes, not the reverse
-    from services.gateway.service import SERVICES
+    from services.gateway.service import BACKENDS
 
-    return SERVICES
+    return BACKENDS
 
 
 class ServiceName(validate.Validator):

@@ -125,7 +125,8 @@ def trial_balance(call: Call) -> dict:
 
 
 @api("GET", "/fund/communities/<community_id>/transparency", summary="A community pool's transparency report",
-     tag=TAG, query=TransparencyQuery, response=TransparencyOut, roles=None, public=True)
+     tag=TAG, query=TransparencyQuery, response=TransparencyOut, media_types=("text/csv",), roles=None,
+     public=True)
 def transparency_report(call: Call) -> dict | Response:
     if call.query.get("format") == "csv":
         text = call.rpc("fund").transparency_csv(call.path["community_id"], call.query)

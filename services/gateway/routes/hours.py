@@ -93,7 +93,7 @@ def set_selection(call: Call) -> dict:
 
 @api("GET", "/hours/volunteers/<volunteer_id>/record",
      summary="Export a volunteer's record in the national structure (JSON or CSV)", tag=TAG, query=RecordQuery,
-     response=VolunteerRecordOut, roles=READERS)
+     response=VolunteerRecordOut, media_types=("text/csv",), roles=READERS)
 def volunteer_record(call: Call) -> dict | Response:
     if call.query.get("format") == "csv":
         out = call.rpc("hours").volunteer_record_csv(call.path["volunteer_id"])
@@ -127,7 +127,7 @@ def get_certificate(call: Call) -> dict:
 
 
 @api("GET", "/hours/certificates/<certificate_id>/pdf", summary="The printable certificate (PDF)", tag=TAG,
-     roles=READERS)
+     media_types=("application/pdf",), roles=READERS)
 def certificate_pdf(call: Call) -> Response:
     out = call.rpc("hours").certificate_pdf(call.path["certificate_id"])
     return Response(base64.b64decode(out["pdf_base64"]), status=200, mimetype="application/pdf",

@@ -1,0 +1,138 @@
+"""``Idempotency-Key`` on POST: a client that retries a write after a timeout or a
+dropped connection gets the first answer again instead of a second change.
+
+The gateway keeps (caller, key) → (request fingerprint, status, body) in its own
+database for 24 hours. The key is claimed with an INSERT before the service is called,
+so of any number of concurrent replays exactly one reaches the service; the others wait
+for its answer (polling the row) and return it. The same key with a different request
+is refused with 409. A request that fails without an answer (service unavailable,
+internal error) gives its claim up, so the client may retry under the same key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+import eventlet
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, delete, select, update
+from werkzeug.wrappers import Request, Response
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from yilin.errors import Conflict, InvalidInput, YilinError
+from yilin.tables import define_kit_tables
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+KEEP = timedelta(hours=24)
+ABANDONED = timedelta(minutes=5)  # a claim still unanswered after this: its gateway died mid-request
+WAIT_SECONDS = 30.0  # how long a replay waits for the first request's answer
+MAX_KEY_LENGTH = 200
+
+metadata = MetaData()
+define_kit_tables(metadata)  # the kit's Database expects them; the gateway publishes nothing
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("subject", String(128), primary_key=True),
+    Column("key", String(MAX_KEY_LENGTH), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", Integer, nullable=True),  # NULL while the first request is running
+    Column("content_type", String(100), nullable=True),
+    Column("body", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+)
+
+
+def fingerprint(method: str, path: str, query: dict[str, Any], body: Any) -> str:
+    """What makes two requests "the same": method, path, query and the JSON body
+    (parsed, so key order and whitespace do not matter)."""
+    canonical = json.dumps({"method": method, "path": path, "query": query, "body": body}, sort_keys=True,
+                           separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def guard(db: Any, request: Request, subject: str, print_: str, respond: Callable[[], Response]) -> Response:
+    """Run ``respond`` at most once per (subject, Idempotency-Key) of a POST."""
+    key = request.headers.get(HEADER)
+    if request.method != "POST" or key is None:
+        return respond()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInput(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters",
+                           {HEADER: ["invalid idempotency key"]})
+    engine = db.provider.engine
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        if _claim(engine, subject, key, print_):
+            return _first(engine, subject, key, respond)
+        row = _load(engine, subject, key)
+        if row is None:  # the first request gave up its claim; try to take it
+            continue
+        if row.fingerprint != print_:
+            raise Conflict(f"this {HEADER} was already used for a different request",
+                           {HEADER: ["already used with a different method, path or body"]})
+        if row.status is not None:
+            response = Response(row.body, status=row.status, mimetype=row.content_type or "application/json")
+            response.headers[REPLAYED_HEADER] = "true"
+            return response
+        if time.monotonic() > deadline:
+            raise Conflict(f"a request with this {HEADER} is still being processed; retry later",
+                           {HEADER: ["in progress"]})
+        eventlet.sleep(0.05)
+
+
+def _first(engine: Any, subject: str, key: str, respond: Callable[[], Response]) -> Response:
+    try:
+        response = respond()
+    except YilinError as error:  # an answer too: a replay must get the same refusal
+        response = Response(json.dumps(error.to_body(), ensure_ascii=False), status=error.status,
+                            mimetype="application/json")
+    except BaseException:
+        _release(engine, subject, key)
+        raise
+    if response.status_code >= 500:
+        _release(engine, subject, key)
+        return response
+    with engine.begin() as conn:
+        conn.execute(update(idempotency_keys)
+                     .where(idempotency_keys.c.subject == subject, idempotency_keys.c.key == key)
+                     .values(status=response.status_code, content_type=response.mimetype,
+                             body=response.get_data(as_text=True), completed_at=_now()))
+    return response
+
+
+def _claim(engine: Any, subject: str, key: str, print_: str) -> bool:
+    now = _now()
+    with engine.begin() as conn:
+        expired = (idempotency_keys.c.created_at < now - KEEP) | (
+            idempotency_keys.c.status.is_(None) & (idempotency_keys.c.created_at < now - ABANDONED))
+        if random.random() < 0.01:  # now and then, forget every expired key
+            conn.execute(delete(idempotency_keys).where(expired))
+        else:
+            conn.execute(delete(idempotency_keys).where(idempotency_keys.c.subject == subject,
+                                                        idempotency_keys.c.key == key, expired))
+        factory = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        result = conn.execute(factory(idempotency_keys).on_conflict_do_nothing().values(
+            subject=subject, key=key, fingerprint=print_, created_at=now))
+        return result.rowcount == 1
+
+
+def _load(engine: Any, subject: str, key: str) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(select(idempotency_keys).where(
+            idempotency_keys.c.subject == subject, idempotency_keys.c.key == key)).first()
+
+
+def _release(engine: Any, subject: str, key: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(idempotency_keys).where(idempotency_keys.c.subject == subject,
+                                                    idempotency_keys.c.key == key,
+                                                    idempotency_keys.c.status.is_(None)))
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
