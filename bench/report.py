@@ -12,7 +12,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# YILIN_BENCH_RESULTS moves the output (the test suite's quick run writes to a temp dir,
+# so `make test` never rewrites the committed results).
+RESULTS = Path(os.environ.get("YILIN_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 
 
 @dataclass

@@ -4,6 +4,7 @@ each with both of its figures, so the harness cannot rot unnoticed."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,11 +16,11 @@ REQUIRED = ("pipeline_vs_noop", "pipeline_vs_commit", "gateway_vs_bare", "import
 
 
 @pytest.mark.slow
-def test_quick_bench_writes_every_ratio_with_both_figures() -> None:
-    latest = ROOT / "bench" / "results" / "latest.json"
-    before = latest.stat().st_mtime if latest.exists() else 0.0
+def test_quick_bench_writes_every_ratio_with_both_figures(tmp_path: Path) -> None:
+    latest = tmp_path / "latest.json"
+    before = 0.0
     result = subprocess.run([sys.executable, "-m", "bench", "--quick"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300)
+                            timeout=300, env={**os.environ, "YILIN_BENCH_RESULTS": str(tmp_path)})
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     assert latest.stat().st_mtime > before
     data = json.loads(latest.read_text())
@@ -32,4 +33,4 @@ def test_quick_bench_writes_every_ratio_with_both_figures() -> None:
         assert name in result.stdout  # printed in the table too
     assert set(data["memory_peak_rss_mib"]) >= {"hours", "registry", "gateway"}
     assert all(mib > 0 for mib in data["memory_peak_rss_mib"].values())
-    assert (ROOT / "bench" / "results" / "latest.png").stat().st_size > 0
+    assert (tmp_path / "latest.png").stat().st_size > 0
