@@ -4,8 +4,8 @@ written as JSON (``bench/results/latest.json`` and a timestamped copy) with a ch
 from __future__ import annotations
 
 import json
-import platform
 import os
+import platform
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
