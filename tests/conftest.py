@@ -113,6 +113,15 @@ def _release_engines() -> Iterator[None]:
         _engines.pop(key).dispose()
 
 
+@pytest.fixture(autouse=True)
+def _stop_leftover_processes() -> Iterator[None]:
+    """Kill service processes a test left running (a failed assertion before its own
+    clean-up): they would consume the next test's events from the session's queues."""
+    yield
+    while ServiceProcess.started:
+        ServiceProcess.started.pop().kill()
+
+
 @pytest.fixture
 def pg_url(pg_database: str) -> str:
     """A fresh PostgreSQL database for one test (for multi-process tests)."""

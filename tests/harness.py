@@ -154,7 +154,12 @@ class EventTap:
 class ServiceProcess:
     """``yilin serve NAME`` as a real child process."""
 
+    # Every process a test starts; conftest kills any still running when the test ends,
+    # so a leftover consumer can never take the next test's messages off a shared queue.
+    started: list["ServiceProcess"] = []
+
     def __init__(self, name: str, amqp_uri: str, database_url: str, **env: str) -> None:
+        ServiceProcess.started.append(self)
         self.name = name
         self.metrics_port = free_port()
         self.http_port = free_port()
@@ -185,9 +190,15 @@ class ServiceProcess:
         return Path(self.log.name).read_text(errors="replace")
 
     def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait; a process that does not stop in time is killed and the
+        test fails."""
         if self.process.poll() is None:
             self.process.terminate()
-        return self.process.wait(timeout)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"{self.name} did not stop within {timeout}s of SIGTERM") from None
 
     def kill(self) -> None:
         if self.process.poll() is None:

@@ -68,8 +68,9 @@ def envelope(source: str, event_type: str, data: dict[str, Any]) -> dict[str, An
 
 
 def publish(amqp_uri: str, *messages: dict[str, Any]) -> None:
-    """Publish envelopes to ``<source>.events`` with routing key = type, like any AMQP client."""
-    with Connection(amqp_uri, connect_timeout=5) as conn:
+    """Publish envelopes to ``<source>.events`` with routing key = type, like any AMQP client,
+    waiting for the broker's confirm of each (a test must know its events arrived)."""
+    with Connection(amqp_uri, connect_timeout=5, transport_options={"confirm_publish": True}) as conn:
         producer = conn.Producer(serializer="json")
         for message in messages:
             exchange = Exchange(f"{message['source']}.events", type="topic", durable=True)

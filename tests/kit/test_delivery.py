@@ -26,7 +26,7 @@ def envelope(event_type: str, **data: Any) -> dict[str, Any]:
 
 
 def publish(amqp_uri: str, body: dict[str, Any]) -> None:
-    with Connection(amqp_uri) as conn:
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
         Producer(conn.channel()).publish(body, exchange=event_exchange("source"), routing_key=body["type"],
                                          serializer="json", delivery_mode=2, declare=[event_exchange("source")])
 
