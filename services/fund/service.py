@@ -18,10 +18,11 @@ from services.fund.schemas import (AmendmentIn, ApprovalIn, DecisionIn, Disburse
                                    PoolOut, ProfitReportIn, ProfitReportOut, ProfitReportQuery, TransferOut,
                                    TransferQuery, TransparencyOut, TransparencyQuery, TrialBalanceOut)
 from services.fund import ledger
+from services.registry.lookups import require_community
 from yilin.audit import AuditLogRpc
 from yilin import metrics
 from yilin.db import Database
-from yilin.errors import Conflict, InvalidInput, NotFound, load
+from yilin.errors import Conflict, NotFound, load
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
@@ -49,7 +50,7 @@ class FundService(AuditLogRpc):
     @rpc
     def register_enterprise(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(EnterpriseIn(), payload)
-        self._require_community(str(data["community_id"]))
+        require_community(self.registry, str(data["community_id"]))
         self._require_organisation(str(data["owner_organisation_id"]), "owner_organisation_id")
         if data.get("organisation_id"):
             self._require_organisation(str(data["organisation_id"]), "organisation_id")
@@ -93,7 +94,7 @@ class FundService(AuditLogRpc):
     @rpc
     def request_disbursement(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(DisbursementIn(), payload)
-        self._require_community(str(data["community_id"]))
+        require_community(self.registry, str(data["community_id"]))
         return DISBURSEMENT.dump(self._change(lambda uow: domain.request_disbursement(uow, self.caller, data)))
 
     @rpc
@@ -187,13 +188,6 @@ class FundService(AuditLogRpc):
         except Conflict:
             return self._change(work)  # a replay now, or the same clear conflict again
 
-    def _require_community(self, community_id: str) -> None:
-        try:
-            place = self.registry.get_place(community_id)
-        except NotFound:
-            raise NotFound(f"community {community_id} does not exist", {"community_id": ["not found"]}) from None
-        if place["level"] != "community":
-            raise InvalidInput("community_id must be a community", {"community_id": [f"is a {place['level']}"]})
 
     def _require_organisation(self, organisation_id: str, field: str) -> None:
         try:

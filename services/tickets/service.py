@@ -15,10 +15,11 @@ from services.tickets.schedule import configured_timer
 from services.tickets.schemas import (AssignIn, CategoryIn, CategoryOut, CategoryPatch, CategoryQuery, ConfirmIn,
                                       NoteIn, ReportQuery, ReportRow, ResolveIn, SuggestionsOut, TicketIn, TicketOut,
                                       TicketQuery, TransitionOut)
+from services.registry.lookups import require_community
 from yilin.audit import AuditLogRpc
 from yilin import metrics
 from yilin.db import Database
-from yilin.errors import InvalidInput, NotFound, load
+from yilin.errors import NotFound, load
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
@@ -74,17 +75,8 @@ class TicketsService(AuditLogRpc):
     @rpc
     def open_ticket(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(TicketIn(), payload)
-        self._require_community(str(data["community_id"]))
+        require_community(self.registry, str(data["community_id"]))
         return self._change(lambda uow: domain.open_ticket(uow, self.pii, self.caller, data))
-
-    def _require_community(self, community_id: str) -> None:
-        try:
-            place = self.registry.get_place(community_id)
-        except NotFound:
-            raise NotFound(f"community {community_id} does not exist", {"community_id": ["not found"]}) from None
-        if place["level"] != "community":
-            raise InvalidInput("community_id must be a community",
-                               {"community_id": [f"is a {place['level']}, not a community"]})
 
     @rpc
     def get_ticket(self, ticket_id: str) -> dict[str, Any]:
