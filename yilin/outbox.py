@@ -91,10 +91,6 @@ class OutboxRelay:
     def _outgoing(self, envelope: Envelope) -> Outgoing:
         return Outgoing(self.exchange, envelope.type, envelope.to_message(), envelope.id)
 
-    def publish(self, envelope: Envelope) -> None:
-        """Publish one event and wait for the broker's confirm."""
-        self.publish_many([envelope])
-
     def publish_many(self, envelopes: list[Envelope]) -> None:
         """Publish events and wait until the broker has confirmed every one; raises if
         it has not. Through the publisher loop when it runs, else on the caller's thread."""
