@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,6 +24,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import yaml
+
+from tests.harness import free_port  # below the ephemeral range: no clash with outgoing sockets
 
 REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = REPO / "deploy" / "prometheus"
@@ -48,12 +49,6 @@ def promtool_path() -> str:
 
 def prometheus_path() -> str:
     return _binary("prometheus")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def yilin_job(config: Path = PROMETHEUS_DIR / "prometheus.yml", job: str = "yilin") -> dict:
