@@ -59,23 +59,30 @@ def entity_ids(payloads: Iterable[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(i for data in payloads for i in _ids(data)))
 
 
-def record(session: Session, table: Any, events: list[Envelope], notes: list[tuple[str, dict[str, Any]]],
-           identity: Identity, correlation_id: str | None, entrypoint: str | None) -> None:
-    """Add the audit row of one unit of work to ``session`` (before its commit):
-    its events, and the notes of changes that publish none (``UnitOfWork.note``)."""
-    changes = [(e.type, e.data) for e in events] + list(notes)
-    session.execute(insert(table).values(
-        id=time_ordered_id(),
-        occurred_at=datetime.now(timezone.utc),
-        actor_subject=identity.subject[:128],
-        actor_role=identity.role[:32],
-        actor_organisation_id=(identity.organisation_id or None) and identity.organisation_id[:64],
-        entrypoint=(entrypoint or None) and entrypoint[:80],
-        action=",".join(dict.fromkeys(action for action, _ in changes)),
-        entity_ids=entity_ids(data for _, data in changes),
-        event_ids=[e.id for e in events],
-        correlation_id=(correlation_id or None) and correlation_id[:64],
-    ))
+def record(session: Session, table: Any,
+           steps: Iterable[tuple[str | None, list[Envelope], list[tuple[str, dict[str, Any]]]]],
+           identity: Identity, entrypoint: str | None) -> None:
+    """Add the audit rows of one transaction to ``session`` (before its commit), in one
+    statement: a row per step (a request, or each event of a consumed batch) with its
+    correlation id, its events and the notes of changes that publish none."""
+    now = datetime.now(timezone.utc)
+    rows = []
+    for correlation_id, events, notes in steps:
+        changes = [(e.type, e.data) for e in events] + list(notes)
+        rows.append({
+            "id": time_ordered_id(),
+            "occurred_at": now,
+            "actor_subject": identity.subject[:128],
+            "actor_role": identity.role[:32],
+            "actor_organisation_id": (identity.organisation_id or None) and identity.organisation_id[:64],
+            "entrypoint": (entrypoint or None) and entrypoint[:80],
+            "action": ",".join(dict.fromkeys(action for action, _ in changes)),
+            "entity_ids": entity_ids(data for _, data in changes),
+            "event_ids": [e.id for e in events],
+            "correlation_id": (correlation_id or None) and correlation_id[:64],
+        })
+    if rows:
+        session.execute(insert(table), rows)
 
 
 class AuditQuery(Schema):

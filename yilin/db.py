@@ -88,6 +88,23 @@ class UnitOfWork:
         self.notes: list[tuple[str, dict[str, Any]]] = []
         self._outbox = _table(session, "outbox")
         self._unwritten: list[dict[str, Any]] = []
+        # where each step (one consumed event of a batch) starts: (correlation id, events, notes)
+        self._steps: list[tuple[str | None, int, int]] = [(correlation_id, 0, 0)]
+
+    def step(self, correlation_id: str | None) -> None:
+        """Begin the work of another message in this transaction: what it emits or notes
+        is audited under its own ``correlation_id`` and carries that id."""
+        if len(self.events) == self._steps[-1][1] and len(self.notes) == self._steps[-1][2]:
+            self._steps.pop()  # the previous step changed nothing
+        self._steps.append((correlation_id, len(self.events), len(self.notes)))
+        self.correlation_id = correlation_id
+
+    def steps(self) -> Iterator[tuple[str | None, list[Envelope], list[tuple[str, dict[str, Any]]]]]:
+        """Each step's correlation id, events and notes, for the audit trail."""
+        bounds = self._steps + [(None, len(self.events), len(self.notes))]
+        for (correlation_id, events, notes), (_, events_end, notes_end) in zip(bounds, bounds[1:]):
+            if events_end > events or notes_end > notes:
+                yield correlation_id, self.events[events:events_end], self.notes[notes:notes_end]
 
     def note(self, action: str, data: dict[str, Any]) -> None:
         """Record in the audit trail a change that publishes no event (``data``: its ids)."""
@@ -113,12 +130,17 @@ class UnitOfWork:
     def claim(self, envelope: Envelope) -> bool:
         """Record ``envelope`` as handled in this transaction; ``False`` if it already
         was. A concurrent duplicate waits on the primary key until the first commits."""
+        return envelope.id in self.claim_all([envelope])
+
+    def claim_all(self, envelopes: list[Envelope]) -> set[str]:
+        """Record every envelope as handled, in one statement; the ids not handled
+        before (the others are duplicates to skip)."""
         inbox = _table(self.session, "inbox")
+        now = datetime.now(timezone.utc)
+        rows = list({e.id: {"event_id": e.id, "type": e.type, "handled_at": now} for e in envelopes}.values())
         result = self.session.execute(
-            insert_ignoring_conflicts(self.session, inbox).values(
-                event_id=envelope.id, type=envelope.type, handled_at=datetime.now(timezone.utc))
-        )
-        return result.rowcount == 1
+            insert_ignoring_conflicts(self.session, inbox).values(rows).returning(inbox.c.event_id))
+        return set(result.scalars())
 
 
 def _table(session: Session, name: str) -> Any:
@@ -176,8 +198,7 @@ class DatabaseAccess:
             yield uow
             uow.write_outbox()
             if uow.events or uow.notes:
-                audit.record(uow.session, _table(uow.session, "audit"), uow.events, uow.notes, self.identity,
-                             uow.correlation_id, self.entrypoint)
+                audit.record(uow.session, _table(uow.session, "audit"), uow.steps(), self.identity, self.entrypoint)
             uow.session.commit()
         except IntegrityError as exc:
             uow.session.rollback()

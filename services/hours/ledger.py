@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from services.hours.models import (AttendanceSheet, Entry, EntryTransition, OrganisationView, StarChange, TeamView,
                                    TicketState, VolunteerTotal, VolunteerView, utcnow)
+from services.hours.locks import lock_tickets, lock_total, lock_totals, served_on, ticket_batch
 from services.hours.schemas import DAY_MINUTES, clock_minutes
-from services.hours.settings import LOCAL_TIME
-from yilin.db import UnitOfWork, insert_ignoring_conflicts
+from yilin.db import UnitOfWork
 from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from yilin.identity import Identity
 from yilin.paging import paginate
+from yilin.tables import new_id
 
 LIVE = ("pending", "verified")  # statuses that occupy a volunteer's day
 VERIFIERS = ("verifier", "org_admin")  # roles that decide for their own organisation
@@ -61,20 +62,6 @@ def star_level(verified_minutes: int, selected: bool, star_minutes: Sequence[int
             break
         level = index
     return level
-
-
-def lock_total(session: Session, volunteer_id: str) -> VolunteerTotal:
-    """The volunteer's totals row, created if missing, locked until the transaction ends."""
-    session.execute(insert_ignoring_conflicts(session, VolunteerTotal.__table__).values(
-        volunteer_id=volunteer_id, verified_minutes=0, pending_minutes=0, star_level=0, selected=False,
-        updated_at=utcnow()))
-    return session.scalars(select(VolunteerTotal).where(VolunteerTotal.volunteer_id == volunteer_id)
-                           .with_for_update().execution_options(populate_existing=True)).one()
-
-
-def _lock_totals(session: Session, volunteer_ids: Iterable[str]) -> dict[str, VolunteerTotal]:
-    # Always in id order, so two transactions locking overlapping sets cannot deadlock.
-    return {vid: lock_total(session, vid) for vid in sorted(set(volunteer_ids))}
 
 
 def _count(total: VolunteerTotal, status: str | None, minutes: int) -> None:
@@ -118,9 +105,12 @@ def _move(uow: UnitOfWork, entry: Entry, total: VolunteerTotal, to_status: str, 
 
 
 def _add(uow: UnitOfWork, total: VolunteerTotal | None, actor: str, **columns: Any) -> Entry:
-    entry = Entry(requested_by=actor, **columns)
+    # the id is set here, not at flush, so the transition can name it without a flush per entry
+    entry = Entry(id=new_id(), requested_by=actor, **columns)
     uow.session.add(entry)
-    uow.session.flush()
+    batch = ticket_batch(uow.session)
+    if batch is not None:
+        batch.add(entry)
     uow.session.add(EntryTransition(entry_id=entry.id, from_status=None, to_status=entry.status, actor=actor,
                                     reason_code=entry.reason_code))
     if total is not None:
@@ -134,9 +124,13 @@ def day_problem(session: Session, volunteer_id: str, served_on: date, minutes: i
     """``(field, message)`` if crediting this time would exceed 24 h on the day or
     overlap time already credited; ``None`` if it fits. Reads one volunteer's day
     through the (volunteer_id, served_on) index."""
-    rows = session.execute(
-        select(Entry.id, Entry.minutes, Entry.start_minute, Entry.end_minute)
-        .where(Entry.volunteer_id == volunteer_id, Entry.served_on == served_on, Entry.status.in_(LIVE))).all()
+    batch = ticket_batch(session)
+    if batch is not None and (volunteer_id, served_on) in batch.by_day:
+        rows: Sequence[Any] = [e for e in batch.by_day[(volunteer_id, served_on)] if e.status in LIVE]
+    else:
+        rows = session.execute(
+            select(Entry.id, Entry.minutes, Entry.start_minute, Entry.end_minute)
+            .where(Entry.volunteer_id == volunteer_id, Entry.served_on == served_on, Entry.status.in_(LIVE))).all()
     excluded = set(exclude)
     rows = [r for r in rows if r.id not in excluded]
     used = sum(r.minutes for r in rows)
@@ -197,7 +191,7 @@ def submit_sheet(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> dic
     if errors:
         raise InvalidInput("the sheet names unknown volunteers", {"entries": errors})
     _check_sheet_internally(lines)
-    totals = _lock_totals(session, [line["volunteer_id"] for line in lines])
+    totals = lock_totals(session, [line["volunteer_id"] for line in lines])
     for index, line in enumerate(lines):
         earlier = lines[:index]
         problem = day_problem(session, line["volunteer_id"], served_on,
@@ -286,7 +280,7 @@ def verify_sheet(uow: UnitOfWork, caller: Identity, sheet_id: Any, star_minutes:
         raise Conflict("the sheet has no pending entries", {"sheet_id": ["nothing left to verify"]})
     for entry in entries:
         _authorise_decision(caller, entry)
-    totals = _lock_totals(session, [e.volunteer_id for e in entries])
+    totals = lock_totals(session, [e.volunteer_id for e in entries])
     for entry in entries:
         _verify(uow, entry, totals[entry.volunteer_id], caller.subject, star_minutes)
     return sheet_view(session, sheet)
@@ -398,20 +392,6 @@ def set_selection(uow: UnitOfWork, caller: Identity, volunteer_id: Any, selected
 
 
 # -- ticket events -----------------------------------------------------------------------------
-def _parse_instant(value: str) -> datetime:
-    instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return instant if instant.tzinfo else instant.replace(tzinfo=LOCAL_TIME)
-
-
-def _lock_ticket(session: Session, ticket_id: str) -> TicketState:
-    """The ticket's state row, created if missing and locked: every handler of one
-    ticket's events runs one at a time, so none misses what another just did."""
-    session.execute(insert_ignoring_conflicts(session, TicketState.__table__).values(ticket_id=ticket_id,
-                                                                                     automatic=False))
-    return session.scalars(select(TicketState).where(TicketState.ticket_id == ticket_id).with_for_update()
-                           .execution_options(populate_existing=True)).one()
-
-
 def _after(first: datetime | None, second: datetime | None) -> bool:
     """Whether ``first`` is set and not before ``second`` (unset counts as long ago)."""
     return first is not None and (second is None or _utc(first) >= _utc(second))
@@ -429,26 +409,31 @@ def ticket_resolved(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime
     cancellation already handled for a later moment applies at once."""
     session = uow.session
     ticket_id = data["ticket_id"]
-    state = _lock_ticket(session, ticket_id)
+    state = lock_tickets(session, [ticket_id])[ticket_id]
     episode = data["resolved_at"]
-    served_on = _parse_instant(episode).astimezone(LOCAL_TIME).date()
+    day = served_on(episode)
+    batch = ticket_batch(session)
+    prepared = batch.by_ticket.get(ticket_id) if batch is not None else None
     team = session.get(TeamView, data["team_id"]) if data.get("team_id") else None
     organisation_id = team.organisation_id if team else None
     minutes_by_volunteer: dict[str, int] = {}
     for item in data["volunteers"]:
         minutes_by_volunteer[item["volunteer_id"]] = minutes_by_volunteer.get(item["volunteer_id"], 0) + item["minutes"]
-    totals = _lock_totals(session, minutes_by_volunteer)
+    totals = lock_totals(session, minutes_by_volunteer)
     recorded = []
     for volunteer_id, minutes in sorted(minutes_by_volunteer.items()):
-        already = session.scalar(select(Entry.id).where(
-            Entry.source == "ticket", Entry.source_id == ticket_id, Entry.volunteer_id == volunteer_id,
-            Entry.episode == episode))
-        if already is not None:  # the same resolution announced again under a new event id
+        if prepared is not None:
+            already = any(e.volunteer_id == volunteer_id and e.episode == episode for e in prepared)
+        else:
+            already = session.scalar(select(Entry.id).where(
+                Entry.source == "ticket", Entry.source_id == ticket_id, Entry.volunteer_id == volunteer_id,
+                Entry.episode == episode)) is not None
+        if already:  # the same resolution announced again under a new event id
             continue
-        problem = day_problem(session, volunteer_id, served_on, minutes, None, None)
+        problem = day_problem(session, volunteer_id, day, minutes, None, None)
         entry = _add(uow, totals[volunteer_id], "tickets", volunteer_id=volunteer_id, source="ticket",
                      source_id=ticket_id, organisation_id=organisation_id, team_id=data.get("team_id"),
-                     community_id=data["community_id"], served_on=served_on, minutes=minutes,
+                     community_id=data["community_id"], served_on=day, minutes=minutes,
                      content=data["category_code"][:200], episode=episode,
                      status="rejected" if problem else "pending",
                      reason_code="over_daily_limit" if problem else None, reason=problem[1] if problem else None)
@@ -465,6 +450,9 @@ def ticket_resolved(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime
 
 
 def _ticket_entries(session: Session, ticket_id: str, statuses: Sequence[str]) -> list[Entry]:
+    batch = ticket_batch(session)
+    if batch is not None and ticket_id in batch.by_ticket:
+        return sorted((e for e in batch.by_ticket[ticket_id] if e.status in statuses), key=lambda e: e.id)
     return list(session.scalars(select(Entry).where(Entry.source == "ticket", Entry.source_id == ticket_id,
                                                     Entry.status.in_(statuses)).order_by(Entry.id)
                                 .with_for_update().execution_options(populate_existing=True)))
@@ -489,12 +477,12 @@ def ticket_confirmed(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetim
                      star_minutes: Sequence[int]) -> list[Entry]:
     """The served resident's confirmation is the signature: verify the ticket's pending time."""
     session = uow.session
-    state = _lock_ticket(session, data["ticket_id"])
+    state = lock_tickets(session, [data["ticket_id"]])[data["ticket_id"]]
     if _after(state.confirmed_at, occurred_at) or _after(state.reopened_at, occurred_at):
         return []  # a later confirmation or reopening was already applied
     state.confirmed_at, state.rating, state.automatic = occurred_at, data.get("rating"), bool(data.get("automatic"))
     entries = _ticket_entries(session, data["ticket_id"], ("pending",))
-    _confirm(uow, state, entries, _lock_totals(session, [e.volunteer_id for e in entries]), star_minutes)
+    _confirm(uow, state, entries, lock_totals(session, [e.volunteer_id for e in entries]), star_minutes)
     return entries
 
 
@@ -502,14 +490,14 @@ def ticket_reopened(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime
                     star_minutes: Sequence[int]) -> list[Entry]:
     """Verified time of a reopened ticket goes back to pending until it is confirmed again."""
     session = uow.session
-    state = _lock_ticket(session, data["ticket_id"])
+    state = lock_tickets(session, [data["ticket_id"]])[data["ticket_id"]]
     if _after(state.reopened_at, occurred_at):
         return []
     state.reopened_at = occurred_at
     if _after(state.confirmed_at, occurred_at):
         return []  # confirmed again since: the reopening is history
     entries = _ticket_entries(session, data["ticket_id"], ("verified",))
-    totals = _lock_totals(session, [e.volunteer_id for e in entries])
+    totals = lock_totals(session, [e.volunteer_id for e in entries])
     for entry in entries:
         total = totals[entry.volunteer_id]
         _move(uow, entry, total, "pending", "tickets", "ticket_reopened")
@@ -525,10 +513,10 @@ def ticket_cancelled(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetim
                      star_minutes: Sequence[int]) -> list[Entry]:
     """A cancelled ticket credits nobody: its pending and verified time is voided."""
     session = uow.session
-    state = _lock_ticket(session, data["ticket_id"])
+    state = lock_tickets(session, [data["ticket_id"]])[data["ticket_id"]]
     state.cancelled_at = occurred_at if not _after(state.cancelled_at, occurred_at) else state.cancelled_at
     entries = _ticket_entries(session, data["ticket_id"], LIVE)
-    totals = _lock_totals(session, [e.volunteer_id for e in entries])
+    totals = lock_totals(session, [e.volunteer_id for e in entries])
     _void(uow, entries, totals)
     for total in totals.values():
         _restar(uow, total, star_minutes)

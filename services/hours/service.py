@@ -8,7 +8,7 @@ from typing import Any, Iterable
 
 from nameko.rpc import RpcProxy, rpc
 
-from services.hours import certificates, consumed, ledger, projection, records, standings
+from services.hours import certificates, consumed, ledger, locks, projection, records, standings
 from services.hours.events import EVENTS
 from services.hours.models import Base
 from services.hours.schemas import (CertificateCheckOut, CertificateCheckQuery, CertificateIn, CertificateOut,
@@ -39,6 +39,10 @@ def observe(events: Iterable[Envelope]) -> None:
             kit_metrics.VOLUNTEER_VERIFIED_SECONDS.labels("hours").inc(event.data["delta_minutes"] * 60)
         elif event.type == "volunteer.star_level_reached":
             kit_metrics.STAR_LEVELS_REACHED.labels("hours", str(event.data["level"])).inc()
+
+
+def lock_ticket_rows(service: "HoursService", uow: UnitOfWork, events: list[Envelope]) -> None:
+    locks.prepare_ticket_batch(uow.session, [event.data for event in events])
 
 
 class HoursService(AuditLogRpc):
@@ -186,24 +190,24 @@ class HoursService(AuditLogRpc):
             return records.volunteer_record(session, volunteer)
 
     # tickets
-    @consumes("tickets", "ticket.resolved")
+    @consumes("tickets", "ticket.resolved", prepare=lock_ticket_rows)
     def on_ticket_resolved(self, uow: UnitOfWork, event: Envelope) -> None:
         ledger.ticket_resolved(uow, consumed.read(consumed.TicketResolved, event.type, event.data),
                                event.occurred_at, self.settings.star_minutes)
         observe(uow.events)
 
-    @consumes("tickets", "ticket.confirmed")
+    @consumes("tickets", "ticket.confirmed", prepare=lock_ticket_rows)
     def on_ticket_confirmed(self, uow: UnitOfWork, event: Envelope) -> None:
         ledger.ticket_confirmed(uow, consumed.read(consumed.TicketConfirmed, event.type, event.data), event.occurred_at,
                                 self.settings.star_minutes)
         observe(uow.events)
 
-    @consumes("tickets", "ticket.reopened")
+    @consumes("tickets", "ticket.reopened", prepare=lock_ticket_rows)
     def on_ticket_reopened(self, uow: UnitOfWork, event: Envelope) -> None:
         ledger.ticket_reopened(uow, consumed.read(consumed.TicketRef, event.type, event.data), event.occurred_at,
                                self.settings.star_minutes)
 
-    @consumes("tickets", "ticket.cancelled")
+    @consumes("tickets", "ticket.cancelled", prepare=lock_ticket_rows)
     def on_ticket_cancelled(self, uow: UnitOfWork, event: Envelope) -> None:
         ledger.ticket_cancelled(uow, consumed.read(consumed.TicketRef, event.type, event.data), event.occurred_at,
                                 self.settings.star_minutes)
