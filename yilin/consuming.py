@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 import eventlet
+from eventlet.semaphore import Semaphore
 from amqp.exceptions import AMQPError
 from kombu.exceptions import KombuError
 from marshmallow import ValidationError
@@ -50,10 +51,12 @@ def _skip_reason(result: Any) -> str | None:
 # dead-lettering every message that happened to arrive during it.
 TRANSIENT_RETRY_SECONDS = 60.0
 
-# Up to this many events per transaction; the prefetch lets the next batch gather while
-# one commits. Both are settings (``EVENT_BATCH_SIZE``, ``EVENT_PREFETCH``).
+# Up to this many events per transaction, this many transactions at a time per handler;
+# the prefetch lets the next batch gather while one commits. All three are settings
+# (``EVENT_BATCH_SIZE``, ``EVENT_BATCH_CONCURRENCY``, ``EVENT_PREFETCH``).
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_PREFETCH = 200
+DEFAULT_BATCH_CONCURRENCY = 2
 
 
 def transient(exc: BaseException) -> bool:
@@ -131,6 +134,10 @@ class BatchingEventHandler(DurableEventHandler):
     def setup(self) -> None:
         super().setup()
         self.batch_size = max(1, int(self.container.config.get("EVENT_BATCH_SIZE", DEFAULT_BATCH_SIZE)))
+        # Few batches at a time, so that under load each gathers many events instead of
+        # the worker pool running many transactions of one event each.
+        self._slots = Semaphore(max(1, int(self.container.config.get("EVENT_BATCH_CONCURRENCY",
+                                                                     DEFAULT_BATCH_CONCURRENCY))))
         self._waiting: deque[tuple[Any, Any]] = deque()
         self._dispatching = self._stopping = False
 
@@ -158,7 +165,9 @@ class BatchingEventHandler(DurableEventHandler):
         try:
             while self._waiting:
                 eventlet.sleep(0)  # let messages already read from the socket join this batch
+                self._slots.acquire()  # meanwhile the next batch gathers
                 if self._stopping:
+                    self._slots.release()
                     self._give_back()
                     break
                 batch = [self._waiting.popleft() for _ in range(min(self.batch_size, len(self._waiting)))]
@@ -166,11 +175,12 @@ class BatchingEventHandler(DurableEventHandler):
                 context = self.unpack_message_headers(messages[0])
                 if isinstance(bodies[0], dict) and bodies[0].get("correlation_id"):
                     context.setdefault(CORRELATION_KEY, bodies[0]["correlation_id"])
+                metrics.EVENT_BATCH_SIZE.labels(self.container.service_name, self.event_type).observe(len(batch))
                 try:
-                    # blocks while the worker pool is full; meanwhile the next batch gathers
                     self.container.spawn_worker(self, (bodies,), {}, context_data=context,
                                                 handle_result=functools.partial(self.handle_batch_result, messages))
                 except ContainerBeingKilled:
+                    self._slots.release()
                     for message in messages:
                         self.queue_consumer.requeue_message(message)
         finally:
@@ -178,6 +188,7 @@ class BatchingEventHandler(DurableEventHandler):
 
     def handle_batch_result(self, messages: list[Any], worker_ctx: Any, result: Any = None,
                             exc_info: Any = None) -> Any:
+        self._slots.release()
         outcomes = result if exc_info is None else [exc_info[1]] * len(messages)
         for message, outcome in zip(messages, outcomes):
             failed = isinstance(outcome, BaseException)

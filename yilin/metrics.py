@@ -40,6 +40,8 @@ EVENTS_HANDLED = Counter("yilin_events_handled_total", "Event deliveries handled
                          ["service", "type", "outcome"])
 EVENT_HANDLER_DURATION = Histogram("yilin_event_handler_duration_seconds", "Event handler run time.",
                                    ["service", "type"], buckets=LATENCY_BUCKETS)
+EVENT_BATCH_SIZE = Histogram("yilin_event_batch_size", "Events taken by one handler transaction.",
+                             ["service", "type"], buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500))
 EVENT_LAG = Histogram("yilin_event_lag_seconds", "From an event's occurred_at to the handler's commit.",
                       ["service", "type"], buckets=LAG_BUCKETS)
 OUTBOX_BACKLOG = Gauge("yilin_outbox_backlog", "Events committed but not yet published.", ["service"])
