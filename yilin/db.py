@@ -14,7 +14,7 @@ import logging
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, MetaData, create_engine, event, insert
@@ -92,6 +92,7 @@ class UnitOfWork:
         self._unwritten: list[dict[str, Any]] = []
         # where each step (one consumed event of a batch) starts: (correlation id, events, notes)
         self._steps: list[tuple[str | None, int, int]] = [(correlation_id, 0, 0)]
+        self._after_commit: list[Callable[[], None]] = []
 
     def step(self, correlation_id: str | None) -> None:
         """Begin the work of another message in this transaction: what it emits or notes
@@ -100,6 +101,16 @@ class UnitOfWork:
             self._steps.pop()  # the previous step changed nothing
         self._steps.append((correlation_id, len(self.events), len(self.notes)))
         self.correlation_id = correlation_id
+
+    @property
+    def step_events(self) -> list[Envelope]:
+        """The events emitted since the current step (the message being handled) began."""
+        return self.events[self._steps[-1][1]:]
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this transaction has committed, e.g. to count a business
+        metric that must not be counted for work a retry will redo."""
+        self._after_commit.append(callback)
 
     def steps(self) -> Iterator[tuple[str | None, list[Envelope], list[tuple[str, dict[str, Any]]]]]:
         """Each step's correlation id, events and notes, for the audit trail."""
@@ -140,8 +151,9 @@ class UnitOfWork:
         inbox = _table(self.session, "inbox")
         now = datetime.now(timezone.utc)
         rows = list({e.id: {"event_id": e.id, "type": e.type, "handled_at": now} for e in envelopes}.values())
+        # executemany form: one statement on PostgreSQL, compiled once whatever the batch size
         result = self.session.execute(
-            insert_ignoring_conflicts(self.session, inbox).values(rows).returning(inbox.c.event_id))
+            insert_ignoring_conflicts(self.session, inbox).returning(inbox.c.event_id), rows)
         return set(result.scalars())
 
 
@@ -211,6 +223,8 @@ class DatabaseAccess:
             raise
         finally:
             uow.session.close()
+        for callback in uow._after_commit:
+            callback()
         if uow.events:
             faults.point("outbox.after_commit")
             self.provider.relay.publish_committed(uow.events)

@@ -54,7 +54,8 @@ def _lock_rows(session: Session, model: Any, key: Any, ids: Iterable[str],
     held: dict[str, Any] = session.info.setdefault(("hours.locked", model.__tablename__), {})
     wanted = [i for i in ordered if i not in held]
     if wanted:
-        session.execute(insert_ignoring_conflicts(session, model.__table__).values([blank(i) for i in wanted]))
+        # executemany form: one statement on PostgreSQL, compiled once whatever the count
+        session.execute(insert_ignoring_conflicts(session, model.__table__), [blank(i) for i in wanted])
         rows = session.scalars(select(model).where(key.in_(wanted)).order_by(key).with_for_update()
                                .execution_options(populate_existing=True))
         held.update((getattr(row, key.key), row) for row in rows)

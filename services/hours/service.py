@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -30,13 +31,16 @@ TOTAL, LEADERBOARD = VolunteerTotalOut(), LeaderboardOut()
 CERTIFICATE, CERTIFICATE_CHECK, RECORD = CertificateOut(), CertificateCheckOut(), VolunteerRecordOut()
 
 
+VERIFIED_SECONDS = kit_metrics.VOLUNTEER_VERIFIED_SECONDS.labels("hours")
+
+
 def observe(events: Iterable[Envelope]) -> None:
     """Business metrics from the events a transaction emitted."""
     for event in events:
         if event.type == "hours.verified":
-            kit_metrics.VOLUNTEER_VERIFIED_SECONDS.labels("hours").inc(event.data["minutes"] * 60)
+            VERIFIED_SECONDS.inc(event.data["minutes"] * 60)
         elif event.type == "hours.corrected" and event.data["delta_minutes"] > 0:
-            kit_metrics.VOLUNTEER_VERIFIED_SECONDS.labels("hours").inc(event.data["delta_minutes"] * 60)
+            VERIFIED_SECONDS.inc(event.data["delta_minutes"] * 60)
         elif event.type == "volunteer.star_level_reached":
             kit_metrics.STAR_LEVELS_REACHED.labels("hours", str(event.data["level"])).inc()
 
@@ -194,13 +198,13 @@ class HoursService(AuditLogRpc):
     def on_ticket_resolved(self, uow: UnitOfWork, event: Envelope) -> None:
         ledger.ticket_resolved(uow, consumed.read(consumed.TicketResolved, event.type, event.data),
                                event.occurred_at, self.settings.star_minutes)
-        observe(uow.events)
+        uow.after_commit(functools.partial(observe, uow.step_events))
 
     @consumes("tickets", "ticket.confirmed", prepare=lock_ticket_rows)
     def on_ticket_confirmed(self, uow: UnitOfWork, event: Envelope) -> None:
         ledger.ticket_confirmed(uow, consumed.read(consumed.TicketConfirmed, event.type, event.data), event.occurred_at,
                                 self.settings.star_minutes)
-        observe(uow.events)
+        uow.after_commit(functools.partial(observe, uow.step_events))
 
     @consumes("tickets", "ticket.reopened", prepare=lock_ticket_rows)
     def on_ticket_reopened(self, uow: UnitOfWork, event: Envelope) -> None:
