@@ -27,6 +27,14 @@ class ProbeService:
     def on_thing(self, uow: UnitOfWork, event: Envelope) -> None:
         uow.session.execute(insert(applied).values(event_id=event.id, amount=event.data["amount"]))
 
+    @consumes("source", "thing.batched")
+    def on_batched(self, uow: UnitOfWork, event: Envelope) -> None:
+        attempts[event.id] = attempts.get(event.id, 0) + 1
+        uow.session.execute(insert(applied).values(event_id=event.id, amount=event.data["amount"]))
+        uow.note("thing.applied", {"thing_id": event.id})
+        if event.data.get("poisoned"):
+            raise RuntimeError("this event always fails")
+
     @consumes("source", "thing.poisoned")
     def on_poison(self, uow: UnitOfWork, event: Envelope) -> Any:
         attempts[event.id] = attempts.get(event.id, 0) + 1

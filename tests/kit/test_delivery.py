@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from tests.harness import ServiceProcess, migrate_service, wait_until
 from tests.kit import probe
-from yilin import deadletters, topology
+from yilin import deadletters, metrics, topology
 from yilin.config import database_url as resolve_url
 from yilin.db import engine_for
 from yilin.outbox import event_exchange
@@ -103,6 +103,45 @@ def test_failing_handler_is_retried_then_dead_lettered(make_config: Any, databas
     wait_until(lambda: len(deadletters.peek(config["AMQP_URI"], "probe")) == 1, timeout=20, what="back in the DLQ")
     assert deadletters.purge(config["AMQP_URI"], "probe") == 1
     assert deadletters.peek(config["AMQP_URI"], "probe") == []
+
+
+def test_backlog_is_applied_in_batches_and_a_poisoned_event_alone_is_dead_lettered(
+        make_config: Any, database_url: str, container_factory: Any) -> None:
+    config = make_config(database_url, EVENT_BATCH_SIZE=20)
+    engine = probe_engine(config)
+    topology.declare(config["AMQP_URI"], [probe.ProbeService])
+    events = [{**envelope("thing.batched", amount=i, poisoned=(i == 17)), "correlation_id": f"req-{i}"}
+              for i in range(60)]
+    poison = events[17]
+    for event in events:  # a backlog waiting before the consumer starts
+        publish(config["AMQP_URI"], event)
+    batches = metrics.EVENT_BATCH_SIZE.labels("probe", "thing.batched")
+    before = _histogram(batches)
+    container = container_factory(probe.ProbeService, config)
+    container.start()
+    dead = wait_until(lambda: deadletters.peek(config["AMQP_URI"], "probe"), timeout=30, what="a dead letter")
+    wait_until(lambda: _queue_empty(config, "thing.batched", "on_batched"), what="queue drained")
+
+    assert [d["body"]["id"] for d in dead] == [poison["id"]]
+    # every delivery fails alone (after failing its batch, when it had company)
+    assert topology.DELIVERY_LIMIT + 2 <= probe.attempts[poison["id"]] <= 2 * (topology.DELIVERY_LIMIT + 1)
+    count, total = (now - then for now, then in zip(_histogram(batches), before))
+    assert total == 60 + topology.DELIVERY_LIMIT and count < total, "the backlog was taken in batches"
+    with engine.connect() as conn:
+        applied = conn.execute(select(probe.applied.c.event_id)).scalars().all()
+        audit = conn.execute(select(probe.metadata.tables["audit"].c.correlation_id,
+                                    probe.metadata.tables["audit"].c.entity_ids)).all()
+    good = [e for e in events if e is not poison]
+    assert sorted(applied) == sorted(e["id"] for e in good), "every good event applied exactly once"
+    # one audit row per event, under that event's own correlation id
+    assert sorted((row.correlation_id, tuple(row.entity_ids)) for row in audit) == sorted(
+        (e["correlation_id"], (e["id"],)) for e in good)
+    assert deadletters.purge(config["AMQP_URI"], "probe") == 1
+
+
+def _histogram(histogram: Any) -> tuple[float, float]:
+    samples = {s.name: s.value for s in histogram.collect()[0].samples if not s.labels.get("le")}
+    return samples[histogram._name + "_count"], samples[histogram._name + "_sum"]
 
 
 def test_service_killed_between_commit_and_publish_still_delivers(amqp_uri: str, pg_url: str, tap: Any,
