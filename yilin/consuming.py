@@ -120,6 +120,11 @@ class BatchQueueConsumer(QueueConsumer):
     def prefetch_count(self) -> int:
         return int(self.container.config.get("EVENT_PREFETCH", DEFAULT_PREFETCH))
 
+    def handle_message(self, provider: Any, body: Any, message: Any) -> None:
+        # nameko spawns a greenthread per delivery to hand it over; a batching handler
+        # only queues it, which cannot block, so it is handed over in place.
+        provider.handle_message(body, message)
+
 
 class BatchingEventHandler(DurableEventHandler):
     """A durable handler whose worker takes every message waiting, up to the batch size.
