@@ -105,8 +105,9 @@ def _move(uow: UnitOfWork, entry: Entry, total: VolunteerTotal, to_status: str, 
 
 
 def _add(uow: UnitOfWork, total: VolunteerTotal | None, actor: str, **columns: Any) -> Entry:
-    # the id is set here, not at flush, so the transition can name it without a flush per entry
-    entry = Entry(id=new_id(), requested_by=actor, **columns)
+    # id and time are set here, not at flush: the transition names the entry without a
+    # flush per entry, and entries added together keep the order they were added in
+    entry = Entry(id=new_id(), created_at=utcnow(), requested_by=actor, **columns)
     uow.session.add(entry)
     batch = ticket_batch(uow.session)
     if batch is not None:
