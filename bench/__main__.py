@@ -17,7 +17,7 @@ import logging  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+from dataclasses import dataclass, replace  # noqa: E402
 
 from bench.environment import Environment  # noqa: E402
 from bench.report import Report  # noqa: E402
@@ -25,7 +25,8 @@ from bench.report import Report  # noqa: E402
 
 @dataclass(frozen=True)
 class Sizes:
-    """How much work each stage does; ``--quick`` keeps the whole run under two minutes."""
+    """How much work each stage does, and the CPU each scale-out replica may use;
+    ``--quick`` keeps the whole run to a few minutes."""
 
     noop_events: int
     raw_events: int
@@ -38,25 +39,36 @@ class Sizes:
     enterprises: int
     hour_entries: int
     query_samples: int
+    scaleout_tickets: int
+    scaleout_rounds: int  # each round drains once with one replica and once with two
+    # Cores per hours replica in the scale-out stage (a pod's CPU limit; 0 = uncapped).
+    # Two capped replicas, the broker and the database must fit in this 2-core machine
+    # with room to spare (docs/performance.md, "Scale-out").
+    replica_cpu_limit: float = 0.4
 
 
 FULL = Sizes(noop_events=30_000, raw_events=60_000, commit_seconds=5, pipeline_tickets=2_000, latency_seconds=5,
              http_seconds=5, volunteers=173_000, teams=459, enterprises=3_000, hour_entries=10_000_000,
-             query_samples=200)
+             query_samples=200, scaleout_tickets=1_000, scaleout_rounds=2)
 QUICK = Sizes(noop_events=2_000, raw_events=5_000, commit_seconds=1, pipeline_tickets=300, latency_seconds=1.5,
               http_seconds=1.5, volunteers=5_000, teams=20, enterprises=60, hour_entries=100_000,
-              query_samples=30)
+              query_samples=30, scaleout_tickets=300, scaleout_rounds=2)
 
 STAGES = ("baselines", "pipeline", "scaleout", "gateway", "district", "ledger")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small sizes, for CI (under two minutes)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for CI (a few minutes)")
     parser.add_argument("--only", nargs="+", choices=STAGES, help="run only these stages")
+    parser.add_argument("--replica-cpu", type=float, metavar="CORES",
+                        help=f"CPU limit of each hours replica in the scale-out stage (default "
+                             f"{FULL.replica_cpu_limit:g}; 0 runs them uncapped)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     sizes = QUICK if args.quick else FULL
+    if args.replica_cpu is not None:
+        sizes = replace(sizes, replica_cpu_limit=args.replica_cpu)
     report = Report("quick" if args.quick else "full")
     stages = args.only or STAGES
     began = time.perf_counter()

@@ -21,6 +21,8 @@ from typing import Any, Callable, Iterator
 import psycopg2
 from kombu import Connection
 
+from bench.cpu_quota import CpuQuota
+
 ROOT = Path(__file__).resolve().parent.parent
 RABBIT_HOST = os.environ.get("YILIN_BENCH_RABBIT", "127.0.0.1:5672")
 PG_ADMIN_URL = os.environ.get("YILIN_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -61,11 +63,13 @@ def peak_rss_mib(pid: int) -> float:
 
 class ServiceProcess:
     """One service process, started the way ``yilin serve`` starts it (``module`` lets
-    the bench start its own baseline services the same way)."""
+    the bench start its own baseline services the same way). With ``cpu_quota`` it runs
+    inside that cgroup (capped once the quota is applied), like a pod with a CPU limit."""
 
     def __init__(self, name: str, env: "Environment", module: str = "yilin.cli", args: tuple[str, ...] = (),
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, cpu_quota: CpuQuota | None = None) -> None:
         self.name = name
+        self.cpu_quota = cpu_quota
         self.metrics_port = free_port()
         self.http_port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix=f"yilin-bench-{name}-", suffix=".log", delete=False)
@@ -77,6 +81,8 @@ class ServiceProcess:
         })
         environ.update(extra_env or {})
         command = [sys.executable, "-m", module, *(args or ("serve", name))]
+        if cpu_quota is not None:
+            command = cpu_quota.wrap(command)
         self.process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=self.log, stderr=subprocess.STDOUT)
 
     @property
@@ -113,6 +119,8 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        if self.cpu_quota is not None:
+            self.cpu_quota.remove()
         Path(self.log.name).unlink(missing_ok=True)
 
 

@@ -61,6 +61,10 @@ class Report:
     details: dict[str, Any] = field(default_factory=dict)
     memory_mib: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    # What a stage ran under that a reader needs beside its figures (e.g. the CPU cap of
+    # the scale-out replicas), and one-line findings printed under the table.
+    settings: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.time)
 
     def add(self, ratio: Ratio) -> Ratio:
@@ -76,8 +80,10 @@ class Report:
             "started_at": datetime.fromtimestamp(self.started, timezone.utc).isoformat(),
             "duration_seconds": round(time.time() - self.started, 1),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "settings": self.settings,
             "ratios": {name: r.as_dict() for name, r in self.ratios.items()},
             "memory_peak_rss_mib": self.memory_mib,
+            "notes": self.notes,
             "details": self.details,
             "errors": self.errors,
         }
@@ -92,9 +98,11 @@ class Report:
         widths = [max(len(row[i]) for row in rows) for i in range(5)]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
-        if self.memory_mib:
+        if self.memory_mib or self.notes:
             lines.append("")
+        if self.memory_mib:
             lines.append("peak RSS under load: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in self.memory_mib.items()))
+        lines.extend(self.notes)
         for stage, error in self.errors.items():
             lines.append(f"stage {stage} FAILED: {error}")
         return "\n".join(lines)
@@ -151,7 +159,8 @@ def markdown(data: dict[str, Any]) -> str:
         lines.append(f"| `{name}` | {fig['label']} {_fmt(fig['value'])} {fig['unit']} | "
                      f"{base['label']} {_fmt(base['value'])} {base['unit']} | {r['value']:.3f}× | {target} |")
     memory = ", ".join(f"{k} {v:.0f} MiB" for k, v in data.get("memory_peak_rss_mib", {}).items())
-    return "\n".join(lines) + f"\n\nPeak RSS under load: {memory}."
+    notes = "".join(f"\n\n{note}" for note in data.get("notes", []))
+    return "\n".join(lines) + f"\n\nPeak RSS under load: {memory}." + notes
 
 
 if __name__ == "__main__":

@@ -156,13 +156,16 @@ def pipeline(env: Environment, sizes: Any, report: Report) -> None:
 
 
 def scaleout(env: Environment, sizes: Any, report: Report) -> None:
-    """The same drain with two replicas of the hours service beside one."""
-    from bench import pipeline as pipe
+    """The same drain with two replicas of the hours service beside one, each replica
+    capped like a pod under a CPU limit (bench/scaleout.py)."""
+    from bench import scaleout as scale
 
-    env.migrate("hours")
-    one = report.details.get("pipeline") or pipe.run(env, sizes.pipeline_tickets, 0, report.memory,
-                                                     with_latency=False)
-    two = pipe.run(env, sizes.pipeline_tickets, 0, report.memory, replicas=2, with_latency=False)
-    report.details["scaleout"] = {"one": {k: v for k, v in one.items() if k != "latency"}, "two": two}
-    report.add(Ratio("replicas_2_vs_1", Figure("2 replicas", two["per_second"], "ev/s"),
-                     Figure("1 replica", one["per_second"], "ev/s"), target=1.6))
+    result = scale.measure(env, sizes, report.memory)
+    cap = result["replica_cpu_limit"]
+    report.settings["replica_cpu_limit"] = cap
+    report.details["scaleout"] = result
+    label = f" × {cap:g} CPU" if cap is not None else " uncapped"
+    line = scale.summary(result)
+    report.add(Ratio("replicas_2_vs_1", Figure(f"2 replicas{label}", result["two_per_second"], "ev/s"),
+                     Figure(f"1 replica{label}", result["one_per_second"], "ev/s"), target=1.6, note=line))
+    report.notes.append("scale-out: " + line)

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ def test_quick_bench_writes_every_ratio_with_both_figures(tmp_path: Path) -> Non
     latest = tmp_path / "latest.json"
     before = 0.0
     result = subprocess.run([sys.executable, "-m", "bench", "--quick"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300, env={**os.environ, "YILIN_BENCH_RESULTS": str(tmp_path)})
+                            timeout=480, env={**os.environ, "YILIN_BENCH_RESULTS": str(tmp_path)})
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     assert latest.stat().st_mtime > before
     data = json.loads(latest.read_text())
@@ -34,3 +35,25 @@ def test_quick_bench_writes_every_ratio_with_both_figures(tmp_path: Path) -> Non
     assert set(data["memory_peak_rss_mib"]) >= {"hours", "registry", "gateway"}
     assert all(mib > 0 for mib in data["memory_peak_rss_mib"].values())
     assert (tmp_path / "latest.png").stat().st_size > 0
+    _check_scaleout(data, result.stdout)
+
+
+def _check_scaleout(data: dict[str, Any], stdout: str) -> None:
+    """Both scale-out runs say under which CPU cap they ran (or why none), how much CPU
+    each replica used and how the two replicas shared the events."""
+    scaleout = data["details"]["scaleout"]
+    cap = scaleout["replica_cpu_limit"]
+    assert data["settings"]["replica_cpu_limit"] == cap
+    if cap is None:
+        assert scaleout["uncapped_reason"] and "UNCAPPED" in stdout
+    else:
+        assert f"capped at {cap:g} CPU" in stdout
+    for replicas, runs in ((1, scaleout["one"]), (2, scaleout["two"])):
+        assert runs
+        for run in runs:
+            assert len(run["replica"]) == replicas
+            # (a counter is bumped just after the event's work, so one may trail the drain's end)
+            assert sum(r["events_handled"] for r in run["replica"]) >= 0.95 * run["events"]
+            assert all(r["cpu_seconds"] > 0 and r["events_handled"] > 0 for r in run["replica"])
+            if cap is not None:
+                assert all(0 < r["of_limit"] < 1.3 for r in run["replica"]), run["replica"]
