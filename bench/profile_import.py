@@ -1,0 +1,102 @@
+"""Where a batch of the volunteer import spends its time, without nameko or a broker in
+the way: ``python -m bench.profile_import [BATCHES] [--pyinstrument]``.
+
+Runs the registry's ``import_volunteers`` with the kit's transaction steps (outbox rows,
+audit row, commit) batch by batch, 1,000 rows each as ``yilin import`` sends them, in
+this process against a fresh database, and prints per batch: wall time, SQL statements,
+time in SQL round trips and in the commit, and this process's CPU time (steadier than
+wall time on a busy machine); with ``--pyinstrument``, the call tree too."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import sessionmaker
+
+from bench import seed
+from bench.district import IMPORT_BATCH
+from bench.environment import Environment
+from yilin import audit
+from yilin.db import UnitOfWork, engine_for
+from yilin.identity import SYSTEM
+from yilin.pii import PersonalData
+
+
+def main() -> None:
+    from services.registry import domain
+    from services.registry.events import EVENTS
+    from services.registry.models import Base, Place
+
+    batches = int(next((a for a in sys.argv[1:] if a.isdigit()), "10"))
+    with Environment.create() as env:
+        env.migrate("registry")
+        engine = engine_for(env.database_url, "registry")
+        sessions = sessionmaker(engine, expire_on_commit=False, info={"metadata": Base.metadata})
+        with sessions() as session:
+            district = Place(code="D", name="D", level="district")
+            session.add(district)
+            session.flush()
+            communities = [Place(code=f"C{i}", name=f"C{i}", level="community", parent_id=district.id)
+                           for i in range(10)]
+            session.add_all(communities)
+            session.commit()
+            community_ids = [c.id for c in communities]
+        sql = {"statements": 0, "seconds": 0.0}
+        by_statement: dict[str, float] = {}
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+            context._bench_started = time.perf_counter()
+            sql["statements"] += 1
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def _after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+            took = time.perf_counter() - context._bench_started
+            sql["seconds"] += took
+            key = " ".join(statement.split()[:3])[:40]
+            by_statement[key] = by_statement.get(key, 0.0) + took
+
+        pii = PersonalData("profile-import")
+        base = random.randrange(10 ** 6, 10 ** 12)
+        payloads = [seed.volunteer_rows(base + b * IMPORT_BATCH, IMPORT_BATCH, community_ids) for b in range(batches)]
+        profiler = None
+        if "--pyinstrument" in sys.argv:
+            import pyinstrument
+
+            profiler = pyinstrument.Profiler()
+            profiler.start()
+        commit = 0.0
+        created = 0
+        cpu = time.process_time()
+        began = time.perf_counter()
+        for rows in payloads:
+            uow = UnitOfWork(sessions(), EVENTS, None)
+            created += domain.import_volunteers(uow, pii, rows)["created"]
+            uow.write_outbox()
+            audit.record(uow.session, uow.session.info["metadata"].tables["audit"], uow.events, uow.notes,
+                         SYSTEM, None, "import_volunteers")
+            started = time.perf_counter()
+            uow.session.commit()
+            commit += time.perf_counter() - started
+            uow.session.close()
+        elapsed = time.perf_counter() - began
+        cpu = time.process_time() - cpu
+        if profiler is not None:
+            profiler.stop()
+            print(profiler.output_text())
+        engine.dispose()
+    n = len(payloads)
+    print(f"{created} volunteers in {n} batches: {created / elapsed:.0f} rows/s on one connection; per batch "
+          f"{1000 * elapsed / n:.0f} ms, {sql['statements'] / n:.1f} statements taking {1000 * sql['seconds'] / n:.0f} ms, "
+          f"commit {1000 * commit / n:.0f} ms, the rest (Python) {1000 * (elapsed - sql['seconds'] - commit) / n:.0f} ms; "
+          f"CPU of this process {1000 * cpu / n:.0f} ms")
+    for key, seconds in sorted(by_statement.items(), key=lambda item: -item[1]):
+        print(f"  {1000 * seconds / n:6.1f} ms per batch  {key}")
+
+
+if __name__ == "__main__":
+    main()
