@@ -70,15 +70,22 @@ def main() -> None:
             profiler = pyinstrument.Profiler()
             profiler.start()
         commit = 0.0
+        steps = {"import_volunteers": 0.0, "write_outbox": 0.0, "audit": 0.0}
         created = 0
         cpu = time.process_time()
         began = time.perf_counter()
         for rows in payloads:
             uow = UnitOfWork(sessions(), EVENTS, None)
+            step = time.process_time()
             created += domain.import_volunteers(uow, pii, rows)["created"]
+            steps["import_volunteers"] += time.process_time() - step
+            step = time.process_time()
             uow.write_outbox()
+            steps["write_outbox"] += time.process_time() - step
+            step = time.process_time()
             audit.record(uow.session, uow.session.info["metadata"].tables["audit"], uow.events, uow.notes,
                          SYSTEM, None, "import_volunteers")
+            steps["audit"] += time.process_time() - step
             started = time.perf_counter()
             uow.session.commit()
             commit += time.perf_counter() - started
@@ -94,6 +101,7 @@ def main() -> None:
           f"{1000 * elapsed / n:.0f} ms, {sql['statements'] / n:.1f} statements taking {1000 * sql['seconds'] / n:.0f} ms, "
           f"commit {1000 * commit / n:.0f} ms, the rest (Python) {1000 * (elapsed - sql['seconds'] - commit) / n:.0f} ms; "
           f"CPU of this process {1000 * cpu / n:.0f} ms")
+    print("  CPU per batch: " + ", ".join(f"{name} {1000 * seconds / n:.0f} ms" for name, seconds in steps.items()))
     for key, seconds in sorted(by_statement.items(), key=lambda item: -item[1]):
         print(f"  {1000 * seconds / n:6.1f} ms per batch  {key}")
 
