@@ -11,8 +11,9 @@ from typing import Any, Callable
 
 from bench import seed
 from bench.environment import Environment, run_json
+from yilin.importing import send_batches
 
-IMPORT_BATCH = 1000  # what `yilin import` sends per RPC call
+IMPORT_BATCH = 1000  # what `yilin import` sends per RPC call (and, like it, two calls in flight)
 
 
 def import_volunteers(rpc: Any, district: seed.District, count: int, registry: Any = None) -> dict[str, Any]:
@@ -21,11 +22,11 @@ def import_volunteers(rpc: Any, district: seed.District, count: int, registry: A
     a busy machine)."""
     created = 0
     base = random.randrange(10 ** 6, 10 ** 12)  # fresh ID numbers should a retried stage import again
+    batches = (seed.volunteer_rows(base + start, min(IMPORT_BATCH, count - start), district.communities)
+               for start in range(0, count, IMPORT_BATCH))
     cpu = registry.cpu_seconds() if registry is not None else 0.0
     started = time.perf_counter()
-    for start in range(0, count, IMPORT_BATCH):
-        rows = seed.volunteer_rows(base + start, min(IMPORT_BATCH, count - start), district.communities)
-        result = rpc.registry.import_volunteers(rows)
+    for _, result in send_batches(rpc.registry, batches):
         if result["rejected"]:
             raise RuntimeError(f"import rejected rows: {result['rejected'][:3]}")
         created += result["created"]

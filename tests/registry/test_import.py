@@ -127,3 +127,24 @@ def test_import_batch_reports_each_bad_row_and_stores_the_rest(stack: Any, tap: 
         assert set(imported) == {first["id"], by_name["戊"]["id"]}
         trail = registry.audit_log({"action": "volunteer.registered", "entity_id": first["id"]})["items"]
         assert len(trail) == 1 and by_name["戊"]["id"] in trail[0]["entity_ids"] and len(trail[0]["event_ids"]) == 2
+
+
+def test_batches_in_flight_keep_the_first_row_of_a_person(stack: Any, amqp_uri: str, tmp_path: Path) -> None:
+    from yilin.importing import import_file
+
+    s = stack("registry")
+    with s.rpc("registry") as registry:
+        district = registry.create_place({"code": "D", "name": "D", "level": "district"})
+        street = registry.create_place({"code": "S", "name": "S", "level": "street", "parent_id": district["id"]})
+        community = registry.create_place({"code": "C", "name": "C", "level": "community", "parent_id": street["id"]})
+    rows = make_rows(community["id"], 12)
+    # the same people again in the very next batch (both would be in flight at once)
+    rows[4] = {**rows[1], "name": "later row"}
+    rows[9] = {**rows[7], "name": "later row", "id_number": rows[7]["id_number"].lower()}
+    path = tmp_path / "people.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
+    summary = import_file({"AMQP_URI": amqp_uri, "serializer": "json"}, path, batch=3, progress=False, in_flight=3)
+    assert summary == {"created": 10, "duplicates": 2, "rejected": []}
+    with s.rpc("registry") as registry:
+        names = [v["name"] for v in registry.list_volunteers({"community_id": community["id"], "limit": 50})["items"]]
+    assert len(names) == 10 and "later row" not in names
