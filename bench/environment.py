@@ -61,6 +61,15 @@ def peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far, seconds; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 class ServiceProcess:
     """One service process, started the way ``yilin serve`` starts it (``module`` lets
     the bench start its own baseline services the same way). With ``cpu_quota`` it runs
@@ -107,6 +116,9 @@ class ServiceProcess:
 
     def peak_rss_mib(self) -> float:
         return peak_rss_mib(self.pid)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid)
 
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")

@@ -99,7 +99,7 @@ def district(env: Environment, sizes: Any, report: Report) -> None:
         began = time.perf_counter()
         seed.teams(rpc, area, sizes.teams)
         details["teams"] = {"rows": sizes.teams, "seconds": round(time.perf_counter() - began, 2)}
-        details["import"] = dist.import_volunteers(rpc, area, sizes.volunteers)
+        details["import"] = dist.import_volunteers(rpc, area, sizes.volunteers, processes["registry"])
         report.memory("registry", processes["registry"].peak_rss_mib())
         if "fund" in processes:
             details["enterprises"] = dist.register_enterprises(rpc, area, sizes.enterprises)
@@ -108,7 +108,8 @@ def district(env: Environment, sizes: Any, report: Report) -> None:
     report.details["district"] = details
     report.add(Ratio("import_vs_copy", Figure("volunteer import (RPC)", details["import"]["per_second"], "rows/s"),
                      Figure("COPY of the same rows", details["copy"]["per_second"], "rows/s"), target=0.25,
-                     note=f"{details['import']['rows']} volunteers"))
+                     note=f"{details['import']['rows']} volunteers; registry CPU "
+                          f"{details['import'].get('registry_cpu_ms_per_1000_rows')} ms per 1,000"))
     for process in list(processes.values()):
         env.stop(process)
     env.district = area

@@ -106,12 +106,14 @@ def demo(gateway: str) -> None:
 @click.argument("kind", type=click.Choice(["volunteers"]))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--batch", default=1000, show_default=True)
+@click.option("--in-flight", default=2, show_default=True, type=click.IntRange(min=1),  # importing.IN_FLIGHT
+              help="Batches sent before waiting for the first reply.")
 @click.pass_obj
-def import_(config: dict[str, Any], kind: str, path: str, batch: int) -> None:
+def import_(config: dict[str, Any], kind: str, path: str, batch: int, in_flight: int) -> None:
     """Import volunteers from CSV or JSON lines, with a progress bar."""
     from yilin.importing import import_file
 
-    summary = import_file(config, path, batch)
+    summary = import_file(config, path, batch, in_flight=in_flight)
     click.echo(json.dumps(summary))
     if summary["rejected"]:
         sys.exit(1)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Engine, MetaData, create_engine, event, insert
+from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yilin import audit, faults
+from yilin.bulk import insert_rows
 from yilin.config import database_url
 from yilin.errors import Conflict
 from yilin.events import Envelope, EventCatalogue
@@ -138,7 +139,7 @@ class UnitOfWork:
         emits thousands; one round trip each would dominate it). Runs before commit."""
         if self._unwritten:
             rows, self._unwritten = self._unwritten, []
-            self.session.execute(insert(self._outbox), rows)
+            insert_rows(self.session, self._outbox, rows)
 
     def claim(self, envelope: Envelope) -> bool:
         """Record ``envelope`` as handled in this transaction; ``False`` if it already
