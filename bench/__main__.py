@@ -47,12 +47,12 @@ class Sizes:
     replica_cpu_limit: float = 0.4
 
 
-FULL = Sizes(noop_events=30_000, raw_events=60_000, commit_seconds=5, pipeline_tickets=2_000, latency_seconds=5,
+FULL = Sizes(noop_events=30_000, raw_events=60_000, commit_seconds=5, pipeline_tickets=5_000, latency_seconds=5,
              http_seconds=5, volunteers=173_000, teams=459, enterprises=3_000, hour_entries=10_000_000,
              query_samples=200, scaleout_tickets=1_000, scaleout_rounds=2)
 QUICK = Sizes(noop_events=2_000, raw_events=5_000, commit_seconds=1, pipeline_tickets=300, latency_seconds=1.5,
               http_seconds=1.5, volunteers=5_000, teams=20, enterprises=60, hour_entries=100_000,
-              query_samples=30, scaleout_tickets=300, scaleout_rounds=2)
+              query_samples=30, scaleout_tickets=300, scaleout_rounds=1)
 
 STAGES = ("baselines", "pipeline", "scaleout", "gateway", "district", "ledger")
 
