@@ -27,10 +27,11 @@ class Call:
     query: dict[str, Any]
     body: Any
     headers: dict[str, str]
+    read: bool = False  # a GET: the service is called through its read proxy
 
     def rpc(self, service: str) -> Any:
-        """The RPC proxy of ``service``."""
-        return getattr(self.services, service)
+        """The RPC proxy of ``service`` (for a read, the one that sends reads: see yilin.rpc)."""
+        return getattr(self.services, f"{service}_reads" if self.read else service)
 
 
 @dataclass

@@ -32,6 +32,7 @@ from yilin.errors import (BadRequest, Forbidden, InvalidInput, NotFound, Payload
 from yilin.identity import IDENTITY_KEY, Identity
 from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation
+from yilin.rpc import ReadRpcProxy
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("yilin.access")
@@ -112,6 +113,12 @@ class GatewayService:
     fund = RpcProxy("fund")
     hours = RpcProxy("hours")
     tickets = RpcProxy("tickets")
+    # GET routes call through these: transient requests, no publisher confirms, a bounded
+    # wait (yilin.rpc). Writes keep nameko's persistent, confirmed messages above.
+    registry_reads = ReadRpcProxy("registry")
+    fund_reads = ReadRpcProxy("fund")
+    hours_reads = ReadRpcProxy("hours")
+    tickets_reads = ReadRpcProxy("tickets")
     context = WorkerContext()
     metrics = Instrumentation()
     auth = AuthSettings()
@@ -199,7 +206,7 @@ class GatewayService:
         if route.body_schema is not None:
             load(route.body_schema, body)  # a JSON null or list is refused here too
         call = Call(services=self, identity=identity, path=path_values, query=query, body=body,
-                    headers=dict(request.headers))
+                    headers=dict(request.headers), read=request.method == "GET")
 
         def respond() -> Response:
             result = route.handler(call)

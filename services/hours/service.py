@@ -6,7 +6,7 @@ import base64
 from datetime import datetime
 from typing import Any, Iterable
 
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 
 from services.hours import certificates, consumed, ledger, projection, records, standings
 from services.hours.events import EVENTS
@@ -24,6 +24,7 @@ from yilin.events import Envelope
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
+from yilin.rpc import rpc
 
 ENTRY, ENTRIES, SHEET = EntryOut(), page_schema(EntryOut)(), SheetOut()
 TOTAL, LEADERBOARD = VolunteerTotalOut(), LeaderboardOut()

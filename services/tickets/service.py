@@ -6,7 +6,7 @@ import logging
 from typing import Any, Callable
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 
 from services.tickets import catalogue, domain, reports, sla
 from services.tickets.events import EVENTS
@@ -24,6 +24,7 @@ from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
 from yilin.pii import PersonalDataKey
+from yilin.rpc import rpc
 
 log = logging.getLogger(__name__)
 
