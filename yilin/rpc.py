@@ -19,6 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 import eventlet
+from eventlet.semaphore import Semaphore
+from kombu import Connection, Producer
 from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
 from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER,
@@ -38,23 +40,39 @@ class RpcTimeout(UnknownService):
 
 
 class ReadPublisher(Publisher):
-    """Transient messages without publisher confirms.
+    """Transient messages without publisher confirms, through one producer per process.
 
-    nameko's ``Publisher`` keeps its transport options in one dict shared by every
-    instance and sets ``confirm_publish`` in it on each publish; the producer pools are
-    keyed by those options. A publisher with other confirm settings needs a dict of its
-    own, or a pool's connection could be opened while another publish has the shared
-    dict set the other way."""
+    nameko's ``Publisher`` takes a producer from kombu's pool for every message (a new
+    ``Connection`` object, a pool checkout, a channel revived), which is most of a
+    publish's cost when nothing is awaited after the write. Unconfirmed, a publish is
+    one write, so one producer shared by the workers (in turn) does as well; kombu's
+    ``ensure`` still reconnects it after a broker restart. Its connection has options
+    of its own: nameko keeps them in one dict shared by every publisher and rewrites
+    ``confirm_publish`` in it on each publish."""
 
     use_confirms = False
     delivery_mode = NON_PERSISTENT
-    transport_options = {**DEFAULT_TRANSPORT_OPTIONS, "confirm_publish": False}
+    _shared: dict[str, tuple[Semaphore, Producer]] = {}
 
     def publish(self, payload: Any, **kwargs: Any) -> None:
-        # nameko asks for mandatory delivery to detect a missing service, which only a
-        # confirm can report; unconfirmed, an unroutable read simply times out.
-        kwargs["mandatory"] = False
-        super().publish(payload, **kwargs)
+        headers = {**self.publish_kwargs.get("headers", {}), **kwargs.pop("headers", {}),
+                   **kwargs.pop("extra_headers", {})}
+        for unused in ("mandatory", "use_confirms", "transport_options", "delivery_mode"):
+            # mandatory delivery reports a missing queue only through a confirm; unconfirmed,
+            # an unroutable read simply times out
+            kwargs.pop(unused, None)
+        serializer = kwargs.pop("serializer", self.serializer)
+        turn, producer = self._producer()
+        with turn:
+            producer.publish(payload, headers=headers, delivery_mode=NON_PERSISTENT, serializer=serializer,
+                             retry=self.retry, retry_policy=self.retry_policy, **kwargs)
+
+    def _producer(self) -> tuple[Semaphore, Producer]:
+        if self.amqp_uri not in self._shared:
+            connection = Connection(self.amqp_uri, ssl=self.ssl, login_method=self.login_method,
+                                    transport_options={**DEFAULT_TRANSPORT_OPTIONS, "confirm_publish": False})
+            self._shared[self.amqp_uri] = (Semaphore(1), connection.Producer())
+        return self._shared[self.amqp_uri]
 
 
 class _ReadMethodProxy(nameko_rpc.MethodProxy):
