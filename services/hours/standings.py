@@ -30,7 +30,7 @@ def volunteer_total(session: Session, volunteer_id: Any, period_from: date | Non
         stmt = stmt.add_columns(_period(select(func.coalesce(func.sum(Entry.minutes), 0))
                                         .where(Entry.volunteer_id == volunteer_id, Entry.status == "verified"),
                                         period_from, period_to).scalar_subquery().label("period_minutes"))
-    row = session.execute(stmt, {"volunteer_id": volunteer_id}).one()
+    row = session.connection().execute(stmt, {"volunteer_id": volunteer_id}).one()  # plain row: no ORM layer
     total = row.volunteer_id is not None
     if not total and not row.known:
         raise NotFound("unknown volunteer", {"volunteer_id": ["not found"]})
