@@ -28,6 +28,8 @@ from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_
                               SERIALIZER_CONFIG_KEY)
 from nameko.exceptions import UnknownService
 
+from yilin.signatures import SignatureCheckedOnce
+
 DEFAULT_READ_TIMEOUT = 30.0  # seconds; far above any read's own time (the slowest, a PDF, takes ~1 s)
 
 
@@ -131,7 +133,7 @@ class _ReadResponder(nameko_rpc.Responder):
     publisher_cls = ReadPublisher
 
 
-class Rpc(nameko_rpc.Rpc):
+class Rpc(SignatureCheckedOnce, nameko_rpc.Rpc):
     """nameko's RPC entrypoint, replying to reads as they were asked (see the module)."""
 
     rpc_consumer = _RpcConsumer()

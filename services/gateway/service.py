@@ -33,6 +33,7 @@ from yilin.identity import IDENTITY_KEY, Identity
 from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation
 from yilin.rpc import ReadRpcProxy
+from yilin.signatures import SignatureCheckedOnce
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("yilin.access")
@@ -43,19 +44,10 @@ BACKENDS = tuple(name for name in SERVICES if name != "gateway")  # every servic
 CORRELATION_HEADER = "X-Correlation-Id"
 
 
-class ApiEntrypoint(HttpRequestHandler):
+class ApiEntrypoint(SignatureCheckedOnce, HttpRequestHandler):
     """nameko's HTTP entrypoint, carrying a correlation id into the worker context."""
 
     server = JsonWebServer()  # errors before routing are JSON too
-
-    def check_signature(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        # nameko checks every request's arguments with inspect.getcallargs (~50 µs); the
-        # outcome depends only on how many arguments there are and the keywords' names.
-        shape = (len(args), tuple(sorted(kwargs)))
-        checked: set[tuple[int, tuple[str, ...]]] = self.__dict__.setdefault("_signatures_checked", set())
-        if shape not in checked:
-            super().check_signature(args, kwargs)
-            checked.add(shape)
 
     def handle_request(self, request: Request) -> Response:
         request.shallow = False
