@@ -18,7 +18,6 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
 from marshmallow import Schema, fields, validate
-from nameko.rpc import rpc
 from sqlalchemy import Text, cast, insert, select
 from sqlalchemy.orm import Session
 
@@ -27,6 +26,7 @@ from yilin.events import Envelope
 from yilin.fields import UtcDateTime
 from yilin.identity import SYSTEM, Identity
 from yilin.paging import MAX_PAGE
+from yilin.rpc import rpc
 
 AUDIT_READERS = ("auditor", "operator")
 EVENT_TYPE = validate.Regexp(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", error="an event type, e.g. volunteer.updated")

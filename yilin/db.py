@@ -11,17 +11,19 @@ an audit row (who, when, what, which request) in the same transaction too."""
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from eventlet import corolocal
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yilin import audit, faults
@@ -36,6 +38,7 @@ from yilin.outbox import OutboxRelay
 log = logging.getLogger(__name__)
 
 _engines: dict[tuple[str, str], Engine] = {}
+PING_AFTER_IDLE = 1.0  # seconds a read trusts a connection that was just in use
 
 
 def engine_for(url: str, service: str) -> Engine:
@@ -66,12 +69,44 @@ def engine_for(url: str, service: str) -> Engine:
         if parsed.drivername == "postgresql":
             # SQLAlchemy 2.1 defaults to psycopg 3; psycopg2 is the driver eventlet makes cooperative.
             parsed = parsed.set(drivername="postgresql+psycopg2")
-        # values_plus_batch: a flush's UPDATEs of many rows go in pages, not one round trip each
-        engine = create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=60,
+        # LIFO: a checkout takes the connection used last, so reads mostly skip the ping.
+        # values_plus_batch: a flush's UPDATEs of many rows go in pages, not one round trip each.
+        engine = create_engine(parsed, pool_size=10, max_overflow=20, pool_timeout=60, pool_use_lifo=True,
                                executemany_mode="values_plus_batch",
                                connect_args={"options": f"-csearch_path={service}"})
+        _ping_on_checkout(engine)
     _engines[key] = engine
     return engine
+
+
+_reading = corolocal.local()  # set while a read checks a connection out
+
+
+def _ping_on_checkout(engine: Engine) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, except for reads on a connection back in the pool
+    for less than :data:`PING_AFTER_IDLE` seconds.
+
+    The ping (``SELECT 1``) finds a connection the database dropped (a restart, a killed
+    backend) before a transaction starts on it. It is a round trip, as long as a
+    one-statement read itself. A read that meets a dropped connection anyway fails (the
+    caller gets an error and may retry; it changed nothing), and the failure invalidates
+    the pool, so the next checkouts connect afresh. Transactions are pinged always: a
+    handler's failure costs a redelivery, and a message has only a few."""
+
+    @event.listens_for(engine, "checkin")
+    def _stamp(dbapi_conn: Any, record: Any) -> None:
+        record.info["checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get("checked_in")
+        if getattr(_reading, "active", False) and checked_in is not None \
+                and time.monotonic() - checked_in < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(str(exc)) from exc  # the pool replaces the connection and tries again
 
 
 def insert_ignoring_conflicts(session: Session, table: Any) -> Any:
@@ -232,10 +267,27 @@ class DatabaseAccess:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for queries only; nothing is committed."""
-        session = self.provider.sessions()
+        """A session for queries only; nothing is committed, and writing through it is a
+        mistake (on PostgreSQL it runs in autocommit, see below)."""
+        _reading.active = True
         try:
-            yield session
+            connection = self.provider.engine.connect()
         finally:
-            session.rollback()
-            session.close()
+            _reading.active = False
+        with connection:
+            # psycopg2 sends BEGIN before the first statement and the session a ROLLBACK
+            # after the last: two round trips around a one-statement read. In autocommit
+            # there are neither, and on PostgreSQL's READ COMMITTED each statement takes its
+            # own snapshot either way, so the read sees what it saw inside a transaction.
+            # The flag is set on the driver's connection, not through SQLAlchemy's
+            # isolation_level option: that makes psycopg2 send a SET on every later switch.
+            raw = connection.connection.dbapi_connection if connection.dialect.name == "postgresql" else None
+            if raw is not None:
+                raw.autocommit = True
+            session = self.provider.sessions(bind=connection)
+            try:
+                yield session
+            finally:
+                session.close()
+                if raw is not None and not raw.closed:
+                    raw.autocommit = False

@@ -36,7 +36,14 @@ def paginate(session: Session, query: Select[Any], id_column: Any, limit: int, c
     if cursor:
         query = query.where(id_column > cursor)
     rows = session.scalars(query.order_by(id_column).limit(limit + 1)).all()
+    return page(rows, limit, lambda row: getattr(row, id_column.key), render)
+
+
+def page(rows: Sequence[Any], limit: int, id_of: Callable[[Any], Any],
+         render: Callable[[Sequence[Any]], list[dict[str, Any]]]) -> dict[str, Any]:
+    """The page of ``rows`` fetched in id order after the cursor with ``LIMIT limit + 1``
+    (the extra row only tells that there is a next page), for a list that runs its own
+    prepared statement instead of :func:`paginate`."""
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"items": render(rows), "next_cursor": str(getattr(rows[-1], id_column.key)) if more else None}
-
+    return {"items": render(rows), "next_cursor": str(id_of(rows[-1])) if more else None}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from services.fund import domain, transparency
@@ -26,6 +26,7 @@ from yilin.errors import Conflict, NotFound, load
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
+from yilin.rpc import rpc
 
 ENTERPRISE, ENTERPRISES = EnterpriseOut(), page_schema(EnterpriseOut)()
 REPORT, REPORTS = ProfitReportOut(), page_schema(ProfitReportOut)()

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Request
 
 from yilin.errors import Unauthenticated
 from yilin.identity import Identity
-from yilin.tokens import signing_key, verify_api_key, verify_token
+from yilin.tokens import VerifiedTokens, signing_key, verify_api_key, verify_token
 
 API_KEY_HEADER = "X-API-Key"
 MAX_CREDENTIAL_LENGTH = 4096  # far above any token we issue; bounds the work per request
@@ -25,11 +25,13 @@ ANONYMOUS = Identity(subject="anonymous", role="anonymous")
 
 class AuthSettings(DependencyProvider):
     """Checks the credentials configuration when the gateway starts, so a missing or
-    weak ``JWT_SECRET`` or a malformed ``API_KEYS`` stops it instead of failing later."""
+    weak ``JWT_SECRET`` or a malformed ``API_KEYS`` stops it instead of failing later.
+    ``self.auth`` in a worker is the process's :class:`~yilin.tokens.VerifiedTokens`."""
 
     def setup(self) -> None:
         config = self.container.config
         signing_key(config)
+        self.tokens = VerifiedTokens(config)
         keys = config.get("API_KEYS") or {}
         if not isinstance(keys, dict):
             raise RuntimeError("API_KEYS must map SHA-256 hashes of keys to service identities")
@@ -39,13 +41,13 @@ class AuthSettings(DependencyProvider):
             if not isinstance(account, (str, dict)) or isinstance(account, dict) and "subject" not in account:
                 raise RuntimeError("each API_KEYS entry names a service identity: a name or {subject, role}")
 
-    def get_dependency(self, worker_ctx: Any) -> None:
-        return None
+    def get_dependency(self, worker_ctx: Any) -> VerifiedTokens:
+        return self.tokens
 
 
-def authenticate(request: Request, config: Mapping[str, Any]) -> Identity:
+def authenticate(request: Request, config: Mapping[str, Any], tokens: VerifiedTokens | None = None) -> Identity:
     """The caller of ``request``; raises :class:`yilin.errors.Unauthenticated` when the
-    credentials are missing or wrong."""
+    credentials are missing or wrong. Bearer tokens go through ``tokens`` when given."""
     api_key = request.headers.get(API_KEY_HEADER)
     authorization = request.headers.get("Authorization")
     if api_key is not None and authorization is not None:
@@ -60,7 +62,7 @@ def authenticate(request: Request, config: Mapping[str, Any]) -> Identity:
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > MAX_CREDENTIAL_LENGTH:
         raise Unauthenticated("authentication required: send Authorization: Bearer <token>")
-    return verify_token(config, token)
+    return tokens.verify(token) if tokens is not None else verify_token(config, token)
 
 
 def authorise(identity: Identity, roles: tuple[str, ...] | None) -> bool:

@@ -56,11 +56,14 @@ def fingerprint(method: str, path: str, query: dict[str, Any], body: Any) -> str
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def guard(db: Any, request: Request, subject: str, print_: str, respond: Callable[[], Response]) -> Response:
-    """Run ``respond`` at most once per (subject, Idempotency-Key) of a POST."""
+def guard(db: Any, request: Request, subject: str, fingerprint_of: Callable[[], str],
+          respond: Callable[[], Response]) -> Response:
+    """Run ``respond`` at most once per (subject, Idempotency-Key) of a POST
+    (``fingerprint_of`` gives the request's :func:`fingerprint`, computed only then)."""
     key = request.headers.get(HEADER)
     if request.method != "POST" or key is None:
         return respond()
+    print_ = fingerprint_of()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidInput(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters",
                            {HEADER: ["invalid idempotency key"]})

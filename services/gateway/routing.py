@@ -5,6 +5,7 @@ The same table dispatches requests and generates the OpenAPI document."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 
 from marshmallow import Schema
@@ -26,10 +27,11 @@ class Call:
     query: dict[str, Any]
     body: Any
     headers: dict[str, str]
+    read: bool = False  # a GET: the service is called through its read proxy
 
     def rpc(self, service: str) -> Any:
-        """The RPC proxy of ``service``."""
-        return getattr(self.services, service)
+        """The RPC proxy of ``service`` (for a read, the one that sends reads: see yilin.rpc)."""
+        return getattr(self.services, f"{service}_reads" if self.read else service)
 
 
 @dataclass
@@ -51,6 +53,17 @@ class Route:
     # so the OpenAPI document declares every Content-Type the route answers with.
     media_types: tuple[str, ...] = ()
     path_params: tuple[str, ...] = field(default_factory=tuple)
+
+    @cached_property
+    def query_schema(self) -> Schema | None:
+        """One instance of ``query`` for every request (a schema's construction costs more
+        than its load; an instance holds no state between loads)."""
+        return self.query() if self.query is not None else None
+
+    @cached_property
+    def body_schema(self) -> Schema | None:
+        """One instance of ``body``, as :attr:`query_schema`."""
+        return self.body() if self.body is not None else None
 
     @property
     def template(self) -> str:

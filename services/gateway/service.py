@@ -32,6 +32,8 @@ from yilin.errors import (BadRequest, Forbidden, InvalidInput, NotFound, Payload
 from yilin.identity import IDENTITY_KEY, Identity
 from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation
+from yilin.rpc import ReadRpcProxy
+from yilin.signatures import SignatureCheckedOnce
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("yilin.access")
@@ -42,7 +44,7 @@ BACKENDS = tuple(name for name in SERVICES if name != "gateway")  # every servic
 CORRELATION_HEADER = "X-Correlation-Id"
 
 
-class ApiEntrypoint(HttpRequestHandler):
+class ApiEntrypoint(SignatureCheckedOnce, HttpRequestHandler):
     """nameko's HTTP entrypoint, carrying a correlation id into the worker context."""
 
     server = JsonWebServer()  # errors before routing are JSON too
@@ -103,6 +105,12 @@ class GatewayService:
     fund = RpcProxy("fund")
     hours = RpcProxy("hours")
     tickets = RpcProxy("tickets")
+    # GET routes call through these: transient requests, no publisher confirms, a bounded
+    # wait (yilin.rpc). Writes keep nameko's persistent, confirmed messages above.
+    registry_reads = ReadRpcProxy("registry")
+    fund_reads = ReadRpcProxy("fund")
+    hours_reads = ReadRpcProxy("hours")
+    tickets_reads = ReadRpcProxy("tickets")
     context = WorkerContext()
     metrics = Instrumentation()
     auth = AuthSettings()
@@ -182,26 +190,26 @@ class GatewayService:
         if bad_ids:
             raise InvalidInput("malformed id in the path", bad_ids)
         query = request.args.to_dict()
-        if route.query is not None:
-            load(route.query(), query)
+        if route.query_schema is not None:
+            load(route.query_schema, query)
         elif query:
             raise InvalidInput("this route takes no query parameters", {k: ["unknown parameter"] for k in query})
         body = self._body(request) if route.body is not None else None
-        if route.body is not None:
-            load(route.body(), body)  # a JSON null or list is refused here too
+        if route.body_schema is not None:
+            load(route.body_schema, body)  # a JSON null or list is refused here too
         call = Call(services=self, identity=identity, path=path_values, query=query, body=body,
-                    headers=dict(request.headers))
+                    headers=dict(request.headers), read=request.method == "GET")
 
         def respond() -> Response:
             result = route.handler(call)
             return result if isinstance(result, Response) else json_response(route.status, result)
 
-        print_ = idempotency.fingerprint(request.method, request.path, query, body)
-        return idempotency.guard(self.db, request, identity.subject, print_, respond)
+        return idempotency.guard(self.db, request, identity.subject,
+                                 lambda: idempotency.fingerprint(request.method, request.path, query, body), respond)
 
     def _authenticate(self, request: Request) -> Identity:
         try:
-            return authenticate(request, self.context.config)
+            return authenticate(request, self.context.config, self.auth)
         except Unauthenticated:
             # failed attempts count against the client address: guessing is rate-limited too
             self.rate_limit.take("address:" + str(request.remote_addr))

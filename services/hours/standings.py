@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import Select, bindparam, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
 from services.hours.models import Entry, TeamMember, VolunteerTotal, VolunteerView
@@ -25,17 +25,36 @@ def _period(stmt: Any, period_from: date | None, period_to: date | None) -> Any:
 def volunteer_total(session: Session, volunteer_id: Any, period_from: date | None = None,
                     period_to: date | None = None) -> dict[str, Any]:
     volunteer_id = str(volunteer_id)
-    total = session.get(VolunteerTotal, volunteer_id)
-    if total is None and session.get(VolunteerView, volunteer_id) is None:
-        raise NotFound("unknown volunteer", {"volunteer_id": ["not found"]})
-    view = {"volunteer_id": volunteer_id, "verified_minutes": total.verified_minutes if total else 0,
-            "pending_minutes": total.pending_minutes if total else 0, "star_level": total.star_level if total else 0,
-            "selected": total.selected if total else False, "period_from": period_from, "period_to": period_to}
+    stmt = _TOTAL
     if period_from or period_to:
-        stmt = _period(select(func.coalesce(func.sum(Entry.minutes), 0))
-                       .where(Entry.volunteer_id == volunteer_id, Entry.status == "verified"), period_from, period_to)
-        view["verified_minutes"] = int(session.scalar(stmt) or 0)
+        stmt = stmt.add_columns(_period(select(func.coalesce(func.sum(Entry.minutes), 0))
+                                        .where(Entry.volunteer_id == volunteer_id, Entry.status == "verified"),
+                                        period_from, period_to).scalar_subquery().label("period_minutes"))
+    row = session.connection().execute(stmt, {"volunteer_id": volunteer_id}).one()  # plain row: no ORM layer
+    total = row.volunteer_id is not None
+    if not total and not row.known:
+        raise NotFound("unknown volunteer", {"volunteer_id": ["not found"]})
+    view = {"volunteer_id": volunteer_id, "verified_minutes": row.verified_minutes if total else 0,
+            "pending_minutes": row.pending_minutes if total else 0, "star_level": row.star_level if total else 0,
+            "selected": row.selected if total else False, "period_from": period_from, "period_to": period_to}
+    if period_from or period_to:
+        view["verified_minutes"] = int(row.period_minutes or 0)
     return view
+
+
+def _total_select() -> Select[Any]:
+    """A volunteer's running total (NULLs when there is none yet) and whether the
+    volunteer is known at all, in one statement; built once, as constructing it costs
+    several times running it."""
+    volunteer_id = bindparam("volunteer_id")
+    known = select(VolunteerView.id).where(VolunteerView.id == volunteer_id).exists()
+    anchor = select(literal(1).label("one")).subquery()  # one row, whether or not a total exists
+    return (select(VolunteerTotal.volunteer_id, VolunteerTotal.verified_minutes, VolunteerTotal.pending_minutes,
+                   VolunteerTotal.star_level, VolunteerTotal.selected, known.label("known"))
+            .select_from(anchor).outerjoin(VolunteerTotal, VolunteerTotal.volunteer_id == volunteer_id))
+
+
+_TOTAL = _total_select()
 
 
 def leaderboard(session: Session, query: dict[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
-
 from services.registry import access, domain
 from services.registry.events import EVENTS
 from services.registry.models import Base
@@ -20,6 +18,7 @@ from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
 from yilin.pii import PersonalDataKey
+from yilin.rpc import rpc
 
 
 PLACE, PLACES = PlaceOut(), page_schema(PlaceOut)()

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from services.tickets.catalogue import category_by_code, check_attributes
@@ -17,7 +18,7 @@ from services.tickets.models import Ticket, TicketVolunteer, Transition, utcnow
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from yilin.identity import Identity
-from yilin.paging import paginate
+from yilin.paging import page
 from yilin.pii import PersonalData, mask_phone
 
 MAX_REPORT_AGE = timedelta(days=30)  # a need recorded later than this is a new need
@@ -37,8 +38,7 @@ def ticket_views(session: Session, tickets: Sequence[Ticket]) -> list[dict[str, 
     """Views of many tickets with one query for their volunteers."""
     volunteers: dict[str, list[dict[str, Any]]] = {t.id: [] for t in tickets}
     if tickets:
-        rows = session.scalars(select(TicketVolunteer).where(TicketVolunteer.ticket_id.in_(list(volunteers)))
-                               .order_by(TicketVolunteer.volunteer_id))
+        rows = session.scalars(_TICKET_VOLUNTEERS, {"ids": list(volunteers)})
         for row in rows:
             volunteers[row.ticket_id].append({"volunteer_id": row.volunteer_id, "minutes": row.minutes})
     return [{
@@ -54,6 +54,10 @@ def ticket_views(session: Session, tickets: Sequence[Ticket]) -> list[dict[str, 
         "escalated_at": aware(t.escalated_at), "escalation_reason": t.escalation_reason, "rating": t.rating,
         "comment": t.comment, "auto_confirmed": t.auto_confirmed, "created_at": aware(t.created_at),
     } for t in tickets]
+
+
+_TICKET_VOLUNTEERS = (select(TicketVolunteer).where(TicketVolunteer.ticket_id.in_(bindparam("ids", expanding=True)))
+                      .order_by(TicketVolunteer.volunteer_id))  # built once, as the list statements
 
 
 def ticket_view(session: Session, ticket: Ticket) -> dict[str, Any]:
@@ -117,18 +121,35 @@ def get_ticket(session: Session, caller: Identity, ticket_id: Any) -> dict[str, 
     return ticket_view(session, ticket)
 
 
+LIST_FILTERS = ("state", "category_code", "resident_id", "community_id", "team_id")
+
+
 def list_tickets(session: Session, caller: Identity, query: dict[str, Any]) -> dict[str, Any]:
+    filters = tuple(key for key in LIST_FILTERS if query.get(key))
+    own_only = caller.role == "resident"  # residents see their own tickets only
+    cursor = query.get("cursor")
+    params: dict[str, Any] = {key: str(query[key]) for key in filters}
+    params["limit"] = query["limit"] + 1
+    if own_only:
+        params["own_subject"] = caller.subject
+    if cursor:
+        params["cursor"] = cursor
+    rows = session.scalars(_list_statement(filters, own_only, bool(cursor)), params).all()
+    return page(rows, query["limit"], lambda ticket: ticket.id, lambda tickets: ticket_views(session, tickets))
+
+
+@cache
+def _list_statement(filters: tuple[str, ...], own_only: bool, after_cursor: bool) -> Select[Any]:
+    """The list page's statement for one combination of filters, built once: building
+    it (and its cache key) costs several times running it."""
     stmt = select(Ticket)
-    if caller.role == "resident":  # residents see their own tickets only
-        stmt = stmt.where(Ticket.resident_id == caller.subject)
-    for key in ("state", "category_code", "resident_id"):
-        if query.get(key):
-            stmt = stmt.where(getattr(Ticket, key) == query[key])
-    for key in ("community_id", "team_id"):
-        if query.get(key):
-            stmt = stmt.where(getattr(Ticket, key) == str(query[key]))
-    return paginate(session, stmt, Ticket.id, query["limit"], query.get("cursor"),
-                    lambda rows: ticket_views(session, rows))
+    if own_only:
+        stmt = stmt.where(Ticket.resident_id == bindparam("own_subject"))
+    for key in filters:
+        stmt = stmt.where(getattr(Ticket, key) == bindparam(key))
+    if after_cursor:
+        stmt = stmt.where(Ticket.id > bindparam("cursor"))
+    return stmt.order_by(Ticket.id).limit(bindparam("limit"))
 
 
 def history(session: Session, caller: Identity, ticket_id: Any) -> list[dict[str, Any]]:

@@ -83,6 +83,43 @@ def test_bad_input_names_the_field_and_writes_nothing(stack: Any, http: Any) -> 
     assert len(http.get(f"{s.url}/api/v1/volunteers").json()["items"]) == 1
 
 
+def test_a_volunteer_reads_back_as_registered_with_children_and_teams(stack: Any, http: Any) -> None:
+    """The read is one statement aggregating skills, certifications and teams as JSON
+    (json_agg on PostgreSQL, json_group_array on SQLite): the same view as the write's."""
+    s = stack("registry", "gateway")
+    places = seed_places(http, s.url)
+    r = http.post(f"{s.url}/api/v1/organisations", json={"code": "VOL", "name": "VOL", "kind": "volunteer_organisation"})
+    team = http.post(f"{s.url}/api/v1/teams", json={"code": "T", "name": "T", "organisation_id": r.json()["id"],
+                                                   "community_id": places["PD-01-01"]}).json()
+    r = http.post(f"{s.url}/api/v1/volunteers", json={
+        "name": "李雷", "id_number": id_number(2), "community_id": places["PD-01-01"],
+        "skills": ["plumbing", "elder_care", "first_aid"],
+        "certifications": [{"kind": "first_aid", "number": "FA-1", "issued_on": "2024-03-05"}, {"kind": "social_worker"}]})
+    assert r.status_code == 201, r.text
+    written = r.json()
+    assert written["skills"] == ["elder_care", "first_aid", "plumbing"] and written["team_ids"] == []
+    assert sorted(written["certifications"], key=lambda c: c["kind"]) == [
+        {"kind": "first_aid", "number": "FA-1", "issued_on": "2024-03-05"},
+        {"kind": "social_worker", "number": None, "issued_on": None}]
+    assert http.get(f"{s.url}/api/v1/volunteers/{written['id']}").json() == written
+    assert http.post(f"{s.url}/api/v1/teams/{team['id']}/members", json={"volunteer_id": written["id"]}).status_code == 201
+    read = http.get(f"{s.url}/api/v1/volunteers/{written['id']}").json()
+    assert read == {**written, "team_ids": [team["id"]]}
+    assert http.get(f"{s.url}/api/v1/volunteers").json()["items"] == [read]
+
+
+def test_a_read_nobody_answers_is_503_after_the_read_timeout(stack: Any, http: Any) -> None:
+    """Reads go without publisher confirms (yilin.rpc), so a missing service cannot be
+    reported at once as for a write; the bounded wait answers instead."""
+    import time
+
+    s = stack("gateway", RPC_READ_TIMEOUT=1)  # no tickets service behind it
+    began = time.monotonic()
+    r = http.get(f"{s.url}/api/v1/tickets/00000000-0000-0000-0000-000000000001")
+    assert r.status_code == 503 and r.json()["error"] == "unavailable", r.text
+    assert 1 <= time.monotonic() - began < 10
+
+
 def test_teams_members_units_and_filters(stack: Any, tap: Any, http: Any) -> None:
     s = stack("registry", "gateway")
     events = tap("registry")

@@ -9,8 +9,8 @@ from tests.conftest import TEST_JWT_SECRET
 from tests.security.attacks import attacks
 from yilin.errors import TooManyRequests, Unauthenticated
 from yilin.identity import Identity
-from yilin.tokens import (PERSON_ROLES, demo_tokens, hash_api_key, issue_token, verify_api_key, signing_key,
-                          verify_token)
+from yilin.tokens import (LEEWAY, PERSON_ROLES, VerifiedTokens, demo_tokens, hash_api_key, issue_token,
+                          verify_api_key, signing_key, verify_token)
 
 CONFIG = {"JWT_SECRET": TEST_JWT_SECRET}
 
@@ -28,6 +28,55 @@ def test_attack_tokens_are_refused(name: str) -> None:
     token = attacks(TEST_JWT_SECRET, issue_token(CONFIG, "volunteer", subject="v-1"))[name]
     with pytest.raises(Unauthenticated):
         verify_token(CONFIG, token)
+
+
+@pytest.mark.parametrize("name", sorted(attacks(TEST_JWT_SECRET, issue_token(CONFIG, "volunteer"))))
+def test_attack_tokens_are_refused_by_the_cache_too(name: str) -> None:
+    valid = issue_token(CONFIG, "volunteer", subject="v-1")
+    tokens = VerifiedTokens(CONFIG)
+    tokens.verify(valid)  # a valid token in the cache lets no variant of it through
+    for _ in range(2):  # and a refusal is not remembered as anything else
+        with pytest.raises(Unauthenticated):
+            tokens.verify(attacks(TEST_JWT_SECRET, valid)[name])
+
+
+def test_cached_tokens_are_verified_again_before_verification_would_refuse_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    import jwt
+
+    from yilin import tokens as module
+
+    long_lived = issue_token(CONFIG, "auditor", subject="a-1", ttl=3600)
+    short_lived = issue_token(CONFIG, "auditor", subject="a-2", ttl=5)
+    identities = {token: verify_token(CONFIG, token) for token in (long_lived, short_lived)}
+    decoded: list[str] = []
+    real = module._verify
+    monkeypatch.setattr(module, "_verify", lambda config, token: decoded.append(token) or real(config, token))
+    now = [time.time()]
+    cache = VerifiedTokens(CONFIG, seconds=60, clock=lambda: now[0])
+    for token in (long_lived, short_lived, long_lived, short_lived):
+        assert cache.verify(token) == identities[token]
+    assert decoded == [long_lived, short_lived]  # the second time each came from the cache
+    # an entry lasts `seconds` at most, and never past the token's expiry plus the leeway
+    # every replica allows (exactly when jwt.decode starts refusing it)
+    exp = jwt.decode(short_lived, options={"verify_signature": False})["exp"]
+    assert cache._verified[short_lived][1] == exp + LEEWAY < now[0] + 60
+    assert cache._verified[long_lived][1] == now[0] + 60
+    now[0] = exp + LEEWAY
+    cache.verify(short_lived)
+    now[0] += 60
+    cache.verify(long_lived)
+    assert decoded == [long_lived, short_lived, short_lived, long_lived]
+
+
+def test_the_verified_token_cache_stays_bounded() -> None:
+    tokens = VerifiedTokens(CONFIG, size=10)
+    issued = [issue_token(CONFIG, "volunteer", subject=f"v-{i}") for i in range(25)]
+    for token in issued:
+        assert tokens.verify(token).subject == f"v-{issued.index(token)}"
+    assert len(tokens._verified) <= 10 and issued[-1] in tokens._verified
 
 
 def test_weak_or_development_secrets_are_refused() -> None:

@@ -1,0 +1,142 @@
+"""RPC between Yilin's processes: nameko's, with a cheaper path for reads.
+
+nameko publishes every RPC request and every reply as a persistent message and waits for
+the broker's publisher confirm of each. For a write that is what we want: the request
+survives a broker restart, and a request to a service whose queue does not exist comes
+back as ``UnknownService`` (the confirm is what makes that detectable). For a read it
+buys nothing: a read can be asked again, and a read that is lost only needs to end.
+
+So the gateway sends reads through :class:`ReadRpcProxy`: transient requests, no
+confirm, and a bounded wait (:class:`RpcTimeout` after ``RPC_READ_TIMEOUT`` seconds,
+whatever was lost: the request, the reply, or a service that is not there). Services reply
+with :func:`rpc`, which answers a transient request with a transient, unconfirmed reply
+and any other request exactly as nameko does. Every service's RPC methods must use this
+:func:`rpc` (not nameko's): two RPC entrypoint classes in one service would put two
+consumers on its queue, each knowing only its own methods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import eventlet
+from eventlet.semaphore import Semaphore
+from kombu import Connection, Producer
+from nameko import rpc as nameko_rpc
+from nameko.amqp.publish import Publisher
+from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER,
+                              DEFAULT_TRANSPORT_OPTIONS, LOGIN_METHOD_CONFIG_KEY, NON_PERSISTENT,
+                              SERIALIZER_CONFIG_KEY)
+from nameko.exceptions import UnknownService
+
+from yilin.signatures import SignatureCheckedOnce
+
+DEFAULT_READ_TIMEOUT = 30.0  # seconds; far above any read's own time (the slowest, a PDF, takes ~1 s)
+
+
+class RpcTimeout(UnknownService):
+    """A read got no answer in time. An ``UnknownService``, so callers that handle a
+    missing service (the gateway answers 503) handle this the same way."""
+
+    def __str__(self) -> str:
+        return f"no answer from {self._service_name!r} in time"
+
+
+class ReadPublisher(Publisher):
+    """Transient messages without publisher confirms, through one producer per process.
+
+    nameko's ``Publisher`` takes a producer from kombu's pool for every message (a new
+    ``Connection`` object, a pool checkout, a channel revived), which is most of a
+    publish's cost when nothing is awaited after the write. Unconfirmed, a publish is
+    one write, so one producer shared by the workers (in turn) does as well; kombu's
+    ``ensure`` still reconnects it after a broker restart. Its connection has options
+    of its own: nameko keeps them in one dict shared by every publisher and rewrites
+    ``confirm_publish`` in it on each publish."""
+
+    use_confirms = False
+    delivery_mode = NON_PERSISTENT
+    _shared: dict[str, tuple[Semaphore, Producer]] = {}
+
+    def publish(self, payload: Any, **kwargs: Any) -> None:
+        headers = {**self.publish_kwargs.get("headers", {}), **kwargs.pop("headers", {}),
+                   **kwargs.pop("extra_headers", {})}
+        for unused in ("mandatory", "use_confirms", "transport_options", "delivery_mode"):
+            # mandatory delivery reports a missing queue only through a confirm; unconfirmed,
+            # an unroutable read simply times out
+            kwargs.pop(unused, None)
+        serializer = kwargs.pop("serializer", self.serializer)
+        turn, producer = self._producer()
+        with turn:
+            producer.publish(payload, headers=headers, delivery_mode=NON_PERSISTENT, serializer=serializer,
+                             retry=self.retry, retry_policy=self.retry_policy, **kwargs)
+
+    def _producer(self) -> tuple[Semaphore, Producer]:
+        if self.amqp_uri not in self._shared:
+            connection = Connection(self.amqp_uri, ssl=self.ssl, login_method=self.login_method,
+                                    transport_options={**DEFAULT_TRANSPORT_OPTIONS, "confirm_publish": False})
+            self._shared[self.amqp_uri] = (Semaphore(1), connection.Producer())
+        return self._shared[self.amqp_uri]
+
+
+class _ReadMethodProxy(nameko_rpc.MethodProxy):
+    publisher_cls = ReadPublisher
+
+    def __init__(self, *args: Any, timeout: float = DEFAULT_READ_TIMEOUT, **options: Any) -> None:
+        self.timeout = timeout
+        super().__init__(*args, **options)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        reply = self._call(*args, **kwargs)
+        try:
+            with eventlet.Timeout(self.timeout):
+                return reply.result()
+        except eventlet.Timeout:
+            # forget the reply we stopped waiting for (nameko keeps it until it arrives)
+            waiting = self.reply_listener._reply_events
+            for key in [k for k, event in waiting.items() if event is reply.reply_event]:
+                del waiting[key]
+            raise RpcTimeout(self.service_name) from None
+
+
+class _ReadServiceProxy(nameko_rpc.ServiceProxy):
+    def __getattr__(self, name: str) -> _ReadMethodProxy:
+        return _ReadMethodProxy(self.worker_ctx, self.service_name, name, self.reply_listener, **self.options)
+
+
+class ReadRpcProxy(nameko_rpc.RpcProxy):
+    """An ``RpcProxy`` for reads: transient requests, no confirms, and ``RPC_READ_TIMEOUT``
+    seconds (configuration) for the answer. It shares the worker's reply queue with the
+    ordinary proxies."""
+
+    def setup(self) -> None:
+        self.timeout = float(self.container.config.get("RPC_READ_TIMEOUT") or DEFAULT_READ_TIMEOUT)
+
+    def get_dependency(self, worker_ctx: Any) -> _ReadServiceProxy:
+        return _ReadServiceProxy(worker_ctx, self.target_service, self.rpc_reply_listener, timeout=self.timeout,
+                                 **self.options)
+
+
+class _RpcConsumer(nameko_rpc.RpcConsumer):
+    def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
+        # nameko's, but a transient request gets its reply the way it came
+        config = self.container.config
+        transient = message.properties.get("delivery_mode") == NON_PERSISTENT
+        responder = (_ReadResponder if transient else nameko_rpc.Responder)(
+            config[AMQP_URI_CONFIG_KEY], nameko_rpc.get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+        result, exc_info = responder.send_response(result, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
+class _ReadResponder(nameko_rpc.Responder):
+    publisher_cls = ReadPublisher
+
+
+class Rpc(SignatureCheckedOnce, nameko_rpc.Rpc):
+    """nameko's RPC entrypoint, replying to reads as they were asked (see the module)."""
+
+    rpc_consumer = _RpcConsumer()
+
+
+rpc = Rpc.decorator
