@@ -26,7 +26,7 @@ from bench.report import Report  # noqa: E402
 @dataclass(frozen=True)
 class Sizes:
     """How much work each stage does, and the CPU each scale-out replica may use;
-    ``--quick`` keeps the whole run to a few minutes."""
+    ``--quick`` keeps the whole run under two minutes on a quiet machine."""
 
     noop_events: int
     raw_events: int
@@ -59,7 +59,7 @@ STAGES = ("baselines", "pipeline", "scaleout", "gateway", "district", "ledger")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small sizes, for CI (a few minutes)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for CI (under two minutes)")
     parser.add_argument("--only", nargs="+", choices=STAGES, help="run only these stages")
     parser.add_argument("--replica-cpu", type=float, metavar="CORES",
                         help=f"CPU limit of each hours replica in the scale-out stage (default "
