@@ -12,15 +12,13 @@ tree too."""
 from __future__ import annotations
 
 import sys
-import time
 from datetime import datetime, timezone
 from types import SimpleNamespace
-from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import sessionmaker
 
 from bench.environment import Environment
+from bench.profiling import count_sql, measured
 from bench.pipeline import ticket_events
 from yilin.db import Database, DatabaseAccess, engine_for
 from yilin.events import parse_envelope
@@ -39,17 +37,7 @@ def main() -> None:
     with Environment.create() as env:
         env.migrate("hours")
         engine = engine_for(env.database_url, "hours")
-        sql = {"statements": 0, "seconds": 0.0}
-
-        @event.listens_for(engine, "before_cursor_execute")
-        def _before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-            context._bench_started = time.perf_counter()
-            sql["statements"] += 1
-
-        @event.listens_for(engine, "after_cursor_execute")
-        def _after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-            sql["seconds"] += time.perf_counter() - context._bench_started
-
+        sql = count_sql(engine)
         provider = Database(Base.metadata, EVENTS)
         provider.engine = engine
         provider.sessions = sessionmaker(engine, expire_on_commit=False, info={"metadata": Base.metadata})
@@ -59,30 +47,17 @@ def main() -> None:
         handlers = {"ticket.resolved": HoursService.on_ticket_resolved, "ticket.confirmed": HoursService.on_ticket_confirmed}
         events = [parse_envelope(e) for e in ticket_events(tickets, datetime.now(timezone.utc))]
         ordered = [e for e in events if e.type == "ticket.resolved"] + [e for e in events if e.type == "ticket.confirmed"]
-        profiler = None
-        if "--pyinstrument" in args:
-            import pyinstrument
-
-            profiler = pyinstrument.Profiler()
-            profiler.start()
-        cpu = time.process_time()
-        began = time.perf_counter()
-        for first in range(0, len(ordered), batch):
-            chunk = ordered[first:first + batch]
-            method = handlers[chunk[0].type]
-            chunk = [e for e in chunk if e.type == chunk[0].type]
-            outcomes = method.apply_batch(service, database, chunk)
-            assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
-        elapsed = time.perf_counter() - began
-        cpu = time.process_time() - cpu
-        if profiler is not None:
-            profiler.stop()
-            print(profiler.output_text())
+        with measured("--pyinstrument" in args) as took:
+            for first in range(0, len(ordered), batch):
+                chunk = ordered[first:first + batch]
+                chunk = [e for e in chunk if e.type == chunk[0].type]
+                outcomes = handlers[chunk[0].type].apply_batch(service, database, chunk)
+                assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
         engine.dispose()
     n = len(ordered)
-    print(f"{n} events, {batch} per transaction: {n / elapsed:.0f} events/s on one connection; per event "
-          f"{1000 * elapsed / n:.2f} ms, {sql['statements'] / n:.2f} statements taking {1000 * sql['seconds'] / n:.2f} ms, "
-          f"the rest (Python) {1000 * (elapsed - sql['seconds']) / n:.2f} ms; CPU of this process {1000 * cpu / n:.2f} ms")
+    print(f"{n} events, {batch} per transaction: {n / took.wall:.0f} events/s on one connection; per event "
+          f"{1000 * took.wall / n:.2f} ms, {sql.statements / n:.2f} statements taking {1000 * sql.seconds / n:.2f} ms, "
+          f"the rest (Python) {1000 * (took.wall - sql.seconds) / n:.2f} ms; CPU of this process {1000 * took.cpu / n:.2f} ms")
 
 
 if __name__ == "__main__":

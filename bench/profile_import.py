@@ -14,14 +14,13 @@ import random
 import sys
 import time
 from types import SimpleNamespace
-from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import sessionmaker
 
 from bench import seed
 from bench.district import IMPORT_BATCH
 from bench.environment import Environment
+from bench.profiling import count_sql, measured
 from yilin.db import DatabaseAccess, engine_for
 from yilin.identity import SYSTEM
 from yilin.pii import PersonalData
@@ -46,20 +45,7 @@ def main() -> None:
             session.add_all(communities)
             session.commit()
             community_ids = [c.id for c in communities]
-        sql = {"statements": 0, "seconds": 0.0}
-        by_statement: dict[str, float] = {}
-
-        @event.listens_for(engine, "before_cursor_execute")
-        def _before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-            context._bench_started = time.perf_counter()
-            sql["statements"] += 1
-
-        @event.listens_for(engine, "after_cursor_execute")
-        def _after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-            took = time.perf_counter() - context._bench_started
-            sql["seconds"] += took
-            key = " ".join(statement.split()[:3])[:40]
-            by_statement[key] = by_statement.get(key, 0.0) + took
+        sql = count_sql(engine)
 
         provider = SimpleNamespace(sessions=sessions, catalogue=EVENTS,
                                    relay=SimpleNamespace(publish_committed=lambda envelopes: None))
@@ -67,36 +53,24 @@ def main() -> None:
         pii = PersonalData("profile-import")
         base = random.randrange(10 ** 6, 10 ** 12)
         payloads = [seed.volunteer_rows(base + b * IMPORT_BATCH, IMPORT_BATCH, community_ids) for b in range(batches)]
-        profiler = None
-        if "--pyinstrument" in sys.argv:
-            import pyinstrument
-
-            profiler = pyinstrument.Profiler()
-            profiler.start()
         steps = {"import_volunteers": 0.0, "outbox, audit and commit": 0.0}
         created = 0
-        cpu = time.process_time()
-        began = time.perf_counter()
-        for rows in payloads:
-            with db.transaction() as uow:
-                step = time.process_time()
-                created += domain.import_volunteers(uow, pii, rows)["created"]
-                ended = time.process_time()
-                steps["import_volunteers"] += ended - step
-            steps["outbox, audit and commit"] += time.process_time() - ended
-        elapsed = time.perf_counter() - began
-        cpu = time.process_time() - cpu
-        if profiler is not None:
-            profiler.stop()
-            print(profiler.output_text())
+        with measured("--pyinstrument" in sys.argv) as took:
+            for rows in payloads:
+                with db.transaction() as uow:
+                    step = time.process_time()
+                    created += domain.import_volunteers(uow, pii, rows)["created"]
+                    ended = time.process_time()
+                    steps["import_volunteers"] += ended - step
+                steps["outbox, audit and commit"] += time.process_time() - ended
         engine.dispose()
     n = len(payloads)
-    print(f"{created} volunteers in {n} batches: {created / elapsed:.0f} rows/s on one connection; per batch "
-          f"{1000 * elapsed / n:.0f} ms, {sql['statements'] / n:.1f} statements taking {1000 * sql['seconds'] / n:.0f} ms, "
-          f"the rest (Python, commit) {1000 * (elapsed - sql['seconds']) / n:.0f} ms; "
-          f"CPU of this process {1000 * cpu / n:.0f} ms")
+    print(f"{created} volunteers in {n} batches: {created / took.wall:.0f} rows/s on one connection; per batch "
+          f"{1000 * took.wall / n:.0f} ms, {sql.statements / n:.1f} statements taking {1000 * sql.seconds / n:.0f} ms, "
+          f"the rest (Python, commit) {1000 * (took.wall - sql.seconds) / n:.0f} ms; "
+          f"CPU of this process {1000 * took.cpu / n:.0f} ms")
     print("  CPU per batch: " + ", ".join(f"{name} {1000 * seconds / n:.0f} ms" for name, seconds in steps.items()))
-    for key, seconds in sorted(by_statement.items(), key=lambda item: -item[1]):
+    for key, seconds in sorted(sql.by_statement.items(), key=lambda item: -item[1]):
         print(f"  {1000 * seconds / n:6.1f} ms per batch  {key}")
 
 
