@@ -65,17 +65,19 @@ def record(session: Session, table: Any,
     """Add the audit rows of one transaction to ``session`` (before its commit), in one
     statement: a row per step (a request, or each event of a consumed batch) with its
     correlation id, its events and the notes of changes that publish none."""
-    now = datetime.now(timezone.utc)
+    who = {
+        "occurred_at": datetime.now(timezone.utc),
+        "actor_subject": identity.subject[:128],
+        "actor_role": identity.role[:32],
+        "actor_organisation_id": (identity.organisation_id or None) and identity.organisation_id[:64],
+        "entrypoint": (entrypoint or None) and entrypoint[:80],
+    }
     rows = []
     for correlation_id, events, notes in steps:
         changes = [(e.type, e.data) for e in events] + list(notes)
         rows.append({
+            **who,
             "id": time_ordered_id(),
-            "occurred_at": now,
-            "actor_subject": identity.subject[:128],
-            "actor_role": identity.role[:32],
-            "actor_organisation_id": (identity.organisation_id or None) and identity.organisation_id[:64],
-            "entrypoint": (entrypoint or None) and entrypoint[:80],
             "action": ",".join(dict.fromkeys(action for action, _ in changes)),
             "entity_ids": entity_ids(data for _, data in changes),
             "event_ids": [e.id for e in events],

@@ -276,10 +276,9 @@ def _apply(service: Any, database: Any, events: list[Envelope], *,
         outcomes: list[Any] = []
         try:
             with database.transaction(correlation_id=events[0].correlation_id) as uow:
-                claimed = uow.claim_all(events)
-                fresh = [event for event in events if event.id in claimed]
-                if prepare is not None and fresh:
-                    prepare(service, uow, fresh)
+                claimed = uow.claim(events)
+                if prepare is not None and claimed:
+                    prepare(service, uow, [event for event in events if event.id in claimed])
                 emitted: list[list[Envelope]] = []
                 for event in events:
                     if event.id not in claimed:
@@ -288,10 +287,9 @@ def _apply(service: Any, database: Any, events: list[Envelope], *,
                         continue
                     claimed.discard(event.id)  # the same event twice in one batch: once
                     logs.bind(correlation_id=event.correlation_id)
-                    first = len(uow.events)
                     uow.step(event.correlation_id)
                     outcomes.append(method(service, uow, event))
-                    emitted.append(uow.events[first:])
+                    emitted.append(uow.step_events)
             break
         except Exception as exc:  # noqa: BLE001 - only transient database errors are retried
             if not transient(exc) or time.monotonic() + pause > deadline:
@@ -301,10 +299,11 @@ def _apply(service: Any, database: Any, events: list[Envelope], *,
             eventlet.sleep(pause)
             pause = min(pause * 2, 2.0)
     now = datetime.now(timezone.utc)
+    lag = metrics.EVENT_LAG.labels(service.name, events[0].type)  # a handler's batch is of one type
     for event, outcome, sent in zip(events, outcomes, emitted):
         if outcome is DUPLICATE:
             continue
-        metrics.EVENT_LAG.labels(service.name, event.type).observe(max((now - event.occurred_at).total_seconds(), 0.0))
+        lag.observe(max((now - event.occurred_at).total_seconds(), 0.0))
         # one line per applied event: with its correlation id it shows a request's path
         log.info("handled %s", event.type, extra={"correlation_id": event.correlation_id, "fields": {
             "event_type": event.type, "event_id": event.id, "emitted": [e.type for e in sent]}})

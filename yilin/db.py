@@ -133,8 +133,6 @@ class UnitOfWork:
     def step(self, correlation_id: str | None) -> None:
         """Begin the work of another message in this transaction: what it emits or notes
         is audited under its own ``correlation_id`` and carries that id."""
-        if len(self.events) == self._steps[-1][1] and len(self.notes) == self._steps[-1][2]:
-            self._steps.pop()  # the previous step changed nothing
         self._steps.append((correlation_id, len(self.events), len(self.notes)))
         self.correlation_id = correlation_id
 
@@ -149,7 +147,8 @@ class UnitOfWork:
         self._after_commit.append(callback)
 
     def steps(self) -> Iterator[tuple[str | None, list[Envelope], list[tuple[str, dict[str, Any]]]]]:
-        """Each step's correlation id, events and notes, for the audit trail."""
+        """Each step's correlation id, events and notes, for the audit trail (steps that
+        changed nothing are left out)."""
         bounds = self._steps + [(None, len(self.events), len(self.notes))]
         for (correlation_id, events, notes), (_, events_end, notes_end) in zip(bounds, bounds[1:]):
             if events_end > events or notes_end > notes:
@@ -176,14 +175,10 @@ class UnitOfWork:
             rows, self._unwritten = self._unwritten, []
             insert_rows(self.session, self._outbox, rows)
 
-    def claim(self, envelope: Envelope) -> bool:
-        """Record ``envelope`` as handled in this transaction; ``False`` if it already
-        was. A concurrent duplicate waits on the primary key until the first commits."""
-        return envelope.id in self.claim_all([envelope])
-
-    def claim_all(self, envelopes: list[Envelope]) -> set[str]:
-        """Record every envelope as handled, in one statement; the ids not handled
-        before (the others are duplicates to skip)."""
+    def claim(self, envelopes: list[Envelope]) -> set[str]:
+        """Record every envelope as handled in this transaction, in one statement; the
+        ids not handled before (the others are duplicates to skip). A concurrent
+        duplicate waits on the primary key until the first commits."""
         inbox = _table(self.session, "inbox")
         now = datetime.now(timezone.utc)
         rows = list({e.id: {"event_id": e.id, "type": e.type, "handled_at": now} for e in envelopes}.values())

@@ -13,6 +13,8 @@ from typing import Any, Iterable, Iterator
 from nameko.standalone.rpc import ClusterRpcProxy
 from tqdm import tqdm
 
+from yilin.pii import canonical_id_number
+
 CSV_LIST_SEPARATOR = ";"
 # Batches sent before the first reply is awaited: the registry validates and encrypts
 # one while the database and the broker finish the other (a batch spends more than
@@ -67,8 +69,7 @@ def send_batches(registry: Any, batches: Iterable[list[Any]],
 
 
 def _id_numbers(batch: list[Any]) -> set[str]:
-    # as the registry compares them: upper-cased (a final 'x' is the check digit X)
-    return {row["id_number"].upper() for row in batch
+    return {canonical_id_number(row["id_number"]) for row in batch
             if isinstance(row, dict) and isinstance(row.get("id_number"), str)}
 
 

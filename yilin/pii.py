@@ -18,9 +18,14 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
 
+def canonical_id_number(value: str) -> str:
+    """An ID number as it is stored, hashed and compared: a final check digit ``x`` is ``X``."""
+    return value.upper()
+
+
 def id_number_valid(value: str) -> bool:
     """A mainland resident ID number: 18 characters with a correct ISO 7064 check digit."""
-    value = value.upper()
+    value = canonical_id_number(value)
     if not ID_NUMBER.match(value):
         return False
     total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS))
@@ -52,7 +57,7 @@ class PersonalData:
 
     def fingerprint(self, value: str) -> str:
         """A keyed hash for de-duplication; useless without the key."""
-        return hmac.new(self._hash_key, value.upper().encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self._hash_key, canonical_id_number(value).encode(), hashlib.sha256).hexdigest()
 
     def encrypt(self, value: str) -> str:
         """Authenticated encryption of ``value``."""

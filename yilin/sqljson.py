@@ -35,21 +35,14 @@ def json_object(**members: Any) -> _json_object:
     return _json_object(*[part for key, value in members.items() for part in (literal(key, String), value)])
 
 
-@compiles(json_array_agg, "postgresql")
-def _pg_array_agg(element: json_array_agg, compiler: Any, **kw: Any) -> str:
-    return f"json_agg({compiler.process(element.clauses, **kw)})"
+def _spell(element: type[FunctionElement[Any]], postgresql: str, sqlite: str) -> None:
+    """Render ``element`` as the function named ``postgresql`` there, ``sqlite`` elsewhere."""
+    for dialect, name in (("postgresql", postgresql), (None, sqlite)):
+        def render(element: FunctionElement[Any], compiler: Any, name: str = name, **kw: Any) -> str:
+            return f"{name}({compiler.process(element.clauses, **kw)})"
+
+        compiles(element, *([dialect] if dialect else []))(render)
 
 
-@compiles(json_array_agg)
-def _sqlite_array_agg(element: json_array_agg, compiler: Any, **kw: Any) -> str:
-    return f"json_group_array({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_json_object, "postgresql")
-def _pg_object(element: _json_object, compiler: Any, **kw: Any) -> str:
-    return f"json_build_object({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_json_object)
-def _sqlite_object(element: _json_object, compiler: Any, **kw: Any) -> str:
-    return f"json_object({compiler.process(element.clauses, **kw)})"
+_spell(json_array_agg, "json_agg", "json_group_array")
+_spell(_json_object, "json_build_object", "json_object")

@@ -4,11 +4,11 @@ producer: the handler raises, the broker retries and then dead-letters it."""
 
 from __future__ import annotations
 
-import functools
-
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from yilin.events import schema_instance
 
 
 class _Tolerant(Schema):
@@ -77,13 +77,8 @@ class OrganisationRegistered(_Tolerant):
     community_id = fields.String(load_default=None, allow_none=True)
 
 
-@functools.cache
-def _instance(schema: type[Schema]) -> Schema:
-    return schema()
-
-
 def read(schema: type[Schema], event_type: str, data: Any) -> dict[str, Any]:
     try:
-        return _instance(schema).load(data)
+        return schema_instance(schema).load(data)
     except ValidationError as exc:
         raise ValueError(f"malformed {event_type} data: {exc.messages}") from None

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from services.hours.models import (AttendanceSheet, Entry, EntryTransition, OrganisationView, StarChange, TeamView,
                                    TicketState, VolunteerTotal, VolunteerView, utcnow)
-from services.hours.locks import lock_tickets, lock_total, lock_totals, served_on, ticket_batch
+from services.hours.locks import lock_ticket, lock_total, lock_totals, prepared, served_on, ticket_batch
 from services.hours.schemas import DAY_MINUTES, clock_minutes
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -410,11 +410,10 @@ def ticket_resolved(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime
     cancellation already handled for a later moment applies at once."""
     session = uow.session
     ticket_id = data["ticket_id"]
-    state = lock_tickets(session, [ticket_id])[ticket_id]
+    ticket_entries = prepared(session, data).by_ticket[ticket_id]
+    state = lock_ticket(session, ticket_id)
     episode = data["resolved_at"]
     day = served_on(episode)
-    batch = ticket_batch(session)
-    prepared = batch.by_ticket.get(ticket_id) if batch is not None else None
     team = session.get(TeamView, data["team_id"]) if data.get("team_id") else None
     organisation_id = team.organisation_id if team else None
     minutes_by_volunteer: dict[str, int] = {}
@@ -423,14 +422,8 @@ def ticket_resolved(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime
     totals = lock_totals(session, minutes_by_volunteer)
     recorded = []
     for volunteer_id, minutes in sorted(minutes_by_volunteer.items()):
-        if prepared is not None:
-            already = any(e.volunteer_id == volunteer_id and e.episode == episode for e in prepared)
-        else:
-            already = session.scalar(select(Entry.id).where(
-                Entry.source == "ticket", Entry.source_id == ticket_id, Entry.volunteer_id == volunteer_id,
-                Entry.episode == episode)) is not None
-        if already:  # the same resolution announced again under a new event id
-            continue
+        if any(e.volunteer_id == volunteer_id and e.episode == episode for e in ticket_entries):
+            continue  # the same resolution announced again under a new event id
         problem = day_problem(session, volunteer_id, day, minutes, None, None)
         entry = _add(uow, totals[volunteer_id], "tickets", volunteer_id=volunteer_id, source="ticket",
                      source_id=ticket_id, organisation_id=organisation_id, team_id=data.get("team_id"),
@@ -450,13 +443,9 @@ def ticket_resolved(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime
     return recorded
 
 
-def _ticket_entries(session: Session, ticket_id: str, statuses: Sequence[str]) -> list[Entry]:
-    batch = ticket_batch(session)
-    if batch is not None and ticket_id in batch.by_ticket:
-        return sorted((e for e in batch.by_ticket[ticket_id] if e.status in statuses), key=lambda e: e.id)
-    return list(session.scalars(select(Entry).where(Entry.source == "ticket", Entry.source_id == ticket_id,
-                                                    Entry.status.in_(statuses)).order_by(Entry.id)
-                                .with_for_update().execution_options(populate_existing=True)))
+def _ticket_entries(session: Session, data: dict[str, Any], statuses: Sequence[str]) -> list[Entry]:
+    entries = prepared(session, data).by_ticket[data["ticket_id"]]
+    return sorted((e for e in entries if e.status in statuses), key=lambda e: e.id)
 
 
 def _confirm(uow: UnitOfWork, state: TicketState, entries: Sequence[Entry], totals: dict[str, VolunteerTotal],
@@ -478,11 +467,11 @@ def ticket_confirmed(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetim
                      star_minutes: Sequence[int]) -> list[Entry]:
     """The served resident's confirmation is the signature: verify the ticket's pending time."""
     session = uow.session
-    state = lock_tickets(session, [data["ticket_id"]])[data["ticket_id"]]
+    state = lock_ticket(session, data["ticket_id"])
     if _after(state.confirmed_at, occurred_at) or _after(state.reopened_at, occurred_at):
         return []  # a later confirmation or reopening was already applied
     state.confirmed_at, state.rating, state.automatic = occurred_at, data.get("rating"), bool(data.get("automatic"))
-    entries = _ticket_entries(session, data["ticket_id"], ("pending",))
+    entries = _ticket_entries(session, data, ("pending",))
     _confirm(uow, state, entries, lock_totals(session, [e.volunteer_id for e in entries]), star_minutes)
     return entries
 
@@ -491,13 +480,13 @@ def ticket_reopened(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime
                     star_minutes: Sequence[int]) -> list[Entry]:
     """Verified time of a reopened ticket goes back to pending until it is confirmed again."""
     session = uow.session
-    state = lock_tickets(session, [data["ticket_id"]])[data["ticket_id"]]
+    state = lock_ticket(session, data["ticket_id"])
     if _after(state.reopened_at, occurred_at):
         return []
     state.reopened_at = occurred_at
     if _after(state.confirmed_at, occurred_at):
         return []  # confirmed again since: the reopening is history
-    entries = _ticket_entries(session, data["ticket_id"], ("verified",))
+    entries = _ticket_entries(session, data, ("verified",))
     totals = lock_totals(session, [e.volunteer_id for e in entries])
     for entry in entries:
         total = totals[entry.volunteer_id]
@@ -514,9 +503,9 @@ def ticket_cancelled(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetim
                      star_minutes: Sequence[int]) -> list[Entry]:
     """A cancelled ticket credits nobody: its pending and verified time is voided."""
     session = uow.session
-    state = lock_tickets(session, [data["ticket_id"]])[data["ticket_id"]]
+    state = lock_ticket(session, data["ticket_id"])
     state.cancelled_at = occurred_at if not _after(state.cancelled_at, occurred_at) else state.cancelled_at
-    entries = _ticket_entries(session, data["ticket_id"], LIVE)
+    entries = _ticket_entries(session, data, LIVE)
     totals = lock_totals(session, [e.volunteer_id for e in entries])
     _void(uow, entries, totals)
     for total in totals.values():

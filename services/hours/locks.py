@@ -9,7 +9,8 @@ sets queue instead of deadlocking. A transaction remembers the rows it holds
 
 A batch of ticket events is prepared with :func:`prepare_ticket_batch`: a handful of
 statements lock its tickets and totals and load the entries it will read (the tickets'
-own, and the volunteers' days), so each event then runs without a query of its own."""
+own, and the volunteers' days), so each event then runs without a query of its own. An
+event applied outside such a batch prepares its own (:func:`prepared`)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ def lock_totals(session: Session, volunteer_ids: Iterable[str]) -> dict[str, Vol
     return _lock_rows(session, VolunteerTotal, VolunteerTotal.volunteer_id, volunteer_ids, lambda vid: {
         "volunteer_id": vid, "verified_minutes": 0, "pending_minutes": 0, "star_level": 0, "selected": False,
         "updated_at": utcnow()})
+
+
+def lock_ticket(session: Session, ticket_id: str) -> TicketState:
+    """One ticket's state row, created if missing and locked."""
+    return lock_tickets(session, [ticket_id])[ticket_id]
 
 
 def lock_tickets(session: Session, ticket_ids: Iterable[str]) -> dict[str, TicketState]:
@@ -86,37 +92,46 @@ class TicketBatch:
 def prepare_ticket_batch(session: Session, payloads: Sequence[Any]) -> None:
     """Lock and load, before a batch of ticket events is applied, what it will touch:
     its tickets, their entries, the running totals of every volunteer named or credited,
-    the volunteers' days and the teams. Payloads are not validated yet: what is not
-    understood here is left to the handler, which then queries for itself."""
+    the volunteers' days and the teams. What an earlier call of this transaction already
+    prepared is kept, not loaded again. Payloads are not validated yet: what is not
+    understood here is left to the handler, which rejects it."""
+    batch: TicketBatch = session.info.setdefault(_BATCH, TicketBatch())
     items = [p for p in payloads if isinstance(p, dict) and isinstance(p.get("ticket_id"), str)]
-    tickets = sorted({p["ticket_id"] for p in items})
+    tickets = sorted({p["ticket_id"] for p in items} - batch.by_ticket.keys())
     if not tickets:
         return
     lock_tickets(session, tickets)
-    batch = TicketBatch(by_ticket={t: [] for t in tickets})
-    for entry in session.scalars(select(Entry).where(Entry.source == "ticket", Entry.source_id.in_(tickets))
-                                 .order_by(Entry.id).with_for_update()):
+    batch.by_ticket.update((t, []) for t in tickets)
+    entries = list(session.scalars(select(Entry).where(Entry.source == "ticket", Entry.source_id.in_(tickets))
+                                   .order_by(Entry.id).with_for_update()))
+    for entry in entries:
         batch.by_ticket[entry.source_id].append(entry)
     named = {(item["volunteer_id"], p.get("resolved_at")) for p in items for item in (p.get("volunteers") or ())
              if isinstance(item, dict) and isinstance(item.get("volunteer_id"), str)}
-    credited = {e.volunteer_id for entries in batch.by_ticket.values() for e in entries}
-    lock_totals(session, {volunteer for volunteer, _ in named} | credited)
+    lock_totals(session, {volunteer for volunteer, _ in named} | {e.volunteer_id for e in entries})
     days = set()
     for volunteer, resolved_at in named:
         try:
             days.add((volunteer, served_on(resolved_at)))
         except (TypeError, ValueError, AttributeError):
             continue  # malformed: the handler rejects it
+    days -= batch.by_day.keys()
     if days:
-        batch.by_day = {day: [] for day in days}
+        batch.by_day.update((day, []) for day in days)
         for entry in session.scalars(select(Entry).where(Entry.volunteer_id.in_({v for v, _ in days}),
                                                          Entry.served_on.in_({d for _, d in days}))):
-            if (entry.volunteer_id, entry.served_on) in batch.by_day:
+            if (entry.volunteer_id, entry.served_on) in days:
                 batch.by_day[(entry.volunteer_id, entry.served_on)].append(entry)
     teams = {p["team_id"] for p in items if isinstance(p.get("team_id"), str)}
     if teams:
         session.scalars(select(TeamView).where(TeamView.id.in_(teams))).all()  # into the identity map
-    session.info[_BATCH] = batch
+
+
+def prepared(session: Session, payload: dict[str, Any]) -> TicketBatch:
+    """This transaction's batch, prepared for ``payload``'s ticket: by the handler's
+    batch, or now, for this event alone."""
+    prepare_ticket_batch(session, [payload])
+    return session.info[_BATCH]
 
 
 def ticket_batch(session: Session) -> TicketBatch | None:

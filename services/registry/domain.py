@@ -17,7 +17,7 @@ from yilin.db import UnitOfWork
 from yilin.bulk import insert_rows
 from yilin.errors import Conflict, InvalidInput, NotFound, load_each
 from yilin.paging import paginate
-from yilin.pii import PersonalData, mask_id_number, mask_phone
+from yilin.pii import PersonalData, canonical_id_number, mask_id_number, mask_phone
 from yilin.sqljson import json_array_agg, json_object
 
 MAX_SCAN = 5000  # teams scanned when filtering by skill
@@ -276,7 +276,7 @@ def _registered_event(volunteer: dict[str, Any], skills: Iterable[str],
 
 def _volunteer_columns(pii: PersonalData, data: dict[str, Any], fingerprint: str | None = None) -> dict[str, Any]:
     """A new volunteer's row (timestamps aside), personal data encrypted and masked."""
-    id_number = data["id_number"].upper()
+    id_number = canonical_id_number(data["id_number"])
     phone = data.get("phone")
     ident = str(uuid.uuid4())
     return {
