@@ -100,6 +100,8 @@ class DurableEventHandler(EventHandler):
             log.warning("handler %s failed on %s (%s)", self.method_name, self.event_type, outcome,
                         exc_info=(type(error), error, error.__traceback__))
         metrics.EVENTS_HANDLED.labels(self.container.service_name, self.event_type, outcome).inc()
+        if (message.delivery_info or {}).get("redelivered"):
+            metrics.EVENTS_REDELIVERED.labels(self.container.service_name, self.event_type).inc()
 
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
         # nameko only expects amqp's ConnectionError here; a socket reset while acking

@@ -38,6 +38,9 @@ EVENTS_PUBLISHED = Counter("yilin_events_published_total", "Events published (co
                            ["service", "type"])
 EVENTS_HANDLED = Counter("yilin_events_handled_total", "Event deliveries handled, by outcome.",
                          ["service", "type", "outcome"])
+EVENTS_REDELIVERED = Counter("yilin_events_redelivered_total",
+                             "Event deliveries the broker repeated (a consumer died or gave the message back).",
+                             ["service", "type"])
 EVENT_HANDLER_DURATION = Histogram("yilin_event_handler_duration_seconds", "Event handler run time.",
                                    ["service", "type"], buckets=LATENCY_BUCKETS)
 EVENT_BATCH_SIZE = Histogram("yilin_event_batch_size", "Events taken by one handler transaction.",

@@ -15,6 +15,7 @@ from tests.faults.targets import Target, dlq_depth, queue_depths
 from tests.harness import ServiceProcess
 
 HANDLED = re.compile(r'^yilin_events_handled_total\{([^}]*)\}\s+([0-9.e+]+)$', re.M)
+REDELIVERED = re.compile(r'^yilin_events_redelivered_total\{[^}]*\}\s+([0-9.e+]+)$', re.M)
 
 
 def handled(process: ServiceProcess) -> dict[str, float]:
@@ -28,6 +29,8 @@ def handled(process: ServiceProcess) -> dict[str, float]:
     for labels, value in HANDLED.findall(text):
         outcome = re.search(r'outcome="([^"]+)"', labels).group(1)
         totals[outcome] = totals.get(outcome, 0.0) + float(value)
+    # deliveries the broker marked as repeated, whatever became of them
+    totals["broker_redelivered"] = sum(float(value) for value in REDELIVERED.findall(text))
     return totals
 
 
@@ -46,6 +49,7 @@ class Scenario:
         self.envelopes = stream(self.units, lag)
         self.processes: list[ServiceProcess] = []
         self.duplicates_skipped = 0.0  # from /metrics of processes before they went away
+        self.broker_redelivered = 0.0  # likewise: deliveries the broker marked as repeated
         self.publisher: StreamPublisher | None = None
         target.prepare({"AMQP_URI": amqp_uri, "DATABASE_URL": database_url})
 
@@ -60,7 +64,9 @@ class Scenario:
 
     def scrape(self, process: ServiceProcess) -> None:
         """Keep what the process counted before it goes."""
-        self.duplicates_skipped += handled(process).get("duplicate_skipped", 0.0)
+        counted = handled(process)
+        self.duplicates_skipped += counted.get("duplicate_skipped", 0.0)
+        self.broker_redelivered += counted.get("broker_redelivered", 0.0)
 
     def stop_all(self) -> None:
         """SIGTERM every process still running; SIGKILL any that does not stop in time,
