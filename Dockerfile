@@ -21,6 +21,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY README.md ./
 COPY yilin ./yilin
 COPY services ./services
+COPY yilinctl ./yilinctl
 RUN pip wheel --no-deps --wheel-dir /wheels .
 
 # --- runtime: interpreter, wheels installed, no compilers, no pip cache

@@ -28,11 +28,11 @@ lint: install
 
 ## contract: regenerate the published event contract (docs/asyncapi.yaml, docs/events/)
 contract: install
-	$(PY) -m yilin.contract
+	$(PY) -m yilinctl.contract
 
 ## contract-check: fail if the committed contract differs from the code; validate it with the AsyncAPI parser
 contract-check: install
-	$(PY) -m yilin.contract --check
+	$(PY) -m yilinctl.contract --check
 	test -d tools/asyncapi/node_modules || npm ci --prefix tools/asyncapi --ignore-scripts --no-audit --no-fund
 	node tools/asyncapi/validate.mjs docs/asyncapi.yaml
 

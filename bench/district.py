@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from bench import seed
 from bench.environment import Environment, run_json
-from yilin.importing import send_batches
+from services.registry.importing import send_batches
 
 IMPORT_BATCH = 1000  # what `yilin import` sends per RPC call (and, like it, two calls in flight)
 
@@ -137,7 +137,7 @@ def purge_backlog(env: Environment, service: str) -> int:
     """Drop whatever waits in a service's event queues."""
     from kombu import Connection, Queue
 
-    from yilin.cli import service_class
+    from yilinctl.cli import service_class
     from yilin.topology import service_topology
 
     purged = 0

@@ -75,7 +75,7 @@ class ServiceProcess:
     the bench start its own baseline services the same way). With ``cpu_quota`` it runs
     inside that cgroup (capped once the quota is applied), like a pod with a CPU limit."""
 
-    def __init__(self, name: str, env: "Environment", module: str = "yilin.cli", args: tuple[str, ...] = (),
+    def __init__(self, name: str, env: "Environment", module: str = "yilinctl.cli", args: tuple[str, ...] = (),
                  extra_env: dict[str, str] | None = None, cpu_quota: CpuQuota | None = None) -> None:
         self.name = name
         self.cpu_quota = cpu_quota
@@ -201,7 +201,7 @@ class Environment:
     def migrate(self, *names: str) -> None:
         """Migrate databases and declare the topology, as ``yilin migrate`` does."""
         from yilin import migrations, topology
-        from yilin.cli import migrations_dir, service_class
+        from yilinctl.cli import migrations_dir, service_class
         from yilin.config import database_url
 
         for name in names:

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from yilin.identity import Identity
-from yilin.pii import id_check_digit
+from services.registry.id_numbers import id_check_digit
 
 OPERATOR = Identity(subject="bench-operator", role="operator")
 SKILLS = ["elder_care", "plumbing", "locksmith", "bill_payment", "mediation", "first_aid", "child_care"]

@@ -36,7 +36,7 @@ def free_port() -> int:
 
 
 def service_class(name: str) -> type:
-    from yilin.cli import service_class as resolve
+    from yilinctl.cli import service_class as resolve
 
     return resolve(name)
 
@@ -44,7 +44,7 @@ def service_class(name: str) -> type:
 def migrate_service(name: str, config: dict[str, Any]) -> None:
     """Migrate one service's database and declare its topology, as ``yilin migrate`` does."""
     from yilin import migrations, topology
-    from yilin.cli import migrations_dir
+    from yilinctl.cli import migrations_dir
     from yilin.config import database_url
 
     folder = migrations_dir(name)
@@ -171,7 +171,7 @@ class ServiceProcess:
             "YILIN_OUTBOX_SWEEP_INTERVAL": "0.3", "YILIN_OUTBOX_SWEEP_GRACE": "0.5", "YILIN_LOG_FORMAT": "json",
         })
         environ.update(env)
-        self.process = subprocess.Popen([sys.executable, "-m", "yilin.cli", "serve", name], cwd=ROOT,
+        self.process = subprocess.Popen([sys.executable, "-m", "yilinctl.cli", "serve", name], cwd=ROOT,
                                         env=environ, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 30.0) -> "ServiceProcess":

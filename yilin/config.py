@@ -13,7 +13,6 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = ROOT / "deploy" / "config.yml"
 
-METRICS_PORTS = {"gateway": 9100, "registry": 9101, "tickets": 9102, "hours": 9103, "fund": 9104}
 DEFAULT_AMQP_URI = "pyamqp://guest:guest@localhost:5672/"
 DEFAULT_DATABASE_URL = "sqlite:///var/{service}.db"  # relative to the working directory
 
@@ -63,8 +62,10 @@ def database_url(config: Mapping[str, Any], service: str, environ: Mapping[str, 
     return template.replace("{service}", service)
 
 
-def metrics_port(config: Mapping[str, Any], service: str, environ: Mapping[str, str] | None = None) -> int:
-    """The port of the service's metrics server; 0 means no server."""
+def metrics_port(config: Mapping[str, Any], service: str, default: int = 0,
+                 environ: Mapping[str, str] | None = None) -> int:
+    """The port of the service's metrics server (``default``: the one the service
+    declares, unless the configuration says otherwise); 0 means no server."""
     env = os.environ if environ is None else environ
     if "YILIN_METRICS_PORT" in env:
         return int(env["YILIN_METRICS_PORT"])
@@ -72,6 +73,6 @@ def metrics_port(config: Mapping[str, Any], service: str, environ: Mapping[str, 
     if ports is not None:  # an explicit table (tests give {}) names every port it wants; the rest are off
         port = int(ports.get(service, 0))
     else:
-        port = METRICS_PORTS.get(service, 0)
+        port = default
     # An offset lets a second whole stack run beside the first on one machine.
     return port + int(env.get("YILIN_METRICS_PORT_OFFSET", 0)) if port else 0

@@ -29,7 +29,7 @@ from yilin import logs, metrics
 from yilin.db import UnitOfWork
 from yilin.logs import CORRELATION_KEY
 from yilin.events import Envelope, parse_envelope
-from yilin.topology import DELIVERY_LIMIT, handler_queue
+from yilin.topology import DELIVERY_LIMIT, DeclaredQueue, handler_queue
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def transient(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
-class DurableEventHandler(EventHandler):
+class DurableEventHandler(EventHandler, DeclaredQueue):
     """nameko's EventHandler on a quorum queue with requeue-on-error."""
 
     def __init__(self, source_service: str, event_type: str, **kwargs: Any) -> None:

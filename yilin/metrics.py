@@ -20,6 +20,7 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram, make_wsgi_app
 
 from yilin import __version__, logs
 from yilin.config import metrics_port
+from yilin.deadletters import depth
 
 log = logging.getLogger(__name__)
 
@@ -53,23 +54,6 @@ DLQ_DEPTH = Gauge("yilin_dlq_depth", "Messages waiting in the service's dead-let
 WORKERS_IN_USE = Gauge("yilin_worker_pool_in_use", "Busy nameko workers.", ["service"])
 WORKERS_SIZE = Gauge("yilin_worker_pool_size", "Size of the nameko worker pool.", ["service"])
 
-TICKETS_OPEN = Gauge("yilin_tickets_open", "Tickets not yet closed, by state and category.",
-                     ["service", "state", "category"])
-TICKET_SLA_BREACHES = Counter("yilin_ticket_sla_breaches_total", "Tickets that missed an SLA deadline.",
-                              ["service", "category", "kind"])
-TICKET_RATINGS = Counter("yilin_ticket_ratings_total", "Residents' satisfaction ratings.", ["service", "rating"])
-# Seconds, Prometheus's base unit (promtool refuses minutes and hours in a name); the ledger counts minutes.
-VOLUNTEER_VERIFIED_SECONDS = Counter("yilin_volunteer_verified_seconds_total", "Volunteer service time verified, in seconds.",
-                                     ["service"])
-STAR_LEVELS_REACHED = Counter("yilin_star_levels_reached_total", "Volunteers reaching a star level.",
-                              ["service", "level"])
-FUND_CONTRIBUTIONS_FEN = Counter("yilin_fund_contributions_fen_total", "Contributions into community pools, fen.",
-                                 ["service"])
-DISBURSEMENTS_PENDING = Gauge("yilin_disbursements_pending", "Disbursement requests awaiting a decision.",
-                              ["service"])
-FUND_POOL_BALANCE_FEN = Gauge("yilin_fund_pool_balance_fen", "Sum of all community pool balances, fen.",
-                              ["service"])
-
 
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, *args: Any) -> None:  # scrapes every few seconds would flood the log
@@ -86,7 +70,9 @@ class MetricsServer(SharedExtension):
         self._thread: Any = None
 
     def setup(self) -> None:
-        self.port = metrics_port(self.container.config, self.container.service_name)
+        # a service class declares its default port as ``metrics_port``; none means no server
+        self.port = metrics_port(self.container.config, self.container.service_name,
+                                 getattr(self.container.service_cls, "metrics_port", 0))
 
     def start(self) -> None:
         if self._server is not None or not self.port:
@@ -143,8 +129,6 @@ class Instrumentation(DependencyProvider):
     kill = stop
 
     def _watch_dead_letters(self) -> None:
-        from yilin.deadletters import depth
-
         service = self.container.service_name
         while True:
             try:

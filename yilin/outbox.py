@@ -26,13 +26,11 @@ from sqlalchemy import Engine, Table, func, select, update
 from yilin import metrics
 from yilin.confirms import Outgoing, PipelinedPublisher
 from yilin.events import Envelope
+from yilin.topology import event_exchange
+
+__all__ = ["OutboxRelay", "backlog", "event_exchange"]  # event_exchange: still importable from here
 
 log = logging.getLogger(__name__)
-
-
-def event_exchange(service: str) -> Exchange:
-    """The topic exchange a service publishes its events to (nameko's own naming)."""
-    return Exchange(f"{service}.events", type="topic", durable=True, auto_delete=False, delivery_mode=2)
 
 
 class OutboxRelay:

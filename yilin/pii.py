@@ -1,4 +1,4 @@
-"""Personal data at rest: ID and phone numbers are stored encrypted, looked up by a
+"""Personal data at rest: identifiers such as ID and phone numbers are stored encrypted, looked up by a
 keyed hash, and shown only masked. The key comes from configuration (``PII_KEY``)."""
 
 from __future__ import annotations
@@ -12,34 +12,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 from nameko.extensions import DependencyProvider
 
-ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
 PHONE_NUMBER = re.compile(r"^1[3-9]\d{9}$")  # mainland mobile numbers: 13x–19x
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-
-
-def canonical_id_number(value: str) -> str:
-    """An ID number as it is stored, hashed and compared: a final check digit ``x`` is ``X``."""
-    return value.upper()
-
-
-def id_number_valid(value: str) -> bool:
-    """A mainland resident ID number: 18 characters with a correct ISO 7064 check digit."""
-    value = canonical_id_number(value)
-    if not ID_NUMBER.match(value):
-        return False
-    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS))
-    return _ID_CHECK[total % 11] == value[17]
-
-
-def id_check_digit(first17: str) -> str:
-    """The check digit completing ``first17`` (used to make valid test numbers)."""
-    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS)) % 11]
-
-
-def mask_id_number(value: str) -> str:
-    """``510104199001011234`` → ``5101**********1234``."""
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
 def mask_phone(value: str) -> str:
@@ -56,8 +29,9 @@ class PersonalData:
         self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"yilin-pii-enc" + material).digest()))
 
     def fingerprint(self, value: str) -> str:
-        """A keyed hash for de-duplication; useless without the key."""
-        return hmac.new(self._hash_key, canonical_id_number(value).encode(), hashlib.sha256).hexdigest()
+        """A keyed hash for de-duplication; useless without the key. The caller gives the
+        value in its canonical form (two spellings of one number must hash alike)."""
+        return hmac.new(self._hash_key, value.encode(), hashlib.sha256).hexdigest()
 
     def encrypt(self, value: str) -> str:
         """Authenticated encryption of ``value``."""

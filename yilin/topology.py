@@ -11,9 +11,20 @@ from typing import Any, Iterator
 
 from kombu import Connection, Exchange, Queue
 
-from yilin.outbox import event_exchange
-
 DELIVERY_LIMIT = 3  # redeliveries after the first attempt: 4 attempts in all
+
+
+class DeclaredQueue:
+    """Marks an entrypoint that consumes from a queue this topology declares (the kit's
+    durable event handler); :func:`service_handlers` finds them by it."""
+
+    source_service: str
+    event_type: str
+
+
+def event_exchange(service: str) -> Exchange:
+    """The topic exchange a service publishes its events to (nameko's own naming)."""
+    return Exchange(f"{service}.events", type="topic", durable=True, auto_delete=False, delivery_mode=2)
 
 
 def dead_letter_exchange(service: str) -> Exchange:
@@ -50,12 +61,10 @@ def handler_queue(source: str, event_type: str, service: str, method: str) -> Qu
 
 def service_handlers(service_cls: type) -> Iterator[tuple[str, str, str]]:
     """``(source, event_type, method)`` for each durable event handler of a service class."""
-    from yilin.consuming import DurableEventHandler
-
     for name in dir(service_cls):
         attr = getattr(service_cls, name, None)
         for entrypoint in getattr(attr, "nameko_entrypoints", ()):
-            if isinstance(entrypoint, DurableEventHandler):
+            if isinstance(entrypoint, DeclaredQueue):
                 yield entrypoint.source_service, entrypoint.event_type, name
 
 

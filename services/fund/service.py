@@ -10,6 +10,8 @@ from typing import Any, Callable
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
+from services import METRICS_PORTS
+from services.fund import business_metrics
 from services.fund import domain, transparency
 from services.fund.events import EVENTS
 from services.fund.models import Base
@@ -20,7 +22,6 @@ from services.fund.schemas import (AmendmentIn, ApprovalIn, DecisionIn, Disburse
 from services.fund import ledger
 from services.registry.lookups import require_community
 from yilin.audit import AuditLogRpc
-from yilin import metrics
 from yilin.db import Database
 from yilin.errors import Conflict, NotFound, load
 from yilin.identity import Caller
@@ -37,6 +38,7 @@ TRANSPARENCY = TransparencyOut()
 
 class FundService(AuditLogRpc):
     name = "fund"
+    metrics_port = METRICS_PORTS["fund"]
 
     db = Database(Base.metadata, EVENTS)
     caller = Caller()
@@ -166,8 +168,8 @@ class FundService(AuditLogRpc):
     def refresh_gauges(self) -> None:
         with self.db.read() as session:
             pending, pools = domain.gauges(session)
-        metrics.DISBURSEMENTS_PENDING.labels(self.name).set(pending)
-        metrics.FUND_POOL_BALANCE_FEN.labels(self.name).set(pools)
+        business_metrics.DISBURSEMENTS_PENDING.labels(self.name).set(pending)
+        business_metrics.FUND_POOL_BALANCE_FEN.labels(self.name).set(pools)
 
     # helpers
     def _change(self, work: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
@@ -176,7 +178,7 @@ class FundService(AuditLogRpc):
             contributed = sum(e.data["amount_fen"] for e in uow.events
                               if e.type == "contribution.recorded" and e.data["amount_fen"] > 0)
         if contributed:
-            metrics.FUND_CONTRIBUTIONS_FEN.labels(self.name).inc(contributed)
+            business_metrics.FUND_CONTRIBUTIONS_FEN.labels(self.name).inc(contributed)
         self.refresh_gauges()
         return result
 

@@ -20,6 +20,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from services import SERVICES
+from services import METRICS_PORTS
 from services.gateway import idempotency, routes  # noqa: F401 - registers the routes
 from services.gateway.auth import ANONYMOUS, AuthSettings, authenticate, authorise
 from services.gateway.openapi import build_openapi
@@ -100,6 +101,7 @@ def error_response(error: YilinError) -> Response:
 
 class GatewayService:
     name = "gateway"
+    metrics_port = METRICS_PORTS["gateway"]
 
     registry = RpcProxy("registry")
     fund = RpcProxy("fund")

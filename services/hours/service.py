@@ -9,6 +9,8 @@ from typing import Any, Iterable
 
 from nameko.rpc import RpcProxy
 
+from services import METRICS_PORTS
+from services.hours import business_metrics
 from services.hours import certificates, consumed, ledger, locks, projection, records, standings
 from services.hours.events import EVENTS
 from services.hours.models import Base
@@ -17,7 +19,6 @@ from services.hours.schemas import (CertificateCheckOut, CertificateCheckQuery, 
                                     RejectIn, SelectionIn, SheetIn, SheetOut, VolunteerRecordOut, VolunteerTotalOut)
 from services.hours.settings import LOCAL_TIME, Settings
 from yilin.audit import AuditLogRpc
-from yilin import metrics as kit_metrics
 from yilin.consuming import consumes
 from yilin.db import Database, UnitOfWork
 from yilin.errors import load
@@ -33,7 +34,7 @@ CERTIFICATE, CERTIFICATE_CHECK, RECORD = CertificateOut(), CertificateCheckOut()
 PERIOD_QUERY = PeriodQuery()  # a total's: built once (construction costs more than a load)
 
 
-VERIFIED_SECONDS = kit_metrics.VOLUNTEER_VERIFIED_SECONDS.labels("hours")
+VERIFIED_SECONDS = business_metrics.VOLUNTEER_VERIFIED_SECONDS.labels("hours")
 
 
 def observe(events: Iterable[Envelope]) -> None:
@@ -44,7 +45,7 @@ def observe(events: Iterable[Envelope]) -> None:
         elif event.type == "hours.corrected" and event.data["delta_minutes"] > 0:
             VERIFIED_SECONDS.inc(event.data["delta_minutes"] * 60)
         elif event.type == "volunteer.star_level_reached":
-            kit_metrics.STAR_LEVELS_REACHED.labels("hours", str(event.data["level"])).inc()
+            business_metrics.STAR_LEVELS_REACHED.labels("hours", str(event.data["level"])).inc()
 
 
 def lock_ticket_rows(service: "HoursService", uow: UnitOfWork, events: list[Envelope]) -> None:
@@ -53,6 +54,7 @@ def lock_ticket_rows(service: "HoursService", uow: UnitOfWork, events: list[Enve
 
 class HoursService(AuditLogRpc):
     name = "hours"
+    metrics_port = METRICS_PORTS["hours"]
 
     db = Database(Base.metadata, EVENTS)
     caller = Caller()

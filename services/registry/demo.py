@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from yilin.pii import id_check_digit
+from services.registry.id_numbers import id_check_digit
 
 COMMUNITIES = [("PD-AJ-01", "安靖社区"), ("PD-AJ-02", "龙梓社区"), ("PD-HY-01", "合兴社区"), ("PD-HY-02", "红旗社区")]
 SKILLS = ["elder_care", "plumbing", "locksmith", "bill_payment", "mediation", "first_aid", "child_care"]

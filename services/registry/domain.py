@@ -17,7 +17,8 @@ from yilin.db import UnitOfWork
 from yilin.bulk import insert_rows
 from yilin.errors import Conflict, InvalidInput, NotFound, load_each
 from yilin.paging import paginate
-from yilin.pii import PersonalData, canonical_id_number, mask_id_number, mask_phone
+from services.registry.id_numbers import canonical_id_number, mask_id_number
+from yilin.pii import PersonalData, mask_phone
 from yilin.sqljson import json_array_agg, json_object
 
 MAX_SCAN = 5000  # teams scanned when filtering by skill
@@ -292,7 +293,7 @@ def register_volunteer(uow: UnitOfWork, pii: PersonalData, data: dict[str, Any])
     session = uow.session
     _require_community(session, data["community_id"])
     if session.scalar(select(Volunteer.id).where(
-            Volunteer.id_number_hash == pii.fingerprint(data["id_number"]))) is not None:
+            Volunteer.id_number_hash == pii.fingerprint(canonical_id_number(data["id_number"])))) is not None:
         raise Conflict("a volunteer with this ID number is already registered", {"id_number": ["already registered"]})
     columns = _volunteer_columns(pii, data)
     volunteer = Volunteer(**columns)
@@ -381,7 +382,7 @@ def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str
         if str(data["community_id"]) not in communities:
             rejected.append({"row": index, "fields": {"community_id": ["no such community"]}})
             continue
-        accepted.setdefault(pii.fingerprint(data["id_number"]), data)
+        accepted.setdefault(pii.fingerprint(canonical_id_number(data["id_number"])), data)
     existing: set[str] = set()
     hashes = list(accepted)
     for chunk in range(0, len(hashes), 1000):

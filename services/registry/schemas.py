@@ -6,7 +6,8 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from yilin.fields import StrictBoolean, UtcDateTime
-from yilin.pii import PHONE_NUMBER, id_number_valid
+from services.registry.id_numbers import id_number_valid
+from yilin.pii import PHONE_NUMBER
 from yilin.paging import PageQuery
 
 PLACE_LEVELS = ("district", "street", "community", "compound")

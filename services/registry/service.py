@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services import METRICS_PORTS
 from services.registry import access, domain
 from services.registry.events import EVENTS
 from services.registry.models import Base
@@ -32,6 +33,7 @@ IMPORT_RESULT = ImportResult()
 
 class RegistryService(AuditLogRpc):
     name = "registry"
+    metrics_port = METRICS_PORTS["registry"]
 
     db = Database(Base.metadata, EVENTS)
     caller = Caller()

@@ -8,6 +8,8 @@ from typing import Any, Callable
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 
+from services import METRICS_PORTS
+from services.tickets import business_metrics
 from services.tickets import catalogue, domain, reports, sla
 from services.tickets.events import EVENTS
 from services.tickets.models import Base
@@ -17,7 +19,6 @@ from services.tickets.schemas import (AssignIn, CategoryIn, CategoryOut, Categor
                                       TicketQuery, TransitionOut)
 from services.registry.lookups import require_community
 from yilin.audit import AuditLogRpc
-from yilin import metrics
 from yilin.db import Database
 from yilin.errors import NotFound, load
 from yilin.identity import Caller
@@ -37,6 +38,7 @@ NAME = "tickets"
 
 class TicketsService(AuditLogRpc):
     name = NAME
+    metrics_port = METRICS_PORTS["tickets"]
 
     db = Database(Base.metadata, EVENTS)
     caller = Caller()
@@ -133,7 +135,7 @@ class TicketsService(AuditLogRpc):
     def confirm(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(ConfirmIn(), payload)
         view = self._change(lambda uow: domain.confirm(uow, self.caller, ticket_id, data))
-        metrics.TICKET_RATINGS.labels(NAME, str(data["rating"])).inc()
+        business_metrics.TICKET_RATINGS.labels(NAME, str(data["rating"])).inc()
         return view
 
     @rpc
@@ -166,7 +168,7 @@ class TicketsService(AuditLogRpc):
             outcomes = sla.sweep_deadlines(uow)
         for outcome in outcomes:
             for kind in outcome["breaches"]:
-                metrics.TICKET_SLA_BREACHES.labels(NAME, outcome["category"], kind).inc()
+                business_metrics.TICKET_SLA_BREACHES.labels(NAME, outcome["category"], kind).inc()
         escalated = [o["ticket_id"] for o in outcomes if o["escalated"]]
         if escalated:
             log.info("escalated %d ticket(s) to a social worker", len(escalated))
@@ -195,4 +197,4 @@ class TicketsService(AuditLogRpc):
         with self.db.read() as session:
             counts = sla.open_counts(session)
         for (state, category), count in counts.items():
-            metrics.TICKETS_OPEN.labels(NAME, state, category).set(count)
+            business_metrics.TICKETS_OPEN.labels(NAME, state, category).set(count)

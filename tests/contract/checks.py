@@ -8,7 +8,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator, FormatChecker
 
-from yilin.contract import ROOT
+from yilinctl.contract import ROOT
 
 EVENTS_DIR = ROOT / "docs" / "events"
 

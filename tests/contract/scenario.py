@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import requests
 
-from yilin.contract import event_types
+from yilinctl.contract import event_types
 
 
 class Api:
@@ -61,7 +61,7 @@ class Step:
 
 
 def _id_number(serial: int) -> str:
-    from yilin.pii import id_check_digit
+    from services.registry.id_numbers import id_check_digit
 
     first17 = f"51012419800101{serial:03d}"
     return first17 + id_check_digit(first17)

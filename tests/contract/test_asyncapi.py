@@ -13,7 +13,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from yilin.contract import ROOT, event_types, message_id, schema_filename
+from yilinctl.contract import ROOT, event_types, message_id, schema_filename
 
 TOOL = ROOT / "tools" / "asyncapi"
 DOCUMENT = ROOT / "docs" / "asyncapi.yaml"

@@ -8,7 +8,7 @@ import json
 import pytest
 from marshmallow import Schema, fields, validate
 
-from yilin.contract import (ROOT, breaking_changes, committed_files, compatibility_problems, event_types, generate,
+from yilinctl.contract import (ROOT, breaking_changes, committed_files, compatibility_problems, event_types, generate,
                             json_schema)
 from yilin.events import EventCatalogue
 

@@ -13,13 +13,13 @@ import yaml
 from jsonschema import Draft7Validator, FormatChecker
 from marshmallow import Schema, fields, validate
 
-from yilin import contract
-from yilin.contract import ROOT, committed_files, differences, event_types, generate, json_schema
+from yilinctl import contract
+from yilinctl.contract import ROOT, committed_files, differences, event_types, generate, json_schema
 
 
 def test_committed_contract_matches_the_code() -> None:
     report = differences(generate(), committed_files())
-    assert not report, "run `make contract` (python -m yilin.contract) and commit docs/:\n" + "\n".join(report)
+    assert not report, "run `make contract` (python -m yilinctl.contract) and commit docs/:\n" + "\n".join(report)
 
 
 def test_generation_is_deterministic() -> None:

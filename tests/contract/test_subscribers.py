@@ -20,7 +20,7 @@ from examples.plain_subscriber import EventSchemas
 from tests.contract import scenario
 from tests.contract.checks import contract_problems
 from tests.harness import ROOT, wait_until
-from yilin.contract import event_types
+from yilinctl.contract import event_types
 
 
 def _records(path: Path) -> list[dict[str, Any]]:

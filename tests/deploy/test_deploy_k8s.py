@@ -17,7 +17,7 @@ from deploy_checks import (
 
 def declared_queues(service: str) -> set[str]:
     """The queues the code declares for a service: its RPC queue and one per event handler."""
-    from yilin.cli import service_class
+    from yilinctl.cli import service_class
     from yilin.topology import handler_queue_name, service_handlers
 
     handlers = service_handlers(service_class(service))

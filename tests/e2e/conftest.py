@@ -22,7 +22,7 @@ import requests
 from services import SERVICES
 from tests.conftest import _fresh_pg_database
 from tests.harness import ROOT, free_port, wait_until
-from yilin.config import METRICS_PORTS
+from services import METRICS_PORTS
 
 READY_LINE = "Press Ctrl-C to stop."
 
@@ -107,7 +107,7 @@ def processes_with_env(marker: str) -> list[int]:
 
 @pytest.fixture(scope="module")
 def running_stack(amqp_uri: str, pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """`python -m yilin.cli run` with JSON logs, up and with the demo district loaded;
+    """`python -m yilinctl.cli run` with JSON logs, up and with the demo district loaded;
     stopped with SIGTERM after the module's tests, which must end it with exit code 0."""
     http_port = free_port()
     offset = metrics_offset()
@@ -118,7 +118,7 @@ def running_stack(amqp_uri: str, pg_database: str, tmp_path_factory: pytest.Temp
                YILIN_LOG_FORMAT="json")
     env.pop("YILIN_METRICS_PORT", None)  # would put every service on one port
     with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "yilin.cli", "run"], cwd=ROOT, env=env,
+        process = subprocess.Popen([sys.executable, "-m", "yilinctl.cli", "run"], cwd=ROOT, env=env,
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     stack = RunningStack(process, f"http://127.0.0.1:{http_port}",

@@ -10,7 +10,7 @@ from typing import Any
 from tests.e2e.conftest import RunningStack, processes_with_env
 from tests.harness import ROOT, free_port
 from yilin.events import EnvelopeSchema
-from yilin.pii import id_check_digit
+from services.registry.id_numbers import id_check_digit
 
 
 def test_run_prints_urls_and_serves_the_demo(running_stack: RunningStack) -> None:
@@ -45,7 +45,7 @@ def test_sigterm_stops_every_process_with_exit_0(running_stack: RunningStack) ->
 def test_run_explains_how_to_start_rabbitmq_when_none_answers(tmp_path: Any) -> None:
     env = dict(os.environ, YILIN_AMQP_URI=f"pyamqp://guest:guest@127.0.0.1:{free_port()}/",
                YILIN_DATABASE_URL=f"sqlite:///{tmp_path}/{{service}}.db")
-    result = subprocess.run([sys.executable, "-m", "yilin.cli", "run"], cwd=ROOT, env=env, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "yilinctl.cli", "run"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert result.returncode != 0
     assert "RabbitMQ is not answering" in result.stderr and "rabbitmq-server" in result.stderr

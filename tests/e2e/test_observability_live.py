@@ -19,7 +19,7 @@ import yaml
 from tests.e2e.conftest import RunningStack
 from tests.harness import wait_until
 from tests.observability.prometheus_server import PROMETHEUS_DIR, promtool_path, running_prometheus, yilin_job
-from yilin.config import METRICS_PORTS
+from services import METRICS_PORTS
 from yilin.events import EnvelopeSchema
 
 LOCAL_CONFIG = PROMETHEUS_DIR / "prometheus.local.yml"

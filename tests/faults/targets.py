@@ -11,7 +11,7 @@ from kombu import Connection
 from sqlalchemy import create_engine, text
 
 from yilin import topology
-from yilin.cli import service_class
+from yilinctl.cli import service_class
 
 Ledger = tuple[dict[tuple[str, str], list[int]], dict[tuple[str, str], int]]
 

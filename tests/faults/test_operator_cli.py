@@ -17,7 +17,7 @@ from tests.faults.stream import StreamPublisher, envelope
 from tests.faults.targets import _engine, purge_queues
 from tests.harness import migrate_service
 from yilin import topology
-from yilin.cli import main
+from yilinctl.cli import main
 from yilin.tables import define_kit_tables
 
 PROBE = "tests.faults.ledger_probe:LedgerProbe"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from yilin.events import EnvelopeSchema
-from yilin.pii import id_check_digit
+from services.registry.id_numbers import id_check_digit
 
 
 def id_number(serial: int) -> str:

@@ -14,7 +14,8 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from yilin.config import database_url, load_config, metrics_port, substitute_env
 from yilin.errors import Conflict, InvalidInput, NotFound, YilinError, load
 from yilin.events import EventCatalogue, parse_envelope
-from yilin.pii import PersonalData, id_check_digit, id_number_valid, mask_id_number, mask_phone
+from services.registry.id_numbers import canonical_id_number, id_check_digit, id_number_valid, mask_id_number
+from yilin.pii import PersonalData, mask_phone
 
 
 def test_env_substitution_with_defaults_and_required() -> None:
@@ -32,9 +33,9 @@ def test_shipped_config_and_per_service_settings(tmp_path: Any) -> None:
     config["DATABASE_URL"] = "postgresql://db/yilin_{service}"
     assert database_url(config, "fund", environ={}) == "postgresql://db/yilin_fund"
     assert database_url(config, "fund", environ={"YILIN_FUND_DATABASE_URL": "sqlite:///x.db"}) == "sqlite:///x.db"
-    assert metrics_port(config, "tickets", environ={}) == 9102
-    assert metrics_port(config, "tickets", environ={"YILIN_METRICS_PORT_OFFSET": "100"}) == 9202
-    assert metrics_port(config, "tickets", environ={"YILIN_METRICS_PORT": "0"}) == 0
+    assert metrics_port(config, "tickets", 9102, environ={}) == 9102
+    assert metrics_port(config, "tickets", 9102, environ={"YILIN_METRICS_PORT_OFFSET": "100"}) == 9202
+    assert metrics_port(config, "tickets", 9102, environ={"YILIN_METRICS_PORT": "0"}) == 0
 
 
 class Payload(Schema):
@@ -108,7 +109,7 @@ def test_personal_data_is_masked_hashed_and_encrypted() -> None:
     assert mask_id_number(number) == number[:4] + "**********" + number[-4:]
     assert mask_phone("13812345678") == "138****5678"
     pii = PersonalData("secret")
-    assert pii.fingerprint(number) == PersonalData("secret").fingerprint(number.lower())
+    assert pii.fingerprint(number) == PersonalData("secret").fingerprint(canonical_id_number(number.lower()))
     assert pii.fingerprint(number) != PersonalData("other").fingerprint(number)
     token = pii.encrypt(number)
     assert number not in token and pii.decrypt(token) == number

@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from services import SERVICES
-from yilin.cli import migrations_dir
+from yilinctl.cli import migrations_dir
 from yilin.config import database_url as resolve_url
 from yilin.db import engine_for
 from yilin.migrations import alembic_config, upgrade

@@ -14,7 +14,7 @@ import pytest
 
 from tests.harness import ROOT
 from yilin.errors import InvalidInput
-from yilin.pii import id_check_digit
+from services.registry.id_numbers import id_check_digit
 
 
 def id_number(serial: int) -> str:
@@ -29,7 +29,7 @@ def make_rows(community: str, count: int) -> list[dict[str, Any]]:
 
 
 def run_import(amqp_uri: str, path: Path) -> tuple[int, dict[str, Any], str]:
-    result = subprocess.run([sys.executable, "-m", "yilin.cli", "import", "volunteers", str(path), "--batch", "400"],
+    result = subprocess.run([sys.executable, "-m", "yilinctl.cli", "import", "volunteers", str(path), "--batch", "400"],
                             cwd=ROOT, env=dict(os.environ, YILIN_AMQP_URI=amqp_uri), capture_output=True, text=True,
                             timeout=300)
     return result.returncode, json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
@@ -130,7 +130,7 @@ def test_import_batch_reports_each_bad_row_and_stores_the_rest(stack: Any, tap: 
 
 
 def test_batches_in_flight_keep_the_first_row_of_a_person(stack: Any, amqp_uri: str, tmp_path: Path) -> None:
-    from yilin.importing import import_file
+    from services.registry.importing import import_file
 
     s = stack("registry")
     with s.rpc("registry") as registry:

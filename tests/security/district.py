@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from yilin.pii import id_check_digit
+from services.registry.id_numbers import id_check_digit
 
 
 def id_number(serial: int) -> str:

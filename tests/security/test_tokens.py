@@ -122,7 +122,7 @@ def test_token_buckets_refill_at_the_configured_rate() -> None:
 def test_token_command_prints_a_token_on_its_last_line() -> None:
     from click.testing import CliRunner
 
-    from yilin.cli import main
+    from yilinctl.cli import main
     from yilin.config import load_config
 
     result = CliRunner().invoke(main, ["token", "--role", "org_admin", "--subject", "u-7", "--organisation", "o-1",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from yilin.pii import id_check_digit
+from services.registry.id_numbers import id_check_digit
 
 
 def id_number(serial: int) -> str:

@@ -1,4 +1,4 @@
-"""``yilin``: the operators' command-line tool."""
+"""``yilin``: the operators' command-line tool (``python -m yilinctl.cli``)."""
 
 from __future__ import annotations
 
@@ -19,13 +19,25 @@ from typing import Any  # noqa: E402
 
 import click  # noqa: E402
 
-from yilin.config import load_config  # noqa: E402
+from nameko.cli.run import run  # noqa: E402 - after the monkey patch, like every import below
+from sqlalchemy import MetaData  # noqa: E402
+
+from services import SERVICES  # noqa: E402
+from services.demo import load_demo  # noqa: E402
+from services.registry.importing import import_file  # noqa: E402
+from yilin import deadletters, migrations, topology  # noqa: E402
+from yilin.config import database_url, load_config  # noqa: E402
+from yilin.db import engine_for  # noqa: E402
+from yilin.outbox import backlog  # noqa: E402
+from yilin.replay import replay  # noqa: E402
+from yilin.tables import define_kit_tables  # noqa: E402
+from yilin.tokens import PERSON_ROLES, issue_token  # noqa: E402
+from yilinctl.supervisor import run_stack  # noqa: E402
 
 
 def service_class(name: str) -> type:
     """The nameko class of service ``name``, or of ``package.module:Class`` (a service
     outside the platform, such as the fault suite's probe consumer)."""
-    from services import SERVICES
 
     if ":" in name and name not in SERVICES:
         module, _, attr = name.partition(":")
@@ -57,9 +69,6 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 @click.pass_obj
 def migrate(config: dict[str, Any], services: tuple[str, ...]) -> None:
     """Migrate each service's database and declare the broker topology."""
-    from services import SERVICES
-    from yilin import migrations, topology
-    from yilin.config import database_url
 
     names = services or tuple(SERVICES)
     for name in names:
@@ -76,8 +85,6 @@ def migrate(config: dict[str, Any], services: tuple[str, ...]) -> None:
 @click.pass_obj
 def serve(config: dict[str, Any], service: str) -> None:
     """Run one service in the foreground until SIGTERM."""
-    from nameko.cli.run import run
-
     if "LOGGING" in config:
         logging.config.dictConfig(config["LOGGING"])
     run([service_class(service)], config)
@@ -88,17 +95,14 @@ def serve(config: dict[str, Any], service: str) -> None:
 @click.pass_obj
 def run_all(config: dict[str, Any], no_demo: bool) -> None:
     """Migrate, start every service, load the demo district if empty, print the URLs."""
-    from yilin.supervisor import run_stack
-
-    sys.exit(run_stack(config, load_demo=not no_demo))
+    ctx = click.get_current_context()
+    sys.exit(run_stack(config, lambda: ctx.invoke(migrate, services=()), load_demo=not no_demo))
 
 
 @main.command()
 @click.option("--gateway", default="http://127.0.0.1:8000", show_default=True)
 def demo(gateway: str) -> None:
     """Load the demo district through the public API (skipped if data exists)."""
-    from services.demo import load_demo
-
     click.echo(json.dumps(load_demo(gateway), indent=2))
 
 
@@ -111,8 +115,6 @@ def demo(gateway: str) -> None:
 @click.pass_obj
 def import_(config: dict[str, Any], kind: str, path: str, batch: int, in_flight: int) -> None:
     """Import volunteers from CSV or JSON lines, with a progress bar."""
-    from yilin.importing import import_file
-
     summary = import_file(config, path, batch, in_flight=in_flight)
     click.echo(json.dumps(summary))
     if summary["rejected"]:
@@ -129,8 +131,6 @@ def dlq() -> None:
 @click.pass_obj
 def dlq_list(config: dict[str, Any], service: str) -> None:
     """One line per dead-lettered message."""
-    from yilin import deadletters
-
     for item in deadletters.peek(config["AMQP_URI"], service):
         click.echo(json.dumps(item, default=str))
 
@@ -140,8 +140,6 @@ def dlq_list(config: dict[str, Any], service: str) -> None:
 @click.pass_obj
 def dlq_replay(config: dict[str, Any], service: str) -> None:
     """Send every dead-lettered message back to the queue it died in."""
-    from yilin import deadletters
-
     click.echo(f"replayed {deadletters.replay(config['AMQP_URI'], service)}")
 
 
@@ -151,8 +149,6 @@ def dlq_replay(config: dict[str, Any], service: str) -> None:
 @click.pass_obj
 def dlq_purge(config: dict[str, Any], service: str, yes: bool) -> None:
     """Drop every dead-lettered message of a service."""
-    from yilin import deadletters
-
     if not yes:
         click.confirm(f"drop every message in {service}.dlq?", abort=True)
     click.echo(f"purged {deadletters.purge(config['AMQP_URI'], service)}")
@@ -164,8 +160,6 @@ def dlq_purge(config: dict[str, Any], service: str, yes: bool) -> None:
 @click.pass_obj
 def dlq_inspect(config: dict[str, Any], service: str, message_id: str) -> None:
     """One dead-lettered message in full: properties, headers (with x-death) and body."""
-    from yilin import deadletters
-
     item = deadletters.inspect(config["AMQP_URI"], service, message_id)
     if item is None:
         raise click.ClickException(f"no message {message_id} in {service}.dlq")
@@ -179,8 +173,6 @@ def dlq_inspect(config: dict[str, Any], service: str, message_id: str) -> None:
 @click.pass_obj
 def replay_events(config: dict[str, Any], source: str, target: str, types: tuple[str, ...]) -> None:
     """Republish every event SOURCE ever published to TARGET's queues (rebuild a consumer)."""
-    from yilin.replay import replay
-
     if migrations_dir(source) is None:
         raise click.BadParameter(f"{source} keeps no event log", param_hint="--from")
     counts = replay(config, source, service_class(target), types)
@@ -196,8 +188,6 @@ def replay_events(config: dict[str, Any], source: str, target: str, types: tuple
 @click.pass_obj
 def token(config: dict[str, Any], role: str, subject: str | None, organisation: str | None, ttl: int) -> None:
     """Print a bearer token for local use (the last line of the output)."""
-    from yilin.tokens import PERSON_ROLES, issue_token
-
     if role not in PERSON_ROLES:
         raise click.BadParameter(f"one of: {', '.join(PERSON_ROLES)}", param_hint="--role")
     value = issue_token(config, role, subject=subject, organisation_id=organisation, ttl=ttl)
@@ -210,14 +200,6 @@ def token(config: dict[str, Any], role: str, subject: str | None, organisation: 
 @click.pass_obj
 def outbox(config: dict[str, Any], services: tuple[str, ...]) -> None:
     """Show each service's unsent events and the age of the oldest."""
-    from services import SERVICES
-    from sqlalchemy import MetaData
-
-    from yilin.config import database_url
-    from yilin.db import engine_for
-    from yilin.outbox import backlog
-    from yilin.tables import define_kit_tables
-
     metadata = MetaData()
     define_kit_tables(metadata)
     for name in services or tuple(SERVICES):

@@ -7,13 +7,16 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import Any, Callable
 
 import click
 import requests
 from kombu import Connection
 
-from yilin.config import METRICS_PORTS, metrics_port
+from services import METRICS_PORTS, SERVICES
+from services.demo import load_demo as load
+from yilin.config import metrics_port
+from yilin.tokens import demo_tokens
 
 BROKER_HELP = """\
 RabbitMQ is not answering at {uri}.
@@ -41,16 +44,14 @@ def _ready(port: int) -> bool:
         return False
 
 
-def run_stack(config: dict[str, Any], load_demo: bool = True) -> int:
-    """Migrate, start every service, wait until healthy, load the demo, wait for a signal."""
-    from services import SERVICES
-    from yilin.cli import migrate
+def run_stack(config: dict[str, Any], migrate: Callable[[], None], load_demo: bool = True) -> int:
+    """Run ``migrate``, start every service, wait until healthy, load the demo, wait for a signal."""
 
     uri = config["AMQP_URI"]
     if not broker_answers(uri):
         click.echo(BROKER_HELP.format(uri=uri), err=True)
         return 1
-    click.get_current_context().invoke(migrate, services=())
+    migrate()
 
     env = dict(os.environ)
     env.setdefault("YILIN_LOG_FORMAT", "text")
@@ -67,7 +68,7 @@ def run_stack(config: dict[str, Any], load_demo: bool = True) -> int:
         for name in SERVICES:
             # A session of its own: Ctrl-C reaches only this supervisor, which then
             # stops each child with SIGTERM so in-flight work finishes.
-            children[name] = subprocess.Popen([sys.executable, "-m", "yilin.cli", "serve", name],
+            children[name] = subprocess.Popen([sys.executable, "-m", "yilinctl.cli", "serve", name],
                                               env=env, start_new_session=True)
         deadline = time.monotonic() + 90
         waiting = set(children)
@@ -76,7 +77,7 @@ def run_stack(config: dict[str, Any], load_demo: bool = True) -> int:
                 if children[name].poll() is not None:
                     click.echo(f"{name} exited during start-up", err=True)
                     return 1
-                if _ready(metrics_port(config, name)):
+                if _ready(metrics_port(config, name, METRICS_PORTS[name])):
                     waiting.discard(name)
             if time.monotonic() > deadline:
                 click.echo(f"not ready after 90 s: {', '.join(sorted(waiting))}", err=True)
@@ -84,8 +85,6 @@ def run_stack(config: dict[str, Any], load_demo: bool = True) -> int:
             time.sleep(0.3)
         gateway = "http://127.0.0.1:" + str(config.get("WEB_SERVER_ADDRESS", "0.0.0.0:8000")).rsplit(":", 1)[1]
         if load_demo and not stopping:
-            from services.demo import load_demo as load
-
             summary = load(gateway)
             click.echo("demo district: " + ("loaded" if summary.get("loaded") else "already present"))
         _print_urls(config, gateway)
@@ -101,22 +100,15 @@ def run_stack(config: dict[str, Any], load_demo: bool = True) -> int:
 
 
 def _print_urls(config: dict[str, Any], gateway: str) -> None:
-    from services import SERVICES
-
     click.echo("\nYilin is running.")
     click.echo(f"  API:      {gateway}/api/v1/")
     click.echo(f"  OpenAPI:  {gateway}/openapi.json")
     click.echo(f"  Health:   {gateway}/health")
     for name in SERVICES:
-        click.echo(f"  metrics:  http://127.0.0.1:{metrics_port(config, name) or METRICS_PORTS.get(name)}/metrics  ({name})")
-    try:
-        from yilin.tokens import demo_tokens
-    except ImportError:
-        demo_tokens = None
-    if demo_tokens is not None:
-        click.echo("\nDemo tokens (send as `Authorization: Bearer <token>`):")
-        for role, token in demo_tokens(config).items():
-            click.echo(f"  {role:15} {token}")
+        click.echo(f"  metrics:  http://127.0.0.1:{metrics_port(config, name, METRICS_PORTS[name]) or METRICS_PORTS[name]}/metrics  ({name})")
+    click.echo("\nDemo tokens (send as `Authorization: Bearer <token>`):")
+    for role, token in demo_tokens(config).items():
+        click.echo(f"  {role:15} {token}")
     click.echo("\nPress Ctrl-C to stop.")
 
 

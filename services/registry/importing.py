@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator
 from nameko.standalone.rpc import ClusterRpcProxy
 from tqdm import tqdm
 
-from yilin.pii import canonical_id_number
+from services.registry.id_numbers import canonical_id_number
 
 CSV_LIST_SEPARATOR = ";"
 # Batches sent before the first reply is awaited: the registry validates and encrypts
