@@ -206,7 +206,7 @@ class BatchingEventHandler(DurableEventHandler):
 
 
 def consumes(source: str, event_type: str, version: int = 1, db_attribute: str = "db",
-             prepare: Callable[[Any, UnitOfWork, list[Envelope]], None] | None = None
+             prepare: Callable[[Any, UnitOfWork, list[Envelope]], Any] | None = None
              ) -> Callable[[Callable[..., Any]], Any]:
     """Decorate ``method(self, uow: UnitOfWork, event: Envelope)`` as an idempotent,
     durable handler of ``event_type`` events from ``source`` at schema ``version``.
@@ -216,7 +216,8 @@ def consumes(source: str, event_type: str, version: int = 1, db_attribute: str =
     ``EVENT_BATCH_SIZE`` events are committed together and their messages acked
     together. ``prepare(self, uow, events)``, if given, runs once per batch before the
     handler, e.g. to lock every row the batch will touch in one statement and in one
-    order. If a batch fails, its events are handled again one per transaction, so one
+    order; what it returns is passed to each of the batch's handler calls as a third
+    argument, ``method(self, uow, event, prepared)``. If a batch fails, its events are handled again one per transaction, so one
     bad event is retried and dead-lettered alone.
 
     During a deprecation window the publisher sends each change in the old and the new
@@ -269,7 +270,7 @@ def consumes(source: str, event_type: str, version: int = 1, db_attribute: str =
 
 def _apply(service: Any, database: Any, events: list[Envelope], *,
            method: Callable[[Any, UnitOfWork, Envelope], Any],
-           prepare: Callable[[Any, UnitOfWork, list[Envelope]], None] | None) -> list[Any]:
+           prepare: Callable[[Any, UnitOfWork, list[Envelope]], Any] | None) -> list[Any]:
     """Handle ``events`` in one transaction, retrying it while the database is away;
     one outcome per event (the handler's result, or ``DUPLICATE``)."""
     deadline = time.monotonic() + TRANSIENT_RETRY_SECONDS
@@ -279,8 +280,9 @@ def _apply(service: Any, database: Any, events: list[Envelope], *,
         try:
             with database.transaction(correlation_id=events[0].correlation_id) as uow:
                 claimed = uow.claim(events)
+                prepared = None
                 if prepare is not None and claimed:
-                    prepare(service, uow, [event for event in events if event.id in claimed])
+                    prepared = prepare(service, uow, [event for event in events if event.id in claimed])
                 emitted: list[list[Envelope]] = []
                 for event in events:
                     if event.id not in claimed:
@@ -290,7 +292,8 @@ def _apply(service: Any, database: Any, events: list[Envelope], *,
                     claimed.discard(event.id)  # the same event twice in one batch: once
                     logs.bind(correlation_id=event.correlation_id)
                     uow.step(event.correlation_id)
-                    outcomes.append(method(service, uow, event))
+                    outcomes.append(method(service, uow, event) if prepare is None
+                                    else method(service, uow, event, prepared))
                     emitted.append(uow.step_events)
             break
         except Exception as exc:  # noqa: BLE001 - only transient database errors are retried

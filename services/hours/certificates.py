@@ -20,7 +20,7 @@ from fpdf import FPDF
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.hours.ledger import SYSTEM_ROLES
+from services.hours.permissions import CERTIFIERS, SYSTEM_ROLES
 from services.hours.models import Certificate, Entry
 from yilin.db import UnitOfWork
 from yilin.errors import Forbidden, InvalidInput, NotFound
@@ -58,7 +58,7 @@ def issue(uow: UnitOfWork, caller: Identity, key: bytes, data: dict[str, Any], v
     the registry's views."""
     session = uow.session
     organisation_id = str(data["organisation_id"])
-    if caller.role not in SYSTEM_ROLES and not (caller.role in ("org_admin", "verifier")
+    if caller.role not in SYSTEM_ROLES and not (caller.role in CERTIFIERS
                                                 and caller.organisation_id == organisation_id):
         raise Forbidden("only the recording organisation certifies these hours", {"organisation_id": ["not yours"]})
     volunteer_id = str(data["volunteer_id"])

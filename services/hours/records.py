@@ -11,16 +11,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.hours.ledger import clock_text
+from services.hours.permissions import RECORD_READERS
+from services.hours.rules import clock_text
 from services.hours.models import Entry, StarChange, TeamMember, VolunteerTotal, VolunteerView
 from yilin.errors import Forbidden, NotFound
 from yilin.identity import Identity
 
-READERS = ("operator", "service", "org_admin", "verifier", "social_worker", "auditor")
-
-
 def authorise(caller: Identity, volunteer_id: str) -> None:
-    if caller.subject != volunteer_id and caller.role not in READERS:
+    if caller.subject != volunteer_id and caller.role not in RECORD_READERS:
         raise Forbidden("a volunteer's record is theirs and their organisations' to read",
                         {"volunteer_id": ["not yours"]})
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.hours.rules import DAY_MINUTES, clock_minutes
 from yilin.fields import StrictBoolean
 from yilin.paging import PageQuery
 
-DAY_MINUTES = 24 * 60
 CLOCK = validate.Regexp(r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$", error="a time of day as HH:MM")
 ENTRY_STATUSES = ("pending", "verified", "rejected", "void", "corrected", "requested")
 SOURCES = ("ticket", "activity", "correction")
@@ -18,12 +18,6 @@ REJECT_CODES = ("not_served", "wrong_minutes", "travel_time", "duplicate", "wron
 GROUPINGS = ("volunteer", "team", "community", "organisation")
 MINUTES = fields.Integer(strict=True, validate=validate.Range(1, DAY_MINUTES),
                          metadata={"description": "Minutes actually served (travel excluded), 1 to 1440."})
-
-
-def clock_minutes(value: str) -> int:
-    """``"08:30"`` → 510."""
-    hours, minutes = value.split(":")
-    return int(hours) * 60 + int(minutes)
 
 
 def _check_interval(data: dict[str, Any], minutes_required: bool) -> None:

@@ -11,13 +11,14 @@ from nameko.rpc import RpcProxy
 
 from services import METRICS_PORTS
 from services.hours import business_metrics
-from services.hours import certificates, consumed, ledger, locks, projection, records, standings
+from services.hours import certificates, consumed, credits, ledger, projection, records, standings
 from services.hours.events import EVENTS
 from services.hours.models import Base
 from services.hours.schemas import (CertificateCheckOut, CertificateCheckQuery, CertificateIn, CertificateOut,
                                     CorrectionIn, EntryOut, EntryQuery, LeaderboardOut, LeaderboardQuery, PeriodQuery,
                                     RejectIn, SelectionIn, SheetIn, SheetOut, VolunteerRecordOut, VolunteerTotalOut)
 from services.hours.settings import LOCAL_TIME, Settings
+from services.hours.store import LedgerStore
 from yilin.audit import AuditLogRpc
 from yilin.consuming import consumes
 from yilin.db import Database, UnitOfWork
@@ -48,8 +49,11 @@ def observe(events: Iterable[Envelope]) -> None:
             business_metrics.STAR_LEVELS_REACHED.labels("hours", str(event.data["level"])).inc()
 
 
-def lock_ticket_rows(service: "HoursService", uow: UnitOfWork, events: list[Envelope]) -> None:
-    locks.prepare_ticket_batch(uow.session, [event.data for event in events])
+def lock_ticket_rows(service: "HoursService", uow: UnitOfWork, events: list[Envelope]) -> LedgerStore:
+    """Lock and load what a batch of ticket events touches; its handlers share the store."""
+    store = LedgerStore(uow.session)
+    store.prepare_tickets([event.data for event in events])
+    return store
 
 
 class HoursService(AuditLogRpc):
@@ -199,26 +203,26 @@ class HoursService(AuditLogRpc):
 
     # tickets
     @consumes("tickets", "ticket.resolved", prepare=lock_ticket_rows)
-    def on_ticket_resolved(self, uow: UnitOfWork, event: Envelope) -> None:
-        ledger.ticket_resolved(uow, consumed.read(consumed.TicketResolved, event.type, event.data),
-                               event.occurred_at, self.settings.star_minutes)
+    def on_ticket_resolved(self, uow: UnitOfWork, event: Envelope, store: LedgerStore) -> None:
+        credits.ticket_resolved(uow, consumed.read(consumed.TicketResolved, event.type, event.data),
+                                event.occurred_at, self.settings.star_minutes, store)
         uow.after_commit(functools.partial(observe, uow.step_events))
 
     @consumes("tickets", "ticket.confirmed", prepare=lock_ticket_rows)
-    def on_ticket_confirmed(self, uow: UnitOfWork, event: Envelope) -> None:
-        ledger.ticket_confirmed(uow, consumed.read(consumed.TicketConfirmed, event.type, event.data), event.occurred_at,
-                                self.settings.star_minutes)
+    def on_ticket_confirmed(self, uow: UnitOfWork, event: Envelope, store: LedgerStore) -> None:
+        credits.ticket_confirmed(uow, consumed.read(consumed.TicketConfirmed, event.type, event.data),
+                                 event.occurred_at, self.settings.star_minutes, store)
         uow.after_commit(functools.partial(observe, uow.step_events))
 
     @consumes("tickets", "ticket.reopened", prepare=lock_ticket_rows)
-    def on_ticket_reopened(self, uow: UnitOfWork, event: Envelope) -> None:
-        ledger.ticket_reopened(uow, consumed.read(consumed.TicketRef, event.type, event.data), event.occurred_at,
-                               self.settings.star_minutes)
+    def on_ticket_reopened(self, uow: UnitOfWork, event: Envelope, store: LedgerStore) -> None:
+        credits.ticket_reopened(uow, consumed.read(consumed.TicketRef, event.type, event.data), event.occurred_at,
+                                self.settings.star_minutes, store)
 
     @consumes("tickets", "ticket.cancelled", prepare=lock_ticket_rows)
-    def on_ticket_cancelled(self, uow: UnitOfWork, event: Envelope) -> None:
-        ledger.ticket_cancelled(uow, consumed.read(consumed.TicketRef, event.type, event.data), event.occurred_at,
-                                self.settings.star_minutes)
+    def on_ticket_cancelled(self, uow: UnitOfWork, event: Envelope, store: LedgerStore) -> None:
+        credits.ticket_cancelled(uow, consumed.read(consumed.TicketRef, event.type, event.data), event.occurred_at,
+                                 self.settings.star_minutes, store)
 
     # the registry projection
     @consumes("registry", "volunteer.registered")

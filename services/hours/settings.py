@@ -4,16 +4,17 @@ key and the CJK font for certificates."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
 from nameko.extensions import DependencyProvider
 
+from services.hours.rules import LOCAL_TIME
+
+__all__ = ["LOCAL_TIME", "DEFAULT_STAR_HOURS", "HoursSettings", "MissingFont", "Settings"]
+
 # Sichuan's star rules, in hours: 1★ 100 … 5★ 1500 (5★ also needs a selection).
 DEFAULT_STAR_HOURS = (100, 300, 600, 1000, 1500)
-# Served dates are the district's local dates; China keeps UTC+8 all year.
-LOCAL_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # Debian: fonts-wqy-microhei
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",  # Debian: fonts-wqy-zenhei

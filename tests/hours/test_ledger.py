@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, text
 
-from services.hours import ledger, projection, standings
+from services.hours import credits, ledger, projection, standings
 from services.hours.models import Entry, EntryTransition, VolunteerTotal
 from services.hours.schemas import SheetIn
 from tests.hours.support import Ledger
@@ -266,10 +266,10 @@ def test_a_confirmation_handled_before_its_resolution_still_verifies(world: dict
     resolved_at = datetime(2026, 11, 1, 17, 30, tzinfo=timezone.utc)  # 01:30 on the 2nd in Chengdu
     ticket_id = str(uuid.uuid4())
     with book.transaction() as uow:  # the confirmation's queue was faster
-        assert ledger.ticket_confirmed(uow, {"ticket_id": ticket_id, "rating": 4, "automatic": False},
+        assert credits.ticket_confirmed(uow, {"ticket_id": ticket_id, "rating": 4, "automatic": False},
                                        resolved_at + timedelta(hours=1), STARS) == []
     with book.transaction() as uow:
-        ledger.ticket_resolved(uow, {"ticket_id": ticket_id, "community_id": world["community"],
+        credits.ticket_resolved(uow, {"ticket_id": ticket_id, "community_id": world["community"],
                                      "category_code": "lock_out", "team_id": world["team"],
                                      "resolved_at": resolved_at.isoformat().replace("+00:00", "Z"),
                                      "volunteers": [{"volunteer_id": v0, "minutes": 45}]}, resolved_at, STARS)

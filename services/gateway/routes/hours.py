@@ -8,6 +8,7 @@ import base64
 from werkzeug.wrappers import Response
 
 from services.gateway.routing import Call, api
+from services.hours.permissions import CORRECTION_REQUESTERS, DECIDERS, READERS, RECORDERS, SELECTION_SETTERS
 from services.hours.schemas import (CertificateCheckOut, CertificateCheckQuery, CertificateIn, CertificateOut,
                                     CorrectionIn, EntryOut, EntryQuery, LeaderboardOut, LeaderboardQuery, PeriodQuery,
                                     RecordQuery, RejectIn, SelectionIn, SheetIn, SheetOut, VolunteerRecordOut,
@@ -15,9 +16,6 @@ from services.hours.schemas import (CertificateCheckOut, CertificateCheckQuery, 
 from yilin.paging import page_schema
 
 TAG = "hours"
-RECORDERS = ("operator", "org_admin", "verifier", "social_worker", "team_lead")
-DECIDERS = ("operator", "org_admin", "verifier")
-READERS = DECIDERS + ("auditor", "social_worker", "team_lead", "volunteer")
 
 
 @api("POST", "/hours/sheets", summary="Submit an activity attendance sheet", tag=TAG, body=SheetIn,
@@ -62,7 +60,7 @@ def reject_entry(call: Call) -> dict:
 
 
 @api("POST", "/hours/entries/<entry_id>/corrections", summary="Ask for a correction of a verified entry", tag=TAG,
-     body=CorrectionIn, response=EntryOut, status=201, roles=DECIDERS + ("volunteer",))
+     body=CorrectionIn, response=EntryOut, status=201, roles=CORRECTION_REQUESTERS)
 def request_correction(call: Call) -> dict:
     return call.rpc("hours").request_correction(call.path["entry_id"], call.body)
 
@@ -86,7 +84,7 @@ def volunteer_total(call: Call) -> dict:
 
 
 @api("PUT", "/hours/volunteers/<volunteer_id>/selection", summary="Select a volunteer (needed for 5 stars)",
-     tag=TAG, body=SelectionIn, response=VolunteerTotalOut, roles=("operator", "org_admin"))
+     tag=TAG, body=SelectionIn, response=VolunteerTotalOut, roles=SELECTION_SETTERS)
 def set_selection(call: Call) -> dict:
     return call.rpc("hours").set_selection(call.path["volunteer_id"], call.body)
 
