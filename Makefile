@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint contract contract-check bench bench-quick chaos up down clean
+.PHONY: install run test test-unit lint contract contract-check bench bench-quick chaos up down clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,11 +20,20 @@ run: install
 
 ## test: the whole suite against the real RabbitMQ and PostgreSQL on localhost (the fault
 ## suite at a reduced size; `make chaos` runs it in full)
-test: install
+test: install lint
 	YILIN_CHAOS_KILLS=4 $(PY) -m pytest
 
+## test-unit: the rules' tests alone, no broker and no database, in seconds
+## (--confcutdir keeps the suite's conftest, which provisions both, out of it)
+test-unit: install
+	$(PY) -m pytest tests/unit -q --confcutdir=tests/unit -p no:nameko
+
+## lint: ruff (lint and format), mypy (strict on the kit and the rules), import-linter (the layers)
 lint: install
-	$(PY) -m compileall -q yilin services tests bench
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 ## contract: regenerate the published event contract (docs/asyncapi.yaml, docs/events/)
 contract: install

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from services.fund import access, ledger
 from services.fund.idempotency import body_hash, remember, replay
 from services.fund.models import Account, Approval, Disbursement, Enterprise, ProfitReport, Transfer, utcnow
-from services.fund.money import contribution_fen
+from services.fund.rules import contribution_fen
 from services.fund.schemas import APPROVALS_NEEDED
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, NotFound

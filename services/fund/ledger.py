@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.fund.models import Account, Entry, Transfer, new_id, utcnow
-from services.fund.money import yuan
+from services.fund.rules import overdraws, yuan
 from yilin.db import insert_ignoring_conflicts
 from yilin.errors import Conflict
 
@@ -63,7 +63,7 @@ def post(session: Session, transfer_id: str, kind: str, debit: Account, credit: 
         select(Account).where(Account.id.in_([debit.id, credit.id])).order_by(Account.id)
         .with_for_update().execution_options(populate_existing=True))}
     source = locked[credit.id]
-    if source.kind == "pool" and source.balance_fen < amount_fen:
+    if overdraws(source.kind, source.balance_fen, amount_fen):
         raise Conflict(f"the pool holds ¥{yuan(source.balance_fen)}, less than the ¥{yuan(amount_fen)} asked for",
                        {field: [f"exceeds the pool balance of {source.balance_fen} fen"]})
     now = utcnow()

@@ -8,9 +8,11 @@ Rates are integer basis points (1000 = 10%)."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
 
-from services.fund.money import Yuan
+from marshmallow import Schema, ValidationError, fields, validate
+
+from services.fund.rules import YUAN_HELP, YUAN_PATTERN, fen_from_yuan, yuan
 from yilin.fields import StrictBoolean
 from yilin.paging import PageQuery
 
@@ -22,6 +24,28 @@ CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$", error="letters, dig
 YEAR = validate.Range(2000, 2100, error="a fiscal year between 2000 and 2100")
 TRANSFER_ID = {"description": "Client-supplied id (UUID) of this ledger transfer. Retrying with the same id and "
                               "body returns the first result; the same id with a different body is refused (409)."}
+
+
+class Yuan(fields.String):
+    """A yuan amount on the wire (``"1234567.89"``), integer fen in Python."""
+
+    def __init__(self, *, positive: bool = False, **kwargs: Any) -> None:
+        self.positive = positive
+        metadata = {"description": YUAN_HELP, "pattern": YUAN_PATTERN.pattern, "example": "1234567.89",
+                    **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        try:
+            fen = fen_from_yuan(value)
+        except ValueError:
+            raise ValidationError(f"must be {YUAN_HELP}") from None
+        if self.positive and fen <= 0:
+            raise ValidationError("must be more than zero")
+        return fen
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else yuan(int(value))
 
 
 def fen(description: str) -> fields.Integer:

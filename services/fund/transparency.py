@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from services.fund import ledger
 from services.fund.models import Account, Disbursement, Enterprise, Entry, ProfitReport, Transfer
-from services.fund.money import yuan
+from services.fund.rules import yuan
 from services.fund.schemas import CATEGORIES
 
 CHINA = timezone(timedelta(hours=8))

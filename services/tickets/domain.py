@@ -13,7 +13,8 @@ from sqlalchemy import Select, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from services.tickets.catalogue import category_by_code, check_attributes
-from services.tickets.lifecycle import ACTORS, EVENT_OF_ACTION, allowed_actions, next_state
+from services.tickets.permissions import ACTORS
+from services.tickets.rules import EVENT_OF_ACTION, IllegalTransition, allowed_actions, next_state as _rule_next_state
 from services.tickets.models import Ticket, TicketVolunteer, Transition, utcnow
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -94,6 +95,14 @@ def _authorise(session: Session, caller: Identity, ticket: Ticket, action: str) 
     # A volunteer works only on tickets they are named on.
     if caller.role == "volunteer" and action in ("start", "resolve") and caller.subject not in _assigned_ids(session, ticket):
         raise Forbidden("you are not named on this ticket", {"ticket_id": ["not assigned to you"]})
+
+
+def next_state(state: str, action: str) -> str:
+    """The state after ``action``; :class:`Conflict` (409) naming the allowed actions if illegal."""
+    try:
+        return _rule_next_state(state, action)
+    except IllegalTransition as exc:
+        raise Conflict(exc.message, exc.details) from None
 
 
 def apply_transition(uow: UnitOfWork, caller: Identity, ticket: Ticket, action: str, note: str | None,

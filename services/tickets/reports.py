@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.tickets.domain import aware
-from services.tickets.lifecycle import STATES
+from services.tickets.rules import STATES
 from services.tickets.models import Ticket
 
 

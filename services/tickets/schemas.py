@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.tickets.lifecycle import STATES
+from services.tickets.rules import STATES
 from yilin.fields import StrictBoolean
 from yilin.paging import PageQuery
 from yilin.pii import PHONE_NUMBER

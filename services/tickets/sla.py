@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.tickets.domain import apply_transition, aware, mark_escalated
-from services.tickets.lifecycle import CLOSED, OPEN, TRANSITIONS
+from services.tickets.rules import CLOSED, OPEN, TRANSITIONS
 from services.tickets.models import Category, Ticket, utcnow
 from yilin.db import UnitOfWork
 from yilin.identity import SYSTEM

@@ -21,7 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from services.fund import domain, ledger
 from services.fund.events import EVENTS
 from services.fund.models import Account, Base, ClientRequest, Disbursement, ProfitReport, Transfer
-from services.fund.money import contribution_fen
+from services.fund.rules import contribution_fen
 from yilin.db import UnitOfWork, _engines
 from yilin.errors import Conflict, Forbidden, YilinError
 from yilin.identity import Identity

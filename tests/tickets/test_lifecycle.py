@@ -11,7 +11,7 @@ import eventlet
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from services.tickets.lifecycle import ACTIONS, EVENT_OF_ACTION, STATES, TRANSITIONS
+from services.tickets.rules import ACTIONS, EVENT_OF_ACTION, STATES, TRANSITIONS
 from tests.harness import Stack
 from tests.tickets.district import District, build, ticket_body
 from yilin.errors import Conflict, Forbidden

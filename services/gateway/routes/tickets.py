@@ -5,18 +5,17 @@ from __future__ import annotations
 from marshmallow import Schema
 
 from services.gateway.routing import Call, api
+from services.tickets.permissions import (CANCELLERS, CATEGORY_EDITORS, CONFIRMERS, DISPATCHERS, READERS,
+                                           REPORT_READERS, WORKERS)
 from services.tickets.schemas import (AssignIn, CategoryIn, CategoryOut, CategoryPatch, CategoryQuery, ConfirmIn,
                                       HistoryOut, NoteIn, ReportOut, ReportQuery, ResolveIn, SuggestionsOut, TicketIn,
                                       TicketOut, TicketQuery)
 from yilin.paging import page_schema
 
-STAFF = ("operator", "org_admin", "social_worker")
-READERS = STAFF + ("auditor", "team_lead", "volunteer", "resident")
-WORKERS = STAFF + ("team_lead", "volunteer")
 
 
 @api("POST", "/ticket-categories", summary="Create a ticket category", tag="tickets", body=CategoryIn,
-     response=CategoryOut, status=201, roles=("operator",))
+     response=CategoryOut, status=201, roles=CATEGORY_EDITORS)
 def create_category(call: Call) -> dict:
     return call.rpc("tickets").create_category(call.body)
 
@@ -34,7 +33,7 @@ def get_category(call: Call) -> dict:
 
 
 @api("PATCH", "/ticket-categories/<category_id>", summary="Update a ticket category", tag="tickets",
-     body=CategoryPatch, response=CategoryOut, roles=("operator",))
+     body=CategoryPatch, response=CategoryOut, roles=CATEGORY_EDITORS)
 def update_category(call: Call) -> dict:
     return call.rpc("tickets").update_category(call.path["category_id"], call.body)
 
@@ -52,7 +51,7 @@ def list_tickets(call: Call) -> dict:
 
 
 @api("GET", "/tickets/report", summary="Ticket report by community, category and month", tag="tickets",
-     query=ReportQuery, response=ReportOut, roles=STAFF + ("auditor",))
+     query=ReportQuery, response=ReportOut, roles=REPORT_READERS)
 def report(call: Call) -> dict:
     return {"items": call.rpc("tickets").report(call.query)}
 
@@ -69,7 +68,7 @@ def ticket_history(call: Call) -> dict:
 
 
 @api("GET", "/tickets/<ticket_id>/suggestions", summary="Suggest teams for a ticket", tag="tickets",
-     response=SuggestionsOut, roles=STAFF + ("team_lead",))
+     response=SuggestionsOut, roles=DISPATCHERS)
 def suggest_teams(call: Call) -> dict:
     return call.rpc("tickets").suggest_teams(call.path["ticket_id"])
 
@@ -83,10 +82,10 @@ def _transition(action: str, body: type[Schema], summary: str, roles: tuple[str,
         roles=roles)(handler)
 
 
-_transition("assign", AssignIn, "Assign a team and volunteers", STAFF + ("team_lead",))
+_transition("assign", AssignIn, "Assign a team and volunteers", DISPATCHERS)
 _transition("start", NoteIn, "Start work on a ticket", WORKERS)
 _transition("resolve", ResolveIn, "Resolve a ticket with the minutes served", WORKERS)
-_transition("confirm", ConfirmIn, "Confirm and rate a resolved ticket", ("resident", "operator"))
-_transition("reopen", NoteIn, "Reopen a resolved ticket", ("resident", "operator"))
+_transition("confirm", ConfirmIn, "Confirm and rate a resolved ticket", CONFIRMERS)
+_transition("reopen", NoteIn, "Reopen a resolved ticket", CONFIRMERS)
 _transition("escalate", NoteIn, "Escalate a ticket to a social worker", WORKERS)
-_transition("cancel", NoteIn, "Cancel a ticket", ("resident", "operator", "org_admin"))
+_transition("cancel", NoteIn, "Cancel a ticket", CANCELLERS)

@@ -1,4 +1,6 @@
-"""Money: integer fen inside, yuan strings with at most two decimals at the API edge.
+"""The fund's rules, over plain values. Money: integer fen inside, yuan strings with at
+most two decimals at the API edge; contributions; and the double-entry postings that
+keep every pool's balance.
 
 The contribution rule, documented once: contribution = net profit × rate, in fen,
 rounded half up (ROUND_HALF_UP: 0.5 fen and above rounds away from zero) when the
@@ -9,8 +11,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from typing import Any
-
-from marshmallow import ValidationError, fields
 
 BASIS_POINTS = 10_000
 YUAN_PATTERN = re.compile(r"^-?\d{1,13}(\.\d{1,2})?$")
@@ -43,23 +43,20 @@ def fen_from_yuan(value: Any) -> int:
     return int(Decimal(value) * 100)
 
 
-class Yuan(fields.String):
-    """A yuan amount on the wire (``"1234567.89"``), integer fen in Python."""
+def overdraws(kind: str, balance_fen: int, amount_fen: int) -> bool:
+    """Whether taking ``amount_fen`` from an account of ``kind`` would overdraw it: a
+    community pool never goes below zero (other accounts may: an enterprise's account
+    is credited with what it gives, an expense account only ever receives)."""
+    return kind == "pool" and balance_fen < amount_fen
 
-    def __init__(self, *, positive: bool = False, **kwargs: Any) -> None:
-        self.positive = positive
-        metadata = {"description": YUAN_HELP, "pattern": YUAN_PATTERN.pattern, "example": "1234567.89",
-                    **kwargs.pop("metadata", {})}
-        super().__init__(metadata=metadata, **kwargs)
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        try:
-            fen = fen_from_yuan(value)
-        except ValueError:
-            raise ValidationError(f"must be {YUAN_HELP}") from None
-        if self.positive and fen <= 0:
-            raise ValidationError("must be more than zero")
-        return fen
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else yuan(int(value))
+def posting(balances: dict[str, int], debit: str, credit: str, amount_fen: int) -> dict[str, int]:
+    """The balances (debits − credits) after moving ``amount_fen`` from ``credit`` to
+    ``debit``: one debit and one credit of the same amount, so the balances always sum to
+    zero. Refuses a non-positive amount."""
+    if amount_fen <= 0:
+        raise ValueError("a transfer moves a positive amount")
+    after = dict(balances)
+    after[debit] = after.get(debit, 0) + amount_fen
+    after[credit] = after.get(credit, 0) - amount_fen
+    return after

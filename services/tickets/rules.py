@@ -1,11 +1,10 @@
 """The ticket lifecycle as data: which action moves a ticket from which state to which.
 
 Every rule about legal transitions lives in ``TRANSITIONS``; the domain asks
-:func:`next_state` and the tests walk the whole table, legal and illegal pairs alike."""
+:func:`next_state` and the tests walk the whole table, legal and illegal pairs alike.
+Pure values: no database, no broker (who may act is in ``permissions.py``)."""
 
 from __future__ import annotations
-
-from yilin.errors import Conflict
 
 STATES = ("opened", "assigned", "in_progress", "resolved", "confirmed", "escalated", "reopened", "cancelled")
 ACTIONS = ("assign", "start", "resolve", "confirm", "escalate", "reopen", "cancel")
@@ -37,28 +36,22 @@ def allowed_actions(state: str) -> list[str]:
     return sorted(TRANSITIONS[state])
 
 
+class IllegalTransition(ValueError):
+    """An action the ticket's state does not accept (the service answers 409)."""
+
+    def __init__(self, message: str, details: dict[str, list[str]]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
 def next_state(state: str, action: str) -> str:
-    """The state after ``action``; :class:`Conflict` (409) naming the allowed actions if
-    the transition is illegal."""
+    """The state after ``action``; :class:`IllegalTransition` naming the allowed actions
+    if the transition is illegal."""
     target = TRANSITIONS[state].get(action)
     if target is None:
         allowed = allowed_actions(state)
         listed = ", ".join(allowed) if allowed else "none (the ticket is closed)"
-        raise Conflict(f"a ticket in state {state} cannot {action}; allowed: {listed}",
-                       {"state": [f"is {state}"], "allowed": allowed})
+        raise IllegalTransition(f"a ticket in state {state} cannot {action}; allowed: {listed}",
+                                {"state": [f"is {state}"], "allowed": allowed})
     return target
-
-
-# Who may take each action. Residents act only on their own tickets (checked with the
-# ticket in hand); "service" is work started inside the platform (timers).
-STAFF = ("operator", "org_admin", "social_worker", "service")
-ACTORS: dict[str, tuple[str, ...]] = {
-    "assign": STAFF + ("team_lead",),
-    "start": STAFF + ("team_lead", "volunteer"),
-    "resolve": STAFF + ("team_lead", "volunteer"),
-    # The resident confirms; an operator may record a confirmation given by phone.
-    "confirm": ("resident", "operator", "service"),
-    "escalate": STAFF + ("team_lead", "volunteer"),
-    "reopen": ("resident", "operator", "service"),
-    "cancel": ("resident", "operator", "org_admin", "service"),
-}
