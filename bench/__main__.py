@@ -8,19 +8,19 @@ import warnings
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-import eventlet  # noqa: E402
+import eventlet
 
 eventlet.monkey_patch()  # the bench process talks RPC and AMQP the way the services do
 
-import argparse  # noqa: E402
-import logging  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-from dataclasses import dataclass, replace  # noqa: E402
+import argparse
+import logging
+import sys
+import time
+import traceback
+from dataclasses import dataclass, replace
 
-from bench.environment import Environment  # noqa: E402
-from bench.report import Report  # noqa: E402
+from bench.environment import Environment
+from bench.report import Report
 
 
 @dataclass(frozen=True)

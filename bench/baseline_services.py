@@ -12,16 +12,16 @@ import warnings
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-import eventlet  # noqa: E402
+import eventlet
 
 eventlet.monkey_patch()
 
-import sys  # noqa: E402
-from typing import Any  # noqa: E402
+import sys
+from typing import Any
 
-from nameko.web.handlers import http  # noqa: E402
+from nameko.web.handlers import http
 
-from yilin.consuming import DurableEventHandler  # noqa: E402
+from yilin.consuming import DurableEventHandler
 
 NOOP_SOURCE, NOOP_EVENT = "benchsource", "bench.noop"
 

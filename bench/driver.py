@@ -10,15 +10,15 @@ import warnings
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-import eventlet  # noqa: E402
+import eventlet
 
 eventlet.monkey_patch()
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-from typing import Callable  # noqa: E402
-from urllib.parse import urlparse  # noqa: E402
+import argparse
+import json
+import time
+from typing import Callable
+from urllib.parse import urlparse
 
 CONCURRENCY = 10
 SLEEP = 0.5

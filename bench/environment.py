@@ -172,7 +172,7 @@ class Environment:
                 _engines.pop(key).dispose()
             admin.cursor().execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             admin.close()
-            for attempt in range(3):  # the broker refuses now and then while it is busy
+            for _attempt in range(3):  # the broker refuses now and then while it is busy
                 try:
                     rabbitmqctl("delete_vhost", vhost)
                     break

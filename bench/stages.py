@@ -36,7 +36,7 @@ def gateway(env: Environment, sizes: Any, report: Report) -> None:
         district.volunteers = [v["id"] for v in page["items"]]
         extra = gw_extra_paths(rpc, district)
     results = gw.measure(env, sizes, district, extra, processes)
-    for name, process in list(processes.items()):
+    for process in list(processes.values()):
         env.stop(process)
     report.details["gateway"] = results
     for name, mib in results["memory"].items():

@@ -138,7 +138,7 @@ class Subscriber:
             return
         try:
             self.process(envelope)
-        except Exception:  # noqa: BLE001 - requeue; the delivery limit dead-letters a poison message
+        except Exception:  # requeue; the delivery limit dead-letters a poison message
             log.exception("processing %s %s failed; requeueing", envelope["type"], envelope["id"])
             channel.basic_nack(tag, requeue=True)
             return

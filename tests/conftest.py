@@ -10,29 +10,26 @@ import warnings
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-import hypothesis  # noqa: E402,F401 - imported before patching: CPython 3.11.7 can corrupt its AST
+import hypothesis  # noqa: F401 - imported before patching: CPython 3.11.7 can corrupt its AST
 # recursion counter when a module is compiled while eventlet switches greenlets
 
-import eventlet  # noqa: E402
+import eventlet
 
 eventlet.monkey_patch()  # nameko's pytest plugin no longer does it
 
-import os  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, Callable, Iterator  # noqa: E402
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
-import psycopg2  # noqa: E402
-import pytest  # noqa: E402
-import requests  # noqa: E402
-from kombu import Connection  # noqa: E402
+import psycopg2
+import pytest
+import requests
+from kombu import Connection
 
-from tests.harness import EventTap, ServiceProcess, free_port, migrate_service  # noqa: E402
+from tests.harness import EventTap, ServiceProcess, free_port
 
 RABBIT_HOST = os.environ.get("YILIN_TEST_RABBIT", "127.0.0.1:5672")
 PG_ADMIN_URL = os.environ.get("YILIN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

@@ -154,9 +154,10 @@ class AuditLogRpc:
 
     @rpc
     def audit_log(self, query_: dict[str, Any]) -> dict[str, Any]:
-        caller: Identity = self.caller  # type: ignore[attr-defined]
+        caller: Identity = self.caller  # type: ignore[attr-defined]  # the service class provides it
         if caller.role not in AUDIT_READERS and caller != SYSTEM:
             raise Forbidden("only auditors and operators may read the audit trail")
         q = load(AuditQuery(), query_)
-        with self.db.read() as session:  # type: ignore[attr-defined]
-            return AUDIT_PAGE.dump(query(session, q))
+        with self.db.read() as session:  # type: ignore[attr-defined]  # the service class provides it
+            page: dict[str, Any] = AUDIT_PAGE.dump(query(session, q))
+            return page

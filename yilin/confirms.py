@@ -81,7 +81,7 @@ class PipelinedPublisher:
             except NotConfirmed:
                 self.close()
                 raise
-            except Exception:  # noqa: BLE001 - a dropped connection: once more on a new one
+            except Exception:  # a dropped connection: once more on a new one
                 self.close()
                 if attempt == 2:
                     raise
@@ -110,6 +110,8 @@ class PipelinedPublisher:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise NotConfirmed(f"{len(self._outstanding)} message(s) not confirmed in {self.timeout}s")
+            if self._connection is None:
+                raise NotConfirmed("the connection closed with messages unconfirmed")
             try:
                 self._connection.connection.drain_events(timeout=remaining)
             except socket.timeout:

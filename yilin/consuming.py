@@ -223,7 +223,7 @@ def consumes(source: str, event_type: str, version: int = 1, db_attribute: str =
     During a deprecation window the publisher sends each change in the old and the new
     version; a handler takes only the version it was written for and acks the other."""
 
-    def decorate(method: Callable[[Any, UnitOfWork, Envelope], Any]) -> Any:
+    def decorate(method: Callable[..., Any]) -> Any:
         @functools.wraps(method)
         def handle(self: Any, bodies: list[Any]) -> list[Any]:
             outcomes: list[Any] = [None] * len(bodies)
@@ -262,14 +262,14 @@ def consumes(source: str, event_type: str, version: int = 1, db_attribute: str =
             return outcomes
 
         # the same transaction path without nameko, for profiling a batch in one process
-        handle.apply_batch = functools.partial(_apply, method=method, prepare=prepare)  # type: ignore[attr-defined]
+        handle.apply_batch = functools.partial(_apply, method=method, prepare=prepare)  # type: ignore[attr-defined]  # a function attribute, for profiling
         return BatchingEventHandler.decorator(source, event_type)(handle)
 
     return decorate
 
 
 def _apply(service: Any, database: Any, events: list[Envelope], *,
-           method: Callable[[Any, UnitOfWork, Envelope], Any],
+           method: Callable[..., Any],  # (self, uow, event), or (self, uow, event, prepared)
            prepare: Callable[[Any, UnitOfWork, list[Envelope]], Any] | None) -> list[Any]:
     """Handle ``events`` in one transaction, retrying it while the database is away;
     one outcome per event (the handler's result, or ``DUPLICATE``)."""
@@ -296,7 +296,7 @@ def _apply(service: Any, database: Any, events: list[Envelope], *,
                                     else method(service, uow, event, prepared))
                     emitted.append(uow.step_events)
             break
-        except Exception as exc:  # noqa: BLE001 - only transient database errors are retried
+        except Exception as exc:  # only transient database errors are retried
             if not transient(exc) or time.monotonic() + pause > deadline:
                 raise
             log.warning("database unavailable handling %d %s events (%s); retrying in %.1fs",

@@ -89,4 +89,4 @@ def depth(amqp_uri: str, service: str) -> int:
     with Connection(amqp_uri) as conn:
         queue = dead_letter_queue(service)(conn.default_channel)
         _, count, _ = queue.queue_declare(passive=True)
-        return count
+        return int(count)

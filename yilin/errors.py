@@ -25,11 +25,12 @@ class YilinError(Exception):
 
     @property
     def message(self) -> str:
-        return self.args[0]
+        return str(self.args[0])
 
     @property
     def fields(self) -> dict[str, Any]:
-        return self.args[1]
+        details: dict[str, Any] = self.args[1]
+        return details
 
     def to_body(self) -> dict[str, Any]:
         """The JSON error body the gateway answers with."""

@@ -78,7 +78,7 @@ class EventType:
         the payload does not match (a programming error on the publishing side)."""
         schema = schema_instance(self.schema)
         try:
-            dumped = schema.dump(data)
+            dumped: dict[str, Any] = schema.dump(data)
         except (TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"{self.name} v{self.version} payload invalid: {exc}") from None
         errors = schema.validate(dumped)

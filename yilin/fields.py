@@ -16,7 +16,8 @@ class UtcDateTime(fields.DateTime):
     def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
-        return super()._serialize(value, attr, obj, **kwargs)
+        text = super()._serialize(value, attr, obj, **kwargs)
+        return None if text is None else str(text)  # the iso format: already a string
 
 
 class StrictBoolean(fields.Boolean):

@@ -45,7 +45,7 @@ class ContextFilter(logging.Filter):
 class StructuredFormatter(logging.Formatter):
     """JSON lines by default; ``format: text`` for people reading a terminal."""
 
-    def __init__(self, format: str = "json") -> None:  # noqa: A002 - logging dictConfig passes it so
+    def __init__(self, format: str = "json") -> None:  # logging dictConfig passes it so
         super().__init__("%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s")
         self.as_json = format != "text"
 

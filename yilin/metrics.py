@@ -89,7 +89,8 @@ class MetricsServer(SharedExtension):
                 status = "200 OK" if self.ready else "503 Service Unavailable"
                 start_response(status, [("Content-Type", "text/plain")])
                 return [b"ready\n" if self.ready else b"starting\n"]
-            return metrics_app(environ, start_response)
+            body: Iterable[bytes] = metrics_app(environ, start_response)
+            return body
 
         self._server = make_server("0.0.0.0", self.port, app, handler_class=_QuietHandler)
         self.port = self._server.server_port

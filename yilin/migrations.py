@@ -36,6 +36,8 @@ def run_env(metadata: MetaData) -> None:
     config = context.config
     service: str = config.attributes["service"]
     url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic config has no sqlalchemy.url; run migrations through `yilin migrate`")
     engine = engine_for(url, service)
     options: dict[str, Any] = {"target_metadata": metadata, "compare_type": True}
     if engine.dialect.name == "sqlite":

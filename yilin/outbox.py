@@ -20,7 +20,6 @@ from typing import Iterable
 import eventlet
 from eventlet.event import Event
 from eventlet.queue import Empty, LightQueue
-from kombu import Exchange
 from sqlalchemy import Engine, Table, func, select, update
 
 from yilin import metrics
@@ -113,7 +112,7 @@ class OutboxRelay:
         the change is committed, so the caller must not see an error."""
         try:
             self.publish_many(list(envelopes))
-        except Exception:  # noqa: BLE001 - the sweep retries; the commit stands
+        except Exception:  # the sweep retries; the commit stands
             log.warning("publish after commit failed; the outbox sweep will retry", exc_info=True)
 
     def _publish_loop(self) -> None:
@@ -193,7 +192,7 @@ class OutboxRelay:
                     conn.execute(update(self.outbox).where(self.outbox.c.id.in_(ids))
                                  .values(sent_at=datetime.now(timezone.utc)))
                 self._unmarked.difference_update(ids)
-            except Exception:  # noqa: BLE001 - unmarked rows are re-sent by the sweep, which is safe
+            except Exception:  # unmarked rows are re-sent by the sweep, which is safe
                 log.warning("could not mark %d outbox rows as sent", len(ids), exc_info=True)
 
     def _drain(self, timeout: float) -> list[str]:
@@ -216,7 +215,7 @@ class OutboxRelay:
                 count, age = backlog(self.engine, self.outbox)
                 metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
                 metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(age)
-            except Exception:  # noqa: BLE001 - broker or database away; try next round
+            except Exception:  # broker or database away; try next round
                 log.warning("outbox sweep failed", exc_info=True)
 
 

@@ -41,7 +41,7 @@ def logged_events(config: dict[str, Any], source: str, batch: int = 1000) -> Ite
         after = (rows[-1].created_at, rows[-1].id)
 
 
-def replay(config: dict[str, Any], source: str, target_cls: type, types: tuple[str, ...] = ()) -> dict[str, int]:
+def replay(config: dict[str, Any], source: str, target_cls: type[Any], types: tuple[str, ...] = ()) -> dict[str, int]:
     """Republish ``source``'s logged events to ``target_cls``'s handler queues; returns
     how many went to each event type (types the target does not handle are skipped)."""
     queues: dict[str, list[str]] = {}

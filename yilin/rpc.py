@@ -16,7 +16,7 @@ consumers on its queue, each knowing only its own methods."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import eventlet
 from eventlet.semaphore import Semaphore
@@ -139,4 +139,10 @@ class Rpc(SignatureCheckedOnce, nameko_rpc.Rpc):
     rpc_consumer = _RpcConsumer()
 
 
-rpc = Rpc.decorator
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def rpc(method: Method) -> Method:
+    """Declare ``method`` an RPC entrypoint of its service (nameko's ``@rpc``, typed)."""
+    declared: Method = Rpc.decorator(method)
+    return declared

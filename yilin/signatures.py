@@ -15,5 +15,5 @@ class SignatureCheckedOnce:
         shape = (len(args), tuple(sorted(kwargs)))
         passed: set[tuple[int, tuple[str, ...]]] = self.__dict__.setdefault("_signatures_passed", set())
         if shape not in passed:
-            super().check_signature(args, kwargs)  # type: ignore[misc]
+            super().check_signature(args, kwargs)  # type: ignore[misc]  # the next class in the entrypoint's MRO defines it
             passed.add(shape)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 
-class json_array_agg(FunctionElement[Any]):  # noqa: N801 - reads as the SQL function it stands for
+class json_array_agg(FunctionElement[Any]):  # reads as the SQL function it stands for
     """The aggregate of a column's values over the group as a JSON array."""
 
     type = JSON()
@@ -24,7 +24,7 @@ class json_array_agg(FunctionElement[Any]):  # noqa: N801 - reads as the SQL fun
     name = "json_array_agg"
 
 
-class _json_object(FunctionElement[Any]):  # noqa: N801
+class _json_object(FunctionElement[Any]):
     type = JSON()
     inherit_cache = True
     name = "json_object"

@@ -68,7 +68,7 @@ def service_handlers(service_cls: type) -> Iterator[tuple[str, str, str]]:
                 yield entrypoint.source_service, entrypoint.event_type, name
 
 
-def service_topology(service_cls: type) -> list[Any]:
+def service_topology(service_cls: type[Any]) -> list[Any]:
     """Every exchange and queue a service needs, in declaration order."""
     service = service_cls.name
     entities: list[Any] = [event_exchange(service), dead_letter_exchange(service), dead_letter_queue(service)]
@@ -78,7 +78,7 @@ def service_topology(service_cls: type) -> list[Any]:
     return entities
 
 
-def declare(amqp_uri: str, service_classes: list[type]) -> list[str]:
+def declare(amqp_uri: str, service_classes: list[type[Any]]) -> list[str]:
     """Declare the topology of every given service; return the queue names."""
     names: list[str] = []
     with Connection(amqp_uri, connect_timeout=5) as conn:

@@ -6,33 +6,33 @@ import warnings
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-import eventlet  # noqa: E402
+import eventlet
 
 eventlet.monkey_patch()  # before anything opens a socket: psycopg2 and kombu become cooperative
 
-import importlib  # noqa: E402
-import json  # noqa: E402
-import logging.config  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import importlib
+import json
+import logging.config
+import sys
+from pathlib import Path
+from typing import Any
 
-import click  # noqa: E402
+import click
 
-from nameko.cli.run import run  # noqa: E402 - after the monkey patch, like every import below
-from sqlalchemy import MetaData  # noqa: E402
+from nameko.cli.run import run
+from sqlalchemy import MetaData
 
-from services import SERVICES  # noqa: E402
-from services.demo import load_demo  # noqa: E402
-from services.registry.importing import import_file  # noqa: E402
-from yilin import deadletters, migrations, topology  # noqa: E402
-from yilin.config import database_url, load_config  # noqa: E402
-from yilin.db import engine_for  # noqa: E402
-from yilin.outbox import backlog  # noqa: E402
-from yilin.replay import replay  # noqa: E402
-from yilin.tables import define_kit_tables  # noqa: E402
-from yilin.tokens import PERSON_ROLES, issue_token  # noqa: E402
-from yilinctl.supervisor import run_stack  # noqa: E402
+from services import SERVICES
+from services.demo import load_demo
+from services.registry.importing import import_file
+from yilin import deadletters, migrations, topology
+from yilin.config import database_url, load_config
+from yilin.db import engine_for
+from yilin.outbox import backlog
+from yilin.replay import replay
+from yilin.tables import define_kit_tables
+from yilin.tokens import PERSON_ROLES, issue_token
+from yilinctl.supervisor import run_stack
 
 
 def service_class(name: str) -> type:

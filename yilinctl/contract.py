@@ -23,11 +23,10 @@ import importlib
 import importlib.util
 import json
 import sys
-import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import yaml
 
@@ -42,6 +41,10 @@ from yilinctl.jsonschema import field_schema, field_unit, json_schema
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # nameko imported by the services
 
+# the generator's parts, importable from here as before the split
+__all__ = ["EXAMPLE_TIME", "ROOT", "breaking_changes", "catalogue_page", "committed_files", "compatibility_problems",
+           "differences", "event_types", "example_envelope", "example_payload", "field_schema", "field_unit",
+           "generate", "json_schema", "main", "message_id", "schema_filename", "service_catalogues", "write"]
 ROOT = Path(__file__).resolve().parent.parent
 JSON_SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
 

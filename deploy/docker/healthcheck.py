@@ -58,7 +58,7 @@ def main(argv):
     try:
         with urllib.request.urlopen(url, timeout=float(os.environ.get("YILIN_HEALTHCHECK_TIMEOUT", "2"))) as resp:
             return 0 if resp.status == 200 else 1
-    except Exception as exc:  # any failure means unhealthy; say why for `docker inspect`
+    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy; say why for `docker inspect`
         print(f"{url}: {exc}", file=sys.stderr)
         return 1
 

@@ -35,7 +35,8 @@ def fen_from_yuan(value: Any) -> int:
     """Exact fen of a yuan string or Decimal; ``ValueError`` for anything else, floats
     (and JSON numbers) included, since they cannot carry an exact amount."""
     if isinstance(value, Decimal):
-        if not value.is_finite() or value.as_tuple().exponent < -2:  # type: ignore[operator]
+        exponent = value.as_tuple().exponent  # a letter for NaN and infinity, else an int
+        if not value.is_finite() or not isinstance(exponent, int) or exponent < -2:
             raise ValueError(YUAN_HELP)
         value = format(value, "f")
     if not isinstance(value, str) or not YUAN_PATTERN.match(value):

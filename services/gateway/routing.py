@@ -12,9 +12,12 @@ from marshmallow import Schema
 from werkzeug.exceptions import MethodNotAllowed, NotFound as NoRoute
 from werkzeug.routing import Map, Rule
 
+from services import SERVICES
 from yilin.identity import Identity
 
 API_PREFIX = "/api/v1"
+
+BACKENDS = tuple(name for name in SERVICES if name != "gateway")  # every service behind the gateway
 
 
 @dataclass
@@ -104,7 +107,7 @@ class Router:
         try:
             index, values = self._match(self._map, method, path)
         except LookupError:
-            index, values = self._match(self._loose, method, path)  # type: ignore[arg-type]
+            index, values = self._match(self._loose, method, path)  # type: ignore[arg-type]  # _loose is built on first use, never None here
         return self.routes[index], {k: str(v) for k, v in values.items()}
 
     def _build(self, rewrite: Callable[[str], str]) -> Map:

@@ -19,13 +19,12 @@ from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from services import SERVICES
 from services import METRICS_PORTS
 from services.gateway import idempotency, routes  # noqa: F401 - registers the routes
 from services.gateway.auth import ANONYMOUS, AuthSettings, authenticate, authorise
 from services.gateway.openapi import build_openapi
 from services.gateway.ratelimit import RateLimit
-from services.gateway.routing import ROUTER, Call
+from services.gateway.routing import BACKENDS, ROUTER, Call
 from services.gateway.web import JsonWebServer
 from yilin.db import Database
 from yilin.errors import (BadRequest, Forbidden, InvalidInput, NotFound, PayloadTooLarge, TooManyRequests,
@@ -41,7 +40,6 @@ access_log = logging.getLogger("yilin.access")
 
 MAX_BODY_BYTES = 1024 * 1024
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-BACKENDS = tuple(name for name in SERVICES if name != "gateway")  # every service behind the gateway
 CORRELATION_HEADER = "X-Correlation-Id"
 
 
@@ -166,7 +164,7 @@ class GatewayService:
         except RemoteError as error:
             log.error("service failed: %s", error.exc_type)
             return json_response(500, {"error": "internal", "message": "an internal error occurred"})
-        except Exception:  # noqa: BLE001 - never show a caller a stack trace or internals
+        except Exception:  # never show a caller a stack trace or internals
             log.exception("gateway failed on %s %s", request.method, self.context.data.get("yilin.route"))
             return json_response(500, {"error": "internal", "message": "an internal error occurred"})
 

@@ -20,7 +20,7 @@ def _wait_for_projection(api: Any, volunteer_ids: list[str]) -> None:
             try:
                 api.get(f"/hours/volunteers/{volunteer_id}/totals")
                 break
-            except Exception:  # noqa: BLE001 - not projected yet
+            except Exception:  # not projected yet
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)

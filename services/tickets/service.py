@@ -189,7 +189,7 @@ class TicketsService(AuditLogRpc):
             view = TICKET.dump(work(uow))
         try:
             self._count_open()
-        except Exception:  # noqa: BLE001 - the change is committed; the next sweep sets the gauge
+        except Exception:  # the change is committed; the next sweep sets the gauge
             log.warning("could not count open tickets", exc_info=True)
         return view
 

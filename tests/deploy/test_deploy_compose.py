@@ -135,7 +135,7 @@ def test_env_example_sets_every_required_variable():
 def test_missing_secret_stops_compose(tmp_path):
     env = tmp_path / "partial.env"
     env.write_text(
-        "\n".join(l for l in ENV_EXAMPLE.read_text().splitlines() if not l.startswith("YILIN_PII_KEY=")),
+        "\n".join(line for line in ENV_EXAMPLE.read_text().splitlines() if not line.startswith("YILIN_PII_KEY=")),
         encoding="utf-8",
     )
     proc = compose_config(BASE, env_file=env)

@@ -110,8 +110,8 @@ def traced(running_stack: RunningStack, amqp_uri: str) -> dict[str, Any]:
             r = session.post(f"{api}/tickets/{tid}/{action}", json=body)
             assert r.status_code == 200, (action, r.text)
             assert r.headers["X-Correlation-Id"] == correlation_id
-        ours = lambda e: e["data"].get("ticket_id") == tid or e["data"].get("source_id") == tid  # noqa: E731
-        received = lambda: [m["body"] for m in tap.messages]  # noqa: E731
+        ours = lambda e: e["data"].get("ticket_id") == tid or e["data"].get("source_id") == tid  # noqa: E731 - a one-line callable, named for the reader
+        received = lambda: [m["body"] for m in tap.messages]  # noqa: E731 - a one-line callable, named for the reader
         wait_until(lambda: {"ticket.resolved", "ticket.confirmed", "hours.recorded", "hours.verified"}
                    <= {e["type"] for e in received() if ours(e)},
                    timeout=20, interval=0.2, what="the ticket's and the ledger's events")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import subprocess
 import time
-from typing import Any
 
 import requests
 

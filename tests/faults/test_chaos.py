@@ -22,7 +22,7 @@ import pytest
 from tests.faults.conftest import ChaosReport, broker_running, ensure_broker_started, rabbitmqctl
 from tests.faults.proxy import TcpProxy
 from tests.faults.scenario import Scenario
-from tests.faults.stream import Verdict, envelope, StreamPublisher
+from tests.faults.stream import Verdict, envelope
 from tests.faults.targets import HOURS, PROBE, Target
 
 pytestmark = pytest.mark.slow
@@ -222,7 +222,7 @@ def test_rolling_restart_with_sigterm(target: Target, amqp_uri: str, pg_url: str
     scenario.publish()
     restarts = 0
     try:
-        for round_ in range(2):
+        for _round in range(2):
             for index in range(2):
                 time.sleep(1.0)
                 old = replicas[index]

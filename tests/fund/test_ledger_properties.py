@@ -96,7 +96,7 @@ class FundMachine(RuleBasedStateMachine):
         for i, rate in enumerate(rates):
             data = {"code": f"E{i}", "name": f"enterprise {i}", "community_id": COMMUNITIES[i % 2],
                     "owner_organisation_id": uuid.uuid4(), "organisation_id": None, "contribution_rate_bp": rate}
-            view, error = self.run(lambda uow: domain.register_enterprise(uow, OPERATOR, data))
+            view, error = self.run(lambda uow: domain.register_enterprise(uow, OPERATOR, data))  # noqa: B023 - called within this iteration
             assert error is None
             self.enterprises.append(view)
 
@@ -116,7 +116,7 @@ class FundMachine(RuleBasedStateMachine):
         key = str(uuid.uuid4())
         data = {"enterprise_id": uuid.UUID(enterprise["id"]), "fiscal_year": year, "net_profit_fen": profit,
                 "currency": "CNY", "audited": False, "document_ref": None, "transfer_id": uuid.UUID(key)}
-        call = lambda uow: domain.report_profit(uow, OPERATOR, dict(data))  # noqa: E731
+        call = lambda uow: domain.report_profit(uow, OPERATOR, dict(data))  # noqa: E731 - a one-line callable, named for the reader
         before = self.counts()
         view, error = self.run(call)
         if (enterprise["id"], year) in self.latest:
@@ -142,7 +142,7 @@ class FundMachine(RuleBasedStateMachine):
         key = str(uuid.uuid4())
         body = {"net_profit_fen": profit, "audited": True, "document_ref": "AUD-1", "reason": "audit",
                 "transfer_id": uuid.UUID(key)}
-        call = lambda uow: domain.amend_profit(uow, OPERATOR, target, dict(body))  # noqa: E731
+        call = lambda uow: domain.amend_profit(uow, OPERATOR, target, dict(body))  # noqa: E731 - a one-line callable, named for the reader
         before = self.counts()
         view, error = self.run(call)
         owed = contribution_fen(profit, enterprise["contribution_rate_bp"])
@@ -211,7 +211,7 @@ class FundMachine(RuleBasedStateMachine):
         before = domain_view(self, target)
         key = str(uuid.uuid4())
         body = {"transfer_id": uuid.UUID(key)}
-        call = lambda uow: domain.pay_disbursement(uow, OPERATOR, target, dict(body))  # noqa: E731
+        call = lambda uow: domain.pay_disbursement(uow, OPERATOR, target, dict(body))  # noqa: E731 - a one-line callable, named for the reader
         counts = self.counts()
         view, error = self.run(call)
         if before["status"] != "approved":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 
 from yilin.events import EnvelopeSchema
 from services.registry.id_numbers import id_check_digit

@@ -66,7 +66,7 @@ def test_ticket_lifecycle_over_http_with_events(stack: Any, tap: Any, http: Any)
         ("resolved", "confirmed")]
     assert history[1]["note"] == "派单" and all(h["actor"] == "test-operator" for h in history)
 
-    for position, event_type in enumerate(FLOW):
+    for event_type in FLOW:
         [envelope] = events.wait_for(event_type)
         assert EnvelopeSchema().validate(envelope) == {}, envelope
         assert envelope["source"] == "tickets" and envelope["version"] == 1

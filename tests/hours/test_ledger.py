@@ -240,7 +240,7 @@ def test_one_volunteers_total_never_scans_the_ledger(world: dict[str, Any]) -> N
         ledger.verify_sheet(uow, world["verifier"], created["id"], STARS)
     statements: list[str] = []
     engine = world["book"].engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, …)
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 - args are (conn, cursor, statement, …)
     event.listen(engine, "before_cursor_execute", listener)
     try:
         assert total(world, v0)["verified_minutes"] == 60

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, insert, select, func
 
 from services.registry.events import EVENTS
 from services.registry.models import Base
-from tests.harness import migrate_service, wait_until
+from tests.harness import migrate_service
 from yilin.outbox import OutboxRelay
 
 

@@ -21,7 +21,7 @@ from yilin.db import DatabaseAccess, engine_for
 def db(pg_url: str) -> Any:
     engine = engine_for(pg_url, "kit_reads")
     provider = SimpleNamespace(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
-    return DatabaseAccess(provider, None)  # type: ignore[arg-type]
+    return DatabaseAccess(provider, None)  # type: ignore[arg-type]  # no worker context: reads need none
 
 
 def _status(session: Any) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import warnings
-from pathlib import Path
 
 import pytest
 import yaml
@@ -58,7 +57,7 @@ def test_promtool_check_config(promtool, config, tmp_path):
         # Debian builds Prometheus without Kubernetes discovery, so its promtool
         # cannot read this block. Check everything else with promtool and the
         # block's shape here; an upstream promtool checks the whole file.
-        warnings.warn(f"{promtool} lacks kubernetes_sd_configs; {config.name} checked without that block")
+        warnings.warn(f"{promtool} lacks kubernetes_sd_configs; {config.name} checked without that block", stacklevel=2)
         document = yaml.safe_load(config.read_text())
         for job in document["scrape_configs"]:
             sd = job.pop("kubernetes_sd_configs", None)

@@ -113,7 +113,7 @@ def test_sheet_lines_of_one_volunteer_may_not_overlap_or_exceed_a_day() -> None:
     overlap = rules.sheet_problem([line("v", 60, 480, 540), line("w", 60, 480, 540), line("v", 30, 510, 540)])
     assert overlap is not None and overlap.details == {"entries": {2: {"start_time": ["overlaps entries[0]"]}}}
     long = rules.sheet_problem([line("v", 1000, None, None), line("v", 441, None, None)])
-    assert long is not None and 1 in long.details["entries"]  # type: ignore[operator]  # details is a plain dict
+    assert long is not None and 1 in long.details["entries"]  # type: ignore[operator]  # details are typed as object
 
 
 @given(st.integers(0, 1439))

@@ -11,15 +11,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from services.gateway.routing import Call, api
+from services.gateway.routing import BACKENDS, Call, api
 from yilin.audit import AUDIT_READERS, AuditPage, AuditQuery
-
-
-def gateway_services() -> tuple[str, ...]:
-    # read when used: the gateway's service module imports the routes, not the reverse
-    from services.gateway.service import BACKENDS
-
-    return BACKENDS
 
 
 class ServiceName(validate.Validator):
@@ -27,7 +20,7 @@ class ServiceName(validate.Validator):
 
     @property
     def choices(self) -> tuple[str, ...]:
-        return gateway_services()
+        return BACKENDS
 
     def __call__(self, value: Any) -> Any:
         if value not in self.choices:
