@@ -27,7 +27,7 @@ from yilin.pii import PersonalData
 
 
 def main() -> None:
-    from services.registry import domain
+    from services.registry import volunteers
     from services.registry.events import EVENTS
     from services.registry.models import Base, Place
 
@@ -59,7 +59,7 @@ def main() -> None:
             for rows in payloads:
                 with db.transaction() as uow:
                     step = time.process_time()
-                    created += domain.import_volunteers(uow, pii, rows)["created"]
+                    created += volunteers.import_volunteers(uow, pii, rows)["created"]
                     ended = time.process_time()
                     steps["import_volunteers"] += ended - step
                 steps["outbox, audit and commit"] += time.process_time() - ended

@@ -15,6 +15,7 @@ from services.fund.idempotency import body_hash, remember, replay
 from services.fund.models import Account, Approval, Disbursement, Enterprise, ProfitReport, Transfer, utcnow
 from services.fund.rules import contribution_fen
 from services.fund.schemas import APPROVALS_NEEDED
+from yilin.rows import get_or_404
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, NotFound
 from yilin.identity import Identity
@@ -32,13 +33,6 @@ def _utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=timezone.utc)
-
-
-def _get(session: Session, model: type, ident: Any, field: str, what: str) -> Any:
-    row = session.get(model, str(ident))
-    if row is None:
-        raise NotFound(f"{what} {ident} does not exist", {field: ["not found"]})
-    return row
 
 
 # -- enterprises --------------------------------------------------------------------
@@ -78,7 +72,7 @@ def _contributed(session: Session, enterprise_id: str) -> int:
 
 
 def get_enterprise(session: Session, enterprise_id: Any) -> dict[str, Any]:
-    e = _get(session, Enterprise, enterprise_id, "enterprise_id", "enterprise")
+    e = get_or_404(session, Enterprise, enterprise_id, "enterprise_id", "enterprise")
     return enterprise_view(e, _contributed(session, e.id))
 
 
@@ -150,7 +144,7 @@ def report_profit(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> di
     digest = body_hash("report_profit", None, data)
     if (first := replay(session, key, digest)) is not None:
         return report_view(session.get(ProfitReport, first["report_id"]))
-    enterprise = _get(session, Enterprise, data["enterprise_id"], "enterprise_id", "enterprise")
+    enterprise = get_or_404(session, Enterprise, data["enterprise_id"], "enterprise_id", "enterprise")
     access.report_profit(caller, enterprise)
     existing = _latest(session, enterprise.id, data["fiscal_year"])
     if existing is not None:
@@ -169,7 +163,7 @@ def amend_profit(uow: UnitOfWork, caller: Identity, report_id: Any, data: dict[s
     digest = body_hash("amend_profit", str(report_id), data)
     if (first := replay(session, key, digest)) is not None:
         return report_view(session.get(ProfitReport, first["report_id"]))
-    report = _get(session, ProfitReport, report_id, "report_id", "profit report")
+    report = get_or_404(session, ProfitReport, report_id, "report_id", "profit report")
     enterprise = session.get(Enterprise, report.enterprise_id)
     access.report_profit(caller, enterprise)
     latest = _latest(session, report.enterprise_id, report.fiscal_year)
@@ -182,7 +176,7 @@ def amend_profit(uow: UnitOfWork, caller: Identity, report_id: Any, data: dict[s
 
 
 def get_profit_report(session: Session, caller: Identity, report_id: Any) -> dict[str, Any]:
-    report = _get(session, ProfitReport, report_id, "report_id", "profit report")
+    report = get_or_404(session, ProfitReport, report_id, "report_id", "profit report")
     access.read_reports(caller, session.get(Enterprise, report.enterprise_id))
     return report_view(report)
 
@@ -190,7 +184,7 @@ def get_profit_report(session: Session, caller: Identity, report_id: Any) -> dic
 def list_profit_reports(session: Session, caller: Identity, query: dict[str, Any]) -> dict[str, Any]:
     stmt = select(ProfitReport)
     if query.get("enterprise_id"):
-        enterprise = _get(session, Enterprise, query["enterprise_id"], "enterprise_id", "enterprise")
+        enterprise = get_or_404(session, Enterprise, query["enterprise_id"], "enterprise_id", "enterprise")
         access.read_reports(caller, enterprise)
         stmt = stmt.where(ProfitReport.enterprise_id == enterprise.id)
     elif caller.role == "enterprise_rep":
@@ -311,7 +305,7 @@ def pay_disbursement(uow: UnitOfWork, caller: Identity, disbursement_id: Any, da
 
 
 def get_disbursement(session: Session, disbursement_id: Any) -> dict[str, Any]:
-    return disbursement_view(session, _get(session, Disbursement, disbursement_id, "disbursement_id", "disbursement"))
+    return disbursement_view(session, get_or_404(session, Disbursement, disbursement_id, "disbursement_id", "disbursement"))
 
 
 def list_disbursements(session: Session, query: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from services.hours.rules import LIVE, served_on
 from yilin.db import insert_ignoring_conflicts
 from yilin.errors import NotFound
 from yilin.paging import paginate
+from yilin.rows import found
 from yilin.tables import new_id
 
 
@@ -235,10 +236,3 @@ class LedgerStore:
     def log_star_change(self, total: VolunteerTotal, previous: int) -> None:
         self.session.add(StarChange(volunteer_id=total.volunteer_id, level=total.star_level, previous_level=previous,
                                     verified_minutes=total.verified_minutes))
-
-
-def found(row: Any, message: str, field_name: str) -> Any:
-    """``row``, or :class:`NotFound` naming ``field_name`` when it is ``None``."""
-    if row is None:
-        raise NotFound(message, {field_name: ["not found"]})
-    return row

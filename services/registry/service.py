@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services import METRICS_PORTS
-from services.registry import access, domain
+from services.registry import access, domain, volunteers
 from services.registry.events import EVENTS
 from services.registry.models import Base
 from services.registry.schemas import (ImportResult, MemberOut, MembershipIn, MembershipOut, OrganisationIn,
@@ -132,12 +132,12 @@ class RegistryService(AuditLogRpc):
         access.volunteer_registration(self.caller)
         data = load(VolunteerIn(), payload)
         with self.db.transaction() as uow:
-            return VOLUNTEER.dump(domain.register_volunteer(uow, self.pii, data))
+            return VOLUNTEER.dump(volunteers.register_volunteer(uow, self.pii, data))
 
     @rpc
     def get_volunteer(self, volunteer_id: str) -> dict[str, Any]:
         with self.db.read() as session:
-            volunteer = domain.get_volunteer(session, volunteer_id)
+            volunteer = volunteers.get_volunteer(session, volunteer_id)
         access.volunteer_read(self.caller, volunteer_id)
         return VOLUNTEER.dump(volunteer)
 
@@ -146,19 +146,19 @@ class RegistryService(AuditLogRpc):
         patch = load(VolunteerPatch(), payload)
         with self.db.transaction() as uow:
             access.volunteer_change(uow.session, self.caller, volunteer_id)
-            return VOLUNTEER.dump(domain.update_volunteer(uow, self.pii, volunteer_id, patch))
+            return VOLUNTEER.dump(volunteers.update_volunteer(uow, self.pii, volunteer_id, patch))
 
     @rpc
     def list_volunteers(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(VolunteerQuery(), query)
         with self.db.read() as session:
-            return VOLUNTEERS.dump(domain.list_volunteers(session, q))
+            return VOLUNTEERS.dump(volunteers.list_volunteers(session, q))
 
     @rpc
     def import_volunteers(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         access.volunteer_registration(self.caller)
         with self.db.transaction() as uow:
-            return IMPORT_RESULT.dump(domain.import_volunteers(uow, self.pii, rows))
+            return IMPORT_RESULT.dump(volunteers.import_volunteers(uow, self.pii, rows))
 
     # service units
     @rpc
