@@ -22,6 +22,7 @@ import psycopg2
 from kombu import Connection
 
 from bench.cpu_quota import CpuQuota
+from tests.polling import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 RABBIT_HOST = os.environ.get("YILIN_BENCH_RABBIT", "127.0.0.1:5672")
@@ -32,17 +33,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def rabbitmqctl(*args: str) -> None:

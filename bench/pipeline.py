@@ -9,7 +9,6 @@ carries the trigger's correlation id)."""
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -22,6 +21,7 @@ from bench.baselines import envelope, publish_all
 from bench.cpu_quota import CpuQuota
 from bench.cpu_time import CpuWindow, database_backends, pids_named, process_seconds
 from bench.environment import Environment, ServiceProcess, wait_until
+from tests.polling import drain as drain_events
 from yilin.confirms import Outgoing, PipelinedPublisher
 
 TICKETS = Exchange("tickets.events", type="topic", durable=True)
@@ -84,14 +84,7 @@ class VerifiedTap:
                 "repeated_tickets": len(bodies) - len(tickets)}
 
     def _drain(self) -> None:
-        while self._running:
-            try:
-                self._conn.drain_events(timeout=0.1)
-            except socket.timeout:
-                pass
-            except Exception as exc:  # noqa: BLE001 - handed to whoever waits (the broker went away)
-                self.lost = exc
-                return
+        self.lost = drain_events(self._conn, lambda: self._running)  # handed to whoever waits
 
     def count(self) -> int:
         """Tickets verified so far; raises if the tap lost its connection, so a waiting

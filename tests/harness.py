@@ -9,15 +9,16 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import eventlet
 import requests
 from kombu import Connection, Exchange, Queue
+
+from tests.polling import drain, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,18 +58,6 @@ def migrate_service(name: str, config: dict[str, Any]) -> None:
         channel = conn.channel()
         for queue in queues:
             channel.queue_purge(queue)
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        eventlet.sleep(interval)
 
 
 @dataclass
@@ -130,13 +119,7 @@ class EventTap:
         message.ack()
 
     def _drain(self) -> None:
-        while self._running:
-            try:
-                self._conn.drain_events(timeout=0.1)
-            except socket.timeout:
-                pass
-            except Exception:  # noqa: BLE001 - closed while draining
-                return
+        drain(self._conn, lambda: self._running)  # an error here is the tap being closed
 
     def of_type(self, event_type: str) -> list[dict[str, Any]]:
         return [m["body"] for m in self.messages if m["routing_key"] == event_type]
