@@ -6,8 +6,8 @@ change in the same transaction as the entries, under the volunteer's row lock.""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,45 @@ star_level = rules.star_level  # kept importable from here: the ledger's best-kn
 
 
 # -- views ----------------------------------------------------------------------------
-def entry_view(entry: Entry) -> dict[str, Any]:
+class EntryView(TypedDict):
+    """An entry as the service hands it to its output schema (``EntryOut``)."""
+
+    id: str
+    volunteer_id: str
+    source: str
+    source_id: str
+    organisation_id: str | None
+    team_id: str | None
+    community_id: str | None
+    served_on: date
+    start_time: str | None
+    end_time: str | None
+    minutes: int
+    content: str
+    status: str
+    corrects_id: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    reason_code: str | None
+    reason: str | None
+    created_at: datetime
+
+
+class SheetView(TypedDict):
+    """An attendance sheet with its entries (``SheetOut``)."""
+
+    id: str
+    organisation_id: str
+    activity: str
+    served_on: date
+    place: str
+    community_id: str
+    content: str
+    submitted_by: str
+    entries: list[EntryView]
+
+
+def entry_view(entry: Entry) -> EntryView:
     return {
         "id": entry.id, "volunteer_id": entry.volunteer_id, "source": entry.source, "source_id": entry.source_id,
         "organisation_id": entry.organisation_id, "team_id": entry.team_id, "community_id": entry.community_id,
@@ -35,7 +73,7 @@ def entry_view(entry: Entry) -> dict[str, Any]:
     }
 
 
-def sheet_view(store: LedgerStore, sheet: AttendanceSheet) -> dict[str, Any]:
+def sheet_view(store: LedgerStore, sheet: AttendanceSheet) -> SheetView:
     return {"id": sheet.id, "organisation_id": sheet.organisation_id, "activity": sheet.activity,
             "served_on": sheet.served_on, "place": sheet.place, "community_id": sheet.community_id,
             "content": sheet.content, "submitted_by": sheet.submitted_by,
@@ -110,7 +148,7 @@ def _require_pending(entry: Entry) -> None:
 
 
 # -- attendance sheets ------------------------------------------------------------------
-def submit_sheet(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> dict[str, Any]:
+def submit_sheet(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> SheetView:
     """Record an organisation's attendance sheet as pending entries (all or nothing)."""
     store = LedgerStore(uow.session)
     organisation_id = str(data["organisation_id"])
@@ -152,13 +190,13 @@ def submit_sheet(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> dic
     return sheet_view(store, sheet)
 
 
-def get_sheet(session: Session, sheet_id: Any) -> dict[str, Any]:
+def get_sheet(session: Session, sheet_id: Any) -> SheetView:
     store = LedgerStore(session)
     return sheet_view(store, store.sheet(sheet_id))
 
 
 # -- verification and rejection -----------------------------------------------------------
-def verify_entry(uow: UnitOfWork, caller: Identity, entry_id: Any, star_minutes: Sequence[int]) -> dict[str, Any]:
+def verify_entry(uow: UnitOfWork, caller: Identity, entry_id: Any, star_minutes: Sequence[int]) -> EntryView:
     store = LedgerStore(uow.session)
     entry = store.entry_for_update(entry_id)
     _authorise_decision(caller, entry)
@@ -167,7 +205,7 @@ def verify_entry(uow: UnitOfWork, caller: Identity, entry_id: Any, star_minutes:
     return entry_view(entry)
 
 
-def verify_sheet(uow: UnitOfWork, caller: Identity, sheet_id: Any, star_minutes: Sequence[int]) -> dict[str, Any]:
+def verify_sheet(uow: UnitOfWork, caller: Identity, sheet_id: Any, star_minutes: Sequence[int]) -> SheetView:
     """Verify every pending entry of a sheet; refuses the whole sheet if one is the caller's own."""
     store = LedgerStore(uow.session)
     sheet = store.sheet(sheet_id)
@@ -182,7 +220,7 @@ def verify_sheet(uow: UnitOfWork, caller: Identity, sheet_id: Any, star_minutes:
     return sheet_view(store, sheet)
 
 
-def reject_entry(uow: UnitOfWork, caller: Identity, entry_id: Any, data: dict[str, Any]) -> dict[str, Any]:
+def reject_entry(uow: UnitOfWork, caller: Identity, entry_id: Any, data: dict[str, Any]) -> EntryView:
     store = LedgerStore(uow.session)
     entry = store.entry_for_update(entry_id)
     _authorise_decision(caller, entry)
@@ -195,7 +233,7 @@ def reject_entry(uow: UnitOfWork, caller: Identity, entry_id: Any, data: dict[st
 
 
 # -- corrections ------------------------------------------------------------------------------
-def request_correction(uow: UnitOfWork, caller: Identity, entry_id: Any, data: dict[str, Any]) -> dict[str, Any]:
+def request_correction(uow: UnitOfWork, caller: Identity, entry_id: Any, data: dict[str, Any]) -> EntryView:
     """A new entry, in status ``requested``, that would replace a verified entry."""
     store = LedgerStore(uow.session)
     original = store.entry_for_update(entry_id)
@@ -233,7 +271,7 @@ def _correction(store: LedgerStore, caller: Identity, correction_id: Any) -> Ent
 
 
 def approve_correction(uow: UnitOfWork, caller: Identity, correction_id: Any,
-                       star_minutes: Sequence[int]) -> dict[str, Any]:
+                       star_minutes: Sequence[int]) -> EntryView:
     store = LedgerStore(uow.session)
     correction = _correction(store, caller, correction_id)
     total = store.lock_total(correction.volunteer_id)
@@ -256,7 +294,7 @@ def approve_correction(uow: UnitOfWork, caller: Identity, correction_id: Any,
     return entry_view(correction)
 
 
-def reject_correction(uow: UnitOfWork, caller: Identity, correction_id: Any, data: dict[str, Any]) -> dict[str, Any]:
+def reject_correction(uow: UnitOfWork, caller: Identity, correction_id: Any, data: dict[str, Any]) -> EntryView:
     store = LedgerStore(uow.session)
     correction = _correction(store, caller, correction_id)
     total = store.lock_total(correction.volunteer_id)
@@ -282,7 +320,7 @@ def set_selection(uow: UnitOfWork, caller: Identity, volunteer_id: Any, selected
 
 
 # -- reads --------------------------------------------------------------------------------------
-def get_entry(session: Session, entry_id: Any) -> dict[str, Any]:
+def get_entry(session: Session, entry_id: Any) -> EntryView:
     return entry_view(LedgerStore(session).entry(entry_id))
 
 
