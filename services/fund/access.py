@@ -6,13 +6,10 @@ from __future__ import annotations
 from typing import Iterable
 
 from services.fund.models import Disbursement, Enterprise
+from services.fund.permissions import DECIDERS, REGISTRARS, REQUESTERS, TRUSTED
 from yilin.errors import Forbidden, InvalidInput
 from yilin.identity import Identity
 
-TRUSTED = ("operator", "service")  # the local operator and work started inside the platform
-REGISTRARS = TRUSTED + ("org_admin",)
-REQUESTERS = TRUSTED + ("org_admin", "social_worker", "team_lead", "fund_committee")
-DECIDERS = TRUSTED + ("fund_committee",)
 
 
 def _require(caller: Identity, roles: Iterable[str], action: str) -> None:

@@ -26,13 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.registry.models import Membership, Team, Volunteer
+from services.registry.permissions import MANAGERS, MEMBER_EDITORS, OPERATORS
 from yilin.errors import Forbidden
 from yilin.identity import Identity
 
-SERVICE = ("service",)
-OPERATORS = ("operator",) + SERVICE
-MANAGERS = OPERATORS + ("org_admin",)
-MEMBER_EDITORS = MANAGERS + ("team_lead",)
 
 
 def require_role(caller: Identity, roles: tuple[str, ...], action: str) -> None:

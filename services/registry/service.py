@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services import METRICS_PORTS
-from services.registry import access, domain, volunteers
+from services.registry import access, permissions, domain, volunteers
 from services.registry.events import EVENTS
 from services.registry.models import Base
 from services.registry.schemas import (ImportResult, MemberOut, MembershipIn, MembershipOut, OrganisationIn,
@@ -47,7 +47,7 @@ class RegistryService(AuditLogRpc):
     # places
     @rpc
     def create_place(self, payload: dict[str, Any]) -> dict[str, Any]:
-        access.require_role(self.caller, access.OPERATORS, "create places")
+        access.require_role(self.caller, permissions.OPERATORS, "create places")
         data = load(PlaceIn(), payload)
         with self.db.transaction() as uow:
             return PLACE.dump(domain.create_place(uow, data))
@@ -66,7 +66,7 @@ class RegistryService(AuditLogRpc):
     # organisations
     @rpc
     def create_organisation(self, payload: dict[str, Any]) -> dict[str, Any]:
-        access.require_role(self.caller, access.OPERATORS, "register organisations")
+        access.require_role(self.caller, permissions.OPERATORS, "register organisations")
         data = load(OrganisationIn(), payload)
         with self.db.transaction() as uow:
             return ORGANISATION.dump(domain.create_organisation(uow, data))

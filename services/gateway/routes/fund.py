@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
+from services.fund.permissions import COMMITTEE, LEDGER_READERS, READERS, REPORTERS, ROUTE_REQUESTERS, WRITERS
 from services.fund.schemas import (AmendmentIn, ApprovalIn, DecisionIn, DisbursementIn, DisbursementOut,
                                    DisbursementQuery, EnterpriseIn, EnterpriseOut, EnterpriseQuery, PaymentIn,
                                    PoolOut, ProfitReportIn, ProfitReportOut, ProfitReportQuery, TransferOut,
@@ -14,12 +15,6 @@ from services.gateway.routing import Call, api
 from yilin.paging import page_schema
 
 TAG = "fund"
-WRITERS = ("operator", "org_admin")
-REPORTERS = ("operator", "enterprise_rep")
-COMMITTEE = ("operator", "fund_committee")
-REQUESTERS = ("operator", "org_admin", "social_worker", "team_lead", "fund_committee")
-READERS = ("operator", "org_admin", "auditor", "fund_committee", "social_worker", "enterprise_rep")
-LEDGER_READERS = ("operator", "auditor", "fund_committee")
 
 
 @api("POST", "/fund/enterprises", summary="Register a community social enterprise", tag=TAG, body=EnterpriseIn,
@@ -65,7 +60,7 @@ def get_profit_report(call: Call) -> dict:
 
 
 @api("POST", "/fund/disbursements", summary="Request a disbursement from a community's pool", tag=TAG,
-     body=DisbursementIn, response=DisbursementOut, status=201, roles=REQUESTERS)
+     body=DisbursementIn, response=DisbursementOut, status=201, roles=ROUTE_REQUESTERS)
 def request_disbursement(call: Call) -> dict:
     return call.rpc("fund").request_disbursement(call.body)
 
@@ -95,7 +90,7 @@ def reject_disbursement(call: Call) -> dict:
 
 
 @api("POST", "/fund/disbursements/<disbursement_id>/cancellation", summary="Cancel a disbursement request", tag=TAG,
-     body=DecisionIn, response=DisbursementOut, roles=REQUESTERS)
+     body=DecisionIn, response=DisbursementOut, roles=ROUTE_REQUESTERS)
 def cancel_disbursement(call: Call) -> dict:
     return call.rpc("fund").cancel_disbursement(call.path["disbursement_id"], call.body)
 

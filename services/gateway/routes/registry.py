@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from services.registry.permissions import (PLACE_EDITORS, READERS, ROUTE_MANAGERS, ROUTE_MEMBER_EDITORS,
+                                           VOLUNTEER_READERS)
 from services.gateway.routing import Call, api
 from services.registry.schemas import (ImportResult, MemberOut, MembershipIn, MembershipOut, OrganisationIn,
                                        OrganisationOut, OrganisationQuery, PlaceIn, PlaceOut, PlaceQuery, TeamIn,
@@ -11,8 +13,6 @@ from services.registry.schemas import (ImportResult, MemberOut, MembershipIn, Me
                                        VolunteerPatch, VolunteerQuery)
 from yilin.paging import page_schema
 
-MANAGERS = ("operator", "org_admin")
-READERS = MANAGERS + ("auditor", "social_worker", "team_lead", "verifier", "fund_committee")
 
 
 class ImportBody(Schema):
@@ -24,7 +24,7 @@ class MemberList(Schema):
     items = fields.List(fields.Nested(MemberOut), required=True)
 
 
-@api("POST", "/places", summary="Create a place", tag="places", body=PlaceIn, response=PlaceOut, status=201, roles=("operator",))
+@api("POST", "/places", summary="Create a place", tag="places", body=PlaceIn, response=PlaceOut, status=201, roles=PLACE_EDITORS)
 def create_place(call: Call) -> dict:
     return call.rpc("registry").create_place(call.body)
 
@@ -40,7 +40,7 @@ def get_place(call: Call) -> dict:
 
 
 @api("POST", "/organisations", summary="Register an organisation", tag="organisations", body=OrganisationIn,
-     response=OrganisationOut, status=201, roles=("operator",))
+     response=OrganisationOut, status=201, roles=PLACE_EDITORS)
 def create_organisation(call: Call) -> dict:
     return call.rpc("registry").create_organisation(call.body)
 
@@ -58,7 +58,7 @@ def get_organisation(call: Call) -> dict:
 
 
 @api("POST", "/teams", summary="Create a volunteer team", tag="teams", body=TeamIn, response=TeamOut, status=201,
-     roles=MANAGERS)
+     roles=ROUTE_MANAGERS)
 def create_team(call: Call) -> dict:
     return call.rpc("registry").create_team(call.body)
 
@@ -74,25 +74,25 @@ def get_team(call: Call) -> dict:
 
 
 @api("GET", "/teams/<team_id>/members", summary="List a team's members", tag="teams", response=MemberList,
-     roles=READERS + ("volunteer",))
+     roles=VOLUNTEER_READERS)
 def team_members(call: Call) -> dict:
     return {"items": call.rpc("registry").team_members(call.path["team_id"])}
 
 
 @api("POST", "/teams/<team_id>/members", summary="Add a volunteer to a team", tag="teams", body=MembershipIn,
-     response=MembershipOut, status=201, roles=MANAGERS + ("team_lead",))
+     response=MembershipOut, status=201, roles=ROUTE_MEMBER_EDITORS)
 def add_member(call: Call) -> dict:
     return call.rpc("registry").add_member(call.path["team_id"], call.body)
 
 
 @api("DELETE", "/teams/<team_id>/members/<volunteer_id>", summary="Remove a volunteer from a team", tag="teams",
-     status=204, roles=MANAGERS + ("team_lead",))
+     status=204, roles=ROUTE_MEMBER_EDITORS)
 def remove_member(call: Call) -> None:
     call.rpc("registry").remove_member(call.path["team_id"], call.path["volunteer_id"])
 
 
 @api("POST", "/volunteers", summary="Register a volunteer", tag="volunteers", body=VolunteerIn, response=VolunteerOut,
-     status=201, roles=MANAGERS)
+     status=201, roles=ROUTE_MANAGERS)
 def register_volunteer(call: Call) -> dict:
     return call.rpc("registry").register_volunteer(call.body)
 
@@ -104,25 +104,25 @@ def list_volunteers(call: Call) -> dict:
 
 
 @api("GET", "/volunteers/<volunteer_id>", summary="Get a volunteer", tag="volunteers", response=VolunteerOut,
-     roles=READERS + ("volunteer",))
+     roles=VOLUNTEER_READERS)
 def get_volunteer(call: Call) -> dict:
     return call.rpc("registry").get_volunteer(call.path["volunteer_id"])
 
 
 @api("PATCH", "/volunteers/<volunteer_id>", summary="Update a volunteer", tag="volunteers", body=VolunteerPatch,
-     response=VolunteerOut, roles=MANAGERS)
+     response=VolunteerOut, roles=ROUTE_MANAGERS)
 def update_volunteer(call: Call) -> dict:
     return call.rpc("registry").update_volunteer(call.path["volunteer_id"], call.body)
 
 
 @api("POST", "/volunteers/import", summary="Import a batch of volunteers", tag="volunteers", body=ImportBody,
-     response=ImportResult, roles=MANAGERS)
+     response=ImportResult, roles=ROUTE_MANAGERS)
 def import_volunteers(call: Call) -> dict:
     return call.rpc("registry").import_volunteers(call.body["rows"])
 
 
 @api("POST", "/units", summary="Form a 1+1+1+N service unit", tag="units", body=UnitIn, response=UnitOut, status=201,
-     roles=MANAGERS)
+     roles=ROUTE_MANAGERS)
 def form_unit(call: Call) -> dict:
     return call.rpc("registry").form_unit(call.body)
 
