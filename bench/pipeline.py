@@ -178,8 +178,7 @@ def _warm_up(env: Environment, tap: VerifiedTap, processes: list[ServiceProcess]
         batch = ticket_events(max(10, events // 4) * len(processes), datetime.now(timezone.utc))
         publish_all(env.amqp_uri, TICKETS, batch)
         published += len(batch) // 2
-        wait_until(lambda: tap.count() >= published, 300,  # noqa: B023 - called within this iteration
-                   "warm-up hours.verified", interval=0.05)
+        wait_until(lambda target=published: tap.count() >= target, 300, "warm-up hours.verified", interval=0.05)
         handled = [_handled(service_counters(p.metrics_port)) for p in processes]
     return {"events": 2 * published, "handled": handled}
 

@@ -201,7 +201,7 @@ def hours_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
                 "entries": [{"volunteer_id": star, "start_time": "02:00", "end_time": "22:00"},
                             {"volunteer_id": other, "start_time": "09:00", "end_time": "10:00"}]}
         # The hours service learns the organisation from the registry's events.
-        sheets.append(eventually(lambda: api.post("/hours/sheets", body),  # noqa: B023 - called within this iteration
+        sheets.append(eventually(lambda body=body: api.post("/hours/sheets", body),
                                   "the organisation to reach hours"))
     for sheet in sheets[:3]:
         api.post(f"/hours/sheets/{sheet['id']}/verify", {})

@@ -96,7 +96,7 @@ class FundMachine(RuleBasedStateMachine):
         for i, rate in enumerate(rates):
             data = {"code": f"E{i}", "name": f"enterprise {i}", "community_id": COMMUNITIES[i % 2],
                     "owner_organisation_id": uuid.uuid4(), "organisation_id": None, "contribution_rate_bp": rate}
-            view, error = self.run(lambda uow: domain.register_enterprise(uow, OPERATOR, data))  # noqa: B023 - called within this iteration
+            view, error = self.run(lambda uow, data=data: domain.register_enterprise(uow, OPERATOR, data))
             assert error is None
             self.enterprises.append(view)
 
