@@ -9,6 +9,7 @@ profit is positive; nothing on a loss or a zero profit. Integer arithmetic only.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -61,3 +62,13 @@ def posting(balances: dict[str, int], debit: str, credit: str, amount_fen: int) 
     after[debit] = after.get(debit, 0) + amount_fen
     after[credit] = after.get(credit, 0) - amount_fen
     return after
+
+
+def as_text(value: Any) -> str | None:
+    """``value`` as text; ``None`` stays ``None`` (ids arrive as UUIDs or strings)."""
+    return None if value is None else str(value)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """``moment`` with its zone: a naive value is UTC (SQLite drops the zone)."""
+    return moment if moment is None or moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

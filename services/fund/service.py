@@ -12,7 +12,7 @@ from nameko.timer import timer
 
 from services import METRICS_PORTS
 from services.fund import business_metrics
-from services.fund import domain, transparency
+from services.fund import disbursements, domain, transparency
 from services.fund.events import EVENTS
 from services.fund.models import Base
 from services.fund.schemas import (AmendmentIn, ApprovalIn, DecisionIn, DisbursementIn, DisbursementOut,
@@ -98,54 +98,54 @@ class FundService(AuditLogRpc):
     def request_disbursement(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(DisbursementIn(), payload)
         require_community(self.registry, str(data["community_id"]))
-        return DISBURSEMENT.dump(self._change(lambda uow: domain.request_disbursement(uow, self.caller, data)))
+        return DISBURSEMENT.dump(self._change(lambda uow: disbursements.request_disbursement(uow, self.caller, data)))
 
     @rpc
     def approve_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(ApprovalIn(), payload)
         return DISBURSEMENT.dump(self._change(
-            lambda uow: domain.approve_disbursement(uow, self.caller, disbursement_id, data)))
+            lambda uow: disbursements.approve_disbursement(uow, self.caller, disbursement_id, data)))
 
     @rpc
     def reject_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(DecisionIn(), payload)
         return DISBURSEMENT.dump(self._change(
-            lambda uow: domain.reject_disbursement(uow, self.caller, disbursement_id, data)))
+            lambda uow: disbursements.reject_disbursement(uow, self.caller, disbursement_id, data)))
 
     @rpc
     def cancel_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(DecisionIn(), payload)
         return DISBURSEMENT.dump(self._change(
-            lambda uow: domain.cancel_disbursement(uow, self.caller, disbursement_id, data)))
+            lambda uow: disbursements.cancel_disbursement(uow, self.caller, disbursement_id, data)))
 
     @rpc
     def pay_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(PaymentIn(), payload)
         return DISBURSEMENT.dump(self._idempotent(
-            lambda uow: domain.pay_disbursement(uow, self.caller, disbursement_id, data)))
+            lambda uow: disbursements.pay_disbursement(uow, self.caller, disbursement_id, data)))
 
     @rpc
     def get_disbursement(self, disbursement_id: str) -> dict[str, Any]:
         with self.db.read() as session:
-            return DISBURSEMENT.dump(domain.get_disbursement(session, disbursement_id))
+            return DISBURSEMENT.dump(disbursements.get_disbursement(session, disbursement_id))
 
     @rpc
     def list_disbursements(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(DisbursementQuery(), query)
         with self.db.read() as session:
-            return DISBURSEMENTS.dump(domain.list_disbursements(session, q))
+            return DISBURSEMENTS.dump(disbursements.list_disbursements(session, q))
 
     # ledger and reports
     @rpc
     def get_pool(self, community_id: str) -> dict[str, Any]:
         with self.db.read() as session:
-            return POOL.dump(domain.get_pool(session, community_id))
+            return POOL.dump(disbursements.get_pool(session, community_id))
 
     @rpc
     def list_transfers(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(TransferQuery(), query)
         with self.db.read() as session:
-            return TRANSFERS.dump(domain.list_transfers(session, q))
+            return TRANSFERS.dump(disbursements.list_transfers(session, q))
 
     @rpc
     def trial_balance(self) -> dict[str, Any]:
@@ -167,7 +167,7 @@ class FundService(AuditLogRpc):
     @timer(interval=30, eager=True)  # eager: the gauges are set at start-up
     def refresh_gauges(self) -> None:
         with self.db.read() as session:
-            pending, pools = domain.gauges(session)
+            pending, pools = disbursements.gauges(session)
         business_metrics.DISBURSEMENTS_PENDING.labels(self.name).set(pending)
         business_metrics.FUND_POOL_BALANCE_FEN.labels(self.name).set(pools)
 

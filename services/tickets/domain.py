@@ -4,12 +4,11 @@ transitions come from :mod:`services.tickets.lifecycle`."""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta, timezone
 from functools import cache
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
-from sqlalchemy import Select, bindparam, delete, func, insert, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from services.tickets.catalogue import category_by_code, check_attributes
@@ -24,7 +23,6 @@ from yilin.pii import PersonalData, mask_phone
 
 MAX_REPORT_AGE = timedelta(days=30)  # a need recorded later than this is a new need
 CLOCK_SKEW = timedelta(minutes=5)
-LOAD_STATES = ("assigned", "in_progress", "reopened")
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -71,7 +69,7 @@ def _ref(ticket: Ticket) -> dict[str, Any]:
 
 
 # -- access -------------------------------------------------------------------------
-def _ticket(session: Session, ticket_id: Any, lock: bool = False) -> Ticket:
+def ticket_row(session: Session, ticket_id: Any, lock: bool = False) -> Ticket:
     ticket = session.get(Ticket, str(ticket_id), with_for_update=lock or None)
     if ticket is None:
         raise NotFound(f"ticket {ticket_id} does not exist", {"ticket_id": ["not found"]})
@@ -83,7 +81,7 @@ def _check_owner(caller: Identity, ticket: Ticket) -> None:
         raise Forbidden("this ticket belongs to another resident", {"ticket_id": ["not your ticket"]})
 
 
-def _assigned_ids(session: Session, ticket: Ticket) -> list[str]:
+def assigned_ids(session: Session, ticket: Ticket) -> list[str]:
     return list(session.scalars(select(TicketVolunteer.volunteer_id).where(TicketVolunteer.ticket_id == ticket.id)
                                 .order_by(TicketVolunteer.volunteer_id)))
 
@@ -93,7 +91,7 @@ def _authorise(session: Session, caller: Identity, ticket: Ticket, action: str) 
         raise Forbidden(f"the role {caller.role} may not {action} a ticket", {"role": [caller.role]})
     _check_owner(caller, ticket)
     # A volunteer works only on tickets they are named on.
-    if caller.role == "volunteer" and action in ("start", "resolve") and caller.subject not in _assigned_ids(session, ticket):
+    if caller.role == "volunteer" and action in ("start", "resolve") and caller.subject not in assigned_ids(session, ticket):
         raise Forbidden("you are not named on this ticket", {"ticket_id": ["not assigned to you"]})
 
 
@@ -116,16 +114,16 @@ def apply_transition(uow: UnitOfWork, caller: Identity, ticket: Ticket, action: 
     uow.emit(EVENT_OF_ACTION[action], {**_ref(ticket), **(event or {})})
 
 
-def _begin(uow: UnitOfWork, caller: Identity, ticket_id: Any, action: str) -> Ticket:
+def begin(uow: UnitOfWork, caller: Identity, ticket_id: Any, action: str) -> Ticket:
     """Lock the ticket, authorise the caller, check the transition: all before any write."""
-    ticket = _ticket(uow.session, ticket_id, lock=True)
+    ticket = ticket_row(uow.session, ticket_id, lock=True)
     _authorise(uow.session, caller, ticket, action)
     next_state(ticket.state, action)
     return ticket
 
 
 def get_ticket(session: Session, caller: Identity, ticket_id: Any) -> dict[str, Any]:
-    ticket = _ticket(session, ticket_id)
+    ticket = ticket_row(session, ticket_id)
     _check_owner(caller, ticket)
     return ticket_view(session, ticket)
 
@@ -162,7 +160,7 @@ def _list_statement(filters: tuple[str, ...], own_only: bool, after_cursor: bool
 
 
 def history(session: Session, caller: Identity, ticket_id: Any) -> list[dict[str, Any]]:
-    ticket = _ticket(session, ticket_id)
+    ticket = ticket_row(session, ticket_id)
     _check_owner(caller, ticket)
     rows = session.scalars(select(Transition).where(Transition.ticket_id == ticket.id)
                            .order_by(Transition.at, Transition.id))
@@ -209,152 +207,3 @@ def open_ticket(uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict
                                "needs_social_worker": ticket.needs_social_worker,
                                "assign_due_at": ticket.assign_due_at, "resolve_due_at": ticket.resolve_due_at})
     return ticket_view(session, ticket)
-
-
-# -- dispatch -----------------------------------------------------------------------
-def dispatch_target(session: Session, caller: Identity, ticket_id: Any) -> dict[str, Any]:
-    """What dispatch needs to ask the registry: the ticket's community, skill and whether
-    only professional teams may take it."""
-    ticket = _ticket(session, ticket_id)
-    if caller.role not in ACTORS["assign"]:
-        raise Forbidden(f"the role {caller.role} may not dispatch tickets", {"role": [caller.role]})
-    skill = category_by_code(session, ticket.category_code).skill
-    return {"community_id": ticket.community_id, "skill": skill, "professional_only": ticket.needs_social_worker}
-
-
-def team_loads(session: Session, team_ids: Iterable[str]) -> dict[str, int]:
-    """Open tickets per team."""
-    ids = list(team_ids)
-    if not ids:
-        return {}
-    rows = session.execute(select(Ticket.team_id, func.count()).where(Ticket.team_id.in_(ids),
-                                                                     Ticket.state.in_(LOAD_STATES))
-                           .group_by(Ticket.team_id))
-    return {team_id: count for team_id, count in rows}
-
-
-def rank_teams(teams: list[dict[str, Any]], loads: dict[str, int], professional_only: bool) -> list[dict[str, Any]]:
-    """Teams able to take the ticket, least loaded first."""
-    eligible = [t for t in teams if t.get("professional") or not professional_only]
-    ranked = [{"team_id": t["id"], "code": t["code"], "name": t["name"], "professional": bool(t.get("professional")),
-               "member_count": int(t.get("member_count") or 0), "open_tickets": loads.get(t["id"], 0)}
-              for t in eligible]
-    return sorted(ranked, key=lambda t: (t["open_tickets"], -t["member_count"], t["code"]))
-
-
-def assign(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any], team: dict[str, Any],
-           members: list[dict[str, Any]], now: datetime | None = None) -> dict[str, Any]:
-    """Give the ticket to ``team`` (as the registry describes it) and named volunteers."""
-    now = now or utcnow()
-    session = uow.session
-    ticket = _begin(uow, caller, ticket_id, "assign")
-    if ticket.needs_social_worker and not team.get("professional"):
-        raise InvalidInput("this ticket needs a professional social-work team",
-                           {"team_id": ["is not a professional team"]})
-    status = {m["volunteer_id"]: m["status"] for m in members}
-    wanted = [str(v) for v in data["volunteer_ids"]]
-    strangers = [v for v in wanted if v not in status]
-    if strangers:
-        raise InvalidInput("every volunteer must be a member of the team",
-                           {"volunteer_ids": [f"{v} is not a member of team {team['code']}" for v in strangers]})
-    inactive = [v for v in wanted if status[v] != "active"]
-    if inactive:
-        raise Conflict("a suspended or departed volunteer cannot be assigned",
-                       {"volunteer_ids": [f"{v} is {status[v]}" for v in inactive]})
-    session.execute(delete(TicketVolunteer).where(TicketVolunteer.ticket_id == ticket.id))
-    session.execute(insert(TicketVolunteer), [{"ticket_id": ticket.id, "volunteer_id": v, "minutes": None}
-                                              for v in sorted(wanted)])
-    ticket.team_id = team["id"]
-    ticket.assigned_at = ticket.assigned_at or now
-    apply_transition(uow, caller, ticket, "assign", data.get("note"), {"team_id": team["id"], "volunteer_ids": sorted(wanted)}, now)
-    return ticket_view(session, ticket)
-
-
-# -- work ---------------------------------------------------------------------------
-def start(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any],
-          now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
-    ticket = _begin(uow, caller, ticket_id, "start")
-    ticket.started_at = ticket.started_at or now
-    apply_transition(uow, caller, ticket, "start", data.get("note"), None, now)
-    return ticket_view(uow.session, ticket)
-
-
-def open_minutes(ticket: Ticket, now: datetime) -> int:
-    """Whole minutes (rounded up) since the resident raised the need."""
-    return max(0, math.ceil((now - aware(ticket.reported_at)).total_seconds() / 60))
-
-
-def resolve(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any],
-            now: datetime | None = None) -> dict[str, Any]:
-    """Record the minutes each named volunteer served (travel excluded) and resolve."""
-    now = now or utcnow()
-    session = uow.session
-    ticket = _begin(uow, caller, ticket_id, "resolve")
-    assigned = set(_assigned_ids(session, ticket))
-    served = {str(v["volunteer_id"]): v["minutes"] for v in data["volunteers"]}
-    unknown = sorted(set(served) - assigned)
-    if unknown:
-        raise InvalidInput("minutes can be recorded only for volunteers named on the ticket",
-                           {"volunteers": [f"{v} is not assigned to this ticket" for v in unknown]})
-    limit = open_minutes(ticket, now)
-    too_long = sorted(v for v, m in served.items() if m > limit)
-    if too_long:
-        raise InvalidInput(f"minutes cannot exceed the {limit} minutes the ticket has been open",
-                           {"minutes": [f"{v}: {served[v]} > {limit}" for v in too_long]})
-    for row in session.scalars(select(TicketVolunteer).where(TicketVolunteer.ticket_id == ticket.id)):
-        row.minutes = served.get(row.volunteer_id)
-    ticket.resolved_at = now
-    apply_transition(uow, caller, ticket, "resolve", data.get("note"), {
-        "team_id": ticket.team_id, "resolved_at": now,
-        "volunteers": [{"volunteer_id": v, "minutes": served[v]} for v in sorted(served)]}, now)
-    return ticket_view(session, ticket)
-
-
-# -- the resident's word ------------------------------------------------------------
-def confirm(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any],
-            now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
-    ticket = _begin(uow, caller, ticket_id, "confirm")
-    ticket.rating = data["rating"]
-    ticket.comment = data.get("comment")
-    ticket.closed_at = now
-    apply_transition(uow, caller, ticket, "confirm", data.get("comment"), {"rating": data["rating"], "automatic": False}, now)
-    return ticket_view(uow.session, ticket)
-
-
-def reopen(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any], window_days: float,
-           now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
-    ticket = _begin(uow, caller, ticket_id, "reopen")
-    if now - aware(ticket.resolved_at) > timedelta(days=window_days):
-        raise Conflict(f"a ticket can be reopened within {window_days:g} days of its resolution",
-                       {"resolved_at": [f"more than {window_days:g} days ago"]})
-    ticket.resolved_at = None
-    apply_transition(uow, caller, ticket, "reopen", data.get("note"), None, now)
-    return ticket_view(uow.session, ticket)
-
-
-def escalate(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any],
-             now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
-    ticket = _begin(uow, caller, ticket_id, "escalate")
-    mark_escalated(ticket, "manual", now)
-    apply_transition(uow, caller, ticket, "escalate", data.get("note"), {"reason": "manual"}, now)
-    return ticket_view(uow.session, ticket)
-
-
-def mark_escalated(ticket: Ticket, reason: str, now: datetime) -> None:
-    """From now on only a professional social-work team may take the ticket."""
-    ticket.escalated_at = ticket.escalated_at or now
-    ticket.escalation_reason = ticket.escalation_reason or reason
-    ticket.needs_social_worker = True
-
-
-def cancel(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any],
-           now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
-    ticket = _begin(uow, caller, ticket_id, "cancel")
-    ticket.closed_at = now
-    apply_transition(uow, caller, ticket, "cancel", data.get("note"), None, now)
-    return ticket_view(uow.session, ticket)

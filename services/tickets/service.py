@@ -10,7 +10,7 @@ from nameko.rpc import RpcProxy
 
 from services import METRICS_PORTS
 from services.tickets import business_metrics
-from services.tickets import catalogue, domain, reports, sla
+from services.tickets import catalogue, domain, work, reports, sla
 from services.tickets.events import EVENTS
 from services.tickets.models import Base
 from services.tickets.schedule import configured_timer
@@ -102,12 +102,12 @@ class TicketsService(AuditLogRpc):
     @rpc
     def suggest_teams(self, ticket_id: str) -> dict[str, Any]:
         with self.db.read() as session:
-            target = domain.dispatch_target(session, self.caller, ticket_id)
+            target = work.dispatch_target(session, self.caller, ticket_id)
         teams = self.registry.find_teams(target["community_id"], target["skill"])
         with self.db.read() as session:
-            loads = domain.team_loads(session, [t["id"] for t in teams])
+            loads = work.team_loads(session, [t["id"] for t in teams])
         return SUGGESTIONS.dump({"skill": target["skill"],
-                                 "items": domain.rank_teams(teams, loads, target["professional_only"])})
+                                 "items": work.rank_teams(teams, loads, target["professional_only"])})
 
     @rpc
     def assign(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -118,23 +118,23 @@ class TicketsService(AuditLogRpc):
             members = self.registry.team_members(team_id)
         except NotFound:
             raise NotFound(f"team {team_id} does not exist", {"team_id": ["not found"]}) from None
-        return self._change(lambda uow: domain.assign(uow, self.caller, ticket_id, data, team, members))
+        return self._change(lambda uow: work.assign(uow, self.caller, ticket_id, data, team, members))
 
     # work and the resident's word
     @rpc
     def start(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
-        return self._change(lambda uow: domain.start(uow, self.caller, ticket_id, data))
+        return self._change(lambda uow: work.start(uow, self.caller, ticket_id, data))
 
     @rpc
     def resolve(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(ResolveIn(), payload)
-        return self._change(lambda uow: domain.resolve(uow, self.caller, ticket_id, data))
+        return self._change(lambda uow: work.resolve(uow, self.caller, ticket_id, data))
 
     @rpc
     def confirm(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(ConfirmIn(), payload)
-        view = self._change(lambda uow: domain.confirm(uow, self.caller, ticket_id, data))
+        view = self._change(lambda uow: work.confirm(uow, self.caller, ticket_id, data))
         business_metrics.TICKET_RATINGS.labels(NAME, str(data["rating"])).inc()
         return view
 
@@ -142,17 +142,17 @@ class TicketsService(AuditLogRpc):
     def reopen(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
         window = float(self.config.get("TICKETS_REOPEN_WINDOW_DAYS", 7))
-        return self._change(lambda uow: domain.reopen(uow, self.caller, ticket_id, data, window))
+        return self._change(lambda uow: work.reopen(uow, self.caller, ticket_id, data, window))
 
     @rpc
     def escalate(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
-        return self._change(lambda uow: domain.escalate(uow, self.caller, ticket_id, data))
+        return self._change(lambda uow: work.escalate(uow, self.caller, ticket_id, data))
 
     @rpc
     def cancel(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
-        return self._change(lambda uow: domain.cancel(uow, self.caller, ticket_id, data))
+        return self._change(lambda uow: work.cancel(uow, self.caller, ticket_id, data))
 
     # reports
     @rpc

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from services.tickets.domain import apply_transition, aware, mark_escalated
+from services.tickets.domain import apply_transition, aware
+from services.tickets.work import mark_escalated
 from services.tickets.rules import CLOSED, OPEN, TRANSITIONS
 from services.tickets.models import Category, Ticket, utcnow
 from yilin.db import UnitOfWork

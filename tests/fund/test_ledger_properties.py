@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from services.fund import domain, ledger
+from services.fund import disbursements, domain, ledger
 from services.fund.events import EVENTS
 from services.fund.models import Account, Base, ClientRequest, Disbursement, ProfitReport, Transfer
 from services.fund.rules import contribution_fen
@@ -166,7 +166,7 @@ class FundMachine(RuleBasedStateMachine):
     def request(self, community: str, amount: int, category: str) -> None:
         data = {"community_id": uuid.UUID(community), "category": category, "amount_fen": amount,
                 "purpose": "replace broken bins", "ticket_id": None}
-        view, error = self.run(lambda uow: domain.request_disbursement(uow, REQUESTER, data))
+        view, error = self.run(lambda uow: disbursements.request_disbursement(uow, REQUESTER, data))
         assert error is None and view["status"] == "requested"
         self.requests.append(view["id"])
 
@@ -186,7 +186,7 @@ class FundMachine(RuleBasedStateMachine):
         self._approve(target, member, before)
 
     def _approve(self, target: str, member: str, before: dict[str, Any]) -> None:
-        view, error = self.run(lambda uow: domain.approve_disbursement(
+        view, error = self.run(lambda uow: disbursements.approve_disbursement(
             uow, Identity(subject=member, role="fund_committee"), target, {"member": None}))
         if member == REQUESTER.subject:
             assert isinstance(error, Forbidden)
@@ -211,7 +211,7 @@ class FundMachine(RuleBasedStateMachine):
         before = domain_view(self, target)
         key = str(uuid.uuid4())
         body = {"transfer_id": uuid.UUID(key)}
-        call = lambda uow: domain.pay_disbursement(uow, OPERATOR, target, dict(body))  # noqa: E731 - a one-line callable, named for the reader
+        call = lambda uow: disbursements.pay_disbursement(uow, OPERATOR, target, dict(body))  # noqa: E731 - a one-line callable, named for the reader
         counts = self.counts()
         view, error = self.run(call)
         if before["status"] != "approved":
@@ -303,7 +303,7 @@ def recent(requests: list[str]) -> st.SearchStrategy[str]:
 
 def domain_view(machine: FundMachine, disbursement_id: str) -> dict[str, Any]:
     with machine.sessions() as s:
-        return domain.get_disbursement(s, disbursement_id)
+        return disbursements.get_disbursement(s, disbursement_id)
 
 
 def test_fund_ledger_state_machine(template: Path, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from services.tickets import domain, reports, sla
+from services.tickets import domain, work, reports, sla
 from services.tickets.events import EVENTS
 from services.tickets.models import Base
 from tests.tickets.district import build, ticket_body
@@ -73,9 +73,9 @@ def open_at(run: Clocked, when: datetime, code: str = "lost_key", **answers: Any
 def test_deadlines_breach_and_escalate_once(run: Clocked) -> None:
     late = open_at(run, T0)  # lost_key: assign within 30 min, resolve within 240
     worked = open_at(run, T0)
-    run(domain.assign, OPERATOR, worked, {"team_id": TEAM["id"], "volunteer_ids": [MEMBER]}, PLAIN, MEMBERS,
+    run(work.assign, OPERATOR, worked, {"team_id": TEAM["id"], "volunteer_ids": [MEMBER]}, PLAIN, MEMBERS,
         now=T0 + timedelta(minutes=10))
-    run(domain.start, OPERATOR, worked, {}, now=T0 + timedelta(minutes=20))
+    run(work.start, OPERATOR, worked, {}, now=T0 + timedelta(minutes=20))
     dispute = open_at(run, T0, "neighbour_dispute", kind="noise")
 
     first = run(sla.sweep_deadlines, now=T0 + timedelta(minutes=15))
@@ -84,7 +84,7 @@ def test_deadlines_breach_and_escalate_once(run: Clocked) -> None:
     assert set(second) == {late} and second[late]["breaches"] == ["assign"]
     assert second[late]["escalated"] == "overdue_assign"
     # the dispute is with a professional team now; its resolve deadline (7 days) is far
-    run(domain.assign, OPERATOR, dispute, {"team_id": TEAM["id"], "volunteer_ids": [MEMBER]}, TEAM, MEMBERS,
+    run(work.assign, OPERATOR, dispute, {"team_id": TEAM["id"], "volunteer_ids": [MEMBER]}, TEAM, MEMBERS,
         now=T0 + timedelta(hours=1))
     third = {o["ticket_id"]: o for o in run(sla.sweep_deadlines, now=T0 + timedelta(hours=5))}
     assert third[worked]["escalated"] == "overdue_resolve" and third[worked]["breaches"] == ["resolve"]
@@ -106,16 +106,16 @@ def test_auto_confirm_and_report(run: Clocked) -> None:
     ids = []
     for i, rating in enumerate(ratings):
         ticket = open_at(run, T0 + timedelta(minutes=i), "blocked_drain", location="kitchen")
-        run(domain.assign, OPERATOR, ticket, {"team_id": TEAM["id"], "volunteer_ids": [MEMBER]}, PLAIN, MEMBERS,
+        run(work.assign, OPERATOR, ticket, {"team_id": TEAM["id"], "volunteer_ids": [MEMBER]}, PLAIN, MEMBERS,
             now=T0 + timedelta(minutes=10 * (i + 1)))
-        run(domain.start, OPERATOR, ticket, {}, now=T0 + timedelta(hours=1))
-        run(domain.resolve, OPERATOR, ticket, {"volunteers": [{"volunteer_id": MEMBER, "minutes": 60}]},
+        run(work.start, OPERATOR, ticket, {}, now=T0 + timedelta(hours=1))
+        run(work.resolve, OPERATOR, ticket, {"volunteers": [{"volunteer_id": MEMBER, "minutes": 60}]},
             now=T0 + timedelta(hours=2))
         if rating:
-            run(domain.confirm, OPERATOR, ticket, {"rating": rating}, now=T0 + timedelta(hours=3))
+            run(work.confirm, OPERATOR, ticket, {"rating": rating}, now=T0 + timedelta(hours=3))
         ids.append(ticket)
     cancelled = open_at(run, T0, "blocked_drain", location="bathroom")
-    run(domain.cancel, OPERATOR, cancelled, {}, now=T0 + timedelta(minutes=5))
+    run(work.cancel, OPERATOR, cancelled, {}, now=T0 + timedelta(minutes=5))
 
     resolved_at = T0 + timedelta(hours=2)
     assert run(sla.auto_confirm, 7, now=resolved_at + timedelta(days=6)) == []
