@@ -124,6 +124,9 @@ def run_stack(config: dict[str, Any], load_demo: bool = True) -> int:
 
             summary = load(gateway)
             click.echo("demo district: " + ("loaded" if summary.get("loaded") else "already present"))
+            if summary.get("certificate_id"):
+                click.echo(f"  a volunteer's certificate (PDF, with a token): "
+                           f"{gateway}/api/v1/hours/certificates/{summary['certificate_id']}/pdf")
         _print_urls(config, gateway)
         while not stopping:
             for name, child in children.items():
