@@ -73,3 +73,15 @@ def test_no_tool_cache_or_duplicate_result_is_tracked() -> None:
     results = sorted((REPO / "bench" / "results").glob("*.json"))
     contents = [path.read_bytes() for path in results if str(path.relative_to(REPO)) in tracked]
     assert len(contents) == len(set(contents)), "two tracked bench results hold the same run"
+
+
+def test_make_run_with_another_python_says_which_python_it_needs(tmp_path: Path) -> None:
+    other = tmp_path / "python3.12"
+    other.write_text("#!/bin/sh\n[ \"$1\" = --version ] && echo 'Python 3.12.1' && exit 0\nexit 1\n")
+    other.chmod(0o755)
+    done = subprocess.run(["make", "run", f"PYTHON={other}", f"VENV={tmp_path / 'venv'}"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "Yilin needs Python 3.11" in done.stdout and "Python 3.12.1" in done.stdout, done.stdout + done.stderr
+    assert "make run PYTHON=python3.11" in done.stdout
+    assert not (tmp_path / "venv").exists()
