@@ -19,7 +19,6 @@ from typing import Any
 
 import click
 
-from nameko.cli.run import run
 from sqlalchemy import MetaData
 
 from services import SERVICES
@@ -32,7 +31,7 @@ from yilin.outbox import backlog
 from yilin.replay import replay
 from yilin.tables import define_kit_tables
 from yilin.tokens import PERSON_ROLES, issue_token
-from yilinctl.supervisor import run_stack
+from yilinctl.supervisor import START_FAILED, failure_reason, run_service, run_stack
 
 
 def service_class(name: str) -> type:
@@ -84,10 +83,16 @@ def migrate(config: dict[str, Any], services: tuple[str, ...]) -> None:
 @click.argument("service")
 @click.pass_obj
 def serve(config: dict[str, Any], service: str) -> None:
-    """Run one service in the foreground until SIGTERM."""
+    """Run one service in the foreground until SIGTERM. A service that cannot start says
+    why in one line (exit code ``START_FAILED``); the traceback goes to the debug log."""
     if "LOGGING" in config:
         logging.config.dictConfig(config["LOGGING"])
-    run([service_class(service)], config)
+    try:
+        run_service(service_class(service), config)
+    except Exception as exc:  # every failure becomes one readable line
+        logging.getLogger("yilin.serve").debug("%s failed", service, exc_info=True)
+        click.echo(f"{service} failed to start: {failure_reason(exc)}", err=True)
+        sys.exit(START_FAILED)
 
 
 @main.command(name="run")

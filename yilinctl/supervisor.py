@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -10,13 +11,19 @@ import time
 from typing import Any, Callable
 
 import click
+import eventlet
+import eventlet.debug
 import requests
 from kombu import Connection
+from nameko.runners import ServiceRunner
 
 from services import METRICS_PORTS, SERVICES
 from services.demo import load_demo as load
 from yilin.config import metrics_port
 from yilin.tokens import demo_tokens
+
+# `yilin serve`'s exit code when the service could not start and has said why.
+START_FAILED = 3
 
 BROKER_HELP = """\
 RabbitMQ is not answering at {uri}.
@@ -44,6 +51,37 @@ def _ready(port: int) -> bool:
         return False
 
 
+def failure_reason(exc: BaseException) -> str:
+    """``Type: message`` on one line; a KeyError's message without its repr quotes."""
+    message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    text = " ".join(str(message).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def run_service(cls: type[Any], config: dict[str, Any]) -> None:
+    """nameko's ``run`` for one service, with eventlet's hub quiet while the service
+    starts: a failing ``setup`` would otherwise print its traceback once per greenthread
+    before the caller can turn it into one line."""
+    runner = ServiceRunner(config)
+    runner.add_service(cls)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: eventlet.spawn_n(runner.stop))
+    eventlet.debug.hub_exceptions(False)
+    try:
+        runner.start()
+    finally:
+        eventlet.debug.hub_exceptions(True)
+    waiting = eventlet.spawn(runner.wait)  # a greenthread: SIGTERM's EINTR stays out of it
+    while True:
+        try:
+            waiting.wait()
+            return
+        except OSError as exc:
+            if exc.errno != errno.EINTR:
+                raise
+        except KeyboardInterrupt:
+            runner.stop()
+
+
 def run_stack(config: dict[str, Any], migrate: Callable[[], None], load_demo: bool = True) -> int:
     """Run ``migrate``, start every service, wait until healthy, load the demo, wait for a signal."""
 
@@ -51,7 +89,11 @@ def run_stack(config: dict[str, Any], migrate: Callable[[], None], load_demo: bo
     if not broker_answers(uri):
         click.echo(BROKER_HELP.format(uri=uri), err=True)
         return 1
-    migrate()
+    try:
+        migrate()
+    except Exception as exc:  # noqa: BLE001 - one readable line instead of a traceback
+        click.echo(f"migrate failed: {failure_reason(exc)}", err=True)
+        return 1
 
     env = dict(os.environ)
     env.setdefault("YILIN_LOG_FORMAT", "text")
@@ -74,8 +116,10 @@ def run_stack(config: dict[str, Any], migrate: Callable[[], None], load_demo: bo
         waiting = set(children)
         while waiting and not stopping:
             for name in list(waiting):
-                if children[name].poll() is not None:
-                    click.echo(f"{name} exited during start-up", err=True)
+                code = children[name].poll()
+                if code is not None:
+                    if code != START_FAILED:  # START_FAILED: the service printed its reason
+                        click.echo(f"{name} failed to start: exit code {code}", err=True)
                     return 1
                 if _ready(metrics_port(config, name, METRICS_PORTS[name])):
                     waiting.discard(name)
@@ -87,6 +131,9 @@ def run_stack(config: dict[str, Any], migrate: Callable[[], None], load_demo: bo
         if load_demo and not stopping:
             summary = load(gateway)
             click.echo("demo district: " + ("loaded" if summary.get("loaded") else "already present"))
+            if summary.get("certificate_id"):
+                click.echo(f"  a volunteer's certificate (PDF, with a token): "
+                           f"{gateway}/api/v1/hours/certificates/{summary['certificate_id']}/pdf")
         _print_urls(config, gateway)
         while not stopping:
             for name, child in children.items():
