@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint contract contract-check bench bench-quick chaos up down clean
+.PHONY: install run test test-fast lint contract contract-check manifests bench bench-quick chaos up down clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ contract-check: install
 	$(PY) -m yilin.contract --check
 	test -d tools/asyncapi/node_modules || npm ci --prefix tools/asyncapi --ignore-scripts --no-audit --no-fund
 	node tools/asyncapi/validate.mjs docs/asyncapi.yaml
+
+## manifests: regenerate the PrometheusRule, dashboard ConfigMaps, KEDA objects and runbook links
+## from the code and deploy/monitoring.yml
+manifests: install
+	$(PY) deploy/generate.py
 
 bench: install
 	$(PY) -m bench
