@@ -35,6 +35,8 @@ from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation
 from yilin.rpc import ReadRpcProxy
 from yilin.signatures import SignatureCheckedOnce
+from yilin import tracing
+from yilin.tracing import Tracing
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("yilin.access")
@@ -55,7 +57,8 @@ class ApiEntrypoint(SignatureCheckedOnce, HttpRequestHandler):
         supplied = request.headers.get(CORRELATION_HEADER, "")
         correlation_id = supplied if re.fullmatch(r"[A-Za-z0-9._-]{8,64}", supplied) else str(uuid.uuid4())
         started = time.perf_counter()
-        context = {CORRELATION_KEY: correlation_id}  # the worker's context data: it adds yilin.route
+        # The worker's context data (it adds yilin.route), with the caller's trace context if any.
+        context = {CORRELATION_KEY: correlation_id, **tracing.from_headers(request.headers)}
         try:
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
@@ -114,6 +117,7 @@ class GatewayService:
     tickets_reads = ReadRpcProxy("tickets")
     context = WorkerContext()
     metrics = Instrumentation()
+    traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
     auth = AuthSettings()
     rate_limit = RateLimit()
     db = Database(idempotency.metadata)  # Idempotency-Key records

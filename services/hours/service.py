@@ -24,6 +24,7 @@ from yilin.errors import load
 from yilin.events import Envelope
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
+from yilin.tracing import Tracing
 from yilin.paging import page_schema
 from yilin.rpc import rpc
 
@@ -57,6 +58,7 @@ class HoursService(AuditLogRpc):
     db = Database(Base.metadata, EVENTS)
     caller = Caller()
     metrics = Instrumentation()
+    traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
     settings = Settings()
     registry = RpcProxy("registry")
 
