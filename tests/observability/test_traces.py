@@ -88,11 +88,15 @@ def test_one_request_is_one_trace_across_three_services(amqp_uri: str, pg_url: s
         assert process.terminate() == 0
 
 
-def per_call(fn: Any, n: int) -> float:
-    started = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return (time.perf_counter() - started) / n
+def per_call(fn: Any, n: int, repeats: int = 7) -> float:
+    """Seconds per call, the best of several rounds (other load on the machine only adds)."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - started) / n)
+    return best
 
 
 class FakeEntrypoint:
@@ -130,12 +134,12 @@ def test_overhead_off_is_nothing_and_on_is_small(receiver: OtlpReceiver) -> None
             provider.worker_teardown(worker)
 
         try:
-            per_call(one, 200)  # warm up
-            return per_call(one, 2000)
+            per_call(one, 200, repeats=1)  # warm up
+            return per_call(one, 300)
         finally:
             provider.stop()
 
-    bare = per_call(FakeWorker, 2000)  # what the loop costs without any hook
+    bare = per_call(FakeWorker, 300)  # what the loop costs without any hook
     off, on = worker_cost("") - bare, worker_cost(receiver.url) - bare
     print(f"\ntracing overhead per worker: off {off * 1e6:.2f} µs, on {on * 1e6:.1f} µs")
     assert off < 5e-6, "tracing off must cost next to nothing"

@@ -132,7 +132,7 @@ def test_pages_answer_bad_input_with_a_page_naming_the_field(stack: Any) -> None
         ("/pages/fund/00000000-0000-4000-8000-000000000000?year=twenty", 422, "year"),
         ("/pages/fund/00000000-0000-4000-8000-000000000000", 404, "place"),
         ("/pages/district?year=1800", 422, "year"),
-        ("/pages/certificates/check?number=nonsense", 422, "证明"),
+        ("/pages/certificates/check?number=nonsense", 422, 'data-figure="invalid"'),
     ]
     for path, status, named in cases:
         response = requests.get(s.url + path, timeout=30)
