@@ -57,9 +57,9 @@ def load_demo(gateway_url: str, api: DemoApi | None = None) -> dict[str, Any]:
             continue
         context.update(module.load(api, context) or {})
     hours = context.get("hours") or {}
-    certificate = {"id": hours["certificate_id"], "number": hours["certificate_number"]} if "certificate_id" in hours else None
-    return {"loaded": True, **{k: v for k, v in context.items() if k in ("communities", "volunteers")},
-            "certificate": certificate}
+    certificate = {"certificate_id": hours["certificate_id"], "certificate_number": hours["certificate_number"]} \
+        if "certificate_id" in hours else {}
+    return {"loaded": True, **{k: v for k, v in context.items() if k in ("communities", "volunteers")}, **certificate}
 
 
 def _default_identity() -> tuple[Callable[..., dict[str, str]] | None, dict[str, str]]:
