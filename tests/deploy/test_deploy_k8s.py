@@ -131,6 +131,15 @@ def test_migrations_run_before_rollout(reports, overlay):
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_certificate_links_point_at_the_ingress_host(reports, overlay):
+    docs = reports[overlay].docs
+    (config,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith(f"{PREFIX[overlay]}runtime-config")]
+    (ingress,) = by_kind(docs, "Ingress").values()
+    scheme = "https" if ingress["spec"].get("tls") else "http"
+    assert config["data"]["YILIN_PUBLIC_URL"] == f"{scheme}://{ingress['spec']['rules'][0]['host']}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_rabbitmq_cluster(reports, overlay):
     (cluster,) = by_kind(reports[overlay].docs, "RabbitmqCluster").values()
     assert cluster["spec"]["replicas"] == 3
