@@ -32,6 +32,8 @@ class TicketOpened(TicketRef):
         "description": "How the need came in: resident_online, hotline, door_to_door or suggestion_box."})
     needs_social_worker = fields.Boolean(required=True, metadata={
         "description": "True when only a professional social-work team may take the ticket."})
+    grid_id = fields.String(allow_none=True, metadata={
+        "description": "Id (UUID) of the grid (微网格) the need is in; null when not given."})
     assign_due_at = _instant("When the ticket must be assigned by (SLA)")
     resolve_due_at = _instant("When the ticket must be resolved by (SLA)")
 
@@ -43,6 +45,19 @@ class TicketAssigned(TicketRef):
     team_id = fields.String(required=True, metadata={"description": "Id (UUID) of the team that took the ticket."})
     volunteer_ids = fields.List(fields.String(), required=True, metadata={
         "description": "Ids (UUID) of the volunteers named on the ticket, sorted; replaces any earlier list."})
+
+
+@EVENTS.define("ticket.assigned", version=2)
+class TicketAssignedV2(TicketRef):
+    """Published when a partner organisation (a social enterprise, community partner or property manager) takes the
+    ticket, with any volunteers named on it; version 1 stays the event of a team's assignment."""
+
+    team_id = fields.String(required=True, allow_none=True, metadata={"description": "Id (UUID) of the team; null "
+                                                                                        "when a partner took it."})
+    partner_id = fields.String(required=True, allow_none=True, metadata={
+        "description": "Id (UUID) of the partner organisation (a registry organisation); null for a team."})
+    volunteer_ids = fields.List(fields.String(), required=True, metadata={
+        "description": "Ids (UUID) of the volunteers named on the ticket, sorted; may be empty for a partner."})
 
 
 @EVENTS.define("ticket.started")
@@ -68,6 +83,20 @@ class TicketResolved(TicketRef):
         "description": "Each volunteer who served, with their minutes, sorted by volunteer id."})
 
 
+@EVENTS.define("ticket.resolved", version=2)
+class TicketResolvedV2(TicketRef):
+    """Published when a partner organisation finishes the work: its own paid work earns no volunteer hours, the
+    volunteers named on it earn theirs (pending until the resident confirms). Version 1 stays a team's."""
+
+    team_id = fields.String(required=True, allow_none=True, metadata={"description": "Id (UUID) of the team; null "
+                                                                                        "when a partner did the work."})
+    partner_id = fields.String(required=True, allow_none=True, metadata={
+        "description": "Id (UUID) of the partner organisation that did the work; null for a team."})
+    resolved_at = _instant("When the ticket was resolved")
+    volunteers = fields.List(fields.Nested(VolunteerMinutes), required=True, metadata={
+        "description": "Each named volunteer who served, with their minutes, sorted by volunteer id; may be empty."})
+
+
 @EVENTS.define("ticket.confirmed")
 class TicketConfirmed(TicketRef):
     """Published when the resident confirms the work, or the confirmation window passes without a reopening."""
@@ -85,6 +114,9 @@ class TicketEscalated(TicketRef):
 
     reason = fields.String(required=True, validate=validate.OneOf(ESCALATION_REASONS), metadata={
         "description": "Why: overdue_assign or overdue_resolve (an SLA deadline passed), dispute or manual."})
+    social_worker_id = fields.String(allow_none=True, metadata={
+        "description": "Id (UUID) of the certified social worker named for it (a volunteer of the community's "
+                       "1+1+1+N unit or agency); null when none could be named yet."})
 
 
 @EVENTS.define("ticket.reopened")
