@@ -62,9 +62,9 @@ class TeamCreated(Schema):
     domain = fields.String(required=True, allow_none=True, metadata={
         "description": "Professional domain code; null for a general team.", "example": "emergency_rescue"})
     skills = fields.List(fields.String(), required=True, metadata={**SKILLS, "description": "Skill codes the team offers."})
-    covers = fields.List(fields.UUID(), required=True, metadata={
+    covers = fields.List(fields.UUID(), metadata={
         "description": "Ids of further communities the team declares it serves."})
-    district_wide = fields.Boolean(required=True, metadata={
+    district_wide = fields.Boolean(metadata={
         "description": "True for a district-level team, which serves every community."})
 
 
@@ -108,11 +108,11 @@ class OrganisationRegistered(Schema):
                          metadata={"description": "Kind of organisation."})
     community_id = fields.UUID(required=True, allow_none=True, metadata={
         "description": "Id of the community it belongs to; null for district-wide organisations."})
-    services = fields.List(fields.String(), required=True, metadata={
+    services = fields.List(fields.String(), metadata={
         **SKILLS, "description": "Skill codes of the services a partner offers."})
-    covers = fields.List(fields.UUID(), required=True, metadata={
+    covers = fields.List(fields.UUID(), metadata={
         "description": "Ids of further communities it declares it serves."})
-    district_wide = fields.Boolean(required=True, metadata={"description": "True when it serves every community."})
+    district_wide = fields.Boolean(metadata={"description": "True when it serves every community."})
 
 
 @EVENTS.define("place.created")
