@@ -100,14 +100,15 @@ def _authorise(session: Session, caller: Identity, ticket: Ticket, action: str) 
 
 
 def apply_transition(uow: UnitOfWork, caller: Identity, ticket: Ticket, action: str, note: str | None,
-          event: dict[str, Any] | None, now: datetime, version: int = 1) -> None:
-    """Apply ``action`` (already checked legal), record it in the history and emit its event."""
+          event: dict[str, Any] | None, now: datetime, event_type: str | None = None) -> None:
+    """Apply ``action`` (already checked legal), record it in the history and emit its
+    event (``event_type``, or the action's own)."""
     target = next_state(ticket.state, action)
     uow.session.add(Transition(ticket_id=ticket.id, action=action, from_state=ticket.state, to_state=target,
                                actor=caller.subject, actor_role=caller.role, note=note, at=now))
     ticket.state = target
     ticket.updated_at = now
-    uow.emit(EVENT_OF_ACTION[action], {**_ref(ticket), **(event or {})}, version)
+    uow.emit(event_type or EVENT_OF_ACTION[action], {**_ref(ticket), **(event or {})})
 
 
 def _begin(uow: UnitOfWork, caller: Identity, ticket_id: Any, action: str) -> Ticket:
@@ -296,13 +297,12 @@ def resolve(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, A
     for row in session.scalars(select(TicketVolunteer).where(TicketVolunteer.ticket_id == ticket.id)):
         row.minutes = served.get(row.volunteer_id)
     ticket.resolved_at = now
-    event = {"team_id": ticket.team_id, "resolved_at": now,
-             "volunteers": [{"volunteer_id": v, "minutes": served[v]} for v in sorted(served)]}
-    if ticket.partner_id:  # a partner's work: version 2, which names it (its own time earns no hours)
+    event = {"resolved_at": now, "volunteers": [{"volunteer_id": v, "minutes": served[v]} for v in sorted(served)]}
+    if ticket.partner_id:  # a partner's work: its own event (its own time earns no hours)
         apply_transition(uow, caller, ticket, "resolve", data.get("note"), {**event, "partner_id": ticket.partner_id},
-                         now, version=2)
+                         now, "ticket.resolved_by_partner")
     else:
-        apply_transition(uow, caller, ticket, "resolve", data.get("note"), event, now)
+        apply_transition(uow, caller, ticket, "resolve", data.get("note"), {**event, "team_id": ticket.team_id}, now)
     return ticket_view(session, ticket)
 
 

@@ -47,15 +47,13 @@ class TicketAssigned(TicketRef):
         "description": "Ids (UUID) of the volunteers named on the ticket, sorted; replaces any earlier list."})
 
 
-@EVENTS.define("ticket.assigned", version=2)
-class TicketAssignedV2(TicketRef):
+@EVENTS.define("ticket.assigned_to_partner")
+class TicketAssignedToPartner(TicketRef):
     """Published when a partner organisation (a social enterprise, community partner or property manager) takes the
-    ticket, with any volunteers named on it; version 1 stays the event of a team's assignment."""
+    ticket instead of a team, with any volunteers named on it, and again on each re-assignment to a partner."""
 
-    team_id = fields.String(required=True, allow_none=True, metadata={"description": "Id (UUID) of the team; null "
-                                                                                        "when a partner took it."})
-    partner_id = fields.String(required=True, allow_none=True, metadata={
-        "description": "Id (UUID) of the partner organisation (a registry organisation); null for a team."})
+    partner_id = fields.String(required=True, metadata={
+        "description": "Id (UUID) of the partner organisation (a registry organisation)."})
     volunteer_ids = fields.List(fields.String(), required=True, metadata={
         "description": "Ids (UUID) of the volunteers named on the ticket, sorted; may be empty for a partner."})
 
@@ -83,15 +81,13 @@ class TicketResolved(TicketRef):
         "description": "Each volunteer who served, with their minutes, sorted by volunteer id."})
 
 
-@EVENTS.define("ticket.resolved", version=2)
-class TicketResolvedV2(TicketRef):
-    """Published when a partner organisation finishes the work: its own paid work earns no volunteer hours, the
-    volunteers named on it earn theirs (pending until the resident confirms). Version 1 stays a team's."""
+@EVENTS.define("ticket.resolved_by_partner")
+class TicketResolvedByPartner(TicketRef):
+    """Published when a partner organisation finishes a ticket's work: its own paid work earns no volunteer hours,
+    the volunteers named on it earn theirs (pending until the resident confirms), as with ticket.resolved."""
 
-    team_id = fields.String(required=True, allow_none=True, metadata={"description": "Id (UUID) of the team; null "
-                                                                                        "when a partner did the work."})
-    partner_id = fields.String(required=True, allow_none=True, metadata={
-        "description": "Id (UUID) of the partner organisation that did the work; null for a team."})
+    partner_id = fields.String(required=True, metadata={
+        "description": "Id (UUID) of the partner organisation that did the work."})
     resolved_at = _instant("When the ticket was resolved")
     volunteers = fields.List(fields.Nested(VolunteerMinutes), required=True, metadata={
         "description": "Each named volunteer who served, with their minutes, sorted by volunteer id; may be empty."})

@@ -42,5 +42,5 @@ def assign_partner(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict
     ticket.team_id, ticket.partner_id = None, partner["id"]
     ticket.assigned_at = ticket.assigned_at or now
     apply_transition(uow, caller, ticket, "assign", data.get("note"),
-                     {"team_id": None, "partner_id": partner["id"], "volunteer_ids": wanted}, now, version=2)
+                     {"partner_id": partner["id"], "volunteer_ids": wanted}, now, "ticket.assigned_to_partner")
     return ticket_view(session, ticket)

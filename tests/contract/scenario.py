@@ -164,7 +164,7 @@ def tickets_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
     dispute = open_ticket("neighbour_dispute", {"kind": "noise"}, now.astimezone(LOCAL_TIME))
     act(dispute, "escalate", {"note": "needs a social worker"})
 
-    # A partner's own work: no volunteer named, so no hours (ticket.assigned and .resolved v2).
+    # A partner's own work: no volunteer named, so no hours (ticket.assigned_to_partner, .resolved_by_partner).
     lock = open_ticket("lost_key", {}, now - timedelta(minutes=30))
     act(lock, "assign", {"partner_id": context["partner"]})
     act(lock, "start")

@@ -146,11 +146,13 @@ def test_dispatch_partner_work_escalation_and_grid(world: dict[str, Any], tap: A
         assert sum(r["total"] for r in by_grid if r["grid_id"] == world["grid"]) == 1
         assert all("grid_id" not in row for row in tickets.report({}))
 
-    assigned = events.wait_for("ticket.assigned", 2)
-    partner_assigned = [e for e in assigned if e["version"] == 2]
-    assert partner_assigned and partner_assigned[0]["data"]["partner_id"] == world["partner"]
-    resolved_events = events.wait_for("ticket.resolved", 2)
-    assert {e["version"] for e in resolved_events} == {2}
+    assert events.wait_for("ticket.assigned")[0]["data"]["team_id"] == teams["A"]["id"]
+    partner_assigned = events.wait_for("ticket.assigned_to_partner", 2)
+    assert partner_assigned[0]["data"]["partner_id"] == world["partner"]
+    assert partner_assigned[0]["data"]["volunteer_ids"] == [world["volunteers"][3]]
+    resolved_events = events.wait_for("ticket.resolved_by_partner", 2)
+    assert resolved_events[0]["data"]["volunteers"] == [{"volunteer_id": world["volunteers"][3], "minutes": 40}]
+    assert events.of_type("ticket.resolved") == []
     assert events.wait_for("ticket.escalated")[0]["data"]["social_worker_id"] == world["worker"]["id"]
     assert events.wait_for("ticket.opened")[0]["data"]["grid_id"] == world["grid"]
 
