@@ -19,10 +19,11 @@ from services.fund.schemas import (AmendmentIn, ApprovalIn, DecisionIn, Disburse
                                    TransferQuery, TransparencyOut, TransparencyQuery, TrialBalanceOut)
 from services.fund import ledger
 from services.registry.lookups import require_community
+from services.registry.schemas import PARTNER_KINDS
 from yilin.audit import AuditLogRpc
 from yilin import metrics
 from yilin.db import Database
-from yilin.errors import Conflict, NotFound, load
+from yilin.errors import Conflict, InvalidInput, NotFound, load
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.tracing import Tracing
@@ -55,8 +56,11 @@ class FundService(AuditLogRpc):
         data = load(EnterpriseIn(), payload)
         require_community(self.registry, str(data["community_id"]))
         self._require_organisation(str(data["owner_organisation_id"]), "owner_organisation_id")
-        if data.get("organisation_id"):
-            self._require_organisation(str(data["organisation_id"]), "organisation_id")
+        if data.get("organisation_id"):  # the enterprise is that registry organisation: one identity
+            kind = self._require_organisation(str(data["organisation_id"]), "organisation_id")["kind"]
+            if kind not in PARTNER_KINDS:
+                raise InvalidInput("organisation_id must be an enterprise or partner organisation",
+                                   {"organisation_id": [f"is a {kind}, not one of {', '.join(PARTNER_KINDS)}"]})
         with self.db.transaction() as uow:
             return ENTERPRISE.dump(domain.register_enterprise(uow, self.caller, data))
 
@@ -192,8 +196,8 @@ class FundService(AuditLogRpc):
             return self._change(work)  # a replay now, or the same clear conflict again
 
 
-    def _require_organisation(self, organisation_id: str, field: str) -> None:
+    def _require_organisation(self, organisation_id: str, field: str) -> dict[str, Any]:
         try:
-            self.registry.get_organisation(organisation_id)
+            return self.registry.get_organisation(organisation_id)
         except NotFound:
             raise NotFound(f"organisation {organisation_id} does not exist", {field: ["not found"]}) from None

@@ -204,6 +204,13 @@ class HoursService(AuditLogRpc):
                                event.occurred_at, self.settings.star_minutes)
         uow.after_commit(functools.partial(observe, uow.step_events))
 
+    @consumes("tickets", "ticket.resolved_by_partner", prepare=lock_ticket_rows)
+    def on_partner_ticket_resolved(self, uow: UnitOfWork, event: Envelope) -> None:
+        """A partner's ticket: its own paid work earns nothing; the volunteers named on it earn their minutes."""
+        ledger.ticket_resolved(uow, consumed.read(consumed.TicketResolved, event.type, event.data),
+                               event.occurred_at, self.settings.star_minutes)
+        uow.after_commit(functools.partial(observe, uow.step_events))
+
     @consumes("tickets", "ticket.confirmed", prepare=lock_ticket_rows)
     def on_ticket_confirmed(self, uow: UnitOfWork, event: Envelope) -> None:
         ledger.ticket_confirmed(uow, consumed.read(consumed.TicketConfirmed, event.type, event.data), event.occurred_at,

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.registry import access, domain
+from services.registry import access, bulkload, domain, structure
 from services.registry.events import EVENTS
 from services.registry.models import Base
-from services.registry.schemas import (ImportResult, MemberOut, MembershipIn, MembershipOut, OrganisationIn,
-                                       OrganisationOut, OrganisationQuery, PlaceIn, PlaceOut, PlaceQuery, TeamIn,
+from services.registry.rows import StructureImportResult
+from services.registry.schemas import (CadreIn, CadreOut, CadreQuery, CandidateOut, GridOut, ImportResult, MemberOut,
+                                       MembershipIn, MembershipOut, OrganisationIn, OrganisationOut, OrganisationQuery,
+                                       PlaceIn, PlaceOut, PlaceQuery, RegistryCounts, SocialWorkerOut, TeamIn,
                                        TeamOut, TeamQuery, UnitIn, UnitOut, UnitQuery, VolunteerIn, VolunteerOut,
                                        VolunteerPatch, VolunteerQuery)
 from yilin.audit import AuditLogRpc
 from yilin.db import Database
-from yilin.errors import load
+from yilin.errors import InvalidInput, load
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.tracing import Tracing
@@ -28,7 +30,11 @@ TEAM, TEAMS, TEAM_LIST = TeamOut(), page_schema(TeamOut)(), TeamOut(many=True)
 MEMBERSHIP, MEMBER_LIST = MembershipOut(), MemberOut(many=True)
 VOLUNTEER, VOLUNTEERS = VolunteerOut(), page_schema(VolunteerOut)()
 UNIT, UNITS = UnitOut(), page_schema(UnitOut)()
-IMPORT_RESULT = ImportResult()
+IMPORT_RESULT, STRUCTURE_RESULT = ImportResult(), StructureImportResult()
+CADRE, CADRES, GRID = CadreOut(), page_schema(CadreOut)(), GridOut()
+CANDIDATES, SOCIAL_WORKER, COUNTS = CandidateOut(many=True), SocialWorkerOut(), RegistryCounts()
+STRUCTURE_IMPORTS = {"places": bulkload.import_places, "organisations": bulkload.import_organisations,
+                     "teams": bulkload.import_teams, "cadres": bulkload.import_cadres}
 
 
 class RegistryService(AuditLogRpc):
@@ -178,3 +184,56 @@ class RegistryService(AuditLogRpc):
         q = load(UnitQuery(), query)
         with self.db.read() as session:
             return UNITS.dump(domain.list_units(session, q))
+
+    # the district's structure: grids, cadres, dispatch candidates, social workers
+    @rpc
+    def get_grid(self, grid_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return GRID.dump(structure.get_grid(session, grid_id))
+
+    @rpc
+    def create_cadre(self, payload: dict[str, Any]) -> dict[str, Any]:
+        access.require_role(self.caller, access.OPERATORS, "place cadres on grids")
+        data = load(CadreIn(), payload)
+        with self.db.transaction() as uow:
+            return CADRE.dump(structure.create_cadre(uow, data))
+
+    @rpc
+    def list_cadres(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(CadreQuery(), query)
+        with self.db.read() as session:
+            return CADRES.dump(structure.list_cadres(session, q))
+
+    @rpc
+    def find_candidates(self, community_id: str, skill: str) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            return CANDIDATES.dump(structure.find_candidates(session, community_id, skill))
+
+    @rpc
+    def get_partner(self, organisation_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return structure.get_partner(session, organisation_id)
+
+    @rpc
+    def volunteer_statuses(self, volunteer_ids: list[str]) -> dict[str, str]:
+        with self.db.read() as session:
+            return structure.volunteer_statuses(session, volunteer_ids)
+
+    @rpc
+    def find_social_worker(self, community_id: str, exclude: list[str] | None = None) -> dict[str, Any]:
+        with self.db.read() as session:
+            return SOCIAL_WORKER.dump(structure.find_social_worker(session, community_id, exclude or ()))
+
+    @rpc
+    def counts(self) -> dict[str, Any]:
+        with self.db.read() as session:
+            return COUNTS.dump(structure.counts(session))
+
+    @rpc
+    def import_structure(self, kind: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """Bulk places, organisations, teams or cadres (``kind``), rows naming each other by code."""
+        access.require_role(self.caller, access.OPERATORS, "import the district's structure")
+        if kind not in STRUCTURE_IMPORTS:
+            raise InvalidInput(f"unknown import kind {kind}", {"kind": [f"one of: {', '.join(STRUCTURE_IMPORTS)}"]})
+        with self.db.transaction() as uow:
+            return STRUCTURE_RESULT.dump(STRUCTURE_IMPORTS[kind](uow, rows))

@@ -47,7 +47,10 @@ def ticket_views(session: Session, tickets: Sequence[Ticket]) -> list[dict[str, 
         "resident": {"id": t.resident_id, "name": t.resident_name, "phone": t.resident_phone_masked,
                      "address": t.address},
         "description": t.description, "attributes": dict(t.attributes or {}),
-        "needs_social_worker": t.needs_social_worker, "team_id": t.team_id, "volunteers": volunteers[t.id],
+        "needs_social_worker": t.needs_social_worker, "grid_id": t.grid_id, "team_id": t.team_id,
+        "partner_id": t.partner_id, "volunteers": volunteers[t.id],
+        "social_worker": {"volunteer_id": t.social_worker_id, "name": t.social_worker_name or ""}
+        if t.social_worker_id else None,
         "reported_at": aware(t.reported_at), "assign_due_at": aware(t.assign_due_at),
         "resolve_due_at": aware(t.resolve_due_at), "assigned_at": aware(t.assigned_at),
         "started_at": aware(t.started_at), "resolved_at": aware(t.resolved_at), "closed_at": aware(t.closed_at),
@@ -97,14 +100,15 @@ def _authorise(session: Session, caller: Identity, ticket: Ticket, action: str) 
 
 
 def apply_transition(uow: UnitOfWork, caller: Identity, ticket: Ticket, action: str, note: str | None,
-          event: dict[str, Any] | None, now: datetime) -> None:
-    """Apply ``action`` (already checked legal), record it in the history and emit its event."""
+          event: dict[str, Any] | None, now: datetime, event_type: str | None = None) -> None:
+    """Apply ``action`` (already checked legal), record it in the history and emit its
+    event (``event_type``, or the action's own)."""
     target = next_state(ticket.state, action)
     uow.session.add(Transition(ticket_id=ticket.id, action=action, from_state=ticket.state, to_state=target,
                                actor=caller.subject, actor_role=caller.role, note=note, at=now))
     ticket.state = target
     ticket.updated_at = now
-    uow.emit(EVENT_OF_ACTION[action], {**_ref(ticket), **(event or {})})
+    uow.emit(event_type or EVENT_OF_ACTION[action], {**_ref(ticket), **(event or {})})
 
 
 def _begin(uow: UnitOfWork, caller: Identity, ticket_id: Any, action: str) -> Ticket:
@@ -121,7 +125,7 @@ def get_ticket(session: Session, caller: Identity, ticket_id: Any) -> dict[str, 
     return ticket_view(session, ticket)
 
 
-LIST_FILTERS = ("state", "category_code", "resident_id", "community_id", "team_id")
+LIST_FILTERS = ("state", "category_code", "resident_id", "community_id", "team_id", "partner_id", "grid_id")
 
 
 def list_tickets(session: Session, caller: Identity, query: dict[str, Any]) -> dict[str, Any]:
@@ -164,7 +168,8 @@ def history(session: Session, caller: Identity, ticket_id: Any) -> list[dict[str
 # -- opening ------------------------------------------------------------------------
 def open_ticket(uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict[str, Any],
                 now: datetime | None = None) -> dict[str, Any]:
-    """Record a resident's need. The community was checked with the registry by the caller."""
+    """Record a resident's need. The community (and the grid in it) was checked with the
+    registry by the caller."""
     session = uow.session
     now = now or utcnow()
     category = category_by_code(session, data["category_code"])
@@ -184,7 +189,8 @@ def open_ticket(uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict
     attributes = check_attributes(category, data.get("attributes") or {})
     phone = data.get("resident_phone")
     ticket = Ticket(
-        community_id=str(data["community_id"]), category_id=category.id, category_code=category.code,
+        community_id=str(data["community_id"]), grid_id=str(data["grid_id"]) if data.get("grid_id") else None,
+        category_id=category.id, category_code=category.code,
         state="opened", channel=data["channel"], recorded_by=caller.subject, resident_id=resident_id,
         resident_name=data["resident_name"], resident_phone_masked=mask_phone(phone) if phone else None,
         resident_phone_encrypted=pii.encrypt(phone) if phone else None, address=data.get("address"),
@@ -196,7 +202,7 @@ def open_ticket(uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict
     session.flush()
     session.add(Transition(ticket_id=ticket.id, action="open", from_state=None, to_state="opened",
                            actor=caller.subject, actor_role=caller.role, note=None, at=now))
-    uow.emit("ticket.opened", {**_ref(ticket), "channel": ticket.channel,
+    uow.emit("ticket.opened", {**_ref(ticket), "channel": ticket.channel, "grid_id": ticket.grid_id,
                                "needs_social_worker": ticket.needs_social_worker,
                                "assign_due_at": ticket.assign_due_at, "resolve_due_at": ticket.resolve_due_at})
     return ticket_view(session, ticket)
@@ -214,23 +220,16 @@ def dispatch_target(session: Session, caller: Identity, ticket_id: Any) -> dict[
 
 
 def team_loads(session: Session, team_ids: Iterable[str]) -> dict[str, int]:
-    """Open tickets per team."""
+    """Open tickets per team or partner (ids of either)."""
     ids = list(team_ids)
     if not ids:
         return {}
-    rows = session.execute(select(Ticket.team_id, func.count()).where(Ticket.team_id.in_(ids),
-                                                                     Ticket.state.in_(LOAD_STATES))
-                           .group_by(Ticket.team_id))
-    return {team_id: count for team_id, count in rows}
-
-
-def rank_teams(teams: list[dict[str, Any]], loads: dict[str, int], professional_only: bool) -> list[dict[str, Any]]:
-    """Teams able to take the ticket, least loaded first."""
-    eligible = [t for t in teams if t.get("professional") or not professional_only]
-    ranked = [{"team_id": t["id"], "code": t["code"], "name": t["name"], "professional": bool(t.get("professional")),
-               "member_count": int(t.get("member_count") or 0), "open_tickets": loads.get(t["id"], 0)}
-              for t in eligible]
-    return sorted(ranked, key=lambda t: (t["open_tickets"], -t["member_count"], t["code"]))
+    loads: dict[str, int] = {}
+    for column in (Ticket.team_id, Ticket.partner_id):
+        rows = session.execute(select(column, func.count()).where(column.in_(ids), Ticket.state.in_(LOAD_STATES))
+                               .group_by(column))
+        loads.update({holder: count for holder, count in rows})
+    return loads
 
 
 def assign(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any], team: dict[str, Any],
@@ -255,7 +254,7 @@ def assign(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, An
     session.execute(delete(TicketVolunteer).where(TicketVolunteer.ticket_id == ticket.id))
     session.execute(insert(TicketVolunteer), [{"ticket_id": ticket.id, "volunteer_id": v, "minutes": None}
                                               for v in sorted(wanted)])
-    ticket.team_id = team["id"]
+    ticket.team_id, ticket.partner_id = team["id"], None
     ticket.assigned_at = ticket.assigned_at or now
     apply_transition(uow, caller, ticket, "assign", data.get("note"), {"team_id": team["id"], "volunteer_ids": sorted(wanted)}, now)
     return ticket_view(session, ticket)
@@ -284,6 +283,8 @@ def resolve(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, A
     ticket = _begin(uow, caller, ticket_id, "resolve")
     assigned = set(_assigned_ids(session, ticket))
     served = {str(v["volunteer_id"]): v["minutes"] for v in data["volunteers"]}
+    if not served and not ticket.partner_id:
+        raise InvalidInput("record the minutes of at least one volunteer", {"volunteers": ["at least one"]})
     unknown = sorted(set(served) - assigned)
     if unknown:
         raise InvalidInput("minutes can be recorded only for volunteers named on the ticket",
@@ -296,9 +297,12 @@ def resolve(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, A
     for row in session.scalars(select(TicketVolunteer).where(TicketVolunteer.ticket_id == ticket.id)):
         row.minutes = served.get(row.volunteer_id)
     ticket.resolved_at = now
-    apply_transition(uow, caller, ticket, "resolve", data.get("note"), {
-        "team_id": ticket.team_id, "resolved_at": now,
-        "volunteers": [{"volunteer_id": v, "minutes": served[v]} for v in sorted(served)]}, now)
+    event = {"resolved_at": now, "volunteers": [{"volunteer_id": v, "minutes": served[v]} for v in sorted(served)]}
+    if ticket.partner_id:  # a partner's work: its own event (its own time earns no hours)
+        apply_transition(uow, caller, ticket, "resolve", data.get("note"), {**event, "partner_id": ticket.partner_id},
+                         now, "ticket.resolved_by_partner")
+    else:
+        apply_transition(uow, caller, ticket, "resolve", data.get("note"), {**event, "team_id": ticket.team_id}, now)
     return ticket_view(session, ticket)
 
 
@@ -327,12 +331,22 @@ def reopen(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, An
 
 
 def escalate(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any],
-             now: datetime | None = None) -> dict[str, Any]:
+             social_worker: dict[str, Any] | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Escalate by hand, naming ``social_worker`` (the registry's pick for the community)."""
     now = now or utcnow()
     ticket = _begin(uow, caller, ticket_id, "escalate")
     mark_escalated(ticket, "manual", now)
-    apply_transition(uow, caller, ticket, "escalate", data.get("note"), {"reason": "manual"}, now)
+    name_social_worker(ticket, social_worker)
+    apply_transition(uow, caller, ticket, "escalate", data.get("note"),
+                     {"reason": "manual", "social_worker_id": ticket.social_worker_id}, now)
     return ticket_view(uow.session, ticket)
+
+
+def name_social_worker(ticket: Ticket, social_worker: dict[str, Any] | None) -> None:
+    """Record the certified social worker who takes the escalated ticket (the first named stays)."""
+    if social_worker and not ticket.social_worker_id:
+        ticket.social_worker_id = social_worker["volunteer_id"]
+        ticket.social_worker_name = social_worker["name"]
 
 
 def mark_escalated(ticket: Ticket, reason: str, now: datetime) -> None:
