@@ -137,8 +137,8 @@ def purge_backlog(env: Environment, service: str) -> int:
     """Drop whatever waits in a service's event queues."""
     from kombu import Connection, Queue
 
-    from yilinctl.cli import service_class
     from yilin.topology import service_topology
+    from yilinctl.cli import service_class
 
     purged = 0
     with Connection(env.amqp_uri, connect_timeout=5) as conn:

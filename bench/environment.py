@@ -191,8 +191,8 @@ class Environment:
     def migrate(self, *names: str) -> None:
         """Migrate databases and declare the topology, as ``yilin migrate`` does."""
         from yilin import migrations, topology
-        from yilinctl.cli import migrations_dir, service_class
         from yilin.config import database_url
+        from yilinctl.cli import migrations_dir, service_class
 
         for name in names:
             folder = migrations_dir(name)

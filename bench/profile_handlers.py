@@ -18,8 +18,8 @@ from types import SimpleNamespace
 from sqlalchemy.orm import sessionmaker
 
 from bench.environment import Environment
-from bench.profiling import count_sql, measured
 from bench.pipeline import ticket_events
+from bench.profiling import count_sql, measured
 from yilin.db import Database, DatabaseAccess, engine_for
 from yilin.events import parse_envelope
 

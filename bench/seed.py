@@ -11,8 +11,8 @@ from typing import Any, Iterator
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from yilin.identity import Identity
 from services.registry.id_numbers import id_check_digit
+from yilin.identity import Identity
 
 OPERATOR = Identity(subject="bench-operator", role="operator")
 SKILLS = ["elder_care", "plumbing", "locksmith", "bill_payment", "mediation", "first_aid", "child_care"]

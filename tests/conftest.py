@@ -10,10 +10,9 @@ import warnings
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-import hypothesis  # noqa: F401 - imported before patching: CPython 3.11.7 can corrupt its AST
 # recursion counter when a module is compiled while eventlet switches greenlets
-
 import eventlet
+import hypothesis  # noqa: F401 - imported before patching: CPython 3.11.7 can corrupt its AST
 
 eventlet.monkey_patch()  # nameko's pytest plugin no longer does it
 

@@ -45,8 +45,8 @@ def service_class(name: str) -> type:
 def migrate_service(name: str, config: dict[str, Any]) -> None:
     """Migrate one service's database and declare its topology, as ``yilin migrate`` does."""
     from yilin import migrations, topology
-    from yilinctl.cli import migrations_dir
     from yilin.config import database_url
+    from yilinctl.cli import migrations_dir
 
     folder = migrations_dir(name)
     if folder is not None:

@@ -12,8 +12,8 @@ from typing import Any, Callable, Iterable
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import eventlet
-from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.events import EventHandler
+from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.rpc import Rpc
 from nameko.web.handlers import HttpRequestHandler
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, make_wsgi_app

@@ -31,7 +31,6 @@ from typing import Any, Iterable
 import yaml
 
 from services import SERVICES
-
 from yilin import __version__
 from yilin.events import EnvelopeSchema, EventType
 from yilinctl.catalogue_page import catalogue_page, message_id, schema_filename

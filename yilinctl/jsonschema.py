@@ -7,7 +7,6 @@ from typing import Any, Iterator
 
 from marshmallow import Schema, fields, validate
 
-
 # -- marshmallow → JSON Schema ---------------------------------------------------------
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 

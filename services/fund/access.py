@@ -11,7 +11,6 @@ from yilin.errors import Forbidden, InvalidInput
 from yilin.identity import Identity
 
 
-
 def _require(caller: Identity, roles: Iterable[str], action: str) -> None:
     if caller.role == "auditor":
         raise Forbidden("auditors read the fund and change nothing", {"role": [caller.role]})

@@ -37,11 +37,18 @@ def _some_ticket(context: dict[str, Any]) -> str | None:
 
 
 def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
-    community = context["communities"][0]
-    committee = _organisation(api, community, "residents_committee", "DEMO-RC-1", "望丛社区居民委员会")
-    operator_org = _organisation(api, community, "social_enterprise", "DEMO-SE-1", "望丛夜市运营有限公司")
+    market = context.get("night_market")
+    if market:  # the registry's own organisation: one identity, one name, in both services
+        community, committee, operator_org = (market["community_id"], market["owner_organisation_id"],
+                                              market["organisation_id"])
+        code, name = market["code"], market["name"]
+    else:
+        community = context["communities"][0]
+        committee = _organisation(api, community, "residents_committee", "DEMO-RC-1", "望丛社区居民委员会")
+        operator_org = _organisation(api, community, "social_enterprise", "DEMO-SE-1", "望丛夜市运营有限公司")
+        code, name = "NIGHT-MARKET-1", "望丛夜市运营有限公司"
     enterprise = api.post(f"{API}/fund/enterprises", {
-        "code": "NIGHT-MARKET-1", "name": "望丛夜市运营有限公司", "community_id": community,
+        "code": code, "name": name, "community_id": community,
         "owner_organisation_id": committee, "organisation_id": operator_org, "contribution_rate_bp": 1000})
     fiscal_year = datetime.now(timezone(timedelta(hours=8))).year - 1
     report = api.post(f"{API}/fund/profit-reports", {
@@ -50,7 +57,7 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
     ticket_id = _some_ticket(context)
     request = api.post(f"{API}/fund/disbursements", {
         "community_id": community, "category": "hardware_repair", "amount": "3680.00",
-        "purpose": "Replace 12 broken drain covers along the night-market lane", "ticket_id": ticket_id})
+        "purpose": "Replace 12 broken drain covers along the 菁蓉夜市 lane", "ticket_id": ticket_id})
     # The committee signed on paper; the operator records each member's approval.
     for member in ("fund-committee-zhang", "fund-committee-li"):
         request = api.post(f"{API}/fund/disbursements/{request['id']}/approvals", {"member": member})

@@ -13,12 +13,11 @@ from services.fund import access, ledger
 from services.fund.idempotency import body_hash, remember, replay
 from services.fund.models import Account, Enterprise, ProfitReport
 from services.fund.rules import as_text, as_utc, contribution_fen
-from yilin.rows import get_or_404
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict
 from yilin.identity import Identity
 from yilin.paging import paginate
-
+from yilin.rows import get_or_404
 
 
 # -- enterprises --------------------------------------------------------------------

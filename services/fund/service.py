@@ -11,23 +11,40 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from services import METRICS_PORTS
-from services.fund import business_metrics
-from services.fund import disbursements, domain, transparency
+from services.fund import business_metrics, disbursements, domain, ledger, transparency
 from services.fund.events import EVENTS
 from services.fund.models import Base
-from services.fund.schemas import (AmendmentIn, ApprovalIn, DecisionIn, DisbursementIn, DisbursementOut,
-                                   DisbursementQuery, EnterpriseIn, EnterpriseOut, EnterpriseQuery, PaymentIn,
-                                   PoolOut, ProfitReportIn, ProfitReportOut, ProfitReportQuery, TransferOut,
-                                   TransferQuery, TransparencyOut, TransparencyQuery, TrialBalanceOut)
-from services.fund import ledger
+from services.fund.schemas import (
+    AmendmentIn,
+    ApprovalIn,
+    DecisionIn,
+    DisbursementIn,
+    DisbursementOut,
+    DisbursementQuery,
+    EnterpriseIn,
+    EnterpriseOut,
+    EnterpriseQuery,
+    PaymentIn,
+    PoolOut,
+    ProfitReportIn,
+    ProfitReportOut,
+    ProfitReportQuery,
+    TransferOut,
+    TransferQuery,
+    TransparencyOut,
+    TransparencyQuery,
+    TrialBalanceOut,
+)
 from services.registry.lookups import require_community
+from services.registry.schemas import PARTNER_KINDS
 from yilin.audit import AuditLogRpc
 from yilin.db import Database
-from yilin.errors import Conflict, NotFound, load
+from yilin.errors import Conflict, InvalidInput, NotFound, load
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
 from yilin.rpc import rpc
+from yilin.tracing import Tracing
 
 ENTERPRISE, ENTERPRISES = EnterpriseOut(), page_schema(EnterpriseOut)()
 REPORT, REPORTS = ProfitReportOut(), page_schema(ProfitReportOut)()
@@ -43,6 +60,7 @@ class FundService(AuditLogRpc):
     db = Database(Base.metadata, EVENTS)
     caller = Caller()
     metrics = Instrumentation()
+    traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
     registry = RpcProxy("registry")
 
     @rpc
@@ -55,8 +73,11 @@ class FundService(AuditLogRpc):
         data = load(EnterpriseIn(), payload)
         require_community(self.registry, str(data["community_id"]))
         self._require_organisation(str(data["owner_organisation_id"]), "owner_organisation_id")
-        if data.get("organisation_id"):
-            self._require_organisation(str(data["organisation_id"]), "organisation_id")
+        if data.get("organisation_id"):  # the enterprise is that registry organisation: one identity
+            kind = self._require_organisation(str(data["organisation_id"]), "organisation_id")["kind"]
+            if kind not in PARTNER_KINDS:
+                raise InvalidInput("organisation_id must be an enterprise or partner organisation",
+                                   {"organisation_id": [f"is a {kind}, not one of {', '.join(PARTNER_KINDS)}"]})
         with self.db.transaction() as uow:
             return ENTERPRISE.dump(domain.register_enterprise(uow, self.caller, data))
 
@@ -192,8 +213,8 @@ class FundService(AuditLogRpc):
             return self._change(work)  # a replay now, or the same clear conflict again
 
 
-    def _require_organisation(self, organisation_id: str, field: str) -> None:
+    def _require_organisation(self, organisation_id: str, field: str) -> dict[str, Any]:
         try:
-            self.registry.get_organisation(organisation_id)
+            return self.registry.get_organisation(organisation_id)
         except NotFound:
             raise NotFound(f"organisation {organisation_id} does not exist", {field: ["not found"]}) from None

@@ -19,10 +19,10 @@ from typing import Any, Callable
 
 import eventlet
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, delete, select, update
-from werkzeug.wrappers import Request, Response
-
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from werkzeug.wrappers import Request, Response
+
 from yilin.errors import Conflict, InvalidInput, YilinError
 from yilin.tables import define_kit_tables
 

@@ -9,7 +9,8 @@ from functools import cached_property
 from typing import Any, Callable
 
 from marshmallow import Schema
-from werkzeug.exceptions import MethodNotAllowed, NotFound as NoRoute
+from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import NotFound as NoRoute
 from werkzeug.routing import Map, Rule
 
 from services import SERVICES

@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.hours.models import Entry, StarChange, TeamMember, VolunteerTotal, VolunteerView
 from services.hours.permissions import RECORD_READERS
 from services.hours.rules import clock_text
-from services.hours.models import Entry, StarChange, TeamMember, VolunteerTotal, VolunteerView
 from yilin.errors import Forbidden, NotFound
 from yilin.identity import Identity
+
 
 def authorise(caller: Identity, volunteer_id: str) -> None:
     if caller.subject != volunteer_id and caller.role not in RECORD_READERS:

@@ -10,13 +10,27 @@ from typing import Any, Iterable
 from nameko.rpc import RpcProxy
 
 from services import METRICS_PORTS
-from services.hours import business_metrics
-from services.hours import certificates, consumed, credits, ledger, projection, records, standings
+from services.hours import business_metrics, certificates, consumed, credits, ledger, projection, records, standings
 from services.hours.events import EVENTS
 from services.hours.models import Base
-from services.hours.schemas import (CertificateCheckOut, CertificateCheckQuery, CertificateIn, CertificateOut,
-                                    CorrectionIn, EntryOut, EntryQuery, LeaderboardOut, LeaderboardQuery, PeriodQuery,
-                                    RejectIn, SelectionIn, SheetIn, SheetOut, VolunteerRecordOut, VolunteerTotalOut)
+from services.hours.schemas import (
+    CertificateCheckOut,
+    CertificateCheckQuery,
+    CertificateIn,
+    CertificateOut,
+    CorrectionIn,
+    EntryOut,
+    EntryQuery,
+    LeaderboardOut,
+    LeaderboardQuery,
+    PeriodQuery,
+    RejectIn,
+    SelectionIn,
+    SheetIn,
+    SheetOut,
+    VolunteerRecordOut,
+    VolunteerTotalOut,
+)
 from services.hours.settings import LOCAL_TIME, Settings
 from services.hours.store import LedgerStore
 from yilin.audit import AuditLogRpc
@@ -28,6 +42,7 @@ from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
 from yilin.rpc import rpc
+from yilin.tracing import Tracing
 
 ENTRY, ENTRIES, SHEET = EntryOut(), page_schema(EntryOut)(), SheetOut()
 TOTAL, LEADERBOARD = VolunteerTotalOut(), LeaderboardOut()
@@ -63,6 +78,7 @@ class HoursService(AuditLogRpc):
     db = Database(Base.metadata, EVENTS)
     caller = Caller()
     metrics = Instrumentation()
+    traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
     settings = Settings()
     registry = RpcProxy("registry")
 
@@ -176,7 +192,7 @@ class HoursService(AuditLogRpc):
     def certificate_pdf(self, certificate_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             view = certificates.certificate_view(certificates.get(session, certificate_id))
-        pdf = certificates.render_pdf(view, self.settings.font)
+        pdf = certificates.render_pdf(view, self.settings.font, self.settings.check_url)
         return {"filename": f"{view['number']}.pdf", "pdf_base64": base64.b64encode(pdf).decode()}
 
     @rpc
@@ -204,6 +220,13 @@ class HoursService(AuditLogRpc):
     # tickets
     @consumes("tickets", "ticket.resolved", prepare=lock_ticket_rows)
     def on_ticket_resolved(self, uow: UnitOfWork, event: Envelope, store: LedgerStore) -> None:
+        credits.ticket_resolved(uow, consumed.read(consumed.TicketResolved, event.type, event.data),
+                                event.occurred_at, self.settings.star_minutes, store)
+        uow.after_commit(functools.partial(observe, uow.step_events))
+
+    @consumes("tickets", "ticket.resolved_by_partner", prepare=lock_ticket_rows)
+    def on_partner_ticket_resolved(self, uow: UnitOfWork, event: Envelope, store: LedgerStore) -> None:
+        """A partner's ticket: its own paid work earns nothing; the volunteers named on it earn their minutes."""
         credits.ticket_resolved(uow, consumed.read(consumed.TicketResolved, event.type, event.data),
                                 event.occurred_at, self.settings.star_minutes, store)
         uow.after_commit(functools.partial(observe, uow.step_events))

@@ -24,8 +24,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.hours.models import (AttendanceSheet, Entry, EntryTransition, OrganisationView, StarChange, TeamView,
-                                   TicketState, VolunteerTotal, VolunteerView, utcnow)
+from services.hours.models import (
+    AttendanceSheet,
+    Entry,
+    EntryTransition,
+    OrganisationView,
+    StarChange,
+    TeamView,
+    TicketState,
+    VolunteerTotal,
+    VolunteerView,
+    utcnow,
+)
 from services.hours.rules import LIVE, served_on
 from yilin.db import insert_ignoring_conflicts
 from yilin.errors import NotFound

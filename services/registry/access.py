@@ -31,7 +31,6 @@ from yilin.errors import Forbidden
 from yilin.identity import Identity
 
 
-
 def require_role(caller: Identity, roles: tuple[str, ...], action: str) -> None:
     if caller.role not in roles:
         raise Forbidden(f"the role {caller.role} may not {action}")

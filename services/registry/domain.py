@@ -8,15 +8,15 @@ from typing import Any, Sequence
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from services.registry.models import (Membership, Organisation, Place, ServiceUnit, Team,
-                                      UnitVolunteer, Volunteer)
+from services.registry import coverage
+from services.registry.models import Membership, Organisation, Place, ServiceUnit, Team, UnitVolunteer, Volunteer
+from services.registry.places import is_community, parent_problem
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, InvalidInput, NotFound
 from yilin.paging import paginate
 from yilin.rows import get_or_404
 
 MAX_SCAN = 5000  # teams scanned when filtering by skill
-PARENT_LEVEL = {"street": "district", "community": "street", "compound": "community"}
 
 
 def _str(value: Any) -> str | None:
@@ -25,8 +25,9 @@ def _str(value: Any) -> str | None:
 
 def require_community(session: Session, ident: Any, field: str = "community_id") -> Place:
     place = get_or_404(session, Place, ident, field)
-    if place.level != "community":
-        raise InvalidInput(f"{field} must be a community", {field: [f"is a {place.level}, not a community"]})
+    if not is_community(place.level):
+        raise InvalidInput(f"{field} must be a community or village",
+                           {field: [f"is a {place.level}, not a community or village"]})
     return place
 
 
@@ -44,20 +45,15 @@ def create_place(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
     session = uow.session
     unique_code(session, Place, data["code"])
     parent_id = _str(data.get("parent_id"))
-    expected = PARENT_LEVEL.get(data["level"])
-    if expected is None and parent_id:
-        raise InvalidInput("a district has no parent", {"parent_id": ["must be empty for a district"]})
-    if expected is not None:
-        if not parent_id:
-            raise InvalidInput(f"a {data['level']} needs a parent {expected}", {"parent_id": ["required"]})
-        parent = get_or_404(session, Place, parent_id, "parent_id")
-        if parent.level != expected:
-            raise InvalidInput(f"the parent of a {data['level']} must be a {expected}",
-                               {"parent_id": [f"is a {parent.level}"]})
+    parent = get_or_404(session, Place, parent_id, "parent_id") if parent_id else None
+    problem = parent_problem(data["level"], parent.level if parent else None)
+    if problem:
+        raise InvalidInput(problem, {"parent_id": [problem]})
     place = Place(code=data["code"], name=data["name"], level=data["level"], parent_id=parent_id)
     session.add(place)
     session.flush()
-    uow.note("place.created", {"place_id": place.id, "parent_id": place.parent_id})  # no event; audited
+    uow.emit("place.created", {"place_id": place.id, "code": place.code, "level": place.level,
+                               "parent_id": place.parent_id})
     return place_view(place)
 
 
@@ -72,8 +68,9 @@ def list_places(session: Session, query: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- organisations ------------------------------------------------------------------
-def organisation_view(org: Organisation) -> dict[str, Any]:
-    return {"id": org.id, "code": org.code, "name": org.name, "kind": org.kind, "community_id": org.community_id}
+def organisation_view(org: Organisation, covers: list[str] | None = None) -> dict[str, Any]:
+    return {"id": org.id, "code": org.code, "name": org.name, "kind": org.kind, "community_id": org.community_id,
+            "services": list(org.services or []), "covers": covers or [], "district_wide": bool(org.district_wide)}
 
 
 def create_organisation(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
@@ -82,12 +79,16 @@ def create_organisation(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]
     community_id = _str(data.get("community_id"))
     if community_id:
         require_community(session, community_id)
-    org = Organisation(code=data["code"], name=data["name"], kind=data["kind"], community_id=community_id)
+    covers = coverage.check_communities(session, data.get("covers") or [])
+    org = Organisation(code=data["code"], name=data["name"], kind=data["kind"], community_id=community_id,
+                       services=sorted(set(data.get("services") or [])), district_wide=data.get("district_wide", False))
     session.add(org)
     session.flush()
+    coverage.declare(session, org.id, covers)
     uow.emit("organisation.registered", {"organisation_id": org.id, "code": org.code, "kind": org.kind,
-                                         "community_id": org.community_id})
-    return organisation_view(org)
+                                         "community_id": org.community_id, "services": org.services,
+                                         "covers": covers, "district_wide": org.district_wide})
+    return organisation_view(org, covers)
 
 
 def list_organisations(session: Session, query: dict[str, Any]) -> dict[str, Any]:
@@ -96,15 +97,18 @@ def list_organisations(session: Session, query: dict[str, Any]) -> dict[str, Any
         stmt = stmt.where(Organisation.kind == query["kind"])
     if query.get("community_id"):
         stmt = stmt.where(Organisation.community_id == str(query["community_id"]))
-    return paginate(session, stmt, Organisation.id, query["limit"], query.get("cursor"),
-                    lambda rows: [organisation_view(o) for o in rows])
+    def render(rows: Sequence[Organisation]) -> list[dict[str, Any]]:
+        covers = coverage.covers_of(session, [o.id for o in rows])
+        return [organisation_view(o, covers[o.id]) for o in rows]
+
+    return paginate(session, stmt, Organisation.id, query["limit"], query.get("cursor"), render)
 
 
 # -- teams --------------------------------------------------------------------------
-def team_view(team: Team, member_count: int | None = None) -> dict[str, Any]:
+def team_view(team: Team, member_count: int | None = None, covers: list[str] | None = None) -> dict[str, Any]:
     view = {"id": team.id, "code": team.code, "name": team.name, "organisation_id": team.organisation_id,
             "community_id": team.community_id, "professional": team.professional, "domain": team.domain,
-            "skills": list(team.skills or [])}
+            "skills": list(team.skills or []), "covers": covers or [], "district_wide": bool(team.district_wide)}
     if member_count is not None:
         view["member_count"] = member_count
     return view
@@ -117,19 +121,23 @@ def create_team(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
     require_community(session, data["community_id"])
     team = Team(code=data["code"], name=data["name"], organisation_id=str(data["organisation_id"]),
                 community_id=str(data["community_id"]), professional=data["professional"],
-                domain=data.get("domain"), skills=sorted(set(data["skills"])))
+                domain=data.get("domain"), skills=sorted(set(data["skills"])),
+                district_wide=data.get("district_wide", False))
+    covers = [c for c in coverage.check_communities(session, data.get("covers") or []) if c != team.community_id]
     session.add(team)
     session.flush()
+    coverage.declare(session, team.id, covers)
     uow.emit("team.created", {"team_id": team.id, "code": team.code, "organisation_id": team.organisation_id,
                               "community_id": team.community_id, "professional": team.professional,
-                              "domain": team.domain, "skills": team.skills})
-    return team_view(team, 0)
+                              "domain": team.domain, "skills": team.skills, "covers": covers,
+                              "district_wide": team.district_wide})
+    return team_view(team, 0, covers)
 
 
 def get_team(session: Session, team_id: Any) -> dict[str, Any]:
     team = get_or_404(session, Team, team_id, "team_id")
     count = session.scalar(select(func.count()).select_from(Membership).where(Membership.team_id == team.id))
-    return team_view(team, count or 0)
+    return team_view(team, count or 0, coverage.covers_of(session, [team.id])[team.id])
 
 
 def list_teams(session: Session, query: dict[str, Any]) -> dict[str, Any]:
@@ -140,8 +148,11 @@ def list_teams(session: Session, query: dict[str, Any]) -> dict[str, Any]:
     if query.get("professional") is not None:
         stmt = stmt.where(Team.professional == query["professional"])
     rows_filter = query.get("skill")
-    page = paginate(session, stmt, Team.id, MAX_SCAN if rows_filter else query["limit"], query.get("cursor"),
-                    lambda rows: [team_view(t) for t in rows])
+    def render(rows: Sequence[Team]) -> list[dict[str, Any]]:
+        covers = coverage.covers_of(session, [t.id for t in rows])
+        return [team_view(t, None, covers[t.id]) for t in rows]
+
+    page = paginate(session, stmt, Team.id, MAX_SCAN if rows_filter else query["limit"], query.get("cursor"), render)
     if rows_filter:  # skills are a short JSON list per team; 459 teams filter fine in Python
         items = [t for t in page["items"] if rows_filter in t["skills"]][: query["limit"]]
         page = {"items": items, "next_cursor": items[-1]["id"] if len(items) == query["limit"] else None}

@@ -3,7 +3,7 @@ numbers, phone numbers and addresses never leave the service."""
 
 from marshmallow import Schema, fields, validate
 
-from services.registry.schemas import MEMBER_ROLES, ORGANISATION_KINDS, VOLUNTEER_STATUSES
+from services.registry.schemas import MEMBER_ROLES, ORGANISATION_KINDS, PLACE_LEVELS, VOLUNTEER_STATUSES
 from yilin.events import EventCatalogue
 
 EVENTS = EventCatalogue("registry")
@@ -62,6 +62,10 @@ class TeamCreated(Schema):
     domain = fields.String(required=True, allow_none=True, metadata={
         "description": "Professional domain code; null for a general team.", "example": "emergency_rescue"})
     skills = fields.List(fields.String(), required=True, metadata={**SKILLS, "description": "Skill codes the team offers."})
+    covers = fields.List(fields.UUID(), metadata={
+        "description": "Ids of further communities the team declares it serves."})
+    district_wide = fields.Boolean(metadata={
+        "description": "True for a district-level team, which serves every community."})
 
 
 @EVENTS.define("team.member_joined")
@@ -104,3 +108,31 @@ class OrganisationRegistered(Schema):
                          metadata={"description": "Kind of organisation."})
     community_id = fields.UUID(required=True, allow_none=True, metadata={
         "description": "Id of the community it belongs to; null for district-wide organisations."})
+    services = fields.List(fields.String(), metadata={
+        **SKILLS, "description": "Skill codes of the services a partner offers."})
+    covers = fields.List(fields.UUID(), metadata={
+        "description": "Ids of further communities it declares it serves."})
+    district_wide = fields.Boolean(metadata={"description": "True when it serves every community."})
+
+
+@EVENTS.define("place.created")
+class PlaceCreated(Schema):
+    """Published when a place is added to the hierarchy (district → street or town → community or village → grid →
+    compound); subscribers keep grids and their communities from it."""
+
+    place_id = fields.UUID(required=True, metadata={"description": "Place id."})
+    code = fields.String(required=True, metadata={"description": "The place's short code, unique.", "example": "PD-DY-HQ-G01"})
+    level = fields.String(required=True, validate=validate.OneOf(PLACE_LEVELS), metadata={"description": "Level."})
+    parent_id = fields.UUID(required=True, allow_none=True, metadata={
+        "description": "Id of the parent place (for a grid: its community or village); null for a district."})
+
+
+@EVENTS.define("cadre.assigned")
+class CadreAssigned(Schema):
+    """Published when a government party-member cadre is placed on the grids they accompany."""
+
+    cadre_id = fields.UUID(required=True, metadata={"description": "Cadre id."})
+    organisation_id = fields.UUID(required=True, metadata={"description": "Id of the cadre's organisation."})
+    volunteer_id = fields.UUID(required=True, allow_none=True, metadata={
+        "description": "The cadre's volunteer id; null for staff without a volunteer record."})
+    grid_ids = fields.List(fields.UUID(), required=True, metadata={"description": "Ids of the grids, sorted."})

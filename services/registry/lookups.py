@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.registry.places import is_community
 from yilin.errors import InvalidInput, NotFound
 
 
@@ -15,6 +16,18 @@ def require_community(registry: Any, community_id: str) -> None:
         place = registry.get_place(community_id)
     except NotFound:
         raise NotFound(f"community {community_id} does not exist", {"community_id": ["not found"]}) from None
-    if place["level"] != "community":
-        raise InvalidInput("community_id must be a community",
-                           {"community_id": [f"is a {place['level']}, not a community"]})
+    if not is_community(place["level"]):
+        raise InvalidInput("community_id must be a community or village",
+                           {"community_id": [f"is a {place['level']}, not a community or village"]})
+
+
+def require_grid(registry: Any, grid_id: str, community_id: str) -> None:
+    """Raise unless ``grid_id`` names a grid of the community ``community_id``."""
+    try:
+        place = registry.get_place(grid_id)
+    except NotFound:
+        raise NotFound(f"grid {grid_id} does not exist", {"grid_id": ["not found"]}) from None
+    if place["level"] != "grid":
+        raise InvalidInput("grid_id must be a grid", {"grid_id": [f"is a {place['level']}, not a grid"]})
+    if place["parent_id"] != community_id:
+        raise InvalidInput("the grid lies in another community", {"grid_id": ["not a grid of community_id"]})

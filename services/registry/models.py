@@ -18,7 +18,7 @@ define_kit_tables(Base.metadata)
 
 
 class Place(Base):
-    """district → street → community → compound."""
+    """district → street|town → community|village → grid → compound (rules: places.py)."""
 
     __tablename__ = "places"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -36,6 +36,8 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32), index=True)
     community_id: Mapped[str | None] = mapped_column(ForeignKey("places.id"), index=True)
+    services: Mapped[list[str]] = mapped_column(JSON, default=list)  # skill codes a partner offers
+    district_wide: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -49,7 +51,35 @@ class Team(Base):
     professional: Mapped[bool] = mapped_column(Boolean, default=False)
     domain: Mapped[str | None] = mapped_column(String(40))
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    district_wide: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Coverage(Base):
+    """A further community a team or a partner organisation declares it serves."""
+
+    __tablename__ = "coverage"
+    holder_id: Mapped[str] = mapped_column(String(36), primary_key=True)  # a team's or an organisation's id
+    community_id: Mapped[str] = mapped_column(ForeignKey("places.id"), primary_key=True)
+    __table_args__ = (Index("ix_coverage_community", "community_id", "holder_id"),)
+
+
+class Cadre(Base):
+    """A government party-member cadre (a volunteer or staff) who accompanies grids."""
+
+    __tablename__ = "cadres"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    volunteer_id: Mapped[str | None] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CadreGrid(Base):
+    __tablename__ = "cadre_grids"
+    cadre_id: Mapped[str] = mapped_column(ForeignKey("cadres.id", ondelete="CASCADE"), primary_key=True)
+    grid_id: Mapped[str] = mapped_column(ForeignKey("places.id"), primary_key=True, index=True)
 
 
 class Volunteer(Base):

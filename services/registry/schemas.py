@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from yilin.fields import StrictBoolean, UtcDateTime
 from services.registry.id_numbers import id_number_valid
-from yilin.pii import PHONE_NUMBER
+from services.registry.places import LEVELS as PLACE_LEVELS
+from yilin.fields import StrictBoolean, UtcDateTime
 from yilin.paging import PageQuery
+from yilin.pii import PHONE_NUMBER
 
-PLACE_LEVELS = ("district", "street", "community", "compound")
 ORGANISATION_KINDS = ("social_work_agency", "volunteer_organisation", "government_sector", "university",
-                      "social_enterprise", "residents_committee")
+                      "social_enterprise", "residents_committee", "community_partner", "property_manager")
+# Organisations a ticket can be given to as paid (or in-kind) work, beside volunteer teams.
+PARTNER_KINDS = ("social_enterprise", "community_partner", "property_manager")
 VOLUNTEER_STATUSES = ("active", "suspended", "left")
 MEMBER_ROLES = ("member", "lead")
 CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$", error="letters, digits, '_', '.', '-'; at most 40")
@@ -44,6 +46,11 @@ class OrganisationIn(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
     kind = fields.String(required=True, validate=validate.OneOf(ORGANISATION_KINDS))
     community_id = fields.UUID(load_default=None, allow_none=True)
+    services = fields.List(SKILL, load_default=list, validate=validate.Length(max=20), metadata={
+        "description": "Skill codes of the services a partner offers (e.g. plumbing, locksmith)."})
+    covers = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=500), metadata={
+        "description": "Ids of further communities (or villages) it serves, beyond its own."})
+    district_wide = StrictBoolean(load_default=False, metadata={"description": "Serves every community."})
 
 
 class OrganisationOut(Schema):
@@ -52,6 +59,9 @@ class OrganisationOut(Schema):
     name = fields.String(required=True)
     kind = fields.String(required=True)
     community_id = fields.String(allow_none=True)
+    services = fields.List(fields.String(), required=True)
+    covers = fields.List(fields.String(), required=True)
+    district_wide = fields.Boolean(required=True)
 
 
 class OrganisationQuery(PageQuery):
@@ -67,6 +77,10 @@ class TeamIn(Schema):
     professional = StrictBoolean(load_default=False)
     domain = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 40))
     skills = fields.List(SKILL, load_default=list, validate=validate.Length(max=20))
+    covers = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=500), metadata={
+        "description": "Ids of further communities (or villages) the team serves, beyond its own."})
+    district_wide = StrictBoolean(load_default=False, metadata={
+        "description": "A district-level team (emergency rescue, mediation, ...) serves every community."})
 
 
 class TeamOut(Schema):
@@ -78,6 +92,8 @@ class TeamOut(Schema):
     professional = fields.Boolean(required=True)
     domain = fields.String(allow_none=True)
     skills = fields.List(fields.String(), required=True)
+    covers = fields.List(fields.String(), required=True)
+    district_wide = fields.Boolean(required=True)
     member_count = fields.Integer()
 
 
@@ -191,3 +207,68 @@ class ImportResult(Schema):
     created = fields.Integer(required=True)
     duplicates = fields.Integer(required=True)
     rejected = fields.List(fields.Dict(), required=True, metadata={"description": "Row index and field errors."})
+
+
+class CadreIn(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    organisation_id = fields.UUID(required=True, metadata={"description": "The cadre's own organisation (a sector, "
+                                                                          "a committee, a university, ...)."})
+    volunteer_id = fields.UUID(load_default=None, allow_none=True, metadata={
+        "description": "The cadre's volunteer record, when they are a registered volunteer; staff have none."})
+    grid_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(1, 20), metadata={
+        "description": "The grids (places of level grid) the cadre accompanies."})
+
+
+class CadreOut(Schema):
+    id = fields.String(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    organisation_id = fields.String(required=True)
+    volunteer_id = fields.String(allow_none=True)
+    party_member = fields.Boolean(required=True, metadata={"description": "Always true: a government party-member cadre."})
+    grid_ids = fields.List(fields.String(), required=True)
+
+
+class CadreQuery(PageQuery):
+    grid_id = fields.UUID()
+    organisation_id = fields.UUID()
+
+
+class GridOut(Schema):
+    id = fields.String(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    community_id = fields.String(required=True, metadata={"description": "The community or village it lies in."})
+    cadre_ids = fields.List(fields.String(), required=True)
+
+
+class CandidateOut(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(("team", "partner")))
+    id = fields.String(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    professional = fields.Boolean(required=True)
+    domain = fields.String(allow_none=True)
+    skills = fields.List(fields.String(), required=True)
+    member_count = fields.Integer(required=True)
+    coverage = fields.String(required=True, validate=validate.OneOf(("home", "covers", "district")))
+
+
+class SocialWorkerOut(Schema):
+    volunteer_id = fields.String(required=True)
+    name = fields.String(required=True)
+    number = fields.String(required=True)
+    unit_id = fields.String(allow_none=True)
+    source = fields.String(required=True, validate=validate.OneOf(("unit", "agency")))
+
+
+class RegistryCounts(Schema):
+    places = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    teams = fields.Integer(required=True)
+    professional_teams = fields.Integer(required=True)
+    volunteers = fields.Integer(required=True)
+    certified_social_workers = fields.Integer(required=True)
+    partners = fields.Integer(required=True)
+    cadres = fields.Integer(required=True)
+    cadres_on_grids = fields.Integer(required=True)

@@ -5,22 +5,48 @@ from __future__ import annotations
 from typing import Any
 
 from services import METRICS_PORTS
-from services.registry import access, permissions, domain, volunteers
+from services.registry import access, bulkload, domain, permissions, structure, volunteers
 from services.registry.events import EVENTS
 from services.registry.models import Base
-from services.registry.schemas import (ImportResult, MemberOut, MembershipIn, MembershipOut, OrganisationIn,
-                                       OrganisationOut, OrganisationQuery, PlaceIn, PlaceOut, PlaceQuery, TeamIn,
-                                       TeamOut, TeamQuery, UnitIn, UnitOut, UnitQuery, VolunteerIn, VolunteerOut,
-                                       VolunteerPatch, VolunteerQuery)
+from services.registry.rows import StructureImportResult
+from services.registry.schemas import (
+    CadreIn,
+    CadreOut,
+    CadreQuery,
+    CandidateOut,
+    GridOut,
+    ImportResult,
+    MemberOut,
+    MembershipIn,
+    MembershipOut,
+    OrganisationIn,
+    OrganisationOut,
+    OrganisationQuery,
+    PlaceIn,
+    PlaceOut,
+    PlaceQuery,
+    RegistryCounts,
+    SocialWorkerOut,
+    TeamIn,
+    TeamOut,
+    TeamQuery,
+    UnitIn,
+    UnitOut,
+    UnitQuery,
+    VolunteerIn,
+    VolunteerOut,
+    VolunteerPatch,
+    VolunteerQuery,
+)
 from yilin.audit import AuditLogRpc
 from yilin.db import Database
-from yilin.errors import load
+from yilin.errors import InvalidInput, load
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
 from yilin.pii import PersonalDataKey
 from yilin.rpc import rpc
-
+from yilin.tracing import Tracing
 
 PLACE, PLACES = PlaceOut(), page_schema(PlaceOut)()
 ORGANISATION, ORGANISATIONS = OrganisationOut(), page_schema(OrganisationOut)()
@@ -28,7 +54,11 @@ TEAM, TEAMS, TEAM_LIST = TeamOut(), page_schema(TeamOut)(), TeamOut(many=True)
 MEMBERSHIP, MEMBER_LIST = MembershipOut(), MemberOut(many=True)
 VOLUNTEER, VOLUNTEERS = VolunteerOut(), page_schema(VolunteerOut)()
 UNIT, UNITS = UnitOut(), page_schema(UnitOut)()
-IMPORT_RESULT = ImportResult()
+IMPORT_RESULT, STRUCTURE_RESULT = ImportResult(), StructureImportResult()
+CADRE, CADRES, GRID = CadreOut(), page_schema(CadreOut)(), GridOut()
+CANDIDATES, SOCIAL_WORKER, COUNTS = CandidateOut(many=True), SocialWorkerOut(), RegistryCounts()
+STRUCTURE_IMPORTS = {"places": bulkload.import_places, "organisations": bulkload.import_organisations,
+                     "teams": bulkload.import_teams, "cadres": bulkload.import_cadres}
 
 
 class RegistryService(AuditLogRpc):
@@ -38,6 +68,7 @@ class RegistryService(AuditLogRpc):
     db = Database(Base.metadata, EVENTS)
     caller = Caller()
     metrics = Instrumentation()
+    traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
     pii = PersonalDataKey()
 
     @rpc
@@ -178,3 +209,56 @@ class RegistryService(AuditLogRpc):
         q = load(UnitQuery(), query)
         with self.db.read() as session:
             return UNITS.dump(domain.list_units(session, q))
+
+    # the district's structure: grids, cadres, dispatch candidates, social workers
+    @rpc
+    def get_grid(self, grid_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return GRID.dump(structure.get_grid(session, grid_id))
+
+    @rpc
+    def create_cadre(self, payload: dict[str, Any]) -> dict[str, Any]:
+        access.require_role(self.caller, access.OPERATORS, "place cadres on grids")
+        data = load(CadreIn(), payload)
+        with self.db.transaction() as uow:
+            return CADRE.dump(structure.create_cadre(uow, data))
+
+    @rpc
+    def list_cadres(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(CadreQuery(), query)
+        with self.db.read() as session:
+            return CADRES.dump(structure.list_cadres(session, q))
+
+    @rpc
+    def find_candidates(self, community_id: str, skill: str) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            return CANDIDATES.dump(structure.find_candidates(session, community_id, skill))
+
+    @rpc
+    def get_partner(self, organisation_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return structure.get_partner(session, organisation_id)
+
+    @rpc
+    def volunteer_statuses(self, volunteer_ids: list[str]) -> dict[str, str]:
+        with self.db.read() as session:
+            return structure.volunteer_statuses(session, volunteer_ids)
+
+    @rpc
+    def find_social_worker(self, community_id: str, exclude: list[str] | None = None) -> dict[str, Any]:
+        with self.db.read() as session:
+            return SOCIAL_WORKER.dump(structure.find_social_worker(session, community_id, exclude or ()))
+
+    @rpc
+    def counts(self) -> dict[str, Any]:
+        with self.db.read() as session:
+            return COUNTS.dump(structure.counts(session))
+
+    @rpc
+    def import_structure(self, kind: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """Bulk places, organisations, teams or cadres (``kind``), rows naming each other by code."""
+        access.require_role(self.caller, access.OPERATORS, "import the district's structure")
+        if kind not in STRUCTURE_IMPORTS:
+            raise InvalidInput(f"unknown import kind {kind}", {"kind": [f"one of: {', '.join(STRUCTURE_IMPORTS)}"]})
+        with self.db.transaction() as uow:
+            return STRUCTURE_RESULT.dump(STRUCTURE_IMPORTS[kind](uow, rows))

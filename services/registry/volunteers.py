@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from services.registry.domain import require_community
 from services.registry.id_numbers import canonical_id_number, mask_id_number
 from services.registry.models import Certification, Membership, Place, Volunteer, VolunteerSkill, utcnow
+from services.registry.places import COMMUNITY_LEVELS
 from services.registry.schemas import VolunteerIn
 from yilin.bulk import insert_rows
 from yilin.db import UnitOfWork
@@ -192,7 +193,7 @@ def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str
     session = uow.session
     loaded, errors = load_each(VOLUNTEER_ROWS, rows)
     rejected = [{"row": index, "fields": fields} for index, fields in errors.items()]
-    communities = set(session.scalars(select(Place.id).where(Place.level == "community")))
+    communities = set(session.scalars(select(Place.id).where(Place.level.in_(COMMUNITY_LEVELS))))
     accepted: dict[str, dict[str, Any]] = {}  # by ID-number fingerprint: the first row of a person wins
     for index, data in loaded.items():
         if str(data["community_id"]) not in communities:

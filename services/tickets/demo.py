@@ -1,5 +1,7 @@
 """The tickets part of the demo district: one ticket in every state, the resolved and
-confirmed ones with the minutes their volunteers served."""
+confirmed ones with the minutes their volunteers served, each in its grid; a blocked
+drain the 十八匠 partner fixed with a volunteer; the dispute escalated to a named
+certified social worker."""
 
 from __future__ import annotations
 
@@ -26,13 +28,16 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
     if team is None:
         raise RuntimeError("the demo needs a team with an active member")
     community = team["community_id"]
+    grid = (context.get("grid_of") or {}).get(community)
+    partner = (context.get("partners") or {}).get("十八匠")
     now = datetime.now(timezone.utc)
     # Tickets that get resolved were reported three hours ago, so the minutes served fit.
     earlier = (now - timedelta(hours=3)).isoformat()
     residents = iter([("李桂兰", "13800000001", "幸福路1号2栋"), ("陈建国", "13800000002", "幸福路3号1栋"),
                       ("刘芳", "13800000003", "团结路8号"), ("周明", "13800000004", "团结路10号"),
                       ("赵婆婆", "13800000005", "和平巷5号"), ("孙强", "13800000006", "和平巷9号"),
-                      ("吴敏", "13800000007", "新民街2号"), ("郑华", "13800000008", "新民街6号")])
+                      ("吴敏", "13800000007", "新民街2号"), ("郑华", "13800000008", "新民街6号"),
+                      ("冯丽", "13800000009", "府河阳光小区3栋")])
 
     def open_ticket(code: str, channel: str, description: str, attributes: dict[str, Any],
                     reported_at: str | None = None) -> str:
@@ -40,7 +45,7 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
         return api.post(TICKETS, {"category_code": code, "community_id": community, "channel": channel,
                                   "resident_name": name, "resident_phone": phone, "address": address,
                                   "description": description, "attributes": attributes,
-                                  "reported_at": reported_at})["id"]
+                                  "reported_at": reported_at, "grid_id": grid})["id"]
 
     def act(ticket_id: str, action: str, body: dict[str, Any] | None = None) -> None:
         api.post(f"{TICKETS}/{ticket_id}/{action}", body or {})
@@ -75,6 +80,14 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
     dispute = open_ticket("neighbour_dispute", "hotline", "楼上深夜噪音，邻里协商未果", {"kind": "noise"})
     act(dispute, "escalate", {"note": "需专业社工调解"})
     tickets["escalated"] = [dispute]
+
+    if partner:  # the partner's own paid work earns no hours; the volunteer named with it does
+        repaired = open_ticket("blocked_drain", "hotline", "厨房下水道堵塞，十八匠师傅上门疏通", {"location": "kitchen"},
+                               earlier)
+        act(repaired, "assign", {"partner_id": partner, "volunteer_ids": [volunteer]})
+        act(repaired, "start")
+        act(repaired, "resolve", {"volunteers": [{"volunteer_id": volunteer, "minutes": 30}], "note": "志愿者陪同"})
+        tickets["resolved"].append(repaired)
 
     cancelled = open_ticket("lost_key", "hotline", "钥匙丢失无法进门", {})
     act(cancelled, "cancel", {"note": "居民已自行找到钥匙"})

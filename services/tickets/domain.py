@@ -1,6 +1,6 @@
 """Tickets: opening, dispatch and every lifecycle transition, as plain functions over a
 unit of work. Inputs arrive validated by :mod:`services.tickets.schemas`; the legal
-transitions come from :mod:`services.tickets.lifecycle`."""
+transitions come from :mod:`services.tickets.rules`."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from services.tickets.catalogue import category_by_code, check_attributes
-from services.tickets.permissions import ACTORS
-from services.tickets.rules import EVENT_OF_ACTION, IllegalTransition, allowed_actions, next_state as _rule_next_state
 from services.tickets.models import Ticket, TicketVolunteer, Transition, utcnow
+from services.tickets.permissions import ACTORS
+from services.tickets.rules import EVENT_OF_ACTION, IllegalTransition, allowed_actions
+from services.tickets.rules import next_state as _rule_next_state
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from yilin.identity import Identity
@@ -46,7 +47,10 @@ def ticket_views(session: Session, tickets: Sequence[Ticket]) -> list[dict[str, 
         "resident": {"id": t.resident_id, "name": t.resident_name, "phone": t.resident_phone_masked,
                      "address": t.address},
         "description": t.description, "attributes": dict(t.attributes or {}),
-        "needs_social_worker": t.needs_social_worker, "team_id": t.team_id, "volunteers": volunteers[t.id],
+        "needs_social_worker": t.needs_social_worker, "grid_id": t.grid_id, "team_id": t.team_id,
+        "partner_id": t.partner_id, "volunteers": volunteers[t.id],
+        "social_worker": {"volunteer_id": t.social_worker_id, "name": t.social_worker_name or ""}
+        if t.social_worker_id else None,
         "reported_at": aware(t.reported_at), "assign_due_at": aware(t.assign_due_at),
         "resolve_due_at": aware(t.resolve_due_at), "assigned_at": aware(t.assigned_at),
         "started_at": aware(t.started_at), "resolved_at": aware(t.resolved_at), "closed_at": aware(t.closed_at),
@@ -104,14 +108,15 @@ def next_state(state: str, action: str) -> str:
 
 
 def apply_transition(uow: UnitOfWork, caller: Identity, ticket: Ticket, action: str, note: str | None,
-          event: dict[str, Any] | None, now: datetime) -> None:
-    """Apply ``action`` (already checked legal), record it in the history and emit its event."""
+          event: dict[str, Any] | None, now: datetime, event_type: str | None = None) -> None:
+    """Apply ``action`` (already checked legal), record it in the history and emit its
+    event (``event_type``, or the action's own)."""
     target = next_state(ticket.state, action)
     uow.session.add(Transition(ticket_id=ticket.id, action=action, from_state=ticket.state, to_state=target,
                                actor=caller.subject, actor_role=caller.role, note=note, at=now))
     ticket.state = target
     ticket.updated_at = now
-    uow.emit(EVENT_OF_ACTION[action], {**_ref(ticket), **(event or {})})
+    uow.emit(event_type or EVENT_OF_ACTION[action], {**_ref(ticket), **(event or {})})
 
 
 def begin(uow: UnitOfWork, caller: Identity, ticket_id: Any, action: str) -> Ticket:
@@ -128,7 +133,7 @@ def get_ticket(session: Session, caller: Identity, ticket_id: Any) -> dict[str, 
     return ticket_view(session, ticket)
 
 
-LIST_FILTERS = ("state", "category_code", "resident_id", "community_id", "team_id")
+LIST_FILTERS = ("state", "category_code", "resident_id", "community_id", "team_id", "partner_id", "grid_id")
 
 
 def list_tickets(session: Session, caller: Identity, query: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +176,8 @@ def history(session: Session, caller: Identity, ticket_id: Any) -> list[dict[str
 # -- opening ------------------------------------------------------------------------
 def open_ticket(uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict[str, Any],
                 now: datetime | None = None) -> dict[str, Any]:
-    """Record a resident's need. The community was checked with the registry by the caller."""
+    """Record a resident's need. The community (and the grid in it) was checked with the
+    registry by the caller."""
     session = uow.session
     now = now or utcnow()
     category = category_by_code(session, data["category_code"])
@@ -191,7 +197,8 @@ def open_ticket(uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict
     attributes = check_attributes(category, data.get("attributes") or {})
     phone = data.get("resident_phone")
     ticket = Ticket(
-        community_id=str(data["community_id"]), category_id=category.id, category_code=category.code,
+        community_id=str(data["community_id"]), grid_id=str(data["grid_id"]) if data.get("grid_id") else None,
+        category_id=category.id, category_code=category.code,
         state="opened", channel=data["channel"], recorded_by=caller.subject, resident_id=resident_id,
         resident_name=data["resident_name"], resident_phone_masked=mask_phone(phone) if phone else None,
         resident_phone_encrypted=pii.encrypt(phone) if phone else None, address=data.get("address"),
@@ -203,7 +210,7 @@ def open_ticket(uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict
     session.flush()
     session.add(Transition(ticket_id=ticket.id, action="open", from_state=None, to_state="opened",
                            actor=caller.subject, actor_role=caller.role, note=None, at=now))
-    uow.emit("ticket.opened", {**_ref(ticket), "channel": ticket.channel,
+    uow.emit("ticket.opened", {**_ref(ticket), "channel": ticket.channel, "grid_id": ticket.grid_id,
                                "needs_social_worker": ticket.needs_social_worker,
                                "assign_due_at": ticket.assign_due_at, "resolve_due_at": ticket.resolve_due_at})
     return ticket_view(session, ticket)

@@ -32,6 +32,8 @@ class TicketOpened(TicketRef):
         "description": "How the need came in: resident_online, hotline, door_to_door or suggestion_box."})
     needs_social_worker = fields.Boolean(required=True, metadata={
         "description": "True when only a professional social-work team may take the ticket."})
+    grid_id = fields.String(allow_none=True, metadata={
+        "description": "Id (UUID) of the grid (微网格) the need is in; null when not given."})
     assign_due_at = _instant("When the ticket must be assigned by (SLA)")
     resolve_due_at = _instant("When the ticket must be resolved by (SLA)")
 
@@ -43,6 +45,17 @@ class TicketAssigned(TicketRef):
     team_id = fields.String(required=True, metadata={"description": "Id (UUID) of the team that took the ticket."})
     volunteer_ids = fields.List(fields.String(), required=True, metadata={
         "description": "Ids (UUID) of the volunteers named on the ticket, sorted; replaces any earlier list."})
+
+
+@EVENTS.define("ticket.assigned_to_partner")
+class TicketAssignedToPartner(TicketRef):
+    """Published when a partner organisation (a social enterprise, community partner or property manager) takes the
+    ticket instead of a team, with any volunteers named on it, and again on each re-assignment to a partner."""
+
+    partner_id = fields.String(required=True, metadata={
+        "description": "Id (UUID) of the partner organisation (a registry organisation)."})
+    volunteer_ids = fields.List(fields.String(), required=True, metadata={
+        "description": "Ids (UUID) of the volunteers named on the ticket, sorted; may be empty for a partner."})
 
 
 @EVENTS.define("ticket.started")
@@ -68,6 +81,18 @@ class TicketResolved(TicketRef):
         "description": "Each volunteer who served, with their minutes, sorted by volunteer id."})
 
 
+@EVENTS.define("ticket.resolved_by_partner")
+class TicketResolvedByPartner(TicketRef):
+    """Published when a partner organisation finishes a ticket's work: its own paid work earns no volunteer hours,
+    the volunteers named on it earn theirs (pending until the resident confirms), as with ticket.resolved."""
+
+    partner_id = fields.String(required=True, metadata={
+        "description": "Id (UUID) of the partner organisation that did the work."})
+    resolved_at = _instant("When the ticket was resolved")
+    volunteers = fields.List(fields.Nested(VolunteerMinutes), required=True, metadata={
+        "description": "Each named volunteer who served, with their minutes, sorted by volunteer id; may be empty."})
+
+
 @EVENTS.define("ticket.confirmed")
 class TicketConfirmed(TicketRef):
     """Published when the resident confirms the work, or the confirmation window passes without a reopening."""
@@ -85,6 +110,9 @@ class TicketEscalated(TicketRef):
 
     reason = fields.String(required=True, validate=validate.OneOf(ESCALATION_REASONS), metadata={
         "description": "Why: overdue_assign or overdue_resolve (an SLA deadline passed), dispute or manual."})
+    social_worker_id = fields.String(allow_none=True, metadata={
+        "description": "Id (UUID) of the certified social worker named for it (a volunteer of the community's "
+                       "1+1+1+N unit or agency); null when none could be named yet."})
 
 
 @EVENTS.define("ticket.reopened")

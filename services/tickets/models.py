@@ -58,6 +58,10 @@ class Ticket(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     needs_social_worker: Mapped[bool] = mapped_column(Boolean, default=False)
     team_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    grid_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    partner_id: Mapped[str | None] = mapped_column(String(36), index=True)  # a registry organisation
+    social_worker_id: Mapped[str | None] = mapped_column(String(36))  # named on escalation
+    social_worker_name: Mapped[str | None] = mapped_column(String(100))
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     assign_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     resolve_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

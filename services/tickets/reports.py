@@ -1,4 +1,4 @@
-"""Service-level reports by community, category and month."""
+"""Service-level reports by community (or grid), category and month."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.tickets.domain import aware
-from services.tickets.rules import STATES
 from services.tickets.models import Ticket
+from services.tickets.rules import STATES
 
 
 def _month_start(month: str) -> datetime:
@@ -43,24 +43,30 @@ def _breached(t: Any) -> bool:
 
 
 def report(session: Session, query: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per (community, category, month of the report): counts by state, median
+    """One row per (community, category, month of the report), or per (community, grid,
+    category, month) with ``by=grid``: counts by state, median
     minutes to assign and to resolve, SLA breach rate, mean rating and share satisfied."""
-    stmt = select(Ticket.community_id, Ticket.category_code, Ticket.state, Ticket.reported_at, Ticket.assigned_at,
+    by_grid = query.get("by") == "grid"
+    stmt = select(Ticket.community_id, Ticket.grid_id, Ticket.category_code, Ticket.state, Ticket.reported_at, Ticket.assigned_at,
                   Ticket.resolved_at, Ticket.closed_at, Ticket.assign_due_at, Ticket.resolve_due_at,
                   Ticket.assign_breached, Ticket.resolve_breached, Ticket.rating)
     if query.get("community_id"):
         stmt = stmt.where(Ticket.community_id == str(query["community_id"]))
+    if query.get("grid_id"):
+        stmt = stmt.where(Ticket.grid_id == str(query["grid_id"]))
     if query.get("category_code"):
         stmt = stmt.where(Ticket.category_code == query["category_code"])
     if query.get("from_month"):
         stmt = stmt.where(Ticket.reported_at >= _month_start(query["from_month"]))
     if query.get("to_month"):
         stmt = stmt.where(Ticket.reported_at < _next_month(query["to_month"]))
-    groups: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
+    groups: dict[tuple[str, str, str, str], list[Any]] = defaultdict(list)
     for row in session.execute(stmt):
-        groups[(row.community_id, row.category_code, aware(row.reported_at).strftime("%Y-%m"))].append(row)
+        grid = (row.grid_id or "") if by_grid else ""
+        groups[(row.community_id, grid, row.category_code, aware(row.reported_at).strftime("%Y-%m"))].append(row)
     rows = []
-    for (community_id, category_code, month), tickets in sorted(groups.items(), key=lambda kv: (kv[0][2], kv[0][0], kv[0][1])):
+    for (community_id, grid, category_code, month), tickets in sorted(
+            groups.items(), key=lambda kv: (kv[0][3], kv[0][0], kv[0][1], kv[0][2])):
         by_state = {s: 0 for s in STATES}
         for t in tickets:
             by_state[t.state] += 1
@@ -70,7 +76,8 @@ def report(session: Session, query: dict[str, Any]) -> list[dict[str, Any]]:
         ratings = [t.rating for t in tickets if t.rating is not None]
         live = [t for t in tickets if t.state != "cancelled"]
         rows.append({
-            "community_id": community_id, "category_code": category_code, "month": month, "total": len(tickets),
+            "community_id": community_id, **({"grid_id": grid or None} if by_grid else {}),
+            "category_code": category_code, "month": month, "total": len(tickets),
             "by_state": by_state, "median_minutes_to_assign": _median(to_assign),
             "median_minutes_to_resolve": _median(to_resolve),
             "sla_breach_rate": round(sum(_breached(t) for t in live) / len(live), 4) if live else None,

@@ -100,6 +100,8 @@ class CategoryQuery(PageQuery):
 class TicketIn(Schema):
     category_code = fields.String(required=True, validate=CODE)
     community_id = fields.UUID(required=True)
+    grid_id = fields.UUID(load_default=None, allow_none=True, metadata={
+        "description": "The grid (微网格) of the community the need is in; checked with the registry."})
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     resident_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
                                 metadata={"description": "The resident's identity subject; a resident's own when they open it."})
@@ -127,6 +129,11 @@ class VolunteerMinutesOut(Schema):
     minutes = fields.Integer(allow_none=True)
 
 
+class SocialWorkerRef(Schema):
+    volunteer_id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
 class TicketOut(Schema):
     id = fields.String(required=True)
     community_id = fields.String(required=True)
@@ -139,7 +146,11 @@ class TicketOut(Schema):
     description = fields.String(required=True)
     attributes = fields.Dict(required=True)
     needs_social_worker = fields.Boolean(required=True)
+    grid_id = fields.String(allow_none=True)
     team_id = fields.String(allow_none=True)
+    partner_id = fields.String(allow_none=True, metadata={"description": "The partner organisation doing the work."})
+    social_worker = fields.Nested(SocialWorkerRef, allow_none=True, metadata={
+        "description": "The certified social worker named when the ticket was escalated."})
     volunteers = fields.List(fields.Nested(VolunteerMinutesOut), required=True)
     reported_at = fields.DateTime(required=True)
     assign_due_at = fields.DateTime(required=True)
@@ -161,6 +172,8 @@ class TicketQuery(PageQuery):
     community_id = fields.UUID()
     category_code = fields.String(validate=CODE)
     team_id = fields.UUID()
+    partner_id = fields.UUID()
+    grid_id = fields.UUID()
     resident_id = fields.String(validate=validate.Length(1, 64))
 
 
@@ -185,13 +198,23 @@ class NoteIn(Schema):
 
 
 class AssignIn(NoteIn):
-    team_id = fields.UUID(required=True)
-    volunteer_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(1, 20))
+    team_id = fields.UUID(load_default=None, allow_none=True, metadata={"description": "A volunteer team; or:"})
+    partner_id = fields.UUID(load_default=None, allow_none=True, metadata={
+        "description": "A partner organisation (social enterprise, community partner, property manager) doing "
+                       "the work as its own, paid or in kind: it earns no volunteer hours; volunteers named "
+                       "with it do."})
+    volunteer_ids = fields.List(fields.UUID(), load_default=list, validate=validate.Length(0, 20), metadata={
+        "description": "Volunteers named on the ticket: members of the team (at least one), or any active "
+                       "volunteers working with the partner."})
 
     @validates_schema
     def _distinct(self, data: dict[str, Any], **_: Any) -> None:
         if len(set(data["volunteer_ids"])) != len(data["volunteer_ids"]):
             raise ValidationError("each volunteer once", "volunteer_ids")
+        if (data.get("team_id") is None) == (data.get("partner_id") is None):
+            raise ValidationError("give a team_id or a partner_id, not both", "team_id")
+        if data.get("team_id") is not None and not data["volunteer_ids"]:
+            raise ValidationError("name at least one of the team's volunteers", "volunteer_ids")
 
 
 class ServedIn(Schema):
@@ -203,7 +226,8 @@ class ServedIn(Schema):
 
 
 class ResolveIn(NoteIn):
-    volunteers = fields.List(fields.Nested(ServedIn), required=True, validate=validate.Length(1, 20))
+    volunteers = fields.List(fields.Nested(ServedIn), required=True, validate=validate.Length(0, 20), metadata={
+        "description": "Each named volunteer who served; empty only for a partner's own work."})
 
     @validates_schema
     def _distinct(self, data: dict[str, Any], **_: Any) -> None:
@@ -218,12 +242,19 @@ class ConfirmIn(Schema):
 
 
 class TeamSuggestion(Schema):
-    team_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("team", "partner")))
+    team_id = fields.String(allow_none=True)
+    partner_id = fields.String(allow_none=True)
     code = fields.String(required=True)
     name = fields.String(required=True)
     professional = fields.Boolean(required=True)
     member_count = fields.Integer(required=True)
+    coverage = fields.String(required=True, metadata={
+        "description": "home (based in the community), covers (declares it) or district (serves all)."})
     open_tickets = fields.Integer(required=True, metadata={"description": "The team's current open load."})
+    score = fields.Integer(required=True, metadata={"description": "Points: higher ranks first."})
+    reasons = fields.List(fields.String(), required=True, metadata={
+        "description": "One line per criterion: skill, coverage, load, SLA history, with its points."})
 
 
 class SuggestionsOut(Schema):
@@ -234,6 +265,9 @@ class SuggestionsOut(Schema):
 # -- reports ------------------------------------------------------------------------
 class ReportQuery(Schema):
     community_id = fields.UUID()
+    grid_id = fields.UUID()
+    by = fields.String(load_default="community", validate=validate.OneOf(("community", "grid")), metadata={
+        "description": "Roll up by community (default) or by grid within it."})
     category_code = fields.String(validate=CODE)
     from_month = fields.String(validate=MONTH, data_key="from")
     to_month = fields.String(validate=MONTH, data_key="to")
@@ -241,6 +275,7 @@ class ReportQuery(Schema):
 
 class ReportRow(Schema):
     community_id = fields.String(required=True)
+    grid_id = fields.String(allow_none=True, metadata={"description": "With by=grid: the grid (null: none given)."})
     category_code = fields.String(required=True)
     month = fields.String(required=True, metadata={"description": "YYYY-MM of the report time (UTC)."})
     total = fields.Integer(required=True)

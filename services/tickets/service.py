@@ -9,15 +9,28 @@ from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 
 from services import METRICS_PORTS
-from services.tickets import business_metrics
-from services.tickets import catalogue, domain, work, reports, sla
+from services.registry.lookups import require_community, require_grid
+from services.tickets import business_metrics, catalogue, dispatch, domain, partners, records, reports, sla, work
 from services.tickets.events import EVENTS
 from services.tickets.models import Base
 from services.tickets.schedule import configured_timer
-from services.tickets.schemas import (AssignIn, CategoryIn, CategoryOut, CategoryPatch, CategoryQuery, ConfirmIn,
-                                      NoteIn, ReportQuery, ReportRow, ResolveIn, SuggestionsOut, TicketIn, TicketOut,
-                                      TicketQuery, TransitionOut)
-from services.registry.lookups import require_community
+from services.tickets.schemas import (
+    AssignIn,
+    CategoryIn,
+    CategoryOut,
+    CategoryPatch,
+    CategoryQuery,
+    ConfirmIn,
+    NoteIn,
+    ReportQuery,
+    ReportRow,
+    ResolveIn,
+    SuggestionsOut,
+    TicketIn,
+    TicketOut,
+    TicketQuery,
+    TransitionOut,
+)
 from yilin.audit import AuditLogRpc
 from yilin.db import Database
 from yilin.errors import NotFound, load
@@ -26,6 +39,7 @@ from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
 from yilin.pii import PersonalDataKey
 from yilin.rpc import rpc
+from yilin.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +57,7 @@ class TicketsService(AuditLogRpc):
     db = Database(Base.metadata, EVENTS)
     caller = Caller()
     metrics = Instrumentation()
+    traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
     pii = PersonalDataKey()
     registry = RpcProxy("registry")
     config = Config()
@@ -80,6 +95,8 @@ class TicketsService(AuditLogRpc):
     def open_ticket(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(TicketIn(), payload)
         require_community(self.registry, str(data["community_id"]))
+        if data.get("grid_id"):
+            require_grid(self.registry, str(data["grid_id"]), str(data["community_id"]))
         return self._change(lambda uow: domain.open_ticket(uow, self.pii, self.caller, data))
 
     @rpc
@@ -103,15 +120,25 @@ class TicketsService(AuditLogRpc):
     def suggest_teams(self, ticket_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             target = work.dispatch_target(session, self.caller, ticket_id)
-        teams = self.registry.find_teams(target["community_id"], target["skill"])
+        candidates = self.registry.find_candidates(target["community_id"], target["skill"])
+        ids = [c["id"] for c in candidates]
         with self.db.read() as session:
-            loads = work.team_loads(session, [t["id"] for t in teams])
-        return SUGGESTIONS.dump({"skill": target["skill"],
-                                 "items": work.rank_teams(teams, loads, target["professional_only"])})
+            loads, history = work.team_loads(session, ids), records.sla_records(session, ids)
+        return SUGGESTIONS.dump({"skill": target["skill"], "items": dispatch.rank(
+            candidates, target["skill"], target["professional_only"], loads, history)})
 
     @rpc
     def assign(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(AssignIn(), payload)
+        if data.get("partner_id"):
+            partner_id = str(data["partner_id"])
+            try:
+                partner = self.registry.get_partner(partner_id)
+            except NotFound:
+                raise NotFound(f"partner {partner_id} does not exist", {"partner_id": ["not found"]}) from None
+            statuses = self.registry.volunteer_statuses([str(v) for v in data["volunteer_ids"]])
+            return self._change(lambda uow: partners.assign_partner(uow, self.caller, ticket_id, data, partner,
+                                                                    statuses))
         team_id = str(data["team_id"])
         try:
             team = self.registry.get_team(team_id)
@@ -147,7 +174,29 @@ class TicketsService(AuditLogRpc):
     @rpc
     def escalate(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
-        return self._change(lambda uow: work.escalate(uow, self.caller, ticket_id, data))
+        with self.db.read() as session:
+            community_id = domain.get_ticket(session, self.caller, ticket_id)["community_id"]
+        worker = self._social_worker(community_id)
+        return self._change(lambda uow: work.escalate(uow, self.caller, ticket_id, data, worker))
+
+    def _social_worker(self, community_id: str) -> dict[str, Any] | None:
+        """The registry's certified social worker for the community, or ``None`` when it
+        names none yet (the ticket is escalated all the same; the timer asks again)."""
+        try:
+            return self.registry.find_social_worker(community_id)
+        except NotFound:
+            log.warning("no certified social worker for community %s", community_id)
+            return None
+
+    def _name_social_workers(self) -> None:
+        """Name a social worker on tickets the timer escalated."""
+        with self.db.read() as session:
+            waiting = records.awaiting_social_worker(session)
+        for item in waiting:
+            worker = self._social_worker(item["community_id"])
+            if worker is not None:
+                with self.db.transaction() as uow:
+                    records.record_social_worker(uow, item["ticket_id"], worker)
 
     @rpc
     def cancel(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -172,6 +221,10 @@ class TicketsService(AuditLogRpc):
         escalated = [o["ticket_id"] for o in outcomes if o["escalated"]]
         if escalated:
             log.info("escalated %d ticket(s) to a social worker", len(escalated))
+        try:
+            self._name_social_workers()
+        except Exception:
+            log.warning("could not name social workers", exc_info=True)
         self._count_open()
 
     @configured_timer("TICKETS_AUTO_CONFIRM_INTERVAL", 300)

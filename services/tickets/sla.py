@@ -12,9 +12,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.tickets.domain import apply_transition, aware
-from services.tickets.work import mark_escalated
-from services.tickets.rules import CLOSED, OPEN, TRANSITIONS
 from services.tickets.models import Category, Ticket, utcnow
+from services.tickets.rules import CLOSED, OPEN, TRANSITIONS
+from services.tickets.work import mark_escalated
 from yilin.db import UnitOfWork
 from yilin.identity import SYSTEM
 

@@ -34,23 +34,16 @@ def dispatch_target(session: Session, caller: Identity, ticket_id: Any) -> dict[
 
 
 def team_loads(session: Session, team_ids: Iterable[str]) -> dict[str, int]:
-    """Open tickets per team."""
+    """Open tickets per team or partner (ids of either)."""
     ids = list(team_ids)
     if not ids:
         return {}
-    rows = session.execute(select(Ticket.team_id, func.count()).where(Ticket.team_id.in_(ids),
-                                                                     Ticket.state.in_(LOAD_STATES))
-                           .group_by(Ticket.team_id))
-    return {team_id: count for team_id, count in rows}
-
-
-def rank_teams(teams: list[dict[str, Any]], loads: dict[str, int], professional_only: bool) -> list[dict[str, Any]]:
-    """Teams able to take the ticket, least loaded first."""
-    eligible = [t for t in teams if t.get("professional") or not professional_only]
-    ranked = [{"team_id": t["id"], "code": t["code"], "name": t["name"], "professional": bool(t.get("professional")),
-               "member_count": int(t.get("member_count") or 0), "open_tickets": loads.get(t["id"], 0)}
-              for t in eligible]
-    return sorted(ranked, key=lambda t: (t["open_tickets"], -t["member_count"], t["code"]))
+    loads: dict[str, int] = {}
+    for column in (Ticket.team_id, Ticket.partner_id):
+        rows = session.execute(select(column, func.count()).where(column.in_(ids), Ticket.state.in_(LOAD_STATES))
+                               .group_by(column))
+        loads.update({holder: count for holder, count in rows})
+    return loads
 
 
 def assign(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any], team: dict[str, Any],
@@ -75,7 +68,7 @@ def assign(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, An
     session.execute(delete(TicketVolunteer).where(TicketVolunteer.ticket_id == ticket.id))
     session.execute(insert(TicketVolunteer), [{"ticket_id": ticket.id, "volunteer_id": v, "minutes": None}
                                               for v in sorted(wanted)])
-    ticket.team_id = team["id"]
+    ticket.team_id, ticket.partner_id = team["id"], None
     ticket.assigned_at = ticket.assigned_at or now
     apply_transition(uow, caller, ticket, "assign", data.get("note"), {"team_id": team["id"], "volunteer_ids": sorted(wanted)}, now)
     return ticket_view(session, ticket)
@@ -104,6 +97,8 @@ def resolve(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, A
     ticket = begin(uow, caller, ticket_id, "resolve")
     assigned = set(assigned_ids(session, ticket))
     served = {str(v["volunteer_id"]): v["minutes"] for v in data["volunteers"]}
+    if not served and not ticket.partner_id:
+        raise InvalidInput("record the minutes of at least one volunteer", {"volunteers": ["at least one"]})
     unknown = sorted(set(served) - assigned)
     if unknown:
         raise InvalidInput("minutes can be recorded only for volunteers named on the ticket",
@@ -116,9 +111,12 @@ def resolve(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, A
     for row in session.scalars(select(TicketVolunteer).where(TicketVolunteer.ticket_id == ticket.id)):
         row.minutes = served.get(row.volunteer_id)
     ticket.resolved_at = now
-    apply_transition(uow, caller, ticket, "resolve", data.get("note"), {
-        "team_id": ticket.team_id, "resolved_at": now,
-        "volunteers": [{"volunteer_id": v, "minutes": served[v]} for v in sorted(served)]}, now)
+    event = {"resolved_at": now, "volunteers": [{"volunteer_id": v, "minutes": served[v]} for v in sorted(served)]}
+    if ticket.partner_id:  # a partner's work: its own event (its own time earns no hours)
+        apply_transition(uow, caller, ticket, "resolve", data.get("note"), {**event, "partner_id": ticket.partner_id},
+                         now, "ticket.resolved_by_partner")
+    else:
+        apply_transition(uow, caller, ticket, "resolve", data.get("note"), {**event, "team_id": ticket.team_id}, now)
     return ticket_view(session, ticket)
 
 
@@ -147,12 +145,22 @@ def reopen(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, An
 
 
 def escalate(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any],
-             now: datetime | None = None) -> dict[str, Any]:
+             social_worker: dict[str, Any] | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Escalate by hand, naming ``social_worker`` (the registry's pick for the community)."""
     now = now or utcnow()
     ticket = begin(uow, caller, ticket_id, "escalate")
     mark_escalated(ticket, "manual", now)
-    apply_transition(uow, caller, ticket, "escalate", data.get("note"), {"reason": "manual"}, now)
+    name_social_worker(ticket, social_worker)
+    apply_transition(uow, caller, ticket, "escalate", data.get("note"),
+                     {"reason": "manual", "social_worker_id": ticket.social_worker_id}, now)
     return ticket_view(uow.session, ticket)
+
+
+def name_social_worker(ticket: Ticket, social_worker: dict[str, Any] | None) -> None:
+    """Record the certified social worker who takes the escalated ticket (the first named stays)."""
+    if social_worker and not ticket.social_worker_id:
+        ticket.social_worker_id = social_worker["volunteer_id"]
+        ticket.social_worker_name = social_worker["name"]
 
 
 def mark_escalated(ticket: Ticket, reason: str, now: datetime) -> None:

@@ -72,15 +72,18 @@ def registry_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
     deactivation and a member leaving: every registry event type."""
     places: dict[str, str] = {}
     for code, level, parent in [("PD", "district", None), ("PD-01", "street", "PD"),
-                                ("PD-01-01", "community", "PD-01")]:
+                                ("PD-01-01", "community", "PD-01"), ("PD-01-01-G1", "grid", "PD-01-01")]:
         places[code] = api.post("/places", {"code": code, "name": code, "level": level,
                                             "parent_id": places.get(parent)})["id"]
     community = places["PD-01-01"]
     organisations = {}
     for code, kind, where in [("PD-SEC", "government_sector", None), ("PD-SWA", "social_work_agency", community),
-                              ("PD-VOL", "volunteer_organisation", community)]:
+                              ("PD-VOL", "volunteer_organisation", community), ("PD-SBJ", "community_partner", None)]:
         organisations[code] = api.post("/organisations", {"code": code, "name": code, "kind": kind,
-                                                          "community_id": where})["id"]
+                                                          "community_id": where, "covers": [community],
+                                                          "services": ["locksmith"]})["id"]
+    api.post("/cadres", {"code": "CADRE-1", "name": "网格干部", "organisation_id": organisations["PD-SEC"],
+                         "grid_ids": [places["PD-01-01-G1"]]})
     team = api.post("/teams", {"code": "SUN", "name": "阳光关爱志愿服务队", "organisation_id": organisations["PD-VOL"],
                                "community_id": community, "skills": ["plumbing", "elder_care"]})
     volunteers = [api.post("/volunteers", {"name": f"志愿者{i}", "id_number": _id_number(100 + i),
@@ -99,6 +102,7 @@ def registry_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
     return {
         "communities": [community],
         "organisations": organisations,
+        "partner": organisations["PD-SBJ"],
         "teams": [{"id": team["id"], "community_id": community, "organisation_id": organisations["PD-VOL"],
                    "skills": team["skills"], "member_ids": [volunteers[0], volunteers[2]]}],
         "volunteers": [volunteers[0], volunteers[2]],  # the active ones
@@ -159,7 +163,13 @@ def tickets_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
     # A client in the district sends local time; events still carry UTC.
     dispute = open_ticket("neighbour_dispute", {"kind": "noise"}, now.astimezone(LOCAL_TIME))
     act(dispute, "escalate", {"note": "needs a social worker"})
-    return {"tickets": {"confirmed": [visit], "cancelled": [drain], "escalated": [dispute]},
+
+    # A partner's own work: no volunteer named, so no hours (ticket.assigned_to_partner, .resolved_by_partner).
+    lock = open_ticket("lost_key", {}, now - timedelta(minutes=30))
+    act(lock, "assign", {"partner_id": context["partner"]})
+    act(lock, "start")
+    act(lock, "resolve", {"volunteers": []})
+    return {"tickets": {"confirmed": [visit], "cancelled": [drain], "escalated": [dispute], "resolved": [lock]},
             "served_long": served_long, "served_short": served_short}
 
 

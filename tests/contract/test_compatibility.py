@@ -8,9 +8,16 @@ import json
 import pytest
 from marshmallow import Schema, fields, validate
 
-from yilinctl.contract import (ROOT, breaking_changes, committed_files, compatibility_problems, event_types, generate,
-                            json_schema)
 from yilin.events import EventCatalogue
+from yilinctl.contract import (
+    ROOT,
+    breaking_changes,
+    committed_files,
+    compatibility_problems,
+    event_types,
+    generate,
+    json_schema,
+)
 
 
 def test_code_keeps_every_committed_event_version_compatible() -> None:

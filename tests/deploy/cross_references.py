@@ -3,7 +3,6 @@ secret and config map a manifest names must exist in the same overlay."""
 
 from __future__ import annotations
 
-
 # Secrets that live outside the rendered manifests (docs/operations.md).
 EXTERNAL_SECRETS = {"yilin-secrets", "yilin-gateway-tls"}
 

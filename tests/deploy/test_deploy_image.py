@@ -14,7 +14,6 @@ import sys
 import threading
 
 import pytest
-
 from deploy_checks import REPO, describe, run, venv_tool
 
 DOCKERFILE = REPO / "Dockerfile"

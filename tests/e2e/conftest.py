@@ -19,10 +19,9 @@ from typing import Any
 import pytest
 import requests
 
-from services import SERVICES
+from services import METRICS_PORTS, SERVICES
 from tests.conftest import _fresh_pg_database
 from tests.harness import ROOT, free_port, wait_until
-from services import METRICS_PORTS
 
 READY_LINE = "Press Ctrl-C to stop."
 

@@ -7,10 +7,10 @@ import subprocess
 import sys
 from typing import Any
 
+from services.registry.id_numbers import id_check_digit
 from tests.e2e.conftest import RunningStack, metrics_offset, processes_with_env
 from tests.harness import ROOT, free_port
 from yilin.events import EnvelopeSchema
-from services.registry.id_numbers import id_check_digit
 
 
 def test_run_prints_urls_and_serves_the_demo(running_stack: RunningStack) -> None:
@@ -33,6 +33,42 @@ def test_run_publishes_to_a_plain_amqp_subscriber(running_stack: RunningStack, t
     assert r.status_code == 201, r.text
     [event] = events.wait_for("volunteer.registered")
     assert EnvelopeSchema().validate(event) == {} and event["data"]["volunteer_id"] == r.json()["id"]
+
+
+def test_the_demo_is_pidu_with_grids_and_a_suggestion_for_every_category(running_stack: RunningStack) -> None:
+    session, api = running_stack.session(), f"{running_stack.url}/api/v1"
+
+    def places(level: str) -> list[dict[str, Any]]:
+        return session.get(f"{api}/places", params={"level": level, "limit": 100}).json()["items"]
+
+    names = {level: {p["name"]: p for p in places(level)} for level in
+             ("district", "street", "town", "community", "village", "grid", "compound")}
+    assert set(names["district"]) == {"郫都区"}
+    assert set(names["street"]) == {"团结街道", "郫筒街道", "德源街道"} and not names["town"]
+    assert set(names["community"]) == {"学府社区", "奎星楼社区", "红旗社区", "金仪社区"}
+    assert set(names["village"]) == {"东林村", "广福村"}
+    assert set(names["compound"]) == {"府河阳光小区"}
+    assert names["community"]["红旗社区"]["parent_id"] == names["street"]["德源街道"]["id"]
+    assert len(names["grid"]) == 6
+    grid = session.get(f"{api}/grids/{names['compound']['府河阳光小区']['parent_id']}").json()
+    assert grid["community_id"] == names["community"]["学府社区"]["id"] and grid["cadre_ids"]
+    orgs = {o["name"] for o in session.get(f"{api}/organisations", params={"limit": 100}).json()["items"]}
+    assert {"十八匠", "仪家人物业", "成都市业业兴商业运营管理有限公司", "益路童行", "西南交通大学", "西华大学",
+            "郫都区农产品供应链协会"} <= orgs
+    enterprise = session.get(f"{api}/fund/enterprises").json()["items"][0]
+    assert enterprise["name"] == "成都市业业兴商业运营管理有限公司"
+    assert enterprise["community_id"] == names["community"]["红旗社区"]["id"]
+    xuefu = names["community"]["学府社区"]["id"]
+    categories = session.get(f"{api}/ticket-categories", params={"limit": 100}).json()["items"]
+    for category in categories:
+        answers = {f["code"]: (f["choices"][0] if f["type"] == "single_choice" else [f["choices"][0]])
+                   for f in category["fields"] if f["required"]}
+        ticket = session.post(f"{api}/tickets", json={
+            "category_code": category["code"], "community_id": xuefu, "channel": "hotline",
+            "resident_name": "测试居民", "description": "demo check", "attributes": answers})
+        assert ticket.status_code == 201, ticket.text
+        items = session.get(f"{api}/tickets/{ticket.json()['id']}/suggestions").json()["items"]
+        assert items, f"no suggestion for {category['code']}"
 
 
 def test_sigterm_stops_every_process_with_exit_0(running_stack: RunningStack) -> None:

@@ -16,10 +16,10 @@ import pytest
 import requests
 import yaml
 
+from services import METRICS_PORTS
 from tests.e2e.conftest import RunningStack
 from tests.harness import wait_until
 from tests.observability.prometheus_server import PROMETHEUS_DIR, promtool_path, running_prometheus, yilin_job
-from services import METRICS_PORTS
 from yilin.events import EnvelopeSchema
 
 LOCAL_CONFIG = PROMETHEUS_DIR / "prometheus.local.yml"

@@ -17,8 +17,8 @@ from tests.faults.stream import StreamPublisher, envelope
 from tests.faults.targets import _engine, purge_queues
 from tests.harness import migrate_service
 from yilin import topology
-from yilinctl.cli import main
 from yilin.tables import define_kit_tables
+from yilinctl.cli import main
 
 PROBE = "tests.faults.ledger_probe:LedgerProbe"
 RESOLVED_QUEUE = topology.handler_queue_name("tickets", "ticket.resolved", "ledgerprobe", "on_ticket_resolved")

@@ -16,8 +16,8 @@ from services.tickets.events import EVENTS
 from tests.faults.stream import StreamPublisher, wait_for
 from tests.faults.targets import HOURS, _engine, purge_queues
 from tests.harness import ServiceProcess, migrate_service
-from yilinctl.cli import main
 from yilin.tables import define_kit_tables
+from yilinctl.cli import main
 
 pytestmark = pytest.mark.slow
 

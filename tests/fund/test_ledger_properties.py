@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from hypothesis import HealthCheck, event as note_event, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import event as note_event
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.exc import IntegrityError

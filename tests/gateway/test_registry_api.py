@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-
-from yilin.events import EnvelopeSchema
 from services.registry.id_numbers import id_check_digit
+from yilin.events import EnvelopeSchema
 
 
 def id_number(serial: int) -> str:

@@ -11,10 +11,10 @@ from nameko.exceptions import deserialize, serialize
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from services.registry.id_numbers import canonical_id_number, id_check_digit, id_number_valid, mask_id_number
 from yilin.config import database_url, load_config, metrics_port, substitute_env
 from yilin.errors import Conflict, InvalidInput, NotFound, YilinError, load
 from yilin.events import EventCatalogue, parse_envelope
-from services.registry.id_numbers import canonical_id_number, id_check_digit, id_number_valid, mask_id_number
 from yilin.pii import PersonalData, mask_phone
 
 

@@ -12,10 +12,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from services import SERVICES
-from yilinctl.cli import migrations_dir
 from yilin.config import database_url as resolve_url
 from yilin.db import engine_for
 from yilin.migrations import alembic_config, upgrade
+from yilinctl.cli import migrations_dir
 
 WITH_DATABASE = [name for name in SERVICES if migrations_dir(name) is not None]
 

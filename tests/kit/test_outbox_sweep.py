@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import eventlet
-from sqlalchemy import create_engine, insert, select, func
+from sqlalchemy import create_engine, func, insert, select
 
 from services.registry.events import EVENTS
 from services.registry.models import Base

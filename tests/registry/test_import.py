@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from services.registry.id_numbers import id_check_digit
 from tests.harness import ROOT
 from yilin.errors import InvalidInput
-from services.registry.id_numbers import id_check_digit
 
 
 def id_number(serial: int) -> str:

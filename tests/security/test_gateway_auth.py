@@ -11,7 +11,6 @@ import requests
 
 from services import SERVICES
 from services.gateway.routing import ROUTER
-
 from tests.conftest import TEST_JWT_SECRET
 from tests.security.attacks import attacks
 from tests.security.credentials import API_KEYS, AUDITOR_KEY, SERVICE_KEY, bearer

@@ -9,8 +9,17 @@ from tests.conftest import TEST_JWT_SECRET
 from tests.security.attacks import attacks
 from yilin.errors import TooManyRequests, Unauthenticated
 from yilin.identity import Identity
-from yilin.tokens import (LEEWAY, PERSON_ROLES, VerifiedTokens, demo_tokens, hash_api_key, issue_token,
-                          verify_api_key, signing_key, verify_token)
+from yilin.tokens import (
+    LEEWAY,
+    PERSON_ROLES,
+    VerifiedTokens,
+    demo_tokens,
+    hash_api_key,
+    issue_token,
+    signing_key,
+    verify_api_key,
+    verify_token,
+)
 
 CONFIG = {"JWT_SECRET": TEST_JWT_SECRET}
 
@@ -122,8 +131,8 @@ def test_token_buckets_refill_at_the_configured_rate() -> None:
 def test_token_command_prints_a_token_on_its_last_line() -> None:
     from click.testing import CliRunner
 
-    from yilinctl.cli import main
     from yilin.config import load_config
+    from yilinctl.cli import main
 
     result = CliRunner().invoke(main, ["token", "--role", "org_admin", "--subject", "u-7", "--organisation", "o-1",
                                        "--ttl", "120"])

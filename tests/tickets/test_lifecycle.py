@@ -7,7 +7,6 @@ from collections import Counter
 from typing import Any, Callable
 
 import eventlet
-
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 

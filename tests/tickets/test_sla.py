@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from services.tickets import domain, work, reports, sla
+from services.tickets import domain, reports, sla, work
 from services.tickets.events import EVENTS
 from services.tickets.models import Base
 from tests.tickets.district import build, ticket_body

@@ -8,8 +8,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.tickets.permissions import ACTORS
-from services.tickets.rules import (ACTIONS, CLOSED, EVENT_OF_ACTION, OPEN, STATES, TRANSITIONS, IllegalTransition,
-                                    allowed_actions, next_state)
+from services.tickets.rules import (
+    ACTIONS,
+    CLOSED,
+    EVENT_OF_ACTION,
+    OPEN,
+    STATES,
+    TRANSITIONS,
+    IllegalTransition,
+    allowed_actions,
+    next_state,
+)
 
 
 def test_the_table_covers_every_state_and_only_known_actions() -> None:

@@ -1,7 +1,10 @@
 """Route modules; importing this package registers every route with the router."""
 
-from services.gateway.routes import registry  # noqa: F401 - imported for its side effect (registers routes)
-from services.gateway.routes import fund  # noqa: F401 - imported for its side effect (registers routes)
-from services.gateway.routes import hours  # noqa: F401 - imported for its side effect (registers routes)
-from services.gateway.routes import tickets  # noqa: F401 - imported for its side effect (registers routes)
-from services.gateway.routes import audit  # noqa: F401 - imported for its side effect (registers routes)
+from services.gateway.routes import (
+    audit,  # noqa: F401 - imported for its side effect (registers routes)
+    district,  # noqa: F401 - imported for its side effect (registers routes)
+    fund,  # noqa: F401 - imported for its side effect (registers routes)
+    hours,  # noqa: F401 - imported for its side effect (registers routes)
+    registry,  # noqa: F401 - imported for its side effect (registers routes)
+    tickets,  # noqa: F401 - imported for its side effect (registers routes)
+)

@@ -7,10 +7,27 @@ from __future__ import annotations
 from werkzeug.wrappers import Response
 
 from services.fund.permissions import COMMITTEE, LEDGER_READERS, READERS, REPORTERS, ROUTE_REQUESTERS, WRITERS
-from services.fund.schemas import (AmendmentIn, ApprovalIn, DecisionIn, DisbursementIn, DisbursementOut,
-                                   DisbursementQuery, EnterpriseIn, EnterpriseOut, EnterpriseQuery, PaymentIn,
-                                   PoolOut, ProfitReportIn, ProfitReportOut, ProfitReportQuery, TransferOut,
-                                   TransferQuery, TransparencyOut, TransparencyQuery, TrialBalanceOut)
+from services.fund.schemas import (
+    AmendmentIn,
+    ApprovalIn,
+    DecisionIn,
+    DisbursementIn,
+    DisbursementOut,
+    DisbursementQuery,
+    EnterpriseIn,
+    EnterpriseOut,
+    EnterpriseQuery,
+    PaymentIn,
+    PoolOut,
+    ProfitReportIn,
+    ProfitReportOut,
+    ProfitReportQuery,
+    TransferOut,
+    TransferQuery,
+    TransparencyOut,
+    TransparencyQuery,
+    TrialBalanceOut,
+)
 from services.gateway.routing import Call, api
 from yilin.paging import page_schema
 

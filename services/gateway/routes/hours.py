@@ -9,10 +9,25 @@ from werkzeug.wrappers import Response
 
 from services.gateway.routing import Call, api
 from services.hours.permissions import CORRECTION_REQUESTERS, DECIDERS, READERS, RECORDERS, SELECTION_SETTERS
-from services.hours.schemas import (CertificateCheckOut, CertificateCheckQuery, CertificateIn, CertificateOut,
-                                    CorrectionIn, EntryOut, EntryQuery, LeaderboardOut, LeaderboardQuery, PeriodQuery,
-                                    RecordQuery, RejectIn, SelectionIn, SheetIn, SheetOut, VolunteerRecordOut,
-                                    VolunteerTotalOut)
+from services.hours.schemas import (
+    CertificateCheckOut,
+    CertificateCheckQuery,
+    CertificateIn,
+    CertificateOut,
+    CorrectionIn,
+    EntryOut,
+    EntryQuery,
+    LeaderboardOut,
+    LeaderboardQuery,
+    PeriodQuery,
+    RecordQuery,
+    RejectIn,
+    SelectionIn,
+    SheetIn,
+    SheetOut,
+    VolunteerRecordOut,
+    VolunteerTotalOut,
+)
 from yilin.paging import page_schema
 
 TAG = "hours"

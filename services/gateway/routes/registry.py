@@ -4,15 +4,37 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.registry.permissions import (PLACE_EDITORS, READERS, ROUTE_MANAGERS, ROUTE_MEMBER_EDITORS,
-                                           VOLUNTEER_READERS)
 from services.gateway.routing import Call, api
-from services.registry.schemas import (ImportResult, MemberOut, MembershipIn, MembershipOut, OrganisationIn,
-                                       OrganisationOut, OrganisationQuery, PlaceIn, PlaceOut, PlaceQuery, TeamIn,
-                                       TeamOut, TeamQuery, UnitIn, UnitOut, UnitQuery, VolunteerIn, VolunteerOut,
-                                       VolunteerPatch, VolunteerQuery)
+from services.registry.permissions import (
+    PLACE_EDITORS,
+    READERS,
+    ROUTE_MANAGERS,
+    ROUTE_MEMBER_EDITORS,
+    VOLUNTEER_READERS,
+)
+from services.registry.schemas import (
+    ImportResult,
+    MemberOut,
+    MembershipIn,
+    MembershipOut,
+    OrganisationIn,
+    OrganisationOut,
+    OrganisationQuery,
+    PlaceIn,
+    PlaceOut,
+    PlaceQuery,
+    TeamIn,
+    TeamOut,
+    TeamQuery,
+    UnitIn,
+    UnitOut,
+    UnitQuery,
+    VolunteerIn,
+    VolunteerOut,
+    VolunteerPatch,
+    VolunteerQuery,
+)
 from yilin.paging import page_schema
-
 
 
 class ImportBody(Schema):

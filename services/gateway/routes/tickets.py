@@ -5,13 +5,33 @@ from __future__ import annotations
 from marshmallow import Schema
 
 from services.gateway.routing import Call, api
-from services.tickets.permissions import (CANCELLERS, CATEGORY_EDITORS, CONFIRMERS, DISPATCHERS, READERS,
-                                           REPORT_READERS, WORKERS)
-from services.tickets.schemas import (AssignIn, CategoryIn, CategoryOut, CategoryPatch, CategoryQuery, ConfirmIn,
-                                      HistoryOut, NoteIn, ReportOut, ReportQuery, ResolveIn, SuggestionsOut, TicketIn,
-                                      TicketOut, TicketQuery)
+from services.tickets.permissions import (
+    CANCELLERS,
+    CATEGORY_EDITORS,
+    CONFIRMERS,
+    DISPATCHERS,
+    READERS,
+    REPORT_READERS,
+    WORKERS,
+)
+from services.tickets.schemas import (
+    AssignIn,
+    CategoryIn,
+    CategoryOut,
+    CategoryPatch,
+    CategoryQuery,
+    ConfirmIn,
+    HistoryOut,
+    NoteIn,
+    ReportOut,
+    ReportQuery,
+    ResolveIn,
+    SuggestionsOut,
+    TicketIn,
+    TicketOut,
+    TicketQuery,
+)
 from yilin.paging import page_schema
-
 
 
 @api("POST", "/ticket-categories", summary="Create a ticket category", tag="tickets", body=CategoryIn,
