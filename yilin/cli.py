@@ -13,6 +13,7 @@ eventlet.monkey_patch()  # before anything opens a socket: psycopg2 and kombu be
 import importlib  # noqa: E402
 import json  # noqa: E402
 import logging.config  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -78,9 +79,15 @@ def serve(config: dict[str, Any], service: str) -> None:
     """Run one service in the foreground until SIGTERM."""
     from nameko.cli.run import run
 
+    from yilin.environment import ConfigurationError
+
     if "LOGGING" in config:
         logging.config.dictConfig(config["LOGGING"])
-    run([service_class(service)], config)
+    try:
+        run([service_class(service)], config)
+    except ConfigurationError as exc:  # one clear line, not a traceback: the operator's fix is a setting
+        click.echo(f"yilin serve {service}: refusing to start: {exc}", err=True)
+        sys.exit(2)
 
 
 @main.command(name="run")
@@ -90,6 +97,9 @@ def run_all(config: dict[str, Any], no_demo: bool) -> None:
     """Migrate, start every service, load the demo district if empty, print the URLs."""
     from yilin.supervisor import run_stack
 
+    # A laptop run: development mode, said explicitly (the default everywhere else is production).
+    os.environ["YILIN_ENV"] = "development"
+    config["ENVIRONMENT"] = "development"
     sys.exit(run_stack(config, load_demo=not no_demo))
 
 

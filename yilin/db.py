@@ -31,7 +31,7 @@ from yilin.bulk import insert_rows
 from yilin.config import database_url
 from yilin.errors import Conflict
 from yilin.events import Envelope, EventCatalogue
-from yilin.identity import IDENTITY_KEY, SYSTEM, Identity
+from yilin.identity import Identity, caller_of
 from yilin.logs import CORRELATION_KEY
 from yilin.outbox import OutboxRelay
 
@@ -220,7 +220,7 @@ class Database(DependencyProvider):
         self.relay.kill()
 
     def get_dependency(self, worker_ctx: Any) -> "DatabaseAccess":
-        identity = Identity.from_header(worker_ctx.data.get(IDENTITY_KEY)) or SYSTEM
+        identity = caller_of(worker_ctx)
         entrypoint = getattr(worker_ctx.entrypoint, "method_name", None)
         return DatabaseAccess(self, worker_ctx.data.get(CORRELATION_KEY), identity, entrypoint)
 
@@ -228,7 +228,7 @@ class Database(DependencyProvider):
 class DatabaseAccess:
     """What a worker sees as ``self.db``."""
 
-    def __init__(self, provider: Database, correlation_id: str | None, identity: Identity = SYSTEM,
+    def __init__(self, provider: Database, correlation_id: str | None, identity: Identity,
                  entrypoint: str | None = None) -> None:
         self.provider = provider
         self.correlation_id = correlation_id

@@ -12,6 +12,8 @@ from typing import Any
 from cryptography.fernet import Fernet
 from nameko.extensions import DependencyProvider
 
+from yilin.environment import require_secret
+
 ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
 PHONE_NUMBER = re.compile(r"^1[3-9]\d{9}$")  # mainland mobile numbers: 13x–19x
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -72,7 +74,7 @@ class PersonalDataKey(DependencyProvider):
     """``self.pii`` in a worker: a :class:`PersonalData` keyed from ``PII_KEY``."""
 
     def setup(self) -> None:
-        self.personal_data = PersonalData(self.container.config["PII_KEY"])
+        self.personal_data = PersonalData(require_secret(self.container.config, "PII_KEY").decode())
 
     def get_dependency(self, worker_ctx: Any) -> PersonalData:
         return self.personal_data

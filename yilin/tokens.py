@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 
 import jwt
 
+from yilin.environment import MIN_SECRET_BYTES, ConfigurationError, require_secret
 from yilin.errors import Unauthenticated
 from yilin.identity import ROLES, Identity
 
@@ -25,10 +26,8 @@ AUDIENCE = "yilin-api"
 ALGORITHMS = ["HS256"]
 DEFAULT_TTL = 3600
 MAX_TTL = 30 * 24 * 3600
-MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key at least as long as the hash output
 LEEWAY = 30  # seconds of clock skew tolerated between replicas
 PERSON_ROLES = tuple(r for r in ROLES if r != "service")  # service accounts use API keys
-DEV_SECRET_PREFIX = "dev-only-"
 VERIFIED_CACHE_SECONDS = 60.0  # how long a verified token is taken on trust (never past its exp)
 VERIFIED_CACHE_SIZE = 10_000
 
@@ -36,12 +35,10 @@ VERIFIED_CACHE_SIZE = 10_000
 def signing_key(config: Mapping[str, Any]) -> bytes:
     """The HMAC key from ``JWT_SECRET``; refuses a missing or short key, and the
     development default anywhere but in development."""
-    secret = str(config.get("JWT_SECRET") or "")
-    if len(secret.encode()) < MIN_SECRET_BYTES:
-        raise RuntimeError(f"JWT_SECRET (YILIN_JWT_SECRET) must be at least {MIN_SECRET_BYTES} bytes")
-    if secret.startswith(DEV_SECRET_PREFIX) and str(config.get("ENVIRONMENT", "dev")) != "dev":
-        raise RuntimeError("set YILIN_JWT_SECRET: the development default is refused outside YILIN_ENV=dev")
-    return secret.encode()
+    secret = require_secret(config, "JWT_SECRET")
+    if len(secret) < MIN_SECRET_BYTES:  # HS256 needs the length in development too
+        raise ConfigurationError(f"JWT_SECRET (YILIN_JWT_SECRET) must be at least {MIN_SECRET_BYTES} bytes")
+    return secret
 
 
 def issue_token(config: Mapping[str, Any], role: str, subject: str | None = None,

@@ -29,7 +29,7 @@ from services.gateway.web import JsonWebServer
 from yilin.db import Database
 from yilin.errors import (BadRequest, Forbidden, InvalidInput, NotFound, PayloadTooLarge, TooManyRequests,
                           Unauthenticated, YilinError, load)
-from yilin.identity import IDENTITY_KEY, Identity
+from yilin.identity import IDENTITY_KEY, Caller, Identity, sign_assertion
 from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation
 from yilin.rpc import ReadRpcProxy
@@ -112,6 +112,7 @@ class GatewayService:
     hours_reads = ReadRpcProxy("hours")
     tickets_reads = ReadRpcProxy("tickets")
     context = WorkerContext()
+    caller = Caller()  # health pings and other calls of its own go as the gateway's account
     metrics = Instrumentation()
     auth = AuthSettings()
     rate_limit = RateLimit()
@@ -185,7 +186,7 @@ class GatewayService:
                              else f"identity:{identity.role}:{identity.subject}")
         if not authorise(identity, route.roles):
             raise Forbidden(f"the role {identity.role} may not {route.summary.lower()}")
-        data[IDENTITY_KEY] = identity.to_header()
+        data[IDENTITY_KEY] = sign_assertion(self.context.config, identity, "gateway")  # the services verify it
         bad_ids = {k: ["not a valid id (UUID)"] for k, v in path_values.items() if not UUID_PATTERN.match(v)}
         if bad_ids:
             raise InvalidInput("malformed id in the path", bad_ids)

@@ -10,6 +10,8 @@ from typing import Any, Mapping
 
 from nameko.extensions import DependencyProvider
 
+from yilin.environment import require_secret
+
 # Sichuan's star rules, in hours: 1★ 100 … 5★ 1500 (5★ also needs a selection).
 DEFAULT_STAR_HOURS = (100, 300, 600, 1000, 1500)
 # Served dates are the district's local dates; China keeps UTC+8 all year.
@@ -53,12 +55,10 @@ def find_font(configured: str | None) -> Path:
 
 
 def load_settings(config: Mapping[str, Any]) -> HoursSettings:
-    key = config.get("CERTIFICATE_KEY")
-    if not key:
-        raise KeyError("CERTIFICATE_KEY is required by the hours service (certificate numbers are signed with it)")
+    key = require_secret(config, "CERTIFICATE_KEY")  # certificate numbers are signed with it
     return HoursSettings(
         star_minutes=parse_star_hours(config.get("HOURS_STAR_THRESHOLDS") or DEFAULT_STAR_HOURS),
-        certificate_key=str(key).encode(),
+        certificate_key=key,
         font_path=find_font(config.get("CJK_FONT") or None),
     )
 

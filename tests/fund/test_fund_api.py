@@ -30,7 +30,7 @@ def start(stack: Any) -> Any:
 
 def as_(stack: Any, subject: str, role: str, organisation_id: str | None = None) -> ServiceRpcProxy:
     identity = Identity(subject=subject, role=role, organisation_id=organisation_id)
-    return ServiceRpcProxy("fund", stack.config, context_data={"yilin.identity": identity.to_header()})
+    return stack.rpc("fund", identity)
 
 
 def seed(http: Any, url: str) -> dict[str, str]:

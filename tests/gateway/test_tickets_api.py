@@ -153,8 +153,7 @@ def test_bad_input_is_refused_and_writes_nothing(stack: Any, tap: Any, http: Any
     # the resident may reopen only inside the window (0 days here)
     r = http.post(f"{api}/tickets/{tid}/reopen", json={})
     assert r.status_code == 409 and "resolved_at" in r.json()["fields"]
-    with ServiceRpcProxy("tickets", s.config, context_data={
-            "yilin.identity": Identity("someone-else", "resident").to_header()}) as stranger:
+    with s.rpc("tickets", Identity("someone-else", "resident")) as stranger:
         try:
             stranger.confirm(tid, {"rating": 1})
             raise AssertionError("a stranger confirmed the ticket")

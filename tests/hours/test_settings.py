@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from yilin.environment import ConfigurationError
 from services.hours.settings import MissingFont, find_font, load_settings, parse_star_hours
 
 
@@ -19,7 +20,9 @@ def test_a_missing_cjk_font_or_key_stops_the_service_loudly() -> None:
     with pytest.raises(MissingFont, match="fonts-wqy-microhei"):
         find_font("/nonexistent/font.ttf")
     assert find_font(None).is_file()  # the CI installs fonts-wqy-microhei
-    with pytest.raises(KeyError, match="CERTIFICATE_KEY"):
+    with pytest.raises(ConfigurationError, match="CERTIFICATE_KEY"):
         load_settings({})
-    settings = load_settings({"CERTIFICATE_KEY": "k", "HOURS_STAR_THRESHOLDS": "1,2,3,4,5"})
+    with pytest.raises(ConfigurationError, match="CERTIFICATE_KEY"):  # production: a short key is refused
+        load_settings({"CERTIFICATE_KEY": "k"})
+    settings = load_settings({"CERTIFICATE_KEY": "k", "ENVIRONMENT": "development", "HOURS_STAR_THRESHOLDS": "1,2,3,4,5"})
     assert settings.star_minutes == (60, 120, 180, 240, 300) and settings.certificate_key == b"k"

@@ -113,12 +113,12 @@ def test_only_the_resident_confirms_their_ticket(pg_stack: Stack) -> None:
             ticket = getattr(tickets, action)(ticket["id"], payload(action, district))
     config = pg_stack.config
     for who in (Identity("resident-2", "resident"), Identity(district.members[0], "volunteer")):
-        with ServiceRpcProxy("tickets", config, context_data={"yilin.identity": who.to_header()}) as as_other:
+        with pg_stack.rpc("tickets", who) as as_other:
             with pytest.raises(Forbidden):
                 as_other.confirm(ticket["id"], {"rating": 1})
             with pytest.raises(Forbidden):
                 as_other.reopen(ticket["id"], {})
     owner = Identity("resident-1", "resident")
-    with ServiceRpcProxy("tickets", config, context_data={"yilin.identity": owner.to_header()}) as as_owner:
+    with pg_stack.rpc("tickets", owner) as as_owner:
         confirmed = as_owner.confirm(ticket["id"], {"rating": 4, "comment": "很及时"})
     assert confirmed["state"] == "confirmed" and confirmed["rating"] == 4 and not confirmed["auto_confirmed"]
