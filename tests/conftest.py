@@ -32,13 +32,12 @@ import pytest  # noqa: E402
 import requests  # noqa: E402
 from kombu import Connection  # noqa: E402
 
-from tests.harness import EventTap, ServiceProcess, free_port, migrate_service  # noqa: E402
+from tests.harness import TEST_IDENTITY_SECRET, EventTap, ServiceProcess, free_port, migrate_service  # noqa: E402
 
 RABBIT_HOST = os.environ.get("YILIN_TEST_RABBIT", "127.0.0.1:5672")
 PG_ADMIN_URL = os.environ.get("YILIN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parent.parent
 TEST_JWT_SECRET = "test-secret-" + "x" * 32
-TEST_IDENTITY_SECRET = "test-identity-secret-" + "y" * 32
 
 
 def _rabbitmqctl(*args: str) -> None:

@@ -20,6 +20,8 @@ import requests
 from kombu import Connection, Exchange, Queue
 
 ROOT = Path(__file__).resolve().parent.parent
+# Signs identity assertions in the suite: in-process stacks and service processes share it.
+TEST_IDENTITY_SECRET = "test-identity-secret-" + "y" * 32
 
 
 def free_port() -> int:
@@ -175,6 +177,7 @@ class ServiceProcess:
             "YILIN_METRICS_PORT": str(self.metrics_port), "YILIN_HTTP_ADDRESS": f"127.0.0.1:{self.http_port}",
             "YILIN_OUTBOX_SWEEP_INTERVAL": "0.3", "YILIN_OUTBOX_SWEEP_GRACE": "0.5", "YILIN_LOG_FORMAT": "json",
             "YILIN_ENV": "development",  # the development defaults of deploy/config.yml
+            "YILIN_IDENTITY_SECRET": TEST_IDENTITY_SECRET,
         })
         environ.update(env)
         self.process = subprocess.Popen([sys.executable, "-m", "yilin.cli", "serve", name], cwd=ROOT,

@@ -79,11 +79,12 @@ def serve(config: dict[str, Any], service: str) -> None:
     """Run one service in the foreground until SIGTERM."""
     from nameko.cli.run import run
 
-    from yilin.environment import ConfigurationError
+    from yilin.environment import ConfigurationError, check_extensions
 
     if "LOGGING" in config:
         logging.config.dictConfig(config["LOGGING"])
     try:
+        check_extensions(service_class(service), config)
         run([service_class(service)], config)
     except ConfigurationError as exc:  # one clear line, not a traceback: the operator's fix is a setting
         click.echo(f"yilin serve {service}: refusing to start: {exc}", err=True)

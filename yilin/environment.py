@@ -21,6 +21,19 @@ class ConfigurationError(RuntimeError):
     as its one line and exits."""
 
 
+def check_extensions(service_cls: type, config: Mapping[str, Any]) -> None:
+    """Before anything starts: every extension of ``service_cls`` that reads a secret
+    checks it (its ``check_configuration(config)``), so a bad one stops the process with
+    :class:`ConfigurationError` and no half-started threads."""
+    from nameko.containers import ServiceContainer
+
+    container = ServiceContainer(service_cls, dict(config))
+    for extension in container.extensions:
+        check = getattr(extension, "check_configuration", None)
+        if check is not None:
+            check(config)
+
+
 def mode(config: Mapping[str, Any]) -> str:
     """``development`` only when the configuration says so; anything else is production."""
     value = str(config.get("ENVIRONMENT") or PRODUCTION).strip().lower()

@@ -141,6 +141,10 @@ class Caller(DependencyProvider):
     (a timer, an event) gets an assertion of the service's own account, so the RPC calls
     it makes are authenticated too; the key is checked when the service starts."""
 
+    def check_configuration(self, config: Mapping[str, Any]) -> None:
+        """A weak or missing identity key stops the service before it starts."""
+        assertion_key(config)
+
     def setup(self) -> None:
         self.key = assertion_key(self.container.config)
 

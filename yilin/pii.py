@@ -73,6 +73,10 @@ class PersonalData:
 class PersonalDataKey(DependencyProvider):
     """``self.pii`` in a worker: a :class:`PersonalData` keyed from ``PII_KEY``."""
 
+    def check_configuration(self, config: Any) -> None:
+        """A weak or missing ``PII_KEY`` stops the service before it starts."""
+        require_secret(config, "PII_KEY")
+
     def setup(self) -> None:
         self.personal_data = PersonalData(require_secret(self.container.config, "PII_KEY").decode())
 

@@ -143,8 +143,12 @@ class Rpc(SignatureCheckedOnce, nameko_rpc.Rpc):
     rpc_consumer = _RpcConsumer()
     verifies_identity = True
 
+    def check_configuration(self, config: Any) -> None:
+        """A weak or missing identity key stops the service before it starts."""
+        assertion_key(config)
+
     def setup(self) -> None:
-        self.key = assertion_key(self.container.config)  # a weak key stops the service at start
+        self.key = assertion_key(self.container.config)
         super().setup()
 
     def handle_message(self, body: Any, message: Any) -> None:

@@ -28,6 +28,10 @@ class AuthSettings(DependencyProvider):
     weak ``JWT_SECRET`` or a malformed ``API_KEYS`` stops it instead of failing later.
     ``self.auth`` in a worker is the process's :class:`~yilin.tokens.VerifiedTokens`."""
 
+    def check_configuration(self, config: Mapping[str, Any]) -> None:
+        """A weak or missing ``JWT_SECRET`` stops the gateway before it starts."""
+        signing_key(config)
+
     def setup(self) -> None:
         config = self.container.config
         signing_key(config)

@@ -67,6 +67,10 @@ class Settings(DependencyProvider):
     """``self.settings``: checked once at start-up, so a missing key or font stops the
     service loudly instead of failing the first certificate."""
 
+    def check_configuration(self, config: Mapping[str, Any]) -> None:
+        """A weak or missing ``CERTIFICATE_KEY`` stops the service before it starts."""
+        require_secret(config, "CERTIFICATE_KEY")
+
     def setup(self) -> None:
         self.settings = load_settings(self.container.config)
 
