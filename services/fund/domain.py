@@ -286,7 +286,7 @@ def pay_disbursement(uow: UnitOfWork, caller: Identity, disbursement_id: Any, da
     """Pay an approved request from its community's pool; never overdraws the pool."""
     session = uow.session
     key = str(data["transfer_id"])
-    access.decide(caller, "pay disbursements")
+    access.payer_role(caller)  # the role first; the people once the request is locked
     digest = body_hash("pay_disbursement", str(disbursement_id), data)
     if (first := replay(session, key, digest)) is not None:
         return disbursement_view(session, session.get(Disbursement, first["disbursement_id"]))
@@ -297,6 +297,7 @@ def pay_disbursement(uow: UnitOfWork, caller: Identity, disbursement_id: Any, da
                        {"status": [f"requested, {count} of {APPROVALS_NEEDED} approvals"]})
     if d.status != "approved":
         raise Conflict(f"cannot pay a request that is {d.status}", {"status": [d.status]})
+    access.payer(caller, d, session.scalars(select(Approval.approver).where(Approval.disbursement_id == d.id)))
     pool = ledger.pool(session, d.community_id)
     expense = ledger.account(session, ledger.expense_code(d.community_id, d.category), "expense", d.community_id,
                              category=d.category)

@@ -10,16 +10,12 @@ from services.fund.schemas import (AmendmentIn, ApprovalIn, DecisionIn, Disburse
                                    DisbursementQuery, EnterpriseIn, EnterpriseOut, EnterpriseQuery, PaymentIn,
                                    PoolOut, ProfitReportIn, ProfitReportOut, ProfitReportQuery, TransferOut,
                                    TransferQuery, TransparencyOut, TransparencyQuery, TrialBalanceOut)
+from services.fund.permissions import (APPROVERS, DECIDERS, LEDGER_READERS, PAYERS, READERS, REPORTERS,
+                                       REQUESTERS, WRITERS)
 from services.gateway.routing import Call, api
 from yilin.paging import page_schema
 
 TAG = "fund"
-WRITERS = ("operator", "org_admin")
-REPORTERS = ("operator", "enterprise_rep")
-COMMITTEE = ("operator", "fund_committee")
-REQUESTERS = ("operator", "org_admin", "social_worker", "team_lead", "fund_committee")
-READERS = ("operator", "org_admin", "auditor", "fund_committee", "social_worker", "enterprise_rep")
-LEDGER_READERS = ("operator", "auditor", "fund_committee")
 
 
 @api("POST", "/fund/enterprises", summary="Register a community social enterprise", tag=TAG, body=EnterpriseIn,
@@ -83,13 +79,13 @@ def get_disbursement(call: Call) -> dict:
 
 
 @api("POST", "/fund/disbursements/<disbursement_id>/approvals", summary="Approve a disbursement request", tag=TAG,
-     body=ApprovalIn, response=DisbursementOut, roles=COMMITTEE)
+     body=ApprovalIn, response=DisbursementOut, roles=APPROVERS)
 def approve_disbursement(call: Call) -> dict:
     return call.rpc("fund").approve_disbursement(call.path["disbursement_id"], call.body)
 
 
 @api("POST", "/fund/disbursements/<disbursement_id>/rejection", summary="Reject a disbursement request", tag=TAG,
-     body=DecisionIn, response=DisbursementOut, roles=COMMITTEE)
+     body=DecisionIn, response=DisbursementOut, roles=DECIDERS)
 def reject_disbursement(call: Call) -> dict:
     return call.rpc("fund").reject_disbursement(call.path["disbursement_id"], call.body)
 
@@ -101,7 +97,7 @@ def cancel_disbursement(call: Call) -> dict:
 
 
 @api("POST", "/fund/disbursements/<disbursement_id>/payment", summary="Pay an approved disbursement", tag=TAG,
-     body=PaymentIn, response=DisbursementOut, roles=COMMITTEE)
+     body=PaymentIn, response=DisbursementOut, roles=PAYERS)
 def pay_disbursement(call: Call) -> dict:
     return call.rpc("fund").pay_disbursement(call.path["disbursement_id"], call.body)
 
