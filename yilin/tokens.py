@@ -66,11 +66,13 @@ def _verify(config: Mapping[str, Any], token: str) -> tuple[Identity, float]:
     """The token's identity and the last moment it is accepted (``exp`` plus the leeway)."""
     try:
         claims = jwt.decode(token, signing_key(config), algorithms=ALGORITHMS, audience=AUDIENCE, issuer=ISSUER,
-                            leeway=LEEWAY, options={"require": ["exp", "iss", "aud", "sub"], "strict_aud": True})
+                            leeway=LEEWAY, options={"require": ["exp", "iat", "iss", "aud", "sub"], "strict_aud": True})
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("the token has expired") from None
     except jwt.PyJWTError:
         raise Unauthenticated("the token is not valid") from None
+    if not isinstance(claims["iat"], (int, float)) or claims["exp"] - claims["iat"] > MAX_TTL:
+        raise Unauthenticated("the token is not valid")  # no token lives longer than MAX_TTL, whoever signed it
     role, subject, org = claims.get("role"), claims.get("sub"), claims.get("org")
     if role not in PERSON_ROLES or not isinstance(subject, str) or not subject or len(subject) > 128:
         raise Unauthenticated("the token is not valid")
@@ -87,9 +89,11 @@ class VerifiedTokens:
     tokens that passed are remembered, and at most ``size`` of them."""
 
     def __init__(self, config: Mapping[str, Any], seconds: float = VERIFIED_CACHE_SECONDS,
-                 size: int = VERIFIED_CACHE_SIZE, clock: Callable[[], float] = time.time) -> None:
+                 size: int = VERIFIED_CACHE_SIZE, clock: Callable[[], float] = time.time,
+                 oidc: Any = None) -> None:
         signing_key(config)  # refuse a bad secret now, not at the first request
         self.config = config
+        self.oidc = oidc  # a yilin.oidc.OidcVerifier: RS256/ES256 tokens of the district's provider
         self.seconds = seconds
         self.size = size
         self.clock = clock
@@ -101,12 +105,21 @@ class VerifiedTokens:
         hit = self._verified.get(token)
         if hit is not None and now < hit[1]:
             return hit[0]
+        if self.oidc is not None and _algorithm(token) != ALGORITHMS[0]:
+            return self.oidc.verify(token)  # its keys are cached; each token is checked against them
         identity, accepted_until = _verify(self.config, token)
         if len(self._verified) >= self.size:  # full: drop the expired, then the oldest half if need be
             live = [(t, e) for t, e in self._verified.items() if now < e[1]]
             self._verified = dict(live if len(live) < self.size // 2 else live[len(live) - self.size // 2:])
         self._verified[token] = (identity, min(accepted_until, now + self.seconds))
         return identity
+
+
+def _algorithm(token: str) -> str | None:
+    try:
+        return jwt.get_unverified_header(token).get("alg")
+    except jwt.PyJWTError:
+        return None
 
 
 def demo_tokens(config: Mapping[str, Any], ttl: int = 12 * 3600) -> dict[str, str]:

@@ -279,6 +279,7 @@ def cancel_disbursement(uow: UnitOfWork, caller: Identity, disbursement_id: Any,
     _require_open(d, "cancel")
     d.status, d.decided_by, d.decision_reason, d.decided_at = "cancelled", caller.subject, data["reason"], utcnow()
     uow.session.flush()
+    uow.note("disbursement.cancelled", {"disbursement_id": d.id})  # publishes no event: the audit row says it
     return disbursement_view(uow.session, d)
 
 

@@ -14,7 +14,8 @@ from werkzeug.wrappers import Request
 
 from yilin.errors import Unauthenticated
 from yilin.identity import Identity
-from yilin.tokens import VerifiedTokens, signing_key, verify_api_key, verify_token
+from yilin.oidc import OidcSettings, OidcVerifier
+from yilin.tokens import PERSON_ROLES, VerifiedTokens, signing_key, verify_api_key, verify_token
 
 API_KEY_HEADER = "X-API-Key"
 MAX_CREDENTIAL_LENGTH = 4096  # far above any token we issue; bounds the work per request
@@ -35,7 +36,8 @@ class AuthSettings(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         signing_key(config)
-        self.tokens = VerifiedTokens(config)
+        settings = OidcSettings.from_config(config)
+        self.tokens = VerifiedTokens(config, oidc=OidcVerifier(settings, PERSON_ROLES) if settings else None)
         keys = config.get("API_KEYS") or {}
         if not isinstance(keys, dict):
             raise RuntimeError("API_KEYS must map SHA-256 hashes of keys to service identities")

@@ -151,13 +151,19 @@ def _acts_for(caller: Identity, organisation_id: str | None) -> bool:
                                            and caller.organisation_id == organisation_id)
 
 
-def _authorise_decision(caller: Identity, entry: Entry) -> None:
-    """Only a verifier of the recording organisation decides, and never on their own hours."""
+def _authorise_decision(caller: Identity, entry: Entry, session: Session | None = None) -> None:
+    """Only a verifier of the recording organisation decides, never on their own hours,
+    and for a ticket's hours never someone named on that ticket: someone else's word."""
     if caller.subject == entry.volunteer_id:
         raise Forbidden("nobody verifies their own hours", {"entry_id": ["is your own entry"]})
     if caller.role not in SYSTEM_ROLES + VERIFIERS or not _acts_for(caller, entry.organisation_id):
         raise Forbidden("only a verifier of the organisation that recorded these hours may decide on them",
                         {"entry_id": ["recorded by another organisation"]})
+    if session is not None and entry.source == "ticket" and session.scalar(
+            select(Entry.id).where(Entry.source == "ticket", Entry.source_id == entry.source_id,
+                                   Entry.volunteer_id == caller.subject).limit(1)) is not None:
+        raise Forbidden("a verifier named on the ticket cannot verify its hours; another verifier must",
+                        {"entry_id": ["you are on this ticket"]})
 
 
 def _get_entry(session: Session, entry_id: Any, field: str = "entry_id") -> Entry:
@@ -262,7 +268,7 @@ def _require_pending(entry: Entry) -> None:
 
 def verify_entry(uow: UnitOfWork, caller: Identity, entry_id: Any, star_minutes: Sequence[int]) -> dict[str, Any]:
     entry = _get_entry(uow.session, entry_id)
-    _authorise_decision(caller, entry)
+    _authorise_decision(caller, entry, uow.session)
     _require_pending(entry)
     _verify(uow, entry, lock_total(uow.session, entry.volunteer_id), caller.subject, star_minutes)
     return entry_view(entry)
@@ -450,10 +456,14 @@ def _ticket_entries(session: Session, data: dict[str, Any], statuses: Sequence[s
 
 def _confirm(uow: UnitOfWork, state: TicketState, entries: Sequence[Entry], totals: dict[str, VolunteerTotal],
              star_minutes: Sequence[int]) -> None:
-    actor = "tickets:automatic-confirmation" if state.automatic else "tickets:resident-confirmation"
+    """The resident's own confirmation verifies the ticket's hours. An automatic one (the
+    resident said nothing) is nobody's word: the hours stay recorded and pending, for a
+    verifier of the volunteer's organisation who is not on the ticket."""
+    if state.automatic:
+        return
     for entry in entries:
         entry.rating = state.rating
-        _verify(uow, entry, totals[entry.volunteer_id], actor, star_minutes)
+        _verify(uow, entry, totals[entry.volunteer_id], "tickets:resident-confirmation", star_minutes)
 
 
 def _void(uow: UnitOfWork, entries: Sequence[Entry], totals: dict[str, VolunteerTotal]) -> None:

@@ -9,19 +9,22 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Select, bindparam, delete, func, insert, select
+from sqlalchemy import Select, bindparam, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from services.tickets.catalogue import category_by_code, check_attributes
 from services.tickets.lifecycle import ACTORS, EVENT_OF_ACTION, allowed_actions, next_state
 from services.tickets.models import Ticket, TicketVolunteer, Transition, utcnow
+from services.tickets.visibility import Visibility, reduce_resident, sees
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from yilin.identity import Identity
 from yilin.paging import page
 from yilin.pii import PersonalData, mask_phone
 
-MAX_REPORT_AGE = timedelta(days=30)  # a need recorded later than this is a new need
+# Back-dating is bounded (a need recorded later than this is a new need) and audited:
+# SLA deadlines, and so the minutes a volunteer may claim, count from reported_at.
+MAX_REPORT_AGE = timedelta(days=2)
 CLOCK_SKEW = timedelta(minutes=5)
 LOAD_STATES = ("assigned", "in_progress", "reopened")
 
@@ -115,27 +118,44 @@ def _begin(uow: UnitOfWork, caller: Identity, ticket_id: Any, action: str) -> Ti
     return ticket
 
 
-def get_ticket(session: Session, caller: Identity, ticket_id: Any) -> dict[str, Any]:
+def _check_visible(session: Session, v: Visibility, ticket: Ticket) -> None:
+    if not sees(v, ticket, set(_assigned_ids(session, ticket))):
+        raise Forbidden("this ticket is not yours to see", {"ticket_id": ["not yours to see"]})
+
+
+def _shown(v: Visibility, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [reduce_resident(view) for view in views] if v.reduced else views
+
+
+def get_ticket(session: Session, v: Visibility, ticket_id: Any) -> dict[str, Any]:
     ticket = _ticket(session, ticket_id)
-    _check_owner(caller, ticket)
-    return ticket_view(session, ticket)
+    _check_visible(session, v, ticket)
+    return _shown(v, [ticket_view(session, ticket)])[0]
 
 
 LIST_FILTERS = ("state", "category_code", "resident_id", "community_id", "team_id")
 
 
-def list_tickets(session: Session, caller: Identity, query: dict[str, Any]) -> dict[str, Any]:
+def list_tickets(session: Session, v: Visibility, query: dict[str, Any]) -> dict[str, Any]:
     filters = tuple(key for key in LIST_FILTERS if query.get(key))
-    own_only = caller.role == "resident"  # residents see their own tickets only
+    own_only = v.resident is not None and not v.everything  # residents see their own tickets only
     cursor = query.get("cursor")
     params: dict[str, Any] = {key: str(query[key]) for key in filters}
     params["limit"] = query["limit"] + 1
     if own_only:
-        params["own_subject"] = caller.subject
+        params["own_subject"] = v.resident
     if cursor:
         params["cursor"] = cursor
-    rows = session.scalars(_list_statement(filters, own_only, bool(cursor)), params).all()
-    return page(rows, query["limit"], lambda ticket: ticket.id, lambda tickets: ticket_views(session, tickets))
+    stmt = _list_statement(filters, own_only, bool(cursor))
+    if not v.everything and not own_only:
+        reach = [Ticket.community_id.in_(v.communities), Ticket.team_id.in_(v.teams)]
+        if v.volunteer is not None:
+            reach.append(Ticket.id.in_(select(TicketVolunteer.ticket_id)
+                                       .where(TicketVolunteer.volunteer_id == v.volunteer)))
+        stmt = stmt.where(or_(*reach))
+    rows = session.scalars(stmt, params).all()
+    return page(rows, query["limit"], lambda ticket: ticket.id,
+                lambda tickets: _shown(v, ticket_views(session, tickets)))
 
 
 @cache
@@ -152,9 +172,9 @@ def _list_statement(filters: tuple[str, ...], own_only: bool, after_cursor: bool
     return stmt.order_by(Ticket.id).limit(bindparam("limit"))
 
 
-def history(session: Session, caller: Identity, ticket_id: Any) -> list[dict[str, Any]]:
+def history(session: Session, v: Visibility, ticket_id: Any) -> list[dict[str, Any]]:
     ticket = _ticket(session, ticket_id)
-    _check_owner(caller, ticket)
+    _check_visible(session, v, ticket)
     rows = session.scalars(select(Transition).where(Transition.ticket_id == ticket.id)
                            .order_by(Transition.at, Transition.id))
     return [{"action": r.action, "from_state": r.from_state, "to_state": r.to_state, "actor": r.actor,
@@ -182,6 +202,7 @@ def open_ticket(uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict
     if reported_at < now - MAX_REPORT_AGE:
         raise InvalidInput("reported_at is too old", {"reported_at": [f"at most {MAX_REPORT_AGE.days} days ago"]})
     attributes = check_attributes(category, data.get("attributes") or {})
+    backdated = reported_at < now - CLOCK_SKEW
     phone = data.get("resident_phone")
     ticket = Ticket(
         community_id=str(data["community_id"]), category_id=category.id, category_code=category.code,
@@ -196,6 +217,9 @@ def open_ticket(uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict
     session.flush()
     session.add(Transition(ticket_id=ticket.id, action="open", from_state=None, to_state="opened",
                            actor=caller.subject, actor_role=caller.role, note=None, at=now))
+    if backdated:  # an audit row of its own: who dated a need in the past, and by how much
+        uow.note("ticket.backdated", {"ticket_id": ticket.id,
+                                      "minutes_back": int((now - reported_at).total_seconds() // 60)})
     uow.emit("ticket.opened", {**_ref(ticket), "channel": ticket.channel,
                                "needs_social_worker": ticket.needs_social_worker,
                                "assign_due_at": ticket.assign_due_at, "resolve_due_at": ticket.resolve_due_at})
@@ -288,6 +312,12 @@ def resolve(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, A
     if unknown:
         raise InvalidInput("minutes can be recorded only for volunteers named on the ticket",
                            {"volunteers": [f"{v} is not assigned to this ticket" for v in unknown]})
+    category = category_by_code(session, ticket.category_code)
+    over = sorted(v for v, m in served.items() if m > category.max_credit_minutes)
+    if over:
+        raise InvalidInput(f"a {category.code} ticket credits at most {category.max_credit_minutes} minutes "
+                           "per volunteer", {"minutes": [f"{v}: {served[v]} > {category.max_credit_minutes}"
+                                                         for v in over]})
     limit = open_minutes(ticket, now)
     too_long = sorted(v for v, m in served.items() if m > limit)
     if too_long:

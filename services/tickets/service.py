@@ -12,6 +12,7 @@ from services.tickets import catalogue, domain, reports, sla
 from services.tickets.events import EVENTS
 from services.tickets.models import Base
 from services.tickets.schedule import configured_timer
+from services.tickets.visibility import NEEDS_SCOPE, Visibility, visibility
 from services.tickets.schemas import (AssignIn, CategoryIn, CategoryOut, CategoryPatch, CategoryQuery, ConfirmIn,
                                       NoteIn, ReportQuery, ReportRow, ResolveIn, SuggestionsOut, TicketIn, TicketOut,
                                       TicketQuery, TransitionOut)
@@ -80,21 +81,26 @@ class TicketsService(AuditLogRpc):
         require_community(self.registry, str(data["community_id"]))
         return self._change(lambda uow: domain.open_ticket(uow, self.pii, self.caller, data))
 
+    def _visibility(self) -> Visibility:
+        """What the caller sees; the registry says which teams and communities it reaches."""
+        caller = self.caller
+        return visibility(caller, self.registry.caller_scope() if caller.role in NEEDS_SCOPE else None)
+
     @rpc
     def get_ticket(self, ticket_id: str) -> dict[str, Any]:
         with self.db.read() as session:
-            return TICKET.dump(domain.get_ticket(session, self.caller, ticket_id))
+            return TICKET.dump(domain.get_ticket(session, self._visibility(), ticket_id))
 
     @rpc
     def list_tickets(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(TICKET_QUERY, query)
         with self.db.read() as session:
-            return TICKETS.dump(domain.list_tickets(session, self.caller, q))
+            return TICKETS.dump(domain.list_tickets(session, self._visibility(), q))
 
     @rpc
     def ticket_history(self, ticket_id: str) -> list[dict[str, Any]]:
         with self.db.read() as session:
-            return HISTORY.dump(domain.history(session, self.caller, ticket_id))
+            return HISTORY.dump(domain.history(session, self._visibility(), ticket_id))
 
     # dispatch
     @rpc

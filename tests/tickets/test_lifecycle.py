@@ -79,7 +79,7 @@ def test_every_transition_legal_and_illegal(pg_stack: Stack, tap: Any) -> None:
                     assert len(steps) == before + 1
                     assert (steps[-1]["action"], steps[-1]["from_state"], steps[-1]["to_state"]) == \
                         (action, state, TRANSITIONS[state][action])
-                    assert steps[-1]["actor"] == "system" and steps[-1]["at"]
+                    assert steps[-1]["actor"] == "service:test-harness" and steps[-1]["at"]
                     legal += 1
                 else:
                     before = tickets.ticket_history(parked)

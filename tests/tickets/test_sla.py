@@ -150,4 +150,4 @@ def test_the_timer_auto_confirms_in_a_running_service(stack: Any, tap: Any) -> N
         assert confirmed["data"]["automatic"] is True and confirmed["data"]["rating"] is None
         after = tickets.get_ticket(ticket["id"])
         assert after["state"] == "confirmed" and after["auto_confirmed"]
-        assert tickets.ticket_history(ticket["id"])[-1]["actor"] == "system"
+        assert tickets.ticket_history(ticket["id"])[-1]["actor"] == "service:tickets"  # a named account
