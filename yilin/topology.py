@@ -69,6 +69,24 @@ def service_topology(service_cls: type) -> list[Any]:
     return entities
 
 
+def broker_permissions(service_cls: type) -> dict[str, str]:
+    """The RabbitMQ permissions (``configure``, ``write``, ``read`` regular expressions)
+    of the service's own broker user: its RPC queue and reply queues, its handler queues,
+    its exchanges and DLQ, RPC through ``nameko-rpc``, and reading (binding from) the
+    exchanges of the services it subscribes to. Nothing of another service's queues."""
+    import re
+
+    service = re.escape(service_cls.name)
+    sources = sorted({source for source, _, _ in service_handlers(service_cls)})
+    source_exchanges = "|".join(re.escape(f"{s}.events") for s in sources)
+    own = (rf"rpc-{service}|rpc\.reply-{service}-[0-9a-f-]+|evt-[a-z_]+-[a-z_.]+--{service}\.[a-z_]+"
+           rf"|{service}\.(events|dlx|dlq)|nameko-rpc")
+    with_sources = own + (f"|{source_exchanges}" if sources else "")
+    return {"configure": f"^({with_sources})$",  # kombu declares a bound queue's exchange too
+            "write": f"^({own})$",
+            "read": f"^({with_sources})$"}
+
+
 def declare(amqp_uri: str, service_classes: list[type]) -> list[str]:
     """Declare the topology of every given service; return the queue names."""
     names: list[str] = []
