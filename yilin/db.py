@@ -55,7 +55,8 @@ def engine_for(url: str, service: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=120,
+        # hide_parameters: an error's log line shows the SQL, never the values (names, addresses)
+        engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=120, hide_parameters=True,
                                connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -72,7 +73,7 @@ def engine_for(url: str, service: str) -> Engine:
         # LIFO: a checkout takes the connection used last, so reads mostly skip the ping.
         # values_plus_batch: a flush's UPDATEs of many rows go in pages, not one round trip each.
         engine = create_engine(parsed, pool_size=10, max_overflow=20, pool_timeout=60, pool_use_lifo=True,
-                               executemany_mode="values_plus_batch",
+                               executemany_mode="values_plus_batch", hide_parameters=True,
                                connect_args={"options": f"-csearch_path={service}"})
         _ping_on_checkout(engine)
     _engines[key] = engine

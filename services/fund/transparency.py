@@ -6,7 +6,6 @@ people."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -87,13 +86,11 @@ def build(session: Session, community_id: str, year: int) -> dict[str, Any]:
 def to_csv(report: dict[str, Any]) -> str:
     """One line per figure: ``section,key,detail,amount_fen,amount_yuan``."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out, lineterminator="\n")  # a purpose typed as "=…" stays text in a spreadsheet
     writer.writerow(["section", "key", "detail", "amount_fen", "amount_yuan"])
 
     def row(section: str, key: str, detail: str, fen: int) -> None:
-        # A purpose typed as "=…" must stay text when the file is opened in a spreadsheet.
-        safe = "'" + detail if detail[:1] in ("=", "+", "-", "@") else detail
-        writer.writerow([section, key, safe, fen, yuan(fen)])
+        writer.writerow([section, key, detail, fen, yuan(fen)])
 
     row("opening_balance", report["community_id"], str(report["year"]), report["opening_balance_fen"])
     for line in report["contributions"]:

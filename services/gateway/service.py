@@ -44,6 +44,22 @@ BACKENDS = tuple(name for name in SERVICES if name != "gateway")  # every servic
 CORRELATION_HEADER = "X-Correlation-Id"
 
 
+MAX_BODY_DEPTH = 32  # no payload of the API nests deeper than a few levels
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, level)
+            if level > MAX_BODY_DEPTH:
+                return level
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 class ApiEntrypoint(SignatureCheckedOnce, HttpRequestHandler):
     """nameko's HTTP entrypoint, carrying a correlation id into the worker context."""
 
@@ -124,7 +140,7 @@ class GatewayService:
     def health(self, request: Request) -> Response:
         self.context.data["yilin.route"] = "/health"
         try:
-            self.rate_limit.take("address:" + str(request.remote_addr))
+            self.rate_limit.take("address:" + self.rate_limit.client(request))
         except TooManyRequests as error:
             return error_response(error)
         pool = eventlet.GreenPool(len(BACKENDS))
@@ -144,7 +160,7 @@ class GatewayService:
     def openapi(self, request: Request) -> Response:
         self.context.data["yilin.route"] = "/openapi.json"
         try:
-            self.rate_limit.take("address:" + str(request.remote_addr))
+            self.rate_limit.take("address:" + self.rate_limit.client(request))
         except TooManyRequests as error:
             return error_response(error)
         if GatewayService._openapi is None:
@@ -182,7 +198,7 @@ class GatewayService:
             return response
         data["yilin.route"] = route.template
         identity = ANONYMOUS if route.public else self._authenticate(request)
-        self.rate_limit.take("address:" + str(request.remote_addr) if identity is ANONYMOUS
+        self.rate_limit.take("address:" + self.rate_limit.client(request) if identity is ANONYMOUS
                              else f"identity:{identity.role}:{identity.subject}")
         if not authorise(identity, route.roles):
             raise Forbidden(f"the role {identity.role} may not {route.summary.lower()}")
@@ -213,7 +229,7 @@ class GatewayService:
             return authenticate(request, self.context.config, self.auth)
         except Unauthenticated:
             # failed attempts count against the client address: guessing is rate-limited too
-            self.rate_limit.take("address:" + str(request.remote_addr))
+            self.rate_limit.take("address:" + self.rate_limit.client(request))
             raise
 
     @staticmethod
@@ -225,6 +241,12 @@ class GatewayService:
         if not raw:
             raise BadRequest("a JSON body is required", {"body": ["missing"]})
         try:
-            return json.loads(raw)
+            body = json.loads(raw)
         except ValueError as exc:
             raise BadRequest(f"the body is not valid JSON: {exc}", {"body": ["invalid JSON"]}) from None
+        except RecursionError:
+            raise BadRequest(f"the body nests deeper than {MAX_BODY_DEPTH} levels", {"body": ["nested too deep"]}) \
+                from None
+        if _depth(body) > MAX_BODY_DEPTH:
+            raise BadRequest(f"the body nests deeper than {MAX_BODY_DEPTH} levels", {"body": ["nested too deep"]})
+        return body
