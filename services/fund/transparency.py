@@ -17,6 +17,7 @@ from services.fund import ledger
 from services.fund.models import Account, Disbursement, Enterprise, Entry, ProfitReport, Transfer
 from services.fund.money import yuan
 from services.fund.schemas import CATEGORIES
+from yilin.exports import SafeWriter
 
 CHINA = timezone(timedelta(hours=8))
 SIGN = {"contribution": 1, "contribution_reversal": -1}

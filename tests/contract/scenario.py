@@ -142,7 +142,11 @@ def tickets_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
     def act(ticket_id: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         return api.post(f"/tickets/{ticket_id}/{action}", body or {})
 
-    # Reported 21 hours ago, so 20 hours served fit in the time the ticket was open.
+    # Reported 21 hours ago, so 20 hours served fit in the time the ticket was open; the
+    # category's cap on one volunteer's credit is raised to allow them (an audited change).
+    categories = api.get("/ticket-categories", {"limit": 50})["items"]
+    [visits] = [c for c in categories if c["code"] == "elder_home_visit"]
+    api.patch(f"/ticket-categories/{visits['id']}", {"max_credit_minutes": 1200})
     visit = open_ticket("elder_home_visit", {"services": ["blood_pressure"]}, now - timedelta(hours=21))
     act(visit, "assign", {"team_id": team["id"], "volunteer_ids": [served_long]})
     act(visit, "start")
