@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.harness import TEST_IDENTITY_SECRET
+
 from tests.harness import ROOT
 from yilin.errors import InvalidInput
 from yilin.pii import id_check_digit
@@ -30,7 +32,9 @@ def make_rows(community: str, count: int) -> list[dict[str, Any]]:
 
 def run_import(amqp_uri: str, path: Path) -> tuple[int, dict[str, Any], str]:
     result = subprocess.run([sys.executable, "-m", "yilin.cli", "import", "volunteers", str(path), "--batch", "400"],
-                            cwd=ROOT, env=dict(os.environ, YILIN_AMQP_URI=amqp_uri), capture_output=True, text=True,
+                            cwd=ROOT, env=dict(os.environ, YILIN_AMQP_URI=amqp_uri, YILIN_ENV="development",
+                                                  YILIN_IDENTITY_SECRET=TEST_IDENTITY_SECRET),
+                            capture_output=True, text=True,
                             timeout=300)
     return result.returncode, json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
 
