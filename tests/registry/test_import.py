@@ -147,7 +147,8 @@ def test_batches_in_flight_keep_the_first_row_of_a_person(stack: Any, amqp_uri: 
     rows[9] = {**rows[7], "name": "later row", "id_number": rows[7]["id_number"].lower()}
     path = tmp_path / "people.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
-    summary = import_file({"AMQP_URI": amqp_uri, "serializer": "json"}, path, batch=3, progress=False, in_flight=3)
+    summary = import_file({"AMQP_URI": amqp_uri, "serializer": "json", "ENVIRONMENT": "development",
+                           "IDENTITY_SECRET": TEST_IDENTITY_SECRET}, path, batch=3, progress=False, in_flight=3)
     assert summary == {"created": 10, "duplicates": 2, "rejected": []}
     with s.rpc("registry") as registry:
         names = [v["name"] for v in registry.list_volunteers({"community_id": community["id"], "limit": 50})["items"]]
