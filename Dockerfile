@@ -4,45 +4,48 @@
 #   docker run IMAGE yilin migrate
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# --- builder: compile every wheel once, with the toolchain kept out of the runtime
+# --- builder: the runtime venv, exactly as uv.lock pins it, with the toolchain kept out of the runtime
 FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_PROJECT_ENVIRONMENT=/opt/yilin \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_NO_CACHE=1
 # Compilers only for dependencies without a binary wheel; they never reach the runtime.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential libpq-dev \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && pip install uv==0.13.9
 WORKDIR /src
-# Dependency wheels first, from pyproject.toml alone, so a code change reuses this layer.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
- && pip wheel --wheel-dir /wheels -r requirements.txt
+# Dependencies first, from the lock alone, so a code change reuses this layer. --frozen: the
+# lock as committed, never re-resolved; no groups: the runtime set only (no test tools).
+COPY pyproject.toml uv.lock ./
+RUN uv sync --frozen --no-install-project --no-editable
 COPY README.md ./
 COPY yilin ./yilin
 COPY services ./services
-RUN pip wheel --no-deps --wheel-dir /wheels .
+RUN uv sync --frozen --no-editable
 
-# --- runtime: interpreter, wheels installed, no compilers, no pip cache
+# --- runtime: interpreter and the locked venv, no compilers, no pip cache, no system fonts
+# (certificates use the Noto Sans CJK font that comes with the venv)
 FROM ${PYTHON_IMAGE} AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/yilin/bin:$PATH \
     YILIN_LOG_FORMAT=json
 # tini as PID 1: forwards SIGTERM to `yilin serve` (graceful stop) and reaps children.
-# fonts-wqy-microhei: the hours service prints Chinese names on certificates.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini fonts-wqy-microhei \
+ && apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 yilin \
  && useradd --system --uid 10001 --gid yilin --home-dir /app --shell /usr/sbin/nologin yilin
-# Bind-mount the wheels instead of copying them: they never become an image layer.
-# --no-index: the runtime installs exactly what the builder resolved, nothing else.
-RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-index --find-links=/wheels /wheels/*.whl \
- && yilin --help > /dev/null
+# The same path in both stages: the venv's scripts point at /opt/yilin/bin/python.
+COPY --from=builder /opt/yilin /opt/yilin
+RUN yilin --help > /dev/null
 WORKDIR /app
 # `yilin serve` runs nameko with deploy/config.yml relative to the working directory.
 COPY --chown=root:root deploy/config.yml deploy/config.yml

@@ -1,29 +1,55 @@
 # Yilin — the two commands a newcomer needs are `make run` and `make test`.
-PYTHON ?= python3
+PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-stamp
+UV     := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+# Every install comes from uv.lock; --frozen refuses a lock that pyproject.toml has outgrown.
+SYNC   := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
 
-.PHONY: install run test test-fast lint contract contract-check bench bench-quick chaos up down clean
+.PHONY: install install-run install-test install-bench install-lint lock run test lint contract contract-check bench bench-quick chaos up down clean
 
-$(STAMP): pyproject.toml
+# uv itself comes from PyPI into the project venv: no system package, one pinned version.
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
+	  echo "Yilin needs Python 3.11; '$(PYTHON)' is $$($(PYTHON) --version 2>/dev/null || echo 'not found')."; \
+	  echo "Point the Makefile at one: make $(or $(MAKECMDGOALS),run) PYTHON=python3.11 (or PYTHON=/path/to/python3.11)"; \
+	  exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	@touch $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-install: $(STAMP)
+## install: everything a developer uses (runtime, test, bench and lint groups)
+install: $(UV)
+	$(SYNC) --all-groups
+
+## install-run: the runtime dependencies only (what `make run` and the image get); the
+## others: the runtime plus one group. Each sync makes the venv exactly that set.
+install-run: $(UV)
+	$(SYNC)
+
+install-test: $(UV)
+	$(SYNC) --group test
+
+install-bench: $(UV)
+	$(SYNC) --group bench
+
+install-lint: $(UV)
+	$(SYNC) --group lint
+
+## lock: re-resolve uv.lock after a change to pyproject.toml (commit both)
+lock: $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) lock
 
 ## run: migrate, start every service and the gateway, load the demo district, print URLs
-run: install
+run: install-run
 	$(VENV)/bin/yilin run
 
 ## test: the whole suite against the real RabbitMQ and PostgreSQL on localhost (the fault
 ## suite at a reduced size; `make chaos` runs it in full)
-test: install
+test: install-test
 	YILIN_CHAOS_KILLS=4 $(PY) -m pytest
 
-lint: install
+lint: install-lint
 	$(PY) -m compileall -q yilin services tests bench
 
 ## contract: regenerate the published event contract (docs/asyncapi.yaml, docs/events/)
@@ -31,19 +57,19 @@ contract: install
 	$(PY) -m yilin.contract
 
 ## contract-check: fail if the committed contract differs from the code; validate it with the AsyncAPI parser
-contract-check: install
+contract-check: install-test
 	$(PY) -m yilin.contract --check
 	test -d tools/asyncapi/node_modules || npm ci --prefix tools/asyncapi --ignore-scripts --no-audit --no-fund
 	node tools/asyncapi/validate.mjs docs/asyncapi.yaml
 
-bench: install
+bench: install-bench
 	$(PY) -m bench
 
-bench-quick: install
+bench-quick: install-bench
 	$(PY) -m bench --quick
 
 ## chaos: the fault suite at full size (10,000 events, 20 kills); `make test` runs it smaller
-chaos: install
+chaos: install-test
 	YILIN_CHAOS_EVENTS=10000 YILIN_CHAOS_KILLS=20 $(PY) -m pytest tests/faults -v -s
 
 ## up: the single-host stack with Docker Compose
@@ -54,4 +80,4 @@ down:
 	docker compose -f deploy/compose/compose.yaml down
 
 clean:
-	rm -rf var .pytest_cache
+	rm -rf var .pytest_cache .schemathesis .hypothesis

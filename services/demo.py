@@ -56,7 +56,9 @@ def load_demo(gateway_url: str, api: DemoApi | None = None) -> dict[str, Any]:
         except ModuleNotFoundError:
             continue
         context.update(module.load(api, context) or {})
-    return {"loaded": True, **{k: v for k, v in context.items() if k in ("communities", "volunteers")}}
+    certificate = (context.get("hours") or {}).get("certificate_id")
+    return {"loaded": True, **{k: v for k, v in context.items() if k in ("communities", "volunteers")},
+            **({"certificate_id": certificate} if certificate else {})}
 
 
 def _default_identity() -> tuple[Callable[..., dict[str, str]] | None, dict[str, str]]:

@@ -22,6 +22,9 @@ import click  # noqa: E402
 
 from yilin.config import load_config  # noqa: E402
 
+# `yilin serve`'s exit code when the service could not start and has said why.
+START_FAILED = 3
+
 
 def service_class(name: str) -> type:
     """The nameko class of service ``name``, or of ``package.module:Class`` (a service
@@ -76,19 +79,30 @@ def migrate(config: dict[str, Any], services: tuple[str, ...]) -> None:
 @click.argument("service")
 @click.pass_obj
 def serve(config: dict[str, Any], service: str) -> None:
-    """Run one service in the foreground until SIGTERM."""
-    from nameko.cli.run import run
-
+    """Run one service in the foreground until SIGTERM. A service that cannot start says
+    why in one line (exit code ``START_FAILED``); the traceback goes to the debug log."""
     from yilin.environment import ConfigurationError, check_extensions
+    from yilin.supervisor import run_service
 
     if "LOGGING" in config:
         logging.config.dictConfig(config["LOGGING"])
     try:
         check_extensions(service_class(service), config)
-        run([service_class(service)], config)
-    except ConfigurationError as exc:  # one clear line, not a traceback: the operator's fix is a setting
+        run_service(service_class(service), config)
+    except ConfigurationError as exc:  # one clear line: the operator's fix is a setting
         click.echo(f"yilin serve {service}: refusing to start: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(START_FAILED)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one readable line
+        logging.getLogger("yilin.serve").debug("%s failed", service, exc_info=True)
+        click.echo(f"{service} failed to start: {failure_reason(exc)}", err=True)
+        sys.exit(START_FAILED)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """``Type: message`` on one line; a KeyError's message without its repr quotes."""
+    message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    text = " ".join(str(message).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @main.command(name="run")

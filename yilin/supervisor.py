@@ -41,16 +41,50 @@ def _ready(port: int) -> bool:
         return False
 
 
+def run_service(cls: type, config: dict[str, Any]) -> None:
+    """nameko's ``run`` for one service, with eventlet's hub quiet while the service
+    starts: a failing ``setup`` would otherwise print its traceback once per greenthread
+    before the caller can turn it into one line."""
+    import errno
+
+    import eventlet
+    import eventlet.debug
+    from nameko.runners import ServiceRunner
+
+    runner = ServiceRunner(config)
+    runner.add_service(cls)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: eventlet.spawn_n(runner.stop))
+    eventlet.debug.hub_exceptions(False)
+    try:
+        runner.start()
+    finally:
+        eventlet.debug.hub_exceptions(True)
+    waiting = eventlet.spawn(runner.wait)  # a greenthread: SIGTERM's EINTR stays out of it
+    while True:
+        try:
+            waiting.wait()
+            return
+        except OSError as exc:
+            if exc.errno != errno.EINTR:
+                raise
+        except KeyboardInterrupt:
+            runner.stop()
+
+
 def run_stack(config: dict[str, Any], load_demo: bool = True) -> int:
     """Migrate, start every service, wait until healthy, load the demo, wait for a signal."""
     from services import SERVICES
-    from yilin.cli import migrate
+    from yilin.cli import START_FAILED, failure_reason, migrate
 
     uri = config["AMQP_URI"]
     if not broker_answers(uri):
         click.echo(BROKER_HELP.format(uri=uri), err=True)
         return 1
-    click.get_current_context().invoke(migrate, services=())
+    try:
+        click.get_current_context().invoke(migrate, services=())
+    except Exception as exc:  # noqa: BLE001 - one readable line instead of a traceback
+        click.echo(f"migrate failed: {failure_reason(exc)}", err=True)
+        return 1
 
     env = dict(os.environ)
     env.setdefault("YILIN_LOG_FORMAT", "text")
@@ -73,8 +107,10 @@ def run_stack(config: dict[str, Any], load_demo: bool = True) -> int:
         waiting = set(children)
         while waiting and not stopping:
             for name in list(waiting):
-                if children[name].poll() is not None:
-                    click.echo(f"{name} exited during start-up", err=True)
+                code = children[name].poll()
+                if code is not None:
+                    if code != START_FAILED:  # START_FAILED: the service printed its reason
+                        click.echo(f"{name} failed to start: exit code {code}", err=True)
                     return 1
                 if _ready(metrics_port(config, name)):
                     waiting.discard(name)
@@ -88,6 +124,9 @@ def run_stack(config: dict[str, Any], load_demo: bool = True) -> int:
 
             summary = load(gateway)
             click.echo("demo district: " + ("loaded" if summary.get("loaded") else "already present"))
+            if summary.get("certificate_id"):
+                click.echo(f"  a volunteer's certificate (PDF, with a token): "
+                           f"{gateway}/api/v1/hours/certificates/{summary['certificate_id']}/pdf")
         _print_urls(config, gateway)
         while not stopping:
             for name, child in children.items():

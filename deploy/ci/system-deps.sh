@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# System packages the test suite uses beyond Python: promtool and a Prometheus server,
-# Node.js for the AsyncAPI parser, and a CJK font for certificates. Idempotent.
+# System packages the test suite uses beyond Python: promtool and a Prometheus server, and
+# Node.js for the AsyncAPI parser. No font: certificates use the CJK font that comes with the
+# locked Python dependencies. Idempotent.
 set -euo pipefail
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
-# Certificates print Chinese names; the hours service refuses to start without a CJK font.
-[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if ((${#need[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -13,7 +13,6 @@ import json
 import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
@@ -22,12 +21,14 @@ from sqlalchemy.orm import Session
 
 from services.hours.ledger import SYSTEM_ROLES
 from services.hours.models import Certificate, Entry
+from services.hours.settings import CertificateFont
 from yilin.db import UnitOfWork
 from yilin.errors import Forbidden, InvalidInput, NotFound
 from yilin.identity import Identity
 
 NUMBER = re.compile(r"^YLZM(\d{4})(\d{7})-([0-9A-F]{16})$")
 MAX_CONTENT_ITEMS = 10
+
 
 
 def hours_text(minutes: int) -> str:
@@ -120,13 +121,14 @@ def verify(session: Session, key: bytes, query: dict[str, Any]) -> dict[str, Any
     return {"valid": True, "certificate": view}
 
 
-def render_pdf(view: dict[str, Any], font_path: Path) -> bytes:
+def render_pdf(view: dict[str, Any], font: CertificateFont) -> bytes:
     """The printable certificate (A4), in Chinese with the given CJK font."""
     pdf = FPDF(format="A4")
     pdf.set_title(f"志愿服务记录证明 {view['number']}")
     pdf.set_creator("Yilin")
-    options = {"collection_font_number": 0} if font_path.suffix.lower() == ".ttc" else {}
-    pdf.add_font("cjk", fname=str(font_path), **options)
+    collection = font.path.suffix.lower() in (".ttc", ".otc")
+    options = {"collection_font_number": font.face} if collection else {}
+    pdf.add_font("cjk", fname=str(font.path), **options)
     pdf.add_page()
     pdf.set_margins(22, 22, 22)
     pdf.set_font("cjk", size=22)

@@ -170,7 +170,7 @@ class HoursService(AuditLogRpc):
     def certificate_pdf(self, certificate_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             view = certificates.certificate_view(certificates.get(session, certificate_id))
-        pdf = certificates.render_pdf(view, self.settings.font_path)
+        pdf = certificates.render_pdf(view, self.settings.font)
         return {"filename": f"{view['number']}.pdf", "pdf_base64": base64.b64encode(pdf).decode()}
 
     @rpc

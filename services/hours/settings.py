@@ -3,11 +3,13 @@ key and the CJK font for certificates."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
+import noto_cjk_sans_otc
 from nameko.extensions import DependencyProvider
 
 from yilin.environment import require_secret
@@ -16,22 +18,27 @@ from yilin.environment import require_secret
 DEFAULT_STAR_HOURS = (100, 300, 600, 1000, 1500)
 # Served dates are the district's local dates; China keeps UTC+8 all year.
 LOCAL_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # Debian: fonts-wqy-microhei
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",  # Debian: fonts-wqy-zenhei
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Debian: fonts-noto-cjk
-)
+# Noto Sans CJK ships inside a Python package (pinned in uv.lock, SIL OFL 1.1), so certificates
+# print Chinese names on any machine with no system font; face 2 of the collection is the
+# Simplified Chinese one.
+BUNDLED_FONT_FACE = 2
+
+log = logging.getLogger(__name__)
 
 
-class MissingFont(RuntimeError):
-    """No font that can draw Chinese text for certificates."""
+@dataclass(frozen=True)
+class CertificateFont:
+    """A TTF/OTF file, or one face of a TTC/OTC collection."""
+
+    path: Path
+    face: int = 0
 
 
 @dataclass(frozen=True)
 class HoursSettings:
     star_minutes: tuple[int, ...]  # levels 1…5, in minutes
     certificate_key: bytes
-    font_path: Path
+    font: CertificateFont
 
 
 def parse_star_hours(value: Any) -> tuple[int, ...]:
@@ -43,15 +50,20 @@ def parse_star_hours(value: Any) -> tuple[int, ...]:
     return tuple(h * 60 for h in hours)
 
 
-def find_font(configured: str | None) -> Path:
-    """The configured font, else the first installed candidate; raise if none exists."""
-    candidates = [configured] if configured else list(FONT_CANDIDATES)
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    raise MissingFont(
-        "no CJK font for certificates: install the Debian package fonts-wqy-microhei "
-        f"(apt-get install -y fonts-wqy-microhei) or set CJK_FONT to a TTF/TTC file; looked for {candidates}")
+def bundled_font() -> CertificateFont:
+    """The Simplified Chinese face of the Noto Sans CJK collection installed with Yilin."""
+    return CertificateFont(Path(str(noto_cjk_sans_otc.FONT_PATH)), BUNDLED_FONT_FACE)
+
+
+def find_font(configured: str | None) -> CertificateFont:
+    """``CJK_FONT`` when it names a file, else the bundled font: a wrong override is logged,
+    never a reason for the service not to start."""
+    if configured:
+        path = Path(configured)
+        if path.is_file():
+            return CertificateFont(path)
+        log.warning("CJK_FONT %s is not a file: certificates use the bundled Noto Sans CJK SC", configured)
+    return bundled_font()
 
 
 def load_settings(config: Mapping[str, Any]) -> HoursSettings:
@@ -59,13 +71,13 @@ def load_settings(config: Mapping[str, Any]) -> HoursSettings:
     return HoursSettings(
         star_minutes=parse_star_hours(config.get("HOURS_STAR_THRESHOLDS") or DEFAULT_STAR_HOURS),
         certificate_key=key,
-        font_path=find_font(config.get("CJK_FONT") or None),
+        font=find_font(config.get("CJK_FONT") or None),
     )
 
 
 class Settings(DependencyProvider):
-    """``self.settings``: checked once at start-up, so a missing key or font stops the
-    service loudly instead of failing the first certificate."""
+    """``self.settings``: checked once at start-up, so a missing key stops the service
+    loudly instead of failing the first certificate."""
 
     def check_configuration(self, config: Mapping[str, Any]) -> None:
         """A weak or missing ``CERTIFICATE_KEY`` stops the service before it starts."""

@@ -50,7 +50,7 @@ def venv_tool(name: str) -> Path:
     if not path.is_file() or not os.access(path, os.X_OK):
         pytest.fail(
             f"validator {name!r} not found at {path}; "
-            f"install the test extra into this interpreter: {sys.executable} -m pip install -e '.[test]'",
+            "install the test group from uv.lock: make install-test",
             pytrace=False,
         )
     return path

@@ -68,8 +68,14 @@ def structure_errors(path):
         for tool in BUILD_TOOLS:
             if "install" in text and f" {tool}" in text:
                 errors.append(f"runtime installs build tool {tool}")
-    if not any("fonts-wqy-microhei" in " ".join(c.value) for c in by_cmd.get("RUN", [])):
-        errors.append("runtime lacks the CJK font the hours service needs for certificates")
+    for c in by_cmd.get("RUN", []):
+        if "fonts-" in " ".join(c.value):
+            errors.append("runtime installs a system font; the CJK font comes with the locked venv")
+    builder = " ".join(" ".join(c.value) for s in found[:-1] for c in s["cmds"] if c.cmd in ("RUN", "COPY"))
+    if "uv.lock" not in builder or "uv sync --frozen" not in builder:
+        errors.append("the builder does not install from uv.lock (uv sync --frozen)")
+    if "--group" in builder or "--all-groups" in builder or "--dev" in builder.replace("--no-dev", ""):
+        errors.append("the image installs a dependency group beyond the runtime")
     health = " ".join(" ".join(c.value) for c in by_cmd.get("HEALTHCHECK", []))
     if "/healthz" not in health:
         errors.append("HEALTHCHECK must probe /healthz on the metrics port")
@@ -104,8 +110,9 @@ def test_dockerignore_keeps_local_state_out():
         ("\nRUN cd /tmp && apt-get install -y gcc\n", True, True),
         ("\nUSER root\n", True, True),
         ("\nFROM python:latest\nCMD [\"python\"]\n", True, True),
+        ("\nRUN apt-get install -y --no-install-recommends fonts-wqy-microhei\n", False, True),
     ],
-    ids=["build tools in runtime", "root user", "unpinned last stage"],
+    ids=["build tools in runtime", "root user", "unpinned last stage", "system font in runtime"],
 )
 def test_broken_copy_is_rejected(tmp_path, breakage, lint_catches, structure_catches):
     broken = tmp_path / "Dockerfile"

@@ -56,6 +56,7 @@ class RunningStack:
     log_path: Path
     env_marker: str  # an environment entry every process of this stack carries
     exit_code: int | None = field(default=None)
+    environment: dict[str, str] = field(default_factory=dict)  # the stack's env, for a client on the same settings
 
     def session(self, role: str = "operator") -> requests.Session:
         session = requests.Session()
@@ -122,7 +123,8 @@ def running_stack(amqp_uri: str, pg_database: str, tmp_path_factory: pytest.Temp
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     stack = RunningStack(process, f"http://127.0.0.1:{http_port}",
-                         {name: METRICS_PORTS[name] + offset for name in SERVICES}, {}, log_path, marker)
+                         {name: METRICS_PORTS[name] + offset for name in SERVICES}, {}, log_path, marker,
+                         environment=env)
     try:
         wait_until(lambda: READY_LINE in stack.output() or process.poll() is not None,
                    timeout=120, interval=0.3, what="`yilin run` to load the demo")

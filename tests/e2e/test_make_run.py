@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
-from tests.e2e.conftest import RunningStack, processes_with_env
+from tests.e2e.conftest import RunningStack, metrics_offset, processes_with_env
 from tests.harness import ROOT, free_port
 from yilin.events import EnvelopeSchema
 from yilin.pii import id_check_digit
@@ -49,3 +49,18 @@ def test_run_explains_how_to_start_rabbitmq_when_none_answers(tmp_path: Any) -> 
                             text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert result.returncode != 0
     assert "RabbitMQ is not answering" in result.stderr and "rabbitmq-server" in result.stderr
+
+
+def test_a_service_that_cannot_start_is_named_in_one_line_without_a_traceback(amqp_uri: str, tmp_path: Any) -> None:
+    env = dict(os.environ, YILIN_AMQP_URI=amqp_uri, YILIN_DATABASE_URL=f"sqlite:///{tmp_path}/{{service}}.db",
+               YILIN_HTTP_ADDRESS=f"127.0.0.1:{free_port()}", YILIN_METRICS_PORT_OFFSET=str(metrics_offset()),
+               YILIN_CERTIFICATE_KEY="")  # the hours service cannot sign certificates without it
+    env.pop("YILIN_METRICS_PORT", None)
+    result = subprocess.run([sys.executable, "-m", "yilin.cli", "run", "--no-demo"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    failures = [line for line in output.splitlines() if "failed to start" in line]
+    assert failures == ["hours failed to start: KeyError: CERTIFICATE_KEY is required by the hours service "
+                        "(certificate numbers are signed with it)"], output
+    assert "Traceback" not in output, output

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from tests.harness import ROOT
+from yilin.cli import START_FAILED
 
 STRONG = "s" * 48
 
@@ -34,5 +35,5 @@ def test_a_development_or_short_secret_stops_a_production_service(amqp_uri: str,
                                                                   env: dict[str, str], named: str) -> None:
     done = serve(service, amqp_uri, tmp_path, **env)
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-    assert done.returncode == 2, lines
+    assert done.returncode == START_FAILED, lines
     assert len(lines) == 1 and named in lines[0] and "refusing to start" in lines[0], lines
