@@ -36,4 +36,4 @@ def test_a_development_or_short_secret_stops_a_production_service(amqp_uri: str,
     done = serve(service, amqp_uri, tmp_path, **env)
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
     assert done.returncode == START_FAILED, lines
-    assert len(lines) == 1 and named in lines[0] and "refusing to start" in lines[0], lines
+    assert len(lines) == 1 and named in lines[0] and f"{service} failed to start: ConfigurationError" in lines[0], lines
