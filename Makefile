@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 # Every install comes from uv.lock; --frozen refuses a lock that pyproject.toml has outgrown.
 SYNC   := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
 
-.PHONY: install install-run install-test install-bench install-lint lock run test lint contract contract-check bench bench-quick chaos up down clean
+.PHONY: install install-run install-test install-bench install-lint lock run test lint contract contract-check manifests bench bench-quick chaos up down clean
 
 # uv itself comes from PyPI into the project venv: no system package, one pinned version.
 $(UV):
@@ -61,6 +61,11 @@ contract-check: install-test
 	$(PY) -m yilin.contract --check
 	test -d tools/asyncapi/node_modules || npm ci --prefix tools/asyncapi --ignore-scripts --no-audit --no-fund
 	node tools/asyncapi/validate.mjs docs/asyncapi.yaml
+
+## manifests: regenerate the PrometheusRule, dashboard ConfigMaps, KEDA objects and runbook links
+## from the code and deploy/monitoring.yml
+manifests: install-run
+	$(PY) deploy/generate.py
 
 bench: install-bench
 	$(PY) -m bench

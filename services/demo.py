@@ -56,9 +56,10 @@ def load_demo(gateway_url: str, api: DemoApi | None = None) -> dict[str, Any]:
         except ModuleNotFoundError:
             continue
         context.update(module.load(api, context) or {})
-    certificate = (context.get("hours") or {}).get("certificate_id")
-    return {"loaded": True, **{k: v for k, v in context.items() if k in ("communities", "volunteers")},
-            **({"certificate_id": certificate} if certificate else {})}
+    hours = context.get("hours") or {}
+    certificate = {"certificate_id": hours["certificate_id"], "certificate_number": hours["certificate_number"]} \
+        if "certificate_id" in hours else {}
+    return {"loaded": True, **{k: v for k, v in context.items() if k in ("communities", "volunteers")}, **certificate}
 
 
 def _default_identity() -> tuple[Callable[..., dict[str, str]] | None, dict[str, str]]:

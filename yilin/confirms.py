@@ -32,6 +32,7 @@ class Outgoing:
     routing_key: str
     body: Any
     message_id: str | None = None
+    headers: dict[str, Any] | None = None  # AMQP application headers (trace context)
 
 
 class PipelinedPublisher:
@@ -100,6 +101,8 @@ class PipelinedPublisher:
                                           "delivery_mode": 2}
             if message.message_id:
                 properties["message_id"] = message.message_id
+            if message.headers:
+                properties["application_headers"] = message.headers
             channel.basic_publish(amqp.Message(json.dumps(message.body), **properties),
                                   exchange=exchange.name, routing_key=message.routing_key)
             self._next_tag += 1

@@ -25,7 +25,7 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import QueueConsumer
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from yilin import logs, metrics
+from yilin import logs, metrics, tracing
 from yilin.db import UnitOfWork
 from yilin.logs import CORRELATION_KEY
 from yilin.events import Envelope, parse_envelope
@@ -84,6 +84,10 @@ class DurableEventHandler(EventHandler):
         # Carry the envelope's correlation id into the worker (logs, emitted events).
         if isinstance(body, dict) and body.get("correlation_id"):
             message.headers.setdefault("nameko." + CORRELATION_KEY, body["correlation_id"])
+        # ...and the trace context it was emitted in, so its handling joins that trace.
+        traceparent = tracing.carried(body, message.headers)
+        if traceparent:
+            message.headers["nameko." + tracing.KEY] = traceparent
         super().handle_message(body, message)
 
     def handle_result(self, message: Any, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> Any:
@@ -182,6 +186,9 @@ class BatchingEventHandler(DurableEventHandler):
                 context = self.unpack_message_headers(messages[0])
                 if isinstance(bodies[0], dict) and bodies[0].get("correlation_id"):
                     context.setdefault(CORRELATION_KEY, bodies[0]["correlation_id"])
+                traceparent = tracing.carried(bodies[0], messages[0].headers)  # the batch joins its first's trace
+                if traceparent:
+                    context[tracing.KEY] = traceparent
                 metrics.EVENT_BATCH_SIZE.labels(self.container.service_name, self.event_type).observe(len(batch))
                 try:
                     self.container.spawn_worker(self, (bodies,), {}, context_data=context,

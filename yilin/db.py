@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from yilin import audit, faults
+from yilin import audit, faults, tracing
 from yilin.bulk import insert_rows
 from yilin.config import database_url
 from yilin.errors import Conflict
@@ -165,7 +165,8 @@ class UnitOfWork:
             raise RuntimeError("this service publishes no events")
         envelope = self.catalogue.envelope(event_type, data, self.correlation_id, version)
         self._unwritten.append({"id": envelope.id, "type": envelope.type, "version": envelope.version,
-                                "message": envelope.to_message(), "created_at": envelope.occurred_at})
+                                "message": tracing.stamp(envelope.id, envelope.to_message()),
+                                "created_at": envelope.occurred_at})
         self.events.append(envelope)
         return envelope
 
@@ -245,7 +246,8 @@ class DatabaseAccess:
             uow.write_outbox()
             if uow.events or uow.notes:
                 audit.record(uow.session, _table(uow.session, "audit"), uow.steps(), self.identity, self.entrypoint)
-            uow.session.commit()
+            with tracing.span("db.commit", **{"yilin.events": len(uow.events)}):
+                uow.session.commit()
         except IntegrityError as exc:
             uow.session.rollback()
             log.info("integrity conflict: %s", exc.orig)

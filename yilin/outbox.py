@@ -23,7 +23,7 @@ from eventlet.queue import Empty, LightQueue
 from kombu import Exchange
 from sqlalchemy import Engine, Table, func, select, update
 
-from yilin import metrics
+from yilin import metrics, tracing
 from yilin.confirms import Outgoing, PipelinedPublisher
 from yilin.events import Envelope
 
@@ -89,7 +89,11 @@ class OutboxRelay:
 
     # -- publishing ------------------------------------------------------------------
     def _outgoing(self, envelope: Envelope) -> Outgoing:
-        return Outgoing(self.exchange, envelope.type, envelope.to_message(), envelope.id)
+        message = envelope.to_message()
+        headers = tracing.publish_headers(envelope.id, message)
+        if headers:  # the trace context travels in the body too, as the outbox row holds it
+            message = {**message, **headers}
+        return Outgoing(self.exchange, envelope.type, message, envelope.id, headers)
 
     def publish_many(self, envelopes: list[Envelope]) -> None:
         """Publish events and wait until the broker has confirmed every one; raises if
@@ -114,7 +118,9 @@ class OutboxRelay:
         """The fast path, right after a commit. A failure leaves the rows to the sweep:
         the change is committed, so the caller must not see an error."""
         try:
-            self.publish_many(list(envelopes))
+            envelopes = list(envelopes)
+            with tracing.span("outbox.publish", **{"messaging.batch.message_count": len(envelopes)}):
+                self.publish_many(envelopes)
         except Exception:  # noqa: BLE001 - the sweep retries; the commit stands
             log.warning("publish after commit failed; the outbox sweep will retry", exc_info=True)
 
@@ -172,7 +178,8 @@ class OutboxRelay:
             # Rows this process already published only wait for their sent-mark.
             unsent = [row for row in rows if row.id not in self._unmarked]
             if unsent:
-                self.sweep_publisher.publish([Outgoing(self.exchange, row.message["type"], row.message, row.id)
+                self.sweep_publisher.publish([Outgoing(self.exchange, row.message["type"], row.message, row.id,
+                                                       tracing.publish_headers(row.id, row.message))
                                               for row in unsent])
             for row in unsent:
                 metrics.EVENTS_PUBLISHED.labels(self.service, row.message["type"]).inc()

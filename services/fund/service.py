@@ -25,6 +25,7 @@ from yilin.db import Database
 from yilin.errors import Conflict, NotFound, load
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
+from yilin.tracing import Tracing
 from yilin.paging import page_schema
 from yilin.rpc import rpc
 
@@ -41,6 +42,7 @@ class FundService(AuditLogRpc):
     db = Database(Base.metadata, EVENTS)
     caller = Caller()
     metrics = Instrumentation()
+    traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
     registry = RpcProxy("registry")
 
     @rpc

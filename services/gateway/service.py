@@ -23,6 +23,7 @@ from services import SERVICES
 from services.gateway import idempotency, routes  # noqa: F401 - registers the routes
 from services.gateway.auth import ANONYMOUS, AuthSettings, authenticate, authorise
 from services.gateway.openapi import build_openapi
+from services.gateway.pages import views as pages
 from services.gateway.ratelimit import RateLimit
 from services.gateway.routing import ROUTER, Call
 from services.gateway.web import JsonWebServer
@@ -34,6 +35,8 @@ from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation
 from yilin.rpc import ReadRpcProxy
 from yilin.signatures import SignatureCheckedOnce
+from yilin import tracing
+from yilin.tracing import Tracing
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("yilin.access")
@@ -70,7 +73,8 @@ class ApiEntrypoint(SignatureCheckedOnce, HttpRequestHandler):
         supplied = request.headers.get(CORRELATION_HEADER, "")
         correlation_id = supplied if re.fullmatch(r"[A-Za-z0-9._-]{8,64}", supplied) else str(uuid.uuid4())
         started = time.perf_counter()
-        context = {CORRELATION_KEY: correlation_id}  # the worker's context data: it adds yilin.route
+        # The worker's context data (it adds yilin.route), with the caller's trace context if any.
+        context = {CORRELATION_KEY: correlation_id, **tracing.from_headers(request.headers)}
         try:
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
@@ -130,6 +134,7 @@ class GatewayService:
     context = WorkerContext()
     caller = Caller()  # health pings and other calls of its own go as the gateway's account
     metrics = Instrumentation()
+    traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
     auth = AuthSettings()
     rate_limit = RateLimit()
     db = Database(idempotency.metadata)  # Idempotency-Key records
@@ -166,6 +171,40 @@ class GatewayService:
         if GatewayService._openapi is None:
             GatewayService._openapi = build_openapi(ROUTER)
         return json_response(200, GatewayService._openapi)
+
+    # Public pages for residents (services.gateway.pages): HTML, no login, no personal data.
+    @endpoint("GET", "/pages/fund/<community_id>")
+    def fund_page(self, request: Request, community_id: str) -> Response:
+        return self._page(request, "/pages/fund/{community_id}",
+                          lambda rpc: pages.fund(rpc, community_id, request.args.to_dict()))
+
+    @endpoint("GET", "/pages/certificates/check")
+    def certificate_page(self, request: Request) -> Response:
+        return self._page(request, "/pages/certificates/check",
+                          lambda rpc: pages.certificate(rpc, request.args.to_dict()))
+
+    @endpoint("GET", "/pages/district")
+    def district_page(self, request: Request) -> Response:
+        return self._page(request, "/pages/district", lambda rpc: pages.district(rpc, request.args.to_dict()))
+
+    def _page(self, request: Request, route: str, view: Any) -> Response:
+        data = self.context.data
+        data["yilin.route"], data["yilin.method"] = route, request.method
+        data[IDENTITY_KEY] = ANONYMOUS.to_header()
+        try:
+            self.rate_limit.take("address:" + str(request.remote_addr))
+            status, html = view(lambda service: getattr(self, f"{service}_reads"))
+        except YilinError as error:
+            status, html = pages.error_page(error)
+        except (UnknownService, MethodNotFound):
+            log.warning("service unavailable", exc_info=True)
+            status, html = pages.error_page(pages.Unavailable("服务暂时不可用，请稍后再试"))
+        except Exception:  # noqa: BLE001 - never show a resident a stack trace
+            log.exception("page %s failed", route)
+            status, html = pages.error_page(pages.Failed("页面出错，请稍后再试"))
+        response = Response(html, status=status, mimetype="text/html")
+        response.headers["Cache-Control"] = "public, max-age=60"
+        return response
 
     @endpoint("GET,POST,PUT,PATCH,DELETE,OPTIONS,TRACE", "/api/v1/<path:path>")  # any other method: 405 + Allow
     def api(self, request: Request, path: str) -> Response:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import urlencode
 
+import segno
 from fpdf import FPDF
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -121,8 +124,21 @@ def verify(session: Session, key: bytes, query: dict[str, Any]) -> dict[str, Any
     return {"valid": True, "certificate": view}
 
 
-def render_pdf(view: dict[str, Any], font: CertificateFont) -> bytes:
-    """The printable certificate (A4), in Chinese with the given CJK font."""
+def check_link(check_url: str, number: str) -> str:
+    """The public page that verifies this certificate, as its QR code encodes it."""
+    return f"{check_url}?{urlencode({'number': number})}"
+
+
+def qr_png(text: str) -> bytes:
+    """A QR code of ``text`` as PNG (medium error correction survives a worn print)."""
+    out = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(out, kind="png", scale=8, border=4)
+    return out.getvalue()
+
+
+def render_pdf(view: dict[str, Any], font: CertificateFont, check_url: str) -> bytes:
+    """The printable certificate (A4), in Chinese with the given CJK font, with a QR code
+    that opens its public check page."""
     pdf = FPDF(format="A4")
     pdf.set_title(f"志愿服务记录证明 {view['number']}")
     pdf.set_creator("Yilin")
@@ -163,5 +179,7 @@ def render_pdf(view: dict[str, Any], font: CertificateFont) -> bytes:
     pdf.ln(8)
     pdf.set_font("cjk", size=9)
     pdf.multi_cell(0, 6, "本证明所载服务时长为志愿者实际提供志愿服务的时间（不含往返交通时间）。"
-                         "可凭证明编号在益邻平台核验真伪。", new_x="LMARGIN", new_y="NEXT")
+                         "可凭证明编号在益邻平台核验真伪，或用手机扫描下方二维码核验。", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.image(io.BytesIO(qr_png(check_link(check_url, view["number"]))), x=pdf.l_margin, w=32, h=32)
     return bytes(pdf.output())

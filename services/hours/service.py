@@ -24,6 +24,7 @@ from yilin.errors import load
 from yilin.events import Envelope
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
+from yilin.tracing import Tracing
 from yilin.paging import page_schema
 from yilin.rpc import rpc
 
@@ -57,6 +58,7 @@ class HoursService(AuditLogRpc):
     db = Database(Base.metadata, EVENTS)
     caller = Caller()
     metrics = Instrumentation()
+    traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
     settings = Settings()
     registry = RpcProxy("registry")
 
@@ -170,7 +172,7 @@ class HoursService(AuditLogRpc):
     def certificate_pdf(self, certificate_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             view = certificates.certificate_view(certificates.get(session, certificate_id))
-        pdf = certificates.render_pdf(view, self.settings.font)
+        pdf = certificates.render_pdf(view, self.settings.font, self.settings.check_url)
         return {"filename": f"{view['number']}.pdf", "pdf_base64": base64.b64encode(pdf).decode()}
 
     @rpc

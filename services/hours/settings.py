@@ -34,11 +34,16 @@ class CertificateFont:
     face: int = 0
 
 
+DEFAULT_PUBLIC_URL = "http://localhost:8000"
+CHECK_PATH = "/pages/certificates/check"  # served by the gateway (services.gateway.pages)
+
+
 @dataclass(frozen=True)
 class HoursSettings:
     star_minutes: tuple[int, ...]  # levels 1…5, in minutes
     certificate_key: bytes
     font: CertificateFont
+    check_url: str  # the public certificate check page, printed as a QR code on certificates
 
 
 def parse_star_hours(value: Any) -> tuple[int, ...]:
@@ -72,6 +77,7 @@ def load_settings(config: Mapping[str, Any]) -> HoursSettings:
         star_minutes=parse_star_hours(config.get("HOURS_STAR_THRESHOLDS") or DEFAULT_STAR_HOURS),
         certificate_key=key,
         font=find_font(config.get("CJK_FONT") or None),
+        check_url=str(config.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/") + CHECK_PATH,
     )
 
 

@@ -16,6 +16,7 @@ from yilin.db import Database
 from yilin.errors import load
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
+from yilin.tracing import Tracing
 from yilin.paging import page_schema
 from yilin.pii import PersonalDataKey
 from yilin.rpc import rpc
@@ -36,6 +37,7 @@ class RegistryService(AuditLogRpc):
     db = Database(Base.metadata, EVENTS)
     caller = Caller()
     metrics = Instrumentation()
+    traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
     pii = PersonalDataKey()
 
     @rpc

@@ -23,6 +23,7 @@ from yilin.db import Database
 from yilin.errors import NotFound, load
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
+from yilin.tracing import Tracing
 from yilin.paging import page_schema
 from yilin.pii import PersonalDataKey
 from yilin.rpc import rpc
@@ -42,6 +43,7 @@ class TicketsService(AuditLogRpc):
     db = Database(Base.metadata, EVENTS)
     caller = Caller()
     metrics = Instrumentation()
+    traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
     pii = PersonalDataKey()
     registry = RpcProxy("registry")
     config = Config()

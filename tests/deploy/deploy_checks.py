@@ -251,13 +251,14 @@ def _topology_errors(kind: str):
 
 def _custom_validators():
     from cloudcoil.models.keda.v1alpha1 import ScaledObject, TriggerAuthentication
-    from cloudcoil.models.prometheus_operator.v1 import PodMonitor, ServiceMonitor
+    from cloudcoil.models.prometheus_operator.v1 import PodMonitor, PrometheusRule, ServiceMonitor
 
     return {
         ("keda.sh/v1alpha1", "ScaledObject"): lambda d: _pydantic_errors(ScaledObject, d),
         ("keda.sh/v1alpha1", "TriggerAuthentication"): lambda d: _pydantic_errors(TriggerAuthentication, d),
         ("monitoring.coreos.com/v1", "ServiceMonitor"): lambda d: _pydantic_errors(ServiceMonitor, d),
         ("monitoring.coreos.com/v1", "PodMonitor"): lambda d: _pydantic_errors(PodMonitor, d),
+        ("monitoring.coreos.com/v1", "PrometheusRule"): lambda d: _pydantic_errors(PrometheusRule, d),
         ("rabbitmq.com/v1beta1", "RabbitmqCluster"): _rabbitmq_cluster_errors,
         ("rabbitmq.com/v1beta1", "User"): _topology_errors("User"),
         ("rabbitmq.com/v1beta1", "Permission"): _topology_errors("Permission"),

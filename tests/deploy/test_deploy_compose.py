@@ -78,8 +78,12 @@ def test_infrastructure(resolved):
     services = resolved["services"]
     assert re.fullmatch(r"rabbitmq:3\.\d+-management", services["rabbitmq"]["image"])
     assert services["postgres"]["image"].startswith("postgres:15")
-    for name in ("rabbitmq", "postgres", "prometheus", "grafana"):
+    for name in ("rabbitmq", "postgres", "prometheus", "grafana", "jaeger"):
         assert services[name].get("healthcheck"), name
+    # The trace backend takes OTLP/HTTP, where every Yilin process sends its spans.
+    assert services["jaeger"]["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
+    for name in contract_metrics_ports():
+        assert services[name]["environment"]["YILIN_OTLP_ENDPOINT"] == "http://jaeger:4318"
     plugins = (COMPOSE_DIR / "rabbitmq" / "enabled_plugins").read_text()
     assert "rabbitmq_management" in plugins and "rabbitmq_prometheus" in plugins
     assert "default_queue_type = quorum" in (COMPOSE_DIR / "rabbitmq" / "conf.d" / "20-yilin.conf").read_text()

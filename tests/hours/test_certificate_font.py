@@ -20,9 +20,10 @@ from services.hours.certificates import render_pdf
 from services.hours.settings import load_settings
 view = json.loads(sys.argv[1])
 view["issued_on"] = date.fromisoformat(view["issued_on"])
-font = load_settings({"CERTIFICATE_KEY": "k", "ENVIRONMENT": "development"}).font
+settings = load_settings({"CERTIFICATE_KEY": "k", "ENVIRONMENT": "development"})
+font = settings.font
 sys.stderr.write(str(font.path) + "\\n")
-sys.stdout.buffer.write(render_pdf(view, font))
+sys.stdout.buffer.write(render_pdf(view, font, settings.check_url))
 """
 
 VIEW = {"number": "YLZM20260000001-0123456789ABCDEF", "volunteer_name": "欧阳娜娜", "id_number": "5101**********0023",

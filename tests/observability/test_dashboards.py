@@ -63,7 +63,12 @@ def test_provisioning_points_at_the_dashboards_and_one_datasource():
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
 def test_dashboard_structure(path):
     dashboard = load(path)
-    uid = yaml.safe_load(DATASOURCES.read_text())["datasources"][0]["uid"]
+    # The datasource is a variable, so the same JSON loads into any Grafana (the compose
+    # provisioning, or the Operator's sidecar next to a Prometheus of another uid).
+    (variable,) = [v for v in dashboard["templating"]["list"] if v["type"] == "datasource"]
+    assert variable["query"] == "prometheus"
+    uid = "${" + variable["name"] + "}"
+    assert '"yilin-prometheus"' not in path.read_text(encoding="utf-8")
     assert dashboard["uid"] and dashboard["title"].startswith("Yilin")
     ids = [p["id"] for p in panels(dashboard)]
     assert len(ids) == len(set(ids)), "duplicate panel ids"
@@ -72,6 +77,7 @@ def test_dashboard_structure(path):
             continue
         assert panel["datasource"]["uid"] == uid, panel["title"]
         assert panel["targets"], f"{panel['title']} has no query"
+        assert all(t["datasource"]["uid"] == uid for t in panel["targets"]), panel["title"]
         grid = panel["gridPos"]
         assert grid["x"] + grid["w"] <= 24, panel["title"]
 

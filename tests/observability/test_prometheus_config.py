@@ -20,17 +20,16 @@ def static_targets(job: dict) -> dict[str, dict]:
             for target in group["targets"]}
 
 
-@pytest.mark.parametrize("config, host", [("prometheus.yml", None), ("prometheus.local.yml", "127.0.0.1")])
-def test_every_service_is_scraped_on_its_contract_port(config, host):
+def test_every_service_is_scraped_on_its_contract_port():
     ports = runtime_contract.metrics_ports()
-    targets = static_targets(jobs(config)["yilin"])
-    expected = {f"{host or service}:{port}": {"service": service} for service, port in ports.items()}
+    targets = static_targets(jobs("prometheus.local.yml")["yilin"])
+    expected = {f"127.0.0.1:{port}": {"service": service} for service, port in ports.items()}
     assert targets == expected
 
 
 @pytest.mark.parametrize("config, address", [("prometheus.yml", "rabbitmq:15692"),
                                              ("prometheus.local.yml", "127.0.0.1:15692"),
-                                             ("examples/compose-sd.yml", "rabbitmq:15692")])
+                                             ])
 def test_rabbitmq_plugin_is_scraped(config, address):
     found = jobs(config)
     assert address in static_targets(found["rabbitmq"])
@@ -41,17 +40,22 @@ def test_rabbitmq_plugin_is_scraped(config, address):
 
 
 @pytest.mark.parametrize("config", ["prometheus.yml", "prometheus.local.yml",
-                                    "examples/compose-sd.yml", "examples/kubernetes-sd.yml"])
+                                    "examples/kubernetes-sd.yml"])
 def test_yilin_job_keeps_the_exported_service_label(config):
     # Without honor_labels the target's `service` label would push every
     # exported one aside into `exported_service`.
     assert jobs(config)["yilin"]["honor_labels"] is True
 
 
-def test_compose_discovery_covers_every_service_port():
-    ports = runtime_contract.metrics_ports()
-    sd = jobs("examples/compose-sd.yml")["yilin"]["dns_sd_configs"]
-    assert {(entry["names"][0], entry["port"]) for entry in sd} == set(ports.items())
+def test_compose_discovers_every_replica_of_every_service():
+    # Compose runs replicas: one static target per service would scrape one of them.
+    job = jobs("prometheus.yml")["yilin"]
+    assert "static_configs" not in job
+    sd = job["dns_sd_configs"]
+    assert all(entry["type"] == "A" for entry in sd)
+    assert {(entry["names"][0], entry["port"]) for entry in sd} == set(runtime_contract.metrics_ports().items())
+    # `up` and scrape_* series name the service the replica belongs to.
+    assert {"source_labels": ["__meta_dns_name"], "regex": "(.+)", "target_label": "service"} in job["relabel_configs"]
 
 
 def test_rule_files_are_loaded():
