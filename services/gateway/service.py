@@ -190,9 +190,9 @@ class GatewayService:
     def _page(self, request: Request, route: str, view: Any) -> Response:
         data = self.context.data
         data["yilin.route"], data["yilin.method"] = route, request.method
-        data[IDENTITY_KEY] = ANONYMOUS.to_header()
+        data[IDENTITY_KEY] = sign_assertion(self.context.config, ANONYMOUS, "gateway")  # the services verify it
         try:
-            self.rate_limit.take("address:" + str(request.remote_addr))
+            self.rate_limit.take("address:" + self.rate_limit.client(request))
             status, html = view(lambda service: getattr(self, f"{service}_reads"))
         except YilinError as error:
             status, html = pages.error_page(error)
