@@ -60,6 +60,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
+BENCH_IDENTITY_SECRET = "bench-identity-secret-" + "b" * 32  # the bench's clients and processes share it
+
+
 class ServiceProcess:
     """One service process, started the way ``yilin serve`` starts it (``module`` lets
     the bench start its own baseline services the same way). With ``cpu_quota`` it runs
@@ -77,6 +80,8 @@ class ServiceProcess:
             "YILIN_AMQP_URI": env.amqp_uri, "YILIN_DATABASE_URL": env.database_url,
             "YILIN_METRICS_PORT": str(self.metrics_port), "YILIN_HTTP_ADDRESS": f"127.0.0.1:{self.http_port}",
             "YILIN_LOG_FORMAT": "text", "YILIN_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
+            "YILIN_ENV": "development",  # a local measurement: the development defaults of deploy/config.yml
+            "YILIN_IDENTITY_SECRET": BENCH_IDENTITY_SECRET,
         })
         environ.update(extra_env or {})
         command = [sys.executable, "-m", module, *(args or ("serve", name))]
@@ -173,7 +178,7 @@ class Environment:
     def config(self, **extra: Any) -> dict[str, Any]:
         """nameko config for clients in the bench process (RPC proxies, migrations)."""
         return {"AMQP_URI": self.amqp_uri, "DATABASE_URL": self.database_url, "serializer": "json",
-                "METRICS_PORTS": {}, **extra}
+                "METRICS_PORTS": {}, "ENVIRONMENT": "development", "IDENTITY_SECRET": BENCH_IDENTITY_SECRET, **extra}
 
     def start(self, name: str, **kwargs: Any) -> ServiceProcess:
         process = ServiceProcess(name, self, **kwargs)

@@ -22,6 +22,7 @@ from bench.pipeline import ticket_events
 from bench.profiling import count_sql, measured
 from yilin.db import Database, DatabaseAccess, engine_for
 from yilin.events import parse_envelope
+from yilin.identity import service_account
 
 
 def main() -> None:
@@ -43,7 +44,7 @@ def main() -> None:
         provider.sessions = sessionmaker(engine, expire_on_commit=False, info={"metadata": Base.metadata})
         provider.relay = SimpleNamespace(publish_committed=lambda events: None)  # no broker here
         service = SimpleNamespace(name="hours", settings=SimpleNamespace(star_minutes=[h * 60 for h in DEFAULT_STAR_HOURS]))
-        database = DatabaseAccess(provider, None)
+        database = DatabaseAccess(provider, None, service_account("bench"))
         handlers = {"ticket.resolved": HoursService.on_ticket_resolved, "ticket.confirmed": HoursService.on_ticket_confirmed}
         events = [parse_envelope(e) for e in ticket_events(tickets, datetime.now(timezone.utc))]
         ordered = [e for e in events if e.type == "ticket.resolved"] + [e for e in events if e.type == "ticket.confirmed"]

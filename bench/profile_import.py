@@ -22,7 +22,7 @@ from bench.district import IMPORT_BATCH
 from bench.environment import Environment
 from bench.profiling import count_sql, measured
 from yilin.db import DatabaseAccess, engine_for
-from yilin.identity import SYSTEM
+from yilin.identity import service_account
 from yilin.pii import PersonalData
 
 
@@ -49,7 +49,7 @@ def main() -> None:
 
         provider = SimpleNamespace(sessions=sessions, catalogue=EVENTS,
                                    relay=SimpleNamespace(publish_committed=lambda envelopes: None))
-        db = DatabaseAccess(provider, None, SYSTEM, "import_volunteers")  # type: ignore[arg-type]  # no worker context in a profile
+        db = DatabaseAccess(provider, None, service_account("bench"), "import_volunteers")  # type: ignore[arg-type]  # no worker context in a profile
         pii = PersonalData("profile-import")
         base = random.randrange(10 ** 6, 10 ** 12)
         payloads = [seed.volunteer_rows(base + b * IMPORT_BATCH, IMPORT_BATCH, community_ids) for b in range(batches)]

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.registry.id_numbers import id_check_digit
-from yilin.identity import Identity
+from yilin.identity import Identity, identity_context
 
 OPERATOR = Identity(subject="bench-operator", role="operator")
 SKILLS = ["elder_care", "plumbing", "locksmith", "bill_payment", "mediation", "first_aid", "child_care"]
@@ -22,7 +22,7 @@ BENCH_SECRET = "bench-jwt-secret-" + "k" * 32
 @contextmanager
 def cluster(config: dict[str, Any]) -> Iterator[Any]:
     """RPC as the operator (the identity the gateway would vouch for)."""
-    with ClusterRpcProxy(config, context_data={"yilin.identity": OPERATOR.to_header()}, timeout=300) as proxy:
+    with ClusterRpcProxy(config, context_data=identity_context(config, OPERATOR, "bench"), timeout=300) as proxy:
         yield proxy
 
 

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from services.registry.id_numbers import id_check_digit
 from services.registry.importing import send_batches
+from yilin.identity import identity_context, service_account
 
 BATCH = 1000
 SKILLS = ("errands", "plumbing", "locksmith", "mediation", "elder_care", "child_protection", "labour_rights",
@@ -145,7 +146,8 @@ def load_district(config: dict[str, Any], scale: Scale = DISTRICT, progress: boo
     rng = random.Random(19)  # the same district every run: re-running stores nothing new
     places, communities, grids = place_rows(scale)
     summary: dict[str, Any] = {}
-    with ClusterRpcProxy(config, timeout=600) as cluster:
+    context = identity_context(config, service_account("cli-demo"), "cli")
+    with ClusterRpcProxy(config, timeout=600, context_data=context) as cluster:
         registry = cluster.registry
         ids: dict[str, str] = {}
 

@@ -21,6 +21,8 @@ from kombu import Connection, Exchange, Queue
 from tests.polling import drain, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+# Signs identity assertions in the suite: in-process stacks and service processes share it.
+TEST_IDENTITY_SECRET = "test-identity-secret-" + "y" * 32
 
 
 def free_port() -> int:
@@ -81,11 +83,16 @@ class Stack:
     def url(self) -> str:
         return "http://" + self.config["WEB_SERVER_ADDRESS"]
 
-    def rpc(self, service: str) -> Any:
-        """A standalone RPC proxy (use as a context manager)."""
+    def rpc(self, service: str, identity: Any = None) -> Any:
+        """A standalone RPC proxy (use as a context manager) calling as ``identity``,
+        by default the named account ``service:test-harness``."""
         from nameko.standalone.rpc import ServiceRpcProxy
 
-        return ServiceRpcProxy(service, self.config)
+        from yilin.identity import identity_context, service_account
+
+        return ServiceRpcProxy(service, self.config,
+                               context_data=identity_context(self.config, identity or service_account("test-harness"),
+                                                             "test-harness"))
 
 
 @dataclass
@@ -152,6 +159,8 @@ class ServiceProcess:
             "YILIN_AMQP_URI": amqp_uri, "YILIN_DATABASE_URL": database_url,
             "YILIN_METRICS_PORT": str(self.metrics_port), "YILIN_HTTP_ADDRESS": f"127.0.0.1:{self.http_port}",
             "YILIN_OUTBOX_SWEEP_INTERVAL": "0.3", "YILIN_OUTBOX_SWEEP_GRACE": "0.5", "YILIN_LOG_FORMAT": "json",
+            "YILIN_ENV": "development",  # the development defaults of deploy/config.yml
+            "YILIN_IDENTITY_SECRET": TEST_IDENTITY_SECRET,
         })
         environ.update(env)
         self.process = subprocess.Popen([sys.executable, "-m", "yilinctl.cli", "serve", name], cwd=ROOT,

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from yilin.errors import Forbidden, load
 from yilin.events import Envelope
 from yilin.fields import UtcDateTime
-from yilin.identity import SYSTEM, Identity
+from yilin.identity import SERVICE_ROLE, Identity
 from yilin.paging import MAX_PAGE
 from yilin.rpc import rpc
 
@@ -155,7 +155,7 @@ class AuditLogRpc:
     @rpc
     def audit_log(self, query_: dict[str, Any]) -> dict[str, Any]:
         caller: Identity = self.caller  # type: ignore[attr-defined]  # the service class provides it
-        if caller.role not in AUDIT_READERS and caller != SYSTEM:
+        if caller.role not in AUDIT_READERS and caller.role != SERVICE_ROLE:
             raise Forbidden("only auditors and operators may read the audit trail")
         q = load(AuditQuery(), query_)
         with self.db.read() as session:  # type: ignore[attr-defined]  # the service class provides it

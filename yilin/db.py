@@ -31,7 +31,7 @@ from yilin.bulk import insert_rows
 from yilin.config import database_url
 from yilin.errors import Conflict
 from yilin.events import Envelope, EventCatalogue
-from yilin.identity import IDENTITY_KEY, SYSTEM, Identity
+from yilin.identity import Identity, caller_of
 from yilin.logs import CORRELATION_KEY
 from yilin.outbox import OutboxRelay
 
@@ -55,7 +55,8 @@ def engine_for(url: str, service: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=120,
+        # hide_parameters: an error's log line shows the SQL, never the values (names, addresses)
+        engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=120, hide_parameters=True,
                                connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -72,7 +73,7 @@ def engine_for(url: str, service: str) -> Engine:
         # LIFO: a checkout takes the connection used last, so reads mostly skip the ping.
         # values_plus_batch: a flush's UPDATEs of many rows go in pages, not one round trip each.
         engine = create_engine(parsed, pool_size=10, max_overflow=20, pool_timeout=60, pool_use_lifo=True,
-                               executemany_mode="values_plus_batch",
+                               executemany_mode="values_plus_batch", hide_parameters=True,
                                connect_args={"options": f"-csearch_path={service}"})
         _ping_on_checkout(engine)
     _engines[key] = engine
@@ -221,7 +222,7 @@ class Database(DependencyProvider):
         self.relay.kill()
 
     def get_dependency(self, worker_ctx: Any) -> "DatabaseAccess":
-        identity = Identity.from_header(worker_ctx.data.get(IDENTITY_KEY)) or SYSTEM
+        identity = caller_of(worker_ctx)
         entrypoint = getattr(worker_ctx.entrypoint, "method_name", None)
         return DatabaseAccess(self, worker_ctx.data.get(CORRELATION_KEY), identity, entrypoint)
 
@@ -229,7 +230,7 @@ class Database(DependencyProvider):
 class DatabaseAccess:
     """What a worker sees as ``self.db``."""
 
-    def __init__(self, provider: Database, correlation_id: str | None, identity: Identity = SYSTEM,
+    def __init__(self, provider: Database, correlation_id: str | None, identity: Identity,
                  entrypoint: str | None = None) -> None:
         self.provider = provider
         self.correlation_id = correlation_id

@@ -12,6 +12,8 @@ from typing import Any
 from cryptography.fernet import Fernet
 from nameko.extensions import DependencyProvider
 
+from yilin.environment import require_secret
+
 PHONE_NUMBER = re.compile(r"^1[3-9]\d{9}$")  # mainland mobile numbers: 13x–19x
 
 
@@ -45,8 +47,12 @@ class PersonalData:
 class PersonalDataKey(DependencyProvider):
     """``self.pii`` in a worker: a :class:`PersonalData` keyed from ``PII_KEY``."""
 
+    def check_configuration(self, config: Any) -> None:
+        """A weak or missing ``PII_KEY`` stops the service before it starts."""
+        require_secret(config, "PII_KEY")
+
     def setup(self) -> None:
-        self.personal_data = PersonalData(self.container.config["PII_KEY"])
+        self.personal_data = PersonalData(require_secret(self.container.config, "PII_KEY").decode())
 
     def get_dependency(self, worker_ctx: Any) -> PersonalData:
         return self.personal_data

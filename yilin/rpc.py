@@ -16,6 +16,7 @@ consumers on its queue, each knowing only its own methods."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable, TypeVar
 
 import eventlet
@@ -32,8 +33,9 @@ from nameko.constants import (
     NON_PERSISTENT,
     SERIALIZER_CONFIG_KEY,
 )
-from nameko.exceptions import UnknownService
+from nameko.exceptions import ContainerBeingKilled, MalformedRequest, UnknownService
 
+from yilin.identity import IDENTITY_KEY, VERIFIED_KEY, assertion_key, verify_assertion
 from yilin.signatures import SignatureCheckedOnce
 
 DEFAULT_READ_TIMEOUT = 30.0  # seconds; far above any read's own time (the slowest, a PDF, takes ~1 s)
@@ -140,9 +142,38 @@ class _ReadResponder(nameko_rpc.Responder):
 
 
 class Rpc(SignatureCheckedOnce, nameko_rpc.Rpc):
-    """nameko's RPC entrypoint, replying to reads as they were asked (see the module)."""
+    """nameko's RPC entrypoint, replying to reads as they were asked (see the module),
+    that refuses a call without a verifiable identity (:mod:`yilin.identity`): the
+    caller gets ``Unauthenticated`` and no worker runs, so nothing changes."""
 
     rpc_consumer = _RpcConsumer()
+    verifies_identity = True
+
+    def check_configuration(self, config: Any) -> None:
+        """A weak or missing identity key stops the service before it starts."""
+        assertion_key(config)
+
+    def setup(self) -> None:
+        self.key = assertion_key(self.container.config)
+        super().setup()
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        # nameko's, with the identity verified between the headers and the worker; an
+        # exception here is sent back to the caller as the reply (RpcConsumer)
+        try:
+            args, kwargs = body["args"], body["kwargs"]
+        except (KeyError, TypeError):
+            raise MalformedRequest("Message missing `args` or `kwargs`") from None
+        self.check_signature(args, kwargs)
+        context_data = self.unpack_message_headers(message)
+        context_data.pop(VERIFIED_KEY, None)  # only this entrypoint may say what it verified
+        identity = verify_assertion(self.container.config, context_data.get(IDENTITY_KEY), self.key)
+        context_data[VERIFIED_KEY] = identity.to_header()
+        handle_result = partial(self.handle_result, message)
+        try:
+            self.container.spawn_worker(self, args, kwargs, context_data=context_data, handle_result=handle_result)
+        except ContainerBeingKilled:
+            self.rpc_consumer.requeue_message(message)
 
 
 Method = TypeVar("Method", bound=Callable[..., Any])

@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 
 import jwt
 
+from yilin.environment import MIN_SECRET_BYTES, ConfigurationError, require_secret
 from yilin.errors import Unauthenticated
 from yilin.identity import ROLES, Identity
 
@@ -25,10 +26,8 @@ AUDIENCE = "yilin-api"
 ALGORITHMS = ["HS256"]
 DEFAULT_TTL = 3600
 MAX_TTL = 30 * 24 * 3600
-MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key at least as long as the hash output
 LEEWAY = 30  # seconds of clock skew tolerated between replicas
 PERSON_ROLES = tuple(r for r in ROLES if r != "service")  # service accounts use API keys
-DEV_SECRET_PREFIX = "dev-only-"
 VERIFIED_CACHE_SECONDS = 60.0  # how long a verified token is taken on trust (never past its exp)
 VERIFIED_CACHE_SIZE = 10_000
 
@@ -36,12 +35,10 @@ VERIFIED_CACHE_SIZE = 10_000
 def signing_key(config: Mapping[str, Any]) -> bytes:
     """The HMAC key from ``JWT_SECRET``; refuses a missing or short key, and the
     development default anywhere but in development."""
-    secret = str(config.get("JWT_SECRET") or "")
-    if len(secret.encode()) < MIN_SECRET_BYTES:
-        raise RuntimeError(f"JWT_SECRET (YILIN_JWT_SECRET) must be at least {MIN_SECRET_BYTES} bytes")
-    if secret.startswith(DEV_SECRET_PREFIX) and str(config.get("ENVIRONMENT", "dev")) != "dev":
-        raise RuntimeError("set YILIN_JWT_SECRET: the development default is refused outside YILIN_ENV=dev")
-    return secret.encode()
+    secret = require_secret(config, "JWT_SECRET")
+    if len(secret) < MIN_SECRET_BYTES:  # HS256 needs the length in development too
+        raise ConfigurationError(f"JWT_SECRET (YILIN_JWT_SECRET) must be at least {MIN_SECRET_BYTES} bytes")
+    return secret
 
 
 def issue_token(config: Mapping[str, Any], role: str, subject: str | None = None,
@@ -69,11 +66,13 @@ def _verify(config: Mapping[str, Any], token: str) -> tuple[Identity, float]:
     """The token's identity and the last moment it is accepted (``exp`` plus the leeway)."""
     try:
         claims = jwt.decode(token, signing_key(config), algorithms=ALGORITHMS, audience=AUDIENCE, issuer=ISSUER,
-                            leeway=LEEWAY, options={"require": ["exp", "iss", "aud", "sub"], "strict_aud": True})
+                            leeway=LEEWAY, options={"require": ["exp", "iat", "iss", "aud", "sub"], "strict_aud": True})
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("the token has expired") from None
     except jwt.PyJWTError:
         raise Unauthenticated("the token is not valid") from None
+    if not isinstance(claims["iat"], (int, float)) or claims["exp"] - claims["iat"] > MAX_TTL:
+        raise Unauthenticated("the token is not valid")  # no token lives longer than MAX_TTL, whoever signed it
     role, subject, org = claims.get("role"), claims.get("sub"), claims.get("org")
     if role not in PERSON_ROLES or not isinstance(subject, str) or not subject or len(subject) > 128:
         raise Unauthenticated("the token is not valid")
@@ -90,9 +89,11 @@ class VerifiedTokens:
     tokens that passed are remembered, and at most ``size`` of them."""
 
     def __init__(self, config: Mapping[str, Any], seconds: float = VERIFIED_CACHE_SECONDS,
-                 size: int = VERIFIED_CACHE_SIZE, clock: Callable[[], float] = time.time) -> None:
+                 size: int = VERIFIED_CACHE_SIZE, clock: Callable[[], float] = time.time,
+                 oidc: Any = None) -> None:
         signing_key(config)  # refuse a bad secret now, not at the first request
         self.config = config
+        self.oidc = oidc  # a yilin.oidc.OidcVerifier: RS256/ES256 tokens of the district's provider
         self.seconds = seconds
         self.size = size
         self.clock = clock
@@ -104,12 +105,22 @@ class VerifiedTokens:
         hit = self._verified.get(token)
         if hit is not None and now < hit[1]:
             return hit[0]
+        if self.oidc is not None and _algorithm(token) != ALGORITHMS[0]:
+            verified: Identity = self.oidc.verify(token)  # its keys are cached; each token is checked against them
+            return verified
         identity, accepted_until = _verify(self.config, token)
         if len(self._verified) >= self.size:  # full: drop the expired, then the oldest half if need be
             live = [(t, e) for t, e in self._verified.items() if now < e[1]]
             self._verified = dict(live if len(live) < self.size // 2 else live[len(live) - self.size // 2:])
         self._verified[token] = (identity, min(accepted_until, now + self.seconds))
         return identity
+
+
+def _algorithm(token: str) -> str | None:
+    try:
+        return jwt.get_unverified_header(token).get("alg")
+    except jwt.PyJWTError:
+        return None
 
 
 def demo_tokens(config: Mapping[str, Any], ttl: int = 12 * 3600) -> dict[str, str]:

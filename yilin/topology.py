@@ -7,6 +7,7 @@ service's DLQ instead of being acked away."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterator
 
 from kombu import Connection, Exchange, Queue
@@ -76,6 +77,22 @@ def service_topology(service_cls: type[Any]) -> list[Any]:
         queue = handler_queue(source, event_type, service, method)
         entities += [queue.exchange, queue]
     return entities
+
+
+def broker_permissions(service_cls: type[Any]) -> dict[str, str]:
+    """The RabbitMQ permissions (``configure``, ``write``, ``read`` regular expressions)
+    of the service's own broker user: its RPC queue and reply queues, its handler queues,
+    its exchanges and DLQ, RPC through ``nameko-rpc``, and reading (binding from) the
+    exchanges of the services it subscribes to. Nothing of another service's queues."""
+    service = re.escape(service_cls.name)
+    sources = sorted({source for source, _, _ in service_handlers(service_cls)})
+    source_exchanges = "|".join(re.escape(f"{s}.events") for s in sources)
+    own = (rf"rpc-{service}|rpc\.reply-{service}-[0-9a-f-]+|evt-[a-z_]+-[a-z_.]+--{service}\.[a-z_]+"
+           rf"|{service}\.(events|dlx|dlq)|nameko-rpc")
+    with_sources = own + (f"|{source_exchanges}" if sources else "")
+    return {"configure": f"^({with_sources})$",  # kombu declares a bound queue's exchange too
+            "write": f"^({own})$",
+            "read": f"^({with_sources})$"}
 
 
 def declare(amqp_uri: str, service_classes: list[type[Any]]) -> list[str]:

@@ -13,6 +13,7 @@ eventlet.monkey_patch()  # before anything opens a socket: psycopg2 and kombu be
 import importlib
 import json
 import logging.config
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ from services.registry.importing import import_file
 from yilin import deadletters, migrations, topology
 from yilin.config import database_url, load_config
 from yilin.db import engine_for
+from yilin.environment import check_extensions
 from yilin.outbox import backlog
 from yilin.replay import replay
 from yilin.tables import define_kit_tables
@@ -89,6 +91,7 @@ def serve(config: dict[str, Any], service: str) -> None:
     if "LOGGING" in config:
         logging.config.dictConfig(config["LOGGING"])
     try:
+        check_extensions(service_class(service), config)  # a bad secret stops it before anything starts
         run_service(service_class(service), config)
     except Exception as exc:  # every failure becomes one readable line
         logging.getLogger("yilin.serve").debug("%s failed", service, exc_info=True)
@@ -102,6 +105,9 @@ def serve(config: dict[str, Any], service: str) -> None:
 def run_all(config: dict[str, Any], no_demo: bool) -> None:
     """Migrate, start every service, load the demo district if empty, print the URLs."""
     ctx = click.get_current_context()
+    # A laptop run: development mode, said explicitly (the default everywhere else is production).
+    os.environ["YILIN_ENV"] = "development"
+    config["ENVIRONMENT"] = "development"
     sys.exit(run_stack(config, lambda: ctx.invoke(migrate, services=()), load_demo=not no_demo))
 
 

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from services.fund import permissions
 from services.fund.models import Disbursement, Enterprise
-from services.fund.permissions import DECIDERS, REGISTRARS, REQUESTERS, TRUSTED
-from yilin.errors import Forbidden, InvalidInput
+from yilin.errors import Forbidden
 from yilin.identity import Identity
+
+TRUSTED = ("operator", "service")  # the local operator and the platform's named accounts
+REGISTRARS = TRUSTED + permissions.WRITERS
+REQUESTERS = TRUSTED + permissions.REQUESTERS
+DECIDERS = permissions.DECIDERS
+APPROVERS = permissions.APPROVERS
+PAYERS = permissions.PAYERS
 
 
 def _require(caller: Identity, roles: Iterable[str], action: str) -> None:
@@ -48,18 +55,13 @@ def request_disbursement(caller: Identity) -> None:
 
 
 def approver(caller: Identity, request: Disbursement, member: str | None) -> str:
-    """Who this approval counts for: the committee member calling, or the member whose
-    signed approval an operator records. Never the requester."""
-    _require(caller, DECIDERS, "approve disbursements")
-    if caller.role == "fund_committee":
-        if member not in (None, caller.subject):
-            raise Forbidden("a committee member approves only as themself", {"member": ["must be left out"]})
-        who = caller.subject
-    else:
-        if not member:
-            raise InvalidInput("name the committee member whose approval you record",
-                               {"member": ["required when an operator records an approval"]})
-        who = member
+    """Who this approval counts for: the authenticated committee member calling, never
+    anyone they name, and never the requester (four eyes: approvals count distinct
+    authenticated identities)."""
+    _require(caller, APPROVERS, "approve disbursements")
+    if member not in (None, caller.subject):
+        raise Forbidden("a committee member approves only as themself", {"member": ["must be left out"]})
+    who = caller.subject
     if who == request.requested_by:
         raise Forbidden("the requester cannot approve their own request; two other committee members must",
                         {"approver": ["is the requester"]})
@@ -68,6 +70,19 @@ def approver(caller: Identity, request: Disbursement, member: str | None) -> str
 
 def decide(caller: Identity, action: str) -> None:
     _require(caller, DECIDERS, action)
+
+
+def payer_role(caller: Identity) -> None:
+    _require(caller, PAYERS, "pay disbursements")
+
+
+def payer(caller: Identity, request: Disbursement, approvers: Iterable[str]) -> None:
+    """The payer is a person other than the requester and every approver, operators included."""
+    payer_role(caller)
+    if caller.subject == request.requested_by:
+        raise Forbidden("the requester cannot pay their own request", {"payer": ["is the requester"]})
+    if caller.subject in set(approvers):
+        raise Forbidden("an approver cannot also pay the request; someone else must", {"payer": ["is an approver"]})
 
 
 def cancel(caller: Identity, request: Disbursement) -> None:

@@ -1,6 +1,6 @@
 """The fund's part of the demo district: a night-market operator owned by its residents'
 committee, its profit report (and so its contribution), and a disbursement request for
-new drain covers with two committee approvals and its payment."""
+new drain covers with two committee members' approvals and a third person's payment."""
 
 from __future__ import annotations
 
@@ -58,10 +58,13 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
     request = api.post(f"{API}/fund/disbursements", {
         "community_id": community, "category": "hardware_repair", "amount": "3680.00",
         "purpose": "Replace 12 broken drain covers along the 菁蓉夜市 lane", "ticket_id": ticket_id})
-    # The committee signed on paper; the operator records each member's approval.
+    # Four eyes: two committee members approve, each signed in as themself, and a
+    # treasurer who neither requested nor approved pays.
     for member in ("fund-committee-zhang", "fund-committee-li"):
-        request = api.post(f"{API}/fund/disbursements/{request['id']}/approvals", {"member": member})
-    paid = api.post(f"{API}/fund/disbursements/{request['id']}/payment", {"transfer_id": PAYMENT_TRANSFER})
+        request = api.as_identity("fund_committee", member).post(
+            f"{API}/fund/disbursements/{request['id']}/approvals", {})
+    paid = api.as_identity("operator", "fund-treasurer-wang").post(
+        f"{API}/fund/disbursements/{request['id']}/payment", {"transfer_id": PAYMENT_TRANSFER})
     pool = api.get(f"{API}/fund/pools/{community}")
     return {"fund": {"enterprises": [enterprise["id"]], "profit_reports": [report["id"]],
                      "disbursements": {"paid": [paid["id"]]}, "pools": {community: pool["balance_fen"]}}}

@@ -97,6 +97,7 @@ def cancel_disbursement(uow: UnitOfWork, caller: Identity, disbursement_id: Any,
     _require_open(d, "cancel")
     d.status, d.decided_by, d.decision_reason, d.decided_at = "cancelled", caller.subject, data["reason"], utcnow()
     uow.session.flush()
+    uow.note("disbursement.cancelled", {"disbursement_id": d.id})  # publishes no event: the audit row says it
     return disbursement_view(uow.session, d)
 
 
@@ -104,7 +105,7 @@ def pay_disbursement(uow: UnitOfWork, caller: Identity, disbursement_id: Any, da
     """Pay an approved request from its community's pool; never overdraws the pool."""
     session = uow.session
     key = str(data["transfer_id"])
-    access.decide(caller, "pay disbursements")
+    access.payer_role(caller)  # the role first; the people once the request is locked
     digest = body_hash("pay_disbursement", str(disbursement_id), data)
     if (first := replay(session, key, digest)) is not None:
         return disbursement_view(session, session.get(Disbursement, first["disbursement_id"]))
@@ -115,6 +116,7 @@ def pay_disbursement(uow: UnitOfWork, caller: Identity, disbursement_id: Any, da
                        {"status": [f"requested, {count} of {APPROVALS_NEEDED} approvals"]})
     if d.status != "approved":
         raise Conflict(f"cannot pay a request that is {d.status}", {"status": [d.status]})
+    access.payer(caller, d, session.scalars(select(Approval.approver).where(Approval.disbursement_id == d.id)))
     pool = ledger.pool(session, d.community_id)
     expense = ledger.account(session, ledger.expense_code(d.community_id, d.category), "expense", d.community_id,
                              category=d.category)

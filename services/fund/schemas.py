@@ -145,8 +145,8 @@ class DisbursementIn(Schema):
 
 class ApprovalIn(Schema):
     member = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 80), metadata={
-        "description": "Only for an operator recording a committee member's signed approval: that member's "
-                       "subject. A committee member approves as themself and leaves it out."})
+        "description": "Leave it out: a committee member approves as themself (their token's subject); "
+                       "naming anyone else is refused."})
 
 
 class DecisionIn(Schema):

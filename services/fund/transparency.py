@@ -6,7 +6,6 @@ people."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -18,6 +17,7 @@ from services.fund import ledger
 from services.fund.models import Account, Disbursement, Enterprise, Entry, ProfitReport, Transfer
 from services.fund.rules import yuan
 from services.fund.schemas import CATEGORIES
+from yilin.exports import SafeWriter
 
 CHINA = timezone(timedelta(hours=8))
 SIGN = {"contribution": 1, "contribution_reversal": -1}
@@ -87,13 +87,11 @@ def build(session: Session, community_id: str, year: int) -> dict[str, Any]:
 def to_csv(report: dict[str, Any]) -> str:
     """One line per figure: ``section,key,detail,amount_fen,amount_yuan``."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out, lineterminator="\n")  # a purpose typed as "=…" stays text in a spreadsheet
     writer.writerow(["section", "key", "detail", "amount_fen", "amount_yuan"])
 
     def row(section: str, key: str, detail: str, fen: int) -> None:
-        # A purpose typed as "=…" must stay text when the file is opened in a spreadsheet.
-        safe = "'" + detail if detail[:1] in ("=", "+", "-", "@") else detail
-        writer.writerow([section, key, safe, fen, yuan(fen)])
+        writer.writerow([section, key, detail, fen, yuan(fen)])
 
     row("opening_balance", report["community_id"], str(report["year"]), report["opening_balance_fen"])
     for line in report["contributions"]:

@@ -14,7 +14,8 @@ from werkzeug.wrappers import Request
 
 from yilin.errors import Unauthenticated
 from yilin.identity import Identity
-from yilin.tokens import VerifiedTokens, signing_key, verify_api_key, verify_token
+from yilin.oidc import OidcSettings, OidcVerifier
+from yilin.tokens import PERSON_ROLES, VerifiedTokens, signing_key, verify_api_key, verify_token
 
 API_KEY_HEADER = "X-API-Key"
 MAX_CREDENTIAL_LENGTH = 4096  # far above any token we issue; bounds the work per request
@@ -28,10 +29,15 @@ class AuthSettings(DependencyProvider):
     weak ``JWT_SECRET`` or a malformed ``API_KEYS`` stops it instead of failing later.
     ``self.auth`` in a worker is the process's :class:`~yilin.tokens.VerifiedTokens`."""
 
+    def check_configuration(self, config: Mapping[str, Any]) -> None:
+        """A weak or missing ``JWT_SECRET`` stops the gateway before it starts."""
+        signing_key(config)
+
     def setup(self) -> None:
         config = self.container.config
         signing_key(config)
-        self.tokens = VerifiedTokens(config)
+        settings = OidcSettings.from_config(config)
+        self.tokens = VerifiedTokens(config, oidc=OidcVerifier(settings, PERSON_ROLES) if settings else None)
         keys = config.get("API_KEYS") or {}
         if not isinstance(keys, dict):
             raise RuntimeError("API_KEYS must map SHA-256 hashes of keys to service identities")

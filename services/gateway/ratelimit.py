@@ -8,6 +8,7 @@ limit, which is the trade for not needing a shared store."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections import OrderedDict
@@ -46,12 +47,43 @@ class TokenBuckets:
             self._buckets.popitem(last=False)
 
 
+def trusted_networks(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``TRUSTED_PROXIES``: comma-separated addresses or networks (the Ingress controller's)."""
+    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
+    return tuple(ipaddress.ip_network(str(item).strip(), strict=False) for item in items if str(item).strip())
+
+
+def client_address(remote_addr: str | None, forwarded_for: str | None,
+                   trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> str:
+    """The client's address: the peer, unless the peer is a trusted proxy; then the
+    nearest address in ``X-Forwarded-For`` that is not a trusted proxy (a client can
+    prepend anything to the header, so it is read from the right)."""
+    hops = [h.strip() for h in (forwarded_for or "").split(",") if h.strip()]
+    address = str(remote_addr or "")
+    while hops and _trusted(address, trusted):
+        address = hops.pop()
+    return address
+
+
+def _trusted(address: str, trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
 class RateLimit(DependencyProvider):
-    """``self.rate_limit`` in the gateway: the process's :class:`TokenBuckets`."""
+    """``self.rate_limit`` in the gateway: the process's :class:`TokenBuckets`, which
+    also knows the trusted proxies (``client`` of a request)."""
 
     def setup(self) -> None:
-        per_minute = int(self.container.config.get("RATE_LIMIT_PER_MINUTE") or DEFAULT_PER_MINUTE)
+        config = self.container.config
+        per_minute = int(config.get("RATE_LIMIT_PER_MINUTE") or DEFAULT_PER_MINUTE)
         self.buckets = TokenBuckets(per_minute)
+        trusted = trusted_networks(config.get("TRUSTED_PROXIES"))
+        self.buckets.client = lambda request: client_address(  # type: ignore[attr-defined]  # set once here
+            request.remote_addr, request.headers.get("X-Forwarded-For"), trusted)
 
     def get_dependency(self, worker_ctx: Any) -> TokenBuckets:
         return self.buckets

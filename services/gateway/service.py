@@ -40,7 +40,7 @@ from yilin.errors import (
     YilinError,
     load,
 )
-from yilin.identity import IDENTITY_KEY, Identity
+from yilin.identity import IDENTITY_KEY, Caller, Identity, sign_assertion
 from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation
 from yilin.rpc import ReadRpcProxy
@@ -53,6 +53,22 @@ access_log = logging.getLogger("yilin.access")
 MAX_BODY_BYTES = 1024 * 1024
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 CORRELATION_HEADER = "X-Correlation-Id"
+
+
+MAX_BODY_DEPTH = 32  # no payload of the API nests deeper than a few levels
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, level)
+            if level > MAX_BODY_DEPTH:
+                return level
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 class ApiEntrypoint(SignatureCheckedOnce, HttpRequestHandler):
@@ -125,6 +141,7 @@ class GatewayService:
     hours_reads = ReadRpcProxy("hours")
     tickets_reads = ReadRpcProxy("tickets")
     context = WorkerContext()
+    caller = Caller()  # health pings and other calls of its own go as the gateway's account
     metrics = Instrumentation()
     traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
     auth = AuthSettings()
@@ -137,7 +154,7 @@ class GatewayService:
     def health(self, request: Request) -> Response:
         self.context.data["yilin.route"] = "/health"
         try:
-            self.rate_limit.take("address:" + str(request.remote_addr))
+            self.rate_limit.take("address:" + self.rate_limit.client(request))
         except TooManyRequests as error:
             return error_response(error)
         pool = eventlet.GreenPool(len(BACKENDS))
@@ -157,7 +174,7 @@ class GatewayService:
     def openapi(self, request: Request) -> Response:
         self.context.data["yilin.route"] = "/openapi.json"
         try:
-            self.rate_limit.take("address:" + str(request.remote_addr))
+            self.rate_limit.take("address:" + self.rate_limit.client(request))
         except TooManyRequests as error:
             return error_response(error)
         if GatewayService._openapi is None:
@@ -182,9 +199,9 @@ class GatewayService:
     def _page(self, request: Request, route: str, view: Any) -> Response:
         data = self.context.data
         data["yilin.route"], data["yilin.method"] = route, request.method
-        data[IDENTITY_KEY] = ANONYMOUS.to_header()
+        data[IDENTITY_KEY] = sign_assertion(self.context.config, ANONYMOUS, "gateway")  # the services verify it
         try:
-            self.rate_limit.take("address:" + str(request.remote_addr))
+            self.rate_limit.take("address:" + self.rate_limit.client(request))
             status, html = view(lambda service: getattr(self, f"{service}_reads"))
         except YilinError as error:
             status, html = pages.error_page(error)
@@ -229,11 +246,11 @@ class GatewayService:
             return response
         data["yilin.route"] = route.template
         identity = ANONYMOUS if route.public else self._authenticate(request)
-        self.rate_limit.take("address:" + str(request.remote_addr) if identity is ANONYMOUS
+        self.rate_limit.take("address:" + self.rate_limit.client(request) if identity is ANONYMOUS
                              else f"identity:{identity.role}:{identity.subject}")
         if not authorise(identity, route.roles):
             raise Forbidden(f"the role {identity.role} may not {route.summary.lower()}")
-        data[IDENTITY_KEY] = identity.to_header()
+        data[IDENTITY_KEY] = sign_assertion(self.context.config, identity, "gateway")  # the services verify it
         bad_ids = {k: ["not a valid id (UUID)"] for k, v in path_values.items() if not UUID_PATTERN.match(v)}
         if bad_ids:
             raise InvalidInput("malformed id in the path", bad_ids)
@@ -260,7 +277,7 @@ class GatewayService:
             return authenticate(request, self.context.config, self.auth)
         except Unauthenticated:
             # failed attempts count against the client address: guessing is rate-limited too
-            self.rate_limit.take("address:" + str(request.remote_addr))
+            self.rate_limit.take("address:" + self.rate_limit.client(request))
             raise
 
     @staticmethod
@@ -272,6 +289,12 @@ class GatewayService:
         if not raw:
             raise BadRequest("a JSON body is required", {"body": ["missing"]})
         try:
-            return json.loads(raw)
+            body = json.loads(raw)
         except ValueError as exc:
             raise BadRequest(f"the body is not valid JSON: {exc}", {"body": ["invalid JSON"]}) from None
+        except RecursionError:
+            raise BadRequest(f"the body nests deeper than {MAX_BODY_DEPTH} levels", {"body": ["nested too deep"]}) \
+                from None
+        if _depth(body) > MAX_BODY_DEPTH:
+            raise BadRequest(f"the body nests deeper than {MAX_BODY_DEPTH} levels", {"body": ["nested too deep"]})
+        return body

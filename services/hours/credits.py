@@ -68,10 +68,11 @@ def _ticket_entries(store: LedgerStore, data: dict[str, Any], statuses: Sequence
 
 def _confirm(uow: UnitOfWork, store: LedgerStore, state: TicketState, entries: Sequence[Entry],
              totals: dict[str, VolunteerTotal], star_minutes: Sequence[int]) -> None:
-    actor = rules.confirmer(state.automatic)
+    if not rules.confirmation_verifies(state.automatic):
+        return
     for entry in entries:
         entry.rating = state.rating
-        verify(uow, store, entry, totals[entry.volunteer_id], actor, star_minutes)
+        verify(uow, store, entry, totals[entry.volunteer_id], rules.RESIDENT_CONFIRMATION, star_minutes)
 
 
 def _void(uow: UnitOfWork, store: LedgerStore, entries: Sequence[Entry], totals: dict[str, VolunteerTotal]) -> None:

@@ -78,8 +78,11 @@ def emit_rejected(uow: UnitOfWork, entry: Entry, previous: str, total: Volunteer
                                 "verified_minutes": total.verified_minutes})
 
 
-def _authorise_decision(caller: Identity, entry: Entry) -> None:
-    problem = rules.decision_problem(caller, entry.volunteer_id, entry.organisation_id, VERIFIERS, SYSTEM_ROLES)
+def _authorise_decision(caller: Identity, entry: Entry, store: LedgerStore | None = None) -> None:
+    on_the_ticket = store is not None and entry.source == "ticket" and store.on_ticket(entry.source_id,
+                                                                                        caller.subject)
+    problem = rules.decision_problem(caller, entry.volunteer_id, entry.organisation_id, VERIFIERS, SYSTEM_ROLES,
+                                     on_the_ticket)
     if problem:
         raise Forbidden(problem.message, problem.details)
 
@@ -142,7 +145,7 @@ def get_sheet(session: Session, sheet_id: Any) -> SheetView:
 def verify_entry(uow: UnitOfWork, caller: Identity, entry_id: Any, star_minutes: Sequence[int]) -> EntryView:
     store = LedgerStore(uow.session)
     entry = store.entry_for_update(entry_id)
-    _authorise_decision(caller, entry)
+    _authorise_decision(caller, entry, store)
     _require_pending(entry)
     verify(uow, store, entry, store.lock_total(entry.volunteer_id), caller.subject, star_minutes)
     return entry_view(entry)

@@ -3,7 +3,6 @@ personal information, service, training, commendations and evaluation; as JSON o
 
 from __future__ import annotations
 
-import csv
 import io
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -15,6 +14,7 @@ from services.hours.models import Entry, StarChange, TeamMember, VolunteerTotal,
 from services.hours.permissions import RECORD_READERS
 from services.hours.rules import clock_text
 from yilin.errors import Forbidden, NotFound
+from yilin.exports import SafeWriter
 from yilin.identity import Identity
 
 
@@ -62,7 +62,7 @@ CSV_COLUMNS = ("section", "date", "item", "detail", "organisation_id", "minutes"
 def record_csv(record: dict[str, Any]) -> str:
     """The same record as one CSV table, a ``section`` column naming each part."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)  # free text (content, kinds) stays text in a spreadsheet
     writer.writerow(CSV_COLUMNS)
     personal = record["personal"]
     for key in ("name", "id_number", "volunteer_number", "community_id"):

@@ -171,13 +171,17 @@ def acts_for(caller: Caller, organisation_id: str | None, system_roles: Sequence
 
 
 def decision_problem(caller: Caller, volunteer_id: str, organisation_id: str | None, deciders: Sequence[str],
-                     system_roles: Sequence[str]) -> Problem | None:
-    """Only a verifier of the recording organisation decides, and never on their own hours."""
+                     system_roles: Sequence[str], on_the_ticket: bool = False) -> Problem | None:
+    """Only a verifier of the recording organisation decides, never on their own hours,
+    and for a ticket's hours never someone named on that ticket: someone else's word."""
     if caller.subject == volunteer_id:
         return Problem("nobody verifies their own hours", {"entry_id": ["is your own entry"]})
     if caller.role not in (*system_roles, *deciders) or not acts_for(caller, organisation_id, system_roles):
         return Problem("only a verifier of the organisation that recorded these hours may decide on them",
                        {"entry_id": ["recorded by another organisation"]})
+    if on_the_ticket:
+        return Problem("a verifier named on the ticket cannot verify its hours; another verifier must",
+                       {"entry_id": ["you are on this ticket"]})
     return None
 
 
@@ -223,9 +227,14 @@ def confirmation_applies(ticket: TicketMoments, occurred_at: datetime) -> bool:
     return not (after(ticket.confirmed_at, occurred_at) or after(ticket.reopened_at, occurred_at))
 
 
-def confirmer(automatic: bool) -> str:
-    """The actor a ticket's confirmation is recorded under."""
-    return "tickets:automatic-confirmation" if automatic else "tickets:resident-confirmation"
+def confirmation_verifies(automatic: bool) -> bool:
+    """The resident's own confirmation verifies a ticket's hours. An automatic one (the
+    resident said nothing) is nobody's word: the hours stay recorded and pending, for a
+    verifier of the volunteer's organisation who is not on the ticket."""
+    return not automatic
+
+
+RESIDENT_CONFIRMATION = "tickets:resident-confirmation"  # the actor a resident's confirmation verifies as
 
 
 def minutes_by_volunteer(volunteers: Iterable[Mapping[str, object]]) -> dict[str, int]:

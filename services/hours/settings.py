@@ -14,6 +14,7 @@ from nameko.extensions import DependencyProvider
 from services.hours.rules import LOCAL_TIME
 
 __all__ = ["LOCAL_TIME", "DEFAULT_STAR_HOURS", "CertificateFont", "HoursSettings", "Settings"]
+from yilin.environment import require_secret
 
 # Sichuan's star rules, in hours: 1★ 100 … 5★ 1500 (5★ also needs a selection).
 DEFAULT_STAR_HOURS = (100, 300, 600, 1000, 1500)
@@ -71,12 +72,10 @@ def find_font(configured: str | None) -> CertificateFont:
 
 
 def load_settings(config: Mapping[str, Any]) -> HoursSettings:
-    key = config.get("CERTIFICATE_KEY")
-    if not key:
-        raise KeyError("CERTIFICATE_KEY is required by the hours service (certificate numbers are signed with it)")
+    key = require_secret(config, "CERTIFICATE_KEY")  # certificate numbers are signed with it
     return HoursSettings(
         star_minutes=parse_star_hours(config.get("HOURS_STAR_THRESHOLDS") or DEFAULT_STAR_HOURS),
-        certificate_key=str(key).encode(),
+        certificate_key=key,
         font=find_font(config.get("CJK_FONT") or None),
         check_url=str(config.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/") + CHECK_PATH,
     )
@@ -85,6 +84,10 @@ def load_settings(config: Mapping[str, Any]) -> HoursSettings:
 class Settings(DependencyProvider):
     """``self.settings``: checked once at start-up, so a missing key stops the service
     loudly instead of failing the first certificate."""
+
+    def check_configuration(self, config: Mapping[str, Any]) -> None:
+        """A weak or missing ``CERTIFICATE_KEY`` stops the service before it starts."""
+        require_secret(config, "CERTIFICATE_KEY")
 
     def setup(self) -> None:
         self.settings = load_settings(self.container.config)

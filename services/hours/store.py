@@ -188,6 +188,11 @@ class LedgerStore:
         """The id of a correction of ``entry_id`` still waiting for a decision."""
         return self.session.scalar(select(Entry.id).where(Entry.corrects_id == entry_id, Entry.status == "requested"))
 
+    def on_ticket(self, ticket_id: str, volunteer_id: str) -> bool:
+        """Whether ``volunteer_id`` has time recorded on the ticket (is named on it)."""
+        return self.session.scalar(select(Entry.id).where(Entry.source == "ticket", Entry.source_id == ticket_id,
+                                                          Entry.volunteer_id == volunteer_id).limit(1)) is not None
+
     def organisation_known(self, organisation_id: str) -> bool:
         return self.session.get(OrganisationView, organisation_id) is not None
 

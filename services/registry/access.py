@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.registry.models import Membership, Team, Volunteer
+from services.registry.models import Membership, Organisation, Team, Volunteer
 from services.registry.permissions import MANAGERS, MEMBER_EDITORS, OPERATORS
 from yilin.errors import Forbidden
 from yilin.identity import Identity
@@ -99,3 +99,23 @@ def team_members_read(session: Session, caller: Identity, team_id: Any) -> None:
     """Called once the team is known to exist."""
     if caller.role == "volunteer" and session.get(Membership, (str(team_id), caller.subject)) is None:
         raise Forbidden("a volunteer sees the members of their own teams only", {"team_id": ["not your team"]})
+
+
+def caller_scope(session: Session, caller: Identity) -> dict[str, list[str]]:
+    """What the caller may see in other services: the teams they belong to and lead (a
+    person who is a volunteer), and the communities of their organisation (staff)."""
+    teams: list[str] = []
+    led: list[str] = []
+    for team_id, role in session.execute(select(Membership.team_id, Membership.role)
+                                         .where(Membership.volunteer_id == caller.subject)):
+        teams.append(team_id)
+        if role == "lead":
+            led.append(team_id)
+    communities: set[str] = set()
+    if caller.organisation_id:
+        organisation = session.get(Organisation, caller.organisation_id)
+        if organisation is not None and organisation.community_id:
+            communities.add(organisation.community_id)
+        communities.update(c for c in session.scalars(select(Team.community_id)
+                                                        .where(Team.organisation_id == caller.organisation_id)) if c)
+    return {"teams": sorted(teams), "teams_led": sorted(led), "communities": sorted(communities)}

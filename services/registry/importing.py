@@ -14,6 +14,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from tqdm import tqdm
 
 from services.registry.id_numbers import canonical_id_number
+from yilin.identity import identity_context, service_account
 
 CSV_LIST_SEPARATOR = ";"
 # Batches sent before the first reply is awaited: the registry validates and encrypts
@@ -90,7 +91,9 @@ def import_file(config: dict[str, Any], path: str | Path, batch: int = 1000, pro
     (rejected rows are numbered from 0 in file order)."""
     summary: dict[str, Any] = {"created": 0, "duplicates": 0, "rejected": []}
     offset = 0
-    with ClusterRpcProxy(config) as cluster, tqdm(total=count_rows(path), unit="row", disable=not progress) as bar:
+    # The CLI calls as its own named account, never as nobody (the registry refuses that).
+    context = identity_context(config, service_account("cli-import"), "cli")
+    with ClusterRpcProxy(config, context_data=context) as cluster, tqdm(total=count_rows(path), unit="row", disable=not progress) as bar:
         for chunk, result in send_batches(cluster.registry, _batches(read_rows(path), batch), in_flight):
             summary["created"] += result["created"]
             summary["duplicates"] += result["duplicates"]

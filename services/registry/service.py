@@ -138,6 +138,12 @@ class RegistryService(AuditLogRpc):
             return TEAM_LIST.dump(domain.find_teams(session, community_id, skill))
 
     @rpc
+    def caller_scope(self) -> dict[str, list[str]]:
+        """The teams and communities the caller's identity reaches (for other services' reads)."""
+        with self.db.read() as session:
+            return access.caller_scope(session, self.caller)
+
+    @rpc
     def team_members(self, team_id: str) -> list[dict[str, Any]]:
         with self.db.read() as session:
             members = domain.team_members(session, team_id)

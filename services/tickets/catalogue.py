@@ -18,6 +18,7 @@ from yilin.paging import paginate
 def category_view(category: Category) -> dict[str, Any]:
     return {"id": category.id, "code": category.code, "name": category.name, "skill": category.skill,
             "assign_minutes": category.assign_minutes, "resolve_minutes": category.resolve_minutes,
+            "max_credit_minutes": category.max_credit_minutes,
             "needs_social_worker": category.needs_social_worker, "dispute": category.dispute,
             "fields": list(category.fields or []), "active": category.active}
 
@@ -29,6 +30,7 @@ def create_category(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
     category = Category(**data)
     session.add(category)
     session.flush()
+    uow.note("category.created", {"category_id": category.id})  # publishes no event: the audit row says it
     return category_view(category)
 
 
@@ -52,6 +54,7 @@ def update_category(uow: UnitOfWork, category_id: Any, patch: dict[str, Any]) ->
     for key, value in patch.items():
         setattr(category, key, value)
     uow.session.flush()
+    uow.note("category.updated", {"category_id": category.id, "fields": sorted(patch)})
     return category_view(category)
 
 

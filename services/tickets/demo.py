@@ -40,11 +40,11 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
                       ("冯丽", "13800000009", "府河阳光小区3栋")])
 
     def open_ticket(code: str, channel: str, description: str, attributes: dict[str, Any],
-                    reported_at: str | None = None) -> str:
+                    reported_at: str | None = None, resident_id: str | None = None) -> str:
         name, phone, address = next(residents)
         return api.post(TICKETS, {"category_code": code, "community_id": community, "channel": channel,
-                                  "resident_name": name, "resident_phone": phone, "address": address,
-                                  "description": description, "attributes": attributes,
+                                  "resident_id": resident_id, "resident_name": name, "resident_phone": phone,
+                                  "address": address, "description": description, "attributes": attributes,
                                   "reported_at": reported_at, "grid_id": grid})["id"]
 
     def act(ticket_id: str, action: str, body: dict[str, Any] | None = None) -> None:
@@ -66,15 +66,17 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
     tickets["in_progress"] = [in_progress]
 
     visits = []
-    for _ in range(2):
+    for n in range(2):
         visit = open_ticket("elder_home_visit", "hotline", "独居老人上门探访并义诊",
-                            {"services": ["blood_pressure", "medication_review"]}, earlier)
+                            {"services": ["blood_pressure", "medication_review"]}, earlier, f"demo-resident-visit-{n}")
         act(visit, "assign", assign)
         act(visit, "start")
         act(visit, "resolve", {"volunteers": [{"volunteer_id": volunteer, "minutes": 90}], "note": "血压正常"})
         visits.append(visit)
     tickets["resolved"] = [visits[0]]
-    act(visits[1], "confirm", {"rating": 5, "comment": "志愿者很耐心"})
+    # The served resident confirms, signed in as themself: their word verifies the hours.
+    api.as_identity("resident", "demo-resident-visit-1").post(f"{TICKETS}/{visits[1]}/confirm",
+                                                              {"rating": 5, "comment": "志愿者很耐心"})
     tickets["confirmed"] = [visits[1]]
 
     dispute = open_ticket("neighbour_dispute", "hotline", "楼上深夜噪音，邻里协商未果", {"kind": "noise"})

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any, Sequence
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from services.tickets.catalogue import category_by_code, check_attributes
@@ -16,13 +16,16 @@ from services.tickets.models import Ticket, TicketVolunteer, Transition, utcnow
 from services.tickets.permissions import ACTORS
 from services.tickets.rules import EVENT_OF_ACTION, IllegalTransition, allowed_actions
 from services.tickets.rules import next_state as _rule_next_state
+from services.tickets.visibility import Visibility, reduce_resident, sees
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from yilin.identity import Identity
 from yilin.paging import page
 from yilin.pii import PersonalData, mask_phone
 
-MAX_REPORT_AGE = timedelta(days=30)  # a need recorded later than this is a new need
+# Back-dating is bounded (a need recorded later than this is a new need) and audited:
+# SLA deadlines, and so the minutes a volunteer may claim, count from reported_at.
+MAX_REPORT_AGE = timedelta(days=2)
 CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -127,27 +130,44 @@ def begin(uow: UnitOfWork, caller: Identity, ticket_id: Any, action: str) -> Tic
     return ticket
 
 
-def get_ticket(session: Session, caller: Identity, ticket_id: Any) -> dict[str, Any]:
+def _check_visible(session: Session, v: Visibility, ticket: Ticket) -> None:
+    if not sees(v, ticket, set(assigned_ids(session, ticket))):
+        raise Forbidden("this ticket is not yours to see", {"ticket_id": ["not yours to see"]})
+
+
+def _shown(v: Visibility, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [reduce_resident(view) for view in views] if v.reduced else views
+
+
+def get_ticket(session: Session, v: Visibility, ticket_id: Any) -> dict[str, Any]:
     ticket = ticket_row(session, ticket_id)
-    _check_owner(caller, ticket)
-    return ticket_view(session, ticket)
+    _check_visible(session, v, ticket)
+    return _shown(v, [ticket_view(session, ticket)])[0]
 
 
 LIST_FILTERS = ("state", "category_code", "resident_id", "community_id", "team_id", "partner_id", "grid_id")
 
 
-def list_tickets(session: Session, caller: Identity, query: dict[str, Any]) -> dict[str, Any]:
+def list_tickets(session: Session, v: Visibility, query: dict[str, Any]) -> dict[str, Any]:
     filters = tuple(key for key in LIST_FILTERS if query.get(key))
-    own_only = caller.role == "resident"  # residents see their own tickets only
+    own_only = v.resident is not None and not v.everything  # residents see their own tickets only
     cursor = query.get("cursor")
     params: dict[str, Any] = {key: str(query[key]) for key in filters}
     params["limit"] = query["limit"] + 1
     if own_only:
-        params["own_subject"] = caller.subject
+        params["own_subject"] = v.resident
     if cursor:
         params["cursor"] = cursor
-    rows = session.scalars(_list_statement(filters, own_only, bool(cursor)), params).all()
-    return page(rows, query["limit"], lambda ticket: ticket.id, lambda tickets: ticket_views(session, tickets))
+    stmt = _list_statement(filters, own_only, bool(cursor))
+    if not v.everything and not own_only:
+        reach = [Ticket.community_id.in_(v.communities), Ticket.team_id.in_(v.teams)]
+        if v.volunteer is not None:
+            reach.append(Ticket.id.in_(select(TicketVolunteer.ticket_id)
+                                       .where(TicketVolunteer.volunteer_id == v.volunteer)))
+        stmt = stmt.where(or_(*reach))
+    rows = session.scalars(stmt, params).all()
+    return page(rows, query["limit"], lambda ticket: ticket.id,
+                lambda tickets: _shown(v, ticket_views(session, tickets)))
 
 
 @cache
@@ -164,9 +184,9 @@ def _list_statement(filters: tuple[str, ...], own_only: bool, after_cursor: bool
     return stmt.order_by(Ticket.id).limit(bindparam("limit"))
 
 
-def history(session: Session, caller: Identity, ticket_id: Any) -> list[dict[str, Any]]:
+def history(session: Session, v: Visibility, ticket_id: Any) -> list[dict[str, Any]]:
     ticket = ticket_row(session, ticket_id)
-    _check_owner(caller, ticket)
+    _check_visible(session, v, ticket)
     rows = session.scalars(select(Transition).where(Transition.ticket_id == ticket.id)
                            .order_by(Transition.at, Transition.id))
     return [{"action": r.action, "from_state": r.from_state, "to_state": r.to_state, "actor": r.actor,
@@ -195,6 +215,7 @@ def open_ticket(uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict
     if reported_at < now - MAX_REPORT_AGE:
         raise InvalidInput("reported_at is too old", {"reported_at": [f"at most {MAX_REPORT_AGE.days} days ago"]})
     attributes = check_attributes(category, data.get("attributes") or {})
+    backdated = reported_at < now - CLOCK_SKEW
     phone = data.get("resident_phone")
     ticket = Ticket(
         community_id=str(data["community_id"]), grid_id=str(data["grid_id"]) if data.get("grid_id") else None,
@@ -210,6 +231,9 @@ def open_ticket(uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict
     session.flush()
     session.add(Transition(ticket_id=ticket.id, action="open", from_state=None, to_state="opened",
                            actor=caller.subject, actor_role=caller.role, note=None, at=now))
+    if backdated:  # an audit row of its own: who dated a need in the past, and by how much
+        uow.note("ticket.backdated", {"ticket_id": ticket.id,
+                                      "minutes_back": int((now - reported_at).total_seconds() // 60)})
     uow.emit("ticket.opened", {**_ref(ticket), "channel": ticket.channel, "grid_id": ticket.grid_id,
                                "needs_social_worker": ticket.needs_social_worker,
                                "assign_due_at": ticket.assign_due_at, "resolve_due_at": ticket.resolve_due_at})

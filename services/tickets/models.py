@@ -32,6 +32,8 @@ class Category(Base):
     skill: Mapped[str] = mapped_column(String(40))
     assign_minutes: Mapped[int] = mapped_column(Integer)
     resolve_minutes: Mapped[int] = mapped_column(Integer)
+    # The most minutes one volunteer may be credited for one ticket of this category.
+    max_credit_minutes: Mapped[int] = mapped_column(Integer, default=480, server_default="480")
     needs_social_worker: Mapped[bool] = mapped_column(Boolean, default=False)
     dispute: Mapped[bool] = mapped_column(Boolean, default=False)
     fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -56,6 +56,9 @@ class CategoryIn(Schema):
                                     metadata={"description": "SLA: minutes from report to assignment."})
     resolve_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_SLA_MINUTES),
                                      metadata={"description": "SLA: minutes from report to resolution."})
+    max_credit_minutes = fields.Integer(load_default=480, strict=True, validate=validate.Range(1, 24 * 60),
+                                        metadata={"description": "The most minutes one volunteer may be credited "
+                                                                 "for one ticket of this category."})
     needs_social_worker = StrictBoolean(load_default=False)
     dispute = StrictBoolean(load_default=False, metadata={"description": "Disputes go to a social worker at once."})
     fields_ = fields.List(fields.Nested(CategoryField), data_key="fields", attribute="fields", load_default=list,
@@ -72,6 +75,7 @@ class CategoryPatch(Schema):
     skill = fields.String(validate=CODE)
     assign_minutes = fields.Integer(strict=True, validate=validate.Range(1, MAX_SLA_MINUTES))
     resolve_minutes = fields.Integer(strict=True, validate=validate.Range(1, MAX_SLA_MINUTES))
+    max_credit_minutes = fields.Integer(strict=True, validate=validate.Range(1, 24 * 60))
     needs_social_worker = StrictBoolean()
     dispute = StrictBoolean()
     fields_ = fields.List(fields.Nested(CategoryField), data_key="fields", attribute="fields",
@@ -86,6 +90,7 @@ class CategoryOut(Schema):
     skill = fields.String(required=True)
     assign_minutes = fields.Integer(required=True)
     resolve_minutes = fields.Integer(required=True)
+    max_credit_minutes = fields.Integer(required=True)
     needs_social_worker = fields.Boolean(required=True)
     dispute = fields.Boolean(required=True)
     fields_ = fields.List(fields.Nested(CategoryField), data_key="fields", attribute="fields", required=True)

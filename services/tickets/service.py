@@ -31,6 +31,7 @@ from services.tickets.schemas import (
     TicketQuery,
     TransitionOut,
 )
+from services.tickets.visibility import NEEDS_SCOPE, Visibility, visibility
 from yilin.audit import AuditLogRpc
 from yilin.db import Database
 from yilin.errors import NotFound, load
@@ -99,21 +100,26 @@ class TicketsService(AuditLogRpc):
             require_grid(self.registry, str(data["grid_id"]), str(data["community_id"]))
         return self._change(lambda uow: domain.open_ticket(uow, self.pii, self.caller, data))
 
+    def _visibility(self) -> Visibility:
+        """What the caller sees; the registry says which teams and communities it reaches."""
+        caller = self.caller
+        return visibility(caller, self.registry.caller_scope() if caller.role in NEEDS_SCOPE else None)
+
     @rpc
     def get_ticket(self, ticket_id: str) -> dict[str, Any]:
         with self.db.read() as session:
-            return TICKET.dump(domain.get_ticket(session, self.caller, ticket_id))
+            return TICKET.dump(domain.get_ticket(session, self._visibility(), ticket_id))
 
     @rpc
     def list_tickets(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(TICKET_QUERY, query)
         with self.db.read() as session:
-            return TICKETS.dump(domain.list_tickets(session, self.caller, q))
+            return TICKETS.dump(domain.list_tickets(session, self._visibility(), q))
 
     @rpc
     def ticket_history(self, ticket_id: str) -> list[dict[str, Any]]:
         with self.db.read() as session:
-            return HISTORY.dump(domain.history(session, self.caller, ticket_id))
+            return HISTORY.dump(domain.history(session, self._visibility(), ticket_id))
 
     # dispatch
     @rpc
@@ -175,7 +181,7 @@ class TicketsService(AuditLogRpc):
     def escalate(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
         with self.db.read() as session:
-            community_id = domain.get_ticket(session, self.caller, ticket_id)["community_id"]
+            community_id = domain.ticket_row(session, ticket_id).community_id
         worker = self._social_worker(community_id)
         return self._change(lambda uow: work.escalate(uow, self.caller, ticket_id, data, worker))
 

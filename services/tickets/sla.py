@@ -16,7 +16,9 @@ from services.tickets.models import Category, Ticket, utcnow
 from services.tickets.rules import CLOSED, OPEN, TRANSITIONS
 from services.tickets.work import mark_escalated
 from yilin.db import UnitOfWork
-from yilin.identity import SYSTEM
+from yilin.identity import service_account
+
+SLA_ACCOUNT = service_account("tickets")  # the timers act as the tickets service, by name
 
 ESCALATABLE = tuple(s for s in OPEN if "escalate" in TRANSITIONS[s])
 UNASSIGNED = ("opened", "escalated")
@@ -59,7 +61,7 @@ def sweep_deadlines(uow: UnitOfWork, now: datetime | None = None, batch: int = 2
                 reason = "overdue_assign" if ticket.assigned_at is None else "overdue_resolve"
         if reason:
             mark_escalated(ticket, reason, now)
-            apply_transition(uow, SYSTEM, ticket, "escalate", f"automatic: {reason}", {"reason": reason}, now)
+            apply_transition(uow, SLA_ACCOUNT, ticket, "escalate", f"automatic: {reason}", {"reason": reason}, now)
         ticket.updated_at = now
         outcomes.append({"ticket_id": ticket.id, "category": ticket.category_code, "breaches": breaches,
                          "escalated": reason})
@@ -77,7 +79,7 @@ def auto_confirm(uow: UnitOfWork, days: float, now: datetime | None = None, batc
     for ticket in tickets:
         ticket.auto_confirmed = True
         ticket.closed_at = now
-        apply_transition(uow, SYSTEM, ticket, "confirm", f"automatic: not confirmed within {days:g} days",
+        apply_transition(uow, SLA_ACCOUNT, ticket, "confirm", f"automatic: not confirmed within {days:g} days",
               {"rating": None, "automatic": True}, now)
     return [t.id for t in tickets]
 

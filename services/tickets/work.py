@@ -103,6 +103,12 @@ def resolve(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, A
     if unknown:
         raise InvalidInput("minutes can be recorded only for volunteers named on the ticket",
                            {"volunteers": [f"{v} is not assigned to this ticket" for v in unknown]})
+    category = category_by_code(session, ticket.category_code)
+    over = sorted(v for v, m in served.items() if m > category.max_credit_minutes)
+    if over:
+        raise InvalidInput(f"a {category.code} ticket credits at most {category.max_credit_minutes} minutes "
+                           "per volunteer", {"minutes": [f"{v}: {served[v]} > {category.max_credit_minutes}"
+                                                         for v in over]})
     limit = open_minutes(ticket, now)
     too_long = sorted(v for v, m in served.items() if m > limit)
     if too_long:

@@ -41,8 +41,8 @@ class Api:
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return self._call("GET", path, params=params)
 
-    def post(self, path: str, json: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", path, json=json)
+    def post(self, path: str, json: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
+        return self._call("POST", path, json=json, **({"headers": headers} if headers else {}))
 
     def patch(self, path: str, json: dict[str, Any]) -> dict[str, Any]:
         return self._call("PATCH", path, json=json)
@@ -146,7 +146,11 @@ def tickets_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
     def act(ticket_id: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         return api.post(f"/tickets/{ticket_id}/{action}", body or {})
 
-    # Reported 21 hours ago, so 20 hours served fit in the time the ticket was open.
+    # Reported 21 hours ago, so 20 hours served fit in the time the ticket was open; the
+    # category's cap on one volunteer's credit is raised to allow them (an audited change).
+    categories = api.get("/ticket-categories", {"limit": 50})["items"]
+    [visits] = [c for c in categories if c["code"] == "elder_home_visit"]
+    api.patch(f"/ticket-categories/{visits['id']}", {"max_credit_minutes": 1200})
     visit = open_ticket("elder_home_visit", {"services": ["blood_pressure"]}, now - timedelta(hours=21))
     act(visit, "assign", {"team_id": team["id"], "volunteer_ids": [served_long]})
     act(visit, "start")
@@ -256,10 +260,13 @@ def fund_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
     paid = api.post("/fund/disbursements", {"community_id": community, "category": "hardware_repair",
                                             "amount": "3680.00", "purpose": "Replace 12 broken drain covers",
                                             "ticket_id": ticket})
-    # The committee signed on paper; the operator records each member's approval.
+    # Four eyes: two members approve as themselves; a treasurer who did neither pays.
+    from tests.security.credentials import bearer
+
     for member in ("fund-committee-zhang", "fund-committee-li"):
-        api.post(f"/fund/disbursements/{paid['id']}/approvals", {"member": member})
-    api.post(f"/fund/disbursements/{paid['id']}/payment", {"transfer_id": str(uuid.uuid4())})
+        api.post(f"/fund/disbursements/{paid['id']}/approvals", {}, headers=bearer("fund_committee", member))
+    api.post(f"/fund/disbursements/{paid['id']}/payment", {"transfer_id": str(uuid.uuid4())},
+             headers=bearer("operator", "fund-treasurer-wang"))
     refused = api.post("/fund/disbursements", {"community_id": community, "category": "other",
                                                "amount": "99999.00", "purpose": "A private car park"})
     api.post(f"/fund/disbursements/{refused['id']}/rejection", {"reason": "not for the community"})

@@ -215,6 +215,38 @@ def _unknown_keys(given, kept, path=""):
             yield from _unknown_keys(g, k, f"{path}[{i}]")
 
 
+# The messaging-topology operator's User and Permission (rabbitmq.com/v1beta1), written
+# out from its CRDs' spec (the fields Yilin uses, closed as the API server would drop others).
+_CLUSTER_REF = {"type": "object", "required": ["name"], "additionalProperties": False,
+                "properties": {"name": {"type": "string"}, "namespace": {"type": "string"},
+                               "connectionSecret": {"type": "object", "properties": {"name": {"type": "string"}}}}}
+_TOPOLOGY_SCHEMAS = {
+    "User": {"type": "object", "required": ["spec"], "properties": {"spec": {
+        "type": "object", "required": ["rabbitmqClusterReference"], "additionalProperties": False,
+        "properties": {"rabbitmqClusterReference": _CLUSTER_REF,
+                       "tags": {"type": "array", "items": {"enum": ["management", "policymaker", "monitoring",
+                                                                   "administrator", "impersonator"]}},
+                       "importCredentialsSecret": {"type": "object", "required": ["name"],
+                                                   "properties": {"name": {"type": "string"}}}}}}},
+    "Permission": {"type": "object", "required": ["spec"], "properties": {"spec": {
+        "type": "object", "required": ["vhost", "permissions", "rabbitmqClusterReference"], "additionalProperties": False,
+        "properties": {"vhost": {"type": "string"}, "user": {"type": "string"},
+                       "userReference": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+                       "permissions": {"type": "object", "additionalProperties": False,
+                                       "properties": {k: {"type": "string"} for k in ("configure", "write", "read")}},
+                       "rabbitmqClusterReference": _CLUSTER_REF},
+        "oneOf": [{"required": ["user"]}, {"required": ["userReference"]}]}}},
+}
+
+
+def _topology_errors(kind: str):
+    import jsonschema
+
+    validator = jsonschema.Draft7Validator(_TOPOLOGY_SCHEMAS[kind])
+    return lambda doc: [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+                        for e in validator.iter_errors(doc)]
+
+
 def _custom_validators():
     from cloudcoil.models.keda.v1alpha1 import ScaledObject, TriggerAuthentication
     from cloudcoil.models.prometheus_operator.v1 import PodMonitor, PrometheusRule, ServiceMonitor
@@ -226,6 +258,8 @@ def _custom_validators():
         ("monitoring.coreos.com/v1", "PodMonitor"): lambda d: _pydantic_errors(PodMonitor, d),
         ("monitoring.coreos.com/v1", "PrometheusRule"): lambda d: _pydantic_errors(PrometheusRule, d),
         ("rabbitmq.com/v1beta1", "RabbitmqCluster"): _rabbitmq_cluster_errors,
+        ("rabbitmq.com/v1beta1", "User"): _topology_errors("User"),
+        ("rabbitmq.com/v1beta1", "Permission"): _topology_errors("Permission"),
     }
 
 

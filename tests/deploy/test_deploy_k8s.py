@@ -209,3 +209,19 @@ def broken_overlay(tmp_path, overlay, target, patch):
 def test_broken_overlay_is_rejected(tmp_path, overlay, what, target, patch, validator):
     report = check_overlay(broken_overlay(tmp_path, overlay, target, patch), tmp_path)
     assert getattr(report, validator), f"{what}: {validator} accepted a broken {overlay} overlay"
+
+
+def test_each_service_has_its_own_broker_user() -> None:
+    """broker-users.yaml is what the code's permissions say, and each Deployment
+    connects with its own user's URI."""
+    import subprocess
+    import sys
+
+    from tests.deploy.deploy_checks import REPO
+
+    done = subprocess.run([sys.executable, "tools/broker_users.py", "--check"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for service in ("gateway", *CONSUMERS):
+        text = (K8S_DIR / "base" / f"{service}.yaml").read_text()
+        assert f"key: YILIN_AMQP_URI_{service.upper()}" in text and "key: YILIN_IDENTITY_SECRET" in text

@@ -97,6 +97,6 @@ def test_a_service_that_cannot_start_is_named_in_one_line_without_a_traceback(am
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     failures = [line for line in output.splitlines() if "failed to start" in line]
-    assert failures == ["hours failed to start: KeyError: CERTIFICATE_KEY is required by the hours service "
-                        "(certificate numbers are signed with it)"], output
+    assert failures == ["hours failed to start: ConfigurationError: CERTIFICATE_KEY (YILIN_CERTIFICATE_KEY) "
+                        "is required"], output
     assert "Traceback" not in output, output

@@ -9,6 +9,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import requests
 from nameko.standalone.rpc import ServiceRpcProxy
 from prometheus_client import REGISTRY
 
@@ -30,7 +31,7 @@ def start(stack: Any) -> Any:
 
 def as_(stack: Any, subject: str, role: str, organisation_id: str | None = None) -> ServiceRpcProxy:
     identity = Identity(subject=subject, role=role, organisation_id=organisation_id)
-    return ServiceRpcProxy("fund", stack.config, context_data={"yilin.identity": identity.to_header()})
+    return stack.rpc("fund", identity)
 
 
 def seed(http: Any, url: str) -> dict[str, str]:
@@ -173,13 +174,19 @@ def test_disbursement_needs_two_distinct_approvals_and_the_report_reconciles(sta
             who.approve_disbursement(too_big["id"], {})
     with as_(s, "member-c", "fund_committee") as c:
         c.approve_disbursement(too_big["id"], {})
-        balance = http.get(f"{s.url}/api/v1/fund/pools/{community}").json()["balance_fen"]
         try:
             c.pay_disbursement(too_big["id"], {"transfer_id": str(uuid.uuid4())})
+            raise AssertionError("an approver paid")
+        except Forbidden as error:
+            assert "payer" in error.fields
+    balance = http.get(f"{s.url}/api/v1/fund/pools/{community}").json()["balance_fen"]
+    with as_(s, "treasurer-1", "operator") as treasurer:
+        try:
+            treasurer.pay_disbursement(too_big["id"], {"transfer_id": str(uuid.uuid4())})
             raise AssertionError("overdrawn")
         except Conflict as error:
             assert "amount" in error.fields
-        assert http.get(f"{s.url}/api/v1/fund/pools/{community}").json()["balance_fen"] == balance
+    assert http.get(f"{s.url}/api/v1/fund/pools/{community}").json()["balance_fen"] == balance
 
     transfer_id = str(uuid.uuid4())
     r = http.post(pay, json={"transfer_id": transfer_id})
@@ -273,8 +280,50 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_written(stack: An
 def test_demo_creates_a_paid_disbursement(stack: Any, http: Any) -> None:
     s = start(stack)
     ids = seed(http, s.url)
-    created = demo.load(DemoApi(s.url, session=http), {"communities": [ids["PD-01-01"]], "organisations": {}})
+    from tests.security.credentials import bearer
+
+    api = DemoApi(s.url, identity_headers=bearer, session=http)
+    created = demo.load(api, {"communities": [ids["PD-01-01"]], "organisations": {}})
     fund = created["fund"]
     assert fund["pools"][ids["PD-01-01"]] == 12345679 - 368000
     [paid] = fund["disbursements"]["paid"]
     assert http.get(f"{s.url}/api/v1/fund/disbursements/{paid}").json()["status"] == "paid"
+
+
+def test_one_person_cannot_move_money_over_http(stack: Any, http: Any) -> None:
+    """Four eyes: an operator requesting, recording approvals under invented names and
+    paying alone is refused at each step; only authenticated committee members approve,
+    each once, and the payer is neither the requester nor an approver."""
+    from tests.security.credentials import bearer
+
+    s = start(stack)
+    ids = seed(http, s.url)
+    community = ids["PD-01-01"]
+    enterprise = register(http, s.url, ids)
+    assert http.post(f"{s.url}/api/v1/fund/profit-reports", json={
+        "enterprise_id": enterprise["id"], "fiscal_year": YEAR - 1, "net_profit": "100000.00",
+        "transfer_id": str(uuid.uuid4())}).status_code == 201
+    api = f"{s.url}/api/v1/fund/disbursements"
+    r = http.post(api, json={"community_id": community, "category": "hardware_repair", "amount": "100.00",
+                             "purpose": "Bins"})  # requested by test-operator
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    for member in ("fund-committee-zhang", "fund-committee-li", None):  # the operator as "the committee"
+        r = http.post(f"{api}/{rid}/approvals", json={"member": member} if member else {})
+        assert r.status_code == 403, r.text
+    zhang, li = bearer("fund_committee", "zhang"), bearer("fund_committee", "li")
+    r = http.post(f"{api}/{rid}/approvals", json={"member": "li"}, headers=zhang)  # approving for someone else
+    assert r.status_code == 403 and "member" in r.text
+    assert http.post(f"{api}/{rid}/approvals", json={}, headers=zhang).json()["status"] == "requested"
+    r = http.post(f"{api}/{rid}/approvals", json={}, headers={**zhang, "Idempotency-Key": str(uuid.uuid4())})
+    assert r.status_code == 409  # the same identity counts once
+    assert http.post(f"{api}/{rid}/payment", json={"transfer_id": str(uuid.uuid4())}).status_code == 409
+    assert http.post(f"{api}/{rid}/approvals", json={}, headers=li).json()["status"] == "approved"
+    for who in (http.headers, zhang, li):  # the requester (an operator) and each approver
+        r = requests.post(f"{api}/{rid}/payment", json={"transfer_id": str(uuid.uuid4())},
+                          headers=dict(who), timeout=10)
+        assert r.status_code == 403 and "payer" in r.text, r.text
+    assert http.get(f"{api}/{rid}").json()["status"] == "approved"  # nothing moved
+    r = requests.post(f"{api}/{rid}/payment", json={"transfer_id": str(uuid.uuid4())},
+                      headers=bearer("operator", "treasurer"), timeout=10)
+    assert r.status_code == 200 and r.json()["status"] == "paid", r.text

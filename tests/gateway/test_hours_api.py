@@ -12,7 +12,6 @@ from typing import Any
 
 import pypdf
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.demo import DemoApi
 from services.hours import demo
@@ -82,7 +81,7 @@ def test_sheets_verification_certificate_and_record(stack: Any, http: Any) -> No
 
     e0, e1, e2 = (e["id"] for e in sheet["entries"])
     verifier = Identity(v1, "verifier", w["org"])  # a volunteer who is also the organisation's verifier
-    with ServiceRpcProxy("hours", s.config, context_data={"yilin.identity": verifier.to_header()}) as hours:
+    with s.rpc("hours", verifier) as hours:
         with pytest.raises(Forbidden):
             hours.verify_entry(e1)  # their own hours
         assert hours.verify_entry(e0)["status"] == "verified"

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from nameko.standalone.rpc import ServiceRpcProxy
-
 from services.tickets.events import EVENTS
 from tests.harness import wait_until
 from tests.tickets.district import PERSONAL, build, ticket_body
@@ -153,8 +151,7 @@ def test_bad_input_is_refused_and_writes_nothing(stack: Any, tap: Any, http: Any
     # the resident may reopen only inside the window (0 days here)
     r = http.post(f"{api}/tickets/{tid}/reopen", json={})
     assert r.status_code == 409 and "resolved_at" in r.json()["fields"]
-    with ServiceRpcProxy("tickets", s.config, context_data={
-            "yilin.identity": Identity("someone-else", "resident").to_header()}) as stranger:
+    with s.rpc("tickets", Identity("someone-else", "resident")) as stranger:
         try:
             stranger.confirm(tid, {"rating": 1})
             raise AssertionError("a stranger confirmed the ticket")

@@ -20,7 +20,7 @@ from services.hours.certificates import render_pdf
 from services.hours.settings import load_settings
 view = json.loads(sys.argv[1])
 view["issued_on"] = date.fromisoformat(view["issued_on"])
-settings = load_settings({"CERTIFICATE_KEY": "k"})
+settings = load_settings({"CERTIFICATE_KEY": "k", "ENVIRONMENT": "development"})
 font = settings.font
 sys.stderr.write(str(font.path) + "\\n")
 sys.stdout.buffer.write(render_pdf(view, font, settings.check_url))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.hours.settings import BUNDLED_FONT_FACE, find_font, load_settings, parse_star_hours
+from yilin.environment import ConfigurationError
 
 
 def test_star_thresholds_are_configurable_and_checked() -> None:
@@ -19,9 +20,11 @@ def test_star_thresholds_are_configurable_and_checked() -> None:
 
 
 def test_a_missing_key_stops_the_service_loudly() -> None:
-    with pytest.raises(KeyError, match="CERTIFICATE_KEY"):
+    with pytest.raises(ConfigurationError, match="CERTIFICATE_KEY"):
         load_settings({})
-    settings = load_settings({"CERTIFICATE_KEY": "k", "HOURS_STAR_THRESHOLDS": "1,2,3,4,5"})
+    with pytest.raises(ConfigurationError, match="CERTIFICATE_KEY"):  # production: a short key is refused
+        load_settings({"CERTIFICATE_KEY": "k"})
+    settings = load_settings({"CERTIFICATE_KEY": "k", "ENVIRONMENT": "development", "HOURS_STAR_THRESHOLDS": "1,2,3,4,5"})
     assert settings.star_minutes == (60, 120, 180, 240, 300) and settings.certificate_key == b"k"
 
 
@@ -36,4 +39,5 @@ def test_the_font_comes_with_the_python_install_and_cjk_font_overrides_it(
     with caplog.at_level(logging.WARNING, logger="services.hours.settings"):
         assert find_font("/nonexistent/font.ttf") == bundled
     assert "/nonexistent/font.ttf" in caplog.text
-    assert load_settings({"CERTIFICATE_KEY": "k", "CJK_FONT": "/nonexistent/font.ttf"}).font == bundled
+    assert load_settings({"CERTIFICATE_KEY": "k", "ENVIRONMENT": "development",
+                          "CJK_FONT": "/nonexistent/font.ttf"}).font == bundled

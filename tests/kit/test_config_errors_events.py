@@ -15,6 +15,7 @@ from services.registry.id_numbers import canonical_id_number, id_check_digit, id
 from yilin.config import database_url, load_config, metrics_port, substitute_env
 from yilin.errors import Conflict, InvalidInput, NotFound, YilinError, load
 from yilin.events import EventCatalogue, parse_envelope
+from yilin.identity import identity_context, service_account
 from yilin.pii import PersonalData, mask_phone
 
 
@@ -68,7 +69,8 @@ class Failing:
 def test_errors_cross_real_rpc_as_their_own_type(make_config: Any, container_factory: Any, tmp_path: Any) -> None:
     config = make_config(f"sqlite:///{tmp_path}/x.db")
     container_factory(Failing, config).start()
-    with ServiceRpcProxy("failing", config) as failing:
+    with ServiceRpcProxy("failing", config, context_data=identity_context(
+            config, service_account("test"), "test")) as failing:
         with pytest.raises(NotFound) as caught:
             failing.fail()
     assert caught.value.fields == {"ticket_id": ["not found"]}

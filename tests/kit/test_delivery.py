@@ -17,6 +17,7 @@ from tests.kit import probe
 from yilin import deadletters, metrics, topology
 from yilin.config import database_url as resolve_url
 from yilin.db import engine_for
+from yilin.identity import identity_context, service_account
 from yilin.outbox import event_exchange
 
 
@@ -150,7 +151,8 @@ def test_service_killed_between_commit_and_publish_still_delivers(amqp_uri: str,
     migrate_service("registry", config)
     events = tap("registry")
     doomed = ServiceProcess("registry", amqp_uri, pg_url, YILIN_FAULTS="outbox.after_commit").wait_ready()
-    with ServiceRpcProxy("registry", config) as registry:
+    with ServiceRpcProxy("registry", config, context_data=identity_context(
+            config, service_account("test"), "test")) as registry:
         registry.create_organisation.call_async({"code": "ORG-1", "name": "社工站", "kind": "social_work_agency"})
         assert doomed.process.wait(20) == 137  # died right after its commit
     engine = engine_for(resolve_url(config, "registry", environ={}), "registry")

@@ -15,13 +15,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
 from yilin.db import DatabaseAccess, engine_for
+from yilin.identity import service_account
 
 
 @pytest.fixture
 def db(pg_url: str) -> Any:
     engine = engine_for(pg_url, "kit_reads")
     provider = SimpleNamespace(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
-    return DatabaseAccess(provider, None)  # type: ignore[arg-type]  # no worker context: reads need none
+    return DatabaseAccess(provider, None, service_account("test"))  # type: ignore[arg-type]  # no worker context: reads need none
 
 
 def _status(session: Any) -> int:

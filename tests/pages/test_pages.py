@@ -18,6 +18,7 @@ from services.gateway.pages.data import this_year
 from services.gateway.pages.format import hours, yuan
 from tests.harness import Stack
 from tests.pages.browser import PHONE, axe_source, axe_violations, chromium, overflows_horizontally, screenshots
+from tests.security.credentials import bearer
 
 SERVICES = ("registry", "tickets", "hours", "fund", "gateway")
 
@@ -29,7 +30,7 @@ def district(make_config: Callable[..., dict[str, Any]], container_factory: Any,
     config = make_config(pg_url)
     config["PUBLIC_URL"] = "http://" + config["WEB_SERVER_ADDRESS"]  # what the QR codes point at
     s = Stack.start(SERVICES, config, container_factory)
-    loaded = load_demo(s.url, DemoApi(s.url, session=http))
+    loaded = load_demo(s.url, DemoApi(s.url, identity_headers=bearer, session=http))
     assert loaded["loaded"] and loaded["communities"]
     communities = http.get(f"{s.url}/api/v1/places", params={"level": "community", "limit": 200}).json()["items"]
     return {"url": s.url, "communities": communities,

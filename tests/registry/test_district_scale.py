@@ -11,14 +11,15 @@ import sys
 from typing import Any
 
 from services.district_scale import DISTRICT, place_rows
-from tests.harness import ROOT
+from tests.harness import ROOT, TEST_IDENTITY_SECRET
 
 DIVIDE = 200
 
 
 def run_scale(amqp_uri: str) -> tuple[int, dict[str, Any], str]:
     result = subprocess.run([sys.executable, "-m", "yilinctl.cli", "demo", "--scale", "district", "--divide", str(DIVIDE)],
-                            cwd=ROOT, env=dict(os.environ, YILIN_AMQP_URI=amqp_uri), capture_output=True, text=True,
+                            cwd=ROOT, env=dict(os.environ, YILIN_AMQP_URI=amqp_uri, YILIN_ENV="development",
+                                                  YILIN_IDENTITY_SECRET=TEST_IDENTITY_SECRET), capture_output=True, text=True,
                             timeout=600)
     assert result.stdout.strip(), result.stderr[-3000:]
     return result.returncode, json.loads(result.stdout.strip().splitlines()[-1]), result.stderr

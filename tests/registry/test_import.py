@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from services.registry.id_numbers import id_check_digit
-from tests.harness import ROOT
+from tests.harness import ROOT, TEST_IDENTITY_SECRET
 from yilin.errors import InvalidInput
 
 
@@ -30,7 +30,9 @@ def make_rows(community: str, count: int) -> list[dict[str, Any]]:
 
 def run_import(amqp_uri: str, path: Path) -> tuple[int, dict[str, Any], str]:
     result = subprocess.run([sys.executable, "-m", "yilinctl.cli", "import", "volunteers", str(path), "--batch", "400"],
-                            cwd=ROOT, env=dict(os.environ, YILIN_AMQP_URI=amqp_uri), capture_output=True, text=True,
+                            cwd=ROOT, env=dict(os.environ, YILIN_AMQP_URI=amqp_uri, YILIN_ENV="development",
+                                                  YILIN_IDENTITY_SECRET=TEST_IDENTITY_SECRET),
+                            capture_output=True, text=True,
                             timeout=300)
     return result.returncode, json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
 
@@ -143,7 +145,8 @@ def test_batches_in_flight_keep_the_first_row_of_a_person(stack: Any, amqp_uri: 
     rows[9] = {**rows[7], "name": "later row", "id_number": rows[7]["id_number"].lower()}
     path = tmp_path / "people.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
-    summary = import_file({"AMQP_URI": amqp_uri, "serializer": "json"}, path, batch=3, progress=False, in_flight=3)
+    summary = import_file({"AMQP_URI": amqp_uri, "serializer": "json", "ENVIRONMENT": "development",
+                           "IDENTITY_SECRET": TEST_IDENTITY_SECRET}, path, batch=3, progress=False, in_flight=3)
     assert summary == {"created": 10, "duplicates": 2, "rejected": []}
     with s.rpc("registry") as registry:
         names = [v["name"] for v in registry.list_volunteers({"community_id": community["id"], "limit": 50})["items"]]

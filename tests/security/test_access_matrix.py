@@ -114,16 +114,15 @@ def test_registry_ownership_rules(stack: Any, http: Any) -> None:
 
 def test_registry_authorises_rpc_callers_itself(stack: Any) -> None:
     """A caller that reaches the service without the gateway's route check meets the same rules."""
-    from nameko.standalone.rpc import ServiceRpcProxy
 
     s = stack("registry")
-    volunteer = Identity(subject=str(uuid.uuid4()), role="volunteer").to_header()
-    with ServiceRpcProxy("registry", s.config, context_data={"yilin.identity": volunteer}) as registry:
+    volunteer = Identity(subject=str(uuid.uuid4()), role="volunteer")
+    with s.rpc("registry", volunteer) as registry:
         for call in (lambda: registry.create_place({"code": "X", "name": "X", "level": "district"}),
                      lambda: registry.register_volunteer({"name": "x", "id_number": id_number(9),
                                                           "community_id": str(uuid.uuid4())}),
                      lambda: registry.audit_log({})):
             with pytest.raises(Forbidden):
                 call()
-    with ServiceRpcProxy("registry", s.config) as registry:  # the platform itself (no identity)
+    with s.rpc("registry") as registry:  # a named service account
         assert registry.create_place({"code": "D", "name": "D", "level": "district"})["level"] == "district"

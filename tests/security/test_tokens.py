@@ -91,12 +91,13 @@ def test_the_verified_token_cache_stays_bounded() -> None:
 def test_weak_or_development_secrets_are_refused() -> None:
     with pytest.raises(RuntimeError, match="at least 32 bytes"):
         signing_key({"JWT_SECRET": "short"})
-    with pytest.raises(RuntimeError, match="at least 32 bytes"):
+    with pytest.raises(RuntimeError, match="JWT_SECRET"):
         signing_key({})
     dev = "dev-only-jwt-secret-change-me-0123456789"
-    assert signing_key({"JWT_SECRET": dev}) == dev.encode()
-    with pytest.raises(RuntimeError, match="YILIN_JWT_SECRET"):
-        signing_key({"JWT_SECRET": dev, "ENVIRONMENT": "production"})
+    assert signing_key({"JWT_SECRET": dev, "ENVIRONMENT": "development"}) == dev.encode()
+    for production in ({"JWT_SECRET": dev, "ENVIRONMENT": "production"}, {"JWT_SECRET": dev}):  # the default too
+        with pytest.raises(RuntimeError, match="YILIN_JWT_SECRET"):
+            signing_key(production)
     with pytest.raises(ValueError):
         issue_token(CONFIG, "service")
     with pytest.raises(ValueError):
@@ -134,10 +135,13 @@ def test_token_command_prints_a_token_on_its_last_line() -> None:
     from yilin.config import load_config
     from yilinctl.cli import main
 
-    result = CliRunner().invoke(main, ["token", "--role", "org_admin", "--subject", "u-7", "--organisation", "o-1",
-                                       "--ttl", "120"])
+    production = CliRunner().invoke(main, ["token", "--role", "org_admin"])  # the default mode: dev secret refused
+    assert production.exit_code != 0 and "YILIN_JWT_SECRET" in str(production.exception), production.output
+    development = {"YILIN_ENV": "development"}
+    result = CliRunner(env=development).invoke(main, ["token", "--role", "org_admin", "--subject", "u-7",
+                                                      "--organisation", "o-1", "--ttl", "120"])
     assert result.exit_code == 0, result.output
     token = result.output.strip().splitlines()[-1]
-    assert verify_token(load_config(), token) == Identity(subject="u-7", role="org_admin", organisation_id="o-1")
+    assert verify_token(load_config(environ=development), token) == Identity(subject="u-7", role="org_admin", organisation_id="o-1")
     refused = CliRunner().invoke(main, ["token", "--role", "service"])
     assert refused.exit_code != 0 and "--role" in refused.output

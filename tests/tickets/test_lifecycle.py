@@ -8,7 +8,6 @@ from typing import Any, Callable
 
 import eventlet
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.tickets.rules import ACTIONS, EVENT_OF_ACTION, STATES, TRANSITIONS
 from tests.harness import Stack
@@ -78,7 +77,7 @@ def test_every_transition_legal_and_illegal(pg_stack: Stack, tap: Any) -> None:
                     assert len(steps) == before + 1
                     assert (steps[-1]["action"], steps[-1]["from_state"], steps[-1]["to_state"]) == \
                         (action, state, TRANSITIONS[state][action])
-                    assert steps[-1]["actor"] == "system" and steps[-1]["at"]
+                    assert steps[-1]["actor"] == "service:test-harness" and steps[-1]["at"]
                     legal += 1
                 else:
                     before = tickets.ticket_history(parked)
@@ -110,14 +109,13 @@ def test_only_the_resident_confirms_their_ticket(pg_stack: Stack) -> None:
         ticket = tickets.open_ticket(ticket_body(district))
         for action in PATHS["resolved"]:
             ticket = getattr(tickets, action)(ticket["id"], payload(action, district))
-    config = pg_stack.config
     for who in (Identity("resident-2", "resident"), Identity(district.members[0], "volunteer")):
-        with ServiceRpcProxy("tickets", config, context_data={"yilin.identity": who.to_header()}) as as_other:
+        with pg_stack.rpc("tickets", who) as as_other:
             with pytest.raises(Forbidden):
                 as_other.confirm(ticket["id"], {"rating": 1})
             with pytest.raises(Forbidden):
                 as_other.reopen(ticket["id"], {})
     owner = Identity("resident-1", "resident")
-    with ServiceRpcProxy("tickets", config, context_data={"yilin.identity": owner.to_header()}) as as_owner:
+    with pg_stack.rpc("tickets", owner) as as_owner:
         confirmed = as_owner.confirm(ticket["id"], {"rating": 4, "comment": "很及时"})
     assert confirmed["state"] == "confirmed" and confirmed["rating"] == 4 and not confirmed["auto_confirmed"]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from services.tickets import domain, reports, sla, work
 from services.tickets.events import EVENTS
 from services.tickets.models import Base
+from services.tickets.visibility import visibility
 from tests.tickets.district import build, ticket_body
 from yilin.config import database_url as resolve_url
 from yilin.db import UnitOfWork, engine_for
@@ -124,7 +125,7 @@ def test_auto_confirm_and_report(run: Clocked) -> None:
     [auto] = [e for e in run.of_type("ticket.confirmed") if e["automatic"]]
     assert auto == {"ticket_id": ids[3], "community_id": COMMUNITY, "category_code": "blocked_drain",
                     "rating": None, "automatic": True}
-    ticket = run.read(domain.get_ticket, OPERATOR, ids[3])
+    ticket = run.read(domain.get_ticket, visibility(OPERATOR), ids[3])
     assert ticket["state"] == "confirmed" and ticket["auto_confirmed"] and ticket["rating"] is None
 
     [row] = run.read(reports.report, {"from_month": "2026-11", "to_month": "2026-11"})
@@ -150,4 +151,4 @@ def test_the_timer_auto_confirms_in_a_running_service(stack: Any, tap: Any) -> N
         assert confirmed["data"]["automatic"] is True and confirmed["data"]["rating"] is None
         after = tickets.get_ticket(ticket["id"])
         assert after["state"] == "confirmed" and after["auto_confirmed"]
-        assert tickets.ticket_history(ticket["id"])[-1]["actor"] == "system"
+        assert tickets.ticket_history(ticket["id"])[-1]["actor"] == "service:tickets"  # a named account

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
-from services.fund.permissions import COMMITTEE, LEDGER_READERS, READERS, REPORTERS, ROUTE_REQUESTERS, WRITERS
+from services.fund.permissions import (
+    APPROVERS,
+    DECIDERS,
+    LEDGER_READERS,
+    PAYERS,
+    READERS,
+    REPORTERS,
+    REQUESTERS,
+    WRITERS,
+)
 from services.fund.schemas import (
     AmendmentIn,
     ApprovalIn,
@@ -77,7 +86,7 @@ def get_profit_report(call: Call) -> dict:
 
 
 @api("POST", "/fund/disbursements", summary="Request a disbursement from a community's pool", tag=TAG,
-     body=DisbursementIn, response=DisbursementOut, status=201, roles=ROUTE_REQUESTERS)
+     body=DisbursementIn, response=DisbursementOut, status=201, roles=REQUESTERS)
 def request_disbursement(call: Call) -> dict:
     return call.rpc("fund").request_disbursement(call.body)
 
@@ -95,25 +104,25 @@ def get_disbursement(call: Call) -> dict:
 
 
 @api("POST", "/fund/disbursements/<disbursement_id>/approvals", summary="Approve a disbursement request", tag=TAG,
-     body=ApprovalIn, response=DisbursementOut, roles=COMMITTEE)
+     body=ApprovalIn, response=DisbursementOut, roles=APPROVERS)
 def approve_disbursement(call: Call) -> dict:
     return call.rpc("fund").approve_disbursement(call.path["disbursement_id"], call.body)
 
 
 @api("POST", "/fund/disbursements/<disbursement_id>/rejection", summary="Reject a disbursement request", tag=TAG,
-     body=DecisionIn, response=DisbursementOut, roles=COMMITTEE)
+     body=DecisionIn, response=DisbursementOut, roles=DECIDERS)
 def reject_disbursement(call: Call) -> dict:
     return call.rpc("fund").reject_disbursement(call.path["disbursement_id"], call.body)
 
 
 @api("POST", "/fund/disbursements/<disbursement_id>/cancellation", summary="Cancel a disbursement request", tag=TAG,
-     body=DecisionIn, response=DisbursementOut, roles=ROUTE_REQUESTERS)
+     body=DecisionIn, response=DisbursementOut, roles=REQUESTERS)
 def cancel_disbursement(call: Call) -> dict:
     return call.rpc("fund").cancel_disbursement(call.path["disbursement_id"], call.body)
 
 
 @api("POST", "/fund/disbursements/<disbursement_id>/payment", summary="Pay an approved disbursement", tag=TAG,
-     body=PaymentIn, response=DisbursementOut, roles=COMMITTEE)
+     body=PaymentIn, response=DisbursementOut, roles=PAYERS)
 def pay_disbursement(call: Call) -> dict:
     return call.rpc("fund").pay_disbursement(call.path["disbursement_id"], call.body)
 
