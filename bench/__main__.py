@@ -47,12 +47,36 @@ class Sizes:
     replica_cpu_limit: float = 0.4
 
 
-FULL = Sizes(noop_events=30_000, raw_events=60_000, commit_seconds=5, pipeline_tickets=5_000, latency_seconds=5,
-             http_seconds=5, volunteers=173_000, teams=459, enterprises=3_000, hour_entries=10_000_000,
-             query_samples=200, scaleout_tickets=1_000, scaleout_rounds=2)
-QUICK = Sizes(noop_events=2_000, raw_events=5_000, commit_seconds=1, pipeline_tickets=300, latency_seconds=1.5,
-              http_seconds=1.5, volunteers=5_000, teams=20, enterprises=60, hour_entries=100_000,
-              query_samples=30, scaleout_tickets=300, scaleout_rounds=1)
+FULL = Sizes(
+    noop_events=30_000,
+    raw_events=60_000,
+    commit_seconds=5,
+    pipeline_tickets=5_000,
+    latency_seconds=5,
+    http_seconds=5,
+    volunteers=173_000,
+    teams=459,
+    enterprises=3_000,
+    hour_entries=10_000_000,
+    query_samples=200,
+    scaleout_tickets=1_000,
+    scaleout_rounds=2,
+)
+QUICK = Sizes(
+    noop_events=2_000,
+    raw_events=5_000,
+    commit_seconds=1,
+    pipeline_tickets=300,
+    latency_seconds=1.5,
+    http_seconds=1.5,
+    volunteers=5_000,
+    teams=20,
+    enterprises=60,
+    hour_entries=100_000,
+    query_samples=30,
+    scaleout_tickets=300,
+    scaleout_rounds=1,
+)
 
 STAGES = ("baselines", "pipeline", "scaleout", "gateway", "district", "ledger")
 
@@ -61,9 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for CI (under two minutes)")
     parser.add_argument("--only", nargs="+", choices=STAGES, help="run only these stages")
-    parser.add_argument("--replica-cpu", type=float, metavar="CORES",
-                        help=f"CPU limit of each hours replica in the scale-out stage (default "
-                             f"{FULL.replica_cpu_limit:g}; 0 runs them uncapped)")
+    parser.add_argument(
+        "--replica-cpu",
+        type=float,
+        metavar="CORES",
+        help=f"CPU limit of each hours replica in the scale-out stage (default "
+        f"{FULL.replica_cpu_limit:g}; 0 runs them uncapped)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     sizes = QUICK if args.quick else FULL
@@ -108,8 +136,10 @@ def _broker_or_database_away(exc: BaseException) -> bool:
 
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, (ConnectionError, OperationalError, amqp.exceptions.ConnectionError,
-                             psycopg2.OperationalError, OSError)):
+        if isinstance(
+            seen,
+            (ConnectionError, OperationalError, amqp.exceptions.ConnectionError, psycopg2.OperationalError, OSError),
+        ):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

@@ -18,12 +18,19 @@ from yilin.topology import handler_queue
 PUBLISH_BATCH = 1000
 
 
-def envelope(event_type: str, data: dict[str, Any], source: str = "tickets",
-             correlation_id: str | None = None) -> dict[str, Any]:
+def envelope(
+    event_type: str, data: dict[str, Any], source: str = "tickets", correlation_id: str | None = None
+) -> dict[str, Any]:
     """An event as a producer service would publish it."""
-    return {"id": str(uuid.uuid4()), "type": event_type, "version": 1, "source": source,
-            "occurred_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
-            "correlation_id": correlation_id or str(uuid.uuid4()), "data": data}
+    return {
+        "id": str(uuid.uuid4()),
+        "type": event_type,
+        "version": 1,
+        "source": source,
+        "occurred_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "correlation_id": correlation_id or str(uuid.uuid4()),
+        "data": data,
+    }
 
 
 def publish_all(amqp_uri: str, exchange: Exchange, bodies: Iterable[dict[str, Any]]) -> int:
@@ -43,17 +50,26 @@ def publish_all(amqp_uri: str, exchange: Exchange, bodies: Iterable[dict[str, An
 
 
 def sample_body(i: int) -> dict[str, Any]:
-    return envelope("bench.noop", {"ticket_id": str(uuid.uuid4()), "community_id": str(uuid.uuid4()),
-                                   "category_code": "utilities", "rating": 1 + i % 5, "automatic": False},
-                    source="benchsource")
+    return envelope(
+        "bench.noop",
+        {
+            "ticket_id": str(uuid.uuid4()),
+            "community_id": str(uuid.uuid4()),
+            "category_code": "utilities",
+            "rating": 1 + i % 5,
+            "automatic": False,
+        },
+        source="benchsource",
+    )
 
 
 def raw_amqp(env: Environment, count: int) -> dict[str, Any]:
     """A plain consumer (py-amqp, no framework) acking a backlog of ``count`` messages
     from a quorum queue like the services' own."""
     exchange = Exchange("bench.raw", type="topic", durable=True)
-    queue = Queue("bench.raw", exchange=exchange, routing_key="#", durable=True,
-                  queue_arguments={"x-queue-type": "quorum"})
+    queue = Queue(
+        "bench.raw", exchange=exchange, routing_key="#", durable=True, queue_arguments={"x-queue-type": "quorum"}
+    )
     with Connection(env.amqp_uri) as conn:
         queue.bind(conn.channel()).declare()
     publish_all(env.amqp_uri, exchange, (sample_body(i) for i in range(count)))
@@ -63,8 +79,12 @@ def raw_amqp(env: Environment, count: int) -> dict[str, Any]:
 def drain_rate(env: Environment, queue: str, total: int, timeout: float) -> dict[str, float]:
     """Poll a queue's depth while a consumer drains a backlog of ``total``: the rate
     from the first message taken to the queue being empty."""
-    first = wait_until(lambda: (lambda d: (time.perf_counter(), d) if d < total else None)(env.queue_depth(queue)[0]),
-                       timeout, f"{queue} to start draining", interval=0.01)
+    first = wait_until(
+        lambda: (lambda d: (time.perf_counter(), d) if d < total else None)(env.queue_depth(queue)[0]),
+        timeout,
+        f"{queue} to start draining",
+        interval=0.01,
+    )
     started, depth = first
     wait_until(lambda: env.queue_depth(queue)[0] == 0, timeout, f"{queue} to drain", interval=0.02)
     elapsed = time.perf_counter() - started

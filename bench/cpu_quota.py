@@ -138,7 +138,7 @@ def remove_orphans(root: Path) -> None:
     except OSError:
         return
     for group in groups:
-        owner = group.name[len(PREFIX):].split("-", 1)[0]
+        owner = group.name[len(PREFIX) :].split("-", 1)[0]
         if owner.isdigit() and not Path(f"/proc/{owner}").exists():
             try:
                 group.rmdir()

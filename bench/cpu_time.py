@@ -76,8 +76,10 @@ class CpuWindow:
     def stop(self) -> dict[str, float]:
         """Seconds used by each group, plus ``bench`` (this process) and ``wall``."""
         after = self._sample()
-        used = {name: round(sum(s - self._before[name].get(pid, 0.0) for pid, s in pids.items()), 3)
-                for name, pids in after.items()}
+        used = {
+            name: round(sum(s - self._before[name].get(pid, 0.0) for pid, s in pids.items()), 3)
+            for name, pids in after.items()
+        }
         used["bench"] = round(time.process_time() - self._own_before, 3)
         used["wall"] = round(time.perf_counter() - self._began, 3)
         return used

@@ -21,9 +21,11 @@ def import_volunteers(rpc: Any, district: seed.District, count: int, registry: A
     (with the CPU time the ``registry`` process spent on them, steadier than wall time on
     a busy machine)."""
     created = 0
-    base = random.randrange(10 ** 6, 10 ** 12)  # fresh ID numbers should a retried stage import again
-    batches = (seed.volunteer_rows(base + start, min(IMPORT_BATCH, count - start), district.communities)
-               for start in range(0, count, IMPORT_BATCH))
+    base = random.randrange(10**6, 10**12)  # fresh ID numbers should a retried stage import again
+    batches = (
+        seed.volunteer_rows(base + start, min(IMPORT_BATCH, count - start), district.communities)
+        for start in range(0, count, IMPORT_BATCH)
+    )
     cpu = registry.cpu_seconds() if registry is not None else 0.0
     started = time.perf_counter()
     for _, result in send_batches(rpc.registry, batches):
@@ -51,8 +53,11 @@ def timed(call: Callable[[], Any], samples: int) -> dict[str, float]:
         call()
         times.append(time.perf_counter() - began)
     times.sort()
-    return {"samples": samples, "p50_ms": round(times[len(times) // 2] * 1000, 2),
-            "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))] * 1000, 2)}
+    return {
+        "samples": samples,
+        "p50_ms": round(times[len(times) // 2] * 1000, 2),
+        "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))] * 1000, 2),
+    }
 
 
 def register_enterprises(rpc: Any, district: seed.District, count: int) -> dict[str, Any]:
@@ -62,10 +67,17 @@ def register_enterprises(rpc: Any, district: seed.District, count: int) -> dict[
     started = time.perf_counter()
     done = 0
     for start in range(0, count, 20):
-        replies = [rpc.fund.register_enterprise.call_async({
-            "code": f"SE-{uuid.uuid4().hex[:10].upper()}", "name": f"社会企业{i}",
-            "community_id": district.communities[i % len(district.communities)], "owner_organisation_id": owner})
-            for i in range(start, min(count, start + 20))]
+        replies = [
+            rpc.fund.register_enterprise.call_async(
+                {
+                    "code": f"SE-{uuid.uuid4().hex[:10].upper()}",
+                    "name": f"社会企业{i}",
+                    "community_id": district.communities[i % len(district.communities)],
+                    "owner_organisation_id": owner,
+                }
+            )
+            for i in range(start, min(count, start + 20))
+        ]
         done += sum(1 for reply in replies if reply.result())
     elapsed = time.perf_counter() - started
     return {"rows": done, "seconds": round(elapsed, 2), "per_second": round(done / elapsed, 1)}
@@ -118,18 +130,18 @@ ANALYZE volunteers; ANALYZE teams; ANALYZE team_members; ANALYZE entries; ANALYZ
 
 QUERIES = {
     "volunteer_total": "SELECT volunteer_id, verified_minutes, pending_minutes, star_level, selected "
-                       "FROM volunteer_totals WHERE volunteer_id = %(volunteer_id)s",
+    "FROM volunteer_totals WHERE volunteer_id = %(volunteer_id)s",
     "team_month": "SELECT team_members.team_id, sum(entries.minutes) AS minutes, count(DISTINCT entries.volunteer_id) "
-                  "FROM entries JOIN team_members ON team_members.volunteer_id = entries.volunteer_id "
-                  "WHERE entries.status = 'verified' AND entries.served_on >= %(from)s AND entries.served_on <= %(to)s "
-                  "AND entries.volunteer_id IN (SELECT team_members.volunteer_id FROM team_members "
-                  "WHERE team_members.team_id = %(team_id)s) "
-                  "GROUP BY team_members.team_id ORDER BY minutes DESC, team_members.team_id LIMIT 20",
+    "FROM entries JOIN team_members ON team_members.volunteer_id = entries.volunteer_id "
+    "WHERE entries.status = 'verified' AND entries.served_on >= %(from)s AND entries.served_on <= %(to)s "
+    "AND entries.volunteer_id IN (SELECT team_members.volunteer_id FROM team_members "
+    "WHERE team_members.team_id = %(team_id)s) "
+    "GROUP BY team_members.team_id ORDER BY minutes DESC, team_members.team_id LIMIT 20",
     "community_leaderboard": "SELECT entries.volunteer_id, sum(entries.minutes) AS minutes, "
-                             "count(DISTINCT entries.volunteer_id) FROM entries "
-                             "JOIN volunteers ON volunteers.id = entries.volunteer_id "
-                             "WHERE entries.status = 'verified' AND volunteers.community_id = %(community_id)s "
-                             "GROUP BY entries.volunteer_id ORDER BY minutes DESC, entries.volunteer_id LIMIT 20",
+    "count(DISTINCT entries.volunteer_id) FROM entries "
+    "JOIN volunteers ON volunteers.id = entries.volunteer_id "
+    "WHERE entries.status = 'verified' AND volunteers.community_id = %(community_id)s "
+    "GROUP BY entries.volunteer_id ORDER BY minutes DESC, entries.volunteer_id LIMIT 20",
 }
 
 
@@ -155,8 +167,9 @@ def load_hour_ledger(env: Environment, volunteers: int, teams: int, entries: int
     import tempfile
 
     stars = [h * 60 for h in (100, 300, 600, 1000)]
-    sql = LOAD_SQL.format(teams=teams, volunteers=volunteers, entries=entries,
-                          s1=stars[0], s2=stars[1], s3=stars[2], s4=stars[3])
+    sql = LOAD_SQL.format(
+        teams=teams, volunteers=volunteers, entries=entries, s1=stars[0], s2=stars[1], s3=stars[2], s4=stars[3]
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
         handle.write(sql)
     result = run_json("bench.probes", "sql", env.database_url, "hours", handle.name, timeout=1200)
@@ -167,10 +180,12 @@ def query_params(area: seed.District, samples: int) -> dict[str, list[dict[str, 
     month_from, month_to = "2025-03-01", "2025-03-31"
     return {
         "volunteer_total": [{"volunteer_id": area.volunteers[i % len(area.volunteers)]} for i in range(samples)],
-        "team_month": [{"team_id": area.teams[i % len(area.teams)], "from": month_from, "to": month_to}
-                       for i in range(samples)],
-        "community_leaderboard": [{"community_id": area.communities[i % len(area.communities)]}
-                                  for i in range(samples)],
+        "team_month": [
+            {"team_id": area.teams[i % len(area.teams)], "from": month_from, "to": month_to} for i in range(samples)
+        ],
+        "community_leaderboard": [
+            {"community_id": area.communities[i % len(area.communities)]} for i in range(samples)
+        ],
     }
 
 
@@ -178,8 +193,9 @@ def rpc_query(rpc: Any, name: str, params: dict[str, Any]) -> Any:
     if name == "volunteer_total":
         return rpc.hours.volunteer_total(params["volunteer_id"])
     if name == "team_month":
-        return rpc.hours.leaderboard({"by": "team", "team_id": params["team_id"], "from": params["from"],
-                                      "to": params["to"]})
+        return rpc.hours.leaderboard(
+            {"by": "team", "team_id": params["team_id"], "from": params["from"], "to": params["to"]}
+        )
     return rpc.hours.leaderboard({"by": "volunteer", "community_id": params["community_id"]})
 
 
@@ -191,8 +207,11 @@ def timed_rpc(rpc: Any, name: str, params: list[dict[str, Any]]) -> dict[str, fl
         rpc_query(rpc, name, p)
         times.append(time.perf_counter() - began)
     times.sort()
-    return {"samples": len(times), "p50_ms": round(times[len(times) // 2] * 1000, 2),
-            "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))] * 1000, 2)}
+    return {
+        "samples": len(times),
+        "p50_ms": round(times[len(times) // 2] * 1000, 2),
+        "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))] * 1000, 2),
+    }
 
 
 def hours_at_scale(env: Environment, sizes: Any, report: Any, area: seed.District) -> None:
@@ -227,7 +246,12 @@ def hours_at_scale(env: Environment, sizes: Any, report: Any, area: seed.Distric
         env.stop(hours)
     report.details["district"]["queries"] = {"service": served, "raw_sql": raw}
     for name in QUERIES:
-        report.add(Ratio(f"query_{name}_p99_vs_sql", Figure(f"{name} via RPC p99", served[name]["p99_ms"], "ms"),
-                         Figure("raw SQL p99", raw[name]["p99_ms"], "ms"), higher_is_better=False,
-                         note=f"p50 {served[name]['p50_ms']} ms vs {raw[name]['p50_ms']} ms; "
-                              f"{sizes.hour_entries} entries"))
+        report.add(
+            Ratio(
+                f"query_{name}_p99_vs_sql",
+                Figure(f"{name} via RPC p99", served[name]["p99_ms"], "ms"),
+                Figure("raw SQL p99", raw[name]["p99_ms"], "ms"),
+                higher_is_better=False,
+                note=f"p50 {served[name]['p50_ms']} ms vs {raw[name]['p50_ms']} ms; {sizes.hour_entries} entries",
+            )
+        )

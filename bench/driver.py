@@ -41,8 +41,12 @@ def _pg8000(url: str) -> Callable[[], None]:
     parts = urlparse(url)
 
     def query() -> None:
-        conn = pg8000.dbapi.connect(user=parts.username or "postgres", host=parts.hostname or "127.0.0.1",
-                                    port=parts.port or 5432, database=parts.path.lstrip("/") or "postgres")
+        conn = pg8000.dbapi.connect(
+            user=parts.username or "postgres",
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            database=parts.path.lstrip("/") or "postgres",
+        )
         cur = conn.cursor()
         cur.execute("SELECT pg_sleep(%s)", (SLEEP,))
         conn.close()

@@ -68,21 +68,34 @@ class ServiceProcess:
     the bench start its own baseline services the same way). With ``cpu_quota`` it runs
     inside that cgroup (capped once the quota is applied), like a pod with a CPU limit."""
 
-    def __init__(self, name: str, env: "Environment", module: str = "yilinctl.cli", args: tuple[str, ...] = (),
-                 extra_env: dict[str, str] | None = None, cpu_quota: CpuQuota | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        env: "Environment",
+        module: str = "yilinctl.cli",
+        args: tuple[str, ...] = (),
+        extra_env: dict[str, str] | None = None,
+        cpu_quota: CpuQuota | None = None,
+    ) -> None:
         self.name = name
         self.cpu_quota = cpu_quota
         self.metrics_port = free_port()
         self.http_port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix=f"yilin-bench-{name}-", suffix=".log", delete=False)
         environ = dict(os.environ)
-        environ.update({
-            "YILIN_AMQP_URI": env.amqp_uri, "YILIN_DATABASE_URL": env.database_url,
-            "YILIN_METRICS_PORT": str(self.metrics_port), "YILIN_HTTP_ADDRESS": f"127.0.0.1:{self.http_port}",
-            "YILIN_LOG_FORMAT": "text", "YILIN_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
-            "YILIN_ENV": "development",  # a local measurement: the development defaults of deploy/config.yml
-            "YILIN_IDENTITY_SECRET": BENCH_IDENTITY_SECRET,
-        })
+        environ.update(
+            {
+                "YILIN_AMQP_URI": env.amqp_uri,
+                "YILIN_DATABASE_URL": env.database_url,
+                "YILIN_METRICS_PORT": str(self.metrics_port),
+                "YILIN_HTTP_ADDRESS": f"127.0.0.1:{self.http_port}",
+                "YILIN_LOG_FORMAT": "text",
+                "YILIN_LOG_LEVEL": "WARNING",
+                "PYTHONUNBUFFERED": "1",
+                "YILIN_ENV": "development",  # a local measurement: the development defaults of deploy/config.yml
+                "YILIN_IDENTITY_SECRET": BENCH_IDENTITY_SECRET,
+            }
+        )
         environ.update(extra_env or {})
         command = [sys.executable, "-m", module, *(args or ("serve", name))]
         if cpu_quota is not None:
@@ -177,8 +190,15 @@ class Environment:
     # -- configuration and processes ---------------------------------------------------
     def config(self, **extra: Any) -> dict[str, Any]:
         """nameko config for clients in the bench process (RPC proxies, migrations)."""
-        return {"AMQP_URI": self.amqp_uri, "DATABASE_URL": self.database_url, "serializer": "json",
-                "METRICS_PORTS": {}, "ENVIRONMENT": "development", "IDENTITY_SECRET": BENCH_IDENTITY_SECRET, **extra}
+        return {
+            "AMQP_URI": self.amqp_uri,
+            "DATABASE_URL": self.database_url,
+            "serializer": "json",
+            "METRICS_PORTS": {},
+            "ENVIRONMENT": "development",
+            "IDENTITY_SECRET": BENCH_IDENTITY_SECRET,
+            **extra,
+        }
 
     def start(self, name: str, **kwargs: Any) -> ServiceProcess:
         process = ServiceProcess(name, self, **kwargs)
@@ -228,8 +248,9 @@ class Environment:
 
 def run_json(module: str, *args: str, timeout: float = 600) -> dict[str, Any]:
     """Run a bench helper module in its own process; it prints one JSON object last."""
-    result = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
-                            timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
     if result.returncode != 0:
         raise RuntimeError(f"{module} failed ({result.returncode}):\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -8,7 +8,7 @@ from bench import load, seed
 from bench.environment import Environment
 from services import SERVICES
 
-GATEWAY_ENV = {"YILIN_RATE_LIMIT_PER_MINUTE": str(10 ** 9), "YILIN_JWT_SECRET": seed.BENCH_SECRET}
+GATEWAY_ENV = {"YILIN_RATE_LIMIT_PER_MINUTE": str(10**9), "YILIN_JWT_SECRET": seed.BENCH_SECRET}
 
 
 def read_paths(district: seed.District, extra: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -18,8 +18,9 @@ def read_paths(district: seed.District, extra: dict[str, list[str]]) -> dict[str
     return paths
 
 
-def measure(env: Environment, sizes: Any, district: seed.District, extra_paths: dict[str, list[str]],
-            processes: dict[str, Any]) -> dict[str, Any]:
+def measure(
+    env: Environment, sizes: Any, district: seed.District, extra_paths: dict[str, list[str]], processes: dict[str, Any]
+) -> dict[str, Any]:
     """Load the bare entrypoint, then each read, then the mix of all reads."""
     token = seed.token(env.config())
     bare = env.start("bare", module="bench.baseline_services", args=("bare",))

@@ -17,8 +17,9 @@ from urllib.parse import urlparse
 WARMUP_SECONDS = 1.0
 
 
-def _worker(base: str, paths: list[str], token: str | None, start: float, stop: float, offset: int,
-            out: list[tuple[float, int]]) -> None:
+def _worker(
+    base: str, paths: list[str], token: str | None, start: float, stop: float, offset: int, out: list[tuple[float, int]]
+) -> None:
     parsed = urlparse(base)
     headers = {"Connection": "keep-alive"}
     if token:
@@ -46,11 +47,21 @@ def _worker(base: str, paths: list[str], token: str | None, start: float, stop: 
     conn.close()
 
 
-def _process(base: str, paths: list[str], token: str | None, threads: int, start: float, stop: float,
-             index: int, queue: "multiprocessing.Queue[list[tuple[float, int]]]") -> None:
+def _process(
+    base: str,
+    paths: list[str],
+    token: str | None,
+    threads: int,
+    start: float,
+    stop: float,
+    index: int,
+    queue: "multiprocessing.Queue[list[tuple[float, int]]]",
+) -> None:
     results: list[list[tuple[float, int]]] = [[] for _ in range(threads)]
-    pool = [threading.Thread(target=_worker, args=(base, paths, token, start, stop, index * threads + t, results[t]))
-            for t in range(threads)]
+    pool = [
+        threading.Thread(target=_worker, args=(base, paths, token, start, stop, index * threads + t, results[t]))
+        for t in range(threads)
+    ]
     for thread in pool:
         thread.start()
     for thread in pool:
@@ -58,14 +69,17 @@ def _process(base: str, paths: list[str], token: str | None, threads: int, start
     queue.put([item for chunk in results for item in chunk])
 
 
-def run(base: str, paths: list[str], seconds: float, processes: int = 2, threads: int = 8,
-        token: str | None = None) -> dict[str, float]:
+def run(
+    base: str, paths: list[str], seconds: float, processes: int = 2, threads: int = 8, token: str | None = None
+) -> dict[str, float]:
     """Requests/s (2xx only), p50/p99 latency in ms and the error count."""
     queue: "multiprocessing.Queue[list[tuple[float, int]]]" = multiprocessing.Queue()
     start = time.time() + 0.3 + WARMUP_SECONDS
     stop = start + seconds
-    procs = [multiprocessing.Process(target=_process, args=(base, paths, token, threads, start, stop, i, queue))
-             for i in range(processes)]
+    procs = [
+        multiprocessing.Process(target=_process, args=(base, paths, token, threads, start, stop, i, queue))
+        for i in range(processes)
+    ]
     for proc in procs:
         proc.start()
     samples = [item for _ in procs for item in queue.get()]
@@ -77,8 +91,13 @@ def run(base: str, paths: list[str], seconds: float, processes: int = 2, threads
     def pct(q: float) -> float:
         return round(ok[min(len(ok) - 1, int(q * len(ok)))] * 1000, 2) if ok else 0.0
 
-    return {"requests": len(ok), "errors": errors, "per_second": round(len(ok) / seconds, 1),
-            "p50_ms": pct(0.50), "p99_ms": pct(0.99)}
+    return {
+        "requests": len(ok),
+        "errors": errors,
+        "per_second": round(len(ok) / seconds, 1),
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+    }
 
 
 def main() -> None:

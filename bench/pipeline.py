@@ -35,12 +35,31 @@ def ticket_events(count: int, base: datetime) -> list[dict[str, Any]]:
     for i in range(count):
         ticket, community = str(uuid.uuid4()), str(uuid.uuid4())
         resolved_at = (base - timedelta(minutes=i % 600)).isoformat().replace("+00:00", "Z")
-        events.append(envelope("ticket.resolved", {
-            "ticket_id": ticket, "community_id": community, "category_code": "utilities", "team_id": None,
-            "resolved_at": resolved_at, "volunteers": [{"volunteer_id": str(uuid.uuid4()), "minutes": 30 + i % 120}]}))
-        events.append(envelope("ticket.confirmed", {
-            "ticket_id": ticket, "community_id": community, "category_code": "utilities", "rating": 1 + i % 5,
-            "automatic": False}))
+        events.append(
+            envelope(
+                "ticket.resolved",
+                {
+                    "ticket_id": ticket,
+                    "community_id": community,
+                    "category_code": "utilities",
+                    "team_id": None,
+                    "resolved_at": resolved_at,
+                    "volunteers": [{"volunteer_id": str(uuid.uuid4()), "minutes": 30 + i % 120}],
+                },
+            )
+        )
+        events.append(
+            envelope(
+                "ticket.confirmed",
+                {
+                    "ticket_id": ticket,
+                    "community_id": community,
+                    "category_code": "utilities",
+                    "rating": 1 + i % 5,
+                    "automatic": False,
+                },
+            )
+        )
     return events
 
 
@@ -56,8 +75,13 @@ class VerifiedTap:
         self._conn = Connection(amqp_uri)
         channel = self._conn.channel()
         HOURS.bind(channel).declare()
-        queue = Queue(f"bench-tap-{uuid.uuid4().hex[:8]}", exchange=HOURS, routing_key="hours.verified",
-                      exclusive=True, auto_delete=True).bind(channel)
+        queue = Queue(
+            f"bench-tap-{uuid.uuid4().hex[:8]}",
+            exchange=HOURS,
+            routing_key="hours.verified",
+            exclusive=True,
+            auto_delete=True,
+        ).bind(channel)
         queue.declare()
         self._consumer = self._conn.Consumer(queue, callbacks=[self._on_message], accept=["json"], no_ack=True)
         self._consumer.qos(prefetch_count=1000)
@@ -80,8 +104,11 @@ class VerifiedTap:
         bodies = [body for _, body in self.received[since:]]
         ids = {body.get("id") for body in bodies}
         tickets = {(body.get("data") or {}).get("source_id") for body in bodies}
-        return {"received": len(bodies), "repeated_ids": len(bodies) - len(ids),
-                "repeated_tickets": len(bodies) - len(tickets)}
+        return {
+            "received": len(bodies),
+            "repeated_ids": len(bodies) - len(ids),
+            "repeated_tickets": len(bodies) - len(tickets),
+        }
 
     def _drain(self) -> None:
         self.lost = drain_events(self._conn, lambda: self._running)  # handed to whoever waits
@@ -102,8 +129,14 @@ class VerifiedTap:
             pass
 
 
-def drain(env: Environment, tickets: int, replicas: int, report_memory: Any,
-          cpu_limit: float | None = None, warm_up_events: int = 0) -> dict[str, Any]:
+def drain(
+    env: Environment,
+    tickets: int,
+    replicas: int,
+    report_memory: Any,
+    cpu_limit: float | None = None,
+    warm_up_events: int = 0,
+) -> dict[str, Any]:
     """Publish a backlog of ``tickets`` tickets' events to ``replicas`` running hours
     processes and time them to the last hours.verified. With ``cpu_limit`` each replica
     runs in its own cgroup capped at that many cores, as a pod under a CPU limit. With
@@ -132,25 +165,30 @@ def drain(env: Environment, tickets: int, replicas: int, report_memory: Any,
         around.start()
         started = time.perf_counter()  # the replicas take the events as they are published
         publish_all(env.amqp_uri, TICKETS, events)
-        wait_until(lambda: tap.count() >= base + tickets, 600, f"{tickets} hours.verified",
-                   interval=0.05)
+        wait_until(lambda: tap.count() >= base + tickets, 600, f"{tickets} hours.verified", interval=0.05)
         finished = tap.first_per_ticket[base + tickets - 1]
         elapsed = finished - started
         used = around.stop()
         after = [_replica_sample(process) for process in processes]
         detail = [_replica_detail(b, a, elapsed, cpu_limit if capped else None) for b, a in zip(before, after)]
         hours_cpu = sum(d["cpu_seconds"] for d in detail)
-        result = {"tickets": tickets, "events": 2 * tickets, "replicas": replicas, "seconds": round(elapsed, 3),
-                  "per_second": round(2 * tickets / elapsed, 1),
-                  "replica_cpu_limit": cpu_limit if capped else None,
-                  "replica": detail,
-                  "hours_verified": tap.duplicates(since=seen),
-                  # Per event: what the rest of the box spends beside the replicas. The
-                  # broker is the whole node, other users of the machine included.
-                  "cpu_ms_per_event": {
-                      "hours": round(1000 * hours_cpu / (2 * tickets), 2),
-                      **{k: round(1000 * used[k] / (2 * tickets), 2) for k in ("broker", "database", "bench")}},
-                  "cpu_seconds_around": used}
+        result = {
+            "tickets": tickets,
+            "events": 2 * tickets,
+            "replicas": replicas,
+            "seconds": round(elapsed, 3),
+            "per_second": round(2 * tickets / elapsed, 1),
+            "replica_cpu_limit": cpu_limit if capped else None,
+            "replica": detail,
+            "hours_verified": tap.duplicates(since=seen),
+            # Per event: what the rest of the box spends beside the replicas. The
+            # broker is the whole node, other users of the machine included.
+            "cpu_ms_per_event": {
+                "hours": round(1000 * hours_cpu / (2 * tickets), 2),
+                **{k: round(1000 * used[k] / (2 * tickets), 2) for k in ("broker", "database", "bench")},
+            },
+            "cpu_seconds_around": used,
+        }
         if warm_up is not None:
             result["warm_up"] = warm_up
         if cpu_limit is not None and not capped:
@@ -190,13 +228,16 @@ def _handled(counters: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> 
 def _replica_sample(process: ServiceProcess) -> dict[str, Any]:
     quota = process.cpu_quota
     cpu = quota.usage_seconds() if quota is not None else None
-    return {"cpu_seconds": cpu if cpu is not None else process_seconds(process.pid, reaped_children=True),
-            "throttling": quota.throttling() if quota is not None else {},
-            "counters": service_counters(process.metrics_port)}
+    return {
+        "cpu_seconds": cpu if cpu is not None else process_seconds(process.pid, reaped_children=True),
+        "throttling": quota.throttling() if quota is not None else {},
+        "counters": service_counters(process.metrics_port),
+    }
 
 
-def _replica_detail(before: dict[str, Any], after: dict[str, Any], elapsed: float,
-                    cpu_limit: float | None) -> dict[str, Any]:
+def _replica_detail(
+    before: dict[str, Any], after: dict[str, Any], elapsed: float, cpu_limit: float | None
+) -> dict[str, Any]:
     cpu = (after["cpu_seconds"] or 0.0) - (before["cpu_seconds"] or 0.0)
     detail: dict[str, Any] = {"cpu_seconds": round(cpu, 3), "cpu_cores": round(cpu / elapsed, 3)}
     if cpu_limit:
@@ -229,10 +270,12 @@ def service_counters(metrics_port: int) -> dict[tuple[str, tuple[tuple[str, str]
         text = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
     except requests.RequestException:
         return {}
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-            if sample.name in ("yilin_events_handled_total", "yilin_events_published_total")}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name in ("yilin_events_handled_total", "yilin_events_published_total")
+    }
 
 
 def paced_latency(env: Environment, tap: VerifiedTap, rate: float, seconds: float) -> dict[str, Any]:
@@ -260,13 +303,25 @@ def paced_latency(env: Environment, tap: VerifiedTap, rate: float, seconds: floa
             committed = datetime.fromisoformat(body["occurred_at"].replace("Z", "+00:00"))
             lags.append((committed - trigger).total_seconds())
     lags.sort()
-    return {"tickets": expected, "offered_events_per_second": round(len(sent) / seconds, 1), "matched": len(lags),
-            "p50_ms": round(lags[len(lags) // 2] * 1000, 1) if lags else 0.0,
-            "p99_ms": round(lags[min(len(lags) - 1, int(len(lags) * 0.99))] * 1000, 1) if lags else 0.0}
+    return {
+        "tickets": expected,
+        "offered_events_per_second": round(len(sent) / seconds, 1),
+        "matched": len(lags),
+        "p50_ms": round(lags[len(lags) // 2] * 1000, 1) if lags else 0.0,
+        "p99_ms": round(lags[min(len(lags) - 1, int(len(lags) * 0.99))] * 1000, 1) if lags else 0.0,
+    }
 
 
-def run(env: Environment, tickets: int, latency_seconds: float, report_memory: Any, replicas: int = 1,
-        with_latency: bool = True, cpu_limit: float | None = None, warm_up_events: int = 0) -> dict[str, Any]:
+def run(
+    env: Environment,
+    tickets: int,
+    latency_seconds: float,
+    report_memory: Any,
+    replicas: int = 1,
+    with_latency: bool = True,
+    cpu_limit: float | None = None,
+    warm_up_events: int = 0,
+) -> dict[str, Any]:
     transactions = database_transactions(env)
     run_ = drain(env, tickets, replicas, report_memory, cpu_limit, warm_up_events)
     processes, tap = run_.pop("processes"), run_.pop("tap")
@@ -287,7 +342,8 @@ def run(env: Environment, tickets: int, latency_seconds: float, report_memory: A
         after = database_transactions(env)
         events = run_["events"] + run_.get("warm_up", {}).get("events", 0)
         run_["database_transactions_per_event"] = {
-            k: round((after[k] - transactions[k]) / events, 2) for k in transactions}
+            k: round((after[k] - transactions[k]) / events, 2) for k in transactions
+        }
     return run_
 
 
@@ -295,8 +351,9 @@ def database_transactions(env: Environment) -> dict[str, int]:
     """Commits, rollbacks and deadlocks in the run's database so far (start-up and sweeps
     included, so per event they are a little above the handlers' own)."""
     with env.pg() as conn, conn.cursor() as cur:
-        cur.execute("SELECT xact_commit, xact_rollback, deadlocks FROM pg_stat_database "
-                    "WHERE datname = current_database()")
+        cur.execute(
+            "SELECT xact_commit, xact_rollback, deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        )
         commits, rollbacks, deadlocks = cur.fetchone()
     conn.close()
     return {"commits": commits, "rollbacks": rollbacks, "deadlocks": deadlocks}

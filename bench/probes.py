@@ -64,8 +64,12 @@ def durable_commits(url: str, seconds: float) -> dict[str, float]:
         cur.execute("DROP TABLE bench_commits")
     conn.commit()
     conn.close()
-    return {"commits": count, "seconds": round(elapsed, 3), "per_second": round(count / elapsed, 1),
-            "synchronous_commit": sync}
+    return {
+        "commits": count,
+        "seconds": round(elapsed, 3),
+        "per_second": round(count / elapsed, 1),
+        "synchronous_commit": sync,
+    }
 
 
 def copy_twins(url: str, schema: str, tables: list[str]) -> dict[str, float]:
@@ -131,8 +135,11 @@ def time_queries(url: str, schema: str, path: str) -> dict[str, dict[str, float]
                 cur.fetchall()
                 times.append(time.perf_counter() - began)
             times.sort()
-            results[name] = {"samples": len(times), "p50_ms": round(times[len(times) // 2] * 1000, 2),
-                             "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))] * 1000, 2)}
+            results[name] = {
+                "samples": len(times),
+                "p50_ms": round(times[len(times) // 2] * 1000, 2),
+                "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))] * 1000, 2),
+            }
     conn.close()
     return results
 

@@ -32,8 +32,9 @@ def main() -> None:
     from services.hours.settings import DEFAULT_STAR_HOURS
 
     args = sys.argv[1:]
-    tickets = int(next((a for a in args if a.isdigit() and (args.index(a) == 0 or args[args.index(a) - 1] != "--batch")),
-                       "300"))
+    tickets = int(
+        next((a for a in args if a.isdigit() and (args.index(a) == 0 or args[args.index(a) - 1] != "--batch")), "300")
+    )
     batch = int(args[args.index("--batch") + 1]) if "--batch" in args else 1
     with Environment.create() as env:
         env.migrate("hours")
@@ -43,22 +44,31 @@ def main() -> None:
         provider.engine = engine
         provider.sessions = sessionmaker(engine, expire_on_commit=False, info={"metadata": Base.metadata})
         provider.relay = SimpleNamespace(publish_committed=lambda events: None)  # no broker here
-        service = SimpleNamespace(name="hours", settings=SimpleNamespace(star_minutes=[h * 60 for h in DEFAULT_STAR_HOURS]))
+        service = SimpleNamespace(
+            name="hours", settings=SimpleNamespace(star_minutes=[h * 60 for h in DEFAULT_STAR_HOURS])
+        )
         database = DatabaseAccess(provider, None, service_account("bench"))
-        handlers = {"ticket.resolved": HoursService.on_ticket_resolved, "ticket.confirmed": HoursService.on_ticket_confirmed}
+        handlers = {
+            "ticket.resolved": HoursService.on_ticket_resolved,
+            "ticket.confirmed": HoursService.on_ticket_confirmed,
+        }
         events = [parse_envelope(e) for e in ticket_events(tickets, datetime.now(timezone.utc))]
-        ordered = [e for e in events if e.type == "ticket.resolved"] + [e for e in events if e.type == "ticket.confirmed"]
+        ordered = [e for e in events if e.type == "ticket.resolved"] + [
+            e for e in events if e.type == "ticket.confirmed"
+        ]
         with measured("--pyinstrument" in args) as took:
             for first in range(0, len(ordered), batch):
-                chunk = ordered[first:first + batch]
+                chunk = ordered[first : first + batch]
                 chunk = [e for e in chunk if e.type == chunk[0].type]
                 outcomes = handlers[chunk[0].type].apply_batch(service, database, chunk)
                 assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
         engine.dispose()
     n = len(ordered)
-    print(f"{n} events, {batch} per transaction: {n / took.wall:.0f} events/s on one connection; per event "
-          f"{1000 * took.wall / n:.2f} ms, {sql.statements / n:.2f} statements taking {1000 * sql.seconds / n:.2f} ms, "
-          f"the rest (Python) {1000 * (took.wall - sql.seconds) / n:.2f} ms; CPU of this process {1000 * took.cpu / n:.2f} ms")
+    print(
+        f"{n} events, {batch} per transaction: {n / took.wall:.0f} events/s on one connection; per event "
+        f"{1000 * took.wall / n:.2f} ms, {sql.statements / n:.2f} statements taking {1000 * sql.seconds / n:.2f} ms, "
+        f"the rest (Python) {1000 * (took.wall - sql.seconds) / n:.2f} ms; CPU of this process {1000 * took.cpu / n:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -40,18 +40,20 @@ def main() -> None:
             district = Place(code="D", name="D", level="district")
             session.add(district)
             session.flush()
-            communities = [Place(code=f"C{i}", name=f"C{i}", level="community", parent_id=district.id)
-                           for i in range(10)]
+            communities = [
+                Place(code=f"C{i}", name=f"C{i}", level="community", parent_id=district.id) for i in range(10)
+            ]
             session.add_all(communities)
             session.commit()
             community_ids = [c.id for c in communities]
         sql = count_sql(engine)
 
-        provider = SimpleNamespace(sessions=sessions, catalogue=EVENTS,
-                                   relay=SimpleNamespace(publish_committed=lambda envelopes: None))
+        provider = SimpleNamespace(
+            sessions=sessions, catalogue=EVENTS, relay=SimpleNamespace(publish_committed=lambda envelopes: None)
+        )
         db = DatabaseAccess(provider, None, service_account("bench"), "import_volunteers")  # type: ignore[arg-type]  # no worker context in a profile
         pii = PersonalData("profile-import")
-        base = random.randrange(10 ** 6, 10 ** 12)
+        base = random.randrange(10**6, 10**12)
         payloads = [seed.volunteer_rows(base + b * IMPORT_BATCH, IMPORT_BATCH, community_ids) for b in range(batches)]
         steps = {"import_volunteers": 0.0, "outbox, audit and commit": 0.0}
         created = 0
@@ -65,10 +67,12 @@ def main() -> None:
                 steps["outbox, audit and commit"] += time.process_time() - ended
         engine.dispose()
     n = len(payloads)
-    print(f"{created} volunteers in {n} batches: {created / took.wall:.0f} rows/s on one connection; per batch "
-          f"{1000 * took.wall / n:.0f} ms, {sql.statements / n:.1f} statements taking {1000 * sql.seconds / n:.0f} ms, "
-          f"the rest (Python, commit) {1000 * (took.wall - sql.seconds) / n:.0f} ms; "
-          f"CPU of this process {1000 * took.cpu / n:.0f} ms")
+    print(
+        f"{created} volunteers in {n} batches: {created / took.wall:.0f} rows/s on one connection; per batch "
+        f"{1000 * took.wall / n:.0f} ms, {sql.statements / n:.1f} statements taking {1000 * sql.seconds / n:.0f} ms, "
+        f"the rest (Python, commit) {1000 * (took.wall - sql.seconds) / n:.0f} ms; "
+        f"CPU of this process {1000 * took.cpu / n:.0f} ms"
+    )
     print("  CPU per batch: " + ", ".join(f"{name} {1000 * seconds / n:.0f} ms" for name, seconds in steps.items()))
     for key, seconds in sorted(sql.by_statement.items(), key=lambda item: -item[1]):
         print(f"  {1000 * seconds / n:6.1f} ms per batch  {key}")

@@ -49,9 +49,15 @@ class Ratio:
         return self.value >= self.target if self.higher_is_better else self.value <= self.target
 
     def as_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "figure": self.figure.as_dict(), "baseline": self.baseline.as_dict(),
-                "target": self.target, "higher_is_better": self.higher_is_better, "met": self.met,
-                "note": self.note}
+        return {
+            "value": self.value,
+            "figure": self.figure.as_dict(),
+            "baseline": self.baseline.as_dict(),
+            "target": self.target,
+            "higher_is_better": self.higher_is_better,
+            "met": self.met,
+            "note": self.note,
+        }
 
 
 @dataclass
@@ -91,10 +97,20 @@ class Report:
     def table(self) -> str:
         rows = [("ratio", "figure", "baseline", "ratio", "target")]
         for r in self.ratios.values():
-            target = "" if r.target is None else (("≥ " if r.higher_is_better else "≤ ") + f"{r.target:g}"
-                                                  + ("  ok" if r.met else "  MISSED"))
-            rows.append((r.name, f"{r.figure.label} {_fmt(r.figure.value)} {r.figure.unit}",
-                         f"{r.baseline.label} {_fmt(r.baseline.value)} {r.baseline.unit}", f"{r.value:.3f}×", target))
+            target = (
+                ""
+                if r.target is None
+                else (("≥ " if r.higher_is_better else "≤ ") + f"{r.target:g}" + ("  ok" if r.met else "  MISSED"))
+            )
+            rows.append(
+                (
+                    r.name,
+                    f"{r.figure.label} {_fmt(r.figure.value)} {r.figure.unit}",
+                    f"{r.baseline.label} {_fmt(r.baseline.value)} {r.baseline.unit}",
+                    f"{r.value:.3f}×",
+                    target,
+                )
+            )
         widths = [max(len(row[i]) for row in rows) for i in range(5)]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
@@ -154,10 +170,17 @@ def markdown(data: dict[str, Any]) -> str:
     lines = ["| ratio | figure | baseline | ratio | target |", "| --- | --- | --- | --- | --- |"]
     for name, r in data["ratios"].items():
         fig, base = r["figure"], r["baseline"]
-        target = "" if r["target"] is None else (("≥ " if r["higher_is_better"] else "≤ ") + f"{r['target']:g}"
-                                                 + (" met" if r["met"] else " **missed**"))
-        lines.append(f"| `{name}` | {fig['label']} {_fmt(fig['value'])} {fig['unit']} | "
-                     f"{base['label']} {_fmt(base['value'])} {base['unit']} | {r['value']:.3f}× | {target} |")
+        target = (
+            ""
+            if r["target"] is None
+            else (
+                ("≥ " if r["higher_is_better"] else "≤ ") + f"{r['target']:g}" + (" met" if r["met"] else " **missed**")
+            )
+        )
+        lines.append(
+            f"| `{name}` | {fig['label']} {_fmt(fig['value'])} {fig['unit']} | "
+            f"{base['label']} {_fmt(base['value'])} {base['unit']} | {r['value']:.3f}× | {target} |"
+        )
     memory = ", ".join(f"{k} {v:.0f} MiB" for k, v in data.get("memory_peak_rss_mib", {}).items())
     notes = "".join(f"\n\n{note}" for note in data.get("notes", []))
     return "\n".join(lines) + f"\n\nPeak RSS under load: {memory}." + notes

@@ -30,19 +30,35 @@ def measure(env: Environment, sizes: Any, report_memory: Any) -> dict[str, Any]:
     cap = None if reason else requested
     runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
     for round_ in range(sizes.scaleout_rounds):
-        for replicas in ((1, 2) if round_ % 2 == 0 else (2, 1)):
-            runs[replicas].append(pipe.run(env, sizes.scaleout_tickets, 0, report_memory, replicas=replicas,
-                                           with_latency=False, cpu_limit=cap, warm_up_events=WARM_UP_EVENTS))
+        for replicas in (1, 2) if round_ % 2 == 0 else (2, 1):
+            runs[replicas].append(
+                pipe.run(
+                    env,
+                    sizes.scaleout_tickets,
+                    0,
+                    report_memory,
+                    replicas=replicas,
+                    with_latency=False,
+                    cpu_limit=cap,
+                    warm_up_events=WARM_UP_EVENTS,
+                )
+            )
     every = runs[1] + runs[2]
     capped = cap is not None and all(run["replica_cpu_limit"] is not None for run in every)
     if cap is not None and not capped:
         reason = next(run["uncapped_reason"] for run in every if "uncapped_reason" in run)
-    return {"replica_cpu_limit": cap if capped else None, "requested_cpu_limit": requested, "capped": capped,
-            "uncapped_reason": None if capped else reason,
-            "one_per_second": _rate(runs[1]), "two_per_second": _rate(runs[2]),
-            "round_ratios": [round(two["per_second"] / one["per_second"], 3) for one, two in zip(runs[1], runs[2])],
-            "cpu_budget": cpu_budget(runs[1], cap) if capped else None,
-            "one": runs[1], "two": runs[2]}
+    return {
+        "replica_cpu_limit": cap if capped else None,
+        "requested_cpu_limit": requested,
+        "capped": capped,
+        "uncapped_reason": None if capped else reason,
+        "one_per_second": _rate(runs[1]),
+        "two_per_second": _rate(runs[2]),
+        "round_ratios": [round(two["per_second"] / one["per_second"], 3) for one, two in zip(runs[1], runs[2])],
+        "cpu_budget": cpu_budget(runs[1], cap) if capped else None,
+        "one": runs[1],
+        "two": runs[2],
+    }
 
 
 def _rate(runs: list[dict[str, Any]]) -> float:
@@ -57,12 +73,17 @@ def cpu_budget(one: list[dict[str, Any]], cap: float) -> dict[str, float]:
     events = sum(run["events"] for run in one)
     outside = sum(run["cpu_seconds_around"][k] for run in one for k in ("broker", "database", "bench")) / events
     others = 2 * _rate(one) * outside
-    return {"replicas": round(2 * cap, 2), "broker_database_bench_at_twice_the_rate": round(others, 2),
-            "total": round(2 * cap + others, 2), "cores": float(os.cpu_count() or 0)}
+    return {
+        "replicas": round(2 * cap, 2),
+        "broker_database_bench_at_twice_the_rate": round(others, 2),
+        "total": round(2 * cap + others, 2),
+        "cores": float(os.cpu_count() or 0),
+    }
 
 
 def summary(result: dict[str, Any]) -> str:
     """One line: the cap, the CPU each replica used, how the two replicas shared the work."""
+
     def cores(runs: list[dict[str, Any]]) -> str:
         return ", ".join(" + ".join(f"{r['cpu_cores']:.2f}" for r in run["replica"]) for run in runs)
 
@@ -73,14 +94,21 @@ def summary(result: dict[str, Any]) -> str:
         return ", ".join(" + ".join(str(key(r)) for r in run["replica"]) for run in result["two"])
 
     cap = result["replica_cpu_limit"]
-    repeated = sum(run["hours_verified"]["repeated_ids"] + run["hours_verified"]["repeated_tickets"]
-                   for run in result["one"] + result["two"])
-    head = (f"each hours replica capped at {cap:g} CPU (cgroup CPU quota)" if cap is not None
-            else f"hours replicas UNCAPPED ({result['uncapped_reason']}): the ratio measures the box's idle CPU, "
-                 f"not the service")
-    return (f"{head}; ratio per round {', '.join(f'{r:.2f}' for r in result['round_ratios'])}; CPU used in the "
-            f"drain, cores: 1 replica {cores(result['one'])}; 2 replicas {cores(result['two'])}; "
-            f"replica CPU per event {per_event(result['one'])} ms with 1, {per_event(result['two'])} ms with 2; "
-            f"the 2 replicas handled {each(lambda r: r['events_handled'])} events and published "
-            f"{each(lambda r: r['events_published'].get('hours.verified', 0))} hours.verified; "
-            f"hours.verified repeated: {repeated}")
+    repeated = sum(
+        run["hours_verified"]["repeated_ids"] + run["hours_verified"]["repeated_tickets"]
+        for run in result["one"] + result["two"]
+    )
+    head = (
+        f"each hours replica capped at {cap:g} CPU (cgroup CPU quota)"
+        if cap is not None
+        else f"hours replicas UNCAPPED ({result['uncapped_reason']}): the ratio measures the box's idle CPU, "
+        f"not the service"
+    )
+    return (
+        f"{head}; ratio per round {', '.join(f'{r:.2f}' for r in result['round_ratios'])}; CPU used in the "
+        f"drain, cores: 1 replica {cores(result['one'])}; 2 replicas {cores(result['two'])}; "
+        f"replica CPU per event {per_event(result['one'])} ms with 1, {per_event(result['two'])} ms with 2; "
+        f"the 2 replicas handled {each(lambda r: r['events_handled'])} events and published "
+        f"{each(lambda r: r['events_published'].get('hours.verified', 0))} hours.verified; "
+        f"hours.verified repeated: {repeated}"
+    )

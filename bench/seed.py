@@ -47,34 +47,50 @@ def places(rpc: Any, streets: int, per_street: int, tag: str = "") -> District:
     district = District()
     top = rpc.registry.create_place({"code": f"D{tag}", "name": "郫都区", "level": "district"})
     for s in range(streets):
-        street = rpc.registry.create_place({"code": f"D{tag}-S{s}", "name": f"街道{s}", "level": "street",
-                                            "parent_id": top["id"]})
+        street = rpc.registry.create_place(
+            {"code": f"D{tag}-S{s}", "name": f"街道{s}", "level": "street", "parent_id": top["id"]}
+        )
         for c in range(per_street):
-            community = rpc.registry.create_place({"code": f"D{tag}-S{s}-C{c}", "name": f"社区{s}-{c}",
-                                                   "level": "community", "parent_id": street["id"]})
+            community = rpc.registry.create_place(
+                {"code": f"D{tag}-S{s}-C{c}", "name": f"社区{s}-{c}", "level": "community", "parent_id": street["id"]}
+            )
             district.communities.append(community["id"])
     district.organisation_id = rpc.registry.create_organisation(
-        {"code": f"VOL-{tag}", "name": "郫都志愿者协会", "kind": "volunteer_organisation"})["id"]
+        {"code": f"VOL-{tag}", "name": "郫都志愿者协会", "kind": "volunteer_organisation"}
+    )["id"]
     return district
 
 
 def volunteer_rows(start: int, count: int, communities: list[str]) -> list[dict[str, Any]]:
-    return [{"name": f"志愿者{i}", "id_number": id_number(i), "phone": f"139{i % 10 ** 8:08d}",
-             "community_id": communities[i % len(communities)],
-             "skills": [SKILLS[i % len(SKILLS)], SKILLS[(i + 3) % len(SKILLS)]],
-             "certifications": [{"kind": "certified_social_worker"}] if i % 50 == 0 else [],
-             "party_member": i % 7 == 0} for i in range(start, start + count)]
+    return [
+        {
+            "name": f"志愿者{i}",
+            "id_number": id_number(i),
+            "phone": f"139{i % 10**8:08d}",
+            "community_id": communities[i % len(communities)],
+            "skills": [SKILLS[i % len(SKILLS)], SKILLS[(i + 3) % len(SKILLS)]],
+            "certifications": [{"kind": "certified_social_worker"}] if i % 50 == 0 else [],
+            "party_member": i % 7 == 0,
+        }
+        for i in range(start, start + count)
+    ]
 
 
 def teams(rpc: Any, district: District, count: int, tag: str = "") -> list[str]:
     tag = tag or uuid.uuid4().hex[:4].upper()
     created = []
     for t in range(count):
-        team = rpc.registry.create_team({
-            "code": f"T{tag}-{t}", "name": f"志愿服务队{t}", "organisation_id": district.organisation_id,
-            "community_id": district.communities[t % len(district.communities)],
-            "skills": [SKILLS[t % len(SKILLS)], SKILLS[(t + 2) % len(SKILLS)]], "professional": t % 7 == 0,
-            "domain": "emergency_rescue" if t % 7 == 0 else None})
+        team = rpc.registry.create_team(
+            {
+                "code": f"T{tag}-{t}",
+                "name": f"志愿服务队{t}",
+                "organisation_id": district.organisation_id,
+                "community_id": district.communities[t % len(district.communities)],
+                "skills": [SKILLS[t % len(SKILLS)], SKILLS[(t + 2) % len(SKILLS)]],
+                "professional": t % 7 == 0,
+                "domain": "emergency_rescue" if t % 7 == 0 else None,
+            }
+        )
         created.append(team["id"])
     district.teams += created
     return created

@@ -17,9 +17,14 @@ def baselines(env: Environment, sizes: Any, report: Report) -> None:
     commits = base.durable_commits(env, sizes.commit_seconds)
     report.details["baselines"] = {"raw_amqp": raw, "noop_handler": noop, "pg_commits": commits}
     report.memory("noop", noop["peak_rss_mib"])
-    report.add(Ratio("noop_vs_raw_amqp", Figure("no-op nameko handler", noop["per_second"], "ev/s"),
-                     Figure("plain AMQP consumer", raw["per_second"], "msg/s"),
-                     note="context: what nameko itself costs per event"))
+    report.add(
+        Ratio(
+            "noop_vs_raw_amqp",
+            Figure("no-op nameko handler", noop["per_second"], "ev/s"),
+            Figure("plain AMQP consumer", raw["per_second"], "msg/s"),
+            note="context: what nameko itself costs per event",
+        )
+    )
 
 
 def gateway(env: Environment, sizes: Any, report: Report) -> None:
@@ -44,16 +49,27 @@ def gateway(env: Environment, sizes: Any, report: Report) -> None:
     report.memory("bare", results["bare"]["peak_rss_mib"])
     bare = results["bare"]
     mixed = results["mixed_reads"]
-    report.add(Ratio("gateway_vs_bare", Figure("gateway reads (mix)", mixed["per_second"], "req/s"),
-                     Figure("bare nameko HTTP", bare["per_second"], "req/s"), target=0.5,
-                     note=f"p99 {mixed['p99_ms']} ms vs {bare['p99_ms']} ms; errors {mixed['errors']}"))
+    report.add(
+        Ratio(
+            "gateway_vs_bare",
+            Figure("gateway reads (mix)", mixed["per_second"], "req/s"),
+            Figure("bare nameko HTTP", bare["per_second"], "req/s"),
+            target=0.5,
+            note=f"p99 {mixed['p99_ms']} ms vs {bare['p99_ms']} ms; errors {mixed['errors']}",
+        )
+    )
     for name in results:
         if name in ("bare", "mixed_reads", "memory"):
             continue
         r = results[name]
-        report.add(Ratio(f"gateway_{name}_vs_bare", Figure(name, r["per_second"], "req/s"),
-                         Figure("bare", bare["per_second"], "req/s"),
-                         note=f"p99 {r['p99_ms']} ms vs {bare['p99_ms']} ms; errors {r['errors']}"))
+        report.add(
+            Ratio(
+                f"gateway_{name}_vs_bare",
+                Figure(name, r["per_second"], "req/s"),
+                Figure("bare", bare["per_second"], "req/s"),
+                note=f"p99 {r['p99_ms']} ms vs {bare['p99_ms']} ms; errors {r['errors']}",
+            )
+        )
 
 
 def gw_extra_paths(rpc: Any, district: Any) -> dict[str, list[str]]:
@@ -106,10 +122,16 @@ def district(env: Environment, sizes: Any, report: Report) -> None:
             report.memory("fund", processes["fund"].peak_rss_mib())
     details["copy"] = dist.copy_same_rows(env)
     report.details["district"] = details
-    report.add(Ratio("import_vs_copy", Figure("volunteer import (RPC)", details["import"]["per_second"], "rows/s"),
-                     Figure("COPY of the same rows", details["copy"]["per_second"], "rows/s"), target=0.25,
-                     note=f"{details['import']['rows']} volunteers; registry CPU "
-                          f"{details['import'].get('registry_cpu_ms_per_1000_rows')} ms per 1,000"))
+    report.add(
+        Ratio(
+            "import_vs_copy",
+            Figure("volunteer import (RPC)", details["import"]["per_second"], "rows/s"),
+            Figure("COPY of the same rows", details["copy"]["per_second"], "rows/s"),
+            target=0.25,
+            note=f"{details['import']['rows']} volunteers; registry CPU "
+            f"{details['import'].get('registry_cpu_ms_per_1000_rows')} ms per 1,000",
+        )
+    )
     for process in list(processes.values()):
         env.stop(process)
     env.district = area
@@ -142,18 +164,40 @@ def pipeline(env: Environment, sizes: Any, report: Report) -> None:
     report.details["pipeline"] = result
     lat = result["latency"]
     figure = Figure("pipeline", result["per_second"], "ev/s")
-    report.add(Ratio("pipeline_vs_noop", figure,
-                     Figure("no-op nameko handler", base_figures["noop_handler"]["per_second"], "ev/s"), target=0.5,
-                     note=f"latency occurred_at→commit p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms "
-                          f"at {lat['offered_events_per_second']} ev/s offered"))
-    report.add(Ratio("pipeline_vs_commit", figure,
-                     Figure("1 PostgreSQL connection", base_figures["pg_commits"]["per_second"], "commits/s"),
-                     target=1.0))
-    report.add(Ratio("pipeline_vs_raw_amqp", figure,
-                     Figure("plain AMQP consumer", base_figures["raw_amqp"]["per_second"], "msg/s")))
-    report.add(Ratio("pipeline_p99_vs_p50", Figure("p99 latency", lat["p99_ms"], "ms"),
-                     Figure("p50 latency", lat["p50_ms"], "ms"), higher_is_better=False,
-                     note="occurred_at → commit, paced at half the drain rate"))
+    report.add(
+        Ratio(
+            "pipeline_vs_noop",
+            figure,
+            Figure("no-op nameko handler", base_figures["noop_handler"]["per_second"], "ev/s"),
+            target=0.5,
+            note=f"latency occurred_at→commit p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms "
+            f"at {lat['offered_events_per_second']} ev/s offered",
+        )
+    )
+    report.add(
+        Ratio(
+            "pipeline_vs_commit",
+            figure,
+            Figure("1 PostgreSQL connection", base_figures["pg_commits"]["per_second"], "commits/s"),
+            target=1.0,
+        )
+    )
+    report.add(
+        Ratio(
+            "pipeline_vs_raw_amqp",
+            figure,
+            Figure("plain AMQP consumer", base_figures["raw_amqp"]["per_second"], "msg/s"),
+        )
+    )
+    report.add(
+        Ratio(
+            "pipeline_p99_vs_p50",
+            Figure("p99 latency", lat["p99_ms"], "ms"),
+            Figure("p50 latency", lat["p50_ms"], "ms"),
+            higher_is_better=False,
+            note="occurred_at → commit, paced at half the drain rate",
+        )
+    )
 
 
 def scaleout(env: Environment, sizes: Any, report: Report) -> None:
@@ -167,6 +211,13 @@ def scaleout(env: Environment, sizes: Any, report: Report) -> None:
     report.details["scaleout"] = result
     label = f" × {cap:g} CPU" if cap is not None else " uncapped"
     line = scale.summary(result)
-    report.add(Ratio("replicas_2_vs_1", Figure(f"2 replicas{label}", result["two_per_second"], "ev/s"),
-                     Figure(f"1 replica{label}", result["one_per_second"], "ev/s"), target=1.6, note=line))
+    report.add(
+        Ratio(
+            "replicas_2_vs_1",
+            Figure(f"2 replicas{label}", result["two_per_second"], "ev/s"),
+            Figure(f"1 replica{label}", result["one_per_second"], "ev/s"),
+            target=1.6,
+            note=line,
+        )
+    )
     report.notes.append("scale-out: " + line)

@@ -56,8 +56,11 @@ def rules_text(source: str, base: str) -> str:
 
 def prometheus_rule(name: str, rules: str, source: str) -> str:
     """A PrometheusRule around a rules file's text: its ``groups`` become the ``spec``."""
-    meta = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
-            "metadata": {"name": name, "labels": dict(PART_OF)}}
+    meta = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": name, "labels": dict(PART_OF)},
+    }
     body = "".join(f"  {line}" if line.strip() else line for line in rules.splitlines(keepends=True))
     return HEADER.format(source=source) + yaml.safe_dump(meta, sort_keys=False) + "spec:\n" + body
 
@@ -67,20 +70,26 @@ def dashboard_configmaps() -> str:
     labelled ``grafana_dashboard: "1"`` into the folder its annotation names."""
     docs = []
     for path in sorted(DASHBOARDS_DIR.glob("*.json")):
-        docs.append({
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {
-                "name": f"grafana-dashboard-{path.stem}",
-                "labels": {**PART_OF, "grafana_dashboard": "1"},
-                "annotations": {"grafana_folder": "Yilin"},
-            },
-            # Compact JSON: ConfigMaps are capped at 1 MiB and applied with annotations.
-            "data": {path.name: json.dumps(json.loads(path.read_text(encoding="utf-8")),
-                                           ensure_ascii=False, separators=(",", ":"))},
-        })
+        docs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": f"grafana-dashboard-{path.stem}",
+                    "labels": {**PART_OF, "grafana_dashboard": "1"},
+                    "annotations": {"grafana_folder": "Yilin"},
+                },
+                # Compact JSON: ConfigMaps are capped at 1 MiB and applied with annotations.
+                "data": {
+                    path.name: json.dumps(
+                        json.loads(path.read_text(encoding="utf-8")), ensure_ascii=False, separators=(",", ":")
+                    )
+                },
+            }
+        )
     return HEADER.format(source="deploy/grafana/dashboards") + yaml.safe_dump_all(
-        docs, sort_keys=False, allow_unicode=True, width=1 << 20)
+        docs, sort_keys=False, allow_unicode=True, width=1 << 20
+    )
 
 
 def consumed_queues(service_cls: type) -> tuple[list[str], list[str]]:
@@ -90,10 +99,10 @@ def consumed_queues(service_cls: type) -> tuple[list[str], list[str]]:
     from yilin.topology import handler_queue_name, service_handlers
 
     name = service_cls.name
-    has_rpc = any(isinstance(ep, Rpc) for attr in vars_of(service_cls)
-                  for ep in getattr(attr, "nameko_entrypoints", ()))
-    events = sorted(handler_queue_name(src, typ, name, method)
-                    for src, typ, method in service_handlers(service_cls))
+    has_rpc = any(
+        isinstance(ep, Rpc) for attr in vars_of(service_cls) for ep in getattr(attr, "nameko_entrypoints", ())
+    )
+    events = sorted(handler_queue_name(src, typ, name, method) for src, typ, method in service_handlers(service_cls))
     return ([f"rpc-{name}"] if has_rpc else []), events
 
 
@@ -104,12 +113,14 @@ def vars_of(cls: type) -> list[Any]:
 
 def scaled_objects(classes: dict[str, type], config: dict[str, Any]) -> str:
     """The KEDA objects: a TriggerAuthentication and one ScaledObject per consuming service."""
-    docs: list[dict[str, Any]] = [{
-        "apiVersion": "keda.sh/v1alpha1", "kind": "TriggerAuthentication",
-        "metadata": {"name": "rabbitmq-trigger-auth", "labels": dict(PART_OF)},
-        "spec": {"secretTargetRef": [{"parameter": "host", "name": "yilin-secrets",
-                                      "key": "KEDA_RABBITMQ_HOST"}]},
-    }]
+    docs: list[dict[str, Any]] = [
+        {
+            "apiVersion": "keda.sh/v1alpha1",
+            "kind": "TriggerAuthentication",
+            "metadata": {"name": "rabbitmq-trigger-auth", "labels": dict(PART_OF)},
+            "spec": {"secretTargetRef": [{"parameter": "host", "name": "yilin-secrets", "key": "KEDA_RABBITMQ_HOST"}]},
+        }
+    ]
     for name, cls in classes.items():
         rpc_queues, event_queues = consumed_queues(cls)
         if not rpc_queues and not event_queues:
@@ -117,32 +128,44 @@ def scaled_objects(classes: dict[str, type], config: dict[str, Any]) -> str:
         own = {**config, **config.get("services", {}).get(name, {})}
 
         def trigger(queue: str, value: int) -> dict[str, Any]:
-            return {"type": "rabbitmq",
-                    "metadata": {"protocol": "amqp", "mode": "QueueLength", "queueName": queue,
-                                 "value": str(value)},
-                    "authenticationRef": {"name": "rabbitmq-trigger-auth"}}
+            return {
+                "type": "rabbitmq",
+                "metadata": {"protocol": "amqp", "mode": "QueueLength", "queueName": queue, "value": str(value)},
+                "authenticationRef": {"name": "rabbitmq-trigger-auth"},
+            }
 
-        docs.append({
-            "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
-            "metadata": {"name": name, "labels": {"app.kubernetes.io/name": name, **PART_OF}},
-            "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-                "minReplicaCount": own["min_replicas"],
-                "maxReplicaCount": own["max_replicas"],
-                "pollingInterval": 15,
-                "cooldownPeriod": 300,
-                # If the broker cannot be asked, hold a safe size instead of scaling to min.
-                "fallback": {"failureThreshold": 3, "replicas": own["min_replicas"]},
-                # Up at once, down one pod a minute: a drained queue refills in bursts.
-                "advanced": {"horizontalPodAutoscalerConfig": {"behavior": {"scaleDown": {
-                    "stabilizationWindowSeconds": 300,
-                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}}}},
-                "triggers": [trigger(q, own["rpc_queue_length"]) for q in rpc_queues]
-                + [trigger(q, own["event_queue_length"]) for q in event_queues],
-            },
-        })
+        docs.append(
+            {
+                "apiVersion": "keda.sh/v1alpha1",
+                "kind": "ScaledObject",
+                "metadata": {"name": name, "labels": {"app.kubernetes.io/name": name, **PART_OF}},
+                "spec": {
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                    "minReplicaCount": own["min_replicas"],
+                    "maxReplicaCount": own["max_replicas"],
+                    "pollingInterval": 15,
+                    "cooldownPeriod": 300,
+                    # If the broker cannot be asked, hold a safe size instead of scaling to min.
+                    "fallback": {"failureThreshold": 3, "replicas": own["min_replicas"]},
+                    # Up at once, down one pod a minute: a drained queue refills in bursts.
+                    "advanced": {
+                        "horizontalPodAutoscalerConfig": {
+                            "behavior": {
+                                "scaleDown": {
+                                    "stabilizationWindowSeconds": 300,
+                                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
+                                }
+                            }
+                        }
+                    },
+                    "triggers": [trigger(q, own["rpc_queue_length"]) for q in rpc_queues]
+                    + [trigger(q, own["event_queue_length"]) for q in event_queues],
+                },
+            }
+        )
     return HEADER.format(source="services.SERVICES and deploy/monitoring.yml") + yaml.safe_dump_all(
-        docs, sort_keys=False, width=1 << 20)
+        docs, sort_keys=False, width=1 << 20
+    )
 
 
 def service_classes() -> dict[str, type]:

@@ -79,12 +79,16 @@ class ExampleSubscriber:
             self.sink(envelope)
 
 
-def subscribe_to(events: dict[str, list[str]], sink: Callable[[dict[str, Any]], None] | None = None,
-                 base: type = ExampleSubscriber) -> type:
+def subscribe_to(
+    events: dict[str, list[str]], sink: Callable[[dict[str, Any]], None] | None = None, base: type = ExampleSubscriber
+) -> type:
     """``base`` extended with a handler for each ``{source: [event type, ...]}`` it does
     not handle yet — the same ``event_handler``, applied in a loop."""
-    handled = {(e.source_service, e.event_type) for name in dir(base)
-               for e in getattr(getattr(base, name, None), "nameko_entrypoints", ())}
+    handled = {
+        (e.source_service, e.event_type)
+        for name in dir(base)
+        for e in getattr(getattr(base, name, None), "nameko_entrypoints", ())
+    }
     attrs: dict[str, Any] = {"sink": staticmethod(sink) if sink else None}
     for source, types in events.items():
         for event_type in types:

@@ -54,8 +54,10 @@ class EventSchemas:
     def errors(self, envelope: dict[str, Any]) -> list[str]:
         """Why ``envelope`` is not a valid event of its type and version ([] if it is)."""
         validator = self.validators[(envelope["type"], envelope["version"])]
-        return [f"{'/'.join(map(str, e.absolute_path)) or '(envelope)'}: {e.message}"
-                for e in sorted(validator.iter_errors(envelope), key=lambda e: list(map(str, e.absolute_path)))]
+        return [
+            f"{'/'.join(map(str, e.absolute_path)) or '(envelope)'}: {e.message}"
+            for e in sorted(validator.iter_errors(envelope), key=lambda e: list(map(str, e.absolute_path)))
+        ]
 
 
 def parse_binding(text: str) -> tuple[str, str]:
@@ -73,11 +75,15 @@ def declare(channel: Any, queue: str, bindings: list[tuple[str, str]]) -> None:
     channel.exchange_declare(dlx, exchange_type="fanout", durable=True)
     channel.queue_declare(dlq, durable=True, arguments={"x-queue-type": "quorum"})
     channel.queue_bind(dlq, dlx)
-    channel.queue_declare(queue, durable=True, arguments={
-        "x-queue-type": "quorum",              # replicated, survives a broker node
-        "x-dead-letter-exchange": dlx,         # rejected and exhausted messages go here
-        "x-delivery-limit": DELIVERY_LIMIT,
-    })
+    channel.queue_declare(
+        queue,
+        durable=True,
+        arguments={
+            "x-queue-type": "quorum",  # replicated, survives a broker node
+            "x-dead-letter-exchange": dlx,  # rejected and exhausted messages go here
+            "x-delivery-limit": DELIVERY_LIMIT,
+        },
+    )
     for exchange, routing_key in bindings:
         # The same arguments the services declare their exchanges with, so whichever
         # side starts first creates it and the other's declaration matches.
@@ -88,8 +94,15 @@ def declare(channel: Any, queue: str, bindings: list[tuple[str, str]]) -> None:
 class Subscriber:
     """Consumes one queue; ``process(envelope)`` is called once per valid event."""
 
-    def __init__(self, url: str, queue: str, bindings: list[tuple[str, str]], process: Callable[[dict[str, Any]], None],
-                 schemas: EventSchemas | None = None, prefetch: int = 50) -> None:
+    def __init__(
+        self,
+        url: str,
+        queue: str,
+        bindings: list[tuple[str, str]],
+        process: Callable[[dict[str, Any]], None],
+        schemas: EventSchemas | None = None,
+        prefetch: int = 50,
+    ) -> None:
         self.url, self.queue, self.bindings, self.process = url, queue, bindings, process
         self.schemas = schemas or EventSchemas()
         self.prefetch = prefetch
@@ -102,8 +115,7 @@ class Subscriber:
         declare(channel, self.queue, self.bindings)
         channel.basic_qos(prefetch_count=self.prefetch)
         channel.basic_consume(self.queue, on_message_callback=self.on_message, auto_ack=False)
-        log.info("ready: consuming %s bound to %s", self.queue,
-                 ", ".join(f"{e}:{k}" for e, k in self.bindings))
+        log.info("ready: consuming %s bound to %s", self.queue, ", ".join(f"{e}:{k}" for e, k in self.bindings))
         try:
             while not self.stopping:
                 connection.process_data_events(time_limit=0.5)
@@ -123,14 +135,22 @@ class Subscriber:
         if not isinstance(envelope, dict) or not self.schemas.knows(envelope):
             # A version or type this subscriber was not written for (a new version
             # published beside the old one, say): skip it rather than fail on it.
-            log.info("skipping %s v%s: no schema for it here", envelope.get("type") if isinstance(envelope, dict)
-                     else "?", envelope.get("version") if isinstance(envelope, dict) else "?")
+            log.info(
+                "skipping %s v%s: no schema for it here",
+                envelope.get("type") if isinstance(envelope, dict) else "?",
+                envelope.get("version") if isinstance(envelope, dict) else "?",
+            )
             channel.basic_ack(tag)
             return
         errors = self.schemas.errors(envelope)
         if errors:
-            log.error("invalid %s v%s event %s, dead-lettering: %s", envelope["type"], envelope["version"],
-                      envelope.get("id"), "; ".join(errors))
+            log.error(
+                "invalid %s v%s event %s, dead-lettering: %s",
+                envelope["type"],
+                envelope["version"],
+                envelope.get("id"),
+                "; ".join(errors),
+            )
             channel.basic_nack(tag, requeue=False)
             return
         if envelope["id"] in self._seen:
@@ -152,8 +172,13 @@ def printer(record: Path | None) -> Callable[[dict[str, Any]], None]:
     """The example's "processing": log a line, and append the event to ``record`` if given."""
 
     def process(envelope: dict[str, Any]) -> None:
-        log.info("%s v%s from %s: %s", envelope["type"], envelope["version"], envelope["source"],
-                 json.dumps(envelope["data"], ensure_ascii=False, sort_keys=True))
+        log.info(
+            "%s v%s from %s: %s",
+            envelope["type"],
+            envelope["version"],
+            envelope["source"],
+            json.dumps(envelope["data"], ensure_ascii=False, sort_keys=True),
+        )
         if record is not None:
             with record.open("a") as out:
                 out.write(json.dumps(envelope, ensure_ascii=False, sort_keys=True) + "\n")
@@ -163,11 +188,19 @@ def printer(record: Path | None) -> Callable[[dict[str, Any]], None]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Subscribe to Yilin events over plain AMQP.")
-    parser.add_argument("--url", default=os.environ.get("YILIN_AMQP_URL", DEFAULT_URL),
-                        help="AMQP URL, vhost URL-encoded (default: $YILIN_AMQP_URL or %(default)s)")
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("YILIN_AMQP_URL", DEFAULT_URL),
+        help="AMQP URL, vhost URL-encoded (default: $YILIN_AMQP_URL or %(default)s)",
+    )
     parser.add_argument("--queue", default="example.plain", help="the subscriber's own queue (default: %(default)s)")
-    parser.add_argument("--bind", action="append", type=parse_binding, metavar="EXCHANGE:ROUTING_KEY",
-                        help="repeatable; default: " + " ".join(DEFAULT_BINDINGS))
+    parser.add_argument(
+        "--bind",
+        action="append",
+        type=parse_binding,
+        metavar="EXCHANGE:ROUTING_KEY",
+        help="repeatable; default: " + " ".join(DEFAULT_BINDINGS),
+    )
     parser.add_argument("--schemas", type=Path, default=SCHEMAS, help="folder of the event JSON Schemas")
     parser.add_argument("--record", type=Path, help="append each processed event to this file as a JSON line")
     args = parser.parse_args(argv)

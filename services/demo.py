@@ -14,8 +14,13 @@ from services import SERVICES
 class DemoApi:
     """A small HTTP client for ``/api/v1`` that raises on any non-2xx answer."""
 
-    def __init__(self, base_url: str, identity_headers: Callable[..., dict[str, str]] | None = None,
-                 headers: dict[str, str] | None = None, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        identity_headers: Callable[..., dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.identity_headers = identity_headers
         self.session = session or requests.Session()
@@ -25,8 +30,11 @@ class DemoApi:
         """The same client acting as someone else (e.g. a second fund-committee member)."""
         if self.identity_headers is None:
             return self
-        return DemoApi(self.base_url, self.identity_headers,
-                       self.identity_headers(role=role, subject=subject, organisation_id=organisation_id))
+        return DemoApi(
+            self.base_url,
+            self.identity_headers,
+            self.identity_headers(role=role, subject=subject, organisation_id=organisation_id),
+        )
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.session.request(method, f"{self.base_url}/api/v1{path}", timeout=30, **kwargs)
@@ -57,8 +65,11 @@ def load_demo(gateway_url: str, api: DemoApi | None = None) -> dict[str, Any]:
             continue
         context.update(module.load(api, context) or {})
     hours = context.get("hours") or {}
-    certificate = {"certificate_id": hours["certificate_id"], "certificate_number": hours["certificate_number"]} \
-        if "certificate_id" in hours else {}
+    certificate = (
+        {"certificate_id": hours["certificate_id"], "certificate_number": hours["certificate_number"]}
+        if "certificate_id" in hours
+        else {}
+    )
     return {"loaded": True, **{k: v for k, v in context.items() if k in ("communities", "volunteers")}, **certificate}
 
 

@@ -22,8 +22,18 @@ from services.registry.importing import send_batches
 from yilin.identity import identity_context, service_account
 
 BATCH = 1000
-SKILLS = ("errands", "plumbing", "locksmith", "mediation", "elder_care", "child_protection", "labour_rights",
-          "community_affairs", "first_aid", "small_repair")
+SKILLS = (
+    "errands",
+    "plumbing",
+    "locksmith",
+    "mediation",
+    "elder_care",
+    "child_protection",
+    "labour_rights",
+    "community_affairs",
+    "first_aid",
+    "small_repair",
+)
 DOMAINS = ("emergency_rescue", "womens_rights", "mediation", "child_protection", "elder_care", "labour_rights")
 PARTNER_KINDS = ("community_partner", "social_enterprise", "property_manager")
 
@@ -47,16 +57,28 @@ class Scale:
         """Every figure divided by ``by`` (at least one of each)."""
         if by <= 1:
             return self
-        return replace(self, **{f.name: max(1, round(getattr(self, f.name) / by)) for f in fields(self)
-                                if f.name not in ("streets", "towns", "communities_per_street", "grids_per_community")},
-                       communities_per_street=max(1, self.communities_per_street // by),
-                       grids_per_community=max(1, self.grids_per_community // by))
+        return replace(
+            self,
+            **{
+                f.name: max(1, round(getattr(self, f.name) / by))
+                for f in fields(self)
+                if f.name not in ("streets", "towns", "communities_per_street", "grids_per_community")
+            },
+            communities_per_street=max(1, self.communities_per_street // by),
+            grids_per_community=max(1, self.grids_per_community // by),
+        )
 
     def targets(self) -> dict[str, int]:
         """The registry counts the load must end with."""
-        return {"teams": self.teams, "professional_teams": min(self.professional_teams, self.teams),
-                "volunteers": self.volunteers, "certified_social_workers": min(self.social_workers, self.volunteers),
-                "partners": self.partners, "cadres": self.cadres, "cadres_on_grids": self.cadres}
+        return {
+            "teams": self.teams,
+            "professional_teams": min(self.professional_teams, self.teams),
+            "volunteers": self.volunteers,
+            "certified_social_workers": min(self.social_workers, self.volunteers),
+            "partners": self.partners,
+            "cadres": self.cadres,
+            "cadres_on_grids": self.cadres,
+        }
 
 
 DISTRICT = Scale()
@@ -69,32 +91,61 @@ def place_rows(scale: Scale) -> tuple[list[dict[str, Any]], list[str], list[str]
     for n in range(scale.streets + scale.towns):
         town = n >= scale.streets
         code = f"PDX-{'T' if town else 'S'}{n:02d}"
-        rows.append({"code": code, "name": f"{'第' + str(n + 1)}{'镇' if town else '街道'}",
-                     "level": "town" if town else "street", "parent_code": "PD"})
+        rows.append(
+            {
+                "code": code,
+                "name": f"{'第' + str(n + 1)}{'镇' if town else '街道'}",
+                "level": "town" if town else "street",
+                "parent_code": "PD",
+            }
+        )
         for c in range(scale.communities_per_street):
             community = f"{code}-C{c:02d}"
-            rows.append({"code": community, "name": f"{n + 1}-{c + 1}{'村' if town else '社区'}",
-                         "level": "village" if town else "community", "parent_code": code})
+            rows.append(
+                {
+                    "code": community,
+                    "name": f"{n + 1}-{c + 1}{'村' if town else '社区'}",
+                    "level": "village" if town else "community",
+                    "parent_code": code,
+                }
+            )
             communities.append(community)
             for g in range(scale.grids_per_community):
                 grids.append(f"{community}-G{g}")
-                rows.append({"code": grids[-1], "name": f"{n + 1}-{c + 1}第{g + 1}网格", "level": "grid",
-                             "parent_code": community})
+                rows.append(
+                    {
+                        "code": grids[-1],
+                        "name": f"{n + 1}-{c + 1}第{g + 1}网格",
+                        "level": "grid",
+                        "parent_code": community,
+                    }
+                )
     return rows, communities, grids
 
 
 def organisation_rows(scale: Scale, communities: list[str], rng: random.Random) -> list[dict[str, Any]]:
     """Street offices (the cadres' organisations), volunteer organisations, partners."""
-    rows = [{"code": f"PDX-GOV-{n:02d}", "name": f"第{n + 1}街镇办事处", "kind": "government_sector"}
-            for n in range(scale.streets + scale.towns)]
-    rows += [{"code": f"PDX-VO-{n:02d}", "name": f"志愿服务组织{n + 1:02d}", "kind": "volunteer_organisation"}
-             for n in range(max(1, scale.teams // 10))]
+    rows = [
+        {"code": f"PDX-GOV-{n:02d}", "name": f"第{n + 1}街镇办事处", "kind": "government_sector"}
+        for n in range(scale.streets + scale.towns)
+    ]
+    rows += [
+        {"code": f"PDX-VO-{n:02d}", "name": f"志愿服务组织{n + 1:02d}", "kind": "volunteer_organisation"}
+        for n in range(max(1, scale.teams // 10))
+    ]
     for n in range(scale.partners):
         home = rng.choice(communities)
-        rows.append({"code": f"PDX-P{n:04d}", "name": f"社区合作伙伴{n + 1:04d}", "kind": PARTNER_KINDS[n % 3],
-                     "community_code": home, "services": rng.sample(SKILLS, 2),
-                     "covers": sorted(set(rng.sample(communities, min(2, len(communities)))) - {home}),
-                     "district_wide": n % 50 == 0})
+        rows.append(
+            {
+                "code": f"PDX-P{n:04d}",
+                "name": f"社区合作伙伴{n + 1:04d}",
+                "kind": PARTNER_KINDS[n % 3],
+                "community_code": home,
+                "services": rng.sample(SKILLS, 2),
+                "covers": sorted(set(rng.sample(communities, min(2, len(communities)))) - {home}),
+                "district_wide": n % 50 == 0,
+            }
+        )
     return rows
 
 
@@ -105,18 +156,32 @@ def team_rows(scale: Scale, communities: list[str], rng: random.Random) -> list[
     for n in range(scale.teams):
         professional = n < scale.professional_teams
         domain = DOMAINS[n % len(DOMAINS)] if professional else None
-        rows.append({"code": f"PDX-T{n:03d}", "name": f"{'专业' if professional else ''}志愿服务队{n + 1:03d}",
-                     "organisation_code": f"PDX-VO-{n % organisations:02d}", "community_code": rng.choice(communities),
-                     "professional": professional, "domain": domain,
-                     "skills": sorted({domain} if professional else set(rng.sample(SKILLS, 3))),
-                     "district_wide": professional})
+        rows.append(
+            {
+                "code": f"PDX-T{n:03d}",
+                "name": f"{'专业' if professional else ''}志愿服务队{n + 1:03d}",
+                "organisation_code": f"PDX-VO-{n % organisations:02d}",
+                "community_code": rng.choice(communities),
+                "professional": professional,
+                "domain": domain,
+                "skills": sorted({domain} if professional else set(rng.sample(SKILLS, 3))),
+                "district_wide": professional,
+            }
+        )
     return rows
 
 
 def cadre_rows(scale: Scale, grids: list[str], rng: random.Random) -> list[dict[str, Any]]:
     offices = scale.streets + scale.towns
-    return [{"code": f"PDX-CD{n:04d}", "name": f"干部{n + 1:04d}", "organisation_code": f"PDX-GOV-{n % offices:02d}",
-             "grid_codes": sorted(set(rng.sample(grids, min(1 + n % 2, len(grids)))))} for n in range(scale.cadres)]
+    return [
+        {
+            "code": f"PDX-CD{n:04d}",
+            "name": f"干部{n + 1:04d}",
+            "organisation_code": f"PDX-GOV-{n % offices:02d}",
+            "grid_codes": sorted(set(rng.sample(grids, min(1 + n % 2, len(grids))))),
+        }
+        for n in range(scale.cadres)
+    ]
 
 
 def id_number(serial: int) -> str:
@@ -129,19 +194,24 @@ def id_number(serial: int) -> str:
 def volunteer_rows(scale: Scale, community_ids: list[str], rng: random.Random) -> Iterator[dict[str, Any]]:
     for serial in range(scale.volunteers):
         certified = serial < scale.social_workers
-        yield {"name": f"志愿者{serial:06d}", "id_number": id_number(serial), "community_id": rng.choice(community_ids),
-               "skills": ["mediation", "child_protection"] if certified else rng.sample(SKILLS, 2),
-               "certifications": [{"kind": "certified_social_worker"}] if certified else [],
-               "party_member": serial % 9 == 0}
+        yield {
+            "name": f"志愿者{serial:06d}",
+            "id_number": id_number(serial),
+            "community_id": rng.choice(community_ids),
+            "skills": ["mediation", "child_protection"] if certified else rng.sample(SKILLS, 2),
+            "certifications": [{"kind": "certified_social_worker"}] if certified else [],
+            "party_member": serial % 9 == 0,
+        }
 
 
 def _chunks(rows: list[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(rows), size):
-        yield rows[start:start + size]
+        yield rows[start : start + size]
 
 
-def load_district(config: dict[str, Any], scale: Scale = DISTRICT, progress: bool = True,
-                  echo: Callable[[str], None] = print) -> dict[str, Any]:
+def load_district(
+    config: dict[str, Any], scale: Scale = DISTRICT, progress: bool = True, echo: Callable[[str], None] = print
+) -> dict[str, Any]:
     """Load ``scale`` into the registry; return what each step stored and the counts."""
     rng = random.Random(19)  # the same district every run: re-running stores nothing new
     places, communities, grids = place_rows(scale)
@@ -184,6 +254,8 @@ def load_district(config: dict[str, Any], scale: Scale = DISTRICT, progress: boo
     summary["targets"] = targets
     summary["matches"] = {key: counts[key] == value for key, value in targets.items()}
     if not all(summary["matches"].values()):
-        echo("registry counts differ from the district's: "
-             + ", ".join(f"{k} {counts[k]} ≠ {v}" for k, v in targets.items() if counts[k] != v))
+        echo(
+            "registry counts differ from the district's: "
+            + ", ".join(f"{k} {counts[k]} ≠ {v}" for k, v in targets.items() if counts[k] != v)
+        )
     return summary

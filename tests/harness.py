@@ -90,9 +90,11 @@ class Stack:
 
         from yilin.identity import identity_context, service_account
 
-        return ServiceRpcProxy(service, self.config,
-                               context_data=identity_context(self.config, identity or service_account("test-harness"),
-                                                             "test-harness"))
+        return ServiceRpcProxy(
+            service,
+            self.config,
+            context_data=identity_context(self.config, identity or service_account("test-harness"), "test-harness"),
+        )
 
 
 @dataclass
@@ -120,9 +122,15 @@ class EventTap:
         self._thread = eventlet.spawn(self._drain)
 
     def _on_message(self, body: Any, message: Any) -> None:
-        self.messages.append({"body": body, "routing_key": message.delivery_info["routing_key"],
-                              "exchange": message.delivery_info["exchange"],
-                              "content_type": message.content_type, "raw": message.body})
+        self.messages.append(
+            {
+                "body": body,
+                "routing_key": message.delivery_info["routing_key"],
+                "exchange": message.delivery_info["exchange"],
+                "content_type": message.content_type,
+                "raw": message.body,
+            }
+        )
         message.ack()
 
     def _drain(self) -> None:
@@ -155,16 +163,27 @@ class ServiceProcess:
         self.http_port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix=f"yilin-{name}-", suffix=".log", delete=False)
         environ = dict(os.environ)
-        environ.update({
-            "YILIN_AMQP_URI": amqp_uri, "YILIN_DATABASE_URL": database_url,
-            "YILIN_METRICS_PORT": str(self.metrics_port), "YILIN_HTTP_ADDRESS": f"127.0.0.1:{self.http_port}",
-            "YILIN_OUTBOX_SWEEP_INTERVAL": "0.3", "YILIN_OUTBOX_SWEEP_GRACE": "0.5", "YILIN_LOG_FORMAT": "json",
-            "YILIN_ENV": "development",  # the development defaults of deploy/config.yml
-            "YILIN_IDENTITY_SECRET": TEST_IDENTITY_SECRET,
-        })
+        environ.update(
+            {
+                "YILIN_AMQP_URI": amqp_uri,
+                "YILIN_DATABASE_URL": database_url,
+                "YILIN_METRICS_PORT": str(self.metrics_port),
+                "YILIN_HTTP_ADDRESS": f"127.0.0.1:{self.http_port}",
+                "YILIN_OUTBOX_SWEEP_INTERVAL": "0.3",
+                "YILIN_OUTBOX_SWEEP_GRACE": "0.5",
+                "YILIN_LOG_FORMAT": "json",
+                "YILIN_ENV": "development",  # the development defaults of deploy/config.yml
+                "YILIN_IDENTITY_SECRET": TEST_IDENTITY_SECRET,
+            }
+        )
         environ.update(env)
-        self.process = subprocess.Popen([sys.executable, "-m", "yilinctl.cli", "serve", name], cwd=ROOT,
-                                        env=environ, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "yilinctl.cli", "serve", name],
+            cwd=ROOT,
+            env=environ,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
 
     def wait_ready(self, timeout: float = 30.0) -> "ServiceProcess":
         def ready() -> bool:

@@ -13,8 +13,7 @@ class WaitTimeout(AssertionError, TimeoutError):
     benchmark (which runs a stage again on one)."""
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition",
-               interval: float = 0.05) -> Any:
+def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition", interval: float = 0.05) -> Any:
     """Poll ``check`` until it returns something truthy, and return that; raise
     :class:`WaitTimeout` after ``timeout`` seconds. ``time.sleep`` is cooperative where
     eventlet has patched it (the suite's conftest does)."""

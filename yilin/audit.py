@@ -59,9 +59,13 @@ def entity_ids(payloads: Iterable[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(i for data in payloads for i in _ids(data)))
 
 
-def record(session: Session, table: Any,
-           steps: Iterable[tuple[str | None, list[Envelope], list[tuple[str, dict[str, Any]]]]],
-           identity: Identity, entrypoint: str | None) -> None:
+def record(
+    session: Session,
+    table: Any,
+    steps: Iterable[tuple[str | None, list[Envelope], list[tuple[str, dict[str, Any]]]]],
+    identity: Identity,
+    entrypoint: str | None,
+) -> None:
     """Add the audit rows of one transaction to ``session`` (before its commit), in one
     statement: a row per step (a request, or each event of a consumed batch) with its
     correlation id, its events and the notes of changes that publish none."""
@@ -75,14 +79,16 @@ def record(session: Session, table: Any,
     rows = []
     for correlation_id, events, notes in steps:
         changes = [(e.type, e.data) for e in events] + list(notes)
-        rows.append({
-            **who,
-            "id": time_ordered_id(),
-            "action": ",".join(dict.fromkeys(action for action, _ in changes)),
-            "entity_ids": entity_ids(data for _, data in changes),
-            "event_ids": [e.id for e in events],
-            "correlation_id": (correlation_id or None) and correlation_id[:64],
-        })
+        rows.append(
+            {
+                **who,
+                "id": time_ordered_id(),
+                "action": ",".join(dict.fromkeys(action for action, _ in changes)),
+                "entity_ids": entity_ids(data for _, data in changes),
+                "event_ids": [e.id for e in events],
+                "correlation_id": (correlation_id or None) and correlation_id[:64],
+            }
+        )
     if rows:
         session.execute(insert(table), rows)
 
@@ -91,8 +97,9 @@ class AuditQuery(Schema):
     """Filters of ``audit_log``; newest first, keyset-paged by ``cursor``."""
 
     limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_PAGE))
-    cursor = fields.UUID(load_default=None, allow_none=True,
-                         metadata={"description": "next_cursor of the previous page."})
+    cursor = fields.UUID(
+        load_default=None, allow_none=True, metadata={"description": "next_cursor of the previous page."}
+    )
     actor = fields.String(validate=validate.Length(1, 128), metadata={"description": "Subject of the actor."})
     action = fields.String(validate=EVENT_TYPE, metadata={"description": "An event type the change emitted."})
     entity_id = fields.UUID(metadata={"description": "An id the change touched."})
@@ -111,7 +118,9 @@ class AuditEntry(Schema):
     action = fields.List(fields.String(), required=True, metadata={"description": "Event types the change emitted."})
     entity_ids = fields.List(fields.String(), required=True)
     event_ids = fields.List(fields.String(), required=True)
-    correlation_id = fields.String(allow_none=True, metadata={"description": "The request (X-Correlation-Id) it came from."})
+    correlation_id = fields.String(
+        allow_none=True, metadata={"description": "The request (X-Correlation-Id) it came from."}
+    )
 
 
 class AuditPage(Schema):
@@ -130,9 +139,12 @@ def query(session: Session, q: dict[str, Any]) -> dict[str, Any]:
     if q.get("correlation_id"):
         stmt = stmt.where(table.c.correlation_id == q["correlation_id"])
     if q.get("action"):
-        stmt = stmt.where((table.c.action == q["action"]) | table.c.action.startswith(q["action"] + ",", autoescape=True)
-                          | table.c.action.endswith("," + q["action"], autoescape=True)
-                          | table.c.action.contains("," + q["action"] + ",", autoescape=True))
+        stmt = stmt.where(
+            (table.c.action == q["action"])
+            | table.c.action.startswith(q["action"] + ",", autoescape=True)
+            | table.c.action.endswith("," + q["action"], autoescape=True)
+            | table.c.action.contains("," + q["action"] + ",", autoescape=True)
+        )
     if q.get("entity_id"):
         stmt = stmt.where(cast(table.c.entity_ids, Text).contains(f'"{q["entity_id"]}"', autoescape=True))
     if q.get("since"):

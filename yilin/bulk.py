@@ -9,8 +9,9 @@ from sqlalchemy import ARRAY, Dialect, Table, insert, text
 from sqlalchemy.orm import Session
 
 
-def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]],
-                same: Mapping[str, Any] | None = None) -> None:
+def insert_rows(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], same: Mapping[str, Any] | None = None
+) -> None:
     """Insert ``rows`` (mappings with the same keys) into ``table`` in the session's
     transaction, with the columns of ``same`` set to the same value in every row.
 
@@ -39,8 +40,10 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     # as much to adapt as a whole row of text).
     arrays = ", ".join(cast(f"a{i}", name, "[]") for i, name in enumerate(names))
     constants = "".join(", " + cast(f"s{i}", name) for i, name in enumerate(same))
-    statement = text(f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(n) for n in [*names, *same])}) "
-                     f"SELECT *{constants} FROM unnest({arrays})")
+    statement = text(
+        f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(n) for n in [*names, *same])}) "
+        f"SELECT *{constants} FROM unnest({arrays})"
+    )
     params: dict[str, Any] = {}
     for i, name in enumerate(names):
         process = _bind_processor(table, name, dialect)

@@ -62,8 +62,9 @@ def database_url(config: Mapping[str, Any], service: str, environ: Mapping[str, 
     return template.replace("{service}", service)
 
 
-def metrics_port(config: Mapping[str, Any], service: str, default: int = 0,
-                 environ: Mapping[str, str] | None = None) -> int:
+def metrics_port(
+    config: Mapping[str, Any], service: str, default: int = 0, environ: Mapping[str, str] | None = None
+) -> int:
     """The port of the service's metrics server (``default``: the one the service
     declares, unless the configuration says otherwise); 0 means no server."""
     env = os.environ if environ is None else environ

@@ -94,17 +94,24 @@ class PipelinedPublisher:
         for message in messages:
             exchange = message.exchange
             if exchange.name not in self._declared:
-                channel.exchange_declare(exchange.name, exchange.type, durable=exchange.durable,
-                                         auto_delete=exchange.auto_delete)
+                channel.exchange_declare(
+                    exchange.name, exchange.type, durable=exchange.durable, auto_delete=exchange.auto_delete
+                )
                 self._declared.add(exchange.name)
-            properties: dict[str, Any] = {"content_type": "application/json", "content_encoding": "utf-8",
-                                          "delivery_mode": 2}
+            properties: dict[str, Any] = {
+                "content_type": "application/json",
+                "content_encoding": "utf-8",
+                "delivery_mode": 2,
+            }
             if message.message_id:
                 properties["message_id"] = message.message_id
             if message.headers:
                 properties["application_headers"] = message.headers
-            channel.basic_publish(amqp.Message(json.dumps(message.body), **properties),
-                                  exchange=exchange.name, routing_key=message.routing_key)
+            channel.basic_publish(
+                amqp.Message(json.dumps(message.body), **properties),
+                exchange=exchange.name,
+                routing_key=message.routing_key,
+            )
             self._next_tag += 1
             self._outstanding.add(self._next_tag)
             count += 1

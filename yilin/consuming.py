@@ -45,6 +45,7 @@ def _skip_reason(result: Any) -> str | None:
         return "other_version_skipped"
     return None
 
+
 # How long a handler keeps retrying while its database is unreachable before it gives
 # the message back to the broker. Retrying in place, rather than requeueing at once,
 # keeps an outage of a few seconds from burning through the delivery limit and
@@ -101,8 +102,13 @@ class DurableEventHandler(EventHandler, DeclaredQueue):
         else:
             previous = int((message.headers or {}).get("x-delivery-count", 0) or 0)
             outcome = "dead_lettered" if previous >= DELIVERY_LIMIT else "retried"
-            log.warning("handler %s failed on %s (%s)", self.method_name, self.event_type, outcome,
-                        exc_info=(type(error), error, error.__traceback__))
+            log.warning(
+                "handler %s failed on %s (%s)",
+                self.method_name,
+                self.event_type,
+                outcome,
+                exc_info=(type(error), error, error.__traceback__),
+            )
         metrics.EVENTS_HANDLED.labels(self.container.service_name, self.event_type, outcome).inc()
         if (message.delivery_info or {}).get("redelivered"):
             metrics.EVENTS_REDELIVERED.labels(self.container.service_name, self.event_type).inc()
@@ -147,8 +153,9 @@ class BatchingEventHandler(DurableEventHandler):
         self.batch_size = max(1, int(self.container.config.get("EVENT_BATCH_SIZE", DEFAULT_BATCH_SIZE)))
         # Few batches at a time, so that under load each gathers many events instead of
         # the worker pool running many transactions of one event each.
-        self._slots = Semaphore(max(1, int(self.container.config.get("EVENT_BATCH_CONCURRENCY",
-                                                                     DEFAULT_BATCH_CONCURRENCY))))
+        self._slots = Semaphore(
+            max(1, int(self.container.config.get("EVENT_BATCH_CONCURRENCY", DEFAULT_BATCH_CONCURRENCY)))
+        )
         self._waiting: deque[tuple[Any, Any]] = deque()
         self._dispatching = self._stopping = False
 
@@ -191,8 +198,13 @@ class BatchingEventHandler(DurableEventHandler):
                     context[tracing.KEY] = traceparent
                 metrics.EVENT_BATCH_SIZE.labels(self.container.service_name, self.event_type).observe(len(batch))
                 try:
-                    self.container.spawn_worker(self, (bodies,), {}, context_data=context,
-                                                handle_result=functools.partial(self.handle_batch_result, messages))
+                    self.container.spawn_worker(
+                        self,
+                        (bodies,),
+                        {},
+                        context_data=context,
+                        handle_result=functools.partial(self.handle_batch_result, messages),
+                    )
                 except ContainerBeingKilled:
                     self._slots.release()
                     for message in messages:
@@ -200,21 +212,27 @@ class BatchingEventHandler(DurableEventHandler):
         finally:
             self._dispatching = False
 
-    def handle_batch_result(self, messages: list[Any], worker_ctx: Any, result: Any = None,
-                            exc_info: Any = None) -> Any:
+    def handle_batch_result(
+        self, messages: list[Any], worker_ctx: Any, result: Any = None, exc_info: Any = None
+    ) -> Any:
         self._slots.release()
         outcomes = result if exc_info is None else [exc_info[1]] * len(messages)
         for message, outcome in zip(messages, outcomes):
             failed = isinstance(outcome, BaseException)
             self._count(message, outcome, outcome if failed else None)
-            self.handle_message_processed(message, None, (type(outcome), outcome, outcome.__traceback__)
-                                          if failed else None)
+            self.handle_message_processed(
+                message, None, (type(outcome), outcome, outcome.__traceback__) if failed else None
+            )
         return None, exc_info
 
 
-def consumes(source: str, event_type: str, version: int = 1, db_attribute: str = "db",
-             prepare: Callable[[Any, UnitOfWork, list[Envelope]], Any] | None = None
-             ) -> Callable[[Callable[..., Any]], Any]:
+def consumes(
+    source: str,
+    event_type: str,
+    version: int = 1,
+    db_attribute: str = "db",
+    prepare: Callable[[Any, UnitOfWork, list[Envelope]], Any] | None = None,
+) -> Callable[[Callable[..., Any]], Any]:
     """Decorate ``method(self, uow: UnitOfWork, event: Envelope)`` as an idempotent,
     durable handler of ``event_type`` events from ``source`` at schema ``version``.
 
@@ -256,8 +274,12 @@ def consumes(source: str, event_type: str, version: int = 1, db_attribute: str =
                 if len(pending) == 1:
                     outcomes[pending[0][0]] = exc
                     return outcomes
-                log.warning("a batch of %d %s events failed (%s); handling them one by one",
-                            len(pending), event_type, str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+                log.warning(
+                    "a batch of %d %s events failed (%s); handling them one by one",
+                    len(pending),
+                    event_type,
+                    str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
+                )
                 for index, event in pending:
                     try:
                         outcomes[index] = apply([event])[0]
@@ -275,9 +297,14 @@ def consumes(source: str, event_type: str, version: int = 1, db_attribute: str =
     return decorate
 
 
-def _apply(service: Any, database: Any, events: list[Envelope], *,
-           method: Callable[..., Any],  # (self, uow, event), or (self, uow, event, prepared)
-           prepare: Callable[[Any, UnitOfWork, list[Envelope]], Any] | None) -> list[Any]:
+def _apply(
+    service: Any,
+    database: Any,
+    events: list[Envelope],
+    *,
+    method: Callable[..., Any],  # (self, uow, event), or (self, uow, event, prepared)
+    prepare: Callable[[Any, UnitOfWork, list[Envelope]], Any] | None,
+) -> list[Any]:
     """Handle ``events`` in one transaction, retrying it while the database is away;
     one outcome per event (the handler's result, or ``DUPLICATE``)."""
     deadline = time.monotonic() + TRANSIENT_RETRY_SECONDS
@@ -299,15 +326,21 @@ def _apply(service: Any, database: Any, events: list[Envelope], *,
                     claimed.discard(event.id)  # the same event twice in one batch: once
                     logs.bind(correlation_id=event.correlation_id)
                     uow.step(event.correlation_id)
-                    outcomes.append(method(service, uow, event) if prepare is None
-                                    else method(service, uow, event, prepared))
+                    outcomes.append(
+                        method(service, uow, event) if prepare is None else method(service, uow, event, prepared)
+                    )
                     emitted.append(uow.step_events)
             break
         except Exception as exc:  # only transient database errors are retried
             if not transient(exc) or time.monotonic() + pause > deadline:
                 raise
-            log.warning("database unavailable handling %d %s events (%s); retrying in %.1fs",
-                        len(events), events[0].type, str(exc).splitlines()[0][:200], pause)
+            log.warning(
+                "database unavailable handling %d %s events (%s); retrying in %.1fs",
+                len(events),
+                events[0].type,
+                str(exc).splitlines()[0][:200],
+                pause,
+            )
             eventlet.sleep(pause)
             pause = min(pause * 2, 2.0)
     now = datetime.now(timezone.utc)
@@ -317,6 +350,12 @@ def _apply(service: Any, database: Any, events: list[Envelope], *,
             continue
         lag.observe(max((now - event.occurred_at).total_seconds(), 0.0))
         # one line per applied event: with its correlation id it shows a request's path
-        log.info("handled %s", event.type, extra={"correlation_id": event.correlation_id, "fields": {
-            "event_type": event.type, "event_id": event.id, "emitted": [e.type for e in sent]}})
+        log.info(
+            "handled %s",
+            event.type,
+            extra={
+                "correlation_id": event.correlation_id,
+                "fields": {"event_type": event.type, "event_id": event.id, "emitted": [e.type for e in sent]},
+            },
+        )
     return outcomes

@@ -56,8 +56,14 @@ def engine_for(url: str, service: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # hide_parameters: an error's log line shows the SQL, never the values (names, addresses)
-        engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=120, hide_parameters=True,
-                               connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=120,
+            hide_parameters=True,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -72,9 +78,16 @@ def engine_for(url: str, service: str) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg2")
         # LIFO: a checkout takes the connection used last, so reads mostly skip the ping.
         # values_plus_batch: a flush's UPDATEs of many rows go in pages, not one round trip each.
-        engine = create_engine(parsed, pool_size=10, max_overflow=20, pool_timeout=60, pool_use_lifo=True,
-                               executemany_mode="values_plus_batch", hide_parameters=True,
-                               connect_args={"options": f"-csearch_path={service}"})
+        engine = create_engine(
+            parsed,
+            pool_size=10,
+            max_overflow=20,
+            pool_timeout=60,
+            pool_use_lifo=True,
+            executemany_mode="values_plus_batch",
+            hide_parameters=True,
+            connect_args={"options": f"-csearch_path={service}"},
+        )
         _ping_on_checkout(engine)
     _engines[key] = engine
     return engine
@@ -101,8 +114,11 @@ def _ping_on_checkout(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         checked_in = record.info.get("checked_in")
-        if getattr(_reading, "active", False) and checked_in is not None \
-                and time.monotonic() - checked_in < PING_AFTER_IDLE:
+        if (
+            getattr(_reading, "active", False)
+            and checked_in is not None
+            and time.monotonic() - checked_in < PING_AFTER_IDLE
+        ):
             return
         try:
             engine.dialect.do_ping(dbapi_conn)
@@ -140,7 +156,7 @@ class UnitOfWork:
     @property
     def step_events(self) -> list[Envelope]:
         """The events emitted since the current step (the message being handled) began."""
-        return self.events[self._steps[-1][1]:]
+        return self.events[self._steps[-1][1] :]
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this transaction has committed, e.g. to count a business
@@ -164,9 +180,15 @@ class UnitOfWork:
         if self.catalogue is None:
             raise RuntimeError("this service publishes no events")
         envelope = self.catalogue.envelope(event_type, data, self.correlation_id, version)
-        self._unwritten.append({"id": envelope.id, "type": envelope.type, "version": envelope.version,
-                                "message": tracing.stamp(envelope.id, envelope.to_message()),
-                                "created_at": envelope.occurred_at})
+        self._unwritten.append(
+            {
+                "id": envelope.id,
+                "type": envelope.type,
+                "version": envelope.version,
+                "message": tracing.stamp(envelope.id, envelope.to_message()),
+                "created_at": envelope.occurred_at,
+            }
+        )
         self.events.append(envelope)
         return envelope
 
@@ -185,8 +207,7 @@ class UnitOfWork:
         now = datetime.now(timezone.utc)
         rows = list({e.id: {"event_id": e.id, "type": e.type, "handled_at": now} for e in envelopes}.values())
         # executemany form: one statement on PostgreSQL, compiled once whatever the batch size
-        result = self.session.execute(
-            insert_ignoring_conflicts(self.session, inbox).returning(inbox.c.event_id), rows)
+        result = self.session.execute(insert_ignoring_conflicts(self.session, inbox).returning(inbox.c.event_id), rows)
         return set(result.scalars())
 
 
@@ -207,7 +228,10 @@ class Database(DependencyProvider):
         self.engine = engine_for(database_url(config, service), service)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, info={"metadata": self.metadata})
         self.relay = OutboxRelay(
-            self.engine, self.metadata.tables["outbox"], config["AMQP_URI"], service,
+            self.engine,
+            self.metadata.tables["outbox"],
+            config["AMQP_URI"],
+            service,
             sweep_interval=float(config.get("OUTBOX_SWEEP_INTERVAL", 2.0)),
             grace=float(config.get("OUTBOX_SWEEP_GRACE", 5.0)),
         )
@@ -230,8 +254,9 @@ class Database(DependencyProvider):
 class DatabaseAccess:
     """What a worker sees as ``self.db``."""
 
-    def __init__(self, provider: Database, correlation_id: str | None, identity: Identity,
-                 entrypoint: str | None = None) -> None:
+    def __init__(
+        self, provider: Database, correlation_id: str | None, identity: Identity, entrypoint: str | None = None
+    ) -> None:
         self.provider = provider
         self.correlation_id = correlation_id
         self.identity = identity

@@ -34,9 +34,16 @@ def peek(amqp_uri: str, service: str) -> list[dict[str, Any]]:
         for message in _each(conn, service):
             queue, reason = _origin(message)
             body = message.decode() if message.content_type == "application/json" else message.body
-            items.append({"message_id": message.properties.get("message_id"), "queue": queue, "reason": reason,
-                          "routing_key": message.delivery_info.get("routing_key"),
-                          "type": body.get("type") if isinstance(body, dict) else None, "body": body})
+            items.append(
+                {
+                    "message_id": message.properties.get("message_id"),
+                    "queue": queue,
+                    "reason": reason,
+                    "routing_key": message.delivery_info.get("routing_key"),
+                    "type": body.get("type") if isinstance(body, dict) else None,
+                    "body": body,
+                }
+            )
         # closing without acks returns every message to the DLQ
     return items
 
@@ -49,11 +56,16 @@ def inspect(amqp_uri: str, service: str, message_id: str) -> dict[str, Any] | No
                 continue
             queue, reason = _origin(message)
             body = message.decode() if message.content_type == "application/json" else message.body
-            return {"message_id": message_id, "queue": queue, "reason": reason,
-                    "routing_key": message.delivery_info.get("routing_key"),
-                    "exchange": message.delivery_info.get("exchange"),
-                    "properties": {k: v for k, v in message.properties.items() if k != "application_headers"},
-                    "headers": message.headers or {}, "body": body}
+            return {
+                "message_id": message_id,
+                "queue": queue,
+                "reason": reason,
+                "routing_key": message.delivery_info.get("routing_key"),
+                "exchange": message.delivery_info.get("exchange"),
+                "properties": {k: v for k, v in message.properties.items() if k != "application_headers"},
+                "headers": message.headers or {},
+                "body": body,
+            }
     return None
 
 
@@ -68,9 +80,15 @@ def replay(amqp_uri: str, service: str) -> int:
             if queue is None:  # not dead-lettered by us; left unacked, it returns to the DLQ
                 continue
             headers = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")}
-            producer.publish(message.body, routing_key=queue, headers=headers, content_type=message.content_type,
-                             content_encoding=message.content_encoding, delivery_mode=2,
-                             message_id=message.properties.get("message_id"))
+            producer.publish(
+                message.body,
+                routing_key=queue,
+                headers=headers,
+                content_type=message.content_type,
+                content_encoding=message.content_encoding,
+                delivery_mode=2,
+                message_id=message.properties.get("message_id"),
+            )
             message.ack()
             count += 1
     return count

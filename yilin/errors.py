@@ -111,8 +111,9 @@ def load_each(schema: Schema, items: list[Any]) -> tuple[dict[int, Any], dict[in
     batch's ``post_load`` hooks."""
     if not schema.many:
         raise ValueError("load_each needs a schema with many=True")
-    errors: dict[int, dict[str, Any]] = {i: {"_schema": ["expected an object"]}
-                                         for i, item in enumerate(items) if not isinstance(item, dict)}
+    errors: dict[int, dict[str, Any]] = {
+        i: {"_schema": ["expected an object"]} for i, item in enumerate(items) if not isinstance(item, dict)
+    }
     positions = [i for i in range(len(items)) if i not in errors]
     objects = [items[i] for i in positions]
     try:

@@ -20,11 +20,19 @@ class EnvelopeSchema(Schema):
 
     id = fields.UUID(required=True, metadata={"description": "Unique event id; consumers de-duplicate on it."})
     type = fields.String(required=True, metadata={"description": "Event type, also the routing key."})
-    version = fields.Integer(required=True, validate=validate.Range(min=1), metadata={"description": "Schema version of `data`."})
+    version = fields.Integer(
+        required=True, validate=validate.Range(min=1), metadata={"description": "Schema version of `data`."}
+    )
     source = fields.String(required=True, metadata={"description": "Publishing service."})
-    occurred_at = fields.DateTime(required=True, format="iso", metadata={"description": "When the change committed (UTC, ISO 8601)."})
-    correlation_id = fields.String(required=True, allow_none=True, metadata={"description": "Id of the request or event chain that caused it."})
-    data = fields.Dict(required=True, metadata={"description": "The event's payload; its schema depends on type and version."})
+    occurred_at = fields.DateTime(
+        required=True, format="iso", metadata={"description": "When the change committed (UTC, ISO 8601)."}
+    )
+    correlation_id = fields.String(
+        required=True, allow_none=True, metadata={"description": "Id of the request or event chain that caused it."}
+    )
+    data = fields.Dict(
+        required=True, metadata={"description": "The event's payload; its schema depends on type and version."}
+    )
 
 
 _ENVELOPE = EnvelopeSchema()
@@ -119,7 +127,9 @@ class EventCatalogue:
     def __iter__(self) -> Iterator[EventType]:
         return iter(sorted(self._types.values(), key=lambda t: (t.name, t.version)))
 
-    def envelope(self, name: str, data: dict[str, Any], correlation_id: str | None, version: int | None = None) -> Envelope:
+    def envelope(
+        self, name: str, data: dict[str, Any], correlation_id: str | None, version: int | None = None
+    ) -> Envelope:
         """Build a validated envelope for a new event of this service."""
         event_type = self.get(name, version)
         return Envelope(

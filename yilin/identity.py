@@ -33,8 +33,17 @@ ACCOUNT_TTL = 6 * 3600  # seconds: a CLI run or a benchmark signs once for all i
 MAX_ASSERTION_LENGTH = 2048
 
 ROLES = (
-    "resident", "volunteer", "team_lead", "social_worker", "org_admin", "verifier",
-    "enterprise_rep", "fund_committee", "auditor", "operator", "service",
+    "resident",
+    "volunteer",
+    "team_lead",
+    "social_worker",
+    "org_admin",
+    "verifier",
+    "enterprise_rep",
+    "fund_committee",
+    "auditor",
+    "operator",
+    "service",
 )
 
 
@@ -49,8 +58,15 @@ class Identity:
 
     def to_header(self) -> str:
         """Compact JSON of the identity (the payload an assertion signs)."""
-        return json.dumps({"subject": self.subject, "role": self.role, "organisation_id": self.organisation_id,
-                           "scopes": list(self.scopes)}, separators=(",", ":"))  # as asdict, without its deep copy
+        return json.dumps(
+            {
+                "subject": self.subject,
+                "role": self.role,
+                "organisation_id": self.organisation_id,
+                "scopes": list(self.scopes),
+            },
+            separators=(",", ":"),
+        )  # as asdict, without its deep copy
 
     @classmethod
     def from_header(cls, value: str | None) -> "Identity | None":
@@ -59,8 +75,12 @@ class Identity:
         if not value:
             return None
         data = json.loads(value)
-        return cls(subject=data["subject"], role=data["role"], organisation_id=data.get("organisation_id"),
-                   scopes=tuple(data.get("scopes") or ()))
+        return cls(
+            subject=data["subject"],
+            role=data["role"],
+            organisation_id=data.get("organisation_id"),
+            scopes=tuple(data.get("scopes") or ()),
+        )
 
 
 def service_account(name: str) -> Identity:
@@ -111,12 +131,14 @@ def verify_assertion(config: Mapping[str, Any], value: Any, key: bytes | None = 
         raise refused
     if org is not None and not isinstance(org, str):
         raise refused
-    return Identity(subject=subject, role=role, organisation_id=org,
-                    scopes=tuple(str(s) for s in data.get("scopes") or ()))
+    return Identity(
+        subject=subject, role=role, organisation_id=org, scopes=tuple(str(s) for s in data.get("scopes") or ())
+    )
 
 
-def identity_context(config: Mapping[str, Any], identity: Identity, signer: str,
-                     ttl: int = ACCOUNT_TTL) -> dict[str, str]:
+def identity_context(
+    config: Mapping[str, Any], identity: Identity, signer: str, ttl: int = ACCOUNT_TTL
+) -> dict[str, str]:
     """nameko ``context_data`` for a standalone RPC client calling as ``identity``."""
     return {IDENTITY_KEY: sign_assertion(config, identity, signer, ttl)}
 
@@ -151,9 +173,9 @@ class Caller(DependencyProvider):
     def worker_setup(self, worker_ctx: Any) -> None:
         if not verifies_identity(worker_ctx):
             worker_ctx.data.pop(VERIFIED_KEY, None)
-            worker_ctx.data[IDENTITY_KEY] = sign_assertion(self.container.config,
-                                                            service_account(self.container.service_name),
-                                                            self.container.service_name)
+            worker_ctx.data[IDENTITY_KEY] = sign_assertion(
+                self.container.config, service_account(self.container.service_name), self.container.service_name
+            )
 
     def get_dependency(self, worker_ctx: Any) -> Identity:
         return caller_of(worker_ctx)

@@ -30,15 +30,21 @@ def create_outbox_inbox_v1() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_unsent", ["created_at"], unique=False,
-                              postgresql_where=sa.text("sent_at IS NULL"), sqlite_where=sa.text("sent_at IS NULL"))
+        batch_op.create_index(
+            "ix_outbox_unsent",
+            ["created_at"],
+            unique=False,
+            postgresql_where=sa.text("sent_at IS NULL"),
+            sqlite_where=sa.text("sent_at IS NULL"),
+        )
 
 
 def drop_outbox_inbox_v1() -> None:
     """Undo :func:`create_outbox_inbox_v1`."""
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_unsent", postgresql_where=sa.text("sent_at IS NULL"),
-                            sqlite_where=sa.text("sent_at IS NULL"))
+        batch_op.drop_index(
+            "ix_outbox_unsent", postgresql_where=sa.text("sent_at IS NULL"), sqlite_where=sa.text("sent_at IS NULL")
+        )
     op.drop_table("outbox")
     op.drop_table("inbox")
 

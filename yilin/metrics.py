@@ -29,25 +29,45 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
 SERVICE_INFO = Gauge("yilin_service_info", "Service build information.", ["service", "version"])
-HTTP_REQUESTS = Counter("yilin_http_requests_total", "HTTP requests answered.", ["service", "route", "method", "status"])
-HTTP_DURATION = Histogram("yilin_http_request_duration_seconds", "HTTP request latency.",
-                          ["service", "route", "method"], buckets=LATENCY_BUCKETS)
+HTTP_REQUESTS = Counter(
+    "yilin_http_requests_total", "HTTP requests answered.", ["service", "route", "method", "status"]
+)
+HTTP_DURATION = Histogram(
+    "yilin_http_request_duration_seconds",
+    "HTTP request latency.",
+    ["service", "route", "method"],
+    buckets=LATENCY_BUCKETS,
+)
 RPC_CALLS = Counter("yilin_rpc_calls_total", "RPC calls served.", ["service", "method", "outcome"])
-RPC_DURATION = Histogram("yilin_rpc_duration_seconds", "RPC call latency.", ["service", "method"],
-                         buckets=LATENCY_BUCKETS)
-EVENTS_PUBLISHED = Counter("yilin_events_published_total", "Events published (confirmed by the broker).",
-                           ["service", "type"])
-EVENTS_HANDLED = Counter("yilin_events_handled_total", "Event deliveries handled, by outcome.",
-                         ["service", "type", "outcome"])
-EVENTS_REDELIVERED = Counter("yilin_events_redelivered_total",
-                             "Event deliveries the broker repeated (a consumer died or gave the message back).",
-                             ["service", "type"])
-EVENT_HANDLER_DURATION = Histogram("yilin_event_handler_duration_seconds", "Event handler run time.",
-                                   ["service", "type"], buckets=LATENCY_BUCKETS)
-EVENT_BATCH_SIZE = Histogram("yilin_event_batch_size", "Events taken by one handler transaction.",
-                             ["service", "type"], buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500))
-EVENT_LAG = Histogram("yilin_event_lag_seconds", "From an event's occurred_at to the handler's commit.",
-                      ["service", "type"], buckets=LAG_BUCKETS)
+RPC_DURATION = Histogram(
+    "yilin_rpc_duration_seconds", "RPC call latency.", ["service", "method"], buckets=LATENCY_BUCKETS
+)
+EVENTS_PUBLISHED = Counter(
+    "yilin_events_published_total", "Events published (confirmed by the broker).", ["service", "type"]
+)
+EVENTS_HANDLED = Counter(
+    "yilin_events_handled_total", "Event deliveries handled, by outcome.", ["service", "type", "outcome"]
+)
+EVENTS_REDELIVERED = Counter(
+    "yilin_events_redelivered_total",
+    "Event deliveries the broker repeated (a consumer died or gave the message back).",
+    ["service", "type"],
+)
+EVENT_HANDLER_DURATION = Histogram(
+    "yilin_event_handler_duration_seconds", "Event handler run time.", ["service", "type"], buckets=LATENCY_BUCKETS
+)
+EVENT_BATCH_SIZE = Histogram(
+    "yilin_event_batch_size",
+    "Events taken by one handler transaction.",
+    ["service", "type"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+)
+EVENT_LAG = Histogram(
+    "yilin_event_lag_seconds",
+    "From an event's occurred_at to the handler's commit.",
+    ["service", "type"],
+    buckets=LAG_BUCKETS,
+)
 OUTBOX_BACKLOG = Gauge("yilin_outbox_backlog", "Events committed but not yet published.", ["service"])
 OUTBOX_OLDEST_AGE = Gauge("yilin_outbox_oldest_age_seconds", "Age of the oldest unpublished event.", ["service"])
 DLQ_DEPTH = Gauge("yilin_dlq_depth", "Messages waiting in the service's dead-letter queue.", ["service"])
@@ -71,8 +91,9 @@ class MetricsServer(SharedExtension):
 
     def setup(self) -> None:
         # a service class declares its default port as ``metrics_port``; none means no server
-        self.port = metrics_port(self.container.config, self.container.service_name,
-                                 getattr(self.container.service_cls, "metrics_port", 0))
+        self.port = metrics_port(
+            self.container.config, self.container.service_name, getattr(self.container.service_cls, "metrics_port", 0)
+        )
 
     def start(self) -> None:
         if self._server is not None or not self.port:
@@ -140,8 +161,11 @@ class Instrumentation(DependencyProvider):
 
     def worker_setup(self, worker_ctx: Any) -> None:
         self._starts[id(worker_ctx)] = time.perf_counter()
-        logs.bind(service=self.container.service_name, entrypoint=worker_ctx.entrypoint.method_name,
-                  correlation_id=worker_ctx.data.get(logs.CORRELATION_KEY))
+        logs.bind(
+            service=self.container.service_name,
+            entrypoint=worker_ctx.entrypoint.method_name,
+            correlation_id=worker_ctx.data.get(logs.CORRELATION_KEY),
+        )
         WORKERS_IN_USE.labels(self.container.service_name).inc()
 
     def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:

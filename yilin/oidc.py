@@ -55,19 +55,27 @@ class OidcSettings:
         audience = str(config.get("OIDC_AUDIENCE") or "")
         if not audience:
             raise RuntimeError("OIDC_AUDIENCE (YILIN_OIDC_AUDIENCE) is required with OIDC_ISSUER")
-        return cls(issuer=issuer, audience=audience,
-                   max_lifetime=int(config.get("OIDC_MAX_LIFETIME") or DEFAULT_MAX_LIFETIME),
-                   role_claim=str(config.get("OIDC_ROLE_CLAIM") or "role"),
-                   organisation_claim=str(config.get("OIDC_ORGANISATION_CLAIM") or "org"),
-                   refresh=float(config.get("OIDC_JWKS_REFRESH") or 300.0),
-                   min_refresh=float(config.get("OIDC_JWKS_MIN_REFRESH") or 10.0))
+        return cls(
+            issuer=issuer,
+            audience=audience,
+            max_lifetime=int(config.get("OIDC_MAX_LIFETIME") or DEFAULT_MAX_LIFETIME),
+            role_claim=str(config.get("OIDC_ROLE_CLAIM") or "role"),
+            organisation_claim=str(config.get("OIDC_ORGANISATION_CLAIM") or "org"),
+            refresh=float(config.get("OIDC_JWKS_REFRESH") or 300.0),
+            min_refresh=float(config.get("OIDC_JWKS_MIN_REFRESH") or 10.0),
+        )
 
 
 class OidcVerifier:
     """Verifies the provider's tokens against its current keys (see the module)."""
 
-    def __init__(self, settings: OidcSettings, roles: tuple[str, ...],
-                 fetch: Callable[[str], Any] = fetch_json, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: OidcSettings,
+        roles: tuple[str, ...],
+        fetch: Callable[[str], Any] = fetch_json,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self.roles = roles
         self.fetch = fetch
@@ -112,14 +120,24 @@ class OidcVerifier:
             raise refused
         s = self.settings
         try:
-            claims = jwt.decode(token, key.key, algorithms=[alg], audience=s.audience, issuer=s.issuer, leeway=LEEWAY,
-                                options={"require": ["exp", "iat", "iss", "aud", "sub"]})
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[alg],
+                audience=s.audience,
+                issuer=s.issuer,
+                leeway=LEEWAY,
+                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the token has expired") from None
         except jwt.PyJWTError:
             raise refused from None
-        if not isinstance(claims["exp"], (int, float)) or not isinstance(claims["iat"], (int, float)) \
-                or claims["exp"] - claims["iat"] > s.max_lifetime:
+        if (
+            not isinstance(claims["exp"], (int, float))
+            or not isinstance(claims["iat"], (int, float))
+            or claims["exp"] - claims["iat"] > s.max_lifetime
+        ):
             raise refused  # a long-lived token is a stolen one waiting to happen
         role, subject, org = claims.get(s.role_claim), claims.get("sub"), claims.get(s.organisation_claim)
         if role not in self.roles or not isinstance(subject, str) or not subject or len(subject) > 128:

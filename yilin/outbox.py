@@ -35,8 +35,16 @@ log = logging.getLogger(__name__)
 class OutboxRelay:
     """Publishes one service's committed events; one per service container."""
 
-    def __init__(self, engine: Engine, outbox: Table, amqp_uri: str, service: str,
-                 sweep_interval: float = 2.0, grace: float = 5.0, batch: int = 500) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        outbox: Table,
+        amqp_uri: str,
+        service: str,
+        sweep_interval: float = 2.0,
+        grace: float = 5.0,
+        batch: int = 500,
+    ) -> None:
         self.engine = engine
         self.outbox = outbox
         self.service = service
@@ -175,15 +183,27 @@ class OutboxRelay:
             # Rows this process already published only wait for their sent-mark.
             unsent = [row for row in rows if row.id not in self._unmarked]
             if unsent:
-                self.sweep_publisher.publish([Outgoing(self.exchange, row.message["type"], row.message, row.id,
-                                                       tracing.publish_headers(row.id, row.message))
-                                              for row in unsent])
+                self.sweep_publisher.publish(
+                    [
+                        Outgoing(
+                            self.exchange,
+                            row.message["type"],
+                            row.message,
+                            row.id,
+                            tracing.publish_headers(row.id, row.message),
+                        )
+                        for row in unsent
+                    ]
+                )
             for row in unsent:
                 metrics.EVENTS_PUBLISHED.labels(self.service, row.message["type"]).inc()
                 published += 1
             if rows:
-                conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
-                             .values(sent_at=datetime.now(timezone.utc)))
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([r.id for r in rows]))
+                    .values(sent_at=datetime.now(timezone.utc))
+                )
         if published:
             log.info("outbox sweep published %d event(s)", published)
         return published
@@ -196,8 +216,9 @@ class OutboxRelay:
                 continue
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(update(self.outbox).where(self.outbox.c.id.in_(ids))
-                                 .values(sent_at=datetime.now(timezone.utc)))
+                    conn.execute(
+                        update(self.outbox).where(self.outbox.c.id.in_(ids)).values(sent_at=datetime.now(timezone.utc))
+                    )
                 self._unmarked.difference_update(ids)
             except Exception:  # unmarked rows are re-sent by the sweep, which is safe
                 log.warning("could not mark %d outbox rows as sent", len(ids), exc_info=True)

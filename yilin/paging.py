@@ -24,14 +24,23 @@ class PageQuery(Schema):
 @cache
 def page_schema(item: type[Schema]) -> type[Schema]:
     """The response schema of a list of ``item``."""
-    return Schema.from_dict({
-        "items": fields.List(fields.Nested(item), required=True),
-        "next_cursor": fields.String(allow_none=True, required=True),
-    }, name=f"{item.__name__}Page")
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item), required=True),
+            "next_cursor": fields.String(allow_none=True, required=True),
+        },
+        name=f"{item.__name__}Page",
+    )
 
 
-def paginate(session: Session, query: Select[Any], id_column: Any, limit: int, cursor: str | None,
-             render: Callable[[Sequence[Any]], list[dict[str, Any]]]) -> dict[str, Any]:
+def paginate(
+    session: Session,
+    query: Select[Any],
+    id_column: Any,
+    limit: int,
+    cursor: str | None,
+    render: Callable[[Sequence[Any]], list[dict[str, Any]]],
+) -> dict[str, Any]:
     """Run ``query`` one page at a time ordered by ``id_column``."""
     if cursor:
         query = query.where(id_column > cursor)
@@ -39,8 +48,12 @@ def paginate(session: Session, query: Select[Any], id_column: Any, limit: int, c
     return page(rows, limit, lambda row: getattr(row, id_column.key), render)
 
 
-def page(rows: Sequence[Any], limit: int, id_of: Callable[[Any], Any],
-         render: Callable[[Sequence[Any]], list[dict[str, Any]]]) -> dict[str, Any]:
+def page(
+    rows: Sequence[Any],
+    limit: int,
+    id_of: Callable[[Any], Any],
+    render: Callable[[Sequence[Any]], list[dict[str, Any]]],
+) -> dict[str, Any]:
     """The page of ``rows`` fetched in id order after the cursor with ``LIMIT limit + 1``
     (the extra row only tells that there is a next page), for a list that runs its own
     prepared statement instead of :func:`paginate`."""

@@ -30,8 +30,9 @@ def logged_events(config: dict[str, Any], source: str, batch: int = 1000) -> Ite
     while True:
         query = select(outbox.c.id, outbox.c.created_at, outbox.c.message).order_by(outbox.c.created_at, outbox.c.id)
         if after is not None:
-            query = query.where((outbox.c.created_at > after[0])
-                                | ((outbox.c.created_at == after[0]) & (outbox.c.id > after[1])))
+            query = query.where(
+                (outbox.c.created_at > after[0]) | ((outbox.c.created_at == after[0]) & (outbox.c.id > after[1]))
+            )
         with engine.connect() as conn:
             rows = conn.execute(query.limit(batch)).all()
         if not rows:
@@ -47,8 +48,7 @@ def replay(config: dict[str, Any], source: str, target_cls: type[Any], types: tu
     queues: dict[str, list[str]] = {}
     for handler_source, event_type, method in service_handlers(target_cls):
         if handler_source == source and (not types or event_type in types):
-            queues.setdefault(event_type, []).append(
-                handler_queue_name(source, event_type, target_cls.name, method))
+            queues.setdefault(event_type, []).append(handler_queue_name(source, event_type, target_cls.name, method))
     counts: dict[str, int] = {}
     with Connection(config["AMQP_URI"], transport_options={"confirm_publish": True}) as conn:
         producer = Producer(conn.channel(), exchange=Exchange(""))

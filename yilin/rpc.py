@@ -65,8 +65,11 @@ class ReadPublisher(Publisher):
     _shared: dict[str, tuple[Semaphore, Producer]] = {}
 
     def publish(self, payload: Any, **kwargs: Any) -> None:
-        headers = {**self.publish_kwargs.get("headers", {}), **kwargs.pop("headers", {}),
-                   **kwargs.pop("extra_headers", {})}
+        headers = {
+            **self.publish_kwargs.get("headers", {}),
+            **kwargs.pop("headers", {}),
+            **kwargs.pop("extra_headers", {}),
+        }
         for unused in ("mandatory", "use_confirms", "transport_options", "delivery_mode"):
             # mandatory delivery reports a missing queue only through a confirm; unconfirmed,
             # an unroutable read simply times out
@@ -74,13 +77,24 @@ class ReadPublisher(Publisher):
         serializer = kwargs.pop("serializer", self.serializer)
         turn, producer = self._producer()
         with turn:
-            producer.publish(payload, headers=headers, delivery_mode=NON_PERSISTENT, serializer=serializer,
-                             retry=self.retry, retry_policy=self.retry_policy, **kwargs)
+            producer.publish(
+                payload,
+                headers=headers,
+                delivery_mode=NON_PERSISTENT,
+                serializer=serializer,
+                retry=self.retry,
+                retry_policy=self.retry_policy,
+                **kwargs,
+            )
 
     def _producer(self) -> tuple[Semaphore, Producer]:
         if self.amqp_uri not in self._shared:
-            connection = Connection(self.amqp_uri, ssl=self.ssl, login_method=self.login_method,
-                                    transport_options={**DEFAULT_TRANSPORT_OPTIONS, "confirm_publish": False})
+            connection = Connection(
+                self.amqp_uri,
+                ssl=self.ssl,
+                login_method=self.login_method,
+                transport_options={**DEFAULT_TRANSPORT_OPTIONS, "confirm_publish": False},
+            )
             self._shared[self.amqp_uri] = (Semaphore(1), connection.Producer())
         return self._shared[self.amqp_uri]
 
@@ -119,8 +133,9 @@ class ReadRpcProxy(nameko_rpc.RpcProxy):
         self.timeout = float(self.container.config.get("RPC_READ_TIMEOUT") or DEFAULT_READ_TIMEOUT)
 
     def get_dependency(self, worker_ctx: Any) -> _ReadServiceProxy:
-        return _ReadServiceProxy(worker_ctx, self.target_service, self.rpc_reply_listener, timeout=self.timeout,
-                                 **self.options)
+        return _ReadServiceProxy(
+            worker_ctx, self.target_service, self.rpc_reply_listener, timeout=self.timeout, **self.options
+        )
 
 
 class _RpcConsumer(nameko_rpc.RpcConsumer):
@@ -129,9 +144,13 @@ class _RpcConsumer(nameko_rpc.RpcConsumer):
         config = self.container.config
         transient = message.properties.get("delivery_mode") == NON_PERSISTENT
         responder = (_ReadResponder if transient else nameko_rpc.Responder)(
-            config[AMQP_URI_CONFIG_KEY], nameko_rpc.get_rpc_exchange(config),
-            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
-            ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+            config[AMQP_URI_CONFIG_KEY],
+            nameko_rpc.get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
+            message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        )
         result, exc_info = responder.send_response(result, exc_info)
         self.queue_consumer.ack_message(message)
         return result, exc_info

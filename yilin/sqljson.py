@@ -38,6 +38,7 @@ def json_object(**members: Any) -> _json_object:
 def _spell(element: type[FunctionElement[Any]], postgresql: str, sqlite: str) -> None:
     """Render ``element`` as the function named ``postgresql`` there, ``sqlite`` elsewhere."""
     for dialect, name in (("postgresql", postgresql), (None, sqlite)):
+
         def render(element: FunctionElement[Any], compiler: Any, name: str = name, **kw: Any) -> str:
             return f"{name}({compiler.process(element.clauses, **kw)})"
 

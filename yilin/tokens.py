@@ -41,16 +41,29 @@ def signing_key(config: Mapping[str, Any]) -> bytes:
     return secret
 
 
-def issue_token(config: Mapping[str, Any], role: str, subject: str | None = None,
-                organisation_id: str | None = None, ttl: int = DEFAULT_TTL) -> str:
+def issue_token(
+    config: Mapping[str, Any],
+    role: str,
+    subject: str | None = None,
+    organisation_id: str | None = None,
+    ttl: int = DEFAULT_TTL,
+) -> str:
     """A signed bearer token for a person with ``role``."""
     if role not in PERSON_ROLES:
         raise ValueError(f"unknown role {role!r}; one of: {', '.join(PERSON_ROLES)}")
     if not 1 <= ttl <= MAX_TTL:
         raise ValueError(f"ttl must be between 1 and {MAX_TTL} seconds")
     now = int(time.time())
-    claims: dict[str, Any] = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject or f"{role}-{uuid.uuid4()}",
-                              "role": role, "iat": now, "nbf": now, "exp": now + ttl, "jti": str(uuid.uuid4())}
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": subject or f"{role}-{uuid.uuid4()}",
+        "role": role,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl,
+        "jti": str(uuid.uuid4()),
+    }
     if organisation_id:
         claims["org"] = organisation_id
     return jwt.encode(claims, signing_key(config), algorithm=ALGORITHMS[0], headers={"typ": "JWT"})
@@ -65,8 +78,15 @@ def verify_token(config: Mapping[str, Any], token: str) -> Identity:
 def _verify(config: Mapping[str, Any], token: str) -> tuple[Identity, float]:
     """The token's identity and the last moment it is accepted (``exp`` plus the leeway)."""
     try:
-        claims = jwt.decode(token, signing_key(config), algorithms=ALGORITHMS, audience=AUDIENCE, issuer=ISSUER,
-                            leeway=LEEWAY, options={"require": ["exp", "iat", "iss", "aud", "sub"], "strict_aud": True})
+        claims = jwt.decode(
+            token,
+            signing_key(config),
+            algorithms=ALGORITHMS,
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            leeway=LEEWAY,
+            options={"require": ["exp", "iat", "iss", "aud", "sub"], "strict_aud": True},
+        )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("the token has expired") from None
     except jwt.PyJWTError:
@@ -88,9 +108,14 @@ class VerifiedTokens:
     so a cached token is accepted exactly when ``verify_token`` would accept it; only
     tokens that passed are remembered, and at most ``size`` of them."""
 
-    def __init__(self, config: Mapping[str, Any], seconds: float = VERIFIED_CACHE_SECONDS,
-                 size: int = VERIFIED_CACHE_SIZE, clock: Callable[[], float] = time.time,
-                 oidc: Any = None) -> None:
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        seconds: float = VERIFIED_CACHE_SECONDS,
+        size: int = VERIFIED_CACHE_SIZE,
+        clock: Callable[[], float] = time.time,
+        oidc: Any = None,
+    ) -> None:
         signing_key(config)  # refuse a bad secret now, not at the first request
         self.config = config
         self.oidc = oidc  # a yilin.oidc.OidcVerifier: RS256/ES256 tokens of the district's provider
@@ -111,7 +136,7 @@ class VerifiedTokens:
         identity, accepted_until = _verify(self.config, token)
         if len(self._verified) >= self.size:  # full: drop the expired, then the oldest half if need be
             live = [(t, e) for t, e in self._verified.items() if now < e[1]]
-            self._verified = dict(live if len(live) < self.size // 2 else live[len(live) - self.size // 2:])
+            self._verified = dict(live if len(live) < self.size // 2 else live[len(live) - self.size // 2 :])
         self._verified[token] = (identity, min(accepted_until, now + self.seconds))
         return identity
 

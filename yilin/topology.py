@@ -35,8 +35,14 @@ def dead_letter_exchange(service: str) -> Exchange:
 
 def dead_letter_queue(service: str) -> Queue:
     """The service's DLQ, inspected and replayed with ``yilin dlq``."""
-    return Queue(f"{service}.dlq", exchange=dead_letter_exchange(service), routing_key="#",
-                 durable=True, auto_delete=False, queue_arguments={"x-queue-type": "quorum"})
+    return Queue(
+        f"{service}.dlq",
+        exchange=dead_letter_exchange(service),
+        routing_key="#",
+        durable=True,
+        auto_delete=False,
+        queue_arguments={"x-queue-type": "quorum"},
+    )
 
 
 def handler_queue_name(source: str, event_type: str, service: str, method: str) -> str:
@@ -87,12 +93,16 @@ def broker_permissions(service_cls: type[Any]) -> dict[str, str]:
     service = re.escape(service_cls.name)
     sources = sorted({source for source, _, _ in service_handlers(service_cls)})
     source_exchanges = "|".join(re.escape(f"{s}.events") for s in sources)
-    own = (rf"rpc-{service}|rpc\.reply-{service}-[0-9a-f-]+|evt-[a-z_]+-[a-z_.]+--{service}\.[a-z_]+"
-           rf"|{service}\.(events|dlx|dlq)|nameko-rpc")
+    own = (
+        rf"rpc-{service}|rpc\.reply-{service}-[0-9a-f-]+|evt-[a-z_]+-[a-z_.]+--{service}\.[a-z_]+"
+        rf"|{service}\.(events|dlx|dlq)|nameko-rpc"
+    )
     with_sources = own + (f"|{source_exchanges}" if sources else "")
-    return {"configure": f"^({with_sources})$",  # kombu declares a bound queue's exchange too
-            "write": f"^({own})$",
-            "read": f"^({with_sources})$"}
+    return {
+        "configure": f"^({with_sources})$",  # kombu declares a bound queue's exchange too
+        "write": f"^({own})$",
+        "read": f"^({with_sources})$",
+    }
 
 
 def declare(amqp_uri: str, service_classes: list[type[Any]]) -> list[str]:

@@ -117,8 +117,9 @@ class Tracing(DependencyProvider):
 
         service = self.container.service_name
         # A provider per container, not the global one: tests run several services in one process.
-        self.provider = TracerProvider(resource=Resource.create({"service.name": service,
-                                                                 "service.namespace": "yilin"}))
+        self.provider = TracerProvider(
+            resource=Resource.create({"service.name": service, "service.namespace": "yilin"})
+        )
         url = endpoint.rstrip("/") + "/v1/traces" if not endpoint.endswith("/v1/traces") else endpoint
         self.provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url, timeout=5)))
         self.tracer = self.provider.get_tracer("yilin")
@@ -140,14 +141,26 @@ class Tracing(DependencyProvider):
         received = valid(worker_ctx.data.get(KEY))
         if received:
             _, trace_id, span_id, flags = received.split("-")
-            parent = trace.set_span_in_context(NonRecordingSpan(SpanContext(
-                int(trace_id, 16), int(span_id, 16), is_remote=True, trace_flags=TraceFlags(int(flags, 16)))))
+            parent = trace.set_span_in_context(
+                NonRecordingSpan(
+                    SpanContext(
+                        int(trace_id, 16), int(span_id, 16), is_remote=True, trace_flags=TraceFlags(int(flags, 16))
+                    )
+                )
+            )
         entrypoint = worker_ctx.entrypoint
         kind = SpanKind.CONSUMER if hasattr(entrypoint, "event_type") else SpanKind.SERVER
         name = f"{self.container.service_name}.{entrypoint.method_name}"
-        work = self.tracer.start_span(name, context=parent, kind=kind, attributes={
-            "yilin.service": self.container.service_name, "yilin.entrypoint": entrypoint.method_name,
-            **({"messaging.destination.name": entrypoint.event_type} if kind is SpanKind.CONSUMER else {})})
+        work = self.tracer.start_span(
+            name,
+            context=parent,
+            kind=kind,
+            attributes={
+                "yilin.service": self.container.service_name,
+                "yilin.entrypoint": entrypoint.method_name,
+                **({"messaging.destination.name": entrypoint.event_type} if kind is SpanKind.CONSUMER else {}),
+            },
+        )
         token = otel_context.attach(trace.set_span_in_context(work))
         tracer_token = _tracer.set(self.tracer)
         # What this worker sends on (its RPC calls, its events) is a child of its span.

@@ -43,8 +43,12 @@ def _constraints(schema: dict[str, Any]) -> str:
     for keyword, symbol in (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"), ("exclusiveMaximum", "<")):
         if keyword in schema:
             parts.append(f"{symbol} {schema[keyword]}")
-    for keyword, label in (("minLength", "length ≥"), ("maxLength", "length ≤"), ("minItems", "items ≥"),
-                           ("maxItems", "items ≤")):
+    for keyword, label in (
+        ("minLength", "length ≥"),
+        ("maxLength", "length ≤"),
+        ("minItems", "items ≥"),
+        ("maxItems", "items ≤"),
+    ):
         if keyword in schema:
             parts.append(f"{label} {schema[keyword]}")
     if "pattern" in schema and schema.get("format") != "decimal":
@@ -60,8 +64,10 @@ def _field_rows(schema: dict[str, Any], prefix: str = "") -> Iterator[str]:
         constraints = _constraints(sub)
         if constraints:
             meaning += f" ({constraints})"
-        yield (f"| `{path}` | {_type_label(sub)} | {'yes' if key in required else 'no'} | "
-               f"{'yes' if _nullable(sub) else 'no'} | {sub.get('x-unit', '')} | {meaning} |")
+        yield (
+            f"| `{path}` | {_type_label(sub)} | {'yes' if key in required else 'no'} | "
+            f"{'yes' if _nullable(sub) else 'no'} | {sub.get('x-unit', '')} | {meaning} |"
+        )
         if "properties" in sub:
             yield from _field_rows(sub, path + ".")
         elif "properties" in sub.get("items", {}):

@@ -58,8 +58,13 @@ def migrations_dir(name: str) -> Path | None:
 
 
 @click.group()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="nameko config file (default: deploy/config.yml).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="nameko config file (default: deploy/config.yml).",
+)
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
     """Operate Yilin: migrate, run services, load data, inspect queues."""
@@ -113,11 +118,21 @@ def run_all(config: dict[str, Any], no_demo: bool) -> None:
 
 @main.command()
 @click.option("--gateway", default="http://127.0.0.1:8000", show_default=True)
-@click.option("--scale", type=click.Choice(["demo", "district"]), default="demo", show_default=True,
-              help="demo: Pidu's named places and actors over the API; district: the district's real scale "
-                   "through the registry's bulk RPCs (idempotent).")
-@click.option("--divide", default=1, show_default=True, type=click.IntRange(min=1),
-              help="With --scale district: divide every figure by this (a toy-size district).")
+@click.option(
+    "--scale",
+    type=click.Choice(["demo", "district"]),
+    default="demo",
+    show_default=True,
+    help="demo: Pidu's named places and actors over the API; district: the district's real scale "
+    "through the registry's bulk RPCs (idempotent).",
+)
+@click.option(
+    "--divide",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="With --scale district: divide every figure by this (a toy-size district).",
+)
 @click.pass_obj
 def demo(config: dict[str, Any], gateway: str, scale: str, divide: int) -> None:
     """Load the demo district (skipped if data exists), or the district at its real scale."""
@@ -136,8 +151,13 @@ def demo(config: dict[str, Any], gateway: str, scale: str, divide: int) -> None:
 @click.argument("kind", type=click.Choice(["volunteers"]))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--batch", default=1000, show_default=True)
-@click.option("--in-flight", default=2, show_default=True, type=click.IntRange(min=1),  # importing.IN_FLIGHT
-              help="Batches sent before waiting for the first reply.")
+@click.option(
+    "--in-flight",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),  # importing.IN_FLIGHT
+    help="Batches sent before waiting for the first reply.",
+)
 @click.pass_obj
 def import_(config: dict[str, Any], kind: str, path: str, batch: int, in_flight: int) -> None:
     """Import volunteers from CSV or JSON lines, with a progress bar."""
@@ -209,8 +229,9 @@ def replay_events(config: dict[str, Any], source: str, target: str, types: tuple
 @click.option("--role", required=True, help="One of the people's roles (yilin/identity.py ROLES).")
 @click.option("--subject", default=None, help="The person's id (a volunteer's id for volunteers and team leads).")
 @click.option("--organisation", default=None, help="Organisation id (org claim), e.g. for org_admin.")
-@click.option("--ttl", default=3600, show_default=True, type=click.IntRange(1, 30 * 24 * 3600),
-              help="Lifetime in seconds.")
+@click.option(
+    "--ttl", default=3600, show_default=True, type=click.IntRange(1, 30 * 24 * 3600), help="Lifetime in seconds."
+)
 @click.pass_obj
 def token(config: dict[str, Any], role: str, subject: str | None, organisation: str | None, ttl: int) -> None:
     """Print a bearer token for local use (the last line of the output)."""

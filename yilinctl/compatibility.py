@@ -62,8 +62,10 @@ def compatibility_problems(generated: dict[str, str], committed: dict[str, str])
         if not path.startswith("docs/events/") or path.endswith("envelope.json"):
             continue
         if path not in generated:
-            problems.append(f"{path}: the code no longer defines this event version (retiring a version after its "
-                            "deprecation window: delete the file by hand in the same change)")
+            problems.append(
+                f"{path}: the code no longer defines this event version (retiring a version after its "
+                "deprecation window: delete the file by hand in the same change)"
+            )
             continue
         old, new = json.loads(text)["properties"]["data"], json.loads(generated[path])["properties"]["data"]
         problems += [f"{path}: {p}" for p in breaking_changes(old, new)]

@@ -41,9 +41,27 @@ from yilinctl.jsonschema import field_schema, field_unit, json_schema
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # nameko imported by the services
 
 # the generator's parts, importable from here as before the split
-__all__ = ["EXAMPLE_TIME", "ROOT", "breaking_changes", "catalogue_page", "committed_files", "compatibility_problems",
-           "differences", "event_types", "example_envelope", "example_payload", "field_schema", "field_unit",
-           "generate", "json_schema", "main", "message_id", "schema_filename", "service_catalogues", "write"]
+__all__ = [
+    "EXAMPLE_TIME",
+    "ROOT",
+    "breaking_changes",
+    "catalogue_page",
+    "committed_files",
+    "compatibility_problems",
+    "differences",
+    "event_types",
+    "example_envelope",
+    "example_payload",
+    "field_schema",
+    "field_unit",
+    "generate",
+    "json_schema",
+    "main",
+    "message_id",
+    "schema_filename",
+    "service_catalogues",
+    "write",
+]
 ROOT = Path(__file__).resolve().parent.parent
 JSON_SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
 
@@ -73,11 +91,15 @@ def envelope_schema() -> dict[str, Any]:
     """JSON Schema of any event: the envelope with an opaque ``data``."""
     out = json_schema(EnvelopeSchema)
     out["properties"]["data"]["description"] = (
-        "The payload; its schema is docs/events/<type>.v<version>.json (property `data`).")
-    return {"$schema": JSON_SCHEMA_DIALECT, "title": "Yilin event envelope",
-            "description": "Every Yilin event is a JSON object of this shape, published with the event type as "
-                           "routing key on the exchange `<source>.events`. Consumers ignore unknown properties.",
-            **out}
+        "The payload; its schema is docs/events/<type>.v<version>.json (property `data`)."
+    )
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "title": "Yilin event envelope",
+        "description": "Every Yilin event is a JSON object of this shape, published with the event type as "
+        "routing key on the exchange `<source>.events`. Consumers ignore unknown properties.",
+        **out,
+    }
 
 
 def event_schema(event_type: EventType) -> dict[str, Any]:
@@ -90,10 +112,14 @@ def event_schema(event_type: EventType) -> dict[str, Any]:
     payload = json_schema(event_type.schema)
     payload["description"] = event_type.summary
     props["data"] = payload
-    return {"$schema": JSON_SCHEMA_DIALECT, "title": f"{event_type.name} v{event_type.version}",
-            "description": f"{event_type.summary} Published by {event_type.source} on `{event_type.source}.events` "
-                           f"with routing key `{event_type.name}`.",
-            **out, "examples": [example_envelope(event_type, payload)]}
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "title": f"{event_type.name} v{event_type.version}",
+        "description": f"{event_type.summary} Published by {event_type.source} on `{event_type.source}.events` "
+        f"with routing key `{event_type.name}`.",
+        **out,
+        "examples": [example_envelope(event_type, payload)],
+    }
 
 
 def asyncapi_document(types: list[EventType]) -> dict[str, Any]:
@@ -104,18 +130,27 @@ def asyncapi_document(types: list[EventType]) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for event_type in types:
         exchange = f"{event_type.source}.events"
-        channel = channels.setdefault(exchange, {
-            "address": exchange,
-            "title": f"{event_type.source} events",
-            "description": (f"The durable topic exchange `{exchange}`. Every event of the {event_type.source} service "
-                            "is published here with its type as routing key. Subscribers bind their own queue to it "
-                            "with the routing keys (or patterns such as `volunteer.*`, `#`) they want."),
-            "servers": [{"$ref": "#/servers/broker"}],
-            "messages": {},
-            "bindings": {"amqp": {"is": "routingKey", "exchange": {
-                "name": exchange, "type": "topic", "durable": True, "autoDelete": False},
-                "bindingVersion": "0.3.0"}},
-        })
+        channel = channels.setdefault(
+            exchange,
+            {
+                "address": exchange,
+                "title": f"{event_type.source} events",
+                "description": (
+                    f"The durable topic exchange `{exchange}`. Every event of the {event_type.source} service "
+                    "is published here with its type as routing key. Subscribers bind their own queue to it "
+                    "with the routing keys (or patterns such as `volunteer.*`, `#`) they want."
+                ),
+                "servers": [{"$ref": "#/servers/broker"}],
+                "messages": {},
+                "bindings": {
+                    "amqp": {
+                        "is": "routingKey",
+                        "exchange": {"name": exchange, "type": "topic", "durable": True, "autoDelete": False},
+                        "bindingVersion": "0.3.0",
+                    }
+                },
+            },
+        )
         mid = message_id(event_type)
         document = event_schema(event_type)
         example = document.pop("examples")[0]
@@ -125,8 +160,10 @@ def asyncapi_document(types: list[EventType]) -> dict[str, Any]:
             "name": event_type.name,
             "title": f"{event_type.name} v{event_type.version}",
             "summary": event_type.summary,
-            "description": (f"Routing key `{event_type.name}` on exchange `{exchange}`; envelope `version` "
-                            f"{event_type.version}. JSON Schema: docs/events/{schema_filename(event_type)}."),
+            "description": (
+                f"Routing key `{event_type.name}` on exchange `{exchange}`; envelope `version` "
+                f"{event_type.version}. JSON Schema: docs/events/{schema_filename(event_type)}."
+            ),
             "contentType": "application/json",
             "correlationId": {"$ref": "#/components/correlationIds/envelope"},
             "payload": {"$ref": f"#/components/schemas/{mid}"},
@@ -135,15 +172,19 @@ def asyncapi_document(types: list[EventType]) -> dict[str, Any]:
             "x-routing-key": event_type.name,
         }
         channel["messages"][mid] = {"$ref": f"#/components/messages/{mid}"}
-        operation = operations.setdefault(f"{event_type.source}.{event_type.name}", {
-            "action": "send",
-            "channel": {"$ref": f"#/channels/{exchange}"},
-            "title": f"{event_type.source} publishes {event_type.name}",
-            "summary": event_type.summary,
-            "messages": [],
-            "bindings": {"amqp": {"cc": [event_type.name], "deliveryMode": 2, "mandatory": False,
-                                  "bindingVersion": "0.3.0"}},
-        })
+        operation = operations.setdefault(
+            f"{event_type.source}.{event_type.name}",
+            {
+                "action": "send",
+                "channel": {"$ref": f"#/channels/{exchange}"},
+                "title": f"{event_type.source} publishes {event_type.name}",
+                "summary": event_type.summary,
+                "messages": [],
+                "bindings": {
+                    "amqp": {"cc": [event_type.name], "deliveryMode": 2, "mandatory": False, "bindingVersion": "0.3.0"}
+                },
+            },
+        )
         operation["messages"].append({"$ref": f"#/channels/{exchange}/messages/{mid}"})
     return {
         "asyncapi": "3.0.0",
@@ -158,7 +199,8 @@ def asyncapi_document(types: list[EventType]) -> dict[str, Any]:
                 "integer fen, time served integer minutes, timestamps UTC ISO 8601; events never carry names, "
                 "phone or ID numbers. Within a version, fields are only ever added (ignore unknown ones); a "
                 "breaking change is published as a new version beside the old one for a deprecation window. "
-                "Delivery is at least once: de-duplicate on `id`. See docs/subscribing.md."),
+                "Delivery is at least once: de-duplicate on `id`. See docs/subscribing.md."
+            ),
             "license": {"name": "Apache-2.0"},
         },
         "defaultContentType": "application/json",
@@ -169,7 +211,7 @@ def asyncapi_document(types: list[EventType]) -> dict[str, Any]:
                 "protocolVersion": "0.9.1",
                 "title": "RabbitMQ",
                 "description": "The district's RabbitMQ broker; each deployment gives subscribers their own "
-                               "user and virtual host.",
+                "user and virtual host.",
                 "variables": {"host": {"default": "localhost"}, "port": {"default": "5672"}},
                 "security": [{"$ref": "#/components/securitySchemes/broker_user"}],
             },
@@ -179,11 +221,18 @@ def asyncapi_document(types: list[EventType]) -> dict[str, Any]:
         "components": {
             "schemas": schemas,
             "messages": messages,
-            "correlationIds": {"envelope": {
-                "description": "Id of the HTTP request or event chain that caused the event.",
-                "location": "$message.payload#/correlation_id"}},
-            "securitySchemes": {"broker_user": {
-                "type": "userPassword", "description": "A RabbitMQ user with read access to the exchanges."}},
+            "correlationIds": {
+                "envelope": {
+                    "description": "Id of the HTTP request or event chain that caused the event.",
+                    "location": "$message.payload#/correlation_id",
+                }
+            },
+            "securitySchemes": {
+                "broker_user": {
+                    "type": "userPassword",
+                    "description": "A RabbitMQ user with read access to the exchanges.",
+                }
+            },
         },
     }
 
@@ -195,8 +244,9 @@ def _json_text(document: Any) -> str:
 
 def _yaml_text(document: Any) -> str:
     header = "# Generated by `python -m yilinctl.contract` (`make contract`); do not edit by hand.\n"
-    return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100_000,
-                                   default_flow_style=False)
+    return header + yaml.safe_dump(
+        document, sort_keys=False, allow_unicode=True, width=100_000, default_flow_style=False
+    )
 
 
 def generate(types: list[EventType] | None = None) -> dict[str, str]:
@@ -230,8 +280,16 @@ def differences(generated: dict[str, str], committed: dict[str, str]) -> list[st
         elif path not in generated:
             out.append(f"stale (no longer generated): {path}")
         elif generated[path] != committed[path]:
-            diff = list(difflib.unified_diff(committed[path].splitlines(), generated[path].splitlines(),
-                                             f"committed/{path}", f"generated/{path}", lineterm="", n=1))
+            diff = list(
+                difflib.unified_diff(
+                    committed[path].splitlines(),
+                    generated[path].splitlines(),
+                    f"committed/{path}",
+                    f"generated/{path}",
+                    lineterm="",
+                    n=1,
+                )
+            )
             shown = diff[:24] + ([f"... {len(diff) - 24} more diff lines"] if len(diff) > 24 else [])
             out.append(f"differs: {path}\n" + "\n".join("    " + line for line in shown))
     return out
@@ -266,8 +324,9 @@ def write(root: Path = ROOT, generated: dict[str, str] | None = None) -> Outcome
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m yilinctl.contract", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if the committed contract differs from the code")
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if the committed contract differs from the code"
+    )
     parser.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this checkout)")
     args = parser.parse_args(argv)
     generated = generate()
@@ -275,17 +334,22 @@ def main(argv: list[str] | None = None) -> int:
         committed = committed_files(args.root)
         report = compatibility_problems(generated, committed) + differences(generated, committed)
         if report:
-            print("The committed event contract differs from the code; run `make contract` and commit docs/:",
-                  file=sys.stderr)
+            print(
+                "The committed event contract differs from the code; run `make contract` and commit docs/:",
+                file=sys.stderr,
+            )
             print("\n".join("  " + line for line in report), file=sys.stderr)
             return 1
         print(f"event contract up to date ({len(generated)} files)")
         return 0
     outcome = write(args.root, generated)
     if outcome.problems:
-        print("Refusing to regenerate: these changes would break subscribers of a published version. "
-              "Keep the old version and define the changed schema as a new version "
-              "(`@EVENTS.define(name, version=N+1)`), published beside it:", file=sys.stderr)
+        print(
+            "Refusing to regenerate: these changes would break subscribers of a published version. "
+            "Keep the old version and define the changed schema as a new version "
+            "(`@EVENTS.define(name, version=N+1)`), published beside it:",
+            file=sys.stderr,
+        )
         print("\n".join("  " + p for p in outcome.problems), file=sys.stderr)
         return 1
     for path in outcome.written:

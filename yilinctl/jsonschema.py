@@ -103,8 +103,10 @@ def _base_schema(field: fields.Field, name: str) -> dict[str, Any]:
         return {"const": field.constant}
     if type(field) is fields.Raw:
         return {}
-    raise TypeError(f"field {name!r}: {type(field).__name__} has no JSON Schema mapping in yilinctl.jsonschema; "
-                    "use String, Integer, Boolean, UUID, DateTime, Date, List, Nested, Dict, Enum, Decimal or Raw")
+    raise TypeError(
+        f"field {name!r}: {type(field).__name__} has no JSON Schema mapping in yilinctl.jsonschema; "
+        "use String, Integer, Boolean, UUID, DateTime, Date, List, Nested, Dict, Enum, Decimal or Raw"
+    )
 
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
@@ -123,8 +125,10 @@ def _apply_validator(out: dict[str, Any], validator: Any) -> None:
     if isinstance(validator, validate.OneOf):
         out["enum"] = list(validator.choices)
     elif isinstance(validator, validate.Range):
-        for bound, inclusive, keyword in ((validator.min, validator.min_inclusive, "minimum"),
-                                          (validator.max, validator.max_inclusive, "maximum")):
+        for bound, inclusive, keyword in (
+            (validator.min, validator.min_inclusive, "minimum"),
+            (validator.max, validator.max_inclusive, "maximum"),
+        ):
             if bound is not None:
                 out[keyword if inclusive else "exclusive" + keyword.capitalize()] = bound
     elif isinstance(validator, validate.Length):

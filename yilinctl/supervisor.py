@@ -110,8 +110,9 @@ def run_stack(config: dict[str, Any], migrate: Callable[[], None], load_demo: bo
         for name in SERVICES:
             # A session of its own: Ctrl-C reaches only this supervisor, which then
             # stops each child with SIGTERM so in-flight work finishes.
-            children[name] = subprocess.Popen([sys.executable, "-m", "yilinctl.cli", "serve", name],
-                                              env=env, start_new_session=True)
+            children[name] = subprocess.Popen(
+                [sys.executable, "-m", "yilinctl.cli", "serve", name], env=env, start_new_session=True
+            )
         deadline = time.monotonic() + 90
         waiting = set(children)
         while waiting and not stopping:
@@ -132,8 +133,10 @@ def run_stack(config: dict[str, Any], migrate: Callable[[], None], load_demo: bo
             summary = load(gateway)
             click.echo("demo district: " + ("loaded" if summary.get("loaded") else "already present"))
             if summary.get("certificate_id"):
-                click.echo(f"  a volunteer's certificate (PDF, with a token): "
-                           f"{gateway}/api/v1/hours/certificates/{summary['certificate_id']}/pdf")
+                click.echo(
+                    f"  a volunteer's certificate (PDF, with a token): "
+                    f"{gateway}/api/v1/hours/certificates/{summary['certificate_id']}/pdf"
+                )
         _print_urls(config, gateway)
         while not stopping:
             for name, child in children.items():
@@ -152,7 +155,9 @@ def _print_urls(config: dict[str, Any], gateway: str) -> None:
     click.echo(f"  OpenAPI:  {gateway}/openapi.json")
     click.echo(f"  Health:   {gateway}/health")
     for name in SERVICES:
-        click.echo(f"  metrics:  http://127.0.0.1:{metrics_port(config, name, METRICS_PORTS[name]) or METRICS_PORTS[name]}/metrics  ({name})")
+        click.echo(
+            f"  metrics:  http://127.0.0.1:{metrics_port(config, name, METRICS_PORTS[name]) or METRICS_PORTS[name]}/metrics  ({name})"
+        )
     click.echo("\nDemo tokens (send as `Authorization: Bearer <token>`):")
     for role, token in demo_tokens(config).items():
         click.echo(f"  {role:15} {token}")

@@ -39,15 +39,17 @@ def report_profit(caller: Identity, enterprise: Enterprise) -> None:
     if caller.role in TRUSTED or represents(caller, enterprise):
         return
     if caller.role == "enterprise_rep":
-        raise Forbidden("a representative reports only its own enterprise's profit",
-                        {"enterprise_id": ["not your enterprise"]})
+        raise Forbidden(
+            "a representative reports only its own enterprise's profit", {"enterprise_id": ["not your enterprise"]}
+        )
     _require(caller, (), "report profits")
 
 
 def read_reports(caller: Identity, enterprise: Enterprise) -> None:
     if caller.role == "enterprise_rep" and not represents(caller, enterprise):
-        raise Forbidden("a representative reads only its own enterprise's reports",
-                        {"enterprise_id": ["not your enterprise"]})
+        raise Forbidden(
+            "a representative reads only its own enterprise's reports", {"enterprise_id": ["not your enterprise"]}
+        )
 
 
 def request_disbursement(caller: Identity) -> None:
@@ -63,8 +65,10 @@ def approver(caller: Identity, request: Disbursement, member: str | None) -> str
         raise Forbidden("a committee member approves only as themself", {"member": ["must be left out"]})
     who = caller.subject
     if who == request.requested_by:
-        raise Forbidden("the requester cannot approve their own request; two other committee members must",
-                        {"approver": ["is the requester"]})
+        raise Forbidden(
+            "the requester cannot approve their own request; two other committee members must",
+            {"approver": ["is the requester"]},
+        )
     return who
 
 

@@ -22,9 +22,15 @@ from yilin.rows import get_or_404
 
 # -- enterprises --------------------------------------------------------------------
 def enterprise_view(e: Enterprise, contributed_fen: int | None = None) -> dict[str, Any]:
-    view = {"id": e.id, "code": e.code, "name": e.name, "community_id": e.community_id,
-            "owner_organisation_id": e.owner_organisation_id, "organisation_id": e.organisation_id,
-            "contribution_rate_bp": e.contribution_rate_bp}
+    view = {
+        "id": e.id,
+        "code": e.code,
+        "name": e.name,
+        "community_id": e.community_id,
+        "owner_organisation_id": e.owner_organisation_id,
+        "organisation_id": e.organisation_id,
+        "contribution_rate_bp": e.contribution_rate_bp,
+    }
     if contributed_fen is not None:
         view["contributed_fen"] = contributed_fen
     return view
@@ -38,22 +44,37 @@ def register_enterprise(uow: UnitOfWork, caller: Identity, data: dict[str, Any])
         raise Conflict(f"enterprise code {data['code']} is already taken", {"code": ["already exists"]})
     organisation_id = as_text(data.get("organisation_id"))
     if organisation_id and session.scalar(select(Enterprise.id).where(Enterprise.organisation_id == organisation_id)):
-        raise Conflict("that organisation is already registered as an enterprise", {"organisation_id": ["already registered"]})
-    e = Enterprise(code=data["code"], name=data["name"], community_id=str(data["community_id"]),
-                   owner_organisation_id=str(data["owner_organisation_id"]), organisation_id=organisation_id,
-                   contribution_rate_bp=data["contribution_rate_bp"])
+        raise Conflict(
+            "that organisation is already registered as an enterprise", {"organisation_id": ["already registered"]}
+        )
+    e = Enterprise(
+        code=data["code"],
+        name=data["name"],
+        community_id=str(data["community_id"]),
+        owner_organisation_id=str(data["owner_organisation_id"]),
+        organisation_id=organisation_id,
+        contribution_rate_bp=data["contribution_rate_bp"],
+    )
     session.add(e)
     session.flush()
-    uow.emit("enterprise.registered", {"enterprise_id": e.id, "code": e.code, "community_id": e.community_id,
-                                       "owner_organisation_id": e.owner_organisation_id,
-                                       "organisation_id": e.organisation_id,
-                                       "contribution_rate_bp": e.contribution_rate_bp})
+    uow.emit(
+        "enterprise.registered",
+        {
+            "enterprise_id": e.id,
+            "code": e.code,
+            "community_id": e.community_id,
+            "owner_organisation_id": e.owner_organisation_id,
+            "organisation_id": e.organisation_id,
+            "contribution_rate_bp": e.contribution_rate_bp,
+        },
+    )
     return enterprise_view(e, 0)
 
 
 def _contributed(session: Session, enterprise_id: str) -> int:
-    return -int(session.scalar(select(Account.balance_fen).where(
-        Account.code == ledger.enterprise_code(enterprise_id))) or 0)
+    return -int(
+        session.scalar(select(Account.balance_fen).where(Account.code == ledger.enterprise_code(enterprise_id))) or 0
+    )
 
 
 def get_enterprise(session: Session, enterprise_id: Any) -> dict[str, Any]:
@@ -67,58 +88,127 @@ def list_enterprises(session: Session, query: dict[str, Any]) -> dict[str, Any]:
         stmt = stmt.where(Enterprise.community_id == str(query["community_id"]))
     if query.get("owner_organisation_id"):
         stmt = stmt.where(Enterprise.owner_organisation_id == str(query["owner_organisation_id"]))
-    return paginate(session, stmt, Enterprise.id, query["limit"], query.get("cursor"),
-                    lambda rows: [enterprise_view(e) for e in rows])
+    return paginate(
+        session,
+        stmt,
+        Enterprise.id,
+        query["limit"],
+        query.get("cursor"),
+        lambda rows: [enterprise_view(e) for e in rows],
+    )
 
 
 # -- profit reports and contributions -----------------------------------------------
 def report_view(r: ProfitReport) -> dict[str, Any]:
-    return {"id": r.id, "enterprise_id": r.enterprise_id, "community_id": r.community_id,
-            "fiscal_year": r.fiscal_year, "version": r.version, "net_profit_fen": r.net_profit_fen,
-            "currency": r.currency, "audited": r.audited, "document_ref": r.document_ref, "reason": r.reason,
-            "rate_bp": r.rate_bp, "contribution_fen": r.contribution_fen, "adjustment_fen": r.adjustment_fen,
-            "transfer_id": r.transfer_id, "created_at": as_utc(r.created_at)}
+    return {
+        "id": r.id,
+        "enterprise_id": r.enterprise_id,
+        "community_id": r.community_id,
+        "fiscal_year": r.fiscal_year,
+        "version": r.version,
+        "net_profit_fen": r.net_profit_fen,
+        "currency": r.currency,
+        "audited": r.audited,
+        "document_ref": r.document_ref,
+        "reason": r.reason,
+        "rate_bp": r.rate_bp,
+        "contribution_fen": r.contribution_fen,
+        "adjustment_fen": r.adjustment_fen,
+        "transfer_id": r.transfer_id,
+        "created_at": as_utc(r.created_at),
+    }
 
 
 def _latest(session: Session, enterprise_id: str, fiscal_year: int) -> ProfitReport | None:
-    return session.scalars(select(ProfitReport).where(ProfitReport.enterprise_id == enterprise_id,
-                                                      ProfitReport.fiscal_year == fiscal_year)
-                           .order_by(ProfitReport.version.desc()).limit(1)).first()
+    return session.scalars(
+        select(ProfitReport)
+        .where(ProfitReport.enterprise_id == enterprise_id, ProfitReport.fiscal_year == fiscal_year)
+        .order_by(ProfitReport.version.desc())
+        .limit(1)
+    ).first()
 
 
-def _file(uow: UnitOfWork, caller: Identity, enterprise: Enterprise, data: dict[str, Any], key: str,
-          previous: ProfitReport | None) -> ProfitReport:
+def _file(
+    uow: UnitOfWork,
+    caller: Identity,
+    enterprise: Enterprise,
+    data: dict[str, Any],
+    key: str,
+    previous: ProfitReport | None,
+) -> ProfitReport:
     """Write one report version and post the difference it makes to the contribution."""
     session = uow.session
     rate = previous.rate_bp if previous else enterprise.contribution_rate_bp
     owed = contribution_fen(data["net_profit_fen"], rate)
     adjustment = owed - (previous.contribution_fen if previous else 0)
     report = ProfitReport(
-        enterprise_id=enterprise.id, community_id=enterprise.community_id,
+        enterprise_id=enterprise.id,
+        community_id=enterprise.community_id,
         fiscal_year=previous.fiscal_year if previous else data["fiscal_year"],
-        version=previous.version + 1 if previous else 1, net_profit_fen=data["net_profit_fen"],
-        currency=previous.currency if previous else data["currency"], audited=data["audited"],
-        document_ref=data.get("document_ref"), reason=data.get("reason"), rate_bp=rate, contribution_fen=owed,
-        adjustment_fen=adjustment, transfer_id=key if adjustment else None, reported_by=caller.subject)
+        version=previous.version + 1 if previous else 1,
+        net_profit_fen=data["net_profit_fen"],
+        currency=previous.currency if previous else data["currency"],
+        audited=data["audited"],
+        document_ref=data.get("document_ref"),
+        reason=data.get("reason"),
+        rate_bp=rate,
+        contribution_fen=owed,
+        adjustment_fen=adjustment,
+        transfer_id=key if adjustment else None,
+        reported_by=caller.subject,
+    )
     session.add(report)
     session.flush()
-    uow.emit("profit.reported", {"report_id": report.id, "enterprise_id": enterprise.id,
-                                 "community_id": enterprise.community_id, "fiscal_year": report.fiscal_year,
-                                 "version": report.version, "net_profit_fen": report.net_profit_fen,
-                                 "audited": report.audited, "contribution_fen": owed, "adjustment_fen": adjustment})
+    uow.emit(
+        "profit.reported",
+        {
+            "report_id": report.id,
+            "enterprise_id": enterprise.id,
+            "community_id": enterprise.community_id,
+            "fiscal_year": report.fiscal_year,
+            "version": report.version,
+            "net_profit_fen": report.net_profit_fen,
+            "audited": report.audited,
+            "contribution_fen": owed,
+            "adjustment_fen": adjustment,
+        },
+    )
     if adjustment:
         pool = ledger.pool(session, enterprise.community_id)
-        source = ledger.account(session, ledger.enterprise_code(enterprise.id), "enterprise",
-                                enterprise.community_id, enterprise_id=enterprise.id)
+        source = ledger.account(
+            session,
+            ledger.enterprise_code(enterprise.id),
+            "enterprise",
+            enterprise.community_id,
+            enterprise_id=enterprise.id,
+        )
         if adjustment > 0:
             ledger.post(session, key, "contribution", pool, source, adjustment, enterprise.community_id, report.id)
         else:
-            ledger.post(session, key, "contribution_reversal", source, pool, -adjustment, enterprise.community_id,
-                        report.id, field="net_profit")
-        uow.emit("contribution.recorded", {
-            "transfer_id": key, "report_id": report.id, "enterprise_id": enterprise.id,
-            "community_id": enterprise.community_id, "fiscal_year": report.fiscal_year, "amount_fen": adjustment,
-            "rate_bp": rate, "pool_balance_fen": ledger.pool_balance(session, enterprise.community_id)})
+            ledger.post(
+                session,
+                key,
+                "contribution_reversal",
+                source,
+                pool,
+                -adjustment,
+                enterprise.community_id,
+                report.id,
+                field="net_profit",
+            )
+        uow.emit(
+            "contribution.recorded",
+            {
+                "transfer_id": key,
+                "report_id": report.id,
+                "enterprise_id": enterprise.id,
+                "community_id": enterprise.community_id,
+                "fiscal_year": report.fiscal_year,
+                "amount_fen": adjustment,
+                "rate_bp": rate,
+                "pool_balance_fen": ledger.pool_balance(session, enterprise.community_id),
+            },
+        )
     return report
 
 
@@ -133,9 +223,11 @@ def report_profit(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> di
     access.report_profit(caller, enterprise)
     existing = _latest(session, enterprise.id, data["fiscal_year"])
     if existing is not None:
-        raise Conflict(f"fiscal year {data['fiscal_year']} is already reported (version {existing.version}); "
-                       f"file an amendment to report {existing.id} instead",
-                       {"fiscal_year": ["already reported; amend it"]})
+        raise Conflict(
+            f"fiscal year {data['fiscal_year']} is already reported (version {existing.version}); "
+            f"file an amendment to report {existing.id} instead",
+            {"fiscal_year": ["already reported; amend it"]},
+        )
     report = _file(uow, caller, enterprise, data, key, None)
     remember(session, key, "report_profit", digest, {"report_id": report.id})
     return report_view(report)
@@ -153,8 +245,10 @@ def amend_profit(uow: UnitOfWork, caller: Identity, report_id: Any, data: dict[s
     access.report_profit(caller, enterprise)
     latest = _latest(session, report.enterprise_id, report.fiscal_year)
     if latest is not None and latest.id != report.id:
-        raise Conflict(f"version {latest.version} ({latest.id}) supersedes this report; amend the latest version",
-                       {"report_id": ["superseded"]})
+        raise Conflict(
+            f"version {latest.version} ({latest.id}) supersedes this report; amend the latest version",
+            {"report_id": ["superseded"]},
+        )
     amended = _file(uow, caller, enterprise, data, key, report)
     remember(session, key, "amend_profit", digest, {"report_id": amended.id})
     return report_view(amended)
@@ -173,11 +267,14 @@ def list_profit_reports(session: Session, caller: Identity, query: dict[str, Any
         access.read_reports(caller, enterprise)
         stmt = stmt.where(ProfitReport.enterprise_id == enterprise.id)
     elif caller.role == "enterprise_rep":
-        own = select(Enterprise.id).where((Enterprise.id == caller.organisation_id)
-                                          | (Enterprise.organisation_id == caller.organisation_id)
-                                          | (Enterprise.owner_organisation_id == caller.organisation_id))
+        own = select(Enterprise.id).where(
+            (Enterprise.id == caller.organisation_id)
+            | (Enterprise.organisation_id == caller.organisation_id)
+            | (Enterprise.owner_organisation_id == caller.organisation_id)
+        )
         stmt = stmt.where(ProfitReport.enterprise_id.in_(own))
     if query.get("fiscal_year"):
         stmt = stmt.where(ProfitReport.fiscal_year == query["fiscal_year"])
-    return paginate(session, stmt, ProfitReport.id, query["limit"], query.get("cursor"),
-                    lambda rows: [report_view(r) for r in rows])
+    return paginate(
+        session, stmt, ProfitReport.id, query["limit"], query.get("cursor"), lambda rows: [report_view(r) for r in rows]
+    )

@@ -14,8 +14,9 @@ from yilin.errors import Conflict
 
 
 def body_hash(operation: str, target: str | None, data: dict[str, Any]) -> str:
-    canonical = json.dumps({"operation": operation, "target": target, "body": data}, sort_keys=True, default=str,
-                           separators=(",", ":"))
+    canonical = json.dumps(
+        {"operation": operation, "target": target, "body": data}, sort_keys=True, default=str, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -26,8 +27,10 @@ def replay(session: Session, key: str, digest: str) -> dict[str, Any] | None:
     if previous is None:
         return None
     if previous.body_hash != digest:
-        raise Conflict("this transfer id was already used for a different request",
-                       {"transfer_id": [f"already used by {previous.operation} with a different body"]})
+        raise Conflict(
+            "this transfer id was already used for a different request",
+            {"transfer_id": [f"already used by {previous.operation} with a different body"]},
+        )
     return dict(previous.response)
 
 

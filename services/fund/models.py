@@ -94,8 +94,10 @@ class Transfer(Base):
     community_id: Mapped[str] = mapped_column(String(36), index=True)
     reference_id: Mapped[str] = mapped_column(String(36), index=True)
     posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    __table_args__ = (CheckConstraint("amount_fen > 0", name="ck_transfers_positive"),
-                      CheckConstraint("debit_account_id <> credit_account_id", name="ck_transfers_two_accounts"))
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="ck_transfers_positive"),
+        CheckConstraint("debit_account_id <> credit_account_id", name="ck_transfers_two_accounts"),
+    )
 
 
 class Entry(Base):
@@ -108,9 +110,11 @@ class Entry(Base):
     side: Mapped[str] = mapped_column(String(6))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    __table_args__ = (CheckConstraint("amount_fen > 0", name="ck_entries_positive"),
-                      CheckConstraint("side IN ('debit', 'credit')", name="ck_entries_side"),
-                      UniqueConstraint("transfer_id", "side", name="uq_entries_side"))
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="ck_entries_positive"),
+        CheckConstraint("side IN ('debit', 'credit')", name="ck_entries_side"),
+        UniqueConstraint("transfer_id", "side", name="uq_entries_side"),
+    )
 
 
 class ClientRequest(Base):

@@ -22,8 +22,10 @@ APPROVALS_NEEDED = 2
 DEFAULT_RATE_BP = 1000
 CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$", error="letters, digits, '_', '.', '-'; at most 40")
 YEAR = validate.Range(2000, 2100, error="a fiscal year between 2000 and 2100")
-TRANSFER_ID = {"description": "Client-supplied id (UUID) of this ledger transfer. Retrying with the same id and "
-                              "body returns the first result; the same id with a different body is refused (409)."}
+TRANSFER_ID = {
+    "description": "Client-supplied id (UUID) of this ledger transfer. Retrying with the same id and "
+    "body returns the first result; the same id with a different body is refused (409)."
+}
 
 
 class Yuan(fields.String):
@@ -31,8 +33,12 @@ class Yuan(fields.String):
 
     def __init__(self, *, positive: bool = False, **kwargs: Any) -> None:
         self.positive = positive
-        metadata = {"description": YUAN_HELP, "pattern": YUAN_PATTERN.pattern, "example": "1234567.89",
-                    **kwargs.pop("metadata", {})}
+        metadata = {
+            "description": YUAN_HELP,
+            "pattern": YUAN_PATTERN.pattern,
+            "example": "1234567.89",
+            **kwargs.pop("metadata", {}),
+        }
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
@@ -56,16 +62,28 @@ def fen(description: str) -> fields.Integer:
 class EnterpriseIn(Schema):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=validate.Length(1, 200))
-    community_id = fields.UUID(required=True, metadata={
-        "description": "The community (registry place of level community) whose pool it pays into; checked with "
-                       "the registry."})
-    owner_organisation_id = fields.UUID(required=True, metadata={
-        "description": "The owning organisation, e.g. the residents' committee (registry organisation id)."})
-    organisation_id = fields.UUID(load_default=None, allow_none=True, metadata={
-        "description": "The enterprise's own registry organisation id, if it has one."})
-    contribution_rate_bp = fields.Integer(load_default=DEFAULT_RATE_BP, strict=True, validate=validate.Range(
-        0, 10000, error="a rate in basis points between 0 and 10000 (1000 = 10%)"),
-        metadata={"description": "Share of net profit paid into the pool, in basis points (1000 = 10%)."})
+    community_id = fields.UUID(
+        required=True,
+        metadata={
+            "description": "The community (registry place of level community) whose pool it pays into; checked with "
+            "the registry."
+        },
+    )
+    owner_organisation_id = fields.UUID(
+        required=True,
+        metadata={"description": "The owning organisation, e.g. the residents' committee (registry organisation id)."},
+    )
+    organisation_id = fields.UUID(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The enterprise's own registry organisation id, if it has one."},
+    )
+    contribution_rate_bp = fields.Integer(
+        load_default=DEFAULT_RATE_BP,
+        strict=True,
+        validate=validate.Range(0, 10000, error="a rate in basis points between 0 and 10000 (1000 = 10%)"),
+        metadata={"description": "Share of net profit paid into the pool, in basis points (1000 = 10%)."},
+    )
 
 
 class EnterpriseOut(Schema):
@@ -88,19 +106,31 @@ class EnterpriseQuery(PageQuery):
 class ProfitReportIn(Schema):
     enterprise_id = fields.UUID(required=True)
     fiscal_year = fields.Integer(required=True, strict=True, validate=YEAR)
-    net_profit_fen = Yuan(required=True, data_key="net_profit",
-                          metadata={"description": "Annual net profit in yuan (negative for a loss), as a string "
-                                                   'with at most two decimals, e.g. "1234567.89".'})
+    net_profit_fen = Yuan(
+        required=True,
+        data_key="net_profit",
+        metadata={
+            "description": "Annual net profit in yuan (negative for a loss), as a string "
+            'with at most two decimals, e.g. "1234567.89".'
+        },
+    )
     currency = fields.String(load_default="CNY", validate=validate.OneOf(["CNY"]))
     audited = StrictBoolean(load_default=False)
-    document_ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200),
-                                 metadata={"description": "Reference of the filed accounts, e.g. an archive number."})
+    document_ref = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(1, 200),
+        metadata={"description": "Reference of the filed accounts, e.g. an archive number."},
+    )
     transfer_id = fields.UUID(required=True, metadata=TRANSFER_ID)
 
 
 class AmendmentIn(Schema):
-    net_profit_fen = Yuan(required=True, data_key="net_profit",
-                          metadata={"description": 'The corrected net profit in yuan, e.g. "1200000.00".'})
+    net_profit_fen = Yuan(
+        required=True,
+        data_key="net_profit",
+        metadata={"description": 'The corrected net profit in yuan, e.g. "1200000.00".'},
+    )
     audited = StrictBoolean(load_default=False)
     document_ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
     reason = fields.String(required=True, validate=validate.Length(1, 500))
@@ -136,17 +166,32 @@ class ProfitReportQuery(PageQuery):
 class DisbursementIn(Schema):
     community_id = fields.UUID(required=True)
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
-    amount_fen = Yuan(required=True, positive=True, data_key="amount",
-                      metadata={"description": 'Amount in yuan, more than zero, e.g. "3500.00".'})
-    purpose = fields.String(required=True, validate=validate.Length(1, 500), metadata={
-        "description": "What the money is for; published in the transparency report, so no personal data."})
-    ticket_id = fields.UUID(load_default=None, allow_none=True, metadata={"description": "The resident ticket it answers."})
+    amount_fen = Yuan(
+        required=True,
+        positive=True,
+        data_key="amount",
+        metadata={"description": 'Amount in yuan, more than zero, e.g. "3500.00".'},
+    )
+    purpose = fields.String(
+        required=True,
+        validate=validate.Length(1, 500),
+        metadata={"description": "What the money is for; published in the transparency report, so no personal data."},
+    )
+    ticket_id = fields.UUID(
+        load_default=None, allow_none=True, metadata={"description": "The resident ticket it answers."}
+    )
 
 
 class ApprovalIn(Schema):
-    member = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 80), metadata={
-        "description": "Leave it out: a committee member approves as themself (their token's subject); "
-                       "naming anyone else is refused."})
+    member = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(1, 80),
+        metadata={
+            "description": "Leave it out: a committee member approves as themself (their token's subject); "
+            "naming anyone else is refused."
+        },
+    )
 
 
 class DecisionIn(Schema):
@@ -190,7 +235,9 @@ class PoolOut(Schema):
 
 class TransferOut(Schema):
     id = fields.String(required=True)
-    kind = fields.String(required=True, metadata={"description": "contribution, contribution_reversal or disbursement."})
+    kind = fields.String(
+        required=True, metadata={"description": "contribution, contribution_reversal or disbursement."}
+    )
     debit_account = fields.String(required=True, metadata={"description": "Code of the account debited."})
     credit_account = fields.String(required=True, metadata={"description": "Code of the account credited."})
     amount_fen = fen("Amount")
@@ -204,8 +251,9 @@ class TransferQuery(PageQuery):
 
 
 class AccountOut(Schema):
-    code = fields.String(required=True, metadata={"description": "pool:<community>, enterprise:<id> or "
-                                                                 "expense:<community>:<category>."})
+    code = fields.String(
+        required=True, metadata={"description": "pool:<community>, enterprise:<id> or expense:<community>:<category>."}
+    )
     kind = fields.String(required=True)
     balance_fen = fen("Debits minus credits")
 
@@ -219,8 +267,11 @@ class TrialBalanceOut(Schema):
 
 # -- transparency -------------------------------------------------------------------
 class TransparencyQuery(Schema):
-    year = fields.Integer(required=True, validate=YEAR, metadata={
-        "description": "Calendar year of postings, China Standard Time (UTC+8)."})
+    year = fields.Integer(
+        required=True,
+        validate=YEAR,
+        metadata={"description": "Calendar year of postings, China Standard Time (UTC+8)."},
+    )
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 
 
@@ -258,5 +309,6 @@ class TransparencyOut(Schema):
     contributions = fields.List(fields.Nested(ContributionLine), required=True)
     disbursements_by_category = fields.List(fields.Nested(CategoryLine), required=True)
     disbursements = fields.List(fields.Nested(DisbursementLine), required=True)
-    reconciled = fields.Boolean(required=True, metadata={
-        "description": "The figures above equal the pool's ledger entries to the fen."})
+    reconciled = fields.Boolean(
+        required=True, metadata={"description": "The figures above equal the pool's ledger entries to the fen."}
+    )

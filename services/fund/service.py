@@ -76,8 +76,10 @@ class FundService(AuditLogRpc):
         if data.get("organisation_id"):  # the enterprise is that registry organisation: one identity
             kind = self._require_organisation(str(data["organisation_id"]), "organisation_id")["kind"]
             if kind not in PARTNER_KINDS:
-                raise InvalidInput("organisation_id must be an enterprise or partner organisation",
-                                   {"organisation_id": [f"is a {kind}, not one of {', '.join(PARTNER_KINDS)}"]})
+                raise InvalidInput(
+                    "organisation_id must be an enterprise or partner organisation",
+                    {"organisation_id": [f"is a {kind}, not one of {', '.join(PARTNER_KINDS)}"]},
+                )
         with self.db.transaction() as uow:
             return ENTERPRISE.dump(domain.register_enterprise(uow, self.caller, data))
 
@@ -124,26 +126,30 @@ class FundService(AuditLogRpc):
     @rpc
     def approve_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(ApprovalIn(), payload)
-        return DISBURSEMENT.dump(self._change(
-            lambda uow: disbursements.approve_disbursement(uow, self.caller, disbursement_id, data)))
+        return DISBURSEMENT.dump(
+            self._change(lambda uow: disbursements.approve_disbursement(uow, self.caller, disbursement_id, data))
+        )
 
     @rpc
     def reject_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(DecisionIn(), payload)
-        return DISBURSEMENT.dump(self._change(
-            lambda uow: disbursements.reject_disbursement(uow, self.caller, disbursement_id, data)))
+        return DISBURSEMENT.dump(
+            self._change(lambda uow: disbursements.reject_disbursement(uow, self.caller, disbursement_id, data))
+        )
 
     @rpc
     def cancel_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(DecisionIn(), payload)
-        return DISBURSEMENT.dump(self._change(
-            lambda uow: disbursements.cancel_disbursement(uow, self.caller, disbursement_id, data)))
+        return DISBURSEMENT.dump(
+            self._change(lambda uow: disbursements.cancel_disbursement(uow, self.caller, disbursement_id, data))
+        )
 
     @rpc
     def pay_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(PaymentIn(), payload)
-        return DISBURSEMENT.dump(self._idempotent(
-            lambda uow: disbursements.pay_disbursement(uow, self.caller, disbursement_id, data)))
+        return DISBURSEMENT.dump(
+            self._idempotent(lambda uow: disbursements.pay_disbursement(uow, self.caller, disbursement_id, data))
+        )
 
     @rpc
     def get_disbursement(self, disbursement_id: str) -> dict[str, Any]:
@@ -196,8 +202,11 @@ class FundService(AuditLogRpc):
     def _change(self, work: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
         with self.db.transaction() as uow:
             result = work(uow)
-            contributed = sum(e.data["amount_fen"] for e in uow.events
-                              if e.type == "contribution.recorded" and e.data["amount_fen"] > 0)
+            contributed = sum(
+                e.data["amount_fen"]
+                for e in uow.events
+                if e.type == "contribution.recorded" and e.data["amount_fen"] > 0
+            )
         if contributed:
             business_metrics.FUND_CONTRIBUTIONS_FEN.labels(self.name).inc(contributed)
         self.refresh_gauges()
@@ -211,7 +220,6 @@ class FundService(AuditLogRpc):
             return self._change(work)
         except Conflict:
             return self._change(work)  # a replay now, or the same clear conflict again
-
 
     def _require_organisation(self, organisation_id: str, field: str) -> dict[str, Any]:
         try:

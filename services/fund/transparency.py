@@ -33,9 +33,11 @@ def _balance_before(session: Session, account_id: str | None, moment: datetime) 
     if account_id is None:
         return 0
     total = 0
-    for side, amount in session.execute(select(Entry.side, func.coalesce(func.sum(Entry.amount_fen), 0))
-                                        .where(Entry.account_id == account_id, Entry.posted_at < moment)
-                                        .group_by(Entry.side)):
+    for side, amount in session.execute(
+        select(Entry.side, func.coalesce(func.sum(Entry.amount_fen), 0))
+        .where(Entry.account_id == account_id, Entry.posted_at < moment)
+        .group_by(Entry.side)
+    ):
         total += int(amount) if side == "debit" else -int(amount)
     return total
 
@@ -44,10 +46,20 @@ def build(session: Session, community_id: str, year: int) -> dict[str, Any]:
     start, end = _year_bounds(year)
     pool_id = session.scalar(select(Account.id).where(Account.code == ledger.pool_code(community_id)))
     opening = _balance_before(session, pool_id, start)
-    transfers = session.scalars(select(Transfer).where(
-        Transfer.community_id == community_id, Transfer.posted_at >= start, Transfer.posted_at < end,
-        or_(Transfer.debit_account_id == pool_id, Transfer.credit_account_id == pool_id)
-    ).order_by(Transfer.posted_at, Transfer.id)).all() if pool_id else []
+    transfers = (
+        session.scalars(
+            select(Transfer)
+            .where(
+                Transfer.community_id == community_id,
+                Transfer.posted_at >= start,
+                Transfer.posted_at < end,
+                or_(Transfer.debit_account_id == pool_id, Transfer.credit_account_id == pool_id),
+            )
+            .order_by(Transfer.posted_at, Transfer.id)
+        ).all()
+        if pool_id
+        else []
+    )
 
     by_enterprise: dict[str, dict[str, Any]] = {}
     by_category = {c: {"category": c, "count": 0, "amount_fen": 0} for c in CATEGORIES}
@@ -58,8 +70,13 @@ def build(session: Session, community_id: str, year: int) -> dict[str, Any]:
             line = by_enterprise.get(report.enterprise_id)
             if line is None:
                 e = session.get(Enterprise, report.enterprise_id)
-                line = by_enterprise[e.id] = {"enterprise_id": e.id, "enterprise_code": e.code,
-                                              "enterprise_name": e.name, "fiscal_years": [], "amount_fen": 0}
+                line = by_enterprise[e.id] = {
+                    "enterprise_id": e.id,
+                    "enterprise_code": e.code,
+                    "enterprise_name": e.name,
+                    "fiscal_years": [],
+                    "amount_fen": 0,
+                }
             line["amount_fen"] += SIGN[t.kind] * t.amount_fen
             if report.fiscal_year not in line["fiscal_years"]:
                 line["fiscal_years"].append(report.fiscal_year)
@@ -67,21 +84,35 @@ def build(session: Session, community_id: str, year: int) -> dict[str, Any]:
             d = session.get(Disbursement, t.reference_id)
             by_category[d.category]["count"] += 1
             by_category[d.category]["amount_fen"] += t.amount_fen
-            paid.append({"disbursement_id": d.id, "category": d.category, "purpose": d.purpose,
-                         "ticket_id": d.ticket_id, "amount_fen": t.amount_fen,
-                         "paid_at": t.posted_at if t.posted_at.tzinfo else t.posted_at.replace(tzinfo=timezone.utc)})
+            paid.append(
+                {
+                    "disbursement_id": d.id,
+                    "category": d.category,
+                    "purpose": d.purpose,
+                    "ticket_id": d.ticket_id,
+                    "amount_fen": t.amount_fen,
+                    "paid_at": t.posted_at if t.posted_at.tzinfo else t.posted_at.replace(tzinfo=timezone.utc),
+                }
+            )
     contributions = sorted(by_enterprise.values(), key=lambda line: line["enterprise_code"])
     for line in contributions:
         line["fiscal_years"].sort()
     contributed = sum(line["amount_fen"] for line in contributions)
     spent = sum(line["amount_fen"] for line in paid)
     closing = opening + contributed - spent
-    return {"community_id": community_id, "year": year, "currency": "CNY", "opening_balance_fen": opening,
-            "contributions_fen": contributed, "disbursements_fen": spent, "closing_balance_fen": closing,
-            "contributions": contributions,
-            "disbursements_by_category": [line for line in by_category.values() if line["count"]],
-            "disbursements": paid,
-            "reconciled": closing == _balance_before(session, pool_id, end)}
+    return {
+        "community_id": community_id,
+        "year": year,
+        "currency": "CNY",
+        "opening_balance_fen": opening,
+        "contributions_fen": contributed,
+        "disbursements_fen": spent,
+        "closing_balance_fen": closing,
+        "contributions": contributions,
+        "disbursements_by_category": [line for line in by_category.values() if line["count"]],
+        "disbursements": paid,
+        "reconciled": closing == _balance_before(session, pool_id, end),
+    }
 
 
 def to_csv(report: dict[str, Any]) -> str:

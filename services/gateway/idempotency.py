@@ -36,7 +36,8 @@ MAX_KEY_LENGTH = 200
 metadata = MetaData()
 define_kit_tables(metadata)  # the kit's Database expects them; the gateway publishes nothing
 idempotency_keys = Table(
-    "idempotency_keys", metadata,
+    "idempotency_keys",
+    metadata,
     Column("subject", String(128), primary_key=True),
     Column("key", String(MAX_KEY_LENGTH), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
@@ -51,13 +52,19 @@ idempotency_keys = Table(
 def fingerprint(method: str, path: str, query: dict[str, Any], body: Any) -> str:
     """What makes two requests "the same": method, path, query and the JSON body
     (parsed, so key order and whitespace do not matter)."""
-    canonical = json.dumps({"method": method, "path": path, "query": query, "body": body}, sort_keys=True,
-                           separators=(",", ":"), ensure_ascii=False, default=str)
+    canonical = json.dumps(
+        {"method": method, "path": path, "query": query, "body": body},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def guard(db: Any, request: Request, subject: str, fingerprint_of: Callable[[], str],
-          respond: Callable[[], Response]) -> Response:
+def guard(
+    db: Any, request: Request, subject: str, fingerprint_of: Callable[[], str], respond: Callable[[], Response]
+) -> Response:
     """Run ``respond`` at most once per (subject, Idempotency-Key) of a POST
     (``fingerprint_of`` gives the request's :func:`fingerprint`, computed only then)."""
     key = request.headers.get(HEADER)
@@ -65,8 +72,9 @@ def guard(db: Any, request: Request, subject: str, fingerprint_of: Callable[[], 
         return respond()
     print_ = fingerprint_of()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise InvalidInput(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters",
-                           {HEADER: ["invalid idempotency key"]})
+        raise InvalidInput(
+            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters", {HEADER: ["invalid idempotency key"]}
+        )
     engine = db.provider.engine
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
@@ -76,15 +84,18 @@ def guard(db: Any, request: Request, subject: str, fingerprint_of: Callable[[], 
         if row is None:  # the first request gave up its claim; try to take it
             continue
         if row.fingerprint != print_:
-            raise Conflict(f"this {HEADER} was already used for a different request",
-                           {HEADER: ["already used with a different method, path or body"]})
+            raise Conflict(
+                f"this {HEADER} was already used for a different request",
+                {HEADER: ["already used with a different method, path or body"]},
+            )
         if row.status is not None:
             response = Response(row.body, status=row.status, mimetype=row.content_type or "application/json")
             response.headers[REPLAYED_HEADER] = "true"
             return response
         if time.monotonic() > deadline:
-            raise Conflict(f"a request with this {HEADER} is still being processed; retry later",
-                           {HEADER: ["in progress"]})
+            raise Conflict(
+                f"a request with this {HEADER} is still being processed; retry later", {HEADER: ["in progress"]}
+            )
         eventlet.sleep(0.05)
 
 
@@ -92,8 +103,9 @@ def _first(engine: Any, subject: str, key: str, respond: Callable[[], Response])
     try:
         response = respond()
     except YilinError as error:  # an answer too: a replay must get the same refusal
-        response = Response(json.dumps(error.to_body(), ensure_ascii=False), status=error.status,
-                            mimetype="application/json")
+        response = Response(
+            json.dumps(error.to_body(), ensure_ascii=False), status=error.status, mimetype="application/json"
+        )
     except BaseException:
         _release(engine, subject, key)
         raise
@@ -101,10 +113,16 @@ def _first(engine: Any, subject: str, key: str, respond: Callable[[], Response])
         _release(engine, subject, key)
         return response
     with engine.begin() as conn:
-        conn.execute(update(idempotency_keys)
-                     .where(idempotency_keys.c.subject == subject, idempotency_keys.c.key == key)
-                     .values(status=response.status_code, content_type=response.mimetype,
-                             body=response.get_data(as_text=True), completed_at=_now()))
+        conn.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.subject == subject, idempotency_keys.c.key == key)
+            .values(
+                status=response.status_code,
+                content_type=response.mimetype,
+                body=response.get_data(as_text=True),
+                completed_at=_now(),
+            )
+        )
     return response
 
 
@@ -112,29 +130,41 @@ def _claim(engine: Any, subject: str, key: str, print_: str) -> bool:
     now = _now()
     with engine.begin() as conn:
         expired = (idempotency_keys.c.created_at < now - KEEP) | (
-            idempotency_keys.c.status.is_(None) & (idempotency_keys.c.created_at < now - ABANDONED))
+            idempotency_keys.c.status.is_(None) & (idempotency_keys.c.created_at < now - ABANDONED)
+        )
         if random.random() < 0.01:  # now and then, forget every expired key
             conn.execute(delete(idempotency_keys).where(expired))
         else:
-            conn.execute(delete(idempotency_keys).where(idempotency_keys.c.subject == subject,
-                                                        idempotency_keys.c.key == key, expired))
+            conn.execute(
+                delete(idempotency_keys).where(
+                    idempotency_keys.c.subject == subject, idempotency_keys.c.key == key, expired
+                )
+            )
         factory = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-        result = conn.execute(factory(idempotency_keys).on_conflict_do_nothing().values(
-            subject=subject, key=key, fingerprint=print_, created_at=now))
+        result = conn.execute(
+            factory(idempotency_keys)
+            .on_conflict_do_nothing()
+            .values(subject=subject, key=key, fingerprint=print_, created_at=now)
+        )
         return result.rowcount == 1
 
 
 def _load(engine: Any, subject: str, key: str) -> Any:
     with engine.connect() as conn:
-        return conn.execute(select(idempotency_keys).where(
-            idempotency_keys.c.subject == subject, idempotency_keys.c.key == key)).first()
+        return conn.execute(
+            select(idempotency_keys).where(idempotency_keys.c.subject == subject, idempotency_keys.c.key == key)
+        ).first()
 
 
 def _release(engine: Any, subject: str, key: str) -> None:
     with engine.begin() as conn:
-        conn.execute(delete(idempotency_keys).where(idempotency_keys.c.subject == subject,
-                                                    idempotency_keys.c.key == key,
-                                                    idempotency_keys.c.status.is_(None)))
+        conn.execute(
+            delete(idempotency_keys).where(
+                idempotency_keys.c.subject == subject,
+                idempotency_keys.c.key == key,
+                idempotency_keys.c.status.is_(None),
+            )
+        )
 
 
 def _now() -> datetime:

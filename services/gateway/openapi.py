@@ -18,9 +18,20 @@ class ErrorBody(Schema):
     fields_ = fields.Dict(data_key="fields", metadata={"description": "Offending field → messages."})
 
 
-STATUS_TEXT = {200: "OK", 201: "Created", 204: "No content", 400: "Malformed request", 401: "Not authenticated",
-               403: "Forbidden", 404: "Not found", 405: "Method not allowed", 409: "Conflict",
-               413: "Body too large", 422: "Invalid input", 429: "Too many requests"}
+STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    204: "No content",
+    400: "Malformed request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Body too large",
+    422: "Invalid input",
+    429: "Too many requests",
+}
 
 
 # The HTTP server refuses a request line over 8 KiB (eventlet's limit) before the API
@@ -36,8 +47,13 @@ def media_schema(media_type: str) -> dict[str, Any]:
 # Headers that come with an error status (RFC 6750 §3, RFC 9110 §10.2.3).
 ERROR_HEADERS = {
     401: {"WWW-Authenticate": {"description": "The authentication scheme: Bearer.", "schema": {"type": "string"}}},
-    429: {"Retry-After": {"description": "Seconds to wait before retrying.", "required": True,
-                          "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+    429: {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
 }
 
 
@@ -49,17 +65,27 @@ def _schema_name(resolver_schema: Any) -> str:
 
 def build_openapi(router: Router) -> dict[str, Any]:
     """The OpenAPI document of every registered route."""
-    spec = APISpec(title="Yilin API", version=__version__, openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
-                   info={"description": "The public HTTP API of Yilin, a district's volunteer service platform."})
+    spec = APISpec(
+        title="Yilin API",
+        version=__version__,
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
+        info={"description": "The public HTTP API of Yilin, a district's volunteer service platform."},
+    )
     spec.components.schema("ErrorBody", schema=ErrorBody)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     paths: dict[str, dict[str, Any]] = {}
     for route in router.routes:
-        operation: dict[str, Any] = {"summary": route.summary, "tags": [route.tag],
-                                     "operationId": route.handler.__name__, "responses": {}}
-        params: list[dict[str, Any]] = [{"in": "path", "name": p, "required": True,
-                                         "schema": {"type": "string", "format": "uuid"}} for p in route.path_params]
+        operation: dict[str, Any] = {
+            "summary": route.summary,
+            "tags": [route.tag],
+            "operationId": route.handler.__name__,
+            "responses": {},
+        }
+        params: list[dict[str, Any]] = [
+            {"in": "path", "name": p, "required": True, "schema": {"type": "string", "format": "uuid"}}
+            for p in route.path_params
+        ]
         if route.query is not None:
             params.append({"in": "query", "schema": route.query})
         if params:
@@ -77,8 +103,9 @@ def build_openapi(router: Router) -> dict[str, Any]:
                 continue
             operation["responses"][str(status)] = {
                 "description": STATUS_TEXT[status],
-                "content": {"application/json": {"schema": "ErrorBody"}}, **(
-                    {"headers": ERROR_HEADERS[status]} if status in ERROR_HEADERS else {})}
+                "content": {"application/json": {"schema": "ErrorBody"}},
+                **({"headers": ERROR_HEADERS[status]} if status in ERROR_HEADERS else {}),
+            }
         operation["responses"]["414"] = URI_TOO_LONG
         if not route.public:
             operation["security"] = [{"bearer": []}]

@@ -40,8 +40,9 @@ class TokenBuckets:
         if tokens < 1.0:
             self._buckets[key] = (tokens, now)
             retry_after = max(1, math.ceil((1.0 - tokens) / self.rate))
-            raise TooManyRequests(f"rate limit exceeded; retry after {retry_after} s",
-                                  {"retry_after": [str(retry_after)]})
+            raise TooManyRequests(
+                f"rate limit exceeded; retry after {retry_after} s", {"retry_after": [str(retry_after)]}
+            )
         self._buckets[key] = (tokens - 1.0, now)
         while len(self._buckets) > MAX_BUCKETS:
             self._buckets.popitem(last=False)
@@ -53,8 +54,11 @@ def trusted_networks(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6
     return tuple(ipaddress.ip_network(str(item).strip(), strict=False) for item in items if str(item).strip())
 
 
-def client_address(remote_addr: str | None, forwarded_for: str | None,
-                   trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> str:
+def client_address(
+    remote_addr: str | None,
+    forwarded_for: str | None,
+    trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...],
+) -> str:
     """The client's address: the peer, unless the peer is a trusted proxy; then the
     nearest address in ``X-Forwarded-For`` that is not a trusted proxy (a client can
     prepend anything to the header, so it is read from the right)."""
@@ -83,7 +87,8 @@ class RateLimit(DependencyProvider):
         self.buckets = TokenBuckets(per_minute)
         trusted = trusted_networks(config.get("TRUSTED_PROXIES"))
         self.buckets.client = lambda request: client_address(  # type: ignore[attr-defined]  # set once here
-            request.remote_addr, request.headers.get("X-Forwarded-For"), trusted)
+            request.remote_addr, request.headers.get("X-Forwarded-For"), trusted
+        )
 
     def get_dependency(self, worker_ctx: Any) -> TokenBuckets:
         return self.buckets

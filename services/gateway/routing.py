@@ -83,7 +83,9 @@ class Router:
         self._map: Map | None = None
         self._loose: Map | None = None
 
-    def route(self, method: str, path: str, *, summary: str, tag: str, **options: Any) -> Callable[[Callable[[Call], Any]], Callable[[Call], Any]]:
+    def route(
+        self, method: str, path: str, *, summary: str, tag: str, **options: Any
+    ) -> Callable[[Callable[[Call], Any]], Callable[[Call], Any]]:
         """Register a handler for ``method path`` (path relative to ``/api/v1``)."""
 
         def register(handler: Callable[[Call], Any]) -> Callable[[Call], Any]:
@@ -112,8 +114,10 @@ class Router:
         return self.routes[index], {k: str(v) for k, v in values.items()}
 
     def _build(self, rewrite: Callable[[str], str]) -> Map:
-        return Map([Rule(API_PREFIX + rewrite(r.path), methods=[r.method], endpoint=i)
-                    for i, r in enumerate(self.routes)], strict_slashes=False)
+        return Map(
+            [Rule(API_PREFIX + rewrite(r.path), methods=[r.method], endpoint=i) for i, r in enumerate(self.routes)],
+            strict_slashes=False,
+        )
 
     @staticmethod
     def _match(rules: Map, method: str, path: str) -> tuple[int, dict[str, Any]]:

@@ -87,18 +87,30 @@ class ApiEntrypoint(SignatureCheckedOnce, HttpRequestHandler):
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             done = Event()
-            self.container.spawn_worker(self, args, kwargs, context_data=context,
-                                        handle_result=partial(self.handle_result, done))
+            self.container.spawn_worker(
+                self, args, kwargs, context_data=context, handle_result=partial(self.handle_result, done)
+            )
             response = self.response_from_result(done.wait())
         except Exception as exc:  # noqa: BLE001 - nameko's own fallback, kept
             response = self.response_from_exception(exc)
         response.headers[CORRELATION_HEADER] = correlation_id
         # One access line per request: the route template, never the path or query (they name people's ids).
-        access_log.info("%s %s %d", request.method, context.get("yilin.route", "unmatched"), response.status_code,
-                        extra={"service": self.container.service_name, "correlation_id": correlation_id,
-                               "fields": {"method": request.method, "route": context.get("yilin.route", "unmatched"),
-                                          "status": response.status_code,
-                                          "duration_ms": round((time.perf_counter() - started) * 1000, 1)}})
+        access_log.info(
+            "%s %s %d",
+            request.method,
+            context.get("yilin.route", "unmatched"),
+            response.status_code,
+            extra={
+                "service": self.container.service_name,
+                "correlation_id": correlation_id,
+                "fields": {
+                    "method": request.method,
+                    "route": context.get("yilin.route", "unmatched"),
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            },
+        )
         return response
 
 
@@ -184,13 +196,15 @@ class GatewayService:
     # Public pages for residents (services.gateway.pages): HTML, no login, no personal data.
     @endpoint("GET", "/pages/fund/<community_id>")
     def fund_page(self, request: Request, community_id: str) -> Response:
-        return self._page(request, "/pages/fund/{community_id}",
-                          lambda rpc: pages.fund(rpc, community_id, request.args.to_dict()))
+        return self._page(
+            request, "/pages/fund/{community_id}", lambda rpc: pages.fund(rpc, community_id, request.args.to_dict())
+        )
 
     @endpoint("GET", "/pages/certificates/check")
     def certificate_page(self, request: Request) -> Response:
-        return self._page(request, "/pages/certificates/check",
-                          lambda rpc: pages.certificate(rpc, request.args.to_dict()))
+        return self._page(
+            request, "/pages/certificates/check", lambda rpc: pages.certificate(rpc, request.args.to_dict())
+        )
 
     @endpoint("GET", "/pages/district")
     def district_page(self, request: Request) -> Response:
@@ -246,8 +260,11 @@ class GatewayService:
             return response
         data["yilin.route"] = route.template
         identity = ANONYMOUS if route.public else self._authenticate(request)
-        self.rate_limit.take("address:" + self.rate_limit.client(request) if identity is ANONYMOUS
-                             else f"identity:{identity.role}:{identity.subject}")
+        self.rate_limit.take(
+            "address:" + self.rate_limit.client(request)
+            if identity is ANONYMOUS
+            else f"identity:{identity.role}:{identity.subject}"
+        )
         if not authorise(identity, route.roles):
             raise Forbidden(f"the role {identity.role} may not {route.summary.lower()}")
         data[IDENTITY_KEY] = sign_assertion(self.context.config, identity, "gateway")  # the services verify it
@@ -262,15 +279,27 @@ class GatewayService:
         body = self._body(request) if route.body is not None else None
         if route.body_schema is not None:
             load(route.body_schema, body)  # a JSON null or list is refused here too
-        call = Call(services=self, identity=identity, path=path_values, query=query, body=body,
-                    headers=dict(request.headers), read=request.method == "GET")
+        call = Call(
+            services=self,
+            identity=identity,
+            path=path_values,
+            query=query,
+            body=body,
+            headers=dict(request.headers),
+            read=request.method == "GET",
+        )
 
         def respond() -> Response:
             result = route.handler(call)
             return result if isinstance(result, Response) else json_response(route.status, result)
 
-        return idempotency.guard(self.db, request, identity.subject,
-                                 lambda: idempotency.fingerprint(request.method, request.path, query, body), respond)
+        return idempotency.guard(
+            self.db,
+            request,
+            identity.subject,
+            lambda: idempotency.fingerprint(request.method, request.path, query, body),
+            respond,
+        )
 
     def _authenticate(self, request: Request) -> Identity:
         try:
@@ -293,8 +322,9 @@ class GatewayService:
         except ValueError as exc:
             raise BadRequest(f"the body is not valid JSON: {exc}", {"body": ["invalid JSON"]}) from None
         except RecursionError:
-            raise BadRequest(f"the body nests deeper than {MAX_BODY_DEPTH} levels", {"body": ["nested too deep"]}) \
-                from None
+            raise BadRequest(
+                f"the body nests deeper than {MAX_BODY_DEPTH} levels", {"body": ["nested too deep"]}
+            ) from None
         if _depth(body) > MAX_BODY_DEPTH:
             raise BadRequest(f"the body nests deeper than {MAX_BODY_DEPTH} levels", {"body": ["nested too deep"]})
         return body

@@ -33,7 +33,6 @@ NUMBER = re.compile(r"^YLZM(\d{4})(\d{7})-([0-9A-F]{16})$")
 MAX_CONTENT_ITEMS = 10
 
 
-
 def hours_text(minutes: int) -> str:
     """Minutes as hours with one decimal (12.5), exact decimal arithmetic."""
     return str((Decimal(minutes) / 60).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
@@ -46,50 +45,93 @@ def _mac(key: bytes, content: dict[str, Any]) -> str:
 
 def certificate_view(cert: Certificate) -> dict[str, Any]:
     c = cert.content
-    return {"id": cert.id, "number": cert.number, "volunteer_id": cert.volunteer_id,
-            "volunteer_name": c["volunteer_name"], "id_number": c["id_number"],
-            "volunteer_number": c["volunteer_number"], "organisation_id": cert.organisation_id,
-            "organisation_name": c["organisation_name"], "person_in_charge": c["person_in_charge"],
-            "contact": c["contact"], "period_from": cert.period_from, "period_to": cert.period_to,
-            "minutes": cert.minutes, "hours": hours_text(cert.minutes), "service_content": c["service_content"],
-            "issued_on": cert.issued_on}
+    return {
+        "id": cert.id,
+        "number": cert.number,
+        "volunteer_id": cert.volunteer_id,
+        "volunteer_name": c["volunteer_name"],
+        "id_number": c["id_number"],
+        "volunteer_number": c["volunteer_number"],
+        "organisation_id": cert.organisation_id,
+        "organisation_name": c["organisation_name"],
+        "person_in_charge": c["person_in_charge"],
+        "contact": c["contact"],
+        "period_from": cert.period_from,
+        "period_to": cert.period_to,
+        "minutes": cert.minutes,
+        "hours": hours_text(cert.minutes),
+        "service_content": c["service_content"],
+        "issued_on": cert.issued_on,
+    }
 
 
-def issue(uow: UnitOfWork, caller: Identity, key: bytes, data: dict[str, Any], volunteer: dict[str, Any],
-          organisation: dict[str, Any], today: date) -> dict[str, Any]:
+def issue(
+    uow: UnitOfWork,
+    caller: Identity,
+    key: bytes,
+    data: dict[str, Any],
+    volunteer: dict[str, Any],
+    organisation: dict[str, Any],
+    today: date,
+) -> dict[str, Any]:
     """Certify the verified hours ``organisation`` recorded for ``volunteer`` in the period
     (whoever records the service certifies it). ``volunteer`` and ``organisation`` are
     the registry's views."""
     session = uow.session
     organisation_id = str(data["organisation_id"])
-    if caller.role not in SYSTEM_ROLES and not (caller.role in CERTIFIERS
-                                                and caller.organisation_id == organisation_id):
+    if caller.role not in SYSTEM_ROLES and not (
+        caller.role in CERTIFIERS and caller.organisation_id == organisation_id
+    ):
         raise Forbidden("only the recording organisation certifies these hours", {"organisation_id": ["not yours"]})
     volunteer_id = str(data["volunteer_id"])
     rows = session.execute(
         select(Entry.content, func.sum(Entry.minutes))
-        .where(Entry.volunteer_id == volunteer_id, Entry.organisation_id == organisation_id,
-               Entry.status == "verified", Entry.served_on >= data["period_from"],
-               Entry.served_on <= data["period_to"])
-        .group_by(Entry.content).order_by(func.sum(Entry.minutes).desc(), Entry.content)).all()
+        .where(
+            Entry.volunteer_id == volunteer_id,
+            Entry.organisation_id == organisation_id,
+            Entry.status == "verified",
+            Entry.served_on >= data["period_from"],
+            Entry.served_on <= data["period_to"],
+        )
+        .group_by(Entry.content)
+        .order_by(func.sum(Entry.minutes).desc(), Entry.content)
+    ).all()
     minutes = sum(int(m) for _, m in rows)
     if minutes == 0:
-        raise InvalidInput("no verified hours recorded by this organisation for the volunteer in the period",
-                           {"volunteer_id": ["no verified hours in the period"]})
+        raise InvalidInput(
+            "no verified hours recorded by this organisation for the volunteer in the period",
+            {"volunteer_id": ["no verified hours in the period"]},
+        )
     serial = int(session.scalar(select(func.coalesce(func.max(Certificate.serial), 0))) or 0) + 1
     content = {
-        "serial": serial, "volunteer_id": volunteer_id, "volunteer_name": volunteer["name"],
-        "id_number": volunteer["id_number"], "volunteer_number": volunteer["number"],
-        "organisation_id": organisation_id, "organisation_name": organisation["name"],
-        "person_in_charge": data["person_in_charge"], "contact": data["contact"],
-        "period_from": data["period_from"].isoformat(), "period_to": data["period_to"].isoformat(),
-        "minutes": minutes, "service_content": [c for c, _ in rows[:MAX_CONTENT_ITEMS]],
+        "serial": serial,
+        "volunteer_id": volunteer_id,
+        "volunteer_name": volunteer["name"],
+        "id_number": volunteer["id_number"],
+        "volunteer_number": volunteer["number"],
+        "organisation_id": organisation_id,
+        "organisation_name": organisation["name"],
+        "person_in_charge": data["person_in_charge"],
+        "contact": data["contact"],
+        "period_from": data["period_from"].isoformat(),
+        "period_to": data["period_to"].isoformat(),
+        "minutes": minutes,
+        "service_content": [c for c, _ in rows[:MAX_CONTENT_ITEMS]],
         "issued_on": today.isoformat(),
     }
     number = f"YLZM{today.year:04d}{serial:07d}-{_mac(key, content)}"
-    cert = Certificate(number=number, serial=serial, volunteer_id=volunteer_id, organisation_id=organisation_id,
-                       period_from=data["period_from"], period_to=data["period_to"], minutes=minutes,
-                       content=content, issued_on=today, issued_by=caller.subject)
+    cert = Certificate(
+        number=number,
+        serial=serial,
+        volunteer_id=volunteer_id,
+        organisation_id=organisation_id,
+        period_from=data["period_from"],
+        period_to=data["period_to"],
+        minutes=minutes,
+        content=content,
+        issued_on=today,
+        issued_by=caller.subject,
+    )
     session.add(cert)
     session.flush()
     return certificate_view(cert)
@@ -110,15 +152,29 @@ def verify(session: Session, key: bytes, query: dict[str, Any]) -> dict[str, Any
         raise InvalidInput("not a certificate number", {"number": ["malformed certificate number"]})
     cert = session.scalar(select(Certificate).where(Certificate.number == number))
     if cert is None:
-        raise NotFound("no certificate has this number; it is not genuine", {"number": ["not a genuine certificate number"]})
-    if not hmac.compare_digest(_mac(key, cert.content), match.group(3)) or cert.content.get("serial") != cert.serial \
-            or cert.content.get("minutes") != cert.minutes:
-        raise InvalidInput("the certificate's content has been altered", {"number": ["content does not match the number"]})
+        raise NotFound(
+            "no certificate has this number; it is not genuine", {"number": ["not a genuine certificate number"]}
+        )
+    if (
+        not hmac.compare_digest(_mac(key, cert.content), match.group(3))
+        or cert.content.get("serial") != cert.serial
+        or cert.content.get("minutes") != cert.minutes
+    ):
+        raise InvalidInput(
+            "the certificate's content has been altered", {"number": ["content does not match the number"]}
+        )
     view = certificate_view(cert)
-    claims = {"volunteer_number": view["volunteer_number"], "minutes": view["minutes"],
-              "period_from": view["period_from"], "period_to": view["period_to"]}
-    wrong = {("from" if k == "period_from" else "to" if k == "period_to" else k): ["does not match the certificate"]
-             for k, v in claims.items() if query.get(k) is not None and query[k] != v}
+    claims = {
+        "volunteer_number": view["volunteer_number"],
+        "minutes": view["minutes"],
+        "period_from": view["period_from"],
+        "period_to": view["period_to"],
+    }
+    wrong = {
+        ("from" if k == "period_from" else "to" if k == "period_to" else k): ["does not match the certificate"]
+        for k, v in claims.items()
+        if query.get(k) is not None and query[k] != v
+    }
     if wrong:
         raise InvalidInput("the certificate in hand differs from the one issued", wrong)
     return {"valid": True, "certificate": view}
@@ -153,9 +209,11 @@ def render_pdf(view: dict[str, Any], font: CertificateFont, check_url: str) -> b
     pdf.cell(0, 8, f"证明编号：{view['number']}", align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font("cjk", size=12)
-    body = (f"兹证明 {view['volunteer_name']}（身份证号：{view['id_number']}，志愿者编号：{view['volunteer_number']}）"
-            f"于 {view['period_from']} 至 {view['period_to']} 期间参加由本组织记录的志愿服务，"
-            f"经核实累计服务时长 {view['hours']} 小时。特此证明。")
+    body = (
+        f"兹证明 {view['volunteer_name']}（身份证号：{view['id_number']}，志愿者编号：{view['volunteer_number']}）"
+        f"于 {view['period_from']} 至 {view['period_to']} 期间参加由本组织记录的志愿服务，"
+        f"经核实累计服务时长 {view['hours']} 小时。特此证明。"
+    )
     pdf.multi_cell(0, 8, body, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     rows = [
@@ -178,8 +236,14 @@ def render_pdf(view: dict[str, Any], font: CertificateFont, check_url: str) -> b
             row.cell(str(value))
     pdf.ln(8)
     pdf.set_font("cjk", size=9)
-    pdf.multi_cell(0, 6, "本证明所载服务时长为志愿者实际提供志愿服务的时间（不含往返交通时间）。"
-                         "可凭证明编号在益邻平台核验真伪，或用手机扫描下方二维码核验。", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        0,
+        6,
+        "本证明所载服务时长为志愿者实际提供志愿服务的时间（不含往返交通时间）。"
+        "可凭证明编号在益邻平台核验真伪，或用手机扫描下方二维码核验。",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.ln(2)
     pdf.image(io.BytesIO(qr_png(check_link(check_url, view["number"]))), x=pdf.l_margin, w=32, h=32)
     return bytes(pdf.output())

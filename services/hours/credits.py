@@ -23,8 +23,13 @@ def _moments(state: TicketState) -> rules.TicketMoments:
     return rules.TicketMoments(state.confirmed_at, state.reopened_at, state.cancelled_at)
 
 
-def ticket_resolved(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime, star_minutes: Sequence[int],
-                    store: LedgerStore | None = None) -> list[Entry]:
+def ticket_resolved(
+    uow: UnitOfWork,
+    data: dict[str, Any],
+    occurred_at: datetime,
+    star_minutes: Sequence[int],
+    store: LedgerStore | None = None,
+) -> list[Entry]:
     """Record each volunteer's minutes as pending, dated by the local day of
     ``resolved_at``. Time that breaks the day rules is recorded as rejected (the
     event cannot be refused), so the ledger still shows it. A confirmation or
@@ -43,12 +48,24 @@ def ticket_resolved(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime
         if any(e.volunteer_id == volunteer_id and e.episode == episode for e in ticket_entries):
             continue  # the same resolution announced again under a new event id
         problem = rules.day_problem(store.day(volunteer_id, day), day, minutes, None, None)
-        entry = add(store, totals[volunteer_id], "tickets", volunteer_id=volunteer_id, source="ticket",
-                    source_id=ticket_id, organisation_id=organisation_id, team_id=data.get("team_id"),
-                    community_id=data["community_id"], served_on=day, minutes=minutes,
-                    content=data["category_code"][:200], episode=episode,
-                    status="rejected" if problem else "pending",
-                    reason_code="over_daily_limit" if problem else None, reason=problem[1] if problem else None)
+        entry = add(
+            store,
+            totals[volunteer_id],
+            "tickets",
+            volunteer_id=volunteer_id,
+            source="ticket",
+            source_id=ticket_id,
+            organisation_id=organisation_id,
+            team_id=data.get("team_id"),
+            community_id=data["community_id"],
+            served_on=day,
+            minutes=minutes,
+            content=data["category_code"][:200],
+            episode=episode,
+            status="rejected" if problem else "pending",
+            reason_code="over_daily_limit" if problem else None,
+            reason=problem[1] if problem else None,
+        )
         emit_recorded(uow, entry)
         if problem:
             emit_rejected(uow, entry, "pending", totals[volunteer_id])
@@ -66,8 +83,14 @@ def _ticket_entries(store: LedgerStore, data: dict[str, Any], statuses: Sequence
     return sorted((e for e in store.ticket_entries(data) if e.status in statuses), key=lambda e: e.id)
 
 
-def _confirm(uow: UnitOfWork, store: LedgerStore, state: TicketState, entries: Sequence[Entry],
-             totals: dict[str, VolunteerTotal], star_minutes: Sequence[int]) -> None:
+def _confirm(
+    uow: UnitOfWork,
+    store: LedgerStore,
+    state: TicketState,
+    entries: Sequence[Entry],
+    totals: dict[str, VolunteerTotal],
+    star_minutes: Sequence[int],
+) -> None:
     if not rules.confirmation_verifies(state.automatic):
         return
     for entry in entries:
@@ -82,8 +105,13 @@ def _void(uow: UnitOfWork, store: LedgerStore, entries: Sequence[Entry], totals:
         emit_rejected(uow, entry, previous, totals[entry.volunteer_id])
 
 
-def ticket_confirmed(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime, star_minutes: Sequence[int],
-                     store: LedgerStore | None = None) -> list[Entry]:
+def ticket_confirmed(
+    uow: UnitOfWork,
+    data: dict[str, Any],
+    occurred_at: datetime,
+    star_minutes: Sequence[int],
+    store: LedgerStore | None = None,
+) -> list[Entry]:
     """The served resident's confirmation is the signature: verify the ticket's pending time."""
     store = store or LedgerStore(uow.session)
     state = store.lock_ticket(data["ticket_id"])
@@ -95,8 +123,13 @@ def ticket_confirmed(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetim
     return entries
 
 
-def ticket_reopened(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime, star_minutes: Sequence[int],
-                    store: LedgerStore | None = None) -> list[Entry]:
+def ticket_reopened(
+    uow: UnitOfWork,
+    data: dict[str, Any],
+    occurred_at: datetime,
+    star_minutes: Sequence[int],
+    store: LedgerStore | None = None,
+) -> list[Entry]:
     """Verified time of a reopened ticket goes back to pending until it is confirmed again."""
     store = store or LedgerStore(uow.session)
     state = store.lock_ticket(data["ticket_id"])
@@ -110,16 +143,28 @@ def ticket_reopened(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime
     for entry in entries:
         total = totals[entry.volunteer_id]
         move(store, entry, total, "pending", "tickets", "ticket_reopened")
-        uow.emit("hours.unverified", {"entry_id": entry.id, "volunteer_id": entry.volunteer_id,
-                                      "minutes": entry.minutes, "reason_code": "ticket_reopened",
-                                      "verified_minutes": total.verified_minutes})
+        uow.emit(
+            "hours.unverified",
+            {
+                "entry_id": entry.id,
+                "volunteer_id": entry.volunteer_id,
+                "minutes": entry.minutes,
+                "reason_code": "ticket_reopened",
+                "verified_minutes": total.verified_minutes,
+            },
+        )
     for total in totals.values():
         restar(uow, store, total, star_minutes)
     return entries
 
 
-def ticket_cancelled(uow: UnitOfWork, data: dict[str, Any], occurred_at: datetime, star_minutes: Sequence[int],
-                     store: LedgerStore | None = None) -> list[Entry]:
+def ticket_cancelled(
+    uow: UnitOfWork,
+    data: dict[str, Any],
+    occurred_at: datetime,
+    star_minutes: Sequence[int],
+    store: LedgerStore | None = None,
+) -> list[Entry]:
     """A cancelled ticket credits nobody: its pending and verified time is voided."""
     store = store or LedgerStore(uow.session)
     state = store.lock_ticket(data["ticket_id"])

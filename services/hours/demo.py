@@ -42,25 +42,44 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
     _wait_for_projection(api, volunteer_ids)
     served_on = (datetime.now(LOCAL_TIME) - timedelta(days=1)).date()
     times = [("09:00", "11:30"), ("09:00", "12:00"), ("14:00", "16:30")]
-    sheet = api.post("/hours/sheets", {
-        "organisation_id": organisation_id, "activity": "益邻·心声 入户走访", "served_on": served_on.isoformat(),
-        "place": "社区党群服务中心及各小区", "community_id": community_id,
-        "content": "入户走访独居老人，收集居民意见建议，协助缴纳水电费",
-        "entries": [{"volunteer_id": vid, "start_time": start, "end_time": end}
-                    for vid, (start, end) in zip(volunteer_ids, times)],
-    })
+    sheet = api.post(
+        "/hours/sheets",
+        {
+            "organisation_id": organisation_id,
+            "activity": "益邻·心声 入户走访",
+            "served_on": served_on.isoformat(),
+            "place": "社区党群服务中心及各小区",
+            "community_id": community_id,
+            "content": "入户走访独居老人，收集居民意见建议，协助缴纳水电费",
+            "entries": [
+                {"volunteer_id": vid, "start_time": start, "end_time": end}
+                for vid, (start, end) in zip(volunteer_ids, times)
+            ],
+        },
+    )
     # The organisation's verifier, who served on none of these lines, gives their word.
     verified = api.as_identity("verifier", "demo-verifier", organisation_id).post(
-        f"/hours/sheets/{sheet['id']}/verify", {})
-    certificate = api.post("/hours/certificates", {
-        "volunteer_id": volunteer_ids[0], "organisation_id": organisation_id,
-        "from": (served_on - timedelta(days=30)).isoformat(), "to": served_on.isoformat(),
-        "person_in_charge": "张主任", "contact": "028-87654321",
-    })
-    return {"hours": {
-        "sheet_id": sheet["id"], "organisation_id": organisation_id,
-        "entry_ids": [e["id"] for e in verified["entries"]],
-        "verified_minutes": sum(e["minutes"] for e in verified["entries"] if e["status"] == "verified"),
-        "volunteer_ids": volunteer_ids, "certificate_number": certificate["number"],
-        "certificate_id": certificate["id"],
-    }}
+        f"/hours/sheets/{sheet['id']}/verify", {}
+    )
+    certificate = api.post(
+        "/hours/certificates",
+        {
+            "volunteer_id": volunteer_ids[0],
+            "organisation_id": organisation_id,
+            "from": (served_on - timedelta(days=30)).isoformat(),
+            "to": served_on.isoformat(),
+            "person_in_charge": "张主任",
+            "contact": "028-87654321",
+        },
+    )
+    return {
+        "hours": {
+            "sheet_id": sheet["id"],
+            "organisation_id": organisation_id,
+            "entry_ids": [e["id"] for e in verified["entries"]],
+            "verified_minutes": sum(e["minutes"] for e in verified["entries"] if e["status"] == "verified"),
+            "volunteer_ids": volunteer_ids,
+            "certificate_number": certificate["number"],
+            "certificate_id": certificate["id"],
+        }
+    }

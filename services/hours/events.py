@@ -24,11 +24,17 @@ class HoursRecorded(_EntryEvent):
     verification (pending), or is recorded already rejected when it breaks the 24-hours-a-day rule."""
 
     source = fields.String(required=True, metadata={"description": "Where the time comes from: ticket or activity."})
-    source_id = fields.String(required=True, metadata={
-        "description": "Id (UUID) of the ticket, or of the attendance sheet for an activity."})
-    organisation_id = fields.String(required=True, allow_none=True, metadata={
-        "description": "Id (UUID) of the recording organisation (the sheet's, or the ticket team's); null when "
-                       "the team's organisation is not known yet."})
+    source_id = fields.String(
+        required=True, metadata={"description": "Id (UUID) of the ticket, or of the attendance sheet for an activity."}
+    )
+    organisation_id = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Id (UUID) of the recording organisation (the sheet's, or the ticket team's); null when "
+            "the team's organisation is not known yet."
+        },
+    )
     served_on = fields.Date(required=True, metadata={"description": "The local (UTC+8) day the time was served."})
 
 
@@ -38,8 +44,9 @@ class HoursVerified(_EntryEvent):
     when the resident confirms the ticket it came from."""
 
     source = fields.String(required=True, metadata={"description": "Where the time comes from: ticket or activity."})
-    source_id = fields.String(required=True, metadata={
-        "description": "Id (UUID) of the ticket, or of the attendance sheet for an activity."})
+    source_id = fields.String(
+        required=True, metadata={"description": "Id (UUID) of the ticket, or of the attendance sheet for an activity."}
+    )
     verified_minutes = fields.Integer(required=True, metadata=TOTAL)
 
 
@@ -48,11 +55,17 @@ class HoursRejected(_EntryEvent):
     """Published when an entry or a correction request is rejected, or an entry is voided because its ticket was
     cancelled."""
 
-    reason_code = fields.String(required=True, metadata={
-        "description": "Why: not_served, wrong_minutes, travel_time, duplicate, wrong_volunteer, other, "
-                       "over_daily_limit or ticket_cancelled."})
-    previous_status = fields.String(required=True, metadata={
-        "description": "The entry's status before: pending, verified or requested (a correction)."})
+    reason_code = fields.String(
+        required=True,
+        metadata={
+            "description": "Why: not_served, wrong_minutes, travel_time, duplicate, wrong_volunteer, other, "
+            "over_daily_limit or ticket_cancelled."
+        },
+    )
+    previous_status = fields.String(
+        required=True,
+        metadata={"description": "The entry's status before: pending, verified or requested (a correction)."},
+    )
     verified_minutes = fields.Integer(required=True, metadata=TOTAL)
 
 
@@ -70,8 +83,9 @@ class CorrectionRequested(_EntryEvent):
     """Published when the volunteer or the recording organisation asks to correct a verified entry;
     ``entry_id`` is the correction request and ``minutes`` the corrected minutes asked for."""
 
-    corrects_entry_id = fields.String(required=True, metadata={
-        "description": "Id (UUID) of the verified entry the request would replace."})
+    corrects_entry_id = fields.String(
+        required=True, metadata={"description": "Id (UUID) of the verified entry the request would replace."}
+    )
 
 
 @EVENTS.define("hours.corrected")
@@ -79,11 +93,14 @@ class HoursCorrected(_EntryEvent):
     """Published when a correction is approved and replaces the entry it corrects; ``entry_id`` is the
     correction, now verified, and ``minutes`` the corrected minutes."""
 
-    corrects_entry_id = fields.String(required=True, metadata={
-        "description": "Id (UUID) of the entry replaced (now in status corrected)."})
+    corrects_entry_id = fields.String(
+        required=True, metadata={"description": "Id (UUID) of the entry replaced (now in status corrected)."}
+    )
     previous_minutes = fields.Integer(required=True, metadata={"description": "Minutes of the replaced entry."})
-    delta_minutes = fields.Integer(required=True, metadata={
-        "description": "Corrected minus previous minutes, signed (negative when time was taken off)."})
+    delta_minutes = fields.Integer(
+        required=True,
+        metadata={"description": "Corrected minus previous minutes, signed (negative when time was taken off)."},
+    )
     verified_minutes = fields.Integer(required=True, metadata=TOTAL)
 
 

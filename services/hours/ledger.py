@@ -33,17 +33,36 @@ def restar(uow: UnitOfWork, store: LedgerStore, total: VolunteerTotal, star_minu
     total.star_level = level
     store.log_star_change(total, previous)
     for reached in rules.levels_reached(previous, level):
-        uow.emit("volunteer.star_level_reached", {"volunteer_id": total.volunteer_id, "level": reached,
-                                                  "previous_level": reached - 1,
-                                                  "verified_minutes": total.verified_minutes})
+        uow.emit(
+            "volunteer.star_level_reached",
+            {
+                "volunteer_id": total.volunteer_id,
+                "level": reached,
+                "previous_level": reached - 1,
+                "verified_minutes": total.verified_minutes,
+            },
+        )
     if level < previous:
-        uow.emit("volunteer.star_level_lost", {"volunteer_id": total.volunteer_id, "level": level,
-                                               "previous_level": previous,
-                                               "verified_minutes": total.verified_minutes})
+        uow.emit(
+            "volunteer.star_level_lost",
+            {
+                "volunteer_id": total.volunteer_id,
+                "level": level,
+                "previous_level": previous,
+                "verified_minutes": total.verified_minutes,
+            },
+        )
 
 
-def move(store: LedgerStore, entry: Entry, total: VolunteerTotal, to_status: str, actor: str,
-         reason_code: str | None = None, reason: str | None = None) -> None:
+def move(
+    store: LedgerStore,
+    entry: Entry,
+    total: VolunteerTotal,
+    to_status: str,
+    actor: str,
+    reason_code: str | None = None,
+    reason: str | None = None,
+) -> None:
     """Change an entry's status, its volunteer's totals and the audit log together."""
     rules.move(total, entry.minutes, entry.status, to_status)
     store.set_status(entry, to_status, actor, reason_code, reason)
@@ -57,32 +76,58 @@ def add(store: LedgerStore, total: VolunteerTotal | None, actor: str, **columns:
     return entry
 
 
-def verify(uow: UnitOfWork, store: LedgerStore, entry: Entry, total: VolunteerTotal, actor: str,
-           star_minutes: Sequence[int]) -> None:
+def verify(
+    uow: UnitOfWork, store: LedgerStore, entry: Entry, total: VolunteerTotal, actor: str, star_minutes: Sequence[int]
+) -> None:
     move(store, entry, total, "verified", actor)
-    uow.emit("hours.verified", {"entry_id": entry.id, "volunteer_id": entry.volunteer_id, "minutes": entry.minutes,
-                                "source": entry.source, "source_id": entry.source_id,
-                                "verified_minutes": total.verified_minutes})
+    uow.emit(
+        "hours.verified",
+        {
+            "entry_id": entry.id,
+            "volunteer_id": entry.volunteer_id,
+            "minutes": entry.minutes,
+            "source": entry.source,
+            "source_id": entry.source_id,
+            "verified_minutes": total.verified_minutes,
+        },
+    )
     restar(uow, store, total, star_minutes)
 
 
 def emit_recorded(uow: UnitOfWork, entry: Entry) -> None:
-    uow.emit("hours.recorded", {"entry_id": entry.id, "volunteer_id": entry.volunteer_id, "minutes": entry.minutes,
-                                "source": entry.source, "source_id": entry.source_id,
-                                "organisation_id": entry.organisation_id, "served_on": entry.served_on})
+    uow.emit(
+        "hours.recorded",
+        {
+            "entry_id": entry.id,
+            "volunteer_id": entry.volunteer_id,
+            "minutes": entry.minutes,
+            "source": entry.source,
+            "source_id": entry.source_id,
+            "organisation_id": entry.organisation_id,
+            "served_on": entry.served_on,
+        },
+    )
 
 
 def emit_rejected(uow: UnitOfWork, entry: Entry, previous: str, total: VolunteerTotal) -> None:
-    uow.emit("hours.rejected", {"entry_id": entry.id, "volunteer_id": entry.volunteer_id, "minutes": entry.minutes,
-                                "reason_code": entry.reason_code or "other", "previous_status": previous,
-                                "verified_minutes": total.verified_minutes})
+    uow.emit(
+        "hours.rejected",
+        {
+            "entry_id": entry.id,
+            "volunteer_id": entry.volunteer_id,
+            "minutes": entry.minutes,
+            "reason_code": entry.reason_code or "other",
+            "previous_status": previous,
+            "verified_minutes": total.verified_minutes,
+        },
+    )
 
 
 def _authorise_decision(caller: Identity, entry: Entry, store: LedgerStore | None = None) -> None:
-    on_the_ticket = store is not None and entry.source == "ticket" and store.on_ticket(entry.source_id,
-                                                                                        caller.subject)
-    problem = rules.decision_problem(caller, entry.volunteer_id, entry.organisation_id, VERIFIERS, SYSTEM_ROLES,
-                                     on_the_ticket)
+    on_the_ticket = store is not None and entry.source == "ticket" and store.on_ticket(entry.source_id, caller.subject)
+    problem = rules.decision_problem(
+        caller, entry.volunteer_id, entry.organisation_id, VERIFIERS, SYSTEM_ROLES, on_the_ticket
+    )
     if problem:
         raise Forbidden(problem.message, problem.details)
 
@@ -107,11 +152,15 @@ def submit_sheet(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> She
     for line in data["entries"]:
         start = rules.clock_minutes(line["start_time"]) if line.get("start_time") else None
         end = rules.clock_minutes(line["end_time"]) if line.get("end_time") else None
-        lines.append(rules.SheetLine(str(line["volunteer_id"]), rules.line_minutes(line.get("minutes"), start, end),
-                                     start, end))
+        lines.append(
+            rules.SheetLine(str(line["volunteer_id"]), rules.line_minutes(line.get("minutes"), start, end), start, end)
+        )
     known = store.known_volunteers(line.volunteer_id for line in lines)
-    errors = {index: {"volunteer_id": ["unknown volunteer"]} for index, line in enumerate(lines)
-              if line.volunteer_id not in known}
+    errors = {
+        index: {"volunteer_id": ["unknown volunteer"]}
+        for index, line in enumerate(lines)
+        if line.volunteer_id not in known
+    }
     if errors:
         raise InvalidInput("the sheet names unknown volunteers", {"entries": errors})
     internal = rules.sheet_problem(lines)
@@ -120,18 +169,37 @@ def submit_sheet(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> She
     totals = store.lock_totals([line.volunteer_id for line in lines])
     for index, line in enumerate(lines):
         earlier = sum(o.minutes for o in lines[:index] if o.volunteer_id == line.volunteer_id)
-        problem = rules.day_problem(store.day(line.volunteer_id, served_on), served_on, line.minutes + earlier,
-                                    line.start, line.end)
+        problem = rules.day_problem(
+            store.day(line.volunteer_id, served_on), served_on, line.minutes + earlier, line.start, line.end
+        )
         if problem:
             raise Conflict(problem[1], {"entries": {index: {problem[0]: [problem[1]]}}})
-    sheet = store.add_sheet(organisation_id=organisation_id, activity=data["activity"], served_on=served_on,
-                            place=data["place"], community_id=str(data["community_id"]), content=data["content"],
-                            submitted_by=caller.subject)
+    sheet = store.add_sheet(
+        organisation_id=organisation_id,
+        activity=data["activity"],
+        served_on=served_on,
+        place=data["place"],
+        community_id=str(data["community_id"]),
+        content=data["content"],
+        submitted_by=caller.subject,
+    )
     for line in lines:
-        entry = add(store, totals[line.volunteer_id], caller.subject, volunteer_id=line.volunteer_id,
-                    source="activity", source_id=sheet.id, organisation_id=organisation_id,
-                    community_id=sheet.community_id, served_on=served_on, start_minute=line.start,
-                    end_minute=line.end, minutes=line.minutes, content=sheet.activity[:200], status="pending")
+        entry = add(
+            store,
+            totals[line.volunteer_id],
+            caller.subject,
+            volunteer_id=line.volunteer_id,
+            source="activity",
+            source_id=sheet.id,
+            organisation_id=organisation_id,
+            community_id=sheet.community_id,
+            served_on=served_on,
+            start_minute=line.start,
+            end_minute=line.end,
+            minutes=line.minutes,
+            content=sheet.activity[:200],
+            status="pending",
+        )
         emit_recorded(uow, entry)
     return sheet_view(store, sheet)
 
@@ -184,25 +252,52 @@ def request_correction(uow: UnitOfWork, caller: Identity, entry_id: Any, data: d
     store = LedgerStore(uow.session)
     original = store.entry_for_update(entry_id)
     if caller.subject != original.volunteer_id and not rules.acts_for(caller, original.organisation_id, SYSTEM_ROLES):
-        raise Forbidden("only the volunteer or the recording organisation may ask for a correction",
-                        {"entry_id": ["not your entry"]})
+        raise Forbidden(
+            "only the volunteer or the recording organisation may ask for a correction",
+            {"entry_id": ["not your entry"]},
+        )
     if original.status != "verified":
-        raise Conflict(f"only verified entries are corrected; this one is {original.status}",
-                       {"entry_id": [f"is {original.status}"]})
+        raise Conflict(
+            f"only verified entries are corrected; this one is {original.status}",
+            {"entry_id": [f"is {original.status}"]},
+        )
     open_request = store.open_correction(original.id)
     if open_request is not None:
-        raise Conflict("a correction of this entry is already waiting for a decision",
-                       {"entry_id": [f"correction {open_request} is pending"]})
+        raise Conflict(
+            "a correction of this entry is already waiting for a decision",
+            {"entry_id": [f"correction {open_request} is pending"]},
+        )
     start = rules.clock_minutes(data["start_time"]) if data.get("start_time") else None
     end = rules.clock_minutes(data["end_time"]) if data.get("end_time") else None
     minutes = rules.line_minutes(data.get("minutes"), start, end)
-    correction = add(store, None, caller.subject, volunteer_id=original.volunteer_id, source="correction",
-                     source_id=original.id, corrects_id=original.id, organisation_id=original.organisation_id,
-                     team_id=original.team_id, community_id=original.community_id, served_on=original.served_on,
-                     start_minute=start, end_minute=end, minutes=minutes, content=original.content,
-                     status="requested", reason=data["reason"])
-    uow.emit("hours.correction_requested", {"entry_id": correction.id, "volunteer_id": correction.volunteer_id,
-                                            "minutes": minutes, "corrects_entry_id": original.id})
+    correction = add(
+        store,
+        None,
+        caller.subject,
+        volunteer_id=original.volunteer_id,
+        source="correction",
+        source_id=original.id,
+        corrects_id=original.id,
+        organisation_id=original.organisation_id,
+        team_id=original.team_id,
+        community_id=original.community_id,
+        served_on=original.served_on,
+        start_minute=start,
+        end_minute=end,
+        minutes=minutes,
+        content=original.content,
+        status="requested",
+        reason=data["reason"],
+    )
+    uow.emit(
+        "hours.correction_requested",
+        {
+            "entry_id": correction.id,
+            "volunteer_id": correction.volunteer_id,
+            "minutes": minutes,
+            "corrects_entry_id": original.id,
+        },
+    )
     return entry_view(correction)
 
 
@@ -216,26 +311,37 @@ def _correction(store: LedgerStore, caller: Identity, correction_id: Any) -> Ent
     return correction
 
 
-def approve_correction(uow: UnitOfWork, caller: Identity, correction_id: Any,
-                       star_minutes: Sequence[int]) -> EntryView:
+def approve_correction(uow: UnitOfWork, caller: Identity, correction_id: Any, star_minutes: Sequence[int]) -> EntryView:
     store = LedgerStore(uow.session)
     correction = _correction(store, caller, correction_id)
     total = store.lock_total(correction.volunteer_id)
     original = store.entry_for_update(correction.corrects_id)
     if original.status != "verified":
         raise Conflict(f"the corrected entry is now {original.status}", {"correction_id": ["entry no longer verified"]})
-    problem = rules.day_problem(store.day(correction.volunteer_id, correction.served_on), correction.served_on,
-                                correction.minutes, correction.start_minute, correction.end_minute,
-                                exclude=[original.id])
+    problem = rules.day_problem(
+        store.day(correction.volunteer_id, correction.served_on),
+        correction.served_on,
+        correction.minutes,
+        correction.start_minute,
+        correction.end_minute,
+        exclude=[original.id],
+    )
     if problem:
         raise Conflict(problem[1], {problem[0]: [problem[1]]})
     move(store, original, total, "corrected", caller.subject)
     move(store, correction, total, "verified", caller.subject)
-    uow.emit("hours.corrected", {"entry_id": correction.id, "volunteer_id": correction.volunteer_id,
-                                 "minutes": correction.minutes, "corrects_entry_id": original.id,
-                                 "previous_minutes": original.minutes,
-                                 "delta_minutes": correction.minutes - original.minutes,
-                                 "verified_minutes": total.verified_minutes})
+    uow.emit(
+        "hours.corrected",
+        {
+            "entry_id": correction.id,
+            "volunteer_id": correction.volunteer_id,
+            "minutes": correction.minutes,
+            "corrects_entry_id": original.id,
+            "previous_minutes": original.minutes,
+            "delta_minutes": correction.minutes - original.minutes,
+            "verified_minutes": total.verified_minutes,
+        },
+    )
     restar(uow, store, total, star_minutes)
     return entry_view(correction)
 
@@ -250,8 +356,9 @@ def reject_correction(uow: UnitOfWork, caller: Identity, correction_id: Any, dat
 
 
 # -- selection (5★) -----------------------------------------------------------------------------
-def set_selection(uow: UnitOfWork, caller: Identity, volunteer_id: Any, selected: bool,
-                  star_minutes: Sequence[int]) -> VolunteerTotal:
+def set_selection(
+    uow: UnitOfWork, caller: Identity, volunteer_id: Any, selected: bool, star_minutes: Sequence[int]
+) -> VolunteerTotal:
     if caller.role not in SELECTORS:
         raise Forbidden("only an organisation's administrator selects volunteers", {"selected": ["not allowed"]})
     if caller.subject == str(volunteer_id):

@@ -45,13 +45,17 @@ def team_created(session: Session, data: dict[str, Any]) -> None:
 
 
 def member_joined(session: Session, data: dict[str, Any]) -> None:
-    session.execute(insert_ignoring_conflicts(session, TeamMember.__table__).values(
-        team_id=data["team_id"], volunteer_id=data["volunteer_id"]))
+    session.execute(
+        insert_ignoring_conflicts(session, TeamMember.__table__).values(
+            team_id=data["team_id"], volunteer_id=data["volunteer_id"]
+        )
+    )
 
 
 def member_left(session: Session, data: dict[str, Any]) -> None:
-    session.execute(delete(TeamMember).where(TeamMember.team_id == data["team_id"],
-                                             TeamMember.volunteer_id == data["volunteer_id"]))
+    session.execute(
+        delete(TeamMember).where(TeamMember.team_id == data["team_id"], TeamMember.volunteer_id == data["volunteer_id"])
+    )
 
 
 def organisation_registered(session: Session, data: dict[str, Any]) -> None:

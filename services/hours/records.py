@@ -20,8 +20,9 @@ from yilin.identity import Identity
 
 def authorise(caller: Identity, volunteer_id: str) -> None:
     if caller.subject != volunteer_id and caller.role not in RECORD_READERS:
-        raise Forbidden("a volunteer's record is theirs and their organisations' to read",
-                        {"volunteer_id": ["not yours"]})
+        raise Forbidden(
+            "a volunteer's record is theirs and their organisations' to read", {"volunteer_id": ["not yours"]}
+        )
 
 
 def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, Any]:
@@ -29,30 +30,57 @@ def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, A
     volunteer_id = volunteer["id"]
     if session.get(VolunteerView, volunteer_id) is None and session.get(VolunteerTotal, volunteer_id) is None:
         raise NotFound("unknown volunteer", {"volunteer_id": ["not found"]})
-    entries = session.scalars(select(Entry).where(Entry.volunteer_id == volunteer_id, Entry.status == "verified")
-                              .order_by(Entry.served_on, Entry.start_minute, Entry.id)).all()
+    entries = session.scalars(
+        select(Entry)
+        .where(Entry.volunteer_id == volunteer_id, Entry.status == "verified")
+        .order_by(Entry.served_on, Entry.start_minute, Entry.id)
+    ).all()
     total = session.get(VolunteerTotal, volunteer_id)
     ratings: dict[str, int] = {e.source_id: e.rating for e in entries if e.source == "ticket" and e.rating}
-    average = (Decimal(sum(ratings.values())) / len(ratings)).quantize(Decimal("0.01"), ROUND_HALF_UP) \
-        if ratings else None
-    stars = session.scalars(select(StarChange).where(StarChange.volunteer_id == volunteer_id,
-                                                     StarChange.level > StarChange.previous_level)
-                            .order_by(StarChange.at, StarChange.id)).all()
+    average = (
+        (Decimal(sum(ratings.values())) / len(ratings)).quantize(Decimal("0.01"), ROUND_HALF_UP) if ratings else None
+    )
+    stars = session.scalars(
+        select(StarChange)
+        .where(StarChange.volunteer_id == volunteer_id, StarChange.level > StarChange.previous_level)
+        .order_by(StarChange.at, StarChange.id)
+    ).all()
     teams = sorted(session.scalars(select(TeamMember.team_id).where(TeamMember.volunteer_id == volunteer_id)))
     return {
-        "personal": {"volunteer_id": volunteer_id, "name": volunteer["name"], "id_number": volunteer["id_number"],
-                     "volunteer_number": volunteer["number"], "community_id": volunteer.get("community_id"),
-                     "team_ids": teams},
-        "service": [{"entry_id": e.id, "served_on": e.served_on, "content": e.content, "source": e.source,
-                     "organisation_id": e.organisation_id, "community_id": e.community_id,
-                     "start_time": clock_text(e.start_minute), "end_time": clock_text(e.end_minute), "minutes": e.minutes,
-                     "verified_at": e.decided_at} for e in entries],
-        "training": [{"kind": c["kind"], "number": c.get("number"), "issued_on": c.get("issued_on")}
-                     for c in volunteer.get("certifications") or []],
+        "personal": {
+            "volunteer_id": volunteer_id,
+            "name": volunteer["name"],
+            "id_number": volunteer["id_number"],
+            "volunteer_number": volunteer["number"],
+            "community_id": volunteer.get("community_id"),
+            "team_ids": teams,
+        },
+        "service": [
+            {
+                "entry_id": e.id,
+                "served_on": e.served_on,
+                "content": e.content,
+                "source": e.source,
+                "organisation_id": e.organisation_id,
+                "community_id": e.community_id,
+                "start_time": clock_text(e.start_minute),
+                "end_time": clock_text(e.end_minute),
+                "minutes": e.minutes,
+                "verified_at": e.decided_at,
+            }
+            for e in entries
+        ],
+        "training": [
+            {"kind": c["kind"], "number": c.get("number"), "issued_on": c.get("issued_on")}
+            for c in volunteer.get("certifications") or []
+        ],
         "commendations": [{"kind": "star_level", "level": s.level, "at": s.at} for s in stars],
-        "evaluation": {"verified_minutes": total.verified_minutes if total else 0,
-                       "star_level": total.star_level if total else 0, "ratings": len(ratings),
-                       "average_rating": average},
+        "evaluation": {
+            "verified_minutes": total.verified_minutes if total else 0,
+            "star_level": total.star_level if total else 0,
+            "ratings": len(ratings),
+            "average_rating": average,
+        },
     }
 
 
@@ -74,12 +102,27 @@ def record_csv(record: dict[str, Any]) -> str:
     for t in record["training"]:
         writer.writerow(("training", t["issued_on"] or "", t["kind"], t["number"] or "", "", ""))
     for c in record["commendations"]:
-        writer.writerow(("commendation", c["at"].date().isoformat() if hasattr(c["at"], "date") else c["at"],
-                         c["kind"], f"{c['level']} star", "", ""))
+        writer.writerow(
+            (
+                "commendation",
+                c["at"].date().isoformat() if hasattr(c["at"], "date") else c["at"],
+                c["kind"],
+                f"{c['level']} star",
+                "",
+                "",
+            )
+        )
     evaluation = record["evaluation"]
     writer.writerow(("evaluation", "", "verified_minutes", "", "", evaluation["verified_minutes"]))
     writer.writerow(("evaluation", "", "star_level", evaluation["star_level"], "", ""))
-    writer.writerow(("evaluation", "", "average_rating",
-                     "" if evaluation["average_rating"] is None else evaluation["average_rating"],
-                     "", ""))
+    writer.writerow(
+        (
+            "evaluation",
+            "",
+            "average_rating",
+            "" if evaluation["average_rating"] is None else evaluation["average_rating"],
+            "",
+            "",
+        )
+    )
     return out.getvalue()

@@ -65,8 +65,9 @@ def served_on(resolved_at: str) -> date:
 
 
 # -- the day rules --------------------------------------------------------------------
-def day_problem(credited: Iterable[Slot], day: date, minutes: int, start: int | None, end: int | None,
-                exclude: Iterable[str] = ()) -> tuple[str, str] | None:
+def day_problem(
+    credited: Iterable[Slot], day: date, minutes: int, start: int | None, end: int | None, exclude: Iterable[str] = ()
+) -> tuple[str, str] | None:
     """``(field, message)`` if crediting ``minutes`` (from ``start`` to ``end``, when
     known) on ``day`` would exceed 24 h or overlap the live time already ``credited``
     that day; ``None`` if it fits. Entries named in ``exclude`` do not count."""
@@ -77,9 +78,15 @@ def day_problem(credited: Iterable[Slot], day: date, minutes: int, start: int | 
         return "minutes", f"would credit {used + minutes} minutes on {day}; at most {DAY_MINUTES} a day"
     if start is not None and end is not None:
         for r in rows:
-            if r.start_minute is not None and r.end_minute is not None and r.start_minute < end and start < r.end_minute:
-                return "start_time", (f"overlaps time already credited on {day} "
-                                      f"({clock_text(r.start_minute)}–{clock_text(r.end_minute)})")
+            if (
+                r.start_minute is not None
+                and r.end_minute is not None
+                and r.start_minute < end
+                and start < r.end_minute
+            ):
+                return "start_time", (
+                    f"overlaps time already credited on {day} ({clock_text(r.start_minute)}–{clock_text(r.end_minute)})"
+                )
     return None
 
 
@@ -101,15 +108,26 @@ def sheet_problem(lines: Sequence[SheetLine]) -> Problem | None:
         by_volunteer.setdefault(line.volunteer_id, []).append(index)
     for indexes in by_volunteer.values():
         if sum(lines[i].minutes for i in indexes) > DAY_MINUTES:
-            return Problem("more than 24 hours for one volunteer on the sheet",
-                           {"entries": {indexes[-1]: {"minutes": [f"more than {DAY_MINUTES} minutes in the day"]}}})
+            return Problem(
+                "more than 24 hours for one volunteer on the sheet",
+                {"entries": {indexes[-1]: {"minutes": [f"more than {DAY_MINUTES} minutes in the day"]}}},
+            )
         for a in indexes:
             for b in indexes:
                 la, lb = lines[a], lines[b]
-                if (a < b and la.start is not None and lb.start is not None and la.end is not None
-                        and lb.end is not None and la.start < lb.end and lb.start < la.end):
-                    return Problem("overlapping times for one volunteer on the sheet",
-                                   {"entries": {b: {"start_time": [f"overlaps entries[{a}]"]}}})
+                if (
+                    a < b
+                    and la.start is not None
+                    and lb.start is not None
+                    and la.end is not None
+                    and lb.end is not None
+                    and la.start < lb.end
+                    and lb.start < la.end
+                ):
+                    return Problem(
+                        "overlapping times for one volunteer on the sheet",
+                        {"entries": {b: {"start_time": [f"overlaps entries[{a}]"]}}},
+                    )
     return None
 
 
@@ -166,22 +184,33 @@ class Caller(Protocol):
 
 def acts_for(caller: Caller, organisation_id: str | None, system_roles: Sequence[str]) -> bool:
     """Whether the caller acts for ``organisation_id`` (system roles act for any)."""
-    return caller.role in system_roles or (caller.organisation_id is not None
-                                           and caller.organisation_id == organisation_id)
+    return caller.role in system_roles or (
+        caller.organisation_id is not None and caller.organisation_id == organisation_id
+    )
 
 
-def decision_problem(caller: Caller, volunteer_id: str, organisation_id: str | None, deciders: Sequence[str],
-                     system_roles: Sequence[str], on_the_ticket: bool = False) -> Problem | None:
+def decision_problem(
+    caller: Caller,
+    volunteer_id: str,
+    organisation_id: str | None,
+    deciders: Sequence[str],
+    system_roles: Sequence[str],
+    on_the_ticket: bool = False,
+) -> Problem | None:
     """Only a verifier of the recording organisation decides, never on their own hours,
     and for a ticket's hours never someone named on that ticket: someone else's word."""
     if caller.subject == volunteer_id:
         return Problem("nobody verifies their own hours", {"entry_id": ["is your own entry"]})
     if caller.role not in (*system_roles, *deciders) or not acts_for(caller, organisation_id, system_roles):
-        return Problem("only a verifier of the organisation that recorded these hours may decide on them",
-                       {"entry_id": ["recorded by another organisation"]})
+        return Problem(
+            "only a verifier of the organisation that recorded these hours may decide on them",
+            {"entry_id": ["recorded by another organisation"]},
+        )
     if on_the_ticket:
-        return Problem("a verifier named on the ticket cannot verify its hours; another verifier must",
-                       {"entry_id": ["you are on this ticket"]})
+        return Problem(
+            "a verifier named on the ticket cannot verify its hours; another verifier must",
+            {"entry_id": ["you are on this ticket"]},
+        )
     return None
 
 

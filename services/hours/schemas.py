@@ -16,8 +16,11 @@ ENTRY_STATUSES = ("pending", "verified", "rejected", "void", "corrected", "reque
 SOURCES = ("ticket", "activity", "correction")
 REJECT_CODES = ("not_served", "wrong_minutes", "travel_time", "duplicate", "wrong_volunteer", "other")
 GROUPINGS = ("volunteer", "team", "community", "organisation")
-MINUTES = fields.Integer(strict=True, validate=validate.Range(1, DAY_MINUTES),
-                         metadata={"description": "Minutes actually served (travel excluded), 1 to 1440."})
+MINUTES = fields.Integer(
+    strict=True,
+    validate=validate.Range(1, DAY_MINUTES),
+    metadata={"description": "Minutes actually served (travel excluded), 1 to 1440."},
+)
 
 
 def _check_interval(data: dict[str, Any], minutes_required: bool) -> None:
@@ -56,7 +59,9 @@ class SheetIn(Schema):
     served_on = fields.Date(required=True)
     place = fields.String(required=True, validate=validate.Length(1, 200))
     community_id = fields.UUID(required=True)
-    content = fields.String(required=True, validate=validate.Length(1, 2000), metadata={"description": "Service content."})
+    content = fields.String(
+        required=True, validate=validate.Length(1, 2000), metadata={"description": "Service content."}
+    )
     entries = fields.List(fields.Nested(SheetLineIn), required=True, validate=validate.Length(1, 500))
 
 
@@ -154,7 +159,9 @@ class LeaderboardQuery(PeriodQuery):
 
 class RankOut(Schema):
     rank = fields.Integer(required=True)
-    id = fields.String(required=True, allow_none=True, metadata={"description": "Volunteer, team, community or organisation id."})
+    id = fields.String(
+        required=True, allow_none=True, metadata={"description": "Volunteer, team, community or organisation id."}
+    )
     verified_minutes = fields.Integer(required=True)
     volunteers = fields.Integer(required=True, metadata={"description": "Volunteers with verified time in the group."})
 
@@ -168,7 +175,9 @@ class LeaderboardOut(Schema):
 
 class CertificateIn(Schema):
     volunteer_id = fields.UUID(required=True)
-    organisation_id = fields.UUID(required=True, metadata={"description": "Issuing organisation: it certifies the hours it recorded."})
+    organisation_id = fields.UUID(
+        required=True, metadata={"description": "Issuing organisation: it certifies the hours it recorded."}
+    )
     period_from = fields.Date(required=True, data_key="from")
     period_to = fields.Date(required=True, data_key="to")
     person_in_charge = fields.String(required=True, validate=validate.Length(1, 50))
@@ -182,7 +191,9 @@ class CertificateIn(Schema):
 
 class CertificateOut(Schema):
     id = fields.String(required=True)
-    number = fields.String(required=True, metadata={"description": "Certificate number; ends in an HMAC of the content."})
+    number = fields.String(
+        required=True, metadata={"description": "Certificate number; ends in an HMAC of the content."}
+    )
     volunteer_id = fields.String(required=True)
     volunteer_name = fields.String(required=True)
     id_number = fields.String(required=True, metadata={"description": "Masked ID number."})

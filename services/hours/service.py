@@ -139,8 +139,7 @@ class HoursService(AuditLogRpc):
     @rpc
     def approve_correction(self, correction_id: str) -> dict[str, Any]:
         with self.db.transaction() as uow:
-            result = ENTRY.dump(ledger.approve_correction(uow, self.caller, correction_id,
-                                                          self.settings.star_minutes))
+            result = ENTRY.dump(ledger.approve_correction(uow, self.caller, correction_id, self.settings.star_minutes))
         observe(uow.events)
         return result
 
@@ -180,8 +179,11 @@ class HoursService(AuditLogRpc):
         organisation = self.registry.get_organisation(str(data["organisation_id"]))
         today = datetime.now(LOCAL_TIME).date()
         with self.db.transaction() as uow:
-            return CERTIFICATE.dump(certificates.issue(uow, self.caller, self.settings.certificate_key, data,
-                                                       volunteer, organisation, today))
+            return CERTIFICATE.dump(
+                certificates.issue(
+                    uow, self.caller, self.settings.certificate_key, data, volunteer, organisation, today
+                )
+            )
 
     @rpc
     def get_certificate(self, certificate_id: str) -> dict[str, Any]:
@@ -220,37 +222,64 @@ class HoursService(AuditLogRpc):
     # tickets
     @consumes("tickets", "ticket.resolved", prepare=lock_ticket_rows)
     def on_ticket_resolved(self, uow: UnitOfWork, event: Envelope, store: LedgerStore) -> None:
-        credits.ticket_resolved(uow, consumed.read(consumed.TicketResolved, event.type, event.data),
-                                event.occurred_at, self.settings.star_minutes, store)
+        credits.ticket_resolved(
+            uow,
+            consumed.read(consumed.TicketResolved, event.type, event.data),
+            event.occurred_at,
+            self.settings.star_minutes,
+            store,
+        )
         uow.after_commit(functools.partial(observe, uow.step_events))
 
     @consumes("tickets", "ticket.resolved_by_partner", prepare=lock_ticket_rows)
     def on_partner_ticket_resolved(self, uow: UnitOfWork, event: Envelope, store: LedgerStore) -> None:
         """A partner's ticket: its own paid work earns nothing; the volunteers named on it earn their minutes."""
-        credits.ticket_resolved(uow, consumed.read(consumed.TicketResolved, event.type, event.data),
-                                event.occurred_at, self.settings.star_minutes, store)
+        credits.ticket_resolved(
+            uow,
+            consumed.read(consumed.TicketResolved, event.type, event.data),
+            event.occurred_at,
+            self.settings.star_minutes,
+            store,
+        )
         uow.after_commit(functools.partial(observe, uow.step_events))
 
     @consumes("tickets", "ticket.confirmed", prepare=lock_ticket_rows)
     def on_ticket_confirmed(self, uow: UnitOfWork, event: Envelope, store: LedgerStore) -> None:
-        credits.ticket_confirmed(uow, consumed.read(consumed.TicketConfirmed, event.type, event.data),
-                                 event.occurred_at, self.settings.star_minutes, store)
+        credits.ticket_confirmed(
+            uow,
+            consumed.read(consumed.TicketConfirmed, event.type, event.data),
+            event.occurred_at,
+            self.settings.star_minutes,
+            store,
+        )
         uow.after_commit(functools.partial(observe, uow.step_events))
 
     @consumes("tickets", "ticket.reopened", prepare=lock_ticket_rows)
     def on_ticket_reopened(self, uow: UnitOfWork, event: Envelope, store: LedgerStore) -> None:
-        credits.ticket_reopened(uow, consumed.read(consumed.TicketRef, event.type, event.data), event.occurred_at,
-                                self.settings.star_minutes, store)
+        credits.ticket_reopened(
+            uow,
+            consumed.read(consumed.TicketRef, event.type, event.data),
+            event.occurred_at,
+            self.settings.star_minutes,
+            store,
+        )
 
     @consumes("tickets", "ticket.cancelled", prepare=lock_ticket_rows)
     def on_ticket_cancelled(self, uow: UnitOfWork, event: Envelope, store: LedgerStore) -> None:
-        credits.ticket_cancelled(uow, consumed.read(consumed.TicketRef, event.type, event.data), event.occurred_at,
-                                 self.settings.star_minutes, store)
+        credits.ticket_cancelled(
+            uow,
+            consumed.read(consumed.TicketRef, event.type, event.data),
+            event.occurred_at,
+            self.settings.star_minutes,
+            store,
+        )
 
     # the registry projection
     @consumes("registry", "volunteer.registered")
     def on_volunteer_registered(self, uow: UnitOfWork, event: Envelope) -> None:
-        projection.volunteer_registered(uow.session, consumed.read(consumed.VolunteerRegistered, event.type, event.data))
+        projection.volunteer_registered(
+            uow.session, consumed.read(consumed.VolunteerRegistered, event.type, event.data)
+        )
 
     @consumes("registry", "volunteer.updated")
     def on_volunteer_updated(self, uow: UnitOfWork, event: Envelope) -> None:
@@ -258,8 +287,9 @@ class HoursService(AuditLogRpc):
 
     @consumes("registry", "volunteer.deactivated")
     def on_volunteer_deactivated(self, uow: UnitOfWork, event: Envelope) -> None:
-        projection.volunteer_deactivated(uow.session,
-                                         consumed.read(consumed.VolunteerDeactivated, event.type, event.data))
+        projection.volunteer_deactivated(
+            uow.session, consumed.read(consumed.VolunteerDeactivated, event.type, event.data)
+        )
 
     @consumes("registry", "team.created")
     def on_team_created(self, uow: UnitOfWork, event: Envelope) -> None:
@@ -275,5 +305,6 @@ class HoursService(AuditLogRpc):
 
     @consumes("registry", "organisation.registered")
     def on_organisation_registered(self, uow: UnitOfWork, event: Envelope) -> None:
-        projection.organisation_registered(uow.session,
-                                           consumed.read(consumed.OrganisationRegistered, event.type, event.data))
+        projection.organisation_registered(
+            uow.session, consumed.read(consumed.OrganisationRegistered, event.type, event.data)
+        )

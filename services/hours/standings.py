@@ -22,21 +22,36 @@ def _period(stmt: Any, period_from: date | None, period_to: date | None) -> Any:
     return stmt
 
 
-def volunteer_total(session: Session, volunteer_id: Any, period_from: date | None = None,
-                    period_to: date | None = None) -> dict[str, Any]:
+def volunteer_total(
+    session: Session, volunteer_id: Any, period_from: date | None = None, period_to: date | None = None
+) -> dict[str, Any]:
     volunteer_id = str(volunteer_id)
     stmt = _TOTAL
     if period_from or period_to:
-        stmt = stmt.add_columns(_period(select(func.coalesce(func.sum(Entry.minutes), 0))
-                                        .where(Entry.volunteer_id == volunteer_id, Entry.status == "verified"),
-                                        period_from, period_to).scalar_subquery().label("period_minutes"))
+        stmt = stmt.add_columns(
+            _period(
+                select(func.coalesce(func.sum(Entry.minutes), 0)).where(
+                    Entry.volunteer_id == volunteer_id, Entry.status == "verified"
+                ),
+                period_from,
+                period_to,
+            )
+            .scalar_subquery()
+            .label("period_minutes")
+        )
     row = session.connection().execute(stmt, {"volunteer_id": volunteer_id}).one()  # plain row: no ORM layer
     total = row.volunteer_id is not None
     if not total and not row.known:
         raise NotFound("unknown volunteer", {"volunteer_id": ["not found"]})
-    view = {"volunteer_id": volunteer_id, "verified_minutes": row.verified_minutes if total else 0,
-            "pending_minutes": row.pending_minutes if total else 0, "star_level": row.star_level if total else 0,
-            "selected": row.selected if total else False, "period_from": period_from, "period_to": period_to}
+    view = {
+        "volunteer_id": volunteer_id,
+        "verified_minutes": row.verified_minutes if total else 0,
+        "pending_minutes": row.pending_minutes if total else 0,
+        "star_level": row.star_level if total else 0,
+        "selected": row.selected if total else False,
+        "period_from": period_from,
+        "period_to": period_to,
+    }
     if period_from or period_to:
         view["verified_minutes"] = int(row.period_minutes or 0)
     return view
@@ -49,9 +64,18 @@ def _total_select() -> Select[Any]:
     volunteer_id = bindparam("volunteer_id")
     known = select(VolunteerView.id).where(VolunteerView.id == volunteer_id).exists()
     anchor = select(literal(1).label("one")).subquery()  # one row, whether or not a total exists
-    return (select(VolunteerTotal.volunteer_id, VolunteerTotal.verified_minutes, VolunteerTotal.pending_minutes,
-                   VolunteerTotal.star_level, VolunteerTotal.selected, known.label("known"))
-            .select_from(anchor).outerjoin(VolunteerTotal, VolunteerTotal.volunteer_id == volunteer_id))
+    return (
+        select(
+            VolunteerTotal.volunteer_id,
+            VolunteerTotal.verified_minutes,
+            VolunteerTotal.pending_minutes,
+            VolunteerTotal.star_level,
+            VolunteerTotal.selected,
+            known.label("known"),
+        )
+        .select_from(anchor)
+        .outerjoin(VolunteerTotal, VolunteerTotal.volunteer_id == volunteer_id)
+    )
 
 
 _TOTAL = _total_select()
@@ -64,14 +88,20 @@ def leaderboard(session: Session, query: dict[str, Any]) -> dict[str, Any]:
     period_from, period_to = query.get("period_from"), query.get("period_to")
     filtered = any(query.get(k) for k in ("community_id", "organisation_id", "team_id", "period_from", "period_to"))
     if by == "volunteer" and not filtered:
-        rows = session.execute(select(VolunteerTotal.volunteer_id, VolunteerTotal.verified_minutes)
-                               .where(VolunteerTotal.verified_minutes > 0)
-                               .order_by(VolunteerTotal.verified_minutes.desc(), VolunteerTotal.volunteer_id)
-                               .limit(limit)).all()
+        rows = session.execute(
+            select(VolunteerTotal.volunteer_id, VolunteerTotal.verified_minutes)
+            .where(VolunteerTotal.verified_minutes > 0)
+            .order_by(VolunteerTotal.verified_minutes.desc(), VolunteerTotal.volunteer_id)
+            .limit(limit)
+        ).all()
         items = [(vid, minutes, 1) for vid, minutes in rows]
     else:
-        key = {"volunteer": Entry.volunteer_id, "team": TeamMember.team_id,
-               "community": VolunteerView.community_id, "organisation": Entry.organisation_id}[by]
+        key = {
+            "volunteer": Entry.volunteer_id,
+            "team": TeamMember.team_id,
+            "community": VolunteerView.community_id,
+            "organisation": Entry.organisation_id,
+        }[by]
         minutes = func.sum(Entry.minutes)
         stmt = select(key, minutes, func.count(distinct(Entry.volunteer_id))).where(Entry.status == "verified")
         stmt = _period(stmt, period_from, period_to)
@@ -82,12 +112,20 @@ def leaderboard(session: Session, query: dict[str, Any]) -> dict[str, Any]:
         if by == "team":
             stmt = stmt.join(TeamMember, TeamMember.volunteer_id == Entry.volunteer_id)
         if query.get("team_id"):
-            stmt = stmt.where(Entry.volunteer_id.in_(select(TeamMember.volunteer_id)
-                                                     .where(TeamMember.team_id == str(query["team_id"]))))
+            stmt = stmt.where(
+                Entry.volunteer_id.in_(
+                    select(TeamMember.volunteer_id).where(TeamMember.team_id == str(query["team_id"]))
+                )
+            )
         if query.get("organisation_id"):
             stmt = stmt.where(Entry.organisation_id == str(query["organisation_id"]))
         stmt = stmt.group_by(key).order_by(minutes.desc(), key).limit(limit)
         items = [(k, int(m), int(n)) for k, m, n in session.execute(stmt).all()]
-    return {"by": by, "period_from": period_from, "period_to": period_to,
-            "items": [{"rank": i, "id": k, "verified_minutes": m, "volunteers": n}
-                      for i, (k, m, n) in enumerate(items, start=1)]}
+    return {
+        "by": by,
+        "period_from": period_from,
+        "period_to": period_to,
+        "items": [
+            {"rank": i, "id": k, "verified_minutes": m, "volunteers": n} for i, (k, m, n) in enumerate(items, start=1)
+        ],
+    }

@@ -76,9 +76,19 @@ class LedgerStore:
     def lock_totals(self, volunteer_ids: Iterable[str]) -> dict[str, VolunteerTotal]:
         """The volunteers' totals rows, created if missing, locked until the transaction
         ends (two statements however many), in id order."""
-        return self._lock_rows(VolunteerTotal, VolunteerTotal.volunteer_id, volunteer_ids, lambda vid: {
-            "volunteer_id": vid, "verified_minutes": 0, "pending_minutes": 0, "star_level": 0, "selected": False,
-            "updated_at": utcnow()})
+        return self._lock_rows(
+            VolunteerTotal,
+            VolunteerTotal.volunteer_id,
+            volunteer_ids,
+            lambda vid: {
+                "volunteer_id": vid,
+                "verified_minutes": 0,
+                "pending_minutes": 0,
+                "star_level": 0,
+                "selected": False,
+                "updated_at": utcnow(),
+            },
+        )
 
     def lock_ticket(self, ticket_id: str) -> TicketState:
         """One ticket's state row, created if missing and locked."""
@@ -88,19 +98,26 @@ class LedgerStore:
         """The tickets' state rows, created if missing, locked until the transaction ends:
         every handler of one ticket's events runs one at a time, so none misses what
         another just did."""
-        return self._lock_rows(TicketState, TicketState.ticket_id, ticket_ids,
-                               lambda tid: {"ticket_id": tid, "automatic": False})
+        return self._lock_rows(
+            TicketState, TicketState.ticket_id, ticket_ids, lambda tid: {"ticket_id": tid, "automatic": False}
+        )
 
-    def _lock_rows(self, model: Any, key: Any, ids: Iterable[str],
-                   blank: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    def _lock_rows(
+        self, model: Any, key: Any, ids: Iterable[str], blank: Callable[[str], dict[str, Any]]
+    ) -> dict[str, Any]:
         ordered = sorted(set(ids))
         held = self._held.setdefault(model.__tablename__, {})
         wanted = [i for i in ordered if i not in held]
         if wanted:
             # executemany form: one statement on PostgreSQL, compiled once whatever the count
             self.session.execute(insert_ignoring_conflicts(self.session, model.__table__), [blank(i) for i in wanted])
-            rows = self.session.scalars(select(model).where(key.in_(wanted)).order_by(key).with_for_update()
-                                        .execution_options(populate_existing=True))
+            rows = self.session.scalars(
+                select(model)
+                .where(key.in_(wanted))
+                .order_by(key)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
             held.update((getattr(row, key.key), row) for row in rows)
         return {i: held[i] for i in ordered}
 
@@ -118,12 +135,22 @@ class LedgerStore:
             return
         self.lock_tickets(tickets)
         batch.by_ticket.update((t, []) for t in tickets)
-        entries = list(self.session.scalars(select(Entry).where(Entry.source == "ticket", Entry.source_id.in_(tickets))
-                                            .order_by(Entry.id).with_for_update()))
+        entries = list(
+            self.session.scalars(
+                select(Entry)
+                .where(Entry.source == "ticket", Entry.source_id.in_(tickets))
+                .order_by(Entry.id)
+                .with_for_update()
+            )
+        )
         for entry in entries:
             batch.by_ticket[entry.source_id].append(entry)
-        named = {(item["volunteer_id"], p.get("resolved_at")) for p in items for item in (p.get("volunteers") or ())
-                 if isinstance(item, dict) and isinstance(item.get("volunteer_id"), str)}
+        named = {
+            (item["volunteer_id"], p.get("resolved_at"))
+            for p in items
+            for item in (p.get("volunteers") or ())
+            if isinstance(item, dict) and isinstance(item.get("volunteer_id"), str)
+        }
         self.lock_totals({volunteer for volunteer, _ in named} | {e.volunteer_id for e in entries})
         days = set()
         for volunteer, resolved_at in named:
@@ -134,8 +161,11 @@ class LedgerStore:
         days -= batch.by_day.keys()
         if days:
             batch.by_day.update((day, []) for day in days)
-            for entry in self.session.scalars(select(Entry).where(Entry.volunteer_id.in_({v for v, _ in days}),
-                                                                  Entry.served_on.in_({d for _, d in days}))):
+            for entry in self.session.scalars(
+                select(Entry).where(
+                    Entry.volunteer_id.in_({v for v, _ in days}), Entry.served_on.in_({d for _, d in days})
+                )
+            ):
                 if (entry.volunteer_id, entry.served_on) in days:
                     batch.by_day[(entry.volunteer_id, entry.served_on)].append(entry)
         teams = {p["team_id"] for p in items if isinstance(p.get("team_id"), str)}
@@ -153,14 +183,19 @@ class LedgerStore:
         that day, else through the (volunteer_id, served_on) index."""
         if (volunteer_id, day) in self.batch.by_day:
             return [e for e in self.batch.by_day[(volunteer_id, day)] if e.status in LIVE]
-        return list(self.session.execute(
-            select(Entry.id, Entry.minutes, Entry.start_minute, Entry.end_minute)
-            .where(Entry.volunteer_id == volunteer_id, Entry.served_on == day, Entry.status.in_(LIVE))).all())
+        return list(
+            self.session.execute(
+                select(Entry.id, Entry.minutes, Entry.start_minute, Entry.end_minute).where(
+                    Entry.volunteer_id == volunteer_id, Entry.served_on == day, Entry.status.in_(LIVE)
+                )
+            ).all()
+        )
 
     def entry_for_update(self, entry_id: Any, field_name: str = "entry_id") -> Entry:
         """One entry, locked; :class:`NotFound` naming ``field_name`` if there is none."""
-        entry = self.session.scalars(select(Entry).where(Entry.id == str(entry_id)).with_for_update()
-                                     .execution_options(populate_existing=True)).one_or_none()
+        entry = self.session.scalars(
+            select(Entry).where(Entry.id == str(entry_id)).with_for_update().execution_options(populate_existing=True)
+        ).one_or_none()
         if entry is None:
             raise NotFound(f"entry {entry_id} does not exist", {field_name: ["not found"]})
         return entry
@@ -175,14 +210,25 @@ class LedgerStore:
 
     def sheet_entries(self, sheet_id: str) -> list[Entry]:
         """A sheet's entries in the order they were recorded."""
-        return list(self.session.scalars(select(Entry).where(Entry.source == "activity", Entry.source_id == sheet_id)
-                                         .order_by(Entry.created_at, Entry.id)))
+        return list(
+            self.session.scalars(
+                select(Entry)
+                .where(Entry.source == "activity", Entry.source_id == sheet_id)
+                .order_by(Entry.created_at, Entry.id)
+            )
+        )
 
     def pending_sheet_entries(self, sheet_id: str) -> list[Entry]:
         """A sheet's pending entries, locked, in id order."""
-        return list(self.session.scalars(select(Entry).where(Entry.source == "activity", Entry.source_id == sheet_id,
-                                                             Entry.status == "pending").order_by(Entry.id)
-                                         .with_for_update().execution_options(populate_existing=True)))
+        return list(
+            self.session.scalars(
+                select(Entry)
+                .where(Entry.source == "activity", Entry.source_id == sheet_id, Entry.status == "pending")
+                .order_by(Entry.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        )
 
     def open_correction(self, entry_id: str) -> str | None:
         """The id of a correction of ``entry_id`` still waiting for a decision."""
@@ -190,8 +236,14 @@ class LedgerStore:
 
     def on_ticket(self, ticket_id: str, volunteer_id: str) -> bool:
         """Whether ``volunteer_id`` has time recorded on the ticket (is named on it)."""
-        return self.session.scalar(select(Entry.id).where(Entry.source == "ticket", Entry.source_id == ticket_id,
-                                                          Entry.volunteer_id == volunteer_id).limit(1)) is not None
+        return (
+            self.session.scalar(
+                select(Entry.id)
+                .where(Entry.source == "ticket", Entry.source_id == ticket_id, Entry.volunteer_id == volunteer_id)
+                .limit(1)
+            )
+            is not None
+        )
 
     def organisation_known(self, organisation_id: str) -> bool:
         return self.session.get(OrganisationView, organisation_id) is not None
@@ -217,8 +269,9 @@ class LedgerStore:
         for key in ("source", "status"):
             if query.get(key):
                 stmt = stmt.where(getattr(Entry, key) == query[key])
-        return paginate(self.session, stmt, Entry.id, query["limit"], query.get("cursor"),
-                        lambda rows: [view(e) for e in rows])
+        return paginate(
+            self.session, stmt, Entry.id, query["limit"], query.get("cursor"), lambda rows: [view(e) for e in rows]
+        )
 
     # -- writes -----------------------------------------------------------------------
     def add_sheet(self, **columns: Any) -> AttendanceSheet:
@@ -234,20 +287,33 @@ class LedgerStore:
         entry = Entry(id=new_id(), created_at=utcnow(), requested_by=actor, **columns)
         self.session.add(entry)
         self.batch.add(entry)
-        self.session.add(EntryTransition(entry_id=entry.id, from_status=None, to_status=entry.status, actor=actor,
-                                         reason_code=entry.reason_code))
+        self.session.add(
+            EntryTransition(
+                entry_id=entry.id, from_status=None, to_status=entry.status, actor=actor, reason_code=entry.reason_code
+            )
+        )
         return entry
 
-    def set_status(self, entry: Entry, to_status: str, actor: str, reason_code: str | None = None,
-                   reason: str | None = None) -> None:
+    def set_status(
+        self, entry: Entry, to_status: str, actor: str, reason_code: str | None = None, reason: str | None = None
+    ) -> None:
         """Change an entry's status and log the transition."""
-        self.session.add(EntryTransition(entry_id=entry.id, from_status=entry.status, to_status=to_status,
-                                         actor=actor, reason_code=reason_code))
+        self.session.add(
+            EntryTransition(
+                entry_id=entry.id, from_status=entry.status, to_status=to_status, actor=actor, reason_code=reason_code
+            )
+        )
         entry.status = to_status
         entry.decided_by, entry.decided_at = actor, utcnow()
         if reason_code is not None:
             entry.reason_code, entry.reason = reason_code, reason
 
     def log_star_change(self, total: VolunteerTotal, previous: int) -> None:
-        self.session.add(StarChange(volunteer_id=total.volunteer_id, level=total.star_level, previous_level=previous,
-                                    verified_minutes=total.verified_minutes))
+        self.session.add(
+            StarChange(
+                volunteer_id=total.volunteer_id,
+                level=total.star_level,
+                previous_level=previous,
+                verified_minutes=total.verified_minutes,
+            )
+        )

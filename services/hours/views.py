@@ -51,18 +51,37 @@ class SheetView(TypedDict):
 
 def entry_view(entry: Entry) -> EntryView:
     return {
-        "id": entry.id, "volunteer_id": entry.volunteer_id, "source": entry.source, "source_id": entry.source_id,
-        "organisation_id": entry.organisation_id, "team_id": entry.team_id, "community_id": entry.community_id,
-        "served_on": entry.served_on, "start_time": rules.clock_text(entry.start_minute),
-        "end_time": rules.clock_text(entry.end_minute), "minutes": entry.minutes, "content": entry.content,
-        "status": entry.status, "corrects_id": entry.corrects_id, "decided_by": entry.decided_by,
-        "decided_at": entry.decided_at, "reason_code": entry.reason_code, "reason": entry.reason,
+        "id": entry.id,
+        "volunteer_id": entry.volunteer_id,
+        "source": entry.source,
+        "source_id": entry.source_id,
+        "organisation_id": entry.organisation_id,
+        "team_id": entry.team_id,
+        "community_id": entry.community_id,
+        "served_on": entry.served_on,
+        "start_time": rules.clock_text(entry.start_minute),
+        "end_time": rules.clock_text(entry.end_minute),
+        "minutes": entry.minutes,
+        "content": entry.content,
+        "status": entry.status,
+        "corrects_id": entry.corrects_id,
+        "decided_by": entry.decided_by,
+        "decided_at": entry.decided_at,
+        "reason_code": entry.reason_code,
+        "reason": entry.reason,
         "created_at": entry.created_at,
     }
 
 
 def sheet_view(store: LedgerStore, sheet: AttendanceSheet) -> SheetView:
-    return {"id": sheet.id, "organisation_id": sheet.organisation_id, "activity": sheet.activity,
-            "served_on": sheet.served_on, "place": sheet.place, "community_id": sheet.community_id,
-            "content": sheet.content, "submitted_by": sheet.submitted_by,
-            "entries": [entry_view(e) for e in store.sheet_entries(sheet.id)]}
+    return {
+        "id": sheet.id,
+        "organisation_id": sheet.organisation_id,
+        "activity": sheet.activity,
+        "served_on": sheet.served_on,
+        "place": sheet.place,
+        "community_id": sheet.community_id,
+        "content": sheet.content,
+        "submitted_by": sheet.submitted_by,
+        "entries": [entry_view(e) for e in store.sheet_entries(sheet.id)],
+    }

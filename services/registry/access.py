@@ -45,8 +45,10 @@ def _own_organisation(caller: Identity) -> str:
 def team_creation(caller: Identity, organisation_id: Any) -> None:
     require_role(caller, MANAGERS, "create teams")
     if caller.role == "org_admin" and str(organisation_id) != _own_organisation(caller):
-        raise Forbidden("an organisation administrator creates teams only for their own organisation",
-                        {"organisation_id": ["not your organisation"]})
+        raise Forbidden(
+            "an organisation administrator creates teams only for their own organisation",
+            {"organisation_id": ["not your organisation"]},
+        )
 
 
 def membership_change(session: Session, caller: Identity, team_id: Any) -> None:
@@ -67,12 +69,16 @@ def volunteer_change(session: Session, caller: Identity, volunteer_id: Any) -> N
     if caller.role in OPERATORS or session.get(Volunteer, str(volunteer_id)) is None:
         return
     org = _own_organisation(caller)
-    in_org = session.scalar(select(Membership.volunteer_id).join(Team, Team.id == Membership.team_id)
-                            .where(Membership.volunteer_id == str(volunteer_id), Team.organisation_id == org)
-                            .limit(1))
+    in_org = session.scalar(
+        select(Membership.volunteer_id)
+        .join(Team, Team.id == Membership.team_id)
+        .where(Membership.volunteer_id == str(volunteer_id), Team.organisation_id == org)
+        .limit(1)
+    )
     if in_org is None:
-        raise Forbidden("this volunteer is in none of your organisation's teams",
-                        {"volunteer_id": ["not in your organisation"]})
+        raise Forbidden(
+            "this volunteer is in none of your organisation's teams", {"volunteer_id": ["not in your organisation"]}
+        )
 
 
 def volunteer_registration(caller: Identity) -> None:
@@ -85,8 +91,10 @@ def unit_formation(caller: Identity, data: dict[str, Any]) -> None:
         org = _own_organisation(caller)
         members = {str(data[k]) for k in ("sector_id", "agency_id", "volunteer_organisation_id")}
         if org not in members:
-            raise Forbidden("an organisation administrator forms only units their organisation takes part in",
-                            {"volunteer_organisation_id": ["your organisation is not part of this unit"]})
+            raise Forbidden(
+                "an organisation administrator forms only units their organisation takes part in",
+                {"volunteer_organisation_id": ["your organisation is not part of this unit"]},
+            )
 
 
 def volunteer_read(caller: Identity, volunteer_id: Any) -> None:
@@ -106,8 +114,9 @@ def caller_scope(session: Session, caller: Identity) -> dict[str, list[str]]:
     person who is a volunteer), and the communities of their organisation (staff)."""
     teams: list[str] = []
     led: list[str] = []
-    for team_id, role in session.execute(select(Membership.team_id, Membership.role)
-                                         .where(Membership.volunteer_id == caller.subject)):
+    for team_id, role in session.execute(
+        select(Membership.team_id, Membership.role).where(Membership.volunteer_id == caller.subject)
+    ):
         teams.append(team_id)
         if role == "lead":
             led.append(team_id)
@@ -116,6 +125,9 @@ def caller_scope(session: Session, caller: Identity) -> dict[str, list[str]]:
         organisation = session.get(Organisation, caller.organisation_id)
         if organisation is not None and organisation.community_id:
             communities.add(organisation.community_id)
-        communities.update(c for c in session.scalars(select(Team.community_id)
-                                                        .where(Team.organisation_id == caller.organisation_id)) if c)
+        communities.update(
+            c
+            for c in session.scalars(select(Team.community_id).where(Team.organisation_id == caller.organisation_id))
+            if c
+        )
     return {"teams": sorted(teams), "teams_led": sorted(led), "communities": sorted(communities)}

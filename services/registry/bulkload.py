@@ -18,8 +18,12 @@ from yilin.bulk import insert_rows
 from yilin.db import UnitOfWork
 from yilin.errors import InvalidInput, load_each
 
-PLACE_ROWS, ORGANISATION_ROWS, TEAM_ROWS, CADRE_ROWS = (PlaceRow(many=True), OrganisationRow(many=True),
-                                                        TeamRow(many=True), CadreRow(many=True))
+PLACE_ROWS, ORGANISATION_ROWS, TEAM_ROWS, CADRE_ROWS = (
+    PlaceRow(many=True),
+    OrganisationRow(many=True),
+    TeamRow(many=True),
+    CadreRow(many=True),
+)
 
 
 class _Batch:
@@ -39,8 +43,12 @@ class _Batch:
 
     def result(self) -> dict[str, Any]:
         self.rejected.sort(key=lambda r: r["row"])
-        return {"created": self.created, "duplicates": self.total - self.created - len(self.rejected),
-                "rejected": self.rejected, "ids": self.ids}
+        return {
+            "created": self.created,
+            "duplicates": self.total - self.created - len(self.rejected),
+            "rejected": self.rejected,
+            "ids": self.ids,
+        }
 
 
 def _by_code(session: Session, model: Any, codes: Iterable[str], *columns: Any) -> dict[str, Any]:
@@ -48,7 +56,9 @@ def _by_code(session: Session, model: Any, codes: Iterable[str], *columns: Any) 
     wanted = sorted(set(codes))
     found: dict[str, Any] = {}
     for chunk in range(0, len(wanted), 1000):
-        for row in session.execute(select(model.code, model.id, *columns).where(model.code.in_(wanted[chunk:chunk + 1000]))):
+        for row in session.execute(
+            select(model.code, model.id, *columns).where(model.code.in_(wanted[chunk : chunk + 1000]))
+        ):
             found[row[0]] = row[1] if not columns else tuple(row[1:])
     return found
 
@@ -57,8 +67,10 @@ def import_places(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
     """Places in parent-first order; each parent stored or earlier in the batch."""
     session, batch = uow.session, _Batch(PLACE_ROWS, rows)
     stored = _by_code(session, Place, [d["code"] for d in batch.loaded.values()], Place.level)
-    known = {**_by_code(session, Place, [d["parent_code"] for d in batch.loaded.values() if d["parent_code"]],
-                        Place.level), **stored}
+    known = {
+        **_by_code(session, Place, [d["parent_code"] for d in batch.loaded.values() if d["parent_code"]], Place.level),
+        **stored,
+    }
     fresh = []
     for index, data in batch.loaded.items():
         if data["code"] in stored:
@@ -75,18 +87,30 @@ def import_places(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
         ident = str(uuid.uuid4())
         known[data["code"]] = stored[data["code"]] = (ident, data["level"])
         batch.ids[data["code"]] = ident
-        fresh.append({"id": ident, "code": data["code"], "name": data["name"], "level": data["level"],
-                      "parent_id": parent[0] if parent else None})
+        fresh.append(
+            {
+                "id": ident,
+                "code": data["code"],
+                "name": data["name"],
+                "level": data["level"],
+                "parent_id": parent[0] if parent else None,
+            }
+        )
     insert_rows(session, Place.__table__, fresh, same={"created_at": utcnow()})
     for p in fresh:
-        uow.emit("place.created", {"place_id": p["id"], "code": p["code"], "level": p["level"], "parent_id": p["parent_id"]})
+        uow.emit(
+            "place.created", {"place_id": p["id"], "code": p["code"], "level": p["level"], "parent_id": p["parent_id"]}
+        )
     batch.created = len(fresh)
     return batch.result()
 
 
 def _communities(session: Session, codes: Iterable[str]) -> dict[str, str]:
-    return {code: ident for code, (ident, level) in _by_code(session, Place, codes, Place.level).items()
-            if is_community(level)}
+    return {
+        code: ident
+        for code, (ident, level) in _by_code(session, Place, codes, Place.level).items()
+        if is_community(level)
+    }
 
 
 def _resolve_covers(batch: _Batch, index: int, codes: list[str], communities: dict[str, str]) -> list[str] | None:
@@ -101,8 +125,9 @@ def import_organisations(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
     """Organisations (partners with their services and the communities they cover)."""
     session, batch = uow.session, _Batch(ORGANISATION_ROWS, rows)
     stored = _by_code(session, Organisation, [d["code"] for d in batch.loaded.values()])
-    communities = _communities(session, {c for d in batch.loaded.values()
-                                         for c in [d["community_code"], *d["covers"]] if c})
+    communities = _communities(
+        session, {c for d in batch.loaded.values() for c in [d["community_code"], *d["covers"]] if c}
+    )
     fresh, covers = [], []
     for index, data in batch.loaded.items():
         if data["code"] in stored:
@@ -115,17 +140,37 @@ def import_organisations(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
         if declared is None:
             continue
         ident = stored[data["code"]] = batch.ids[data["code"]] = str(uuid.uuid4())
-        fresh.append({"id": ident, "code": data["code"], "name": data["name"], "kind": data["kind"],
-                      "community_id": communities.get(data["community_code"] or ""),
-                      "services": sorted(set(data["services"])), "district_wide": data["district_wide"]})
+        fresh.append(
+            {
+                "id": ident,
+                "code": data["code"],
+                "name": data["name"],
+                "kind": data["kind"],
+                "community_id": communities.get(data["community_code"] or ""),
+                "services": sorted(set(data["services"])),
+                "district_wide": data["district_wide"],
+            }
+        )
         covers.append(declared)
     insert_rows(session, Organisation.__table__, fresh, same={"created_at": utcnow()})
-    insert_rows(session, Coverage.__table__, [{"holder_id": o["id"], "community_id": c}
-                                              for o, declared in zip(fresh, covers) for c in declared])
+    insert_rows(
+        session,
+        Coverage.__table__,
+        [{"holder_id": o["id"], "community_id": c} for o, declared in zip(fresh, covers) for c in declared],
+    )
     for o, declared in zip(fresh, covers):
-        uow.emit("organisation.registered", {"organisation_id": o["id"], "code": o["code"], "kind": o["kind"],
-                                             "community_id": o["community_id"], "services": o["services"],
-                                             "covers": declared, "district_wide": o["district_wide"]})
+        uow.emit(
+            "organisation.registered",
+            {
+                "organisation_id": o["id"],
+                "code": o["code"],
+                "kind": o["kind"],
+                "community_id": o["community_id"],
+                "services": o["services"],
+                "covers": declared,
+                "district_wide": o["district_wide"],
+            },
+        )
     batch.created = len(fresh)
     return batch.result()
 
@@ -152,19 +197,41 @@ def import_teams(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
             continue
         ident = stored[data["code"]] = batch.ids[data["code"]] = str(uuid.uuid4())
         home = communities[data["community_code"]]
-        fresh.append({"id": ident, "code": data["code"], "name": data["name"],
-                      "organisation_id": organisations[data["organisation_code"]], "community_id": home,
-                      "professional": data["professional"], "domain": data["domain"],
-                      "skills": sorted(set(data["skills"])), "district_wide": data["district_wide"]})
+        fresh.append(
+            {
+                "id": ident,
+                "code": data["code"],
+                "name": data["name"],
+                "organisation_id": organisations[data["organisation_code"]],
+                "community_id": home,
+                "professional": data["professional"],
+                "domain": data["domain"],
+                "skills": sorted(set(data["skills"])),
+                "district_wide": data["district_wide"],
+            }
+        )
         covers.append([c for c in declared if c != home])
     insert_rows(session, Team.__table__, fresh, same={"created_at": utcnow()})
-    insert_rows(session, Coverage.__table__, [{"holder_id": t["id"], "community_id": c}
-                                              for t, declared in zip(fresh, covers) for c in declared])
+    insert_rows(
+        session,
+        Coverage.__table__,
+        [{"holder_id": t["id"], "community_id": c} for t, declared in zip(fresh, covers) for c in declared],
+    )
     for t, declared in zip(fresh, covers):
-        uow.emit("team.created", {"team_id": t["id"], "code": t["code"], "organisation_id": t["organisation_id"],
-                                  "community_id": t["community_id"], "professional": t["professional"],
-                                  "domain": t["domain"], "skills": t["skills"], "covers": declared,
-                                  "district_wide": t["district_wide"]})
+        uow.emit(
+            "team.created",
+            {
+                "team_id": t["id"],
+                "code": t["code"],
+                "organisation_id": t["organisation_id"],
+                "community_id": t["community_id"],
+                "professional": t["professional"],
+                "domain": t["domain"],
+                "skills": t["skills"],
+                "covers": declared,
+                "district_wide": t["district_wide"],
+            },
+        )
     batch.created = len(fresh)
     return batch.result()
 
@@ -189,14 +256,26 @@ def import_cadres(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
             batch.reject(index, "grid_codes", f"not a grid: {', '.join(missing[:5])}")
             continue
         ident = stored[data["code"]] = batch.ids[data["code"]] = str(uuid.uuid4())
-        fresh.append({"id": ident, "code": data["code"], "name": data["name"],
-                      "organisation_id": organisations[data["organisation_code"]], "volunteer_id": None})
+        fresh.append(
+            {
+                "id": ident,
+                "code": data["code"],
+                "name": data["name"],
+                "organisation_id": organisations[data["organisation_code"]],
+                "volunteer_id": None,
+            }
+        )
         links.append(sorted({grids[g] for g in data["grid_codes"]}))
     insert_rows(session, Cadre.__table__, fresh, same={"created_at": utcnow()})
-    insert_rows(session, CadreGrid.__table__, [{"cadre_id": c["id"], "grid_id": g}
-                                               for c, grid_ids in zip(fresh, links) for g in grid_ids])
+    insert_rows(
+        session,
+        CadreGrid.__table__,
+        [{"cadre_id": c["id"], "grid_id": g} for c, grid_ids in zip(fresh, links) for g in grid_ids],
+    )
     for c, grid_ids in zip(fresh, links):
-        uow.emit("cadre.assigned", {"cadre_id": c["id"], "organisation_id": c["organisation_id"], "volunteer_id": None,
-                                    "grid_ids": grid_ids})
+        uow.emit(
+            "cadre.assigned",
+            {"cadre_id": c["id"], "organisation_id": c["organisation_id"], "volunteer_id": None, "grid_ids": grid_ids},
+        )
     batch.created = len(fresh)
     return batch.result()

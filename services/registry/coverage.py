@@ -23,8 +23,9 @@ def check_communities(session: Session, ids: Iterable[str], field: str = "covers
     found = set(session.scalars(select(Place.id).where(Place.id.in_(wanted), Place.level.in_(COMMUNITY_LEVELS))))
     missing = [i for i in wanted if i not in found]
     if missing:
-        raise InvalidInput(f"{field} must name communities or villages",
-                           {field: [f"not a community: {', '.join(missing[:5])}"]})
+        raise InvalidInput(
+            f"{field} must name communities or villages", {field: [f"not a community: {', '.join(missing[:5])}"]}
+        )
     return wanted
 
 
@@ -40,8 +41,10 @@ def covers_of(session: Session, holder_ids: Iterable[str]) -> dict[str, list[str
     result: dict[str, list[str]] = defaultdict(list)
     for chunk in range(0, len(ids), 1000):
         for holder, community in session.execute(
-                select(Coverage.holder_id, Coverage.community_id)
-                .where(Coverage.holder_id.in_(ids[chunk:chunk + 1000])).order_by(Coverage.community_id)):
+            select(Coverage.holder_id, Coverage.community_id)
+            .where(Coverage.holder_id.in_(ids[chunk : chunk + 1000]))
+            .order_by(Coverage.community_id)
+        ):
             result[holder].append(community)
     return {i: result.get(i, []) for i in ids}
 

@@ -47,8 +47,9 @@ def count_rows(path: str | Path) -> int:
     return lines - 1 if Path(path).suffix.lower() == ".csv" else lines
 
 
-def send_batches(registry: Any, batches: Iterable[list[Any]],
-                 in_flight: int = IN_FLIGHT) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+def send_batches(
+    registry: Any, batches: Iterable[list[Any]], in_flight: int = IN_FLIGHT
+) -> Iterator[tuple[list[Any], dict[str, Any]]]:
     """Send each batch to ``registry.import_volunteers`` (an RPC proxy), up to
     ``in_flight`` at a time, and yield ``(batch, result)`` in the order sent.
 
@@ -70,8 +71,11 @@ def send_batches(registry: Any, batches: Iterable[list[Any]],
 
 
 def _id_numbers(batch: list[Any]) -> set[str]:
-    return {canonical_id_number(row["id_number"]) for row in batch
-            if isinstance(row, dict) and isinstance(row.get("id_number"), str)}
+    return {
+        canonical_id_number(row["id_number"])
+        for row in batch
+        if isinstance(row, dict) and isinstance(row.get("id_number"), str)
+    }
 
 
 def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -85,15 +89,19 @@ def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[st
         yield chunk
 
 
-def import_file(config: dict[str, Any], path: str | Path, batch: int = 1000, progress: bool = True,
-                in_flight: int = IN_FLIGHT) -> dict[str, Any]:
+def import_file(
+    config: dict[str, Any], path: str | Path, batch: int = 1000, progress: bool = True, in_flight: int = IN_FLIGHT
+) -> dict[str, Any]:
     """Send the file to the registry in batches; return created/duplicate/rejected counts
     (rejected rows are numbered from 0 in file order)."""
     summary: dict[str, Any] = {"created": 0, "duplicates": 0, "rejected": []}
     offset = 0
     # The CLI calls as its own named account, never as nobody (the registry refuses that).
     context = identity_context(config, service_account("cli-import"), "cli")
-    with ClusterRpcProxy(config, context_data=context) as cluster, tqdm(total=count_rows(path), unit="row", disable=not progress) as bar:
+    with (
+        ClusterRpcProxy(config, context_data=context) as cluster,
+        tqdm(total=count_rows(path), unit="row", disable=not progress) as bar,
+    ):
         for chunk, result in send_batches(cluster.registry, _batches(read_rows(path), batch), in_flight):
             summary["created"] += result["created"]
             summary["duplicates"] += result["duplicates"]

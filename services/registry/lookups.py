@@ -17,8 +17,10 @@ def require_community(registry: Any, community_id: str) -> None:
     except NotFound:
         raise NotFound(f"community {community_id} does not exist", {"community_id": ["not found"]}) from None
     if not is_community(place["level"]):
-        raise InvalidInput("community_id must be a community or village",
-                           {"community_id": [f"is a {place['level']}, not a community or village"]})
+        raise InvalidInput(
+            "community_id must be a community or village",
+            {"community_id": [f"is a {place['level']}, not a community or village"]},
+        )
 
 
 def require_grid(registry: Any, grid_id: str, community_id: str) -> None:

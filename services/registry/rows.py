@@ -15,8 +15,12 @@ class PlaceRow(Schema):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=validate.Length(1, 120))
     level = fields.String(required=True, validate=validate.OneOf(PLACE_LEVELS))
-    parent_code = fields.String(load_default=None, allow_none=True, validate=CODE,
-                                metadata={"description": "Code of the parent place, stored or earlier in the batch."})
+    parent_code = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=CODE,
+        metadata={"description": "Code of the parent place, stored or earlier in the batch."},
+    )
 
 
 class OrganisationRow(Schema):
@@ -52,5 +56,9 @@ class StructureImportResult(Schema):
     created = fields.Integer(required=True)
     duplicates = fields.Integer(required=True, metadata={"description": "Rows whose code was already stored."})
     rejected = fields.List(fields.Dict(), required=True, metadata={"description": "Row index and field errors."})
-    ids = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
-                      metadata={"description": "Id of every accepted row's code, stored now or before."})
+    ids = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "Id of every accepted row's code, stored now or before."},
+    )

@@ -11,8 +11,16 @@ from yilin.fields import StrictBoolean, UtcDateTime
 from yilin.paging import PageQuery
 from yilin.pii import PHONE_NUMBER
 
-ORGANISATION_KINDS = ("social_work_agency", "volunteer_organisation", "government_sector", "university",
-                      "social_enterprise", "residents_committee", "community_partner", "property_manager")
+ORGANISATION_KINDS = (
+    "social_work_agency",
+    "volunteer_organisation",
+    "government_sector",
+    "university",
+    "social_enterprise",
+    "residents_committee",
+    "community_partner",
+    "property_manager",
+)
 # Organisations a ticket can be given to as paid (or in-kind) work, beside volunteer teams.
 PARTNER_KINDS = ("social_enterprise", "community_partner", "property_manager")
 VOLUNTEER_STATUSES = ("active", "suspended", "left")
@@ -46,10 +54,18 @@ class OrganisationIn(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
     kind = fields.String(required=True, validate=validate.OneOf(ORGANISATION_KINDS))
     community_id = fields.UUID(load_default=None, allow_none=True)
-    services = fields.List(SKILL, load_default=list, validate=validate.Length(max=20), metadata={
-        "description": "Skill codes of the services a partner offers (e.g. plumbing, locksmith)."})
-    covers = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=500), metadata={
-        "description": "Ids of further communities (or villages) it serves, beyond its own."})
+    services = fields.List(
+        SKILL,
+        load_default=list,
+        validate=validate.Length(max=20),
+        metadata={"description": "Skill codes of the services a partner offers (e.g. plumbing, locksmith)."},
+    )
+    covers = fields.List(
+        fields.UUID(),
+        load_default=list,
+        validate=validate.Length(max=500),
+        metadata={"description": "Ids of further communities (or villages) it serves, beyond its own."},
+    )
     district_wide = StrictBoolean(load_default=False, metadata={"description": "Serves every community."})
 
 
@@ -77,10 +93,16 @@ class TeamIn(Schema):
     professional = StrictBoolean(load_default=False)
     domain = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 40))
     skills = fields.List(SKILL, load_default=list, validate=validate.Length(max=20))
-    covers = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=500), metadata={
-        "description": "Ids of further communities (or villages) the team serves, beyond its own."})
-    district_wide = StrictBoolean(load_default=False, metadata={
-        "description": "A district-level team (emergency rescue, mediation, ...) serves every community."})
+    covers = fields.List(
+        fields.UUID(),
+        load_default=list,
+        validate=validate.Length(max=500),
+        metadata={"description": "Ids of further communities (or villages) the team serves, beyond its own."},
+    )
+    district_wide = StrictBoolean(
+        load_default=False,
+        metadata={"description": "A district-level team (emergency rescue, mediation, ...) serves every community."},
+    )
 
 
 class TeamOut(Schema):
@@ -113,8 +135,11 @@ class CertificationIn(Schema):
 class VolunteerIn(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 100))
     id_number = fields.String(required=True)
-    phone = fields.String(load_default=None, allow_none=True,
-                          validate=validate.Regexp(PHONE_NUMBER.pattern, error="11-digit mobile number"))
+    phone = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(PHONE_NUMBER.pattern, error="11-digit mobile number"),
+    )
     community_id = fields.UUID(required=True)
     skills = fields.List(SKILL, load_default=list, validate=validate.Length(max=30))
     certifications = fields.List(fields.Nested(CertificationIn), load_default=list, validate=validate.Length(max=20))
@@ -128,7 +153,9 @@ class VolunteerIn(Schema):
 
 class VolunteerPatch(Schema):
     name = fields.String(validate=validate.Length(1, 100))
-    phone = fields.String(allow_none=True, validate=validate.Regexp(PHONE_NUMBER.pattern, error="11-digit mobile number"))
+    phone = fields.String(
+        allow_none=True, validate=validate.Regexp(PHONE_NUMBER.pattern, error="11-digit mobile number")
+    )
     community_id = fields.UUID()
     skills = fields.List(SKILL, validate=validate.Length(max=30))
     certifications = fields.List(fields.Nested(CertificationIn), validate=validate.Length(max=20))
@@ -212,12 +239,23 @@ class ImportResult(Schema):
 class CadreIn(Schema):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=validate.Length(1, 100))
-    organisation_id = fields.UUID(required=True, metadata={"description": "The cadre's own organisation (a sector, "
-                                                                          "a committee, a university, ...)."})
-    volunteer_id = fields.UUID(load_default=None, allow_none=True, metadata={
-        "description": "The cadre's volunteer record, when they are a registered volunteer; staff have none."})
-    grid_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(1, 20), metadata={
-        "description": "The grids (places of level grid) the cadre accompanies."})
+    organisation_id = fields.UUID(
+        required=True,
+        metadata={"description": "The cadre's own organisation (a sector, a committee, a university, ...)."},
+    )
+    volunteer_id = fields.UUID(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "The cadre's volunteer record, when they are a registered volunteer; staff have none."
+        },
+    )
+    grid_ids = fields.List(
+        fields.UUID(),
+        required=True,
+        validate=validate.Length(1, 20),
+        metadata={"description": "The grids (places of level grid) the cadre accompanies."},
+    )
 
 
 class CadreOut(Schema):
@@ -226,7 +264,9 @@ class CadreOut(Schema):
     name = fields.String(required=True)
     organisation_id = fields.String(required=True)
     volunteer_id = fields.String(allow_none=True)
-    party_member = fields.Boolean(required=True, metadata={"description": "Always true: a government party-member cadre."})
+    party_member = fields.Boolean(
+        required=True, metadata={"description": "Always true: a government party-member cadre."}
+    )
     grid_ids = fields.List(fields.String(), required=True)
 
 

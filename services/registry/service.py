@@ -57,8 +57,12 @@ UNIT, UNITS = UnitOut(), page_schema(UnitOut)()
 IMPORT_RESULT, STRUCTURE_RESULT = ImportResult(), StructureImportResult()
 CADRE, CADRES, GRID = CadreOut(), page_schema(CadreOut)(), GridOut()
 CANDIDATES, SOCIAL_WORKER, COUNTS = CandidateOut(many=True), SocialWorkerOut(), RegistryCounts()
-STRUCTURE_IMPORTS = {"places": bulkload.import_places, "organisations": bulkload.import_organisations,
-                     "teams": bulkload.import_teams, "cadres": bulkload.import_cadres}
+STRUCTURE_IMPORTS = {
+    "places": bulkload.import_places,
+    "organisations": bulkload.import_organisations,
+    "teams": bulkload.import_teams,
+    "cadres": bulkload.import_cadres,
+}
 
 
 class RegistryService(AuditLogRpc):

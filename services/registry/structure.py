@@ -53,8 +53,15 @@ def _require_grids(session: Session, ids: Sequence[str]) -> list[str]:
 
 # -- cadres -------------------------------------------------------------------------
 def cadre_view(cadre: Cadre, grid_ids: list[str]) -> dict[str, Any]:
-    return {"id": cadre.id, "code": cadre.code, "name": cadre.name, "organisation_id": cadre.organisation_id,
-            "volunteer_id": cadre.volunteer_id, "party_member": True, "grid_ids": grid_ids}
+    return {
+        "id": cadre.id,
+        "code": cadre.code,
+        "name": cadre.name,
+        "organisation_id": cadre.organisation_id,
+        "volunteer_id": cadre.volunteer_id,
+        "party_member": True,
+        "grid_ids": grid_ids,
+    }
 
 
 def create_cadre(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
@@ -68,13 +75,21 @@ def create_cadre(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
         if not volunteer.party_member:
             raise InvalidInput("a cadre is a party member", {"volunteer_id": ["is not flagged as a party member"]})
     grid_ids = _require_grids(session, data["grid_ids"])
-    cadre = Cadre(code=data["code"], name=data["name"], organisation_id=str(data["organisation_id"]),
-                  volunteer_id=volunteer_id)
+    cadre = Cadre(
+        code=data["code"], name=data["name"], organisation_id=str(data["organisation_id"]), volunteer_id=volunteer_id
+    )
     session.add(cadre)
     session.flush()
     session.add_all([CadreGrid(cadre_id=cadre.id, grid_id=g) for g in grid_ids])
-    uow.emit("cadre.assigned", {"cadre_id": cadre.id, "organisation_id": cadre.organisation_id,
-                                "volunteer_id": volunteer_id, "grid_ids": grid_ids})
+    uow.emit(
+        "cadre.assigned",
+        {
+            "cadre_id": cadre.id,
+            "organisation_id": cadre.organisation_id,
+            "volunteer_id": volunteer_id,
+            "grid_ids": grid_ids,
+        },
+    )
     return cadre_view(cadre, grid_ids)
 
 
@@ -87,8 +102,11 @@ def list_cadres(session: Session, query: dict[str, Any]) -> dict[str, Any]:
 
     def render(rows: Sequence[Cadre]) -> list[dict[str, Any]]:
         grids: dict[str, list[str]] = {c.id: [] for c in rows}
-        for cadre_id, grid_id in session.execute(select(CadreGrid.cadre_id, CadreGrid.grid_id)
-                                                 .where(CadreGrid.cadre_id.in_(list(grids))).order_by(CadreGrid.grid_id)):
+        for cadre_id, grid_id in session.execute(
+            select(CadreGrid.cadre_id, CadreGrid.grid_id)
+            .where(CadreGrid.cadre_id.in_(list(grids)))
+            .order_by(CadreGrid.grid_id)
+        ):
             grids[cadre_id].append(grid_id)
         return [cadre_view(c, grids[c.id]) for c in rows]
 
@@ -110,23 +128,57 @@ def find_candidates(session: Session, community_id: str, skill: str) -> list[dic
     serving = [Team.community_id == community_id, Team.district_wide.is_(True)]
     if declared:
         serving.append(Team.id.in_(declared))
-    teams = [t for t in session.scalars(select(Team).where(or_(*serving)).order_by(Team.code))
-             if skill in (t.skills or []) or t.domain == skill]
-    counts = dict(session.execute(select(Membership.team_id, func.count())
-                                  .where(Membership.team_id.in_([t.id for t in teams]))
-                                  .group_by(Membership.team_id)).all()) if teams else {}
-    found = [{"kind": "team", "id": t.id, "code": t.code, "name": t.name, "professional": t.professional,
-              "domain": t.domain, "skills": list(t.skills or []), "member_count": counts.get(t.id, 0),
-              "coverage": _coverage(t.community_id, t.id, declared, community_id)} for t in teams]
+    teams = [
+        t
+        for t in session.scalars(select(Team).where(or_(*serving)).order_by(Team.code))
+        if skill in (t.skills or []) or t.domain == skill
+    ]
+    counts = (
+        dict(
+            session.execute(
+                select(Membership.team_id, func.count())
+                .where(Membership.team_id.in_([t.id for t in teams]))
+                .group_by(Membership.team_id)
+            ).all()
+        )
+        if teams
+        else {}
+    )
+    found = [
+        {
+            "kind": "team",
+            "id": t.id,
+            "code": t.code,
+            "name": t.name,
+            "professional": t.professional,
+            "domain": t.domain,
+            "skills": list(t.skills or []),
+            "member_count": counts.get(t.id, 0),
+            "coverage": _coverage(t.community_id, t.id, declared, community_id),
+        }
+        for t in teams
+    ]
     serving = [Organisation.community_id == community_id, Organisation.district_wide.is_(True)]
     if declared:
         serving.append(Organisation.id.in_(declared))
-    partners = session.scalars(select(Organisation).where(Organisation.kind.in_(PARTNER_KINDS), or_(*serving))
-                               .order_by(Organisation.code))
-    found += [{"kind": "partner", "id": o.id, "code": o.code, "name": o.name, "professional": False, "domain": None,
-               "skills": list(o.services or []), "member_count": 0,
-               "coverage": _coverage(o.community_id, o.id, declared, community_id)}
-              for o in partners if skill in (o.services or [])]
+    partners = session.scalars(
+        select(Organisation).where(Organisation.kind.in_(PARTNER_KINDS), or_(*serving)).order_by(Organisation.code)
+    )
+    found += [
+        {
+            "kind": "partner",
+            "id": o.id,
+            "code": o.code,
+            "name": o.name,
+            "professional": False,
+            "domain": None,
+            "skills": list(o.services or []),
+            "member_count": 0,
+            "coverage": _coverage(o.community_id, o.id, declared, community_id),
+        }
+        for o in partners
+        if skill in (o.services or [])
+    ]
     return found
 
 
@@ -134,15 +186,19 @@ def get_partner(session: Session, organisation_id: Any) -> dict[str, Any]:
     """An organisation a ticket can be given to (a social enterprise, community partner or property manager)."""
     org = get_or_404(session, Organisation, organisation_id, "partner_id")
     if org.kind not in PARTNER_KINDS:
-        raise InvalidInput("partner_id must be a partner organisation",
-                           {"partner_id": [f"is a {org.kind}, not one of {', '.join(PARTNER_KINDS)}"]})
+        raise InvalidInput(
+            "partner_id must be a partner organisation",
+            {"partner_id": [f"is a {org.kind}, not one of {', '.join(PARTNER_KINDS)}"]},
+        )
     return {"id": org.id, "code": org.code, "name": org.name, "kind": org.kind, "services": list(org.services or [])}
 
 
 def volunteer_statuses(session: Session, volunteer_ids: list[str]) -> dict[str, str]:
     """Status of each known volunteer among ``volunteer_ids`` (unknown ones are absent)."""
     ids = sorted({str(v) for v in volunteer_ids})
-    return dict(session.execute(select(Volunteer.id, Volunteer.status).where(Volunteer.id.in_(ids))).all()) if ids else {}
+    return (
+        dict(session.execute(select(Volunteer.id, Volunteer.status).where(Volunteer.id.in_(ids))).all()) if ids else {}
+    )
 
 
 # -- escalation ---------------------------------------------------------------------
@@ -153,28 +209,42 @@ def find_social_worker(session: Session, community_id: str, exclude: Sequence[st
     require_community(session, community_id)
     units = select(ServiceUnit.id).where(ServiceUnit.community_id == community_id)
     certified = select(Certification.volunteer_id).where(Certification.kind == SOCIAL_WORKER)
-    base = (select(Volunteer.id, Volunteer.name, Volunteer.number)
-            .where(Volunteer.status == "active", Volunteer.id.in_(certified), Volunteer.id.not_in(list(exclude)))
-            .order_by(Volunteer.number).limit(1))
-    row = session.execute(base.add_columns(UnitVolunteer.unit_id)
-                          .join(UnitVolunteer, UnitVolunteer.volunteer_id == Volunteer.id)
-                          .where(UnitVolunteer.unit_id.in_(units))).first()
+    base = (
+        select(Volunteer.id, Volunteer.name, Volunteer.number)
+        .where(Volunteer.status == "active", Volunteer.id.in_(certified), Volunteer.id.not_in(list(exclude)))
+        .order_by(Volunteer.number)
+        .limit(1)
+    )
+    row = session.execute(
+        base.add_columns(UnitVolunteer.unit_id)
+        .join(UnitVolunteer, UnitVolunteer.volunteer_id == Volunteer.id)
+        .where(UnitVolunteer.unit_id.in_(units))
+    ).first()
     if row is not None:
-        return {"volunteer_id": row.id, "name": row.name, "number": row.number, "unit_id": row.unit_id,
-                "source": "unit"}
+        return {
+            "volunteer_id": row.id,
+            "name": row.name,
+            "number": row.number,
+            "unit_id": row.unit_id,
+            "source": "unit",
+        }
     agencies = select(ServiceUnit.agency_id).where(ServiceUnit.community_id == community_id)
     agency_teams = select(Team.id).where(Team.organisation_id.in_(agencies))
-    row = session.execute(base.where(Volunteer.id.in_(
-        select(Membership.volunteer_id).where(Membership.team_id.in_(agency_teams))))).first()
+    row = session.execute(
+        base.where(Volunteer.id.in_(select(Membership.volunteer_id).where(Membership.team_id.in_(agency_teams))))
+    ).first()
     if row is not None:
         return {"volunteer_id": row.id, "name": row.name, "number": row.number, "unit_id": None, "source": "agency"}
-    raise NotFound("no certified social worker serves this community",
-                   {"community_id": ["no active certified social worker in its 1+1+1+N unit or agency"]})
+    raise NotFound(
+        "no certified social worker serves this community",
+        {"community_id": ["no active certified social worker in its 1+1+1+N unit or agency"]},
+    )
 
 
 # -- counts -------------------------------------------------------------------------
 def counts(session: Session) -> dict[str, Any]:
     """What the registry holds, in the district's own terms."""
+
     def count(stmt: Any) -> int:
         return int(session.scalar(stmt) or 0)
 
@@ -183,8 +253,9 @@ def counts(session: Session) -> dict[str, Any]:
         "teams": count(select(func.count()).select_from(Team)),
         "professional_teams": count(select(func.count()).select_from(Team).where(Team.professional.is_(True))),
         "volunteers": count(select(func.count()).select_from(Volunteer)),
-        "certified_social_workers": count(select(func.count(distinct(Certification.volunteer_id)))
-                                          .where(Certification.kind == SOCIAL_WORKER)),
+        "certified_social_workers": count(
+            select(func.count(distinct(Certification.volunteer_id))).where(Certification.kind == SOCIAL_WORKER)
+        ),
         "partners": count(select(func.count()).select_from(Organisation).where(Organisation.kind.in_(PARTNER_KINDS))),
         "cadres": count(select(func.count()).select_from(Cadre)),
         "cadres_on_grids": count(select(func.count(distinct(CadreGrid.cadre_id)))),

@@ -52,14 +52,24 @@ def volunteer_view_by_id(session: Session, volunteer_id: Any) -> dict[str, Any]:
 def _view_select() -> Select[Any]:
     # Skills, certifications and teams come back as JSON arrays from correlated subqueries.
     skills = select(json_array_agg(VolunteerSkill.skill)).where(VolunteerSkill.volunteer_id == Volunteer.id)
-    certs = select(json_array_agg(json_object(kind=Certification.kind, number=Certification.number,
-                                              issued_on=Certification.issued_on))
-                   ).where(Certification.volunteer_id == Volunteer.id)
+    certs = select(
+        json_array_agg(
+            json_object(kind=Certification.kind, number=Certification.number, issued_on=Certification.issued_on)
+        )
+    ).where(Certification.volunteer_id == Volunteer.id)
     teams = select(json_array_agg(Membership.team_id)).where(Membership.volunteer_id == Volunteer.id)
     return select(
-        Volunteer.id, Volunteer.number, Volunteer.name, Volunteer.id_number_masked, Volunteer.phone_masked,
-        Volunteer.community_id, Volunteer.party_member, Volunteer.status, Volunteer.created_at,
-        skills.scalar_subquery().label("skills"), certs.scalar_subquery().label("certifications"),
+        Volunteer.id,
+        Volunteer.number,
+        Volunteer.name,
+        Volunteer.id_number_masked,
+        Volunteer.phone_masked,
+        Volunteer.community_id,
+        Volunteer.party_member,
+        Volunteer.status,
+        Volunteer.created_at,
+        skills.scalar_subquery().label("skills"),
+        certs.scalar_subquery().label("certifications"),
         teams.scalar_subquery().label("team_ids"),
     )
 
@@ -72,11 +82,20 @@ _VIEWS_BY_IDS = _view_select().where(Volunteer.id.in_(bindparam("ids", expanding
 
 def _view(r: Any) -> dict[str, Any]:
     return {
-        "id": r.id, "number": r.number, "name": r.name, "id_number": r.id_number_masked, "phone": r.phone_masked,
-        "community_id": r.community_id, "skills": sorted(r.skills or ()),
-        "certifications": [{"kind": c["kind"], "number": c["number"], "issued_on": _date(c["issued_on"])}
-                           for c in r.certifications or ()],
-        "party_member": r.party_member, "status": r.status, "team_ids": sorted(r.team_ids or ()),
+        "id": r.id,
+        "number": r.number,
+        "name": r.name,
+        "id_number": r.id_number_masked,
+        "phone": r.phone_masked,
+        "community_id": r.community_id,
+        "skills": sorted(r.skills or ()),
+        "certifications": [
+            {"kind": c["kind"], "number": c["number"], "issued_on": _date(c["issued_on"])}
+            for c in r.certifications or ()
+        ],
+        "party_member": r.party_member,
+        "status": r.status,
+        "team_ids": sorted(r.team_ids or ()),
         "created_at": r.created_at,
     }
 
@@ -85,11 +104,17 @@ def _date(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
 
-def _registered_event(volunteer: dict[str, Any], skills: Iterable[str],
-                      certifications: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    return {"volunteer_id": volunteer["id"], "volunteer_number": volunteer["number"],
-            "community_id": volunteer["community_id"], "skills": sorted(set(skills)),
-            "certifications": sorted({c["kind"] for c in certifications}), "status": volunteer["status"]}
+def _registered_event(
+    volunteer: dict[str, Any], skills: Iterable[str], certifications: Iterable[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "volunteer_id": volunteer["id"],
+        "volunteer_number": volunteer["number"],
+        "community_id": volunteer["community_id"],
+        "skills": sorted(set(skills)),
+        "certifications": sorted({c["kind"] for c in certifications}),
+        "status": volunteer["status"],
+    }
 
 
 def _volunteer_columns(pii: PersonalData, data: dict[str, Any], fingerprint: str | None = None) -> dict[str, Any]:
@@ -98,19 +123,31 @@ def _volunteer_columns(pii: PersonalData, data: dict[str, Any], fingerprint: str
     phone = data.get("phone")
     ident = str(uuid.uuid4())
     return {
-        "id": ident, "number": "YL" + ident.replace("-", "")[:10].upper(), "name": data["name"],
-        "id_number_hash": fingerprint or pii.fingerprint(id_number), "id_number_masked": mask_id_number(id_number),
+        "id": ident,
+        "number": "YL" + ident.replace("-", "")[:10].upper(),
+        "name": data["name"],
+        "id_number_hash": fingerprint or pii.fingerprint(id_number),
+        "id_number_masked": mask_id_number(id_number),
         "id_number_encrypted": pii.encrypt(id_number),
-        "phone_masked": mask_phone(phone) if phone else None, "phone_encrypted": pii.encrypt(phone) if phone else None,
-        "party_member": data["party_member"], "community_id": str(data["community_id"]), "status": "active",
+        "phone_masked": mask_phone(phone) if phone else None,
+        "phone_encrypted": pii.encrypt(phone) if phone else None,
+        "party_member": data["party_member"],
+        "community_id": str(data["community_id"]),
+        "status": "active",
     }
 
 
 def register_volunteer(uow: UnitOfWork, pii: PersonalData, data: dict[str, Any]) -> dict[str, Any]:
     session = uow.session
     require_community(session, data["community_id"])
-    if session.scalar(select(Volunteer.id).where(
-            Volunteer.id_number_hash == pii.fingerprint(canonical_id_number(data["id_number"])))) is not None:
+    if (
+        session.scalar(
+            select(Volunteer.id).where(
+                Volunteer.id_number_hash == pii.fingerprint(canonical_id_number(data["id_number"]))
+            )
+        )
+        is not None
+    ):
         raise Conflict("a volunteer with this ID number is already registered", {"id_number": ["already registered"]})
     columns = _volunteer_columns(pii, data)
     volunteer = Volunteer(**columns)
@@ -121,8 +158,9 @@ def register_volunteer(uow: UnitOfWork, pii: PersonalData, data: dict[str, Any])
     return volunteer_view(session, volunteer)
 
 
-def _write_skills(session: Session, volunteer_id: str, skills: Iterable[str] | None,
-                  certifications: Iterable[dict[str, Any]] | None) -> None:
+def _write_skills(
+    session: Session, volunteer_id: str, skills: Iterable[str] | None, certifications: Iterable[dict[str, Any]] | None
+) -> None:
     if skills is not None:
         session.execute(delete(VolunteerSkill).where(VolunteerSkill.volunteer_id == volunteer_id))
         rows = [{"volunteer_id": volunteer_id, "skill": s} for s in sorted(set(skills))]
@@ -161,9 +199,16 @@ def update_volunteer(uow: UnitOfWork, pii: PersonalData, volunteer_id: Any, patc
     _write_skills(session, volunteer.id, patch.get("skills"), patch.get("certifications"))
     session.flush()
     view = volunteer_view(session, volunteer)
-    uow.emit("volunteer.updated", {"volunteer_id": volunteer.id, "changed": sorted(patch),
-                                   "community_id": volunteer.community_id, "skills": view["skills"],
-                                   "status": volunteer.status})
+    uow.emit(
+        "volunteer.updated",
+        {
+            "volunteer_id": volunteer.id,
+            "changed": sorted(patch),
+            "community_id": volunteer.community_id,
+            "skills": view["skills"],
+            "status": volunteer.status,
+        },
+    )
     if was_active and volunteer.status != "active":
         uow.emit("volunteer.deactivated", {"volunteer_id": volunteer.id, "status": volunteer.status})
     return view
@@ -176,11 +221,16 @@ def list_volunteers(session: Session, query: dict[str, Any]) -> dict[str, Any]:
     if query.get("status"):
         stmt = stmt.where(Volunteer.status == query["status"])
     if query.get("skill"):
-        stmt = stmt.where(Volunteer.id.in_(select(VolunteerSkill.volunteer_id).where(VolunteerSkill.skill == query["skill"])))
+        stmt = stmt.where(
+            Volunteer.id.in_(select(VolunteerSkill.volunteer_id).where(VolunteerSkill.skill == query["skill"]))
+        )
     if query.get("team_id"):
-        stmt = stmt.where(Volunteer.id.in_(select(Membership.volunteer_id).where(Membership.team_id == str(query["team_id"]))))
-    return paginate(session, stmt, Volunteer.id, query["limit"], query.get("cursor"),
-                    lambda rows: volunteer_views(session, rows))
+        stmt = stmt.where(
+            Volunteer.id.in_(select(Membership.volunteer_id).where(Membership.team_id == str(query["team_id"])))
+        )
+    return paginate(
+        session, stmt, Volunteer.id, query["limit"], query.get("cursor"), lambda rows: volunteer_views(session, rows)
+    )
 
 
 def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str, Any]:
@@ -203,21 +253,41 @@ def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str
     existing: set[str] = set()
     hashes = list(accepted)
     for chunk in range(0, len(hashes), 1000):
-        existing |= set(session.scalars(select(Volunteer.id_number_hash)
-                                        .where(Volunteer.id_number_hash.in_(hashes[chunk:chunk + 1000]))))
+        existing |= set(
+            session.scalars(
+                select(Volunteer.id_number_hash).where(Volunteer.id_number_hash.in_(hashes[chunk : chunk + 1000]))
+            )
+        )
     now = utcnow()
-    fresh = [(_volunteer_columns(pii, data, fingerprint), data)
-             for fingerprint, data in accepted.items() if fingerprint not in existing]
-    insert_rows(session, Volunteer.__table__, [volunteer for volunteer, _ in fresh],
-                same={"created_at": now, "updated_at": now})
-    insert_rows(session, VolunteerSkill.__table__, [{"volunteer_id": v["id"], "skill": skill}
-                                                    for v, data in fresh for skill in sorted(set(data["skills"]))])
-    insert_rows(session, Certification.__table__, [
-        {"id": str(uuid.uuid4()), "volunteer_id": v["id"], "kind": c["kind"], "number": c.get("number"),
-         "issued_on": c.get("issued_on")} for v, data in fresh for c in data["certifications"]])
+    fresh = [
+        (_volunteer_columns(pii, data, fingerprint), data)
+        for fingerprint, data in accepted.items()
+        if fingerprint not in existing
+    ]
+    insert_rows(
+        session, Volunteer.__table__, [volunteer for volunteer, _ in fresh], same={"created_at": now, "updated_at": now}
+    )
+    insert_rows(
+        session,
+        VolunteerSkill.__table__,
+        [{"volunteer_id": v["id"], "skill": skill} for v, data in fresh for skill in sorted(set(data["skills"]))],
+    )
+    insert_rows(
+        session,
+        Certification.__table__,
+        [
+            {
+                "id": str(uuid.uuid4()),
+                "volunteer_id": v["id"],
+                "kind": c["kind"],
+                "number": c.get("number"),
+                "issued_on": c.get("issued_on"),
+            }
+            for v, data in fresh
+            for c in data["certifications"]
+        ],
+    )
     for volunteer, data in fresh:
         uow.emit("volunteer.registered", _registered_event(volunteer, data["skills"], data["certifications"]))
     rejected.sort(key=lambda r: r["row"])
     return {"created": len(fresh), "duplicates": len(rows) - len(rejected) - len(fresh), "rejected": rejected}
-
-

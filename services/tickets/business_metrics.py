@@ -2,8 +2,10 @@
 
 from prometheus_client import Counter, Gauge
 
-TICKETS_OPEN = Gauge("yilin_tickets_open", "Tickets not yet closed, by state and category.",
-                     ["service", "state", "category"])
-TICKET_SLA_BREACHES = Counter("yilin_ticket_sla_breaches_total", "Tickets that missed an SLA deadline.",
-                              ["service", "category", "kind"])
+TICKETS_OPEN = Gauge(
+    "yilin_tickets_open", "Tickets not yet closed, by state and category.", ["service", "state", "category"]
+)
+TICKET_SLA_BREACHES = Counter(
+    "yilin_ticket_sla_breaches_total", "Tickets that missed an SLA deadline.", ["service", "category", "kind"]
+)
 TICKET_RATINGS = Counter("yilin_ticket_ratings_total", "Residents' satisfaction ratings.", ["service", "rating"])

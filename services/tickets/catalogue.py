@@ -16,11 +16,19 @@ from yilin.paging import paginate
 
 
 def category_view(category: Category) -> dict[str, Any]:
-    return {"id": category.id, "code": category.code, "name": category.name, "skill": category.skill,
-            "assign_minutes": category.assign_minutes, "resolve_minutes": category.resolve_minutes,
-            "max_credit_minutes": category.max_credit_minutes,
-            "needs_social_worker": category.needs_social_worker, "dispute": category.dispute,
-            "fields": list(category.fields or []), "active": category.active}
+    return {
+        "id": category.id,
+        "code": category.code,
+        "name": category.name,
+        "skill": category.skill,
+        "assign_minutes": category.assign_minutes,
+        "resolve_minutes": category.resolve_minutes,
+        "max_credit_minutes": category.max_credit_minutes,
+        "needs_social_worker": category.needs_social_worker,
+        "dispute": category.dispute,
+        "fields": list(category.fields or []),
+        "active": category.active,
+    }
 
 
 def create_category(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
@@ -49,8 +57,10 @@ def update_category(uow: UnitOfWork, category_id: Any, patch: dict[str, Any]) ->
     category = _get(uow.session, category_id)
     assign = patch.get("assign_minutes", category.assign_minutes)
     if patch.get("resolve_minutes", category.resolve_minutes) < assign:
-        raise InvalidInput("resolve_minutes cannot be shorter than assign_minutes",
-                           {"resolve_minutes": ["cannot be shorter than assign_minutes"]})
+        raise InvalidInput(
+            "resolve_minutes cannot be shorter than assign_minutes",
+            {"resolve_minutes": ["cannot be shorter than assign_minutes"]},
+        )
     for key, value in patch.items():
         setattr(category, key, value)
     uow.session.flush()
@@ -62,8 +72,9 @@ def list_categories(session: Session, query: dict[str, Any]) -> dict[str, Any]:
     stmt = select(Category)
     if query.get("active") is not None:
         stmt = stmt.where(Category.active == query["active"])
-    return paginate(session, stmt, Category.id, query["limit"], query.get("cursor"),
-                    lambda rows: [category_view(c) for c in rows])
+    return paginate(
+        session, stmt, Category.id, query["limit"], query.get("cursor"), lambda rows: [category_view(c) for c in rows]
+    )
 
 
 def category_by_code(session: Session, code: str) -> Category:
@@ -99,7 +110,12 @@ def _check_value(field: dict[str, Any], value: Any) -> tuple[Any, str | None]:
         if value not in choices:
             return None, f"must be one of: {', '.join(choices)}"
         return value, None
-    if not isinstance(value, list) or not value or any(v not in choices for v in value) or len(set(value)) != len(value):
+    if (
+        not isinstance(value, list)
+        or not value
+        or any(v not in choices for v in value)
+        or len(set(value)) != len(value)
+    ):
         return None, f"must be a non-empty list of distinct choices from: {', '.join(choices)}"
     return value, None
 
@@ -125,6 +141,7 @@ def check_attributes(category: Category, answers: dict[str, Any]) -> dict[str, A
         else:
             checked[code] = stored
     if errors:
-        raise InvalidInput(f"invalid answers for category {category.code}: {', '.join(sorted(errors))}",
-                           {"attributes": errors})
+        raise InvalidInput(
+            f"invalid answers for category {category.code}: {', '.join(sorted(errors))}", {"attributes": errors}
+        )
     return checked

@@ -48,19 +48,24 @@ def eligible(candidate: Mapping[str, Any], skill: str, professional_only: bool) 
     return True
 
 
-def score(candidate: Mapping[str, Any], skill: str, open_tickets: int,
-          record: SlaRecord) -> tuple[int, list[str]]:
+def score(candidate: Mapping[str, Any], skill: str, open_tickets: int, record: SlaRecord) -> tuple[int, list[str]]:
     """The candidate's points and one reason per criterion, in the order they count."""
     match = skill_match(candidate, skill)
     coverage = candidate.get("coverage", "home")
     points = SKILL_POINTS[match] if match else 0
-    reasons = [f"skill: offers {skill} (+{points})" if match == "skill"
-               else f"skill: professional domain {skill} (+{points})"]
+    reasons = [
+        f"skill: offers {skill} (+{points})" if match == "skill" else f"skill: professional domain {skill} (+{points})"
+    ]
     covered = COVERAGE_POINTS.get(coverage, 0)
     points += covered
-    reasons.append({"home": "coverage: based in the community", "covers": "coverage: declares it covers the community",
-                    "district": "coverage: serves the whole district"}.get(coverage, f"coverage: {coverage}")
-                   + f" (+{covered})")
+    reasons.append(
+        {
+            "home": "coverage: based in the community",
+            "covers": "coverage: declares it covers the community",
+            "district": "coverage: serves the whole district",
+        }.get(coverage, f"coverage: {coverage}")
+        + f" (+{covered})"
+    )
     load = open_tickets * POINTS_PER_OPEN_TICKET
     points += load
     reasons.append(f"load: {open_tickets} open ticket{'s' if open_tickets != 1 else ''} ({load:+d})")
@@ -70,13 +75,19 @@ def score(candidate: Mapping[str, Any], skill: str, open_tickets: int,
         points += sla
         reasons.append(f"sla: {record.breached} of {record.finished} tickets late ({sla:+d})")
     else:
-        reasons.append(f"sla: {record.finished} finished ticket{'s' if record.finished != 1 else ''}, "
-                       f"too few to judge (+0)")
+        reasons.append(
+            f"sla: {record.finished} finished ticket{'s' if record.finished != 1 else ''}, too few to judge (+0)"
+        )
     return points, reasons
 
 
-def rank(candidates: list[Mapping[str, Any]], skill: str, professional_only: bool,
-         loads: Mapping[str, int], records: Mapping[str, SlaRecord]) -> list[dict[str, Any]]:
+def rank(
+    candidates: list[Mapping[str, Any]],
+    skill: str,
+    professional_only: bool,
+    loads: Mapping[str, int],
+    records: Mapping[str, SlaRecord],
+) -> list[dict[str, Any]]:
     """Eligible candidates, best first (ties: fewer open tickets, more members, code)."""
     ranked = []
     for c in candidates:
@@ -84,9 +95,19 @@ def rank(candidates: list[Mapping[str, Any]], skill: str, professional_only: boo
             continue
         open_tickets = loads.get(c["id"], 0)
         points, reasons = score(c, skill, open_tickets, records.get(c["id"], SlaRecord()))
-        ranked.append({"kind": c.get("kind", "team"), "team_id": c["id"] if c.get("kind", "team") == "team" else None,
-                       "partner_id": c["id"] if c.get("kind") == "partner" else None, "code": c["code"],
-                       "name": c["name"], "professional": bool(c.get("professional")),
-                       "member_count": int(c.get("member_count") or 0), "coverage": c.get("coverage", "home"),
-                       "open_tickets": open_tickets, "score": points, "reasons": reasons})
+        ranked.append(
+            {
+                "kind": c.get("kind", "team"),
+                "team_id": c["id"] if c.get("kind", "team") == "team" else None,
+                "partner_id": c["id"] if c.get("kind") == "partner" else None,
+                "code": c["code"],
+                "name": c["name"],
+                "professional": bool(c.get("professional")),
+                "member_count": int(c.get("member_count") or 0),
+                "coverage": c.get("coverage", "home"),
+                "open_tickets": open_tickets,
+                "score": points,
+                "reasons": reasons,
+            }
+        )
     return sorted(ranked, key=lambda r: (-r["score"], r["open_tickets"], -r["member_count"], r["code"]))

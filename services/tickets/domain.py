@@ -44,26 +44,54 @@ def ticket_views(session: Session, tickets: Sequence[Ticket]) -> list[dict[str, 
         rows = session.scalars(_TICKET_VOLUNTEERS, {"ids": list(volunteers)})
         for row in rows:
             volunteers[row.ticket_id].append({"volunteer_id": row.volunteer_id, "minutes": row.minutes})
-    return [{
-        "id": t.id, "community_id": t.community_id, "category_code": t.category_code, "state": t.state,
-        "allowed_actions": allowed_actions(t.state), "channel": t.channel, "recorded_by": t.recorded_by,
-        "resident": {"id": t.resident_id, "name": t.resident_name, "phone": t.resident_phone_masked,
-                     "address": t.address},
-        "description": t.description, "attributes": dict(t.attributes or {}),
-        "needs_social_worker": t.needs_social_worker, "grid_id": t.grid_id, "team_id": t.team_id,
-        "partner_id": t.partner_id, "volunteers": volunteers[t.id],
-        "social_worker": {"volunteer_id": t.social_worker_id, "name": t.social_worker_name or ""}
-        if t.social_worker_id else None,
-        "reported_at": aware(t.reported_at), "assign_due_at": aware(t.assign_due_at),
-        "resolve_due_at": aware(t.resolve_due_at), "assigned_at": aware(t.assigned_at),
-        "started_at": aware(t.started_at), "resolved_at": aware(t.resolved_at), "closed_at": aware(t.closed_at),
-        "escalated_at": aware(t.escalated_at), "escalation_reason": t.escalation_reason, "rating": t.rating,
-        "comment": t.comment, "auto_confirmed": t.auto_confirmed, "created_at": aware(t.created_at),
-    } for t in tickets]
+    return [
+        {
+            "id": t.id,
+            "community_id": t.community_id,
+            "category_code": t.category_code,
+            "state": t.state,
+            "allowed_actions": allowed_actions(t.state),
+            "channel": t.channel,
+            "recorded_by": t.recorded_by,
+            "resident": {
+                "id": t.resident_id,
+                "name": t.resident_name,
+                "phone": t.resident_phone_masked,
+                "address": t.address,
+            },
+            "description": t.description,
+            "attributes": dict(t.attributes or {}),
+            "needs_social_worker": t.needs_social_worker,
+            "grid_id": t.grid_id,
+            "team_id": t.team_id,
+            "partner_id": t.partner_id,
+            "volunteers": volunteers[t.id],
+            "social_worker": {"volunteer_id": t.social_worker_id, "name": t.social_worker_name or ""}
+            if t.social_worker_id
+            else None,
+            "reported_at": aware(t.reported_at),
+            "assign_due_at": aware(t.assign_due_at),
+            "resolve_due_at": aware(t.resolve_due_at),
+            "assigned_at": aware(t.assigned_at),
+            "started_at": aware(t.started_at),
+            "resolved_at": aware(t.resolved_at),
+            "closed_at": aware(t.closed_at),
+            "escalated_at": aware(t.escalated_at),
+            "escalation_reason": t.escalation_reason,
+            "rating": t.rating,
+            "comment": t.comment,
+            "auto_confirmed": t.auto_confirmed,
+            "created_at": aware(t.created_at),
+        }
+        for t in tickets
+    ]
 
 
-_TICKET_VOLUNTEERS = (select(TicketVolunteer).where(TicketVolunteer.ticket_id.in_(bindparam("ids", expanding=True)))
-                      .order_by(TicketVolunteer.volunteer_id))  # built once, as the list statements
+_TICKET_VOLUNTEERS = (
+    select(TicketVolunteer)
+    .where(TicketVolunteer.ticket_id.in_(bindparam("ids", expanding=True)))
+    .order_by(TicketVolunteer.volunteer_id)
+)  # built once, as the list statements
 
 
 def ticket_view(session: Session, ticket: Ticket) -> dict[str, Any]:
@@ -89,8 +117,13 @@ def _check_owner(caller: Identity, ticket: Ticket) -> None:
 
 
 def assigned_ids(session: Session, ticket: Ticket) -> list[str]:
-    return list(session.scalars(select(TicketVolunteer.volunteer_id).where(TicketVolunteer.ticket_id == ticket.id)
-                                .order_by(TicketVolunteer.volunteer_id)))
+    return list(
+        session.scalars(
+            select(TicketVolunteer.volunteer_id)
+            .where(TicketVolunteer.ticket_id == ticket.id)
+            .order_by(TicketVolunteer.volunteer_id)
+        )
+    )
 
 
 def _authorise(session: Session, caller: Identity, ticket: Ticket, action: str) -> None:
@@ -98,7 +131,11 @@ def _authorise(session: Session, caller: Identity, ticket: Ticket, action: str) 
         raise Forbidden(f"the role {caller.role} may not {action} a ticket", {"role": [caller.role]})
     _check_owner(caller, ticket)
     # A volunteer works only on tickets they are named on.
-    if caller.role == "volunteer" and action in ("start", "resolve") and caller.subject not in assigned_ids(session, ticket):
+    if (
+        caller.role == "volunteer"
+        and action in ("start", "resolve")
+        and caller.subject not in assigned_ids(session, ticket)
+    ):
         raise Forbidden("you are not named on this ticket", {"ticket_id": ["not assigned to you"]})
 
 
@@ -110,13 +147,31 @@ def next_state(state: str, action: str) -> str:
         raise Conflict(exc.message, exc.details) from None
 
 
-def apply_transition(uow: UnitOfWork, caller: Identity, ticket: Ticket, action: str, note: str | None,
-          event: dict[str, Any] | None, now: datetime, event_type: str | None = None) -> None:
+def apply_transition(
+    uow: UnitOfWork,
+    caller: Identity,
+    ticket: Ticket,
+    action: str,
+    note: str | None,
+    event: dict[str, Any] | None,
+    now: datetime,
+    event_type: str | None = None,
+) -> None:
     """Apply ``action`` (already checked legal), record it in the history and emit its
     event (``event_type``, or the action's own)."""
     target = next_state(ticket.state, action)
-    uow.session.add(Transition(ticket_id=ticket.id, action=action, from_state=ticket.state, to_state=target,
-                               actor=caller.subject, actor_role=caller.role, note=note, at=now))
+    uow.session.add(
+        Transition(
+            ticket_id=ticket.id,
+            action=action,
+            from_state=ticket.state,
+            to_state=target,
+            actor=caller.subject,
+            actor_role=caller.role,
+            note=note,
+            at=now,
+        )
+    )
     ticket.state = target
     ticket.updated_at = now
     uow.emit(event_type or EVENT_OF_ACTION[action], {**_ref(ticket), **(event or {})})
@@ -162,12 +217,14 @@ def list_tickets(session: Session, v: Visibility, query: dict[str, Any]) -> dict
     if not v.everything and not own_only:
         reach = [Ticket.community_id.in_(v.communities), Ticket.team_id.in_(v.teams)]
         if v.volunteer is not None:
-            reach.append(Ticket.id.in_(select(TicketVolunteer.ticket_id)
-                                       .where(TicketVolunteer.volunteer_id == v.volunteer)))
+            reach.append(
+                Ticket.id.in_(select(TicketVolunteer.ticket_id).where(TicketVolunteer.volunteer_id == v.volunteer))
+            )
         stmt = stmt.where(or_(*reach))
     rows = session.scalars(stmt, params).all()
-    return page(rows, query["limit"], lambda ticket: ticket.id,
-                lambda tickets: _shown(v, ticket_views(session, tickets)))
+    return page(
+        rows, query["limit"], lambda ticket: ticket.id, lambda tickets: _shown(v, ticket_views(session, tickets))
+    )
 
 
 @cache
@@ -187,15 +244,27 @@ def _list_statement(filters: tuple[str, ...], own_only: bool, after_cursor: bool
 def history(session: Session, v: Visibility, ticket_id: Any) -> list[dict[str, Any]]:
     ticket = ticket_row(session, ticket_id)
     _check_visible(session, v, ticket)
-    rows = session.scalars(select(Transition).where(Transition.ticket_id == ticket.id)
-                           .order_by(Transition.at, Transition.id))
-    return [{"action": r.action, "from_state": r.from_state, "to_state": r.to_state, "actor": r.actor,
-             "actor_role": r.actor_role, "note": r.note, "at": aware(r.at)} for r in rows]
+    rows = session.scalars(
+        select(Transition).where(Transition.ticket_id == ticket.id).order_by(Transition.at, Transition.id)
+    )
+    return [
+        {
+            "action": r.action,
+            "from_state": r.from_state,
+            "to_state": r.to_state,
+            "actor": r.actor,
+            "actor_role": r.actor_role,
+            "note": r.note,
+            "at": aware(r.at),
+        }
+        for r in rows
+    ]
 
 
 # -- opening ------------------------------------------------------------------------
-def open_ticket(uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict[str, Any],
-                now: datetime | None = None) -> dict[str, Any]:
+def open_ticket(
+    uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict[str, Any], now: datetime | None = None
+) -> dict[str, Any]:
     """Record a resident's need. The community (and the grid in it) was checked with the
     registry by the caller."""
     session = uow.session
@@ -218,23 +287,54 @@ def open_ticket(uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict
     backdated = reported_at < now - CLOCK_SKEW
     phone = data.get("resident_phone")
     ticket = Ticket(
-        community_id=str(data["community_id"]), grid_id=str(data["grid_id"]) if data.get("grid_id") else None,
-        category_id=category.id, category_code=category.code,
-        state="opened", channel=data["channel"], recorded_by=caller.subject, resident_id=resident_id,
-        resident_name=data["resident_name"], resident_phone_masked=mask_phone(phone) if phone else None,
-        resident_phone_encrypted=pii.encrypt(phone) if phone else None, address=data.get("address"),
-        description=data["description"], attributes=attributes, needs_social_worker=category.needs_social_worker,
-        reported_at=reported_at, assign_due_at=reported_at + timedelta(minutes=category.assign_minutes),
-        resolve_due_at=reported_at + timedelta(minutes=category.resolve_minutes), created_at=now, updated_at=now,
+        community_id=str(data["community_id"]),
+        grid_id=str(data["grid_id"]) if data.get("grid_id") else None,
+        category_id=category.id,
+        category_code=category.code,
+        state="opened",
+        channel=data["channel"],
+        recorded_by=caller.subject,
+        resident_id=resident_id,
+        resident_name=data["resident_name"],
+        resident_phone_masked=mask_phone(phone) if phone else None,
+        resident_phone_encrypted=pii.encrypt(phone) if phone else None,
+        address=data.get("address"),
+        description=data["description"],
+        attributes=attributes,
+        needs_social_worker=category.needs_social_worker,
+        reported_at=reported_at,
+        assign_due_at=reported_at + timedelta(minutes=category.assign_minutes),
+        resolve_due_at=reported_at + timedelta(minutes=category.resolve_minutes),
+        created_at=now,
+        updated_at=now,
     )
     session.add(ticket)
     session.flush()
-    session.add(Transition(ticket_id=ticket.id, action="open", from_state=None, to_state="opened",
-                           actor=caller.subject, actor_role=caller.role, note=None, at=now))
+    session.add(
+        Transition(
+            ticket_id=ticket.id,
+            action="open",
+            from_state=None,
+            to_state="opened",
+            actor=caller.subject,
+            actor_role=caller.role,
+            note=None,
+            at=now,
+        )
+    )
     if backdated:  # an audit row of its own: who dated a need in the past, and by how much
-        uow.note("ticket.backdated", {"ticket_id": ticket.id,
-                                      "minutes_back": int((now - reported_at).total_seconds() // 60)})
-    uow.emit("ticket.opened", {**_ref(ticket), "channel": ticket.channel, "grid_id": ticket.grid_id,
-                               "needs_social_worker": ticket.needs_social_worker,
-                               "assign_due_at": ticket.assign_due_at, "resolve_due_at": ticket.resolve_due_at})
+        uow.note(
+            "ticket.backdated", {"ticket_id": ticket.id, "minutes_back": int((now - reported_at).total_seconds() // 60)}
+        )
+    uow.emit(
+        "ticket.opened",
+        {
+            **_ref(ticket),
+            "channel": ticket.channel,
+            "grid_id": ticket.grid_id,
+            "needs_social_worker": ticket.needs_social_worker,
+            "assign_due_at": ticket.assign_due_at,
+            "resolve_due_at": ticket.resolve_due_at,
+        },
+    )
     return ticket_view(session, ticket)

@@ -13,27 +13,34 @@ DAY_MINUTES = 24 * 60  # the hour ledger credits a ticket's time to one day
 
 def _instant(description: str) -> fields.AwareDateTime:
     # Aware only: a naive time would be ambiguous to subscribers, so publishing one fails.
-    return fields.AwareDateTime(required=True, format="iso",
-                                metadata={"description": description + " (UTC, ISO 8601 with offset)."})
+    return fields.AwareDateTime(
+        required=True, format="iso", metadata={"description": description + " (UTC, ISO 8601 with offset)."}
+    )
 
 
 class TicketRef(Schema):
     ticket_id = fields.String(required=True, metadata={"description": "Ticket id (UUID)."})
     community_id = fields.String(required=True, metadata={"description": "Id (UUID) of the community the need is in."})
-    category_code = fields.String(required=True, metadata={
-        "description": "Ticket category code, e.g. blocked_drain, elder_home_visit, neighbour_dispute."})
+    category_code = fields.String(
+        required=True,
+        metadata={"description": "Ticket category code, e.g. blocked_drain, elder_home_visit, neighbour_dispute."},
+    )
 
 
 @EVENTS.define("ticket.opened")
 class TicketOpened(TicketRef):
     """Published when a resident's need is recorded (online, by hotline, door to door or from the suggestion box)."""
 
-    channel = fields.String(required=True, metadata={
-        "description": "How the need came in: resident_online, hotline, door_to_door or suggestion_box."})
-    needs_social_worker = fields.Boolean(required=True, metadata={
-        "description": "True when only a professional social-work team may take the ticket."})
-    grid_id = fields.String(allow_none=True, metadata={
-        "description": "Id (UUID) of the grid (微网格) the need is in; null when not given."})
+    channel = fields.String(
+        required=True,
+        metadata={"description": "How the need came in: resident_online, hotline, door_to_door or suggestion_box."},
+    )
+    needs_social_worker = fields.Boolean(
+        required=True, metadata={"description": "True when only a professional social-work team may take the ticket."}
+    )
+    grid_id = fields.String(
+        allow_none=True, metadata={"description": "Id (UUID) of the grid (微网格) the need is in; null when not given."}
+    )
     assign_due_at = _instant("When the ticket must be assigned by (SLA)")
     resolve_due_at = _instant("When the ticket must be resolved by (SLA)")
 
@@ -43,8 +50,13 @@ class TicketAssigned(TicketRef):
     """Published when a team and named volunteers take the ticket, and again on each re-assignment."""
 
     team_id = fields.String(required=True, metadata={"description": "Id (UUID) of the team that took the ticket."})
-    volunteer_ids = fields.List(fields.String(), required=True, metadata={
-        "description": "Ids (UUID) of the volunteers named on the ticket, sorted; replaces any earlier list."})
+    volunteer_ids = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "Ids (UUID) of the volunteers named on the ticket, sorted; replaces any earlier list."
+        },
+    )
 
 
 @EVENTS.define("ticket.assigned_to_partner")
@@ -52,10 +64,16 @@ class TicketAssignedToPartner(TicketRef):
     """Published when a partner organisation (a social enterprise, community partner or property manager) takes the
     ticket instead of a team, with any volunteers named on it, and again on each re-assignment to a partner."""
 
-    partner_id = fields.String(required=True, metadata={
-        "description": "Id (UUID) of the partner organisation (a registry organisation)."})
-    volunteer_ids = fields.List(fields.String(), required=True, metadata={
-        "description": "Ids (UUID) of the volunteers named on the ticket, sorted; may be empty for a partner."})
+    partner_id = fields.String(
+        required=True, metadata={"description": "Id (UUID) of the partner organisation (a registry organisation)."}
+    )
+    volunteer_ids = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "Ids (UUID) of the volunteers named on the ticket, sorted; may be empty for a partner."
+        },
+    )
 
 
 @EVENTS.define("ticket.started")
@@ -65,9 +83,15 @@ class TicketStarted(TicketRef):
 
 class VolunteerMinutes(Schema):
     volunteer_id = fields.String(required=True, metadata={"description": "Volunteer id (UUID)."})
-    minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=DAY_MINUTES),
-                             metadata={"description": "Minutes the volunteer actually served, travel excluded; "
-                                                      "at most the time the ticket was open, and 1440."})
+    minutes = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=DAY_MINUTES),
+        metadata={
+            "description": "Minutes the volunteer actually served, travel excluded; "
+            "at most the time the ticket was open, and 1440."
+        },
+    )
 
 
 @EVENTS.define("ticket.resolved")
@@ -77,8 +101,11 @@ class TicketResolved(TicketRef):
 
     team_id = fields.String(required=True, metadata={"description": "Id (UUID) of the team that did the work."})
     resolved_at = _instant("When the ticket was resolved")
-    volunteers = fields.List(fields.Nested(VolunteerMinutes), required=True, metadata={
-        "description": "Each volunteer who served, with their minutes, sorted by volunteer id."})
+    volunteers = fields.List(
+        fields.Nested(VolunteerMinutes),
+        required=True,
+        metadata={"description": "Each volunteer who served, with their minutes, sorted by volunteer id."},
+    )
 
 
 @EVENTS.define("ticket.resolved_by_partner")
@@ -86,33 +113,54 @@ class TicketResolvedByPartner(TicketRef):
     """Published when a partner organisation finishes a ticket's work: its own paid work earns no volunteer hours,
     the volunteers named on it earn theirs (pending until the resident confirms), as with ticket.resolved."""
 
-    partner_id = fields.String(required=True, metadata={
-        "description": "Id (UUID) of the partner organisation that did the work."})
+    partner_id = fields.String(
+        required=True, metadata={"description": "Id (UUID) of the partner organisation that did the work."}
+    )
     resolved_at = _instant("When the ticket was resolved")
-    volunteers = fields.List(fields.Nested(VolunteerMinutes), required=True, metadata={
-        "description": "Each named volunteer who served, with their minutes, sorted by volunteer id; may be empty."})
+    volunteers = fields.List(
+        fields.Nested(VolunteerMinutes),
+        required=True,
+        metadata={
+            "description": "Each named volunteer who served, with their minutes, sorted by volunteer id; may be empty."
+        },
+    )
 
 
 @EVENTS.define("ticket.confirmed")
 class TicketConfirmed(TicketRef):
     """Published when the resident confirms the work, or the confirmation window passes without a reopening."""
 
-    rating = fields.Integer(required=True, allow_none=True, strict=True, validate=validate.Range(1, 5),
-                            metadata={"description": "The resident's satisfaction, 1 to 5; null when confirmed "
-                                                     "automatically."})
-    automatic = fields.Boolean(required=True, metadata={
-        "description": "True when the confirmation window passed and the service confirmed the ticket itself."})
+    rating = fields.Integer(
+        required=True,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(1, 5),
+        metadata={"description": "The resident's satisfaction, 1 to 5; null when confirmed automatically."},
+    )
+    automatic = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "True when the confirmation window passed and the service confirmed the ticket itself."
+        },
+    )
 
 
 @EVENTS.define("ticket.escalated")
 class TicketEscalated(TicketRef):
     """Published when the ticket goes to a professional social worker: by hand, or when an SLA deadline passes."""
 
-    reason = fields.String(required=True, validate=validate.OneOf(ESCALATION_REASONS), metadata={
-        "description": "Why: overdue_assign or overdue_resolve (an SLA deadline passed), dispute or manual."})
-    social_worker_id = fields.String(allow_none=True, metadata={
-        "description": "Id (UUID) of the certified social worker named for it (a volunteer of the community's "
-                       "1+1+1+N unit or agency); null when none could be named yet."})
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(ESCALATION_REASONS),
+        metadata={"description": "Why: overdue_assign or overdue_resolve (an SLA deadline passed), dispute or manual."},
+    )
+    social_worker_id = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Id (UUID) of the certified social worker named for it (a volunteer of the community's "
+            "1+1+1+N unit or agency); null when none could be named yet."
+        },
+    )
 
 
 @EVENTS.define("ticket.reopened")

@@ -81,9 +81,11 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     # The timers scan open tickets by deadline; keep those scans on an index.
-    __table_args__ = (Index("ix_tickets_state_assign_due", "state", "assign_due_at"),
-                      Index("ix_tickets_state_resolve_due", "state", "resolve_due_at"),
-                      Index("ix_tickets_community_created", "community_id", "created_at"))
+    __table_args__ = (
+        Index("ix_tickets_state_assign_due", "state", "assign_due_at"),
+        Index("ix_tickets_state_resolve_due", "state", "resolve_due_at"),
+        Index("ix_tickets_community_created", "community_id", "created_at"),
+    )
 
 
 class TicketVolunteer(Base):

@@ -16,31 +16,53 @@ from yilin.errors import Conflict, InvalidInput
 from yilin.identity import Identity
 
 
-def assign_partner(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any], partner: dict[str, Any],
-                   statuses: dict[str, str], now: datetime | None = None) -> dict[str, Any]:
+def assign_partner(
+    uow: UnitOfWork,
+    caller: Identity,
+    ticket_id: Any,
+    data: dict[str, Any],
+    partner: dict[str, Any],
+    statuses: dict[str, str],
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Give the ticket to ``partner`` (as the registry describes it) with any named
     volunteers (``statuses``: the registry's status of each)."""
     now = now or utcnow()
     session = uow.session
     ticket = begin(uow, caller, ticket_id, "assign")
     if ticket.needs_social_worker:
-        raise InvalidInput("this ticket needs a professional social-work team, not a partner",
-                           {"partner_id": ["the ticket needs a social worker"]})
+        raise InvalidInput(
+            "this ticket needs a professional social-work team, not a partner",
+            {"partner_id": ["the ticket needs a social worker"]},
+        )
     wanted = sorted(str(v) for v in data["volunteer_ids"])
     unknown = [v for v in wanted if v not in statuses]
     if unknown:
-        raise InvalidInput("every named volunteer must be registered",
-                           {"volunteer_ids": [f"{v} is not a registered volunteer" for v in unknown]})
+        raise InvalidInput(
+            "every named volunteer must be registered",
+            {"volunteer_ids": [f"{v} is not a registered volunteer" for v in unknown]},
+        )
     inactive = [v for v in wanted if statuses[v] != "active"]
     if inactive:
-        raise Conflict("a suspended or departed volunteer cannot be assigned",
-                       {"volunteer_ids": [f"{v} is {statuses[v]}" for v in inactive]})
+        raise Conflict(
+            "a suspended or departed volunteer cannot be assigned",
+            {"volunteer_ids": [f"{v} is {statuses[v]}" for v in inactive]},
+        )
     session.execute(delete(TicketVolunteer).where(TicketVolunteer.ticket_id == ticket.id))
     if wanted:
-        session.execute(insert(TicketVolunteer), [{"ticket_id": ticket.id, "volunteer_id": v, "minutes": None}
-                                                  for v in wanted])
+        session.execute(
+            insert(TicketVolunteer), [{"ticket_id": ticket.id, "volunteer_id": v, "minutes": None} for v in wanted]
+        )
     ticket.team_id, ticket.partner_id = None, partner["id"]
     ticket.assigned_at = ticket.assigned_at or now
-    apply_transition(uow, caller, ticket, "assign", data.get("note"),
-                     {"partner_id": partner["id"], "volunteer_ids": wanted}, now, "ticket.assigned_to_partner")
+    apply_transition(
+        uow,
+        caller,
+        ticket,
+        "assign",
+        data.get("note"),
+        {"partner_id": partner["id"], "volunteer_ids": wanted},
+        now,
+        "ticket.assigned_to_partner",
+    )
     return ticket_view(session, ticket)

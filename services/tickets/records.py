@@ -21,22 +21,34 @@ def sla_records(session: Session, holder_ids: Iterable[str]) -> dict[str, SlaRec
     ids = list(holder_ids)
     if not ids:
         return {}
-    late = or_(Ticket.assign_breached.is_(True), Ticket.resolve_breached.is_(True),
-               and_(Ticket.resolved_at.is_not(None), Ticket.resolved_at > Ticket.resolve_due_at))
+    late = or_(
+        Ticket.assign_breached.is_(True),
+        Ticket.resolve_breached.is_(True),
+        and_(Ticket.resolved_at.is_not(None), Ticket.resolved_at > Ticket.resolve_due_at),
+    )
     records: dict[str, SlaRecord] = {}
     for column in (Ticket.team_id, Ticket.partner_id):
-        rows = session.execute(select(column, func.count(), func.sum(case((late, 1), else_=0)))
-                               .where(column.in_(ids), Ticket.state.in_(FINISHED)).group_by(column))
+        rows = session.execute(
+            select(column, func.count(), func.sum(case((late, 1), else_=0)))
+            .where(column.in_(ids), Ticket.state.in_(FINISHED))
+            .group_by(column)
+        )
         records.update({holder: SlaRecord(int(total), int(breached or 0)) for holder, total, breached in rows})
     return records
 
 
 def awaiting_social_worker(session: Session, limit: int = 50) -> list[dict[str, Any]]:
     """Escalated tickets (still open) that no certified social worker has been named for."""
-    rows = session.execute(select(Ticket.id, Ticket.community_id)
-                           .where(Ticket.escalated_at.is_not(None), Ticket.social_worker_id.is_(None),
-                                  Ticket.state.not_in(("confirmed", "cancelled")))
-                           .order_by(Ticket.escalated_at).limit(limit))
+    rows = session.execute(
+        select(Ticket.id, Ticket.community_id)
+        .where(
+            Ticket.escalated_at.is_not(None),
+            Ticket.social_worker_id.is_(None),
+            Ticket.state.not_in(("confirmed", "cancelled")),
+        )
+        .order_by(Ticket.escalated_at)
+        .limit(limit)
+    )
     return [{"ticket_id": ticket_id, "community_id": community_id} for ticket_id, community_id in rows]
 
 

@@ -47,9 +47,21 @@ def report(session: Session, query: dict[str, Any]) -> list[dict[str, Any]]:
     category, month) with ``by=grid``: counts by state, median
     minutes to assign and to resolve, SLA breach rate, mean rating and share satisfied."""
     by_grid = query.get("by") == "grid"
-    stmt = select(Ticket.community_id, Ticket.grid_id, Ticket.category_code, Ticket.state, Ticket.reported_at, Ticket.assigned_at,
-                  Ticket.resolved_at, Ticket.closed_at, Ticket.assign_due_at, Ticket.resolve_due_at,
-                  Ticket.assign_breached, Ticket.resolve_breached, Ticket.rating)
+    stmt = select(
+        Ticket.community_id,
+        Ticket.grid_id,
+        Ticket.category_code,
+        Ticket.state,
+        Ticket.reported_at,
+        Ticket.assigned_at,
+        Ticket.resolved_at,
+        Ticket.closed_at,
+        Ticket.assign_due_at,
+        Ticket.resolve_due_at,
+        Ticket.assign_breached,
+        Ticket.resolve_breached,
+        Ticket.rating,
+    )
     if query.get("community_id"):
         stmt = stmt.where(Ticket.community_id == str(query["community_id"]))
     if query.get("grid_id"):
@@ -66,7 +78,8 @@ def report(session: Session, query: dict[str, Any]) -> list[dict[str, Any]]:
         groups[(row.community_id, grid, row.category_code, aware(row.reported_at).strftime("%Y-%m"))].append(row)
     rows = []
     for (community_id, grid, category_code, month), tickets in sorted(
-            groups.items(), key=lambda kv: (kv[0][3], kv[0][0], kv[0][1], kv[0][2])):
+        groups.items(), key=lambda kv: (kv[0][3], kv[0][0], kv[0][1], kv[0][2])
+    ):
         by_state = {s: 0 for s in STATES}
         for t in tickets:
             by_state[t.state] += 1
@@ -75,14 +88,20 @@ def report(session: Session, query: dict[str, Any]) -> list[dict[str, Any]]:
         to_resolve = [m for t in tickets if (m := _minutes(t.reported_at, t.resolved_at)) is not None]
         ratings = [t.rating for t in tickets if t.rating is not None]
         live = [t for t in tickets if t.state != "cancelled"]
-        rows.append({
-            "community_id": community_id, **({"grid_id": grid or None} if by_grid else {}),
-            "category_code": category_code, "month": month, "total": len(tickets),
-            "by_state": by_state, "median_minutes_to_assign": _median(to_assign),
-            "median_minutes_to_resolve": _median(to_resolve),
-            "sla_breach_rate": round(sum(_breached(t) for t in live) / len(live), 4) if live else None,
-            "mean_rating": round(statistics.fmean(ratings), 2) if ratings else None,
-            "share_satisfied": round(sum(r >= 4 for r in ratings) / len(ratings), 4) if ratings else None,
-            "ratings": len(ratings),
-        })
+        rows.append(
+            {
+                "community_id": community_id,
+                **({"grid_id": grid or None} if by_grid else {}),
+                "category_code": category_code,
+                "month": month,
+                "total": len(tickets),
+                "by_state": by_state,
+                "median_minutes_to_assign": _median(to_assign),
+                "median_minutes_to_resolve": _median(to_resolve),
+                "sla_breach_rate": round(sum(_breached(t) for t in live) / len(live), 4) if live else None,
+                "mean_rating": round(statistics.fmean(ratings), 2) if ratings else None,
+                "share_satisfied": round(sum(r >= 4 for r in ratings) / len(ratings), 4) if ratings else None,
+                "ratings": len(ratings),
+            }
+        )
     return rows

@@ -26,9 +26,15 @@ TRANSITIONS: dict[str, dict[str, str]] = {
 }
 
 # The event announcing each action (re-assignment announces ticket.assigned again).
-EVENT_OF_ACTION = {"assign": "ticket.assigned", "start": "ticket.started", "resolve": "ticket.resolved",
-                   "confirm": "ticket.confirmed", "escalate": "ticket.escalated", "reopen": "ticket.reopened",
-                   "cancel": "ticket.cancelled"}
+EVENT_OF_ACTION = {
+    "assign": "ticket.assigned",
+    "start": "ticket.started",
+    "resolve": "ticket.resolved",
+    "confirm": "ticket.confirmed",
+    "escalate": "ticket.escalated",
+    "reopen": "ticket.reopened",
+    "cancel": "ticket.cancelled",
+}
 
 
 def allowed_actions(state: str) -> list[str]:
@@ -52,6 +58,8 @@ def next_state(state: str, action: str) -> str:
     if target is None:
         allowed = allowed_actions(state)
         listed = ", ".join(allowed) if allowed else "none (the ticket is closed)"
-        raise IllegalTransition(f"a ticket in state {state} cannot {action}; allowed: {listed}",
-                                {"state": [f"is {state}"], "allowed": allowed})
+        raise IllegalTransition(
+            f"a ticket in state {state} cannot {action}; allowed: {listed}",
+            {"state": [f"is {state}"], "allowed": allowed},
+        )
     return target

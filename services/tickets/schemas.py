@@ -29,8 +29,12 @@ class CategoryField(Schema):
     label = fields.String(required=True, validate=validate.Length(1, 120))
     type = fields.String(required=True, validate=validate.OneOf(FIELD_TYPES))
     required = StrictBoolean(load_default=False)
-    choices = fields.List(fields.String(validate=validate.Length(1, 60)), load_default=None, allow_none=True,
-                          validate=validate.Length(max=50))
+    choices = fields.List(
+        fields.String(validate=validate.Length(1, 60)),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=50),
+    )
 
     @validates_schema
     def _choices(self, data: dict[str, Any], **_: Any) -> None:
@@ -50,19 +54,38 @@ def _unique_field_codes(items: list[dict[str, Any]]) -> None:
 class CategoryIn(Schema):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=validate.Length(1, 120))
-    skill = fields.String(required=True, validate=CODE,
-                          metadata={"description": "Skill or professional domain a team needs (registry code)."})
-    assign_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_SLA_MINUTES),
-                                    metadata={"description": "SLA: minutes from report to assignment."})
-    resolve_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_SLA_MINUTES),
-                                     metadata={"description": "SLA: minutes from report to resolution."})
-    max_credit_minutes = fields.Integer(load_default=480, strict=True, validate=validate.Range(1, 24 * 60),
-                                        metadata={"description": "The most minutes one volunteer may be credited "
-                                                                 "for one ticket of this category."})
+    skill = fields.String(
+        required=True,
+        validate=CODE,
+        metadata={"description": "Skill or professional domain a team needs (registry code)."},
+    )
+    assign_minutes = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(1, MAX_SLA_MINUTES),
+        metadata={"description": "SLA: minutes from report to assignment."},
+    )
+    resolve_minutes = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(1, MAX_SLA_MINUTES),
+        metadata={"description": "SLA: minutes from report to resolution."},
+    )
+    max_credit_minutes = fields.Integer(
+        load_default=480,
+        strict=True,
+        validate=validate.Range(1, 24 * 60),
+        metadata={"description": "The most minutes one volunteer may be credited for one ticket of this category."},
+    )
     needs_social_worker = StrictBoolean(load_default=False)
     dispute = StrictBoolean(load_default=False, metadata={"description": "Disputes go to a social worker at once."})
-    fields_ = fields.List(fields.Nested(CategoryField), data_key="fields", attribute="fields", load_default=list,
-                          validate=[validate.Length(max=30), _unique_field_codes])
+    fields_ = fields.List(
+        fields.Nested(CategoryField),
+        data_key="fields",
+        attribute="fields",
+        load_default=list,
+        validate=[validate.Length(max=30), _unique_field_codes],
+    )
 
     @validates_schema
     def _sla(self, data: dict[str, Any], **_: Any) -> None:
@@ -78,8 +101,12 @@ class CategoryPatch(Schema):
     max_credit_minutes = fields.Integer(strict=True, validate=validate.Range(1, 24 * 60))
     needs_social_worker = StrictBoolean()
     dispute = StrictBoolean()
-    fields_ = fields.List(fields.Nested(CategoryField), data_key="fields", attribute="fields",
-                          validate=[validate.Length(max=30), _unique_field_codes])
+    fields_ = fields.List(
+        fields.Nested(CategoryField),
+        data_key="fields",
+        attribute="fields",
+        validate=[validate.Length(max=30), _unique_field_codes],
+    )
     active = StrictBoolean()
 
 
@@ -105,21 +132,40 @@ class CategoryQuery(PageQuery):
 class TicketIn(Schema):
     category_code = fields.String(required=True, validate=CODE)
     community_id = fields.UUID(required=True)
-    grid_id = fields.UUID(load_default=None, allow_none=True, metadata={
-        "description": "The grid (微网格) of the community the need is in; checked with the registry."})
+    grid_id = fields.UUID(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The grid (微网格) of the community the need is in; checked with the registry."},
+    )
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
-    resident_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
-                                metadata={"description": "The resident's identity subject; a resident's own when they open it."})
+    resident_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(1, 64),
+        metadata={"description": "The resident's identity subject; a resident's own when they open it."},
+    )
     resident_name = fields.String(required=True, validate=validate.Length(1, 100))
-    resident_phone = fields.String(load_default=None, allow_none=True,
-                                   validate=validate.Regexp(PHONE_NUMBER.pattern, error="11-digit mobile number"))
+    resident_phone = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(PHONE_NUMBER.pattern, error="11-digit mobile number"),
+    )
     address = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
     description = fields.String(required=True, validate=validate.Length(1, 2000))
-    attributes = fields.Dict(keys=fields.String(), load_default=dict,
-                             metadata={"description": "Answers to the category's extra fields, by field code."})
-    reported_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=None,
-                                       metadata={"description": "When the resident raised the need (a call, a visit); "
-                                                                "defaults to now. SLA deadlines count from it."})
+    attributes = fields.Dict(
+        keys=fields.String(),
+        load_default=dict,
+        metadata={"description": "Answers to the category's extra fields, by field code."},
+    )
+    reported_at = fields.AwareDateTime(
+        load_default=None,
+        allow_none=True,
+        default_timezone=None,
+        metadata={
+            "description": "When the resident raised the need (a call, a visit); "
+            "defaults to now. SLA deadlines count from it."
+        },
+    )
 
 
 class ResidentOut(Schema):
@@ -154,8 +200,11 @@ class TicketOut(Schema):
     grid_id = fields.String(allow_none=True)
     team_id = fields.String(allow_none=True)
     partner_id = fields.String(allow_none=True, metadata={"description": "The partner organisation doing the work."})
-    social_worker = fields.Nested(SocialWorkerRef, allow_none=True, metadata={
-        "description": "The certified social worker named when the ticket was escalated."})
+    social_worker = fields.Nested(
+        SocialWorkerRef,
+        allow_none=True,
+        metadata={"description": "The certified social worker named when the ticket was escalated."},
+    )
     volunteers = fields.List(fields.Nested(VolunteerMinutesOut), required=True)
     reported_at = fields.DateTime(required=True)
     assign_due_at = fields.DateTime(required=True)
@@ -204,13 +253,24 @@ class NoteIn(Schema):
 
 class AssignIn(NoteIn):
     team_id = fields.UUID(load_default=None, allow_none=True, metadata={"description": "A volunteer team; or:"})
-    partner_id = fields.UUID(load_default=None, allow_none=True, metadata={
-        "description": "A partner organisation (social enterprise, community partner, property manager) doing "
-                       "the work as its own, paid or in kind: it earns no volunteer hours; volunteers named "
-                       "with it do."})
-    volunteer_ids = fields.List(fields.UUID(), load_default=list, validate=validate.Length(0, 20), metadata={
-        "description": "Volunteers named on the ticket: members of the team (at least one), or any active "
-                       "volunteers working with the partner."})
+    partner_id = fields.UUID(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "A partner organisation (social enterprise, community partner, property manager) doing "
+            "the work as its own, paid or in kind: it earns no volunteer hours; volunteers named "
+            "with it do."
+        },
+    )
+    volunteer_ids = fields.List(
+        fields.UUID(),
+        load_default=list,
+        validate=validate.Length(0, 20),
+        metadata={
+            "description": "Volunteers named on the ticket: members of the team (at least one), or any active "
+            "volunteers working with the partner."
+        },
+    )
 
     @validates_schema
     def _distinct(self, data: dict[str, Any], **_: Any) -> None:
@@ -225,14 +285,21 @@ class AssignIn(NoteIn):
 class ServedIn(Schema):
     volunteer_id = fields.UUID(required=True)
     # The hour ledger credits a ticket's time to the day it was resolved, at most a day's worth.
-    minutes = fields.Integer(required=True, strict=True,
-                             validate=validate.Range(min=1, max=24 * 60, error="must be 1 to 1440 (one day)"),
-                             metadata={"description": "Minutes actually served, travel excluded; at most 1440."})
+    minutes = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=24 * 60, error="must be 1 to 1440 (one day)"),
+        metadata={"description": "Minutes actually served, travel excluded; at most 1440."},
+    )
 
 
 class ResolveIn(NoteIn):
-    volunteers = fields.List(fields.Nested(ServedIn), required=True, validate=validate.Length(0, 20), metadata={
-        "description": "Each named volunteer who served; empty only for a partner's own work."})
+    volunteers = fields.List(
+        fields.Nested(ServedIn),
+        required=True,
+        validate=validate.Length(0, 20),
+        metadata={"description": "Each named volunteer who served; empty only for a partner's own work."},
+    )
 
     @validates_schema
     def _distinct(self, data: dict[str, Any], **_: Any) -> None:
@@ -254,12 +321,17 @@ class TeamSuggestion(Schema):
     name = fields.String(required=True)
     professional = fields.Boolean(required=True)
     member_count = fields.Integer(required=True)
-    coverage = fields.String(required=True, metadata={
-        "description": "home (based in the community), covers (declares it) or district (serves all)."})
+    coverage = fields.String(
+        required=True,
+        metadata={"description": "home (based in the community), covers (declares it) or district (serves all)."},
+    )
     open_tickets = fields.Integer(required=True, metadata={"description": "The team's current open load."})
     score = fields.Integer(required=True, metadata={"description": "Points: higher ranks first."})
-    reasons = fields.List(fields.String(), required=True, metadata={
-        "description": "One line per criterion: skill, coverage, load, SLA history, with its points."})
+    reasons = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "One line per criterion: skill, coverage, load, SLA history, with its points."},
+    )
 
 
 class SuggestionsOut(Schema):
@@ -271,8 +343,11 @@ class SuggestionsOut(Schema):
 class ReportQuery(Schema):
     community_id = fields.UUID()
     grid_id = fields.UUID()
-    by = fields.String(load_default="community", validate=validate.OneOf(("community", "grid")), metadata={
-        "description": "Roll up by community (default) or by grid within it."})
+    by = fields.String(
+        load_default="community",
+        validate=validate.OneOf(("community", "grid")),
+        metadata={"description": "Roll up by community (default) or by grid within it."},
+    )
     category_code = fields.String(validate=CODE)
     from_month = fields.String(validate=MONTH, data_key="from")
     to_month = fields.String(validate=MONTH, data_key="to")
@@ -287,7 +362,9 @@ class ReportRow(Schema):
     by_state = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     median_minutes_to_assign = fields.Integer(allow_none=True)
     median_minutes_to_resolve = fields.Integer(allow_none=True)
-    sla_breach_rate = fields.Float(allow_none=True, metadata={"description": "Share of tickets that missed a deadline."})
+    sla_breach_rate = fields.Float(
+        allow_none=True, metadata={"description": "Share of tickets that missed a deadline."}
+    )
     mean_rating = fields.Float(allow_none=True)
     share_satisfied = fields.Float(allow_none=True, metadata={"description": "Share of ratings ≥ 4."})
     ratings = fields.Integer(required=True)

@@ -130,8 +130,12 @@ class TicketsService(AuditLogRpc):
         ids = [c["id"] for c in candidates]
         with self.db.read() as session:
             loads, history = work.team_loads(session, ids), records.sla_records(session, ids)
-        return SUGGESTIONS.dump({"skill": target["skill"], "items": dispatch.rank(
-            candidates, target["skill"], target["professional_only"], loads, history)})
+        return SUGGESTIONS.dump(
+            {
+                "skill": target["skill"],
+                "items": dispatch.rank(candidates, target["skill"], target["professional_only"], loads, history),
+            }
+        )
 
     @rpc
     def assign(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -143,8 +147,9 @@ class TicketsService(AuditLogRpc):
             except NotFound:
                 raise NotFound(f"partner {partner_id} does not exist", {"partner_id": ["not found"]}) from None
             statuses = self.registry.volunteer_statuses([str(v) for v in data["volunteer_ids"]])
-            return self._change(lambda uow: partners.assign_partner(uow, self.caller, ticket_id, data, partner,
-                                                                    statuses))
+            return self._change(
+                lambda uow: partners.assign_partner(uow, self.caller, ticket_id, data, partner, statuses)
+            )
         team_id = str(data["team_id"])
         try:
             team = self.registry.get_team(team_id)

@@ -31,26 +31,48 @@ def sweep_deadlines(uow: UnitOfWork, now: datetime | None = None, batch: int = 2
     caller can count it after the commit."""
     now = now or utcnow()
     session = uow.session
-    assign_late = and_(Ticket.assign_breached.is_(False), Ticket.assigned_at.is_(None),
-                       Ticket.state.in_(UNASSIGNED), Ticket.assign_due_at < now)
-    resolve_late = and_(Ticket.resolve_breached.is_(False), Ticket.state.in_(OPEN),
-                        Ticket.state != "resolved", Ticket.resolve_due_at < now)
-    dispute = and_(Ticket.escalated_at.is_(None), Ticket.state.in_(ESCALATABLE),
-                   Ticket.category_id.in_(select(Category.id).where(Category.dispute.is_(True))))
+    assign_late = and_(
+        Ticket.assign_breached.is_(False),
+        Ticket.assigned_at.is_(None),
+        Ticket.state.in_(UNASSIGNED),
+        Ticket.assign_due_at < now,
+    )
+    resolve_late = and_(
+        Ticket.resolve_breached.is_(False),
+        Ticket.state.in_(OPEN),
+        Ticket.state != "resolved",
+        Ticket.resolve_due_at < now,
+    )
+    dispute = and_(
+        Ticket.escalated_at.is_(None),
+        Ticket.state.in_(ESCALATABLE),
+        Ticket.category_id.in_(select(Category.id).where(Category.dispute.is_(True))),
+    )
     tickets = session.scalars(
-        select(Ticket).where(or_(assign_late, resolve_late, dispute))
-        .order_by(Ticket.reported_at).limit(batch).with_for_update(skip_locked=True)
+        select(Ticket)
+        .where(or_(assign_late, resolve_late, dispute))
+        .order_by(Ticket.reported_at)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
     ).all()
     disputes = set(session.scalars(select(Category.id).where(Category.dispute.is_(True))))
     outcomes = []
     for ticket in tickets:
         breaches = []
-        if not ticket.assign_breached and ticket.assigned_at is None and ticket.state in UNASSIGNED \
-                and aware(ticket.assign_due_at) < now:
+        if (
+            not ticket.assign_breached
+            and ticket.assigned_at is None
+            and ticket.state in UNASSIGNED
+            and aware(ticket.assign_due_at) < now
+        ):
             ticket.assign_breached = True
             breaches.append("assign")
-        if not ticket.resolve_breached and ticket.state in OPEN and ticket.state != "resolved" \
-                and aware(ticket.resolve_due_at) < now:
+        if (
+            not ticket.resolve_breached
+            and ticket.state in OPEN
+            and ticket.state != "resolved"
+            and aware(ticket.resolve_due_at) < now
+        ):
             ticket.resolve_breached = True
             breaches.append("resolve")
         reason = None
@@ -63,8 +85,9 @@ def sweep_deadlines(uow: UnitOfWork, now: datetime | None = None, batch: int = 2
             mark_escalated(ticket, reason, now)
             apply_transition(uow, SLA_ACCOUNT, ticket, "escalate", f"automatic: {reason}", {"reason": reason}, now)
         ticket.updated_at = now
-        outcomes.append({"ticket_id": ticket.id, "category": ticket.category_code, "breaches": breaches,
-                         "escalated": reason})
+        outcomes.append(
+            {"ticket_id": ticket.id, "category": ticket.category_code, "breaches": breaches, "escalated": reason}
+        )
     return outcomes
 
 
@@ -73,14 +96,24 @@ def auto_confirm(uow: UnitOfWork, days: float, now: datetime | None = None, batc
     now = now or utcnow()
     cutoff = now - timedelta(days=days)
     tickets = uow.session.scalars(
-        select(Ticket).where(Ticket.state == "resolved", Ticket.resolved_at <= cutoff)
-        .order_by(Ticket.resolved_at).limit(batch).with_for_update(skip_locked=True)
+        select(Ticket)
+        .where(Ticket.state == "resolved", Ticket.resolved_at <= cutoff)
+        .order_by(Ticket.resolved_at)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
     ).all()
     for ticket in tickets:
         ticket.auto_confirmed = True
         ticket.closed_at = now
-        apply_transition(uow, SLA_ACCOUNT, ticket, "confirm", f"automatic: not confirmed within {days:g} days",
-              {"rating": None, "automatic": True}, now)
+        apply_transition(
+            uow,
+            SLA_ACCOUNT,
+            ticket,
+            "confirm",
+            f"automatic: not confirmed within {days:g} days",
+            {"rating": None, "automatic": True},
+            now,
+        )
     return [t.id for t in tickets]
 
 
@@ -88,8 +121,11 @@ def open_counts(session: Session) -> dict[tuple[str, str], int]:
     """Tickets not yet closed per (state, category code), every pair present (zeros too)
     so a gauge drops back to 0 when the last ticket leaves a state."""
     counts = {(state, code): 0 for code in session.scalars(select(Category.code)) for state in OPEN}
-    rows = session.execute(select(Ticket.state, Ticket.category_code, func.count())
-                           .where(Ticket.state.not_in(CLOSED)).group_by(Ticket.state, Ticket.category_code))
+    rows = session.execute(
+        select(Ticket.state, Ticket.category_code, func.count())
+        .where(Ticket.state.not_in(CLOSED))
+        .group_by(Ticket.state, Ticket.category_code)
+    )
     for state, code, count in rows:
         counts[(state, code)] = count
     return counts

@@ -46,10 +46,13 @@ def visibility(caller: Identity, scope: Mapping[str, Any] | None = None) -> Visi
 
 def sees(v: Visibility, ticket: Any, named: set[str]) -> bool:
     """Whether a ticket (with the volunteer ids ``named`` on it) is within ``v``."""
-    return (v.everything or (v.resident is not None and ticket.resident_id == v.resident)
-            or (v.volunteer is not None and v.volunteer in named)
-            or (ticket.team_id is not None and ticket.team_id in v.teams)
-            or ticket.community_id in v.communities)
+    return (
+        v.everything
+        or (v.resident is not None and ticket.resident_id == v.resident)
+        or (v.volunteer is not None and v.volunteer in named)
+        or (ticket.team_id is not None and ticket.team_id in v.teams)
+        or ticket.community_id in v.communities
+    )
 
 
 def reduce_resident(view: dict[str, Any]) -> dict[str, Any]:

@@ -40,43 +40,60 @@ def team_loads(session: Session, team_ids: Iterable[str]) -> dict[str, int]:
         return {}
     loads: dict[str, int] = {}
     for column in (Ticket.team_id, Ticket.partner_id):
-        rows = session.execute(select(column, func.count()).where(column.in_(ids), Ticket.state.in_(LOAD_STATES))
-                               .group_by(column))
+        rows = session.execute(
+            select(column, func.count()).where(column.in_(ids), Ticket.state.in_(LOAD_STATES)).group_by(column)
+        )
         loads.update({holder: count for holder, count in rows})
     return loads
 
 
-def assign(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any], team: dict[str, Any],
-           members: list[dict[str, Any]], now: datetime | None = None) -> dict[str, Any]:
+def assign(
+    uow: UnitOfWork,
+    caller: Identity,
+    ticket_id: Any,
+    data: dict[str, Any],
+    team: dict[str, Any],
+    members: list[dict[str, Any]],
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Give the ticket to ``team`` (as the registry describes it) and named volunteers."""
     now = now or utcnow()
     session = uow.session
     ticket = begin(uow, caller, ticket_id, "assign")
     if ticket.needs_social_worker and not team.get("professional"):
-        raise InvalidInput("this ticket needs a professional social-work team",
-                           {"team_id": ["is not a professional team"]})
+        raise InvalidInput(
+            "this ticket needs a professional social-work team", {"team_id": ["is not a professional team"]}
+        )
     status = {m["volunteer_id"]: m["status"] for m in members}
     wanted = [str(v) for v in data["volunteer_ids"]]
     strangers = [v for v in wanted if v not in status]
     if strangers:
-        raise InvalidInput("every volunteer must be a member of the team",
-                           {"volunteer_ids": [f"{v} is not a member of team {team['code']}" for v in strangers]})
+        raise InvalidInput(
+            "every volunteer must be a member of the team",
+            {"volunteer_ids": [f"{v} is not a member of team {team['code']}" for v in strangers]},
+        )
     inactive = [v for v in wanted if status[v] != "active"]
     if inactive:
-        raise Conflict("a suspended or departed volunteer cannot be assigned",
-                       {"volunteer_ids": [f"{v} is {status[v]}" for v in inactive]})
+        raise Conflict(
+            "a suspended or departed volunteer cannot be assigned",
+            {"volunteer_ids": [f"{v} is {status[v]}" for v in inactive]},
+        )
     session.execute(delete(TicketVolunteer).where(TicketVolunteer.ticket_id == ticket.id))
-    session.execute(insert(TicketVolunteer), [{"ticket_id": ticket.id, "volunteer_id": v, "minutes": None}
-                                              for v in sorted(wanted)])
+    session.execute(
+        insert(TicketVolunteer), [{"ticket_id": ticket.id, "volunteer_id": v, "minutes": None} for v in sorted(wanted)]
+    )
     ticket.team_id, ticket.partner_id = team["id"], None
     ticket.assigned_at = ticket.assigned_at or now
-    apply_transition(uow, caller, ticket, "assign", data.get("note"), {"team_id": team["id"], "volunteer_ids": sorted(wanted)}, now)
+    apply_transition(
+        uow, caller, ticket, "assign", data.get("note"), {"team_id": team["id"], "volunteer_ids": sorted(wanted)}, now
+    )
     return ticket_view(session, ticket)
 
 
 # -- work ---------------------------------------------------------------------------
-def start(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any],
-          now: datetime | None = None) -> dict[str, Any]:
+def start(
+    uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any], now: datetime | None = None
+) -> dict[str, Any]:
     now = now or utcnow()
     ticket = begin(uow, caller, ticket_id, "start")
     ticket.started_at = ticket.started_at or now
@@ -89,8 +106,9 @@ def open_minutes(ticket: Ticket, now: datetime) -> int:
     return max(0, math.ceil((now - aware(ticket.reported_at)).total_seconds() / 60))
 
 
-def resolve(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any],
-            now: datetime | None = None) -> dict[str, Any]:
+def resolve(
+    uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any], now: datetime | None = None
+) -> dict[str, Any]:
     """Record the minutes each named volunteer served (travel excluded) and resolve."""
     now = now or utcnow()
     session = uow.session
@@ -101,64 +119,101 @@ def resolve(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, A
         raise InvalidInput("record the minutes of at least one volunteer", {"volunteers": ["at least one"]})
     unknown = sorted(set(served) - assigned)
     if unknown:
-        raise InvalidInput("minutes can be recorded only for volunteers named on the ticket",
-                           {"volunteers": [f"{v} is not assigned to this ticket" for v in unknown]})
+        raise InvalidInput(
+            "minutes can be recorded only for volunteers named on the ticket",
+            {"volunteers": [f"{v} is not assigned to this ticket" for v in unknown]},
+        )
     category = category_by_code(session, ticket.category_code)
     over = sorted(v for v, m in served.items() if m > category.max_credit_minutes)
     if over:
-        raise InvalidInput(f"a {category.code} ticket credits at most {category.max_credit_minutes} minutes "
-                           "per volunteer", {"minutes": [f"{v}: {served[v]} > {category.max_credit_minutes}"
-                                                         for v in over]})
+        raise InvalidInput(
+            f"a {category.code} ticket credits at most {category.max_credit_minutes} minutes per volunteer",
+            {"minutes": [f"{v}: {served[v]} > {category.max_credit_minutes}" for v in over]},
+        )
     limit = open_minutes(ticket, now)
     too_long = sorted(v for v, m in served.items() if m > limit)
     if too_long:
-        raise InvalidInput(f"minutes cannot exceed the {limit} minutes the ticket has been open",
-                           {"minutes": [f"{v}: {served[v]} > {limit}" for v in too_long]})
+        raise InvalidInput(
+            f"minutes cannot exceed the {limit} minutes the ticket has been open",
+            {"minutes": [f"{v}: {served[v]} > {limit}" for v in too_long]},
+        )
     for row in session.scalars(select(TicketVolunteer).where(TicketVolunteer.ticket_id == ticket.id)):
         row.minutes = served.get(row.volunteer_id)
     ticket.resolved_at = now
     event = {"resolved_at": now, "volunteers": [{"volunteer_id": v, "minutes": served[v]} for v in sorted(served)]}
     if ticket.partner_id:  # a partner's work: its own event (its own time earns no hours)
-        apply_transition(uow, caller, ticket, "resolve", data.get("note"), {**event, "partner_id": ticket.partner_id},
-                         now, "ticket.resolved_by_partner")
+        apply_transition(
+            uow,
+            caller,
+            ticket,
+            "resolve",
+            data.get("note"),
+            {**event, "partner_id": ticket.partner_id},
+            now,
+            "ticket.resolved_by_partner",
+        )
     else:
         apply_transition(uow, caller, ticket, "resolve", data.get("note"), {**event, "team_id": ticket.team_id}, now)
     return ticket_view(session, ticket)
 
 
 # -- the resident's word ------------------------------------------------------------
-def confirm(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any],
-            now: datetime | None = None) -> dict[str, Any]:
+def confirm(
+    uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any], now: datetime | None = None
+) -> dict[str, Any]:
     now = now or utcnow()
     ticket = begin(uow, caller, ticket_id, "confirm")
     ticket.rating = data["rating"]
     ticket.comment = data.get("comment")
     ticket.closed_at = now
-    apply_transition(uow, caller, ticket, "confirm", data.get("comment"), {"rating": data["rating"], "automatic": False}, now)
+    apply_transition(
+        uow, caller, ticket, "confirm", data.get("comment"), {"rating": data["rating"], "automatic": False}, now
+    )
     return ticket_view(uow.session, ticket)
 
 
-def reopen(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any], window_days: float,
-           now: datetime | None = None) -> dict[str, Any]:
+def reopen(
+    uow: UnitOfWork,
+    caller: Identity,
+    ticket_id: Any,
+    data: dict[str, Any],
+    window_days: float,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     now = now or utcnow()
     ticket = begin(uow, caller, ticket_id, "reopen")
     if now - aware(ticket.resolved_at) > timedelta(days=window_days):
-        raise Conflict(f"a ticket can be reopened within {window_days:g} days of its resolution",
-                       {"resolved_at": [f"more than {window_days:g} days ago"]})
+        raise Conflict(
+            f"a ticket can be reopened within {window_days:g} days of its resolution",
+            {"resolved_at": [f"more than {window_days:g} days ago"]},
+        )
     ticket.resolved_at = None
     apply_transition(uow, caller, ticket, "reopen", data.get("note"), None, now)
     return ticket_view(uow.session, ticket)
 
 
-def escalate(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any],
-             social_worker: dict[str, Any] | None = None, now: datetime | None = None) -> dict[str, Any]:
+def escalate(
+    uow: UnitOfWork,
+    caller: Identity,
+    ticket_id: Any,
+    data: dict[str, Any],
+    social_worker: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Escalate by hand, naming ``social_worker`` (the registry's pick for the community)."""
     now = now or utcnow()
     ticket = begin(uow, caller, ticket_id, "escalate")
     mark_escalated(ticket, "manual", now)
     name_social_worker(ticket, social_worker)
-    apply_transition(uow, caller, ticket, "escalate", data.get("note"),
-                     {"reason": "manual", "social_worker_id": ticket.social_worker_id}, now)
+    apply_transition(
+        uow,
+        caller,
+        ticket,
+        "escalate",
+        data.get("note"),
+        {"reason": "manual", "social_worker_id": ticket.social_worker_id},
+        now,
+    )
     return ticket_view(uow.session, ticket)
 
 
@@ -176,8 +231,9 @@ def mark_escalated(ticket: Ticket, reason: str, now: datetime) -> None:
     ticket.needs_social_worker = True
 
 
-def cancel(uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any],
-           now: datetime | None = None) -> dict[str, Any]:
+def cancel(
+    uow: UnitOfWork, caller: Identity, ticket_id: Any, data: dict[str, Any], now: datetime | None = None
+) -> dict[str, Any]:
     now = now or utcnow()
     ticket = begin(uow, caller, ticket_id, "cancel")
     ticket.closed_at = now

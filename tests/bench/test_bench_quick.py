@@ -20,8 +20,14 @@ REQUIRED = ("pipeline_vs_noop", "pipeline_vs_commit", "gateway_vs_bare", "import
 def test_quick_bench_writes_every_ratio_with_both_figures(tmp_path: Path) -> None:
     latest = tmp_path / "latest.json"
     before = 0.0
-    result = subprocess.run([sys.executable, "-m", "bench", "--quick"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=480, env={**os.environ, "YILIN_BENCH_RESULTS": str(tmp_path)})
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=480,
+        env={**os.environ, "YILIN_BENCH_RESULTS": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     assert latest.stat().st_mtime > before
     data = json.loads(latest.read_text())

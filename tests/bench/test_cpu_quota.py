@@ -15,8 +15,10 @@ from bench.cpu_quota import CpuQuota
 
 # The parent only waits; the child it starts does the work, so the group's usage can
 # only come from a child.
-BUSY_CHILD = ("import subprocess, sys; subprocess.run([sys.executable, '-c', "
-              "'import time\\nt = time.monotonic()\\nwhile time.monotonic() - t < 1.5: pass'])")
+BUSY_CHILD = (
+    "import subprocess, sys; subprocess.run([sys.executable, '-c', "
+    "'import time\\nt = time.monotonic()\\nwhile time.monotonic() - t < 1.5: pass'])"
+)
 
 
 def test_a_directory_that_is_no_cpu_controller_is_named_as_the_reason(tmp_path: Path) -> None:

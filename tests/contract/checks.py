@@ -43,8 +43,10 @@ def contract_problems(message: dict[str, Any]) -> list[str]:
     problems += [f"{'/'.join(map(str, e.absolute_path)) or '(envelope)'}: {e.message}" for e in check.iter_errors(body)]
     # The contract promises UTC: an offset such as +08:00 is valid RFC 3339 but breaks the promise.
     data = body.get("data") if isinstance(body.get("data"), dict) else {}
-    for where, properties, values in (("", check.schema["properties"], body),
-                                      ("data/", check.schema["properties"]["data"]["properties"], data)):
+    for where, properties, values in (
+        ("", check.schema["properties"], body),
+        ("data/", check.schema["properties"]["data"]["properties"], data),
+    ):
         for key, sub in properties.items():
             value = values.get(key)
             if sub.get("format") == "date-time" and isinstance(value, str) and not value.endswith(("Z", "+00:00")):

@@ -71,31 +71,80 @@ def registry_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
     """Places, organisations, a team, volunteers, memberships, a unit, an update, a
     deactivation and a member leaving: every registry event type."""
     places: dict[str, str] = {}
-    for code, level, parent in [("PD", "district", None), ("PD-01", "street", "PD"),
-                                ("PD-01-01", "community", "PD-01"), ("PD-01-01-G1", "grid", "PD-01-01")]:
-        places[code] = api.post("/places", {"code": code, "name": code, "level": level,
-                                            "parent_id": places.get(parent)})["id"]
+    for code, level, parent in [
+        ("PD", "district", None),
+        ("PD-01", "street", "PD"),
+        ("PD-01-01", "community", "PD-01"),
+        ("PD-01-01-G1", "grid", "PD-01-01"),
+    ]:
+        places[code] = api.post(
+            "/places", {"code": code, "name": code, "level": level, "parent_id": places.get(parent)}
+        )["id"]
     community = places["PD-01-01"]
     organisations = {}
-    for code, kind, where in [("PD-SEC", "government_sector", None), ("PD-SWA", "social_work_agency", community),
-                              ("PD-VOL", "volunteer_organisation", community), ("PD-SBJ", "community_partner", None)]:
-        organisations[code] = api.post("/organisations", {"code": code, "name": code, "kind": kind,
-                                                          "community_id": where, "covers": [community],
-                                                          "services": ["locksmith"]})["id"]
-    api.post("/cadres", {"code": "CADRE-1", "name": "网格干部", "organisation_id": organisations["PD-SEC"],
-                         "grid_ids": [places["PD-01-01-G1"]]})
-    team = api.post("/teams", {"code": "SUN", "name": "阳光关爱志愿服务队", "organisation_id": organisations["PD-VOL"],
-                               "community_id": community, "skills": ["plumbing", "elder_care"]})
-    volunteers = [api.post("/volunteers", {"name": f"志愿者{i}", "id_number": _id_number(100 + i),
-                                           "phone": f"1381234{5670 + i}", "community_id": community,
-                                           "skills": skills})["id"]
-                  for i, skills in enumerate([["plumbing"], ["elder_care", "first_aid"], ["plumbing"]])]
+    for code, kind, where in [
+        ("PD-SEC", "government_sector", None),
+        ("PD-SWA", "social_work_agency", community),
+        ("PD-VOL", "volunteer_organisation", community),
+        ("PD-SBJ", "community_partner", None),
+    ]:
+        organisations[code] = api.post(
+            "/organisations",
+            {
+                "code": code,
+                "name": code,
+                "kind": kind,
+                "community_id": where,
+                "covers": [community],
+                "services": ["locksmith"],
+            },
+        )["id"]
+    api.post(
+        "/cadres",
+        {
+            "code": "CADRE-1",
+            "name": "网格干部",
+            "organisation_id": organisations["PD-SEC"],
+            "grid_ids": [places["PD-01-01-G1"]],
+        },
+    )
+    team = api.post(
+        "/teams",
+        {
+            "code": "SUN",
+            "name": "阳光关爱志愿服务队",
+            "organisation_id": organisations["PD-VOL"],
+            "community_id": community,
+            "skills": ["plumbing", "elder_care"],
+        },
+    )
+    volunteers = [
+        api.post(
+            "/volunteers",
+            {
+                "name": f"志愿者{i}",
+                "id_number": _id_number(100 + i),
+                "phone": f"1381234{5670 + i}",
+                "community_id": community,
+                "skills": skills,
+            },
+        )["id"]
+        for i, skills in enumerate([["plumbing"], ["elder_care", "first_aid"], ["plumbing"]])
+    ]
     for volunteer in volunteers[:2]:
         api.post(f"/teams/{team['id']}/members", {"volunteer_id": volunteer})
     api.post(f"/teams/{team['id']}/members", {"volunteer_id": volunteers[2], "role": "lead"})
-    api.post("/units", {"name": "1+1+1+N", "community_id": community, "sector_id": organisations["PD-SEC"],
-                        "agency_id": organisations["PD-SWA"], "volunteer_organisation_id": organisations["PD-VOL"],
-                        "volunteer_ids": volunteers})
+    api.post(
+        "/units",
+        {
+            "name": "1+1+1+N",
+            "community_id": community,
+            "sector_id": organisations["PD-SEC"],
+            "agency_id": organisations["PD-SWA"],
+            "volunteer_organisation_id": organisations["PD-VOL"],
+            "volunteer_ids": volunteers,
+        },
+    )
     api.patch(f"/volunteers/{volunteers[0]}", {"skills": ["plumbing", "electrics"]})
     api.patch(f"/volunteers/{volunteers[1]}", {"status": "suspended"})
     api.delete(f"/teams/{team['id']}/members/{volunteers[1]}")
@@ -103,8 +152,15 @@ def registry_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
         "communities": [community],
         "organisations": organisations,
         "partner": organisations["PD-SBJ"],
-        "teams": [{"id": team["id"], "community_id": community, "organisation_id": organisations["PD-VOL"],
-                   "skills": team["skills"], "member_ids": [volunteers[0], volunteers[2]]}],
+        "teams": [
+            {
+                "id": team["id"],
+                "community_id": community,
+                "organisation_id": organisations["PD-VOL"],
+                "skills": team["skills"],
+                "member_ids": [volunteers[0], volunteers[2]],
+            }
+        ],
         "volunteers": [volunteers[0], volunteers[2]],  # the active ones
     }
 
@@ -138,10 +194,20 @@ def tickets_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
     now = datetime.now(timezone.utc)
 
     def open_ticket(code: str, attributes: dict[str, Any], reported_at: datetime) -> str:
-        return api.post("/tickets", {
-            "category_code": code, "community_id": team["community_id"], "channel": "hotline",
-            "resident_name": "王大爷", "resident_phone": "13900001234", "address": "幸福路1号",
-            "description": "scenario", "attributes": attributes, "reported_at": reported_at.isoformat()})["id"]
+        return api.post(
+            "/tickets",
+            {
+                "category_code": code,
+                "community_id": team["community_id"],
+                "channel": "hotline",
+                "resident_name": "王大爷",
+                "resident_phone": "13900001234",
+                "address": "幸福路1号",
+                "description": "scenario",
+                "attributes": attributes,
+                "reported_at": reported_at.isoformat(),
+            },
+        )["id"]
 
     def act(ticket_id: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         return api.post(f"/tickets/{ticket_id}/{action}", body or {})
@@ -173,8 +239,11 @@ def tickets_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
     act(lock, "assign", {"partner_id": context["partner"]})
     act(lock, "start")
     act(lock, "resolve", {"volunteers": []})
-    return {"tickets": {"confirmed": [visit], "cancelled": [drain], "escalated": [dispute], "resolved": [lock]},
-            "served_long": served_long, "served_short": served_short}
+    return {
+        "tickets": {"confirmed": [visit], "cancelled": [drain], "escalated": [dispute], "resolved": [lock]},
+        "served_long": served_long,
+        "served_short": served_short,
+    }
 
 
 def _replay_reopening(amqp_uri: str, ticket: dict[str, Any]) -> None:
@@ -188,9 +257,15 @@ def _replay_reopening(amqp_uri: str, ticket: dict[str, Any]) -> None:
     envelope = EVENTS.envelope("ticket.reopened", data, None)
     exchange = Exchange("tickets.events", type="topic", durable=True)
     with Connection(amqp_uri) as conn:
-        Producer(conn.channel()).publish(envelope.to_message(), exchange=exchange, routing_key=envelope.type,
-                                         serializer="json", delivery_mode=2, message_id=envelope.id,
-                                         declare=[exchange])
+        Producer(conn.channel()).publish(
+            envelope.to_message(),
+            exchange=exchange,
+            routing_key=envelope.type,
+            serializer="json",
+            delivery_mode=2,
+            message_id=envelope.id,
+            declare=[exchange],
+        )
 
 
 def hours_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
@@ -209,26 +284,34 @@ def hours_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
     today = datetime.now(LOCAL_TIME).date()
     sheets = []
     for days_ago in (2, 3, 4, 5):
-        body = {"organisation_id": organisation, "activity": "社区防汛值守", "place": "社区党群服务中心",
-                "served_on": (today - timedelta(days=days_ago)).isoformat(), "community_id": team["community_id"],
-                "content": "全天值守",
-                "entries": [{"volunteer_id": star, "start_time": "02:00", "end_time": "22:00"},
-                            {"volunteer_id": other, "start_time": "09:00", "end_time": "10:00"}]}
+        body = {
+            "organisation_id": organisation,
+            "activity": "社区防汛值守",
+            "place": "社区党群服务中心",
+            "served_on": (today - timedelta(days=days_ago)).isoformat(),
+            "community_id": team["community_id"],
+            "content": "全天值守",
+            "entries": [
+                {"volunteer_id": star, "start_time": "02:00", "end_time": "22:00"},
+                {"volunteer_id": other, "start_time": "09:00", "end_time": "10:00"},
+            ],
+        }
         # The hours service learns the organisation from the registry's events.
-        sheets.append(eventually(lambda body=body: api.post("/hours/sheets", body),
-                                  "the organisation to reach hours"))
+        sheets.append(eventually(lambda body=body: api.post("/hours/sheets", body), "the organisation to reach hours"))
     for sheet in sheets[:3]:
         api.post(f"/hours/sheets/{sheet['id']}/verify", {})
     last = {e["volunteer_id"]: e["id"] for e in sheets[3]["entries"]}
-    api.post(f"/hours/entries/{last[other]}/reject",
-             {"reason": "signed in, did not serve", "reason_code": "not_served"})
+    api.post(
+        f"/hours/entries/{last[other]}/reject", {"reason": "signed in, did not serve", "reason_code": "not_served"}
+    )
     api.post(f"/hours/entries/{last[star]}/verify", {})  # 6000 minutes: 100 hours, 1★
     assert totals(star)["star_level"] == 1
 
     first = next(e["id"] for e in sheets[0]["entries"] if e["volunteer_id"] == star)
     refused = api.post(f"/hours/entries/{first}/corrections", {"minutes": 1260, "reason": "stayed an hour longer"})
-    api.post(f"/hours/corrections/{refused['id']}/reject",
-             {"reason": "the sheet says 22:00", "reason_code": "wrong_minutes"})
+    api.post(
+        f"/hours/corrections/{refused['id']}/reject", {"reason": "the sheet says 22:00", "reason_code": "wrong_minutes"}
+    )
     correction = api.post(f"/hours/entries/{first}/corrections", {"minutes": 600, "reason": "half the day only"})
     api.post(f"/hours/corrections/{correction['id']}/approve", {})  # 5400 minutes: under 1★ again
     assert totals(star)["star_level"] == 0
@@ -246,32 +329,61 @@ def fund_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
     community = context["communities"][0]
     owners = {}
     for code, kind in [("PD-RC", "residents_committee"), ("PD-NM", "social_enterprise")]:
-        owners[kind] = api.post("/organisations", {"code": code, "name": code, "kind": kind,
-                                                   "community_id": community})["id"]
-    enterprise = api.post("/fund/enterprises", {
-        "code": "NIGHT-MARKET-1", "name": "望丛夜市运营有限公司", "community_id": community,
-        "owner_organisation_id": owners["residents_committee"], "organisation_id": owners["social_enterprise"],
-        "contribution_rate_bp": 1000})
+        owners[kind] = api.post(
+            "/organisations", {"code": code, "name": code, "kind": kind, "community_id": community}
+        )["id"]
+    enterprise = api.post(
+        "/fund/enterprises",
+        {
+            "code": "NIGHT-MARKET-1",
+            "name": "望丛夜市运营有限公司",
+            "community_id": community,
+            "owner_organisation_id": owners["residents_committee"],
+            "organisation_id": owners["social_enterprise"],
+            "contribution_rate_bp": 1000,
+        },
+    )
     year = datetime.now(LOCAL_TIME).year - 1
-    api.post("/fund/profit-reports", {"enterprise_id": enterprise["id"], "fiscal_year": year,
-                                      "net_profit": "1234567.89", "audited": True, "document_ref": f"AUD-{year}",
-                                      "transfer_id": str(uuid.uuid4())})
+    api.post(
+        "/fund/profit-reports",
+        {
+            "enterprise_id": enterprise["id"],
+            "fiscal_year": year,
+            "net_profit": "1234567.89",
+            "audited": True,
+            "document_ref": f"AUD-{year}",
+            "transfer_id": str(uuid.uuid4()),
+        },
+    )
     [ticket] = context.get("tickets", {}).get("confirmed", [None])
-    paid = api.post("/fund/disbursements", {"community_id": community, "category": "hardware_repair",
-                                            "amount": "3680.00", "purpose": "Replace 12 broken drain covers",
-                                            "ticket_id": ticket})
+    paid = api.post(
+        "/fund/disbursements",
+        {
+            "community_id": community,
+            "category": "hardware_repair",
+            "amount": "3680.00",
+            "purpose": "Replace 12 broken drain covers",
+            "ticket_id": ticket,
+        },
+    )
     # Four eyes: two members approve as themselves; a treasurer who did neither pays.
     from tests.security.credentials import bearer
 
     for member in ("fund-committee-zhang", "fund-committee-li"):
         api.post(f"/fund/disbursements/{paid['id']}/approvals", {}, headers=bearer("fund_committee", member))
-    api.post(f"/fund/disbursements/{paid['id']}/payment", {"transfer_id": str(uuid.uuid4())},
-             headers=bearer("operator", "fund-treasurer-wang"))
-    refused = api.post("/fund/disbursements", {"community_id": community, "category": "other",
-                                               "amount": "99999.00", "purpose": "A private car park"})
+    api.post(
+        f"/fund/disbursements/{paid['id']}/payment",
+        {"transfer_id": str(uuid.uuid4())},
+        headers=bearer("operator", "fund-treasurer-wang"),
+    )
+    refused = api.post(
+        "/fund/disbursements",
+        {"community_id": community, "category": "other", "amount": "99999.00", "purpose": "A private car park"},
+    )
     api.post(f"/fund/disbursements/{refused['id']}/rejection", {"reason": "not for the community"})
-    return {"fund": {"enterprise": enterprise["id"], "disbursements": {"paid": [paid["id"]],
-                                                                       "rejected": [refused["id"]]}}}
+    return {
+        "fund": {"enterprise": enterprise["id"], "disbursements": {"paid": [paid["id"]], "rejected": [refused["id"]]}}
+    }
 
 
 STEPS: list[Step] = [

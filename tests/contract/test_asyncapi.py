@@ -25,20 +25,29 @@ def asyncapi_validate() -> Validate:
     node = shutil.which("node")
     if node is None:
         pytest.fail("Node.js 20+ is required to validate docs/asyncapi.yaml (apt-get install nodejs npm)")
-    major = int(subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
-                .lstrip("v").split(".")[0])
+    major = int(
+        subprocess.run([node, "--version"], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .lstrip("v")
+        .split(".")[0]
+    )
     assert major >= 20, f"Node.js 20+ is required, found v{major}"
     if not (TOOL / "node_modules" / "@asyncapi" / "parser").is_dir():
         npm = shutil.which("npm")
         if npm is None:
             pytest.fail("npm is required to install the pinned AsyncAPI parser (tools/asyncapi)")
         # The lock file pins every package; install scripts stay off (one of them only phones home).
-        subprocess.run([npm, "ci", "--prefix", str(TOOL), "--ignore-scripts", "--no-audit", "--no-fund"],
-                       check=True, timeout=600, env={**os.environ, "SCARF_ANALYTICS": "false"})
+        subprocess.run(
+            [npm, "ci", "--prefix", str(TOOL), "--ignore-scripts", "--no-audit", "--no-fund"],
+            check=True,
+            timeout=600,
+            env={**os.environ, "SCARF_ANALYTICS": "false"},
+        )
 
     def run(*paths: Path) -> subprocess.CompletedProcess:
-        return subprocess.run([node, str(TOOL / "validate.mjs"), *map(str, paths)], capture_output=True, text=True,
-                              timeout=120)
+        return subprocess.run(
+            [node, str(TOOL / "validate.mjs"), *map(str, paths)], capture_output=True, text=True, timeout=120
+        )
 
     return run
 
@@ -91,8 +100,12 @@ def test_the_document_describes_every_event_as_subscribers_need_it() -> None:
         exchange = f"{t.source}.events"
         channel = document["channels"][exchange]
         assert channel["address"] == exchange
-        assert channel["bindings"]["amqp"]["exchange"] == {"name": exchange, "type": "topic", "durable": True,
-                                                           "autoDelete": False}
+        assert channel["bindings"]["amqp"]["exchange"] == {
+            "name": exchange,
+            "type": "topic",
+            "durable": True,
+            "autoDelete": False,
+        }
         mid = message_id(t)
         assert channel["messages"][mid] == {"$ref": f"#/components/messages/{mid}"}
         message = document["components"]["messages"][mid]

@@ -22,8 +22,9 @@ from yilinctl.contract import (
 
 def test_code_keeps_every_committed_event_version_compatible() -> None:
     problems = compatibility_problems(generate(), committed_files())
-    assert not problems, ("a published (type, version) changed incompatibly; define a new version beside it:\n"
-                          + "\n".join(problems))
+    assert not problems, (
+        "a published (type, version) changed incompatibly; define a new version beside it:\n" + "\n".join(problems)
+    )
 
 
 def test_every_committed_event_version_is_still_defined() -> None:
@@ -38,8 +39,12 @@ class Published(Schema):
     rating = fields.Integer(required=True, allow_none=True)
     note = fields.String()
     reason = fields.String(required=True, validate=validate.OneOf(["overdue", "manual"]))
-    volunteers = fields.List(fields.Nested(type("V", (Schema,), {
-        "volunteer_id": fields.UUID(required=True), "minutes": fields.Integer(required=True)})), required=True)
+    volunteers = fields.List(
+        fields.Nested(
+            type("V", (Schema,), {"volunteer_id": fields.UUID(required=True), "minutes": fields.Integer(required=True)})
+        ),
+        required=True,
+    )
 
 
 def _changed(**changes: fields.Field | None) -> type[Schema]:
@@ -52,34 +57,56 @@ def _changed(**changes: fields.Field | None) -> type[Schema]:
     return Schema.from_dict(declared, name="Changed")
 
 
-@pytest.mark.parametrize("changes, expected", [
-    ({"minutes": None}, "data.minutes: removed"),
-    ({"minutes": fields.String(required=True)}, "data.minutes: type changed from ['integer'] to ['string']"),
-    ({"minutes": fields.Decimal(as_string=True, required=True)}, "data.minutes: type changed"),
-    ({"rating": fields.Integer(required=True)}, "data.rating: type changed from ['integer', 'null']"),
-    ({"minutes": fields.Integer(required=True, allow_none=True)}, "data.minutes: type changed"),
-    ({"ticket_id": fields.String(required=True)}, "data.ticket_id: format changed from uuid to None"),
-    ({"note": fields.String(required=True)}, "data.note: became required"),
-    ({"minutes": fields.Integer()}, "data.minutes: no longer required"),
-    ({"team_id": fields.UUID(required=True)}, "data.team_id: added as required"),
-    ({"reason": fields.String(required=True, validate=validate.OneOf(["manual"]))},
-     "data.reason: no longer allows ['overdue']"),
-    ({"note": fields.String(validate=validate.OneOf(["x"]))}, "data.note: now restricted to ['x']"),
-    ({"volunteers": fields.List(fields.Nested(type("V2", (Schema,), {
-        "volunteer_id": fields.UUID(required=True), "minutes": fields.String(required=True)})), required=True)},
-     "data.volunteers[].minutes: type changed"),
-])
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"minutes": None}, "data.minutes: removed"),
+        ({"minutes": fields.String(required=True)}, "data.minutes: type changed from ['integer'] to ['string']"),
+        ({"minutes": fields.Decimal(as_string=True, required=True)}, "data.minutes: type changed"),
+        ({"rating": fields.Integer(required=True)}, "data.rating: type changed from ['integer', 'null']"),
+        ({"minutes": fields.Integer(required=True, allow_none=True)}, "data.minutes: type changed"),
+        ({"ticket_id": fields.String(required=True)}, "data.ticket_id: format changed from uuid to None"),
+        ({"note": fields.String(required=True)}, "data.note: became required"),
+        ({"minutes": fields.Integer()}, "data.minutes: no longer required"),
+        ({"team_id": fields.UUID(required=True)}, "data.team_id: added as required"),
+        (
+            {"reason": fields.String(required=True, validate=validate.OneOf(["manual"]))},
+            "data.reason: no longer allows ['overdue']",
+        ),
+        ({"note": fields.String(validate=validate.OneOf(["x"]))}, "data.note: now restricted to ['x']"),
+        (
+            {
+                "volunteers": fields.List(
+                    fields.Nested(
+                        type(
+                            "V2",
+                            (Schema,),
+                            {"volunteer_id": fields.UUID(required=True), "minutes": fields.String(required=True)},
+                        )
+                    ),
+                    required=True,
+                )
+            },
+            "data.volunteers[].minutes: type changed",
+        ),
+    ],
+)
 def test_breaking_changes_are_caught(changes: dict[str, fields.Field | None], expected: str) -> None:
     problems = breaking_changes(json_schema(Published), json_schema(_changed(**changes)))
     assert any(p.startswith(expected) for p in problems), problems
 
 
-@pytest.mark.parametrize("changes", [
-    {"team_id": fields.UUID()},                                                  # a new optional field
-    {"comment": fields.String(allow_none=True, metadata={"description": "x"})},  # another, nullable
-    {"minutes": fields.Integer(required=True, metadata={"description": "Minutes served."})},  # documentation
-    {"reason": fields.String(required=True, validate=validate.OneOf(["overdue", "manual", "dispute"]))},  # a new code
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"team_id": fields.UUID()},  # a new optional field
+        {"comment": fields.String(allow_none=True, metadata={"description": "x"})},  # another, nullable
+        {"minutes": fields.Integer(required=True, metadata={"description": "Minutes served."})},  # documentation
+        {
+            "reason": fields.String(required=True, validate=validate.OneOf(["overdue", "manual", "dispute"]))
+        },  # a new code
+    ],
+)
 def test_additive_changes_keep_the_version(changes: dict[str, fields.Field]) -> None:
     assert breaking_changes(json_schema(Published), json_schema(_changed(**changes))) == []
 
@@ -91,10 +118,13 @@ def test_a_new_version_beside_the_old_one_passes_and_is_published_separately() -
     for t in event_types():
         catalogue.define(t.name, t.version, t.summary)(t.schema)
     v1 = json_schema(catalogue.get("team.created", 1).schema)
-    v2 = Schema.from_dict({**{k: f for k, f in catalogue.get("team.created", 1).schema._declared_fields.items()
-                              if k != "domain"}, "domains": fields.List(fields.String(), required=True,
-                                                                      metadata={"description": "Domain codes."})},
-                          name="TeamCreatedV2")
+    v2 = Schema.from_dict(
+        {
+            **{k: f for k, f in catalogue.get("team.created", 1).schema._declared_fields.items() if k != "domain"},
+            "domains": fields.List(fields.String(), required=True, metadata={"description": "Domain codes."}),
+        },
+        name="TeamCreatedV2",
+    )
     catalogue.define("team.created", 2, "Published when a volunteer team is created.")(v2)
     generated = generate(list(catalogue))
     assert "docs/events/team.created.v2.json" in generated and "docs/events/team.created.v1.json" in generated

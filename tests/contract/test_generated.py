@@ -78,8 +78,12 @@ def test_writing_refuses_to_break_a_published_version(tmp_path: Path) -> None:
 def test_every_payload_field_is_documented() -> None:
     """The catalogue promises each field's meaning: every field needs
     ``metadata={"description": ...}`` in its service's events.py."""
-    undocumented = [f"{t.source} {t.name} v{t.version}: {name}" for t in event_types()
-                    for name, schema in json_schema(t.schema)["properties"].items() if not schema.get("description")]
+    undocumented = [
+        f"{t.source} {t.name} v{t.version}: {name}"
+        for t in event_types()
+        for name, schema in json_schema(t.schema)["properties"].items()
+        if not schema.get("description")
+    ]
     assert not undocumented, undocumented
 
 
@@ -138,11 +142,18 @@ def test_converter_covers_the_field_types_and_validators() -> None:
     assert props["ratio"]["type"] == "string" and props["ratio"]["format"] == "decimal"
     volunteer = props["volunteers"]["items"]
     assert props["volunteers"]["minItems"] == 1 and volunteer["required"] == ["minutes", "volunteer_id"]
-    assert volunteer["properties"]["volunteer_id"] == {"type": "string", "format": "uuid", "description": "Volunteer id."}
+    assert volunteer["properties"]["volunteer_id"] == {
+        "type": "string",
+        "format": "uuid",
+        "description": "Volunteer id.",
+    }
     assert volunteer["properties"]["minutes"]["x-unit"].startswith("minutes")
     assert props["lead"]["type"] == ["object", "null"]
-    assert props["tags"] == {"type": "object", "additionalProperties": {"type": "integer"},
-                             "propertyNames": {"type": "string"}}
+    assert props["tags"] == {
+        "type": "object",
+        "additionalProperties": {"type": "integer"},
+        "propertyNames": {"type": "string"},
+    }
     assert props["extra"] == {"description": "Anything."}
     assert "secret" not in props and "renamedKey" in props and props["renamedKey"]["x-unit"].startswith("minutes")
 
@@ -153,15 +164,36 @@ def test_what_marshmallow_dumps_validates_and_what_it_rejects_fails() -> None:
     import uuid
 
     checker = Draft7Validator(json_schema(Everything), format_checker=FormatChecker())
-    good = Everything().dump({
-        "code": "AB", "kind": None, "count": 3, "amount_fen": 1999, "paid": True,
-        "at": datetime.datetime(2026, 11, 29, 9, tzinfo=datetime.timezone.utc), "on": datetime.date(2026, 11, 29),
-        "ratio": decimal.Decimal("0.10"), "volunteers": [{"volunteer_id": uuid.uuid4(), "minutes": 90}],
-        "lead": None, "tags": {"x": 1}, "extra": [1, "two"], "renamed": "r"})
+    good = Everything().dump(
+        {
+            "code": "AB",
+            "kind": None,
+            "count": 3,
+            "amount_fen": 1999,
+            "paid": True,
+            "at": datetime.datetime(2026, 11, 29, 9, tzinfo=datetime.timezone.utc),
+            "on": datetime.date(2026, 11, 29),
+            "ratio": decimal.Decimal("0.10"),
+            "volunteers": [{"volunteer_id": uuid.uuid4(), "minutes": 90}],
+            "lead": None,
+            "tags": {"x": 1},
+            "extra": [1, "two"],
+            "renamed": "r",
+        }
+    )
     assert [e.message for e in checker.iter_errors(good)] == []
-    for field, value in [("code", "ab"), ("kind", "c"), ("count", 0), ("paid", "yes"), ("at", "yesterday"),
-                         ("ratio", 0.1), ("volunteers", []), ("volunteers", [{"volunteer_id": "x", "minutes": 90}]),
-                         ("volunteers", [{"volunteer_id": str(uuid.uuid4()), "minutes": 0}]), ("tags", {"x": "1"})]:
+    for field, value in [
+        ("code", "ab"),
+        ("kind", "c"),
+        ("count", 0),
+        ("paid", "yes"),
+        ("at", "yesterday"),
+        ("ratio", 0.1),
+        ("volunteers", []),
+        ("volunteers", [{"volunteer_id": "x", "minutes": 90}]),
+        ("volunteers", [{"volunteer_id": str(uuid.uuid4()), "minutes": 0}]),
+        ("tags", {"x": "1"}),
+    ]:
         assert list(checker.iter_errors({**good, field: value})), (field, value)
         if field not in ("ratio", "paid", "tags"):  # marshmallow's load is lenient with these
             assert Everything().validate({**good, field: value}), (field, value)
@@ -178,13 +210,23 @@ def test_enums_and_tuples() -> None:
         bronze = 1
         silver = 2
 
-    props = json_schema(Schema.from_dict({
-        "by_name": fields.Enum(Channel), "by_value": fields.Enum(Level, by_value=True),
-        "pair": fields.Tuple((fields.String(), fields.Integer()))}))["properties"]
+    props = json_schema(
+        Schema.from_dict(
+            {
+                "by_name": fields.Enum(Channel),
+                "by_value": fields.Enum(Level, by_value=True),
+                "pair": fields.Tuple((fields.String(), fields.Integer())),
+            }
+        )
+    )["properties"]
     assert props["by_name"] == {"type": "string", "enum": ["phone", "app"]}
     assert props["by_value"] == {"type": "integer", "enum": [1, 2]}
-    assert props["pair"] == {"type": "array", "items": [{"type": "string"}, {"type": "integer"}],
-                             "minItems": 2, "maxItems": 2}
+    assert props["pair"] == {
+        "type": "array",
+        "items": [{"type": "string"}, {"type": "integer"}],
+        "minItems": 2,
+        "maxItems": 2,
+    }
 
 
 def test_unsupported_field_fails_loudly() -> None:

@@ -45,7 +45,8 @@ def test_format_checks_are_active() -> None:
 
 
 def test_example_subscribers_receive_and_validate_every_event_of_the_scenario(
-        stack: Any, tap: Any, amqp_uri: str, container_factory: Any, tmp_path: Path, http: Any) -> None:
+    stack: Any, tap: Any, amqp_uri: str, container_factory: Any, tmp_path: Path, http: Any
+) -> None:
     expected = scenario.expected_events()
     # Every event type of every service that publishes any: the scenario leaves none out.
     assert expected == {(t.source, t.name, t.version) for t in event_types()}
@@ -60,9 +61,21 @@ def test_example_subscribers_receive_and_validate_every_event_of_the_scenario(
     bindings = [arg for source, types in by_source.items() for t in types for arg in ("--bind", f"{source}.events:{t}")]
     with log.open("w") as out:
         plain = subprocess.Popen(
-            [sys.executable, str(ROOT / "examples" / "plain_subscriber.py"), "--url", "amqp" + amqp_uri[len("pyamqp"):],
-             "--queue", "example.plain", "--record", str(record), *bindings],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                str(ROOT / "examples" / "plain_subscriber.py"),
+                "--url",
+                "amqp" + amqp_uri[len("pyamqp") :],
+                "--queue",
+                "example.plain",
+                "--record",
+                str(record),
+                *bindings,
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_until(lambda: plain.poll() is not None or "ready:" in log.read_text(), 20, what="plain subscriber ready")
         assert plain.poll() is None, log.read_text()
@@ -79,14 +92,19 @@ def test_example_subscribers_receive_and_validate_every_event_of_the_scenario(
         scenario.run(scenario.Api(s.url, http), {"amqp_uri": amqp_uri})
 
         def all_received() -> bool:
-            return expected <= _kinds(_records(record)) and expected <= _kinds(nameko_received) and \
-                expected <= _kinds([json.loads(m["raw"]) for m in everything.messages])
+            return (
+                expected <= _kinds(_records(record))
+                and expected <= _kinds(nameko_received)
+                and expected <= _kinds([json.loads(m["raw"]) for m in everything.messages])
+            )
 
         try:
             wait_until(all_received, 30, what="every event type at both example subscribers")
         except AssertionError:
-            raise AssertionError(f"missing — plain: {expected - _kinds(_records(record))}, "
-                                 f"nameko: {expected - _kinds(nameko_received)}\n{log.read_text()}") from None
+            raise AssertionError(
+                f"missing — plain: {expected - _kinds(_records(record))}, "
+                f"nameko: {expected - _kinds(nameko_received)}\n{log.read_text()}"
+            ) from None
 
         # Every message published validates against its committed schema.
         tapped = list(everything.messages)
@@ -106,13 +124,17 @@ def test_example_subscribers_receive_and_validate_every_event_of_the_scenario(
         bad["data"] = {**bad["data"], next(iter(bad["data"])): 12345}
         with Connection(amqp_uri) as conn:
             exchange = Exchange(f"{bad['source']}.events", type="topic", durable=True)
-            Producer(conn.channel()).publish(bad, exchange=exchange, routing_key=bad["type"], serializer="json",
-                                             declare=[exchange])
+            Producer(conn.channel()).publish(
+                bad, exchange=exchange, routing_key=bad["type"], serializer="json", declare=[exchange]
+            )
         wait_until(lambda: _queue_depth(amqp_uri, "example.plain.dlq") == 1, 10, what="invalid event dead-lettered")
         assert bad["id"] not in {e["id"] for e in _records(record)}
         assert bad["id"] not in {e["id"] for e in nameko_received}
-        [tapped_bad] = wait_until(lambda: [m for m in everything.messages if json.loads(m["raw"])["id"] == bad["id"]],
-                                  10, what="the tap to see the invalid event")
+        [tapped_bad] = wait_until(
+            lambda: [m for m in everything.messages if json.loads(m["raw"])["id"] == bad["id"]],
+            10,
+            what="the tap to see the invalid event",
+        )
         assert contract_problems(tapped_bad)
     finally:
         plain.terminate()
@@ -123,13 +145,22 @@ def test_example_subscribers_receive_and_validate_every_event_of_the_scenario(
 
 def test_nameko_example_binds_what_it_declares() -> None:
     """The example as shipped handles a few types; ``subscribe_to`` adds the rest once."""
-    base = {(e.source_service, e.event_type) for name in dir(ExampleSubscriber)
-            for e in getattr(getattr(ExampleSubscriber, name), "nameko_entrypoints", ())}
-    assert base == {("registry", "volunteer.registered"), ("registry", "volunteer.deactivated"),
-                    ("registry", "team.member_joined")}
+    base = {
+        (e.source_service, e.event_type)
+        for name in dir(ExampleSubscriber)
+        for e in getattr(getattr(ExampleSubscriber, name), "nameko_entrypoints", ())
+    }
+    assert base == {
+        ("registry", "volunteer.registered"),
+        ("registry", "volunteer.deactivated"),
+        ("registry", "team.member_joined"),
+    }
     extended = subscribe_to({"registry": ["volunteer.registered", "team.created"]})
-    handlers = [(e.source_service, e.event_type) for name in dir(extended)
-                for e in getattr(getattr(extended, name), "nameko_entrypoints", ())]
+    handlers = [
+        (e.source_service, e.event_type)
+        for name in dir(extended)
+        for e in getattr(getattr(extended, name), "nameko_entrypoints", ())
+    ]
     assert sorted(handlers) == sorted(base | {("registry", "team.created")})
 
 
@@ -163,10 +194,12 @@ def test_plain_example_acks_only_after_processing_and_dead_letters_the_invalid()
         (b"{not json", ("nack", 1, False)),
         (json.dumps({**example, "version": 99}).encode(), ("ack", 2, None)),  # a version it does not know: skipped
         (json.dumps({**example, "data": {**example["data"], "role": "boss"}}).encode(), ("nack", 3, False)),
-        (json.dumps({**example, "id": str(uuid.uuid4()), "data": {**example["data"], "role": "lead"}}).encode(),
-         ("nack", 4, True)),                                                    # processing failed: requeued
+        (
+            json.dumps({**example, "id": str(uuid.uuid4()), "data": {**example["data"], "role": "lead"}}).encode(),
+            ("nack", 4, True),
+        ),  # processing failed: requeued
         (json.dumps(example).encode(), ("ack", 5, None)),
-        (json.dumps(example).encode(), ("ack", 6, None)),                        # a duplicate: acked, not reprocessed
+        (json.dumps(example).encode(), ("ack", 6, None)),  # a duplicate: acked, not reprocessed
     ]
     for tag, (body, _) in enumerate(deliveries, start=1):
         subscriber.on_message(channel, SimpleNamespace(delivery_tag=tag), None, body)

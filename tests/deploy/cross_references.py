@@ -47,9 +47,7 @@ def cross_reference_errors(docs: list[dict]) -> list[str]:
             if isinstance(target, str):
                 for key in hits:
                     names = {
-                        p.get("name")
-                        for c in pod_templates[key]["spec"]["containers"]
-                        for p in c.get("ports", [])
+                        p.get("name") for c in pod_templates[key]["spec"]["containers"] for p in c.get("ports", [])
                     }
                     if target not in names:
                         errors.append(f"Service/{name}: targetPort {target!r} is not a port of {key}")
@@ -66,7 +64,9 @@ def cross_reference_errors(docs: list[dict]) -> list[str]:
         for trig in so["spec"].get("triggers", []):
             auth = (trig.get("authenticationRef") or {}).get("name")
             if auth and auth not in by_kind.get("TriggerAuthentication", {}):
-                errors.append(f"ScaledObject/{name}: authenticationRef {auth!r} is not a rendered TriggerAuthentication")
+                errors.append(
+                    f"ScaledObject/{name}: authenticationRef {auth!r} is not a rendered TriggerAuthentication"
+                )
 
     for name, ta in by_kind.get("TriggerAuthentication", {}).items():
         for ref in ta["spec"].get("secretTargetRef", []):
@@ -86,7 +86,9 @@ def cross_reference_errors(docs: list[dict]) -> list[str]:
         for ep in sm["spec"].get("endpoints", []):
             for svc in hits:
                 if ep.get("port") not in {p.get("name") for p in svc["spec"]["ports"]}:
-                    errors.append(f"ServiceMonitor/{name}: Service/{svc['metadata']['name']} has no port {ep.get('port')!r}")
+                    errors.append(
+                        f"ServiceMonitor/{name}: Service/{svc['metadata']['name']} has no port {ep.get('port')!r}"
+                    )
 
     for name, pm in by_kind.get("PodMonitor", {}).items():
         sel = pm["spec"]["selector"].get("matchLabels", {})
@@ -118,11 +120,11 @@ def cross_reference_errors(docs: list[dict]) -> list[str]:
                 if "secretRef" in src and src["secretRef"]["name"] not in secrets:
                     errors.append(f"{key}: envFrom Secret {src['secretRef']['name']!r} is unknown")
             for env in c.get("env", []):
-                ref = (env.get("valueFrom") or {})
+                ref = env.get("valueFrom") or {}
                 if "secretKeyRef" in ref and ref["secretKeyRef"]["name"] not in secrets:
                     errors.append(f"{key}: env {env['name']} reads unknown Secret {ref['secretKeyRef']['name']!r}")
                 if "configMapKeyRef" in ref and ref["configMapKeyRef"]["name"] not in configmaps:
-                    errors.append(f"{key}: env {env['name']} reads unknown ConfigMap {ref['configMapKeyRef']['name']!r}")
+                    errors.append(
+                        f"{key}: env {env['name']} reads unknown ConfigMap {ref['configMapKeyRef']['name']!r}"
+                    )
     return errors
-
-

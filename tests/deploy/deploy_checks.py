@@ -47,8 +47,7 @@ def venv_tool(name: str) -> Path:
     path = VENV_BIN / name
     if not path.is_file() or not os.access(path, os.X_OK):
         pytest.fail(
-            f"validator {name!r} not found at {path}; "
-            "install the test group from uv.lock: make install-test",
+            f"validator {name!r} not found at {path}; install the test group from uv.lock: make install-test",
             pytrace=False,
         )
     return path
@@ -217,25 +216,67 @@ def _unknown_keys(given, kept, path=""):
 
 # The messaging-topology operator's User and Permission (rabbitmq.com/v1beta1), written
 # out from its CRDs' spec (the fields Yilin uses, closed as the API server would drop others).
-_CLUSTER_REF = {"type": "object", "required": ["name"], "additionalProperties": False,
-                "properties": {"name": {"type": "string"}, "namespace": {"type": "string"},
-                               "connectionSecret": {"type": "object", "properties": {"name": {"type": "string"}}}}}
+_CLUSTER_REF = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string"},
+        "namespace": {"type": "string"},
+        "connectionSecret": {"type": "object", "properties": {"name": {"type": "string"}}},
+    },
+}
 _TOPOLOGY_SCHEMAS = {
-    "User": {"type": "object", "required": ["spec"], "properties": {"spec": {
-        "type": "object", "required": ["rabbitmqClusterReference"], "additionalProperties": False,
-        "properties": {"rabbitmqClusterReference": _CLUSTER_REF,
-                       "tags": {"type": "array", "items": {"enum": ["management", "policymaker", "monitoring",
-                                                                   "administrator", "impersonator"]}},
-                       "importCredentialsSecret": {"type": "object", "required": ["name"],
-                                                   "properties": {"name": {"type": "string"}}}}}}},
-    "Permission": {"type": "object", "required": ["spec"], "properties": {"spec": {
-        "type": "object", "required": ["vhost", "permissions", "rabbitmqClusterReference"], "additionalProperties": False,
-        "properties": {"vhost": {"type": "string"}, "user": {"type": "string"},
-                       "userReference": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
-                       "permissions": {"type": "object", "additionalProperties": False,
-                                       "properties": {k: {"type": "string"} for k in ("configure", "write", "read")}},
-                       "rabbitmqClusterReference": _CLUSTER_REF},
-        "oneOf": [{"required": ["user"]}, {"required": ["userReference"]}]}}},
+    "User": {
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "spec": {
+                "type": "object",
+                "required": ["rabbitmqClusterReference"],
+                "additionalProperties": False,
+                "properties": {
+                    "rabbitmqClusterReference": _CLUSTER_REF,
+                    "tags": {
+                        "type": "array",
+                        "items": {"enum": ["management", "policymaker", "monitoring", "administrator", "impersonator"]},
+                    },
+                    "importCredentialsSecret": {
+                        "type": "object",
+                        "required": ["name"],
+                        "properties": {"name": {"type": "string"}},
+                    },
+                },
+            }
+        },
+    },
+    "Permission": {
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "spec": {
+                "type": "object",
+                "required": ["vhost", "permissions", "rabbitmqClusterReference"],
+                "additionalProperties": False,
+                "properties": {
+                    "vhost": {"type": "string"},
+                    "user": {"type": "string"},
+                    "userReference": {
+                        "type": "object",
+                        "required": ["name"],
+                        "properties": {"name": {"type": "string"}},
+                    },
+                    "permissions": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {k: {"type": "string"} for k in ("configure", "write", "read")},
+                    },
+                    "rabbitmqClusterReference": _CLUSTER_REF,
+                },
+                "oneOf": [{"required": ["user"]}, {"required": ["userReference"]}],
+            }
+        },
+    },
 }
 
 
@@ -243,8 +284,9 @@ def _topology_errors(kind: str):
     import jsonschema
 
     validator = jsonschema.Draft7Validator(_TOPOLOGY_SCHEMAS[kind])
-    return lambda doc: [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-                        for e in validator.iter_errors(doc)]
+    return lambda doc: [
+        f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in validator.iter_errors(doc)
+    ]
 
 
 def _custom_validators():

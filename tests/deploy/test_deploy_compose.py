@@ -86,7 +86,12 @@ def test_infrastructure(resolved):
     plugins = (COMPOSE_DIR / "rabbitmq" / "enabled_plugins").read_text()
     assert "rabbitmq_management" in plugins and "rabbitmq_prometheus" in plugins
     assert "default_queue_type = quorum" in (COMPOSE_DIR / "rabbitmq" / "conf.d" / "20-yilin.conf").read_text()
-    mounts = {(m["source"], m["target"]) for name in ("prometheus", "grafana") for m in services[name]["volumes"] if m["type"] == "bind"}
+    mounts = {
+        (m["source"], m["target"])
+        for name in ("prometheus", "grafana")
+        for m in services[name]["volumes"]
+        if m["type"] == "bind"
+    }
     deploy = REPO / "deploy"
     assert (str(deploy / "prometheus" / "prometheus.yml"), "/etc/prometheus/prometheus.yml") in mounts
     assert (str(deploy / "prometheus" / "rules"), "/etc/prometheus/rules") in mounts

@@ -108,7 +108,7 @@ def test_dockerignore_keeps_local_state_out():
     [
         ("\nRUN cd /tmp && apt-get install -y gcc\n", True, True),
         ("\nUSER root\n", True, True),
-        ("\nFROM python:latest\nCMD [\"python\"]\n", True, True),
+        ('\nFROM python:latest\nCMD ["python"]\n', True, True),
         ("\nRUN apt-get install -y --no-install-recommends fonts-wqy-microhei\n", False, True),
     ],
     ids=["build tools in runtime", "root user", "unpinned last stage", "system font in runtime"],

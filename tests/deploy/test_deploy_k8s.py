@@ -133,7 +133,11 @@ def test_migrations_run_before_rollout(reports, overlay):
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_certificate_links_point_at_the_ingress_host(reports, overlay):
     docs = reports[overlay].docs
-    (config,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith(f"{PREFIX[overlay]}runtime-config")]
+    (config,) = [
+        d
+        for d in docs
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith(f"{PREFIX[overlay]}runtime-config")
+    ]
     (ingress,) = by_kind(docs, "Ingress").values()
     scheme = "https" if ingress["spec"].get("tls") else "http"
     assert config["data"]["YILIN_PUBLIC_URL"] == f"{scheme}://{ingress['spec']['rules'][0]['host']}"
@@ -163,30 +167,78 @@ def test_prod_is_prefixed_and_larger(reports):
 
 # (what breaks, target, JSON patch, validator expected to object)
 BREAKAGES = [
-    ("unknown Deployment field", {"kind": "Deployment", "name": "tickets"},
-     [{"op": "add", "path": "/spec/template/spec/containers/0/livenesProbe", "value": {}}], "kubernetes_validate"),
-    ("Deployment replicas as text", {"kind": "Deployment", "name": "hours"},
-     [{"op": "add", "path": "/spec/template/spec/terminationGracePeriodSeconds", "value": "ninety"}], "kubernetes_validate"),
-    ("unknown ScaledObject field", {"kind": "ScaledObject", "name": "fund"},
-     [{"op": "add", "path": "/spec/minReplicas", "value": 1}], "custom_resources"),
-    ("ScaledObject count as text", {"kind": "ScaledObject", "name": "hours"},
-     [{"op": "replace", "path": "/spec/maxReplicaCount", "value": "many"}], "custom_resources"),
-    ("ServiceMonitor endpoints not a list", {"kind": "ServiceMonitor", "name": "services"},
-     [{"op": "replace", "path": "/spec/endpoints", "value": "metrics"}], "custom_resources"),
-    ("RabbitmqCluster replicas as text", {"kind": "RabbitmqCluster", "name": "rabbitmq"},
-     [{"op": "replace", "path": "/spec/replicas", "value": "three"}], "custom_resources"),
-    ("unknown RabbitmqCluster field", {"kind": "RabbitmqCluster", "name": "rabbitmq"},
-     [{"op": "add", "path": "/spec/replica", "value": 3}], "custom_resources"),
-    ("scaleTargetRef to nothing", {"kind": "ScaledObject", "name": "tickets"},
-     [{"op": "replace", "path": "/spec/scaleTargetRef/name", "value": "no-such-deployment"}], "cross_references"),
-    ("Service selector to nothing", {"kind": "Service", "name": "fund"},
-     [{"op": "replace", "path": "/spec/selector/app.kubernetes.io~1name", "value": "fnud"}], "cross_references"),
-    ("PDB selector to nothing", {"kind": "PodDisruptionBudget", "name": "registry"},
-     [{"op": "replace", "path": "/spec/selector/matchLabels/app.kubernetes.io~1name", "value": "registy"}], "cross_references"),
-    ("ServiceMonitor selector to nothing", {"kind": "ServiceMonitor", "name": "services"},
-     [{"op": "replace", "path": "/spec/selector/matchLabels", "value": {"app.kubernetes.io/part-of": "nobody"}}], "cross_references"),
-    ("ServiceMonitor port not on the Services", {"kind": "ServiceMonitor", "name": "services"},
-     [{"op": "replace", "path": "/spec/endpoints/0/port", "value": "http-metrics"}], "cross_references"),
+    (
+        "unknown Deployment field",
+        {"kind": "Deployment", "name": "tickets"},
+        [{"op": "add", "path": "/spec/template/spec/containers/0/livenesProbe", "value": {}}],
+        "kubernetes_validate",
+    ),
+    (
+        "Deployment replicas as text",
+        {"kind": "Deployment", "name": "hours"},
+        [{"op": "add", "path": "/spec/template/spec/terminationGracePeriodSeconds", "value": "ninety"}],
+        "kubernetes_validate",
+    ),
+    (
+        "unknown ScaledObject field",
+        {"kind": "ScaledObject", "name": "fund"},
+        [{"op": "add", "path": "/spec/minReplicas", "value": 1}],
+        "custom_resources",
+    ),
+    (
+        "ScaledObject count as text",
+        {"kind": "ScaledObject", "name": "hours"},
+        [{"op": "replace", "path": "/spec/maxReplicaCount", "value": "many"}],
+        "custom_resources",
+    ),
+    (
+        "ServiceMonitor endpoints not a list",
+        {"kind": "ServiceMonitor", "name": "services"},
+        [{"op": "replace", "path": "/spec/endpoints", "value": "metrics"}],
+        "custom_resources",
+    ),
+    (
+        "RabbitmqCluster replicas as text",
+        {"kind": "RabbitmqCluster", "name": "rabbitmq"},
+        [{"op": "replace", "path": "/spec/replicas", "value": "three"}],
+        "custom_resources",
+    ),
+    (
+        "unknown RabbitmqCluster field",
+        {"kind": "RabbitmqCluster", "name": "rabbitmq"},
+        [{"op": "add", "path": "/spec/replica", "value": 3}],
+        "custom_resources",
+    ),
+    (
+        "scaleTargetRef to nothing",
+        {"kind": "ScaledObject", "name": "tickets"},
+        [{"op": "replace", "path": "/spec/scaleTargetRef/name", "value": "no-such-deployment"}],
+        "cross_references",
+    ),
+    (
+        "Service selector to nothing",
+        {"kind": "Service", "name": "fund"},
+        [{"op": "replace", "path": "/spec/selector/app.kubernetes.io~1name", "value": "fnud"}],
+        "cross_references",
+    ),
+    (
+        "PDB selector to nothing",
+        {"kind": "PodDisruptionBudget", "name": "registry"},
+        [{"op": "replace", "path": "/spec/selector/matchLabels/app.kubernetes.io~1name", "value": "registy"}],
+        "cross_references",
+    ),
+    (
+        "ServiceMonitor selector to nothing",
+        {"kind": "ServiceMonitor", "name": "services"},
+        [{"op": "replace", "path": "/spec/selector/matchLabels", "value": {"app.kubernetes.io/part-of": "nobody"}}],
+        "cross_references",
+    ),
+    (
+        "ServiceMonitor port not on the Services",
+        {"kind": "ServiceMonitor", "name": "services"},
+        [{"op": "replace", "path": "/spec/endpoints/0/port", "value": "http-metrics"}],
+        "cross_references",
+    ),
     ("missing resource file", None, None, "kustomize"),
 ]
 
@@ -219,8 +271,9 @@ def test_each_service_has_its_own_broker_user() -> None:
 
     from tests.deploy.deploy_checks import REPO
 
-    done = subprocess.run([sys.executable, "tools/broker_users.py", "--check"], cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "tools/broker_users.py", "--check"], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     for service in ("gateway", *CONSUMERS):
         text = (K8S_DIR / "base" / f"{service}.yaml").read_text()

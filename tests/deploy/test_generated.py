@@ -40,8 +40,13 @@ def of_kind(docs, kind):
 
 
 def test_generated_files_are_up_to_date():
-    result = subprocess.run([sys.executable, str(REPO / "deploy" / "generate.py"), "--check"],
-                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "deploy" / "generate.py"), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -101,8 +106,11 @@ def test_runbook_urls_are_absolute_from_the_one_base():
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_dashboards_ship_as_sidecar_configmaps(rendered, overlay):
-    maps = [c for c in of_kind(rendered[overlay], "ConfigMap")
-            if c["metadata"].get("labels", {}).get("grafana_dashboard") == "1"]
+    maps = [
+        c
+        for c in of_kind(rendered[overlay], "ConfigMap")
+        if c["metadata"].get("labels", {}).get("grafana_dashboard") == "1"
+    ]
     shipped = {key: json.loads(value) for c in maps for key, value in c["data"].items()}
     sources = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in DASHBOARDS.glob("*.json")}
     assert shipped == sources

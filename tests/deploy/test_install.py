@@ -24,8 +24,11 @@ def uv(*args: str) -> str:
 def locked_names(*args: str) -> set[str]:
     """Distribution names uv would install from uv.lock with these options."""
     text = uv("export", "--frozen", "--format", "requirements-txt", "--no-hashes", "--no-emit-project", *args)
-    return {re.split(r"[=<>; ]", line)[0].lower() for line in text.splitlines()
-            if line and not line.startswith(("#", " ", "-"))}
+    return {
+        re.split(r"[=<>; ]", line)[0].lower()
+        for line in text.splitlines()
+        if line and not line.startswith(("#", " ", "-"))
+    }
 
 
 def test_the_lock_matches_pyproject() -> None:
@@ -35,18 +38,26 @@ def test_the_lock_matches_pyproject() -> None:
 def test_make_run_installs_the_runtime_only_and_test_tools_come_with_make_test() -> None:
     runtime, test = locked_names(), locked_names("--group", "test")
     groups = tomllib.loads((REPO / "pyproject.toml").read_text())["dependency-groups"]
-    tools = {re.split(r"[=<>\[ ]", item)[0].lower() for name in ("test", "bench")
-             for item in groups[name] if isinstance(item, str)}
+    tools = {
+        re.split(r"[=<>\[ ]", item)[0].lower()
+        for name in ("test", "bench")
+        for item in groups[name]
+        if isinstance(item, str)
+    }
     assert tools and not tools & runtime, tools & runtime
     assert tools <= test, tools - test
     assert "noto-cjk-sans-otc" in runtime and "fpdf2" in runtime
     # what `make run` and `make test` actually execute
-    dry = {target: subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True,
-                                  timeout=30).stdout for target in ("run", "test", "bench")}
+    dry = {
+        target: subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True, timeout=30).stdout
+        for target in ("run", "test", "bench")
+    }
     syncs = {target: [line for line in text.splitlines() if " sync " in line] for target, text in dry.items()}
     assert all(lines and all("--frozen" in line for line in lines) for lines in syncs.values()), syncs
     assert not any("--group" in line or "--all-groups" in line for line in syncs["run"]), syncs["run"]
-    assert any("--group test" in line for line in syncs["test"]) and any("--group bench" in line for line in syncs["bench"])
+    assert any("--group test" in line for line in syncs["test"]) and any(
+        "--group bench" in line for line in syncs["bench"]
+    )
 
 
 def test_ci_installs_no_font_and_runs_make_test() -> None:
@@ -79,8 +90,13 @@ def test_make_run_with_another_python_says_which_python_it_needs(tmp_path: Path)
     other = tmp_path / "python3.12"
     other.write_text("#!/bin/sh\n[ \"$1\" = --version ] && echo 'Python 3.12.1' && exit 0\nexit 1\n")
     other.chmod(0o755)
-    done = subprocess.run(["make", "run", f"PYTHON={other}", f"VENV={tmp_path / 'venv'}"], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["make", "run", f"PYTHON={other}", f"VENV={tmp_path / 'venv'}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0
     assert "Yilin needs Python 3.11" in done.stdout and "Python 3.12.1" in done.stdout, done.stdout + done.stderr
     assert "make run PYTHON=python3.11" in done.stdout

@@ -113,20 +113,41 @@ def running_stack(amqp_uri: str, pg_database: str, tmp_path_factory: pytest.Temp
     offset = metrics_offset()
     log_path = tmp_path_factory.mktemp("yilin-run") / "run.log"
     marker = f"YILIN_HTTP_ADDRESS=127.0.0.1:{http_port}"
-    env = dict(os.environ, YILIN_AMQP_URI=amqp_uri, YILIN_DATABASE_URL=_fresh_pg_database(pg_database),
-               YILIN_HTTP_ADDRESS=f"127.0.0.1:{http_port}", YILIN_METRICS_PORT_OFFSET=str(offset),
-               YILIN_LOG_FORMAT="json")
+    env = dict(
+        os.environ,
+        YILIN_AMQP_URI=amqp_uri,
+        YILIN_DATABASE_URL=_fresh_pg_database(pg_database),
+        YILIN_HTTP_ADDRESS=f"127.0.0.1:{http_port}",
+        YILIN_METRICS_PORT_OFFSET=str(offset),
+        YILIN_LOG_FORMAT="json",
+    )
     env.pop("YILIN_METRICS_PORT", None)  # would put every service on one port
     with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "yilinctl.cli", "run"], cwd=ROOT, env=env,
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    stack = RunningStack(process, f"http://127.0.0.1:{http_port}",
-                         {name: METRICS_PORTS[name] + offset for name in SERVICES}, {}, log_path, marker,
-                         environment=env)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "yilinctl.cli", "run"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    stack = RunningStack(
+        process,
+        f"http://127.0.0.1:{http_port}",
+        {name: METRICS_PORTS[name] + offset for name in SERVICES},
+        {},
+        log_path,
+        marker,
+        environment=env,
+    )
     try:
-        wait_until(lambda: READY_LINE in stack.output() or process.poll() is not None,
-                   timeout=120, interval=0.3, what="`yilin run` to load the demo")
+        wait_until(
+            lambda: READY_LINE in stack.output() or process.poll() is not None,
+            timeout=120,
+            interval=0.3,
+            what="`yilin run` to load the demo",
+        )
         assert process.poll() is None, stack.output()[-5000:]
         stack.tokens = printed_tokens(stack.output())
         assert "operator" in stack.tokens and "auditor" in stack.tokens, stack.output()[-3000:]
@@ -147,7 +168,7 @@ def printed_tokens(output: str) -> dict[str, str]:
         start = next(i for i, line in enumerate(lines) if line.startswith("Demo tokens"))
     except StopIteration:
         return tokens
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if line.startswith(READY_LINE):
             break
         parts = line.split()  # children's log lines may interleave; a token line is "role jwt"

@@ -28,8 +28,10 @@ def test_run_publishes_to_a_plain_amqp_subscriber(running_stack: RunningStack, t
     community = session.get(f"{running_stack.url}/api/v1/places", params={"level": "community"}).json()["items"][0]
     events = tap("registry")
     first17 = "51012420000101999"
-    r = session.post(f"{running_stack.url}/api/v1/volunteers", json={
-        "name": "新志愿者", "id_number": first17 + id_check_digit(first17), "community_id": community["id"]})
+    r = session.post(
+        f"{running_stack.url}/api/v1/volunteers",
+        json={"name": "新志愿者", "id_number": first17 + id_check_digit(first17), "community_id": community["id"]},
+    )
     assert r.status_code == 201, r.text
     [event] = events.wait_for("volunteer.registered")
     assert EnvelopeSchema().validate(event) == {} and event["data"]["volunteer_id"] == r.json()["id"]
@@ -41,8 +43,10 @@ def test_the_demo_is_pidu_with_grids_and_a_suggestion_for_every_category(running
     def places(level: str) -> list[dict[str, Any]]:
         return session.get(f"{api}/places", params={"level": level, "limit": 100}).json()["items"]
 
-    names = {level: {p["name"]: p for p in places(level)} for level in
-             ("district", "street", "town", "community", "village", "grid", "compound")}
+    names = {
+        level: {p["name"]: p for p in places(level)}
+        for level in ("district", "street", "town", "community", "village", "grid", "compound")
+    }
     assert set(names["district"]) == {"郫都区"}
     assert set(names["street"]) == {"团结街道", "郫筒街道", "德源街道"} and not names["town"]
     assert set(names["community"]) == {"学府社区", "奎星楼社区", "红旗社区", "金仪社区"}
@@ -53,19 +57,37 @@ def test_the_demo_is_pidu_with_grids_and_a_suggestion_for_every_category(running
     grid = session.get(f"{api}/grids/{names['compound']['府河阳光小区']['parent_id']}").json()
     assert grid["community_id"] == names["community"]["学府社区"]["id"] and grid["cadre_ids"]
     orgs = {o["name"] for o in session.get(f"{api}/organisations", params={"limit": 100}).json()["items"]}
-    assert {"十八匠", "仪家人物业", "成都市业业兴商业运营管理有限公司", "益路童行", "西南交通大学", "西华大学",
-            "郫都区农产品供应链协会"} <= orgs
+    assert {
+        "十八匠",
+        "仪家人物业",
+        "成都市业业兴商业运营管理有限公司",
+        "益路童行",
+        "西南交通大学",
+        "西华大学",
+        "郫都区农产品供应链协会",
+    } <= orgs
     enterprise = session.get(f"{api}/fund/enterprises").json()["items"][0]
     assert enterprise["name"] == "成都市业业兴商业运营管理有限公司"
     assert enterprise["community_id"] == names["community"]["红旗社区"]["id"]
     xuefu = names["community"]["学府社区"]["id"]
     categories = session.get(f"{api}/ticket-categories", params={"limit": 100}).json()["items"]
     for category in categories:
-        answers = {f["code"]: (f["choices"][0] if f["type"] == "single_choice" else [f["choices"][0]])
-                   for f in category["fields"] if f["required"]}
-        ticket = session.post(f"{api}/tickets", json={
-            "category_code": category["code"], "community_id": xuefu, "channel": "hotline",
-            "resident_name": "测试居民", "description": "demo check", "attributes": answers})
+        answers = {
+            f["code"]: (f["choices"][0] if f["type"] == "single_choice" else [f["choices"][0]])
+            for f in category["fields"]
+            if f["required"]
+        }
+        ticket = session.post(
+            f"{api}/tickets",
+            json={
+                "category_code": category["code"],
+                "community_id": xuefu,
+                "channel": "hotline",
+                "resident_name": "测试居民",
+                "description": "demo check",
+                "attributes": answers,
+            },
+        )
         assert ticket.status_code == 201, ticket.text
         items = session.get(f"{api}/tickets/{ticket.json()['id']}/suggestions").json()["items"]
         assert items, f"no suggestion for {category['code']}"
@@ -79,24 +101,47 @@ def test_sigterm_stops_every_process_with_exit_0(running_stack: RunningStack) ->
 
 
 def test_run_explains_how_to_start_rabbitmq_when_none_answers(tmp_path: Any) -> None:
-    env = dict(os.environ, YILIN_AMQP_URI=f"pyamqp://guest:guest@127.0.0.1:{free_port()}/",
-               YILIN_DATABASE_URL=f"sqlite:///{tmp_path}/{{service}}.db")
-    result = subprocess.run([sys.executable, "-m", "yilinctl.cli", "run"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=60, stdin=subprocess.DEVNULL)
+    env = dict(
+        os.environ,
+        YILIN_AMQP_URI=f"pyamqp://guest:guest@127.0.0.1:{free_port()}/",
+        YILIN_DATABASE_URL=f"sqlite:///{tmp_path}/{{service}}.db",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "yilinctl.cli", "run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode != 0
     assert "RabbitMQ is not answering" in result.stderr and "rabbitmq-server" in result.stderr
 
 
 def test_a_service_that_cannot_start_is_named_in_one_line_without_a_traceback(amqp_uri: str, tmp_path: Any) -> None:
-    env = dict(os.environ, YILIN_AMQP_URI=amqp_uri, YILIN_DATABASE_URL=f"sqlite:///{tmp_path}/{{service}}.db",
-               YILIN_HTTP_ADDRESS=f"127.0.0.1:{free_port()}", YILIN_METRICS_PORT_OFFSET=str(metrics_offset()),
-               YILIN_CERTIFICATE_KEY="")  # the hours service cannot sign certificates without it
+    env = dict(
+        os.environ,
+        YILIN_AMQP_URI=amqp_uri,
+        YILIN_DATABASE_URL=f"sqlite:///{tmp_path}/{{service}}.db",
+        YILIN_HTTP_ADDRESS=f"127.0.0.1:{free_port()}",
+        YILIN_METRICS_PORT_OFFSET=str(metrics_offset()),
+        YILIN_CERTIFICATE_KEY="",
+    )  # the hours service cannot sign certificates without it
     env.pop("YILIN_METRICS_PORT", None)
-    result = subprocess.run([sys.executable, "-m", "yilinctl.cli", "run", "--no-demo"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [sys.executable, "-m", "yilinctl.cli", "run", "--no-demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     failures = [line for line in output.splitlines() if "failed to start" in line]
-    assert failures == ["hours failed to start: ConfigurationError: CERTIFICATE_KEY (YILIN_CERTIFICATE_KEY) "
-                        "is required"], output
+    assert failures == [
+        "hours failed to start: ConfigurationError: CERTIFICATE_KEY (YILIN_CERTIFICATE_KEY) is required"
+    ], output
     assert "Traceback" not in output, output

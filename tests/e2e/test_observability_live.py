@@ -98,23 +98,40 @@ def traced(running_stack: RunningStack, amqp_uri: str) -> dict[str, Any]:
     team_id, volunteer_id = demo["team_id"], demo["volunteers"][0]["volunteer_id"]
     tap = EventTap(amqp_uri, ("tickets", "hours"))
     try:
-        ticket = session.post(f"{api}/tickets", json={
-            "category_code": "elder_home_visit", "community_id": demo["community_id"], "channel": "hotline",
-            "resident_name": "追踪测试", "description": "上门探访", "attributes": {"services": ["blood_pressure"]},
-            "reported_at": (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat()})
+        ticket = session.post(
+            f"{api}/tickets",
+            json={
+                "category_code": "elder_home_visit",
+                "community_id": demo["community_id"],
+                "channel": "hotline",
+                "resident_name": "追踪测试",
+                "description": "上门探访",
+                "attributes": {"services": ["blood_pressure"]},
+                "reported_at": (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat(),
+            },
+        )
         assert ticket.status_code == 201, ticket.text
         tid = ticket.json()["id"]
-        for action, body in [("assign", {"team_id": team_id, "volunteer_ids": [volunteer_id]}), ("start", {}),
-                             ("resolve", {"volunteers": [{"volunteer_id": volunteer_id, "minutes": 45}]}),
-                             ("confirm", {"rating": 4})]:
+        for action, body in [
+            ("assign", {"team_id": team_id, "volunteer_ids": [volunteer_id]}),
+            ("start", {}),
+            ("resolve", {"volunteers": [{"volunteer_id": volunteer_id, "minutes": 45}]}),
+            ("confirm", {"rating": 4}),
+        ]:
             r = session.post(f"{api}/tickets/{tid}/{action}", json=body)
             assert r.status_code == 200, (action, r.text)
             assert r.headers["X-Correlation-Id"] == correlation_id
         ours = lambda e: e["data"].get("ticket_id") == tid or e["data"].get("source_id") == tid  # noqa: E731 - a one-line callable, named for the reader
         received = lambda: [m["body"] for m in tap.messages]  # noqa: E731 - a one-line callable, named for the reader
-        wait_until(lambda: {"ticket.resolved", "ticket.confirmed", "hours.recorded", "hours.verified"}
-                   <= {e["type"] for e in received() if ours(e)},
-                   timeout=20, interval=0.2, what="the ticket's and the ledger's events")
+        wait_until(
+            lambda: (
+                {"ticket.resolved", "ticket.confirmed", "hours.recorded", "hours.verified"}
+                <= {e["type"] for e in received() if ours(e)}
+            ),
+            timeout=20,
+            interval=0.2,
+            what="the ticket's and the ledger's events",
+        )
         events = received()
     finally:
         tap.close()
@@ -146,10 +163,16 @@ def test_the_audit_trails_name_the_correlation_id(running_stack: RunningStack, t
     assert {"ticket.resolved", "ticket.confirmed"} <= {a for row in trails["tickets"] for a in row["action"]}
     hours_actions = {a for row in trails["hours"] for a in row["action"]}
     assert {"hours.recorded", "hours.verified"} <= hours_actions, trails["hours"]
-    assert all(traced["ticket_id"] in row["entity_ids"] or traced["volunteer_id"] in row["entity_ids"]
-               for row in trails["hours"])
-    assert auditor.get(f"{running_stack.url}/api/v1/audit",
-                       params={"service": "hours", "correlation_id": "trace-none"}).json()["items"] == []
+    assert all(
+        traced["ticket_id"] in row["entity_ids"] or traced["volunteer_id"] in row["entity_ids"]
+        for row in trails["hours"]
+    )
+    assert (
+        auditor.get(
+            f"{running_stack.url}/api/v1/audit", params={"service": "hours", "correlation_id": "trace-none"}
+        ).json()["items"]
+        == []
+    )
 
 
 def test_json_logs_follow_the_request(running_stack: RunningStack, traced: dict[str, Any]) -> None:
@@ -169,11 +192,18 @@ def test_json_logs_follow_the_request(running_stack: RunningStack, traced: dict[
     assert all(e["service"] == "gateway" and e["level"] == "info" and e["duration_ms"] >= 0 for e in access)
     # the access lines hold the route template, never the ids in the path
     assert not any(traced["ticket_id"] in json.dumps(e) for e in access)
+
     # the hours ledger applied the ticket's events under the same id, and said what it emitted
     def handled() -> dict[str, list[str]]:
-        return {e["event_type"]: e["emitted"] for e in running_stack.json_logs()
-                if e.get("correlation_id") == cid and e.get("service") == "hours" and e.get("event_type")}
+        return {
+            e["event_type"]: e["emitted"]
+            for e in running_stack.json_logs()
+            if e.get("correlation_id") == cid and e.get("service") == "hours" and e.get("event_type")
+        }
 
-    wait_until(lambda: {"ticket.resolved", "ticket.confirmed"} <= set(handled()), timeout=10,
-               what="the hours service's log lines")
+    wait_until(
+        lambda: {"ticket.resolved", "ticket.confirmed"} <= set(handled()),
+        timeout=10,
+        what="the hours service's log lines",
+    )
     assert "hours.recorded" in handled()["ticket.resolved"] and "hours.verified" in handled()["ticket.confirmed"]

@@ -24,7 +24,7 @@ def readme_blocks() -> list[tuple[bool, str]]:
     for match in FENCE.finditer(text):
         if match.group(1) not in SHELLS:
             continue
-        before = text[:match.start()].rstrip().splitlines()
+        before = text[: match.start()].rstrip().splitlines()
         runnable = not (before and before[-1].startswith("<!-- not-runnable"))
         blocks.append((runnable, match.group(2)))
     return blocks
@@ -44,9 +44,17 @@ def test_the_readme_runs_as_written_against_a_fresh_stack(running_stack: Running
     # differs (the test's stack listens on a free port, not 8000).
     script = "set -euo pipefail\n" + "".join(
         f"echo '--- block {number}'\n{text.replace(MAKE_RUN_URL, running_stack.url)}\necho\n"
-        for number, text in enumerate(runnable, 1))
-    done = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env=running_stack.environment, stdin=subprocess.DEVNULL)
+        for number, text in enumerate(runnable, 1)
+    )
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=running_stack.environment,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
     outputs = done.stdout.split("--- block ")[1:]
     assert len(outputs) == len(runnable)
@@ -56,9 +64,20 @@ def test_the_readme_runs_as_written_against_a_fresh_stack(running_stack: Running
     created = [answer for answer in answers if answer.get("code") == "XJ"]
     assert created and created[0]["level"] == "district", done.stdout
     # the block's promise: the same write again is a 409 naming the field
-    again = subprocess.run(["bash", "-c", "set -euo pipefail\n" + runnable[0].replace(MAKE_RUN_URL, running_stack.url)
-                            + runnable[-1].replace(MAKE_RUN_URL, running_stack.url)],
-                           cwd=ROOT, capture_output=True, text=True, timeout=120, env=running_stack.environment)
+    again = subprocess.run(
+        [
+            "bash",
+            "-c",
+            "set -euo pipefail\n"
+            + runnable[0].replace(MAKE_RUN_URL, running_stack.url)
+            + runnable[-1].replace(MAKE_RUN_URL, running_stack.url),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=running_stack.environment,
+    )
     assert again.returncode != 0 and "409" in again.stderr, again
     refusal = json.loads(again.stdout.strip().splitlines()[-1])
     assert "code" in refusal["fields"], refusal

@@ -54,8 +54,10 @@ class ChaosReport:
         self.duplicated += duplicated
 
     def summary(self) -> str:
-        return (f"chaos: faults={self.faults} events={self.events} redelivered={self.redelivered} "
-                f"lost={self.lost} duplicated={self.duplicated}")
+        return (
+            f"chaos: faults={self.faults} events={self.events} redelivered={self.redelivered} "
+            f"lost={self.lost} duplicated={self.duplicated}"
+        )
 
 
 REPORT = ChaosReport()

@@ -18,9 +18,16 @@ from yilin.tables import define_kit_tables
 
 metadata = MetaData()
 define_kit_tables(metadata)
-ledger = Table("ledger", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
-               Column("kind", String(12), nullable=False), Column("ticket_id", String(36), nullable=False),
-               Column("volunteer_id", String(36)), Column("minutes", Integer), Column("event_id", String(36)))
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(12), nullable=False),
+    Column("ticket_id", String(36), nullable=False),
+    Column("volunteer_id", String(36)),
+    Column("minutes", Integer),
+    Column("event_id", String(36)),
+)
 
 DELAY = float(os.environ.get("YILIN_CHAOS_HANDLER_DELAY", "0") or 0)
 
@@ -34,9 +41,15 @@ class LedgerProbe:
     def on_ticket_resolved(self, uow: UnitOfWork, event: Envelope) -> None:
         # One row per volunteer, written one by one: a crash between them must leave none.
         for item in event.data["volunteers"]:
-            uow.session.execute(insert(ledger).values(kind="recorded", ticket_id=event.data["ticket_id"],
-                                                      volunteer_id=item["volunteer_id"], minutes=item["minutes"],
-                                                      event_id=event.id))
+            uow.session.execute(
+                insert(ledger).values(
+                    kind="recorded",
+                    ticket_id=event.data["ticket_id"],
+                    volunteer_id=item["volunteer_id"],
+                    minutes=item["minutes"],
+                    event_id=event.id,
+                )
+            )
             if DELAY:
                 eventlet.sleep(DELAY)
 
@@ -44,5 +57,6 @@ class LedgerProbe:
     def on_ticket_confirmed(self, uow: UnitOfWork, event: Envelope) -> None:
         if DELAY:
             eventlet.sleep(DELAY)
-        uow.session.execute(insert(ledger).values(kind="verified", ticket_id=event.data["ticket_id"],
-                                                  event_id=event.id))
+        uow.session.execute(
+            insert(ledger).values(kind="verified", ticket_id=event.data["ticket_id"], event_id=event.id)
+        )

@@ -13,8 +13,8 @@ from tests.faults.stream import StreamPublisher, Unit, Verdict, classify, make_u
 from tests.faults.targets import Target, dlq_depth, queue_depths
 from tests.harness import ServiceProcess
 
-HANDLED = re.compile(r'^yilin_events_handled_total\{([^}]*)\}\s+([0-9.e+]+)$', re.M)
-REDELIVERED = re.compile(r'^yilin_events_redelivered_total\{[^}]*\}\s+([0-9.e+]+)$', re.M)
+HANDLED = re.compile(r"^yilin_events_handled_total\{([^}]*)\}\s+([0-9.e+]+)$", re.M)
+REDELIVERED = re.compile(r"^yilin_events_redelivered_total\{[^}]*\}\s+([0-9.e+]+)$", re.M)
 
 
 def handled(process: ServiceProcess) -> dict[str, float]:
@@ -53,11 +53,13 @@ class Scenario:
         target.prepare({"AMQP_URI": amqp_uri, "DATABASE_URL": database_url})
 
     # -- processes -----------------------------------------------------------------------
-    def start(self, amqp_uri: str | None = None, database_url: str | None = None, wait: bool = True,
-              **env: str) -> ServiceProcess:
+    def start(
+        self, amqp_uri: str | None = None, database_url: str | None = None, wait: bool = True, **env: str
+    ) -> ServiceProcess:
         env.setdefault("YILIN_LOG_LEVEL", "WARNING")
-        process = ServiceProcess(self.target.process, amqp_uri or self.amqp_uri, database_url or self.database_url,
-                                 **env)
+        process = ServiceProcess(
+            self.target.process, amqp_uri or self.amqp_uri, database_url or self.database_url, **env
+        )
         self.processes.append(process)
         return process.wait_ready(60) if wait else process
 

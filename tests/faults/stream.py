@@ -34,20 +34,40 @@ class Unit:
     minutes: tuple[tuple[str, int], ...]  # (volunteer_id, minutes)
 
     def envelopes(self, resolved_at: datetime) -> list[dict[str, Any]]:
-        resolved = envelope("ticket.resolved", {
-            "ticket_id": self.ticket_id, "community_id": self.community_id, "category_code": "repair.drain",
-            "team_id": self.team_id, "resolved_at": resolved_at.isoformat().replace("+00:00", "Z"),
-            "volunteers": [{"volunteer_id": v, "minutes": m} for v, m in self.minutes]})
-        confirmed = envelope("ticket.confirmed", {
-            "ticket_id": self.ticket_id, "community_id": self.community_id, "category_code": "repair.drain",
-            "rating": 5, "automatic": False})
+        resolved = envelope(
+            "ticket.resolved",
+            {
+                "ticket_id": self.ticket_id,
+                "community_id": self.community_id,
+                "category_code": "repair.drain",
+                "team_id": self.team_id,
+                "resolved_at": resolved_at.isoformat().replace("+00:00", "Z"),
+                "volunteers": [{"volunteer_id": v, "minutes": m} for v, m in self.minutes],
+            },
+        )
+        confirmed = envelope(
+            "ticket.confirmed",
+            {
+                "ticket_id": self.ticket_id,
+                "community_id": self.community_id,
+                "category_code": "repair.drain",
+                "rating": 5,
+                "automatic": False,
+            },
+        )
         return [resolved, confirmed]
 
 
 def envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"id": str(uuid.uuid4()), "type": event_type, "version": 1, "source": "tickets",
-            "occurred_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
-            "correlation_id": str(uuid.uuid4()), "data": data}
+    return {
+        "id": str(uuid.uuid4()),
+        "type": event_type,
+        "version": 1,
+        "source": "tickets",
+        "occurred_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "correlation_id": str(uuid.uuid4()),
+        "data": data,
+    }
 
 
 def make_units(count: int, seed: int = 7) -> list[Unit]:
@@ -60,8 +80,11 @@ def make_units(count: int, seed: int = 7) -> list[Unit]:
     units = []
     for _ in range(count):
         first, second = rng.sample(pool, 2)
-        units.append(Unit(str(uuid.uuid4()), community, team, ((first, rng.randint(1, 12) * 5),
-                                                         (second, rng.randint(1, 12) * 5))))
+        units.append(
+            Unit(
+                str(uuid.uuid4()), community, team, ((first, rng.randint(1, 12) * 5), (second, rng.randint(1, 12) * 5))
+            )
+        )
     return units
 
 
@@ -100,8 +123,15 @@ class StreamPublisher:
         attempt = 0
         while True:
             try:
-                self._connect().publish(body, exchange=exchange, routing_key=body["type"], serializer="json",
-                                        delivery_mode=2, message_id=body["id"], declare=[exchange])
+                self._connect().publish(
+                    body,
+                    exchange=exchange,
+                    routing_key=body["type"],
+                    serializer="json",
+                    delivery_mode=2,
+                    message_id=body["id"],
+                    declare=[exchange],
+                )
                 self.published += 1
                 self.republished += 1 if attempt else 0
                 return
@@ -167,19 +197,29 @@ class Verdict:
 
     def line(self, name: str, **figures: Any) -> str:
         extra = " ".join(f"{k}={v}" for k, v in figures.items())
-        return (f"{name}: units={self.units} once={self.once} lost={len(self.lost)} "
-                f"duplicated={len(self.duplicated)} {extra}").rstrip()
+        return (
+            f"{name}: units={self.units} once={self.once} lost={len(self.lost)} "
+            f"duplicated={len(self.duplicated)} {extra}"
+        ).rstrip()
 
 
-def classify(units: list[Unit], recorded: dict[tuple[str, str], list[int]],
-             verified: dict[tuple[str, str], int]) -> Verdict:
+def classify(
+    units: list[Unit], recorded: dict[tuple[str, str], list[int]], verified: dict[tuple[str, str], int]
+) -> Verdict:
     """``recorded[(ticket, volunteer)]``: minutes of each ledger entry for that pair;
     ``verified[(ticket, volunteer)]``: how many of them count as verified. A unit is once
     when each volunteer's time is there exactly once, with the right minutes, verified."""
     verdict = Verdict(len(units))
     for unit in units:
-        counts = [(len(recorded.get((unit.ticket_id, v), [])), verified.get((unit.ticket_id, v), 0),
-                   recorded.get((unit.ticket_id, v), []), m) for v, m in unit.minutes]
+        counts = [
+            (
+                len(recorded.get((unit.ticket_id, v), [])),
+                verified.get((unit.ticket_id, v), 0),
+                recorded.get((unit.ticket_id, v), []),
+                m,
+            )
+            for v, m in unit.minutes
+        ]
         if any(n > 1 or ver > 1 for n, ver, _, _ in counts):
             verdict.duplicated.append(unit.ticket_id)
         elif all(n == 1 and ver == 1 and got == [m] for n, ver, got, m in counts):

@@ -55,9 +55,13 @@ class Target:
         engine = _engine(database_url)
         try:
             with engine.connect() as conn:
-                inserted = conn.execute(text(
-                    "SELECT n_tup_ins FROM pg_stat_user_tables WHERE schemaname = :s AND relname = 'inbox'"),
-                    {"s": self.service}).scalar() or 0
+                inserted = (
+                    conn.execute(
+                        text("SELECT n_tup_ins FROM pg_stat_user_tables WHERE schemaname = :s AND relname = 'inbox'"),
+                        {"s": self.service},
+                    ).scalar()
+                    or 0
+                )
                 committed = conn.execute(text(f'SELECT count(*) FROM "{self.service}".inbox')).scalar()
         finally:
             engine.dispose()
@@ -82,8 +86,9 @@ def queue_depths(amqp_uri: str, cls: type) -> int:
     with Connection(amqp_uri) as conn:
         channel = conn.channel()
         for source, event_type, method in topology.service_handlers(cls):
-            _, count, _ = channel.queue_declare(topology.handler_queue_name(source, event_type, cls.name, method),
-                                                passive=True)
+            _, count, _ = channel.queue_declare(
+                topology.handler_queue_name(source, event_type, cls.name, method), passive=True
+            )
             total += count
     return total
 
@@ -111,9 +116,11 @@ PROBE = Target(
     process="tests.faults.ledger_probe:LedgerProbe",
     service="ledgerprobe",
     prepare_db=_prepare_probe,
-    ledger_sql=("SELECT r.ticket_id, r.volunteer_id, r.minutes, "
-                "(SELECT count(*) FROM ledger v WHERE v.kind = 'verified' AND v.ticket_id = r.ticket_id) "
-                "FROM ledger r WHERE r.kind = 'recorded'"),
+    ledger_sql=(
+        "SELECT r.ticket_id, r.volunteer_id, r.minutes, "
+        "(SELECT count(*) FROM ledger v WHERE v.kind = 'verified' AND v.ticket_id = r.ticket_id) "
+        "FROM ledger r WHERE r.kind = 'recorded'"
+    ),
 )
 
 
@@ -127,6 +134,8 @@ HOURS = Target(
     process="hours",
     service="hours",
     prepare_db=_prepare_hours,
-    ledger_sql=("SELECT source_id, volunteer_id, minutes, CASE WHEN status = 'verified' THEN 1 ELSE 0 END "
-                "FROM entries WHERE source = 'ticket'"),
+    ledger_sql=(
+        "SELECT source_id, volunteer_id, minutes, CASE WHEN status = 'verified' THEN 1 ELSE 0 END "
+        "FROM entries WHERE source = 'ticket'"
+    ),
 )

@@ -37,8 +37,14 @@ def record(report: ChaosReport, name: str, scenario: Scenario, faults: int, **fi
     redelivered = scenario.redelivered()
     line = verdict.line(name, events=len(scenario.envelopes), faults=faults, redelivered=redelivered, **figures)
     print(line)
-    report.add(line, faults=faults, events=len(scenario.envelopes), redelivered=redelivered,
-               lost=len(verdict.lost), duplicated=len(verdict.duplicated))
+    report.add(
+        line,
+        faults=faults,
+        events=len(scenario.envelopes),
+        redelivered=redelivered,
+        lost=len(verdict.lost),
+        duplicated=len(verdict.duplicated),
+    )
     assert verdict.lost == [] and verdict.duplicated == [], (line, scenario.logs())
     return verdict, redelivered
 
@@ -49,8 +55,9 @@ def target() -> Target:
     return HOURS
 
 
-def test_consumer_killed_with_sigkill_20_times(target: Target, amqp_uri: str, pg_url: str, chaos_events: int,
-                                               chaos_report: ChaosReport) -> None:
+def test_consumer_killed_with_sigkill_20_times(
+    target: Target, amqp_uri: str, pg_url: str, chaos_events: int, chaos_report: ChaosReport
+) -> None:
     """Two replicas, killed in turn at random moments while the stream flows."""
     scenario = Scenario(target, amqp_uri, pg_url, chaos_events, seconds=KILLS * 1.6)
     rng = random.Random(20)
@@ -82,8 +89,9 @@ def test_consumer_killed_with_sigkill_20_times(target: Target, amqp_uri: str, pg
     assert scenario.dead_lettered() == 0
 
 
-def test_broker_stopped_and_restarted(target: Target, amqp_uri: str, pg_url: str, chaos_events: int,
-                                      chaos_report: ChaosReport) -> None:
+def test_broker_stopped_and_restarted(
+    target: Target, amqp_uri: str, pg_url: str, chaos_events: int, chaos_report: ChaosReport
+) -> None:
     """``rabbitmqctl stop_app`` for a few seconds mid-stream; consumers and the publisher
     reconnect by themselves."""
     scenario = Scenario(target, amqp_uri, pg_url, chaos_events, seconds=12)
@@ -107,8 +115,9 @@ def test_broker_stopped_and_restarted(target: Target, amqp_uri: str, pg_url: str
 
 
 @pytest.mark.parametrize("link", ["broker", "database"])
-def test_network_cut(link: str, target: Target, amqp_uri: str, pg_url: str, chaos_events: int,
-                     chaos_report: ChaosReport) -> None:
+def test_network_cut(
+    link: str, target: Target, amqp_uri: str, pg_url: str, chaos_events: int, chaos_report: ChaosReport
+) -> None:
     """The TCP path between the service and RabbitMQ (or PostgreSQL) cut twice for
     several seconds; the service reconnects by itself once it is restored."""
     scenario = Scenario(target, amqp_uri, pg_url, chaos_events, seconds=14)
@@ -140,8 +149,9 @@ def test_network_cut(link: str, target: Target, amqp_uri: str, pg_url: str, chao
 
 
 @pytest.mark.parametrize("consumer", ["probe", "hours"])
-def test_database_backends_terminated_mid_transaction(consumer: str, amqp_uri: str, pg_url: str,
-                                                      chaos_events: int, chaos_report: ChaosReport) -> None:
+def test_database_backends_terminated_mid_transaction(
+    consumer: str, amqp_uri: str, pg_url: str, chaos_events: int, chaos_report: ChaosReport
+) -> None:
     """PostgreSQL is shared with other engineers' runs, so instead of restarting the
     cluster this terminates every backend of the test database (``pg_terminate_backend``)
     while handlers hold transactions open between their writes: what a server restart
@@ -160,12 +170,17 @@ def test_database_backends_terminated_mid_transaction(consumer: str, amqp_uri: s
         for _ in range(6):
             time.sleep(1.2)
             with admin.cursor() as cursor:
-                cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                               "WHERE datname = %s AND pid <> pg_backend_pid() AND state = 'idle in transaction'",
-                               (database,))
+                cursor.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid() AND state = 'idle in transaction'",
+                    (database,),
+                )
                 terminated += cursor.fetchone()[0]
-                cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                               "WHERE datname = %s AND pid <> pg_backend_pid()", (database,))
+                cursor.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (database,),
+                )
                 terminated += cursor.fetchone()[0]
         assert scenario.settle(timeout=180), scenario.logs()
     finally:
@@ -178,8 +193,9 @@ def test_database_backends_terminated_mid_transaction(consumer: str, amqp_uri: s
     assert scenario.dead_lettered() == 0
 
 
-def test_poison_messages_are_dead_lettered(target: Target, amqp_uri: str, pg_url: str, chaos_events: int,
-                                           chaos_report: ChaosReport) -> None:
+def test_poison_messages_are_dead_lettered(
+    target: Target, amqp_uri: str, pg_url: str, chaos_events: int, chaos_report: ChaosReport
+) -> None:
     """Malformed events among good ones: each is tried, retried up to the limit and then
     dead-lettered; none is acked away and none blocks the rest."""
     from yilin import deadletters
@@ -213,8 +229,9 @@ def test_poison_messages_are_dead_lettered(target: Target, amqp_uri: str, pg_url
     assert deadletters.purge(amqp_uri, target.service) == len(poison)
 
 
-def test_rolling_restart_with_sigterm(target: Target, amqp_uri: str, pg_url: str, chaos_events: int,
-                                      chaos_report: ChaosReport) -> None:
+def test_rolling_restart_with_sigterm(
+    target: Target, amqp_uri: str, pg_url: str, chaos_events: int, chaos_report: ChaosReport
+) -> None:
     """Two replicas under load; each in turn gets SIGTERM, must exit 0 after finishing
     its in-flight work, and is replaced."""
     scenario = Scenario(target, amqp_uri, pg_url, chaos_events, seconds=14)

@@ -40,7 +40,8 @@ def dead_letter(amqp_uri: str, count: int) -> list[dict[str, Any]]:
         publisher.publish(body)
     with Connection(amqp_uri) as conn:
         queue = topology.handler_queue("tickets", "ticket.resolved", "ledgerprobe", "on_ticket_resolved")(
-            conn.default_channel)
+            conn.default_channel
+        )
         for _ in range(count):
             message = queue.get(no_ack=False)
             assert message is not None
@@ -59,8 +60,9 @@ def test_dlq_list_inspect_replay_purge(amqp_uri: str) -> None:
     assert shown["headers"]["x-death"][0]["queue"] == RESOLVED_QUEUE
     assert shown["properties"]["message_id"] == bodies[1]["id"]
     assert shown["routing_key"] == "ticket.resolved"
-    missing = CliRunner().invoke(main, ["dlq", "inspect", "--service", "ledgerprobe", "nope"],
-                                 env={"YILIN_AMQP_URI": amqp_uri})
+    missing = CliRunner().invoke(
+        main, ["dlq", "inspect", "--service", "ledgerprobe", "nope"], env={"YILIN_AMQP_URI": amqp_uri}
+    )
     assert missing.exit_code != 0 and "no message nope" in missing.output
     # inspecting and listing leave every message in place
     assert len(cli(amqp_uri, "dlq", "list", "--service", "ledgerprobe").splitlines()) == 3
@@ -88,9 +90,16 @@ def test_outbox_backlog_and_oldest_age(amqp_uri: str, pg_url: str) -> None:
             conn.exec_driver_sql("SET search_path TO tickets")
             for age, sent in [(120, None), (30, None), (600, now)]:
                 body = envelope("ticket.cancelled", {"ticket_id": str(uuid.uuid4())})
-                conn.execute(insert(metadata.tables["outbox"]).values(
-                    id=body["id"], type=body["type"], version=1, message=body,
-                    created_at=now - timedelta(seconds=age), sent_at=sent))
+                conn.execute(
+                    insert(metadata.tables["outbox"]).values(
+                        id=body["id"],
+                        type=body["type"],
+                        version=1,
+                        message=body,
+                        created_at=now - timedelta(seconds=age),
+                        sent_at=sent,
+                    )
+                )
     finally:
         engine.dispose()
     [line] = cli(amqp_uri, "outbox", "tickets", database=pg_url).splitlines()

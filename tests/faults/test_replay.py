@@ -21,8 +21,10 @@ from yilinctl.cli import main
 
 pytestmark = pytest.mark.slow
 
-TOTALS = ("SELECT volunteer_id, status, count(*), sum(minutes) FROM hours.entries "
-          "GROUP BY volunteer_id, status ORDER BY volunteer_id, status")
+TOTALS = (
+    "SELECT volunteer_id, status, count(*), sum(minutes) FROM hours.entries "
+    "GROUP BY volunteer_id, status ORDER BY volunteer_id, status"
+)
 
 
 def log_ticket_events(tickets_db: str, count: int) -> list[dict[str, Any]]:
@@ -37,12 +39,22 @@ def log_ticket_events(tickets_db: str, count: int) -> list[dict[str, Any]]:
         ticket = str(uuid.uuid4())
         common = {"ticket_id": ticket, "community_id": community, "category_code": "repair.drain"}
         served = rng.sample(volunteers, 2)
-        envelopes.append(EVENTS.envelope("ticket.resolved", {
-            **common, "team_id": team, "resolved_at": start + timedelta(hours=index),
-            "volunteers": [{"volunteer_id": v, "minutes": rng.randint(1, 8) * 15} for v in served]}, "replay-test"))
+        envelopes.append(
+            EVENTS.envelope(
+                "ticket.resolved",
+                {
+                    **common,
+                    "team_id": team,
+                    "resolved_at": start + timedelta(hours=index),
+                    "volunteers": [{"volunteer_id": v, "minutes": rng.randint(1, 8) * 15} for v in served],
+                },
+                "replay-test",
+            )
+        )
         if index % 5:
-            envelopes.append(EVENTS.envelope("ticket.confirmed", {**common, "rating": 4, "automatic": False},
-                                             "replay-test"))
+            envelopes.append(
+                EVENTS.envelope("ticket.confirmed", {**common, "rating": 4, "automatic": False}, "replay-test")
+            )
     metadata = MetaData()
     define_kit_tables(metadata)
     engine = _engine(tickets_db)
@@ -51,8 +63,11 @@ def log_ticket_events(tickets_db: str, count: int) -> list[dict[str, Any]]:
             conn.exec_driver_sql("SET search_path TO tickets")
             for n, e in enumerate(envelopes):
                 at = e.occurred_at + timedelta(milliseconds=n)  # the log's order
-                conn.execute(insert(metadata.tables["outbox"]).values(
-                    id=e.id, type=e.type, version=e.version, message=e.to_message(), created_at=at, sent_at=at))
+                conn.execute(
+                    insert(metadata.tables["outbox"]).values(
+                        id=e.id, type=e.type, version=e.version, message=e.to_message(), created_at=at, sent_at=at
+                    )
+                )
     finally:
         engine.dispose()
     return [e.to_message() for e in envelopes]
@@ -71,8 +86,9 @@ def inbox(database: str) -> int:
     return HOURS.inbox_stats(database)[1]
 
 
-def test_hours_ledger_rebuilt_from_the_tickets_event_log(amqp_uri: str, pg_url: str, pg_database: str,
-                                                         request: pytest.FixtureRequest) -> None:
+def test_hours_ledger_rebuilt_from_the_tickets_event_log(
+    amqp_uri: str, pg_url: str, pg_database: str, request: pytest.FixtureRequest
+) -> None:
     from tests.conftest import _fresh_pg_database
 
     config = {"AMQP_URI": amqp_uri, "DATABASE_URL": pg_url}

@@ -36,23 +36,36 @@ def as_(stack: Any, subject: str, role: str, organisation_id: str | None = None)
 
 def seed(http: Any, url: str) -> dict[str, str]:
     ids: dict[str, str] = {}
-    for code, level, parent in [("PD", "district", None), ("PD-01", "street", "PD"),
-                                ("PD-01-01", "community", "PD-01"), ("PD-01-02", "community", "PD-01")]:
-        r = http.post(f"{url}/api/v1/places", json={"code": code, "name": code, "level": level,
-                                                    "parent_id": ids.get(parent)})
+    for code, level, parent in [
+        ("PD", "district", None),
+        ("PD-01", "street", "PD"),
+        ("PD-01-01", "community", "PD-01"),
+        ("PD-01-02", "community", "PD-01"),
+    ]:
+        r = http.post(
+            f"{url}/api/v1/places", json={"code": code, "name": code, "level": level, "parent_id": ids.get(parent)}
+        )
         assert r.status_code == 201, r.text
         ids[code] = r.json()["id"]
     for code, kind in [("RC-1", "residents_committee"), ("NM-1", "social_enterprise")]:
-        r = http.post(f"{url}/api/v1/organisations", json={"code": code, "name": code, "kind": kind,
-                                                           "community_id": ids["PD-01-01"]})
+        r = http.post(
+            f"{url}/api/v1/organisations",
+            json={"code": code, "name": code, "kind": kind, "community_id": ids["PD-01-01"]},
+        )
         assert r.status_code == 201, r.text
         ids[code] = r.json()["id"]
     return ids
 
 
 def register(http: Any, url: str, ids: dict[str, str], **extra: Any) -> dict[str, Any]:
-    body = {"code": "NIGHT-1", "name": "望丛夜市", "community_id": ids["PD-01-01"],
-            "owner_organisation_id": ids["RC-1"], "organisation_id": ids["NM-1"], **extra}
+    body = {
+        "code": "NIGHT-1",
+        "name": "望丛夜市",
+        "community_id": ids["PD-01-01"],
+        "owner_organisation_id": ids["RC-1"],
+        "organisation_id": ids["NM-1"],
+        **extra,
+    }
     r = http.post(f"{url}/api/v1/fund/enterprises", json=body)
     assert r.status_code == 201, r.text
     return r.json()
@@ -72,8 +85,14 @@ def test_profit_report_grows_the_pool_by_exactly_ten_percent(stack: Any, tap: An
     assert http.get(pool).json()["balance_fen"] == 0
     counted = metric("yilin_fund_contributions_fen_total")
 
-    body = {"enterprise_id": enterprise["id"], "fiscal_year": YEAR - 1, "net_profit": "1234567.89",
-            "audited": True, "document_ref": "AUD-1", "transfer_id": str(uuid.uuid4())}
+    body = {
+        "enterprise_id": enterprise["id"],
+        "fiscal_year": YEAR - 1,
+        "net_profit": "1234567.89",
+        "audited": True,
+        "document_ref": "AUD-1",
+        "transfer_id": str(uuid.uuid4()),
+    }
     r = http.post(f"{s.url}/api/v1/fund/profit-reports", json=body)
     assert r.status_code == 201, r.text
     report = r.json()
@@ -103,8 +122,15 @@ def test_profit_report_grows_the_pool_by_exactly_ten_percent(stack: Any, tap: An
     assert http.get(pool).json()["balance_fen"] == 12345679
 
     # an amendment is a new version and moves only the difference
-    r = http.post(f"{s.url}/api/v1/fund/profit-reports/{report['id']}/amendments", json={
-        "net_profit": "1000000.00", "audited": True, "reason": "audit adjustment", "transfer_id": str(uuid.uuid4())})
+    r = http.post(
+        f"{s.url}/api/v1/fund/profit-reports/{report['id']}/amendments",
+        json={
+            "net_profit": "1000000.00",
+            "audited": True,
+            "reason": "audit adjustment",
+            "transfer_id": str(uuid.uuid4()),
+        },
+    )
     assert r.status_code == 201, r.text
     amended = r.json()
     assert amended["version"] == 2 and amended["contribution_fen"] == 10000000
@@ -112,8 +138,10 @@ def test_profit_report_grows_the_pool_by_exactly_ten_percent(stack: Any, tap: An
     assert http.get(pool).json()["balance_fen"] == 10000000
     assert events.wait_for("contribution.recorded", 2)[1]["data"]["amount_fen"] == -2345679
     assert http.get(f"{s.url}/api/v1/fund/profit-reports/{report['id']}").json() == report  # never edited
-    r = http.post(f"{s.url}/api/v1/fund/profit-reports/{report['id']}/amendments", json={
-        "net_profit": "5.00", "reason": "stale", "transfer_id": str(uuid.uuid4())})
+    r = http.post(
+        f"{s.url}/api/v1/fund/profit-reports/{report['id']}/amendments",
+        json={"net_profit": "5.00", "reason": "stale", "transfer_id": str(uuid.uuid4())},
+    )
     assert r.status_code == 409 and "report_id" in r.json()["fields"]
 
     trial = http.get(f"{s.url}/api/v1/fund/ledger/trial-balance").json()
@@ -127,18 +155,35 @@ def test_disbursement_needs_two_distinct_approvals_and_the_report_reconciles(sta
     ids = seed(http, s.url)
     community = ids["PD-01-01"]
     enterprise = register(http, s.url, ids)
-    r = http.post(f"{s.url}/api/v1/fund/profit-reports", json={
-        "enterprise_id": enterprise["id"], "fiscal_year": YEAR - 1, "net_profit": "1234567.89",
-        "transfer_id": str(uuid.uuid4())})
+    r = http.post(
+        f"{s.url}/api/v1/fund/profit-reports",
+        json={
+            "enterprise_id": enterprise["id"],
+            "fiscal_year": YEAR - 1,
+            "net_profit": "1234567.89",
+            "transfer_id": str(uuid.uuid4()),
+        },
+    )
     assert r.status_code == 201, r.text
 
     with as_(s, "sw-1", "social_worker") as requester:
-        request = requester.request_disbursement({
-            "community_id": community, "category": "hardware_repair", "amount": "3680.50",
-            "purpose": "Replace 12 broken drain covers", "ticket_id": str(uuid.uuid4())})
-        too_big = requester.request_disbursement({
-            "community_id": community, "category": "courtyard_renovation", "amount": "200000.00",
-            "purpose": "Renovate the east courtyard"})
+        request = requester.request_disbursement(
+            {
+                "community_id": community,
+                "category": "hardware_repair",
+                "amount": "3680.50",
+                "purpose": "Replace 12 broken drain covers",
+                "ticket_id": str(uuid.uuid4()),
+            }
+        )
+        too_big = requester.request_disbursement(
+            {
+                "community_id": community,
+                "category": "courtyard_renovation",
+                "amount": "200000.00",
+                "purpose": "Renovate the east courtyard",
+            }
+        )
     assert request["status"] == "requested" and request["amount_fen"] == 368050
     rid = request["id"]
     pay = f"{s.url}/api/v1/fund/disbursements/{rid}/payment"
@@ -206,9 +251,15 @@ def test_disbursement_needs_two_distinct_approvals_and_the_report_reconciles(sta
     assert report["opening_balance_fen"] == 0
     assert report["contributions_fen"] == 12345679 and report["disbursements_fen"] == 368050
     assert report["closing_balance_fen"] == ledger_balance == 12345679 - 368050
-    assert report["contributions"] == [{"enterprise_id": enterprise["id"], "enterprise_code": "NIGHT-1",
-                                        "enterprise_name": "望丛夜市", "fiscal_years": [YEAR - 1],
-                                        "amount_fen": 12345679}]
+    assert report["contributions"] == [
+        {
+            "enterprise_id": enterprise["id"],
+            "enterprise_code": "NIGHT-1",
+            "enterprise_name": "望丛夜市",
+            "fiscal_years": [YEAR - 1],
+            "amount_fen": 12345679,
+        }
+    ]
     assert report["disbursements_by_category"] == [{"category": "hardware_repair", "count": 1, "amount_fen": 368050}]
     assert [d["purpose"] for d in report["disbursements"]] == ["Replace 12 broken drain covers"]
     assert "sw-1" not in str(report) and "member-a" not in str(report)  # no people in the public report
@@ -243,18 +294,31 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_written(stack: An
     assert http.get(f"{s.url}/api/v1/fund/enterprises").json()["items"] == []
     enterprise = register(http, s.url, ids)
 
-    report = {"enterprise_id": enterprise["id"], "fiscal_year": YEAR - 1, "net_profit": "100.00",
-              "transfer_id": str(uuid.uuid4())}
-    for bad, field in [({"net_profit": "1234.567"}, "net_profit"), ({"net_profit": 1234.5}, "net_profit"),
-                       ({"net_profit": "1e5"}, "net_profit"), ({"currency": "USD"}, "currency"),
-                       ({"fiscal_year": 1990}, "fiscal_year"), ({"transfer_id": "x"}, "transfer_id")]:
+    report = {
+        "enterprise_id": enterprise["id"],
+        "fiscal_year": YEAR - 1,
+        "net_profit": "100.00",
+        "transfer_id": str(uuid.uuid4()),
+    }
+    for bad, field in [
+        ({"net_profit": "1234.567"}, "net_profit"),
+        ({"net_profit": 1234.5}, "net_profit"),
+        ({"net_profit": "1e5"}, "net_profit"),
+        ({"currency": "USD"}, "currency"),
+        ({"fiscal_year": 1990}, "fiscal_year"),
+        ({"transfer_id": "x"}, "transfer_id"),
+    ]:
         r = http.post(f"{s.url}/api/v1/fund/profit-reports", json={**report, **bad})
         assert r.status_code == 422 and field in r.json()["fields"], (bad, r.text)
-    r = http.post(f"{s.url}/api/v1/fund/disbursements", json={
-        "community_id": ids["PD-01-01"], "category": "fireworks", "amount": "0.001", "purpose": "x"})
+    r = http.post(
+        f"{s.url}/api/v1/fund/disbursements",
+        json={"community_id": ids["PD-01-01"], "category": "fireworks", "amount": "0.001", "purpose": "x"},
+    )
     assert r.status_code == 422 and {"category", "amount"} <= set(r.json()["fields"])
-    r = http.post(f"{s.url}/api/v1/fund/disbursements", json={
-        "community_id": ids["PD-01-01"], "category": "other", "amount": "0.00", "purpose": "x"})
+    r = http.post(
+        f"{s.url}/api/v1/fund/disbursements",
+        json={"community_id": ids["PD-01-01"], "category": "other", "amount": "0.00", "purpose": "x"},
+    )
     assert r.status_code == 422 and "amount" in r.json()["fields"]
 
     # representatives report only their own enterprise (or their owner's)
@@ -300,12 +364,22 @@ def test_one_person_cannot_move_money_over_http(stack: Any, http: Any) -> None:
     ids = seed(http, s.url)
     community = ids["PD-01-01"]
     enterprise = register(http, s.url, ids)
-    assert http.post(f"{s.url}/api/v1/fund/profit-reports", json={
-        "enterprise_id": enterprise["id"], "fiscal_year": YEAR - 1, "net_profit": "100000.00",
-        "transfer_id": str(uuid.uuid4())}).status_code == 201
+    assert (
+        http.post(
+            f"{s.url}/api/v1/fund/profit-reports",
+            json={
+                "enterprise_id": enterprise["id"],
+                "fiscal_year": YEAR - 1,
+                "net_profit": "100000.00",
+                "transfer_id": str(uuid.uuid4()),
+            },
+        ).status_code
+        == 201
+    )
     api = f"{s.url}/api/v1/fund/disbursements"
-    r = http.post(api, json={"community_id": community, "category": "hardware_repair", "amount": "100.00",
-                             "purpose": "Bins"})  # requested by test-operator
+    r = http.post(
+        api, json={"community_id": community, "category": "hardware_repair", "amount": "100.00", "purpose": "Bins"}
+    )  # requested by test-operator
     assert r.status_code == 201, r.text
     rid = r.json()["id"]
     for member in ("fund-committee-zhang", "fund-committee-li", None):  # the operator as "the committee"
@@ -320,10 +394,15 @@ def test_one_person_cannot_move_money_over_http(stack: Any, http: Any) -> None:
     assert http.post(f"{api}/{rid}/payment", json={"transfer_id": str(uuid.uuid4())}).status_code == 409
     assert http.post(f"{api}/{rid}/approvals", json={}, headers=li).json()["status"] == "approved"
     for who in (http.headers, zhang, li):  # the requester (an operator) and each approver
-        r = requests.post(f"{api}/{rid}/payment", json={"transfer_id": str(uuid.uuid4())},
-                          headers=dict(who), timeout=10)
+        r = requests.post(
+            f"{api}/{rid}/payment", json={"transfer_id": str(uuid.uuid4())}, headers=dict(who), timeout=10
+        )
         assert r.status_code == 403 and "payer" in r.text, r.text
     assert http.get(f"{api}/{rid}").json()["status"] == "approved"  # nothing moved
-    r = requests.post(f"{api}/{rid}/payment", json={"transfer_id": str(uuid.uuid4())},
-                      headers=bearer("operator", "treasurer"), timeout=10)
+    r = requests.post(
+        f"{api}/{rid}/payment",
+        json={"transfer_id": str(uuid.uuid4())},
+        headers=bearer("operator", "treasurer"),
+        timeout=10,
+    )
     assert r.status_code == 200 and r.json()["status"] == "paid", r.text

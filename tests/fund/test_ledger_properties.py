@@ -35,7 +35,9 @@ REQUESTER = Identity(subject="requester-1", role="social_worker")
 MEMBERS = ["member-a", "member-b", "member-c"]
 COMMUNITIES = [str(uuid.UUID(int=1)), str(uuid.UUID(int=2))]
 YEARS = [2024, 2025]
-profits = st.one_of(st.integers(10**6, 10**10), st.integers(-10**9, 10**11), st.sampled_from([0, 1, 5, 15, 123456789, -1]))
+profits = st.one_of(
+    st.integers(10**6, 10**10), st.integers(-(10**9), 10**11), st.sampled_from([0, 1, 5, 15, 123456789, -1])
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +59,11 @@ class FundMachine(RuleBasedStateMachine):
         shutil.copy(self.template, path)
         self.engine = create_engine(f"sqlite:///{path}")
         # Durability is not under test here; skipping fsync keeps hundreds of steps fast.
-        event.listen(self.engine, "connect", lambda conn, _: conn.executescript(
-            "PRAGMA synchronous=OFF; PRAGMA journal_mode=MEMORY;"))
+        event.listen(
+            self.engine,
+            "connect",
+            lambda conn, _: conn.executescript("PRAGMA synchronous=OFF; PRAGMA journal_mode=MEMORY;"),
+        )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, info={"metadata": Base.metadata})
         self.enterprises: list[dict[str, Any]] = []
         self.latest: dict[tuple[str, int], dict[str, Any]] = {}  # (enterprise, year) → latest report view
@@ -89,15 +94,23 @@ class FundMachine(RuleBasedStateMachine):
 
     def counts(self) -> tuple[int, int, int]:
         with self.sessions() as s:
-            return (s.scalar(select(func.count()).select_from(Transfer)),
-                    s.scalar(select(func.count()).select_from(ProfitReport)),
-                    s.scalar(select(func.count()).select_from(ClientRequest)))
+            return (
+                s.scalar(select(func.count()).select_from(Transfer)),
+                s.scalar(select(func.count()).select_from(ProfitReport)),
+                s.scalar(select(func.count()).select_from(ClientRequest)),
+            )
 
     @initialize(rates=st.lists(st.one_of(st.just(1000), st.integers(0, 10000)), min_size=3, max_size=3))
     def register(self, rates: list[int]) -> None:
         for i, rate in enumerate(rates):
-            data = {"code": f"E{i}", "name": f"enterprise {i}", "community_id": COMMUNITIES[i % 2],
-                    "owner_organisation_id": uuid.uuid4(), "organisation_id": None, "contribution_rate_bp": rate}
+            data = {
+                "code": f"E{i}",
+                "name": f"enterprise {i}",
+                "community_id": COMMUNITIES[i % 2],
+                "owner_organisation_id": uuid.uuid4(),
+                "organisation_id": None,
+                "contribution_rate_bp": rate,
+            }
             view, error = self.run(lambda uow, data=data: domain.register_enterprise(uow, OPERATOR, data))
             assert error is None
             self.enterprises.append(view)
@@ -108,7 +121,9 @@ class FundMachine(RuleBasedStateMachine):
         assert view["contribution_fen"] == owed
         assert view["adjustment_fen"] == owed - previous_owed
         self.pools[enterprise["community_id"]] += view["adjustment_fen"]
-        note_event(f"contribution {'up' if view['adjustment_fen'] > 0 else 'down' if view['adjustment_fen'] else 'none'}")
+        note_event(
+            f"contribution {'up' if view['adjustment_fen'] > 0 else 'down' if view['adjustment_fen'] else 'none'}"
+        )
         self.latest[(enterprise["id"], view["fiscal_year"])] = view
         self.reports_filed += 1
 
@@ -116,8 +131,15 @@ class FundMachine(RuleBasedStateMachine):
     def report(self, index: int, year: int, profit: int) -> None:
         enterprise = self.enterprises[index]
         key = str(uuid.uuid4())
-        data = {"enterprise_id": uuid.UUID(enterprise["id"]), "fiscal_year": year, "net_profit_fen": profit,
-                "currency": "CNY", "audited": False, "document_ref": None, "transfer_id": uuid.UUID(key)}
+        data = {
+            "enterprise_id": uuid.UUID(enterprise["id"]),
+            "fiscal_year": year,
+            "net_profit_fen": profit,
+            "currency": "CNY",
+            "audited": False,
+            "document_ref": None,
+            "transfer_id": uuid.UUID(key),
+        }
         call = lambda uow: domain.report_profit(uow, OPERATOR, dict(data))  # noqa: E731 - a one-line callable, named for the reader
         before = self.counts()
         view, error = self.run(call)
@@ -138,12 +160,21 @@ class FundMachine(RuleBasedStateMachine):
         target = latest["id"]
         if stale and latest["version"] > 1:
             with self.sessions() as s:
-                target = s.scalar(select(ProfitReport.id).where(ProfitReport.enterprise_id == enterprise_id,
-                                                                ProfitReport.fiscal_year == year,
-                                                                ProfitReport.version == 1))
+                target = s.scalar(
+                    select(ProfitReport.id).where(
+                        ProfitReport.enterprise_id == enterprise_id,
+                        ProfitReport.fiscal_year == year,
+                        ProfitReport.version == 1,
+                    )
+                )
         key = str(uuid.uuid4())
-        body = {"net_profit_fen": profit, "audited": True, "document_ref": "AUD-1", "reason": "audit",
-                "transfer_id": uuid.UUID(key)}
+        body = {
+            "net_profit_fen": profit,
+            "audited": True,
+            "document_ref": "AUD-1",
+            "reason": "audit",
+            "transfer_id": uuid.UUID(key),
+        }
         call = lambda uow: domain.amend_profit(uow, OPERATOR, target, dict(body))  # noqa: E731 - a one-line callable, named for the reader
         before = self.counts()
         view, error = self.run(call)
@@ -163,11 +194,19 @@ class FundMachine(RuleBasedStateMachine):
         assert self.counts() == before
 
     # -- disbursements ----------------------------------------------------------------
-    @rule(community=st.sampled_from(COMMUNITIES), amount=st.one_of(st.integers(1, 10**4), st.integers(1, 2 * 10**9)),
-          category=st.sampled_from(["courtyard_renovation", "hardware_repair", "garbage_sorting", "other"]))
+    @rule(
+        community=st.sampled_from(COMMUNITIES),
+        amount=st.one_of(st.integers(1, 10**4), st.integers(1, 2 * 10**9)),
+        category=st.sampled_from(["courtyard_renovation", "hardware_repair", "garbage_sorting", "other"]),
+    )
     def request(self, community: str, amount: int, category: str) -> None:
-        data = {"community_id": uuid.UUID(community), "category": category, "amount_fen": amount,
-                "purpose": "replace broken bins", "ticket_id": None}
+        data = {
+            "community_id": uuid.UUID(community),
+            "category": category,
+            "amount_fen": amount,
+            "purpose": "replace broken bins",
+            "ticket_id": None,
+        }
         view, error = self.run(lambda uow: disbursements.request_disbursement(uow, REQUESTER, data))
         assert error is None and view["status"] == "requested"
         self.requests.append(view["id"])
@@ -188,8 +227,11 @@ class FundMachine(RuleBasedStateMachine):
         self._approve(target, member, before)
 
     def _approve(self, target: str, member: str, before: dict[str, Any]) -> None:
-        view, error = self.run(lambda uow: disbursements.approve_disbursement(
-            uow, Identity(subject=member, role="fund_committee"), target, {"member": None}))
+        view, error = self.run(
+            lambda uow: disbursements.approve_disbursement(
+                uow, Identity(subject=member, role="fund_committee"), target, {"member": None}
+            )
+        )
         if member == REQUESTER.subject:
             assert isinstance(error, Forbidden)
         elif member in before["approvals"]:
@@ -250,8 +292,15 @@ class FundMachine(RuleBasedStateMachine):
     def reuse_id_with_other_body(self, data: st.DataObject, profit: int) -> None:
         key = data.draw(st.sampled_from(list(self.used)))
         enterprise = self.enterprises[0]
-        body = {"enterprise_id": uuid.UUID(enterprise["id"]), "fiscal_year": 2099, "net_profit_fen": profit,
-                "currency": "CNY", "audited": False, "document_ref": None, "transfer_id": uuid.UUID(key)}
+        body = {
+            "enterprise_id": uuid.UUID(enterprise["id"]),
+            "fiscal_year": 2099,
+            "net_profit_fen": profit,
+            "currency": "CNY",
+            "audited": False,
+            "document_ref": None,
+            "transfer_id": uuid.UUID(key),
+        }
         before = self.counts()
         _, error = self.run(lambda uow: domain.report_profit(uow, OPERATOR, body))
         assert isinstance(error, Conflict) and "transfer_id" in error.fields
@@ -279,11 +328,13 @@ class FundMachine(RuleBasedStateMachine):
         with self.sessions() as s:
             for (enterprise_id, year), latest in self.latest.items():
                 rate = next(e["contribution_rate_bp"] for e in self.enterprises if e["id"] == enterprise_id)
-                reports = select(ProfitReport.id).where(ProfitReport.enterprise_id == enterprise_id,
-                                                        ProfitReport.fiscal_year == year)
+                reports = select(ProfitReport.id).where(
+                    ProfitReport.enterprise_id == enterprise_id, ProfitReport.fiscal_year == year
+                )
                 moved = 0
-                for kind, amount in s.execute(select(Transfer.kind, Transfer.amount_fen)
-                                              .where(Transfer.reference_id.in_(reports))):
+                for kind, amount in s.execute(
+                    select(Transfer.kind, Transfer.amount_fen).where(Transfer.reference_id.in_(reports))
+                ):
                     moved += amount if kind == "contribution" else -amount
                 assert moved == contribution_fen(latest["net_profit_fen"], rate)
 
@@ -291,8 +342,10 @@ class FundMachine(RuleBasedStateMachine):
     def each_id_took_effect_once(self) -> None:
         with self.sessions() as s:
             assert s.scalar(select(func.count()).select_from(ProfitReport)) == self.reports_filed
-            assert s.scalar(select(func.count()).select_from(Disbursement)
-                            .where(Disbursement.status == "paid")) == self.payments
+            assert (
+                s.scalar(select(func.count()).select_from(Disbursement).where(Disbursement.status == "paid"))
+                == self.payments
+            )
             assert s.scalar(select(func.count()).select_from(ClientRequest)) == len(self.used)
             ids = set(s.scalars(select(Transfer.id)))
         assert ids <= set(self.used)
@@ -310,6 +363,7 @@ def domain_view(machine: FundMachine, disbursement_id: str) -> dict[str, Any]:
 
 def test_fund_ledger_state_machine(template: Path, tmp_path: Path) -> None:
     FundMachine.template, FundMachine.workdir = template, tmp_path
-    FundMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=35, deadline=None,
-                                             suppress_health_check=[HealthCheck.too_slow])
+    FundMachine.TestCase.settings = settings(
+        max_examples=30, stateful_step_count=35, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     FundMachine.TestCase().runTest()

@@ -26,31 +26,59 @@ SERVED_ON = date.today() - timedelta(days=3)  # the demo uses yesterday
 def seed(s: Any, http: Any) -> dict[str, Any]:
     places = seed_places(http, s.url)
     community = places["PD-01-01"]
-    org = http.post(f"{s.url}/api/v1/organisations", json={"code": "SUN", "name": "阳光志愿者协会",
-                                                           "kind": "volunteer_organisation"}).json()["id"]
-    team = http.post(f"{s.url}/api/v1/teams", json={"code": "T1", "name": "阳光关爱志愿服务队", "organisation_id": org,
-                                                    "community_id": community}).json()
+    org = http.post(
+        f"{s.url}/api/v1/organisations",
+        json={"code": "SUN", "name": "阳光志愿者协会", "kind": "volunteer_organisation"},
+    ).json()["id"]
+    team = http.post(
+        f"{s.url}/api/v1/teams",
+        json={"code": "T1", "name": "阳光关爱志愿服务队", "organisation_id": org, "community_id": community},
+    ).json()
     volunteers = []
     for i, name in enumerate(["王芳", "李雷", "韩梅梅"]):
-        r = http.post(f"{s.url}/api/v1/volunteers", json={"name": name, "id_number": id_number(40 + i),
-                                                          "community_id": community,
-                                                          "certifications": [{"kind": "first_aid", "number": f"FA{i}"}]})
+        r = http.post(
+            f"{s.url}/api/v1/volunteers",
+            json={
+                "name": name,
+                "id_number": id_number(40 + i),
+                "community_id": community,
+                "certifications": [{"kind": "first_aid", "number": f"FA{i}"}],
+            },
+        )
         assert r.status_code == 201, r.text
         volunteers.append(r.json())
-        assert http.post(f"{s.url}/api/v1/teams/{team['id']}/members",
-                         json={"volunteer_id": volunteers[-1]["id"]}).status_code == 201
-    wait_until(lambda: all(http.get(f"{s.url}/api/v1/hours/volunteers/{v['id']}/totals").status_code == 200
-                           for v in volunteers), what="hours knows the volunteers")
-    return {"community": community, "org": org, "team": {**team, "member_ids": [v["id"] for v in volunteers]},
-            "volunteers": volunteers}
+        assert (
+            http.post(
+                f"{s.url}/api/v1/teams/{team['id']}/members", json={"volunteer_id": volunteers[-1]["id"]}
+            ).status_code
+            == 201
+        )
+    wait_until(
+        lambda: all(
+            http.get(f"{s.url}/api/v1/hours/volunteers/{v['id']}/totals").status_code == 200 for v in volunteers
+        ),
+        what="hours knows the volunteers",
+    )
+    return {
+        "community": community,
+        "org": org,
+        "team": {**team, "member_ids": [v["id"] for v in volunteers]},
+        "volunteers": volunteers,
+    }
 
 
 def test_sheets_verification_certificate_and_record(stack: Any, http: Any) -> None:
     s = stack("registry", "hours", "gateway")
     w = seed(s, http)
     v0, v1, v2 = (v["id"] for v in w["volunteers"])
-    base = {"organisation_id": w["org"], "activity": "敬老院探访", "served_on": SERVED_ON.isoformat(),
-            "place": "区敬老院", "community_id": w["community"], "content": "陪伴老人、打扫卫生"}
+    base = {
+        "organisation_id": w["org"],
+        "activity": "敬老院探访",
+        "served_on": SERVED_ON.isoformat(),
+        "place": "区敬老院",
+        "community_id": w["community"],
+        "content": "陪伴老人、打扫卫生",
+    }
     sheets = f"{s.url}/api/v1/hours/sheets"
 
     bad = [
@@ -68,9 +96,17 @@ def test_sheets_verification_certificate_and_record(stack: Any, http: Any) -> No
     assert r.status_code == 422 and "served_on" in r.json()["fields"]
     assert http.get(f"{s.url}/api/v1/hours/entries").json()["items"] == []
 
-    r = http.post(sheets, json={**base, "entries": [{"volunteer_id": v0, "start_time": "09:00", "end_time": "11:30"},
-                                                     {"volunteer_id": v1, "start_time": "09:00", "end_time": "12:00"},
-                                                     {"volunteer_id": v2, "minutes": 90}]})
+    r = http.post(
+        sheets,
+        json={
+            **base,
+            "entries": [
+                {"volunteer_id": v0, "start_time": "09:00", "end_time": "11:30"},
+                {"volunteer_id": v1, "start_time": "09:00", "end_time": "12:00"},
+                {"volunteer_id": v2, "minutes": 90},
+            ],
+        },
+    )
     assert r.status_code == 201, r.text
     sheet = r.json()
     assert [e["minutes"] for e in sheet["entries"]] == [150, 180, 90]
@@ -92,7 +128,10 @@ def test_sheets_verification_certificate_and_record(stack: Any, http: Any) -> No
     assert http.post(f"{s.url}/api/v1/hours/entries/{e1}/verify").status_code == 200
     r = http.post(f"{s.url}/api/v1/hours/entries/{e1}/verify")
     assert r.status_code == 409 and "entry_id" in r.json()["fields"]
-    assert http.post(f"{s.url}/api/v1/hours/entries/{e2}/reject", json={"reason": "没有到场"}).json()["status"] == "rejected"
+    assert (
+        http.post(f"{s.url}/api/v1/hours/entries/{e2}/reject", json={"reason": "没有到场"}).json()["status"]
+        == "rejected"
+    )
     totals = http.get(f"{s.url}/api/v1/hours/volunteers/{v0}/totals").json()
     assert (totals["verified_minutes"], totals["pending_minutes"]) == (150, 0)
     board = http.get(f"{s.url}/api/v1/hours/leaderboard", params={"by": "volunteer"}).json()["items"]
@@ -100,9 +139,17 @@ def test_sheets_verification_certificate_and_record(stack: Any, http: Any) -> No
     assert http.get(f"{s.url}/api/v1/hours/leaderboard", params={"by": "street"}).status_code == 422
 
     # the certificate, as a PDF that shows the national fields
-    issue = {"volunteer_id": v0, "organisation_id": w["org"], "from": (SERVED_ON - timedelta(days=30)).isoformat(),
-             "to": SERVED_ON.isoformat(), "person_in_charge": "张主任", "contact": "028-87654321"}
-    r = http.post(f"{s.url}/api/v1/hours/certificates", json={**issue, "to": (SERVED_ON - timedelta(days=40)).isoformat()})
+    issue = {
+        "volunteer_id": v0,
+        "organisation_id": w["org"],
+        "from": (SERVED_ON - timedelta(days=30)).isoformat(),
+        "to": SERVED_ON.isoformat(),
+        "person_in_charge": "张主任",
+        "contact": "028-87654321",
+    }
+    r = http.post(
+        f"{s.url}/api/v1/hours/certificates", json={**issue, "to": (SERVED_ON - timedelta(days=40)).isoformat()}
+    )
     assert r.status_code == 422 and "to" in r.json()["fields"]
     r = http.post(f"{s.url}/api/v1/hours/certificates", json={**issue, "volunteer_id": v2})
     assert r.status_code == 422 and "volunteer_id" in r.json()["fields"]  # nothing verified to certify
@@ -116,9 +163,21 @@ def test_sheets_verification_certificate_and_record(stack: Any, http: Any) -> No
     # pypdf reads the Noto CJK (CFF) font's two-byte Identity CMap one byte at a time: a NUL
     # precedes every character, which pdftotext does not show.
     text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(r.content)).pages).replace("\x00", "")
-    for shown in ("志愿服务记录证明", "王芳", masked, w["volunteers"][0]["number"], "2.5", "敬老院探访",
-                  "阳光志愿者协会", "张主任", "028-87654321", cert["number"], cert["issued_on"],
-                  issue["from"], issue["to"]):
+    for shown in (
+        "志愿服务记录证明",
+        "王芳",
+        masked,
+        w["volunteers"][0]["number"],
+        "2.5",
+        "敬老院探访",
+        "阳光志愿者协会",
+        "张主任",
+        "028-87654321",
+        cert["number"],
+        cert["issued_on"],
+        issue["from"],
+        issue["to"],
+    ):
         assert shown in text, (shown, text)
     assert id_number(40) not in text
 
@@ -151,8 +210,15 @@ def test_sheets_verification_certificate_and_record(stack: Any, http: Any) -> No
     assert http.get(f"{s.url}/api/v1/hours/volunteers/{v0}/record", params={"format": "xml"}).status_code == 422
 
     # the demo: a sheet verified by a verifier, and a certificate
-    created = demo.load(DemoApi(s.url, session=http), {"communities": [w["community"]], "organisations": {"SUN": w["org"]},
-                                            "teams": [w["team"]], "volunteers": [v0, v1, v2]})["hours"]
+    created = demo.load(
+        DemoApi(s.url, session=http),
+        {
+            "communities": [w["community"]],
+            "organisations": {"SUN": w["org"]},
+            "teams": [w["team"]],
+            "volunteers": [v0, v1, v2],
+        },
+    )["hours"]
     demo_sheet = http.get(f"{s.url}/api/v1/hours/sheets/{created['sheet_id']}").json()
     assert {e["status"] for e in demo_sheet["entries"]} == {"verified"} and created["verified_minutes"] == 480
     assert http.get(check, params={"number": created["certificate_number"]}).json()["valid"] is True

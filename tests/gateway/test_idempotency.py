@@ -31,8 +31,9 @@ def test_100_concurrent_replays_make_one_change(stack: Any, http: Any) -> None:
     assert [p["id"] for p in places(s.url, "PD", auth)] == [responses[0].json()["id"]]
 
     # The same key with a different body is refused and changes nothing.
-    other = requests.post(f"{s.url}/api/v1/places", json={**body, "code": "PX"}, headers={**auth, "Idempotency-Key": key},
-                          timeout=10)
+    other = requests.post(
+        f"{s.url}/api/v1/places", json={**body, "code": "PX"}, headers={**auth, "Idempotency-Key": key}, timeout=10
+    )
     assert other.status_code == 409, other.text
     assert "Idempotency-Key" in other.json()["fields"]
     assert places(s.url, "PX", auth) == []
@@ -50,7 +51,11 @@ def test_refusals_are_replayed_and_keys_are_checked(stack: Any, http: Any) -> No
     assert (again.status_code, again.text) == (first.status_code, first.text)
     assert again.headers["Idempotent-Replayed"] == "true"
 
-    bad = requests.post(f"{s.url}/api/v1/places", json={**body, "code": "PY"}, headers={**auth, "Idempotency-Key": "k" * 201},
-                        timeout=10)
+    bad = requests.post(
+        f"{s.url}/api/v1/places",
+        json={**body, "code": "PY"},
+        headers={**auth, "Idempotency-Key": "k" * 201},
+        timeout=10,
+    )
     assert bad.status_code == 422 and "Idempotency-Key" in bad.json()["fields"]
     assert places(s.url, "PY", auth) == []

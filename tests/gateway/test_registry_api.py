@@ -15,7 +15,11 @@ def id_number(serial: int) -> str:
 
 def seed_places(http: Any, url: str) -> dict[str, str]:
     ids = {}
-    for code, level, parent in [("PD", "district", None), ("PD-01", "street", "PD"), ("PD-01-01", "community", "PD-01")]:
+    for code, level, parent in [
+        ("PD", "district", None),
+        ("PD-01", "street", "PD"),
+        ("PD-01-01", "community", "PD-01"),
+    ]:
         body = {"code": code, "name": code, "level": level, "parent_id": ids.get(parent)}
         r = http.post(f"{url}/api/v1/places", json=body)
         assert r.status_code == 201, r.text
@@ -27,9 +31,16 @@ def test_register_volunteer_publishes_event_to_plain_amqp(stack: Any, tap: Any, 
     s = stack("registry", "gateway")
     events = tap("registry")
     places = seed_places(http, s.url)
-    r = http.post(f"{s.url}/api/v1/volunteers", json={
-        "name": "王芳", "id_number": id_number(1), "phone": "13812345678",
-        "community_id": places["PD-01-01"], "skills": ["first_aid", "elder_care"]})
+    r = http.post(
+        f"{s.url}/api/v1/volunteers",
+        json={
+            "name": "王芳",
+            "id_number": id_number(1),
+            "phone": "13812345678",
+            "community_id": places["PD-01-01"],
+            "skills": ["first_aid", "elder_care"],
+        },
+    )
     assert r.status_code == 201, r.text
     volunteer = r.json()
     assert volunteer["id_number"] == id_number(1)[:4] + "*" * 10 + id_number(1)[-4:]
@@ -86,21 +97,37 @@ def test_a_volunteer_reads_back_as_registered_with_children_and_teams(stack: Any
     (json_agg on PostgreSQL, json_group_array on SQLite): the same view as the write's."""
     s = stack("registry", "gateway")
     places = seed_places(http, s.url)
-    r = http.post(f"{s.url}/api/v1/organisations", json={"code": "VOL", "name": "VOL", "kind": "volunteer_organisation"})
-    team = http.post(f"{s.url}/api/v1/teams", json={"code": "T", "name": "T", "organisation_id": r.json()["id"],
-                                                   "community_id": places["PD-01-01"]}).json()
-    r = http.post(f"{s.url}/api/v1/volunteers", json={
-        "name": "李雷", "id_number": id_number(2), "community_id": places["PD-01-01"],
-        "skills": ["plumbing", "elder_care", "first_aid"],
-        "certifications": [{"kind": "first_aid", "number": "FA-1", "issued_on": "2024-03-05"}, {"kind": "social_worker"}]})
+    r = http.post(
+        f"{s.url}/api/v1/organisations", json={"code": "VOL", "name": "VOL", "kind": "volunteer_organisation"}
+    )
+    team = http.post(
+        f"{s.url}/api/v1/teams",
+        json={"code": "T", "name": "T", "organisation_id": r.json()["id"], "community_id": places["PD-01-01"]},
+    ).json()
+    r = http.post(
+        f"{s.url}/api/v1/volunteers",
+        json={
+            "name": "李雷",
+            "id_number": id_number(2),
+            "community_id": places["PD-01-01"],
+            "skills": ["plumbing", "elder_care", "first_aid"],
+            "certifications": [
+                {"kind": "first_aid", "number": "FA-1", "issued_on": "2024-03-05"},
+                {"kind": "social_worker"},
+            ],
+        },
+    )
     assert r.status_code == 201, r.text
     written = r.json()
     assert written["skills"] == ["elder_care", "first_aid", "plumbing"] and written["team_ids"] == []
     assert sorted(written["certifications"], key=lambda c: c["kind"]) == [
         {"kind": "first_aid", "number": "FA-1", "issued_on": "2024-03-05"},
-        {"kind": "social_worker", "number": None, "issued_on": None}]
+        {"kind": "social_worker", "number": None, "issued_on": None},
+    ]
     assert http.get(f"{s.url}/api/v1/volunteers/{written['id']}").json() == written
-    assert http.post(f"{s.url}/api/v1/teams/{team['id']}/members", json={"volunteer_id": written["id"]}).status_code == 201
+    assert (
+        http.post(f"{s.url}/api/v1/teams/{team['id']}/members", json={"volunteer_id": written["id"]}).status_code == 201
+    )
     read = http.get(f"{s.url}/api/v1/volunteers/{written['id']}").json()
     assert read == {**written, "team_ids": [team["id"]]}
     assert http.get(f"{s.url}/api/v1/volunteers").json()["items"] == [read]
@@ -128,19 +155,31 @@ def test_teams_members_units_and_filters(stack: Any, tap: Any, http: Any) -> Non
         r = http.post(f"{s.url}/api/v1/organisations", json={"code": code, "name": code, "kind": kind})
         assert r.status_code == 201, r.text
         orgs[code] = r.json()["id"]
-    r = http.post(f"{s.url}/api/v1/teams", json={"code": "SUN", "name": "阳光关爱志愿服务队", "organisation_id": orgs["VOL"],
-                                               "community_id": community, "skills": ["plumbing", "elder_care"]})
+    r = http.post(
+        f"{s.url}/api/v1/teams",
+        json={
+            "code": "SUN",
+            "name": "阳光关爱志愿服务队",
+            "organisation_id": orgs["VOL"],
+            "community_id": community,
+            "skills": ["plumbing", "elder_care"],
+        },
+    )
     assert r.status_code == 201, r.text
     team = r.json()
     volunteers = []
     for i, skill in enumerate(["plumbing", "first_aid", "plumbing"]):
-        r = http.post(f"{s.url}/api/v1/volunteers", json={"name": f"v{i}", "id_number": id_number(10 + i),
-                                                          "community_id": community, "skills": [skill]})
+        r = http.post(
+            f"{s.url}/api/v1/volunteers",
+            json={"name": f"v{i}", "id_number": id_number(10 + i), "community_id": community, "skills": [skill]},
+        )
         volunteers.append(r.json()["id"])
     for vid in volunteers[:2]:
         r = http.post(f"{s.url}/api/v1/teams/{team['id']}/members", json={"volunteer_id": vid})
         assert r.status_code == 201, r.text
-    assert http.post(f"{s.url}/api/v1/teams/{team['id']}/members", json={"volunteer_id": volunteers[0]}).status_code == 409
+    assert (
+        http.post(f"{s.url}/api/v1/teams/{team['id']}/members", json={"volunteer_id": volunteers[0]}).status_code == 409
+    )
 
     by_skill = http.get(f"{s.url}/api/v1/volunteers", params={"skill": "plumbing"}).json()["items"]
     assert sorted(v["id"] for v in by_skill) == sorted([volunteers[0], volunteers[2]])
@@ -151,21 +190,43 @@ def test_teams_members_units_and_filters(stack: Any, tap: Any, http: Any) -> Non
     assert len(page["items"]) == 2 and len(rest["items"]) == 1 and rest["next_cursor"] is None
     assert http.get(f"{s.url}/api/v1/volunteers", params={"limit": 0}).status_code == 422
 
-    r = http.post(f"{s.url}/api/v1/units", json={"name": "1+1+1+N", "community_id": community, "sector_id": orgs["SEC"],
-                                               "agency_id": orgs["AGY"], "volunteer_organisation_id": orgs["VOL"],
-                                               "volunteer_ids": volunteers})
+    r = http.post(
+        f"{s.url}/api/v1/units",
+        json={
+            "name": "1+1+1+N",
+            "community_id": community,
+            "sector_id": orgs["SEC"],
+            "agency_id": orgs["AGY"],
+            "volunteer_organisation_id": orgs["VOL"],
+            "volunteer_ids": volunteers,
+        },
+    )
     assert r.status_code == 201, r.text
-    r = http.post(f"{s.url}/api/v1/units", json={"name": "wrong", "community_id": community, "sector_id": orgs["AGY"],
-                                               "agency_id": orgs["AGY"], "volunteer_organisation_id": orgs["VOL"],
-                                               "volunteer_ids": volunteers})
+    r = http.post(
+        f"{s.url}/api/v1/units",
+        json={
+            "name": "wrong",
+            "community_id": community,
+            "sector_id": orgs["AGY"],
+            "agency_id": orgs["AGY"],
+            "volunteer_organisation_id": orgs["VOL"],
+            "volunteer_ids": volunteers,
+        },
+    )
     assert r.status_code == 422 and "sector_id" in r.json()["fields"]
 
     r = http.patch(f"{s.url}/api/v1/volunteers/{volunteers[1]}", json={"status": "suspended"})
     assert r.status_code == 200 and r.json()["status"] == "suspended"
     r = http.delete(f"{s.url}/api/v1/teams/{team['id']}/members/{volunteers[1]}")
     assert r.status_code == 204
-    for event_type in ("team.created", "team.member_joined", "unit.formed", "volunteer.updated",
-                       "volunteer.deactivated", "team.member_left"):
+    for event_type in (
+        "team.created",
+        "team.member_joined",
+        "unit.formed",
+        "volunteer.updated",
+        "volunteer.deactivated",
+        "team.member_left",
+    ):
         events.wait_for(event_type)
     assert len(events.of_type("team.member_joined")) == 2
 

@@ -14,8 +14,7 @@ from tests.tickets.district import build, ticket_body
 
 
 def test_nobody_mints_verified_hours_alone(stack: Any, http: Any, tap: Any) -> None:
-    s = stack("registry", "tickets", "hours", "gateway", TICKETS_AUTO_CONFIRM_DAYS=0,
-              TICKETS_AUTO_CONFIRM_INTERVAL=0.2)
+    s = stack("registry", "tickets", "hours", "gateway", TICKETS_AUTO_CONFIRM_DAYS=0, TICKETS_AUTO_CONFIRM_INTERVAL=0.2)
     events = tap("tickets")
     with s.rpc("registry") as registry:
         district = build(registry)
@@ -33,16 +32,25 @@ def test_nobody_mints_verified_hours_alone(stack: Any, http: Any, tap: Any) -> N
     assert r.status_code == 201, r.text
     tid = r.json()["id"]
     audit = http.get(f"{api}/audit", params={"service": "tickets"}).json()["items"]
-    assert any(c.get("type", c.get("action")) == "ticket.backdated" or "ticket.backdated" in str(c)
-               for row in audit for c in row.get("changes", [row])), audit  # and audited
+    assert any(
+        c.get("type", c.get("action")) == "ticket.backdated" or "ticket.backdated" in str(c)
+        for row in audit
+        for c in row.get("changes", [row])
+    ), audit  # and audited
 
-    assert http.post(f"{api}/tickets/{tid}/assign", json={"team_id": district.team["id"],
-                                                          "volunteer_ids": [lead, other]}).status_code == 200
+    assert (
+        http.post(
+            f"{api}/tickets/{tid}/assign", json={"team_id": district.team["id"], "volunteer_ids": [lead, other]}
+        ).status_code
+        == 200
+    )
     assert http.post(f"{api}/tickets/{tid}/start", json={}).status_code == 200
     r = http.post(f"{api}/tickets/{tid}/resolve", json={"volunteers": [{"volunteer_id": lead, "minutes": 1440}]})
     assert r.status_code == 422 and "minutes" in r.text  # the category's cap per volunteer
-    r = http.post(f"{api}/tickets/{tid}/resolve", json={"volunteers": [{"volunteer_id": lead, "minutes": 120},
-                                                                       {"volunteer_id": other, "minutes": 90}]})
+    r = http.post(
+        f"{api}/tickets/{tid}/resolve",
+        json={"volunteers": [{"volunteer_id": lead, "minutes": 120}, {"volunteer_id": other, "minutes": 90}]},
+    )
     assert r.status_code == 200, r.text
     [confirmed] = events.wait_for("ticket.confirmed", timeout=20)
     assert confirmed["data"]["automatic"] is True

@@ -24,8 +24,16 @@ def test_ticket_lifecycle_over_http_with_events(stack: Any, tap: Any, http: Any)
 
     categories = http.get(f"{api}/ticket-categories", params={"limit": 50}).json()["items"]
     codes = {c["code"] for c in categories}
-    assert {"utility_bills", "blocked_drain", "lost_key", "neighbour_dispute", "elder_home_visit",
-            "child_in_difficulty", "gig_worker", "resident_suggestion"} <= codes
+    assert {
+        "utility_bills",
+        "blocked_drain",
+        "lost_key",
+        "neighbour_dispute",
+        "elder_home_visit",
+        "child_in_difficulty",
+        "gig_worker",
+        "resident_suggestion",
+    } <= codes
     dispute = next(c for c in categories if c["code"] == "neighbour_dispute")
     assert dispute["needs_social_worker"] and dispute["dispute"]
 
@@ -43,25 +51,40 @@ def test_ticket_lifecycle_over_http_with_events(stack: Any, tap: Any, http: Any)
     assert suggestions["skill"] == "plumbing"
     assert [t["code"] for t in suggestions["items"]] == ["PRO", "SUN"]  # bigger team first at equal load
 
-    steps = [("assign", {"team_id": district.team["id"], "volunteer_ids": district.members, "note": "派单"}),
-             ("start", {}),
-             ("resolve", {"volunteers": [{"volunteer_id": district.members[0], "minutes": 50},
-                                         {"volunteer_id": district.members[1], "minutes": 35}]}),
-             ("confirm", {"rating": 5, "comment": "师傅很专业"})]
+    steps = [
+        ("assign", {"team_id": district.team["id"], "volunteer_ids": district.members, "note": "派单"}),
+        ("start", {}),
+        (
+            "resolve",
+            {
+                "volunteers": [
+                    {"volunteer_id": district.members[0], "minutes": 50},
+                    {"volunteer_id": district.members[1], "minutes": 35},
+                ]
+            },
+        ),
+        ("confirm", {"rating": 5, "comment": "师傅很专业"}),
+    ]
     for action, body in steps:
         r = http.post(f"{api}/tickets/{tid}/{action}", json=body)
         assert r.status_code == 200, (action, r.text)
     done = r.json()
     assert done["state"] == "confirmed" and done["rating"] == 5 and done["allowed_actions"] == []
-    assert {v["volunteer_id"]: v["minutes"] for v in done["volunteers"]} == {district.members[0]: 50,
-                                                                            district.members[1]: 35}
+    assert {v["volunteer_id"]: v["minutes"] for v in done["volunteers"]} == {
+        district.members[0]: 50,
+        district.members[1]: 35,
+    }
     second = http.get(f"{api}/tickets/{suggestions['items'][0]['team_id']}/suggestions")
     assert second.status_code == 404  # a team id is not a ticket id
 
     history = http.get(f"{api}/tickets/{tid}/history").json()["items"]
     assert [(h["from_state"], h["to_state"]) for h in history] == [
-        (None, "opened"), ("opened", "assigned"), ("assigned", "in_progress"), ("in_progress", "resolved"),
-        ("resolved", "confirmed")]
+        (None, "opened"),
+        ("opened", "assigned"),
+        ("assigned", "in_progress"),
+        ("in_progress", "resolved"),
+        ("resolved", "confirmed"),
+    ]
     assert history[1]["note"] == "派单" and all(h["actor"] == "test-operator" for h in history)
 
     for event_type in FLOW:
@@ -70,16 +93,23 @@ def test_ticket_lifecycle_over_http_with_events(stack: Any, tap: Any, http: Any)
         assert envelope["source"] == "tickets" and envelope["version"] == 1
         assert EVENTS.get(event_type).schema().validate(envelope["data"]) == {}
         data = envelope["data"]
-        assert (data["ticket_id"], data["community_id"], data["category_code"]) == (tid, district.community_id,
-                                                                                  "blocked_drain")
+        assert (data["ticket_id"], data["community_id"], data["category_code"]) == (
+            tid,
+            district.community_id,
+            "blocked_drain",
+        )
     assert [m["routing_key"] for m in events.messages] == FLOW
     assert events.of_type("ticket.assigned")[0]["data"]["volunteer_ids"] == sorted(district.members)
     resolved = events.of_type("ticket.resolved")[0]["data"]
     assert resolved["team_id"] == district.team["id"]
     assert sorted(v["minutes"] for v in resolved["volunteers"]) == [35, 50]
     assert events.of_type("ticket.confirmed")[0]["data"] | {} == {
-        "ticket_id": tid, "community_id": district.community_id, "category_code": "blocked_drain",
-        "rating": 5, "automatic": False}
+        "ticket_id": tid,
+        "community_id": district.community_id,
+        "category_code": "blocked_drain",
+        "rating": 5,
+        "automatic": False,
+    }
     raw = str([m["raw"] for m in events.messages])
     for secret in (*PERSONAL, "139****5678", "resident-1"):
         assert secret not in raw
@@ -135,16 +165,22 @@ def test_bad_input_is_refused_and_writes_nothing(stack: Any, tap: Any, http: Any
     for action, body in [("assign", assign), ("start", {})]:
         assert http.post(f"{api}/tickets/{tid}/{action}", json=body).status_code == 200
     m0 = district.members[0]
-    for served, field in [([{"volunteer_id": m0, "minutes": 0}], "volunteers"),
-                          ([{"volunteer_id": m0, "minutes": 12.5}], "volunteers"),
-                          ([{"volunteer_id": m0, "minutes": 60 * 24 + 1}], "volunteers"),  # more than a day
-                          ([{"volunteer_id": m0, "minutes": 60 * 24}], "minutes"),
-                          ([{"volunteer_id": district.outsider, "minutes": 30}], "volunteers")]:
+    for served, field in [
+        ([{"volunteer_id": m0, "minutes": 0}], "volunteers"),
+        ([{"volunteer_id": m0, "minutes": 12.5}], "volunteers"),
+        ([{"volunteer_id": m0, "minutes": 60 * 24 + 1}], "volunteers"),  # more than a day
+        ([{"volunteer_id": m0, "minutes": 60 * 24}], "minutes"),
+        ([{"volunteer_id": district.outsider, "minutes": 30}], "volunteers"),
+    ]:
         r = http.post(f"{api}/tickets/{tid}/resolve", json={"volunteers": served})
         assert r.status_code == 422 and field in r.json()["fields"], r.text
     assert http.get(f"{api}/tickets/{tid}").json()["state"] == "in_progress"
-    assert http.post(f"{api}/tickets/{tid}/resolve",
-                     json={"volunteers": [{"volunteer_id": m0, "minutes": 40}]}).status_code == 200
+    assert (
+        http.post(
+            f"{api}/tickets/{tid}/resolve", json={"volunteers": [{"volunteer_id": m0, "minutes": 40}]}
+        ).status_code
+        == 200
+    )
     for rating in (0, 6, "5", None):
         r = http.post(f"{api}/tickets/{tid}/confirm", json={"rating": rating})
         assert r.status_code == 422 and "rating" in r.json()["fields"], r.text
@@ -160,32 +196,65 @@ def test_bad_input_is_refused_and_writes_nothing(stack: Any, tap: Any, http: Any
     ticket = http.get(f"{api}/tickets/{tid}").json()
     assert ticket["state"] == "resolved" and ticket["rating"] is None
     wait_until(lambda: len(events.messages) >= 4)
-    assert [m["routing_key"] for m in events.messages] == ["ticket.opened", "ticket.assigned", "ticket.started",
-                                                          "ticket.resolved"]
+    assert [m["routing_key"] for m in events.messages] == [
+        "ticket.opened",
+        "ticket.assigned",
+        "ticket.started",
+        "ticket.resolved",
+    ]
 
-    r = http.post(f"{api}/ticket-categories", json={"code": "lost_key", "name": "x", "skill": "locksmith",
-                                                     "assign_minutes": 10, "resolve_minutes": 60})
+    r = http.post(
+        f"{api}/ticket-categories",
+        json={"code": "lost_key", "name": "x", "skill": "locksmith", "assign_minutes": 10, "resolve_minutes": 60},
+    )
     assert r.status_code == 409 and "code" in r.json()["fields"]
-    r = http.post(f"{api}/ticket-categories", json={"code": "pet_care", "name": "宠物照看", "skill": "pets",
-                                                     "assign_minutes": 60, "resolve_minutes": 30})
+    r = http.post(
+        f"{api}/ticket-categories",
+        json={"code": "pet_care", "name": "宠物照看", "skill": "pets", "assign_minutes": 60, "resolve_minutes": 30},
+    )
     assert r.status_code == 422 and "resolve_minutes" in r.json()["fields"]
-    r = http.post(f"{api}/ticket-categories", json={
-        "code": "pet_care", "name": "宠物照看", "skill": "pets", "assign_minutes": 60, "resolve_minutes": 600,
-        "fields": [{"code": "kind", "label": "Kind", "type": "single_choice"}]})
+    r = http.post(
+        f"{api}/ticket-categories",
+        json={
+            "code": "pet_care",
+            "name": "宠物照看",
+            "skill": "pets",
+            "assign_minutes": 60,
+            "resolve_minutes": 600,
+            "fields": [{"code": "kind", "label": "Kind", "type": "single_choice"}],
+        },
+    )
     assert r.status_code == 422 and "fields" in r.json()["fields"]
-    r = http.post(f"{api}/ticket-categories", json={
-        "code": "pet_care", "name": "宠物照看", "skill": "pets", "assign_minutes": 60, "resolve_minutes": 600,
-        "fields": [{"code": "kind", "label": "Kind", "type": "multi_choice", "choices": ["cat", "dog"],
-                    "required": True}, {"code": "weight", "label": "Weight", "type": "number"},
-                   {"code": "when", "label": "When", "type": "datetime"}]})
+    r = http.post(
+        f"{api}/ticket-categories",
+        json={
+            "code": "pet_care",
+            "name": "宠物照看",
+            "skill": "pets",
+            "assign_minutes": 60,
+            "resolve_minutes": 600,
+            "fields": [
+                {"code": "kind", "label": "Kind", "type": "multi_choice", "choices": ["cat", "dog"], "required": True},
+                {"code": "weight", "label": "Weight", "type": "number"},
+                {"code": "when", "label": "When", "type": "datetime"},
+            ],
+        },
+    )
     assert r.status_code == 201, r.text
     pet = {**good, "category_code": "pet_care"}
-    for answers in ({"kind": "cat"}, {"kind": ["cat", "cow"]}, {"kind": ["dog"], "weight": "heavy"},
-                    {"kind": ["dog"], "when": "tomorrow"}, {"kind": ["dog"], "weight": True}):
+    for answers in (
+        {"kind": "cat"},
+        {"kind": ["cat", "cow"]},
+        {"kind": ["dog"], "weight": "heavy"},
+        {"kind": ["dog"], "when": "tomorrow"},
+        {"kind": ["dog"], "weight": True},
+    ):
         r = http.post(f"{api}/tickets", json={**pet, "attributes": answers})
         assert r.status_code == 422 and "attributes" in r.json()["fields"], (answers, r.text)
-    r = http.post(f"{api}/tickets", json={**pet, "attributes": {"kind": ["dog", "cat"], "weight": 4.5,
-                                                                 "when": "2026-12-01T09:00:00+08:00"}})
+    r = http.post(
+        f"{api}/tickets",
+        json={**pet, "attributes": {"kind": ["dog", "cat"], "weight": 4.5, "when": "2026-12-01T09:00:00+08:00"}},
+    )
     assert r.status_code == 201, r.text
 
 
@@ -195,6 +264,8 @@ def test_openapi_lists_ticket_routes_and_health_pings_tickets(stack: Any, http: 
     s = stack("registry", "tickets", "gateway")
     spec = http.get(f"{s.url}/openapi.json").json()
     validate(spec)
-    assert {"/api/v1/tickets/{ticket_id}/confirm", "/api/v1/ticket-categories", "/api/v1/tickets/report"} <= set(spec["paths"])
+    assert {"/api/v1/tickets/{ticket_id}/confirm", "/api/v1/ticket-categories", "/api/v1/tickets/report"} <= set(
+        spec["paths"]
+    )
     health = http.get(f"{s.url}/health").json()
     assert health["services"]["registry"] == health["services"]["tickets"] == "ok"

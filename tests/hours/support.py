@@ -74,13 +74,17 @@ def publish(amqp_uri: str, *messages: dict[str, Any]) -> None:
         producer = conn.Producer(serializer="json")
         for message in messages:
             exchange = Exchange(f"{message['source']}.events", type="topic", durable=True)
-            producer.publish(message, exchange=exchange, routing_key=message["type"], declare=[exchange],
-                             delivery_mode=2, retry=True)
+            producer.publish(
+                message, exchange=exchange, routing_key=message["type"], declare=[exchange], delivery_mode=2, retry=True
+            )
 
 
 def migrate(url: str) -> None:
-    migrations.upgrade("hours", database_url({"DATABASE_URL": url}, "hours", environ={}),
-                       Path(__file__).resolve().parents[2] / "services" / "hours" / "migrations")
+    migrations.upgrade(
+        "hours",
+        database_url({"DATABASE_URL": url}, "hours", environ={}),
+        Path(__file__).resolve().parents[2] / "services" / "hours" / "migrations",
+    )
 
 
 class Ledger:

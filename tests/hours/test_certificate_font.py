@@ -26,10 +26,21 @@ sys.stderr.write(str(font.path) + "\\n")
 sys.stdout.buffer.write(render_pdf(view, font, settings.check_url))
 """
 
-VIEW = {"number": "YLZM20260000001-0123456789ABCDEF", "volunteer_name": "欧阳娜娜", "id_number": "5101**********0023",
-        "volunteer_number": "V0000001", "organisation_name": "阳光志愿者协会", "person_in_charge": "张主任",
-        "contact": "028-87654321", "period_from": "2026-01-01", "period_to": "2026-06-30", "minutes": 150,
-        "hours": "2.5", "service_content": ["敬老院探访"], "issued_on": "2026-07-01"}
+VIEW = {
+    "number": "YLZM20260000001-0123456789ABCDEF",
+    "volunteer_name": "欧阳娜娜",
+    "id_number": "5101**********0023",
+    "volunteer_number": "V0000001",
+    "organisation_name": "阳光志愿者协会",
+    "person_in_charge": "张主任",
+    "contact": "028-87654321",
+    "period_from": "2026-01-01",
+    "period_to": "2026-06-30",
+    "minutes": 150,
+    "hours": "2.5",
+    "service_content": ["敬老院探访"],
+    "issued_on": "2026-07-01",
+}
 
 
 def test_a_certificate_prints_the_chinese_name_with_no_system_font(tmp_path: Path) -> None:
@@ -37,11 +48,22 @@ def test_a_certificate_prints_the_chinese_name_with_no_system_font(tmp_path: Pat
     empty.mkdir()
     fonts_conf = tmp_path / "fonts.conf"
     fonts_conf.write_text(f"<?xml version='1.0'?><fontconfig><dir>{empty}</dir></fontconfig>")
-    env = {**os.environ, "FONTCONFIG_FILE": str(fonts_conf), "FONTCONFIG_PATH": str(empty),
-           "XDG_DATA_HOME": str(empty), "XDG_DATA_DIRS": str(empty), "HOME": str(empty)}
+    env = {
+        **os.environ,
+        "FONTCONFIG_FILE": str(fonts_conf),
+        "FONTCONFIG_PATH": str(empty),
+        "XDG_DATA_HOME": str(empty),
+        "XDG_DATA_DIRS": str(empty),
+        "HOME": str(empty),
+    }
     env.pop("YILIN_CJK_FONT", None)
-    done = subprocess.run([sys.executable, "-c", RENDER, json.dumps(VIEW)], env=env, capture_output=True,
-                          timeout=120, cwd=Path(__file__).resolve().parents[2])
+    done = subprocess.run(
+        [sys.executable, "-c", RENDER, json.dumps(VIEW)],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert done.returncode == 0, done.stderr.decode()
     font_path = done.stderr.decode().strip().splitlines()[-1]
     assert not font_path.startswith("/usr/share/fonts"), font_path
@@ -51,6 +73,5 @@ def test_a_certificate_prints_the_chinese_name_with_no_system_font(tmp_path: Pat
     text = "".join(page.extract_text() for page in reader.pages).replace("\x00", "")
     for shown in ("志愿服务记录证明", "欧阳娜娜", "阳光志愿者协会", "敬老院探访"):
         assert shown in text, (shown, text)
-    embedded = {str(font.get("/BaseFont")) for page in reader.pages
-                for font in page["/Resources"]["/Font"].values()}
+    embedded = {str(font.get("/BaseFont")) for page in reader.pages for font in page["/Resources"]["/Font"].values()}
     assert any("NotoSansCJK" in name for name in embedded), embedded

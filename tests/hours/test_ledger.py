@@ -30,25 +30,49 @@ def world(database_url: str) -> dict[str, Any]:
     org, other_org, community, team = ids(4)
     volunteers = ids(3)
     with book.transaction() as uow:
-        projection.organisation_registered(uow.session, {"organisation_id": org, "code": "VOL", "kind": "volunteer_organisation"})
-        projection.organisation_registered(uow.session, {"organisation_id": other_org, "code": "OTH", "kind": "volunteer_organisation"})
-        projection.team_created(uow.session, {"team_id": team, "code": "SUN", "organisation_id": org, "community_id": community})
+        projection.organisation_registered(
+            uow.session, {"organisation_id": org, "code": "VOL", "kind": "volunteer_organisation"}
+        )
+        projection.organisation_registered(
+            uow.session, {"organisation_id": other_org, "code": "OTH", "kind": "volunteer_organisation"}
+        )
+        projection.team_created(
+            uow.session, {"team_id": team, "code": "SUN", "organisation_id": org, "community_id": community}
+        )
         for i, vid in enumerate(volunteers):
-            projection.volunteer_registered(uow.session, {"volunteer_id": vid, "volunteer_number": f"YL{i}",
-                                                          "community_id": community, "status": "active"})
+            projection.volunteer_registered(
+                uow.session,
+                {"volunteer_id": vid, "volunteer_number": f"YL{i}", "community_id": community, "status": "active"},
+            )
         projection.member_joined(uow.session, {"team_id": team, "volunteer_id": volunteers[0]})
         projection.member_joined(uow.session, {"team_id": team, "volunteer_id": volunteers[0]})  # redelivered: no-op
-    return {"book": book, "org": org, "other_org": other_org, "community": community, "team": team,
-            "volunteers": volunteers, "verifier": Identity("verifier-1", "verifier", org),
-            "operator": Identity("op", "operator")}
+    return {
+        "book": book,
+        "org": org,
+        "other_org": other_org,
+        "community": community,
+        "team": team,
+        "volunteers": volunteers,
+        "verifier": Identity("verifier-1", "verifier", org),
+        "operator": Identity("op", "operator"),
+    }
 
 
 def sheet(w: dict[str, Any], lines: list[dict[str, Any]], served_on: date = DAY) -> dict[str, Any]:
-    return {"organisation_id": w["org"], "activity": "社区清洁", "served_on": served_on.isoformat(), "place": "小区",
-            "community_id": w["community"], "content": "清理楼道", "entries": lines}
+    return {
+        "organisation_id": w["org"],
+        "activity": "社区清洁",
+        "served_on": served_on.isoformat(),
+        "place": "小区",
+        "community_id": w["community"],
+        "content": "清理楼道",
+        "entries": lines,
+    }
 
 
-def submit(w: dict[str, Any], lines: list[dict[str, Any]], served_on: date = DAY, caller: Identity | None = None) -> dict:
+def submit(
+    w: dict[str, Any], lines: list[dict[str, Any]], served_on: date = DAY, caller: Identity | None = None
+) -> dict:
     data = load(SheetIn(), sheet(w, lines, served_on))
     with w["book"].transaction() as uow:
         return ledger.submit_sheet(uow, caller or w["verifier"], data)
@@ -88,8 +112,13 @@ def test_bad_sheets_are_refused_naming_the_field_and_write_nothing(world: dict[s
         submit(world, [{"volunteer_id": v0, "minutes": 60}, {"volunteer_id": str(uuid.uuid4()), "minutes": 60}])
     assert caught.value.fields == {"entries": {1: {"volunteer_id": ["unknown volunteer"]}}}
     with pytest.raises(InvalidInput) as caught:  # overlapping on the same sheet
-        submit(world, [{"volunteer_id": v0, "start_time": "09:00", "end_time": "11:00"},
-                       {"volunteer_id": v0, "start_time": "10:30", "end_time": "12:00"}])
+        submit(
+            world,
+            [
+                {"volunteer_id": v0, "start_time": "09:00", "end_time": "11:00"},
+                {"volunteer_id": v0, "start_time": "10:30", "end_time": "12:00"},
+            ],
+        )
     assert "start_time" in caught.value.fields["entries"][1]
     with pytest.raises(InvalidInput):  # more than a day on one sheet
         submit(world, [{"volunteer_id": v0, "minutes": 1000}, {"volunteer_id": v0, "minutes": 500}])
@@ -97,8 +126,9 @@ def test_bad_sheets_are_refused_naming_the_field_and_write_nothing(world: dict[s
         submit(world, [{"volunteer_id": v0, "minutes": 60}], caller=Identity("x", "verifier", world["other_org"]))
     assert count_entries(world) == 0
 
-    submit(world, [{"volunteer_id": v0, "start_time": "09:00", "end_time": "12:00"},
-                   {"volunteer_id": v1, "minutes": 1400}])
+    submit(
+        world, [{"volunteer_id": v0, "start_time": "09:00", "end_time": "12:00"}, {"volunteer_id": v1, "minutes": 1400}]
+    )
     assert count_entries(world) == 2
     with pytest.raises(Conflict) as caught:  # overlaps time already credited
         submit(world, [{"volunteer_id": v0, "start_time": "11:00", "end_time": "13:00"}])
@@ -138,11 +168,18 @@ def test_verification_rules_self_twice_and_star_levels(world: dict[str, Any]) ->
     with pytest.raises(Conflict), book.transaction() as uow:
         ledger.verify_entry(uow, world["verifier"], e1, STARS)
     assert total(world, v0) | {"period_from": None} == {
-        "volunteer_id": v0, "verified_minutes": 100, "pending_minutes": 0, "star_level": 1, "selected": False,
-        "period_from": None, "period_to": None}
+        "volunteer_id": v0,
+        "verified_minutes": 100,
+        "pending_minutes": 0,
+        "star_level": 1,
+        "selected": False,
+        "period_from": None,
+        "period_to": None,
+    }
     assert total(world, v1)["verified_minutes"] == 0 and total(world, v1)["pending_minutes"] == 0
     assert book.of_type("volunteer.star_level_reached") == [
-        {"volunteer_id": v0, "level": 1, "previous_level": 0, "verified_minutes": 100}]
+        {"volunteer_id": v0, "level": 1, "previous_level": 0, "verified_minutes": 100}
+    ]
     assert [e["reason_code"] for e in book.of_type("hours.rejected")] == ["not_served"]
 
     # 5★ needs the selection as well as the hours
@@ -164,8 +201,13 @@ def test_verification_rules_self_twice_and_star_levels(world: dict[str, Any]) ->
 def test_corrections_are_new_entries_and_can_take_a_star_away(world: dict[str, Any]) -> None:
     v0, v1, _ = world["volunteers"]
     book = world["book"]
-    created = submit(world, [{"volunteer_id": v0, "start_time": "08:00", "end_time": "09:10"},
-                             {"volunteer_id": v1, "start_time": "10:00", "end_time": "11:00"}])
+    created = submit(
+        world,
+        [
+            {"volunteer_id": v0, "start_time": "08:00", "end_time": "09:10"},
+            {"volunteer_id": v1, "start_time": "10:00", "end_time": "11:00"},
+        ],
+    )
     with book.transaction() as uow:
         ledger.verify_sheet(uow, world["verifier"], created["id"], STARS)
     original = created["entries"][0]["id"]
@@ -173,8 +215,12 @@ def test_corrections_are_new_entries_and_can_take_a_star_away(world: dict[str, A
     with pytest.raises(Forbidden), book.transaction() as uow:  # someone else's entry
         ledger.request_correction(uow, Identity(v1, "volunteer"), original, {"minutes": 50, "reason": "x"})
     with book.transaction() as uow:
-        correction = ledger.request_correction(uow, Identity(v0, "volunteer"), original,
-                                               {"start_time": "08:00", "end_time": "08:50", "reason": "left early"})
+        correction = ledger.request_correction(
+            uow,
+            Identity(v0, "volunteer"),
+            original,
+            {"start_time": "08:00", "end_time": "08:50", "reason": "left early"},
+        )
     assert correction["status"] == "requested" and correction["corrects_id"] == original
     assert correction["minutes"] == 50
     with pytest.raises(Conflict), book.transaction() as uow:  # one open request at a time
@@ -189,17 +235,30 @@ def test_corrections_are_new_entries_and_can_take_a_star_away(world: dict[str, A
     with book.read() as session:
         assert session.get(Entry, original).status == "corrected" and session.get(Entry, original).minutes == 70
     assert total(world, v0)["verified_minutes"] == 50 and total(world, v0)["star_level"] == 0
-    assert book.of_type("hours.corrected") == [{
-        "entry_id": correction["id"], "volunteer_id": v0, "minutes": 50, "corrects_entry_id": original,
-        "previous_minutes": 70, "delta_minutes": -20, "verified_minutes": 50}]
+    assert book.of_type("hours.corrected") == [
+        {
+            "entry_id": correction["id"],
+            "volunteer_id": v0,
+            "minutes": 50,
+            "corrects_entry_id": original,
+            "previous_minutes": 70,
+            "delta_minutes": -20,
+            "verified_minutes": 50,
+        }
+    ]
     assert book.of_type("volunteer.star_level_lost") == [
-        {"volunteer_id": v0, "level": 0, "previous_level": 1, "verified_minutes": 50}]
+        {"volunteer_id": v0, "level": 0, "previous_level": 1, "verified_minutes": 50}
+    ]
 
     # a correction that would overlap other credited time is refused at approval
     other = submit(world, [{"volunteer_id": v1, "start_time": "11:00", "end_time": "12:00"}])
     with book.transaction() as uow:
-        bad = ledger.request_correction(uow, world["verifier"], created["entries"][1]["id"],
-                                        {"start_time": "10:00", "end_time": "11:30", "reason": "stayed longer"})
+        bad = ledger.request_correction(
+            uow,
+            world["verifier"],
+            created["entries"][1]["id"],
+            {"start_time": "10:00", "end_time": "11:30", "reason": "stayed longer"},
+        )
     with pytest.raises(Conflict) as caught, book.transaction() as uow:
         ledger.approve_correction(uow, world["verifier"], bad["id"], STARS)
     assert "start_time" in caught.value.fields
@@ -250,9 +309,16 @@ def test_one_volunteers_total_never_scans_the_ledger(world: dict[str, Any]) -> N
     if engine.dialect.name == "postgresql":  # a period total goes through the (volunteer_id, served_on) index
         with engine.connect() as conn:
             conn.execute(text("SET enable_seqscan = off"))
-            plan = "\n".join(r[0] for r in conn.execute(text(
-                "EXPLAIN SELECT sum(minutes) FROM entries WHERE volunteer_id = :v AND status = 'verified' "
-                "AND served_on BETWEEN '2026-01-01' AND '2026-12-31'"), {"v": v0}))
+            plan = "\n".join(
+                r[0]
+                for r in conn.execute(
+                    text(
+                        "EXPLAIN SELECT sum(minutes) FROM entries WHERE volunteer_id = :v AND status = 'verified' "
+                        "AND served_on BETWEEN '2026-01-01' AND '2026-12-31'"
+                    ),
+                    {"v": v0},
+                )
+            )
         assert "ix_entries_volunteer_served_on" in plan, plan
     with world["book"].read() as session:
         assert session.get(VolunteerTotal, v0).verified_minutes == 60
@@ -266,15 +332,32 @@ def test_a_confirmation_handled_before_its_resolution_still_verifies(world: dict
     resolved_at = datetime(2026, 11, 1, 17, 30, tzinfo=timezone.utc)  # 01:30 on the 2nd in Chengdu
     ticket_id = str(uuid.uuid4())
     with book.transaction() as uow:  # the confirmation's queue was faster
-        assert credits.ticket_confirmed(uow, {"ticket_id": ticket_id, "rating": 4, "automatic": False},
-                                       resolved_at + timedelta(hours=1), STARS) == []
+        assert (
+            credits.ticket_confirmed(
+                uow, {"ticket_id": ticket_id, "rating": 4, "automatic": False}, resolved_at + timedelta(hours=1), STARS
+            )
+            == []
+        )
     with book.transaction() as uow:
-        credits.ticket_resolved(uow, {"ticket_id": ticket_id, "community_id": world["community"],
-                                     "category_code": "lock_out", "team_id": world["team"],
-                                     "resolved_at": resolved_at.isoformat().replace("+00:00", "Z"),
-                                     "volunteers": [{"volunteer_id": v0, "minutes": 45}]}, resolved_at, STARS)
+        credits.ticket_resolved(
+            uow,
+            {
+                "ticket_id": ticket_id,
+                "community_id": world["community"],
+                "category_code": "lock_out",
+                "team_id": world["team"],
+                "resolved_at": resolved_at.isoformat().replace("+00:00", "Z"),
+                "volunteers": [{"volunteer_id": v0, "minutes": 45}],
+            },
+            resolved_at,
+            STARS,
+        )
     with book.read() as session:
         [entry] = session.scalars(select(Entry).where(Entry.source_id == ticket_id)).all()
         assert (entry.status, entry.served_on, entry.rating, entry.organisation_id) == (
-            "verified", date(2026, 11, 2), 4, world["org"])
+            "verified",
+            date(2026, 11, 2),
+            4,
+            world["org"],
+        )
     assert total(world, v0)["verified_minutes"] == 45

@@ -24,12 +24,15 @@ def test_a_missing_key_stops_the_service_loudly() -> None:
         load_settings({})
     with pytest.raises(ConfigurationError, match="CERTIFICATE_KEY"):  # production: a short key is refused
         load_settings({"CERTIFICATE_KEY": "k"})
-    settings = load_settings({"CERTIFICATE_KEY": "k", "ENVIRONMENT": "development", "HOURS_STAR_THRESHOLDS": "1,2,3,4,5"})
+    settings = load_settings(
+        {"CERTIFICATE_KEY": "k", "ENVIRONMENT": "development", "HOURS_STAR_THRESHOLDS": "1,2,3,4,5"}
+    )
     assert settings.star_minutes == (60, 120, 180, 240, 300) and settings.certificate_key == b"k"
 
 
 def test_the_font_comes_with_the_python_install_and_cjk_font_overrides_it(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     bundled = find_font(None)
     assert bundled.path.is_file() and "site-packages" in bundled.path.parts and bundled.face == BUNDLED_FONT_FACE
     own = tmp_path / "own.ttf"
@@ -39,5 +42,7 @@ def test_the_font_comes_with_the_python_install_and_cjk_font_overrides_it(
     with caplog.at_level(logging.WARNING, logger="services.hours.settings"):
         assert find_font("/nonexistent/font.ttf") == bundled
     assert "/nonexistent/font.ttf" in caplog.text
-    assert load_settings({"CERTIFICATE_KEY": "k", "ENVIRONMENT": "development",
-                          "CJK_FONT": "/nonexistent/font.ttf"}).font == bundled
+    assert (
+        load_settings({"CERTIFICATE_KEY": "k", "ENVIRONMENT": "development", "CJK_FONT": "/nonexistent/font.ttf"}).font
+        == bundled
+    )

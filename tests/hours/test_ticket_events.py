@@ -13,25 +13,57 @@ from tests.hours.support import envelope, publish
 
 
 def handled(event_type: str, outcome: str) -> float:
-    return REGISTRY.get_sample_value("yilin_events_handled_total",
-                                     {"service": "hours", "type": event_type, "outcome": outcome}) or 0.0
+    return (
+        REGISTRY.get_sample_value(
+            "yilin_events_handled_total", {"service": "hours", "type": event_type, "outcome": outcome}
+        )
+        or 0.0
+    )
 
 
 def seed_registry(amqp_uri: str, rpc: Any) -> dict[str, str]:
     """The registry's events for one organisation, team and two volunteers."""
     w = {k: str(uuid.uuid4()) for k in ("org", "community", "team", "v1", "v2")}
-    publish(amqp_uri,
-            envelope("registry", "organisation.registered", {"organisation_id": w["org"], "code": "VOL",
-                                                             "kind": "volunteer_organisation", "community_id": None}),
-            envelope("registry", "team.created", {"team_id": w["team"], "code": "SUN", "organisation_id": w["org"],
-                                                  "community_id": w["community"], "professional": False,
-                                                  "domain": None, "skills": []}),
-            *[envelope("registry", "volunteer.registered", {"volunteer_id": w[v], "volunteer_number": f"YL{v}",
-                                                            "community_id": w["community"], "skills": [],
-                                                            "certifications": [], "status": "active"})
-              for v in ("v1", "v2")],
-            *[envelope("registry", "team.member_joined", {"team_id": w["team"], "volunteer_id": w[v], "role": "member"})
-              for v in ("v1", "v2")])
+    publish(
+        amqp_uri,
+        envelope(
+            "registry",
+            "organisation.registered",
+            {"organisation_id": w["org"], "code": "VOL", "kind": "volunteer_organisation", "community_id": None},
+        ),
+        envelope(
+            "registry",
+            "team.created",
+            {
+                "team_id": w["team"],
+                "code": "SUN",
+                "organisation_id": w["org"],
+                "community_id": w["community"],
+                "professional": False,
+                "domain": None,
+                "skills": [],
+            },
+        ),
+        *[
+            envelope(
+                "registry",
+                "volunteer.registered",
+                {
+                    "volunteer_id": w[v],
+                    "volunteer_number": f"YL{v}",
+                    "community_id": w["community"],
+                    "skills": [],
+                    "certifications": [],
+                    "status": "active",
+                },
+            )
+            for v in ("v1", "v2")
+        ],
+        *[
+            envelope("registry", "team.member_joined", {"team_id": w["team"], "volunteer_id": w[v], "role": "member"})
+            for v in ("v1", "v2")
+        ],
+    )
     wait_until(lambda: _known(rpc, w["v1"]) and _known(rpc, w["v2"]), what="volunteers projected")
     return w
 
@@ -47,22 +79,36 @@ def _known(rpc: Any, volunteer_id: str) -> bool:
 def ticket(w: dict[str, str], day: int, minutes: dict[str, int]) -> tuple[dict[str, Any], dict[str, Any]]:
     ticket_id = str(uuid.uuid4())
     common = {"ticket_id": ticket_id, "community_id": w["community"], "category_code": "drain_blocked"}
-    resolved = envelope("tickets", "ticket.resolved", {
-        **common, "team_id": w["team"], "resolved_at": f"2026-11-{day:02d}T03:00:00Z",
-        "volunteers": [{"volunteer_id": w[v], "minutes": m} for v, m in minutes.items()]})
+    resolved = envelope(
+        "tickets",
+        "ticket.resolved",
+        {
+            **common,
+            "team_id": w["team"],
+            "resolved_at": f"2026-11-{day:02d}T03:00:00Z",
+            "volunteers": [{"volunteer_id": w[v], "minutes": m} for v, m in minutes.items()],
+        },
+    )
     confirmed = envelope("tickets", "ticket.confirmed", {**common, "rating": 5, "automatic": False})
     return resolved, confirmed
 
 
-def test_resolved_then_confirmed_tickets_verify_hours_and_reach_a_star_once(stack: Any, tap: Any, amqp_uri: str) -> None:
+def test_resolved_then_confirmed_tickets_verify_hours_and_reach_a_star_once(
+    stack: Any, tap: Any, amqp_uri: str
+) -> None:
     s = stack("hours")
     events = tap("hours")
     with s.rpc("hours") as rpc:
         w = seed_registry(amqp_uri, rpc)
         # 5 tickets × 20 h for v1 = 100 h exactly (the 1★ threshold); v2 serves 1 h on each
         tickets = [ticket(w, day, {"v1": 1200, "v2": 60}) for day in range(1, 6)]
-        seconds_before = REGISTRY.get_sample_value("yilin_volunteer_verified_seconds_total", {"service": "hours"}) or 0.0
-        skipped_before = handled("ticket.resolved", "duplicate_skipped"), handled("ticket.confirmed", "duplicate_skipped")
+        seconds_before = (
+            REGISTRY.get_sample_value("yilin_volunteer_verified_seconds_total", {"service": "hours"}) or 0.0
+        )
+        skipped_before = (
+            handled("ticket.resolved", "duplicate_skipped"),
+            handled("ticket.confirmed", "duplicate_skipped"),
+        )
         for resolved, _ in tickets:
             publish(amqp_uri, resolved, resolved)  # the same envelope twice
         recorded = events.wait_for("hours.recorded", 10)
@@ -75,9 +121,14 @@ def test_resolved_then_confirmed_tickets_verify_hours_and_reach_a_star_once(stac
             publish(amqp_uri, confirmed, confirmed)
         events.wait_for("hours.verified", 10)
         [star] = events.wait_for("volunteer.star_level_reached")
-        wait_until(lambda: handled("ticket.resolved", "duplicate_skipped") - skipped_before[0] >= 5
-                   and handled("ticket.confirmed", "duplicate_skipped") - skipped_before[1] >= 5,
-                   timeout=30, what="every duplicate delivery handled")
+        wait_until(
+            lambda: (
+                handled("ticket.resolved", "duplicate_skipped") - skipped_before[0] >= 5
+                and handled("ticket.confirmed", "duplicate_skipped") - skipped_before[1] >= 5
+            ),
+            timeout=30,
+            what="every duplicate delivery handled",
+        )
 
         v1, v2 = rpc.volunteer_total(w["v1"]), rpc.volunteer_total(w["v2"])
         assert (v1["verified_minutes"], v1["pending_minutes"], v1["star_level"]) == (6000, 0, 1)
@@ -93,7 +144,10 @@ def test_resolved_then_confirmed_tickets_verify_hours_and_reach_a_star_once(stac
         board = rpc.leaderboard({"by": "team"})["items"]
         assert board == [{"rank": 1, "id": w["team"], "verified_minutes": 6300, "volunteers": 2}]
         assert REGISTRY.get_sample_value("yilin_star_levels_reached_total", {"service": "hours", "level": "1"}) >= 1
-        assert REGISTRY.get_sample_value("yilin_volunteer_verified_seconds_total", {"service": "hours"}) - seconds_before == 6300 * 60
+        assert (
+            REGISTRY.get_sample_value("yilin_volunteer_verified_seconds_total", {"service": "hours"}) - seconds_before
+            == 6300 * 60
+        )
 
 
 def distinct(events: Any, event_type: str) -> int:

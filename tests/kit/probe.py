@@ -13,8 +13,13 @@ from yilin.tables import define_kit_tables
 
 metadata = MetaData()
 define_kit_tables(metadata)
-applied = Table("applied", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
-                Column("event_id", String(36)), Column("amount", Integer))
+applied = Table(
+    "applied",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(36)),
+    Column("amount", Integer),
+)
 
 attempts: dict[str, int] = {}
 

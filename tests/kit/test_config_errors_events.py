@@ -51,8 +51,9 @@ def test_load_names_every_bad_field() -> None:
         load(Payload(), ["not", "an", "object"])
 
 
-@pytest.mark.parametrize("error", [NotFound("gone", {"id": ["not found"]}), Conflict("dup"),
-                                   InvalidInput("bad", {"x": ["y"]})])
+@pytest.mark.parametrize(
+    "error", [NotFound("gone", {"id": ["not found"]}), Conflict("dup"), InvalidInput("bad", {"x": ["y"]})]
+)
 def test_errors_survive_nameko_serialisation_as_their_own_type(error: YilinError) -> None:
     back = deserialize(serialize(error))
     assert type(back) is type(error) and back.fields == error.fields and back.status == error.status
@@ -69,13 +70,17 @@ class Failing:
 def test_errors_cross_real_rpc_as_their_own_type(make_config: Any, container_factory: Any, tmp_path: Any) -> None:
     config = make_config(f"sqlite:///{tmp_path}/x.db")
     container_factory(Failing, config).start()
-    with ServiceRpcProxy("failing", config, context_data=identity_context(
-            config, service_account("test"), "test")) as failing:
+    with ServiceRpcProxy(
+        "failing", config, context_data=identity_context(config, service_account("test"), "test")
+    ) as failing:
         with pytest.raises(NotFound) as caught:
             failing.fail()
     assert caught.value.fields == {"ticket_id": ["not found"]}
-    assert caught.value.to_body() == {"error": "not_found", "message": "no such ticket",
-                                      "fields": {"ticket_id": ["not found"]}}
+    assert caught.value.to_body() == {
+        "error": "not_found",
+        "message": "no such ticket",
+        "fields": {"ticket_id": ["not found"]},
+    }
 
 
 def test_catalogue_validates_payloads_and_envelopes_round_trip() -> None:

@@ -22,14 +22,27 @@ from yilin.outbox import event_exchange
 
 
 def envelope(event_type: str, **data: Any) -> dict[str, Any]:
-    return {"id": str(uuid.uuid4()), "type": event_type, "version": 1, "source": "source",
-            "occurred_at": datetime.now(timezone.utc).isoformat(), "correlation_id": "test", "data": data}
+    return {
+        "id": str(uuid.uuid4()),
+        "type": event_type,
+        "version": 1,
+        "source": "source",
+        "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "correlation_id": "test",
+        "data": data,
+    }
 
 
 def publish(amqp_uri: str, body: dict[str, Any]) -> None:
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        Producer(conn.channel()).publish(body, exchange=event_exchange("source"), routing_key=body["type"],
-                                         serializer="json", delivery_mode=2, declare=[event_exchange("source")])
+        Producer(conn.channel()).publish(
+            body,
+            exchange=event_exchange("source"),
+            routing_key=body["type"],
+            serializer="json",
+            delivery_mode=2,
+            declare=[event_exchange("source")],
+        )
 
 
 def probe_engine(config: dict[str, Any]) -> Any:
@@ -46,8 +59,9 @@ def applied_count(engine: Any) -> int:
         return conn.scalar(select(func.count()).select_from(probe.applied))
 
 
-def test_event_published_before_consumer_starts_is_kept_and_applied_once(make_config: Any, database_url: str,
-                                                                        container_factory: Any) -> None:
+def test_event_published_before_consumer_starts_is_kept_and_applied_once(
+    make_config: Any, database_url: str, container_factory: Any
+) -> None:
     config = make_config(database_url)
     engine = probe_engine(config)
     topology.declare(config["AMQP_URI"], [probe.ProbeService])  # what `yilin migrate` does
@@ -64,8 +78,9 @@ def test_event_published_before_consumer_starts_is_kept_and_applied_once(make_co
     publish(config["AMQP_URI"], first)
     publish(config["AMQP_URI"], {**envelope("thing.happened", amount=1000), "version": 2})  # not this handler's version
     # Give the duplicates time to arrive; they must change nothing.
-    wait_until(lambda: _inbox_count(engine) == 2 and _queue_empty(config, "thing.happened", "on_thing"),
-               what="queue drained")
+    wait_until(
+        lambda: _inbox_count(engine) == 2 and _queue_empty(config, "thing.happened", "on_thing"), what="queue drained"
+    )
     assert applied_count(engine) == 2
     with engine.connect() as conn:
         total = conn.scalar(select(func.sum(probe.applied.c.amount)))
@@ -84,8 +99,9 @@ def _queue_empty(config: dict[str, Any], event_type: str, method: str) -> bool:
     return messages == 0
 
 
-def test_failing_handler_is_retried_then_dead_lettered(make_config: Any, database_url: str,
-                                                      container_factory: Any) -> None:
+def test_failing_handler_is_retried_then_dead_lettered(
+    make_config: Any, database_url: str, container_factory: Any
+) -> None:
     config = make_config(database_url)
     probe_engine(config)
     topology.declare(config["AMQP_URI"], [probe.ProbeService])
@@ -99,20 +115,23 @@ def test_failing_handler_is_retried_then_dead_lettered(make_config: Any, databas
     assert probe.attempts[poison["id"]] == topology.DELIVERY_LIMIT + 1
     # Replay puts it back on its queue: it fails again and returns to the DLQ, never acked away.
     assert deadletters.replay(config["AMQP_URI"], "probe") == 1
-    wait_until(lambda: probe.attempts[poison["id"]] == 2 * (topology.DELIVERY_LIMIT + 1), timeout=20,
-               what="replayed attempts")
+    wait_until(
+        lambda: probe.attempts[poison["id"]] == 2 * (topology.DELIVERY_LIMIT + 1), timeout=20, what="replayed attempts"
+    )
     wait_until(lambda: len(deadletters.peek(config["AMQP_URI"], "probe")) == 1, timeout=20, what="back in the DLQ")
     assert deadletters.purge(config["AMQP_URI"], "probe") == 1
     assert deadletters.peek(config["AMQP_URI"], "probe") == []
 
 
 def test_backlog_is_applied_in_batches_and_a_poisoned_event_alone_is_dead_lettered(
-        make_config: Any, database_url: str, container_factory: Any) -> None:
+    make_config: Any, database_url: str, container_factory: Any
+) -> None:
     config = make_config(database_url, EVENT_BATCH_SIZE=20)
     engine = probe_engine(config)
     topology.declare(config["AMQP_URI"], [probe.ProbeService])
-    events = [{**envelope("thing.batched", amount=i, poisoned=(i == 17)), "correlation_id": f"req-{i}"}
-              for i in range(60)]
+    events = [
+        {**envelope("thing.batched", amount=i, poisoned=(i == 17)), "correlation_id": f"req-{i}"} for i in range(60)
+    ]
     poison = events[17]
     for event in events:  # a backlog waiting before the consumer starts
         publish(config["AMQP_URI"], event)
@@ -130,13 +149,15 @@ def test_backlog_is_applied_in_batches_and_a_poisoned_event_alone_is_dead_letter
     assert total == 60 + topology.DELIVERY_LIMIT and count < total, "the backlog was taken in batches"
     with engine.connect() as conn:
         applied = conn.execute(select(probe.applied.c.event_id)).scalars().all()
-        audit = conn.execute(select(probe.metadata.tables["audit"].c.correlation_id,
-                                    probe.metadata.tables["audit"].c.entity_ids)).all()
+        audit = conn.execute(
+            select(probe.metadata.tables["audit"].c.correlation_id, probe.metadata.tables["audit"].c.entity_ids)
+        ).all()
     good = [e for e in events if e is not poison]
     assert sorted(applied) == sorted(e["id"] for e in good), "every good event applied exactly once"
     # one audit row per event, under that event's own correlation id
     assert sorted((row.correlation_id, tuple(row.entity_ids)) for row in audit) == sorted(
-        (e["correlation_id"], (e["id"],)) for e in good)
+        (e["correlation_id"], (e["id"],)) for e in good
+    )
     assert deadletters.purge(config["AMQP_URI"], "probe") == 1
 
 
@@ -145,14 +166,16 @@ def _histogram(histogram: Any) -> tuple[float, float]:
     return samples[histogram._name + "_count"], samples[histogram._name + "_sum"]
 
 
-def test_service_killed_between_commit_and_publish_still_delivers(amqp_uri: str, pg_url: str, tap: Any,
-                                                                 make_config: Any) -> None:
+def test_service_killed_between_commit_and_publish_still_delivers(
+    amqp_uri: str, pg_url: str, tap: Any, make_config: Any
+) -> None:
     config = make_config(pg_url)
     migrate_service("registry", config)
     events = tap("registry")
     doomed = ServiceProcess("registry", amqp_uri, pg_url, YILIN_FAULTS="outbox.after_commit").wait_ready()
-    with ServiceRpcProxy("registry", config, context_data=identity_context(
-            config, service_account("test"), "test")) as registry:
+    with ServiceRpcProxy(
+        "registry", config, context_data=identity_context(config, service_account("test"), "test")
+    ) as registry:
         registry.create_organisation.call_async({"code": "ORG-1", "name": "社工站", "kind": "social_work_agency"})
         assert doomed.process.wait(20) == 137  # died right after its commit
     engine = engine_for(resolve_url(config, "registry", environ={}), "registry")
@@ -164,7 +187,9 @@ def test_service_killed_between_commit_and_publish_still_delivers(amqp_uri: str,
     try:
         [event] = events.wait_for("organisation.registered", timeout=20)
         assert event["data"]["code"] == "ORG-1"
-        wait_until(lambda: engine.connect().exec_driver_sql(
-            "SELECT count(*) FROM outbox WHERE sent_at IS NULL").scalar() == 0, what="outbox marked sent")
+        wait_until(
+            lambda: engine.connect().exec_driver_sql("SELECT count(*) FROM outbox WHERE sent_at IS NULL").scalar() == 0,
+            what="outbox marked sent",
+        )
     finally:
         assert survivor.terminate() == 0

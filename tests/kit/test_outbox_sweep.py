@@ -19,20 +19,32 @@ def test_concurrent_sweeps_share_the_backlog_without_duplicates(make_config: Any
     config = make_config(pg_url)
     migrate_service("registry", config)
     outbox = Base.metadata.tables["outbox"]
-    engines = [create_engine(pg_url.replace("postgresql://", "postgresql+psycopg2://"),
-                             connect_args={"options": "-csearch_path=registry"}) for _ in range(2)]
+    engines = [
+        create_engine(
+            pg_url.replace("postgresql://", "postgresql+psycopg2://"),
+            connect_args={"options": "-csearch_path=registry"},
+        )
+        for _ in range(2)
+    ]
     old = datetime.now(timezone.utc) - timedelta(minutes=1)
-    envelopes = [EVENTS.envelope("team.member_left", {"team_id": str(uuid.uuid4()), "volunteer_id": str(uuid.uuid4())}, None)
-                 for i in range(300)]
+    envelopes = [
+        EVENTS.envelope("team.member_left", {"team_id": str(uuid.uuid4()), "volunteer_id": str(uuid.uuid4())}, None)
+        for i in range(300)
+    ]
     with engines[0].begin() as conn:
-        conn.execute(insert(outbox), [{"id": e.id, "type": e.type, "version": e.version, "message": e.to_message(),
-                                       "created_at": old} for e in envelopes])
+        conn.execute(
+            insert(outbox),
+            [
+                {"id": e.id, "type": e.type, "version": e.version, "message": e.to_message(), "created_at": old}
+                for e in envelopes
+            ],
+        )
     events = tap("registry")
     relays = [OutboxRelay(engine, outbox, config["AMQP_URI"], "registry", grace=0.0, batch=25) for engine in engines]
 
     def drain(relay: OutboxRelay) -> int:
         total = 0
-        while (published := relay.sweep()):
+        while published := relay.sweep():
             total += published
         return total
 

@@ -33,8 +33,10 @@ def _terminate_backends(pg_url: str) -> int:
     admin = psycopg2.connect(pg_url)
     admin.autocommit = True
     with admin.cursor() as cursor:
-        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
         killed = cursor.fetchone()[0]
     admin.close()
     return killed

@@ -56,8 +56,16 @@ class OtlpReceiver:
             attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
             for scope in resource_spans.scope_spans:
                 for s in scope.spans:
-                    found.append(Span(attributes.get("service.name", ""), s.name, s.trace_id.hex(), s.span_id.hex(),
-                                      s.parent_span_id.hex(), s.kind))
+                    found.append(
+                        Span(
+                            attributes.get("service.name", ""),
+                            s.name,
+                            s.trace_id.hex(),
+                            s.span_id.hex(),
+                            s.parent_span_id.hex(),
+                            s.kind,
+                        )
+                    )
         with self._lock:
             self.spans.extend(found)
 

@@ -121,8 +121,13 @@ class PrometheusQueryError(RuntimeError):
     pass
 
 
-def _config(targets: Sequence[Target], labels: Mapping[str, str] | None, job: dict,
-            scrape_interval: str, rule_files: Sequence[Path]) -> dict:
+def _config(
+    targets: Sequence[Target],
+    labels: Mapping[str, str] | None,
+    job: dict,
+    scrape_interval: str,
+    rule_files: Sequence[Path],
+) -> dict:
     static = []
     for target in targets:
         address, extra = (target, {}) if isinstance(target, str) else target
@@ -130,8 +135,9 @@ def _config(targets: Sequence[Target], labels: Mapping[str, str] | None, job: di
     return {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
         "rule_files": [str(Path(p).resolve()) for p in rule_files],
-        "scrape_configs": [{**job, "scrape_interval": scrape_interval, "scrape_timeout": scrape_interval,
-                            "static_configs": static}],
+        "scrape_configs": [
+            {**job, "scrape_interval": scrape_interval, "scrape_timeout": scrape_interval, "static_configs": static}
+        ],
     }
 
 

@@ -22,8 +22,24 @@ _MATCHER = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)")
 _LABEL_VALUES = re.compile(r"^\s*label_values\((?:(.*),)?\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*$", re.S)
 
 KEYWORDS = frozenset(
-    {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
-     "offset", "inf", "nan", "Inf", "NaN", "atan2"}
+    {
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "bool",
+        "and",
+        "or",
+        "unless",
+        "offset",
+        "inf",
+        "nan",
+        "Inf",
+        "NaN",
+        "atan2",
+    }
 )
 
 
@@ -42,7 +58,7 @@ def metric_names(expr: str) -> set[str]:
     names = set()
     for match in _IDENT.finditer(text):
         word = match.group(0)
-        if word in KEYWORDS or re.match(r"\s*\(", text[match.end():]):
+        if word in KEYWORDS or re.match(r"\s*\(", text[match.end() :]):
             continue  # operator keyword or function call
         names.add(word)
     # A selector may also be written with only a {__name__=...} matcher; we don't.
@@ -63,5 +79,5 @@ def grafana_query_expr(query: str) -> str | None:
     if re.match(r"^\s*(label_names|metrics)\(", query):
         return None
     if re.match(r"^\s*query_result\(", query):
-        return query.strip()[len("query_result("):-1]
+        return query.strip()[len("query_result(") : -1]
     return query

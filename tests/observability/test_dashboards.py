@@ -49,8 +49,13 @@ def all_expressions() -> list[tuple[str, str]]:
 
 
 def test_expected_dashboards_exist():
-    assert {p.name for p in DASHBOARDS} >= {"service-health.json", "event-pipeline.json", "tickets.json",
-                                            "hours.json", "fund.json"}
+    assert {p.name for p in DASHBOARDS} >= {
+        "service-health.json",
+        "event-pipeline.json",
+        "tickets.json",
+        "hours.json",
+        "fund.json",
+    }
 
 
 def test_provisioning_points_at_the_dashboards_and_one_datasource():
@@ -89,8 +94,12 @@ def test_dashboard_uids_are_unique():
 
 def test_dashboards_use_only_contract_metric_names():
     contract = runtime_contract.metrics()
-    unknown = [(where, name) for where, expr in all_expressions() for name in metric_names(expr)
-               if not runtime_contract.is_known_metric(name, contract)]
+    unknown = [
+        (where, name)
+        for where, expr in all_expressions()
+        for name in metric_names(expr)
+        if not runtime_contract.is_known_metric(name, contract)
+    ]
     assert unknown == []
 
 

@@ -16,8 +16,7 @@ def jobs(name: str) -> dict[str, dict]:
 
 
 def static_targets(job: dict) -> dict[str, dict]:
-    return {target: group.get("labels", {}) for group in job.get("static_configs", [])
-            for target in group["targets"]}
+    return {target: group.get("labels", {}) for group in job.get("static_configs", []) for target in group["targets"]}
 
 
 def test_every_service_is_scraped_on_its_contract_port():
@@ -27,9 +26,13 @@ def test_every_service_is_scraped_on_its_contract_port():
     assert targets == expected
 
 
-@pytest.mark.parametrize("config, address", [("prometheus.yml", "rabbitmq:15692"),
-                                             ("prometheus.local.yml", "127.0.0.1:15692"),
-                                             ])
+@pytest.mark.parametrize(
+    "config, address",
+    [
+        ("prometheus.yml", "rabbitmq:15692"),
+        ("prometheus.local.yml", "127.0.0.1:15692"),
+    ],
+)
 def test_rabbitmq_plugin_is_scraped(config, address):
     found = jobs(config)
     assert address in static_targets(found["rabbitmq"])
@@ -39,8 +42,7 @@ def test_rabbitmq_plugin_is_scraped(config, address):
     assert "queue_consumer_count" in detailed["params"]["family"]
 
 
-@pytest.mark.parametrize("config", ["prometheus.yml", "prometheus.local.yml",
-                                    "examples/kubernetes-sd.yml"])
+@pytest.mark.parametrize("config", ["prometheus.yml", "prometheus.local.yml", "examples/kubernetes-sd.yml"])
 def test_yilin_job_keeps_the_exported_service_label(config):
     # Without honor_labels the target's `service` label would push every
     # exported one aside into `exported_service`.

@@ -20,8 +20,9 @@ def exporter():
     registry = CollectorRegistry()
     published = Counter("yilin_events_published", "Events published", ["service", "type"], registry=registry)
     backlog = Gauge("yilin_outbox_backlog", "Unsent events", ["service"], registry=registry)
-    lag = Histogram("yilin_event_lag_seconds", "Event lag", ["service", "type"], registry=registry,
-                    buckets=(0.1, 1, 10, 60))
+    lag = Histogram(
+        "yilin_event_lag_seconds", "Event lag", ["service", "type"], registry=registry, buckets=(0.1, 1, 10, 60)
+    )
     published.labels(service="tickets", type="ticket.opened").inc(7)
     backlog.labels(service="tickets").set(3)
     lag.labels(service="tickets", type="volunteer.registered").observe(0.5)
@@ -43,7 +44,8 @@ def prometheus(prometheus_binary, exporter):
 def test_target_is_up_with_its_service_label(prometheus, exporter):
     result = prometheus.query('up{job="yilin"}')
     assert [(r["metric"]["instance"], r["metric"]["service"], r["value"][1]) for r in result] == [
-        (exporter, "tickets", "1")]
+        (exporter, "tickets", "1")
+    ]
 
 
 def test_contract_series_come_back(prometheus):

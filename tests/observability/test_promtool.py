@@ -40,8 +40,9 @@ def run(*command: str) -> subprocess.CompletedProcess:
 
 
 def rules() -> list[dict]:
-    return [rule for path in RULE_FILES for group in yaml.safe_load(path.read_text())["groups"]
-            for rule in group["rules"]]
+    return [
+        rule for path in RULE_FILES for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"]
+    ]
 
 
 def alerts() -> list[dict]:

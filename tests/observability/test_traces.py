@@ -29,10 +29,15 @@ def receiver():
     r.close()
 
 
-def test_one_request_is_one_trace_across_three_services(amqp_uri: str, pg_url: str, receiver: OtlpReceiver,
-                                                          http: requests.Session) -> None:
-    env = {"YILIN_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "100",
-           "YILIN_JWT_SECRET": TEST_JWT_SECRET, "YILIN_LOG_LEVEL": "WARNING"}
+def test_one_request_is_one_trace_across_three_services(
+    amqp_uri: str, pg_url: str, receiver: OtlpReceiver, http: requests.Session
+) -> None:
+    env = {
+        "YILIN_OTLP_ENDPOINT": receiver.url,
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "YILIN_JWT_SECRET": TEST_JWT_SECRET,
+        "YILIN_LOG_LEVEL": "WARNING",
+    }
     config = {"AMQP_URI": amqp_uri, "DATABASE_URL": pg_url}
     processes = {}
     for name in ("registry", "hours", "gateway"):
@@ -44,8 +49,11 @@ def test_one_request_is_one_trace_across_three_services(amqp_uri: str, pg_url: s
     places = seed_places(http, url)
 
     trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
-    response = http.post(f"{url}/api/v1/volunteers", headers={"traceparent": f"00-{trace_id}-{caller_span}-01"},
-                         json={"name": "王芳", "id_number": id_number(7), "community_id": places["PD-01-01"]})
+    response = http.post(
+        f"{url}/api/v1/volunteers",
+        headers={"traceparent": f"00-{trace_id}-{caller_span}-01"},
+        json={"name": "王芳", "id_number": id_number(7), "community_id": places["PD-01-01"]},
+    )
     assert response.status_code == 201, response.text
 
     def handled() -> bool:
@@ -82,8 +90,9 @@ def test_one_request_is_one_trace_across_three_services(amqp_uri: str, pg_url: s
     # A request without a traceparent starts a trace of its own.
     before = {s.trace_id for s in receiver.spans}
     assert http.get(f"{url}/api/v1/places/{places['PD']}").status_code == 200
-    wait_until(lambda: {s.trace_id for s in receiver.spans if s.service == "gateway"} - before, timeout=15,
-               what="a new trace")
+    wait_until(
+        lambda: {s.trace_id for s in receiver.spans if s.service == "gateway"} - before, timeout=15, what="a new trace"
+    )
     for process in processes.values():
         assert process.terminate() == 0
 
@@ -119,6 +128,7 @@ class FakeContainer:
 def test_overhead_off_is_nothing_and_on_is_small(receiver: OtlpReceiver) -> None:
     """Per worker: the hooks one traced worker runs (setup, a commit span, an emitted
     event, result, teardown), off and on."""
+
     def worker_cost(endpoint: str) -> float:
         container = FakeContainer(endpoint)  # bind() keeps only a weak reference
         provider = tracing.Tracing().bind(container, "traces")
@@ -162,8 +172,14 @@ def test_every_service_traces_its_workers() -> None:
 def test_trace_context_is_taken_only_when_well_formed() -> None:
     good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     assert tracing.from_headers({"traceparent": good}) == {"traceparent": good}
-    for bad in ("", "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", good.upper(),
-                "00-00000000000000000000000000000000-00f067aa0ba902b7-01", good + "\n", None):
+    for bad in (
+        "",
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        good.upper(),
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        good + "\n",
+        None,
+    ):
         assert tracing.from_headers({"traceparent": bad}) == {}, bad
     # An event: the AMQP header first, else the CloudEvents attribute in its body.
     other = good.replace("01", "00", 1)[:-2] + "00"

@@ -28,8 +28,12 @@ def axe_source() -> str:
         npm = shutil.which("npm")
         if npm is None:
             pytest.fail("npm is required to install axe-core (tools/axe); apt-get install -y npm")
-        subprocess.run([npm, "ci", "--prefix", str(AXE_TOOL), "--ignore-scripts", "--no-audit", "--no-fund"],
-                       check=True, timeout=600, capture_output=True)
+        subprocess.run(
+            [npm, "ci", "--prefix", str(AXE_TOOL), "--ignore-scripts", "--no-audit", "--no-fund"],
+            check=True,
+            timeout=600,
+            capture_output=True,
+        )
     return AXE.read_text(encoding="utf-8")
 
 
@@ -45,9 +49,19 @@ def chromium() -> Iterator[Any]:
     profile = tempfile.mkdtemp(prefix="yilin-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--lang=zh-CN"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--lang=zh-CN",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
@@ -67,7 +81,8 @@ def axe_violations(driver: Any, source: str) -> list[dict[str, Any]]:
         "axe.run(document, {resultTypes: ['violations']})"
         ".then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
         " nodes: v.nodes.map(n => n.target.join(' '))}))))"
-        ".catch(e => done([{id: 'axe-error', help: String(e), nodes: []}]));")
+        ".catch(e => done([{id: 'axe-error', help: String(e), nodes: []}]));"
+    )
 
 
 def screenshots(driver: Any, name: str) -> list[Path]:

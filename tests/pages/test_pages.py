@@ -24,8 +24,9 @@ SERVICES = ("registry", "tickets", "hours", "fund", "gateway")
 
 
 @pytest.fixture
-def district(make_config: Callable[..., dict[str, Any]], container_factory: Any, pg_url: str,
-             http: requests.Session) -> dict[str, Any]:
+def district(
+    make_config: Callable[..., dict[str, Any]], container_factory: Any, pg_url: str, http: requests.Session
+) -> dict[str, Any]:
     """Every service in-process on PostgreSQL, with the demo district loaded."""
     config = make_config(pg_url)
     config["PUBLIC_URL"] = "http://" + config["WEB_SERVER_ADDRESS"]  # what the QR codes point at
@@ -33,13 +34,18 @@ def district(make_config: Callable[..., dict[str, Any]], container_factory: Any,
     loaded = load_demo(s.url, DemoApi(s.url, identity_headers=bearer, session=http))
     assert loaded["loaded"] and loaded["communities"]
     communities = http.get(f"{s.url}/api/v1/places", params={"level": "community", "limit": 200}).json()["items"]
-    return {"url": s.url, "communities": communities,
-            "certificate": {"id": loaded["certificate_id"], "number": loaded["certificate_number"]}}
+    return {
+        "url": s.url,
+        "communities": communities,
+        "certificate": {"id": loaded["certificate_id"], "number": loaded["certificate_number"]},
+    }
 
 
 def figures(driver: Any) -> dict[str, str]:
     """Every ``data-figure`` on the page: what a resident reads, keyed by the API field."""
-    return {e.get_attribute("data-figure"): e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR, "[data-figure]")}
+    return {
+        e.get_attribute("data-figure"): e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR, "[data-figure]")
+    }
 
 
 def open_page(driver: Any, url: str, name: str, axe: str) -> str:
@@ -75,13 +81,18 @@ def test_public_pages_in_chromium(district: dict[str, Any], http: requests.Sessi
         open_page(driver, f"{url}/pages/district", "district", axe)
         shown = figures(driver)
         teams = http.get(f"{url}/api/v1/teams", params={"limit": 200}).json()["items"]
-        reports = [anonymous.get(f"{url}/api/v1/fund/communities/{c['id']}/transparency", params={"year": year}).json()
-                   for c in district["communities"]]
+        reports = [
+            anonymous.get(f"{url}/api/v1/fund/communities/{c['id']}/transparency", params={"year": year}).json()
+            for c in district["communities"]
+        ]
         assert shown["communities"] == str(len(district["communities"]))
         assert shown["teams"] == str(len(teams))
         assert shown["professional_teams"] == str(sum(1 for t in teams if t["professional"]))
-        for key, api_key in (("balance_fen", "closing_balance_fen"), ("contributions_fen", "contributions_fen"),
-                             ("disbursements_fen", "disbursements_fen")):
+        for key, api_key in (
+            ("balance_fen", "closing_balance_fen"),
+            ("contributions_fen", "contributions_fen"),
+            ("disbursements_fen", "disbursements_fen"),
+        ):
             assert shown[key] == yuan(sum(r[api_key] for r in reports)), key
 
         # The fund report of the community that has money moving, reached by its link.

@@ -23,22 +23,36 @@ def id_number(serial: int) -> str:
 
 
 def make_rows(community: str, count: int) -> list[dict[str, Any]]:
-    return [{"name": f"志愿者{i}", "id_number": id_number(i), "phone": f"139{i:08d}", "community_id": community,
-             "skills": ["elder_care", "first_aid"] if i % 2 else ["plumbing"], "party_member": i % 7 == 0}
-            for i in range(count)]
+    return [
+        {
+            "name": f"志愿者{i}",
+            "id_number": id_number(i),
+            "phone": f"139{i:08d}",
+            "community_id": community,
+            "skills": ["elder_care", "first_aid"] if i % 2 else ["plumbing"],
+            "party_member": i % 7 == 0,
+        }
+        for i in range(count)
+    ]
 
 
 def run_import(amqp_uri: str, path: Path) -> tuple[int, dict[str, Any], str]:
-    result = subprocess.run([sys.executable, "-m", "yilinctl.cli", "import", "volunteers", str(path), "--batch", "400"],
-                            cwd=ROOT, env=dict(os.environ, YILIN_AMQP_URI=amqp_uri, YILIN_ENV="development",
-                                                  YILIN_IDENTITY_SECRET=TEST_IDENTITY_SECRET),
-                            capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "yilinctl.cli", "import", "volunteers", str(path), "--batch", "400"],
+        cwd=ROOT,
+        env=dict(
+            os.environ, YILIN_AMQP_URI=amqp_uri, YILIN_ENV="development", YILIN_IDENTITY_SECRET=TEST_IDENTITY_SECRET
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return result.returncode, json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
 
 
-def test_cli_imports_csv_and_json_lines_with_progress_and_is_rerunnable(stack: Any, amqp_uri: str, http: Any,
-                                                                       tmp_path: Path) -> None:
+def test_cli_imports_csv_and_json_lines_with_progress_and_is_rerunnable(
+    stack: Any, amqp_uri: str, http: Any, tmp_path: Path
+) -> None:
     s = stack("registry", "gateway")
     with s.rpc("registry") as registry:
         district = registry.create_place({"code": "D", "name": "D", "level": "district"})
@@ -53,7 +67,9 @@ def test_cli_imports_csv_and_json_lines_with_progress_and_is_rerunnable(stack: A
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         for row in rows:
-            writer.writerow({**row, "skills": ";".join(row["skills"]), "party_member": "yes" if row["party_member"] else "no"})
+            writer.writerow(
+                {**row, "skills": ";".join(row["skills"]), "party_member": "yes" if row["party_member"] else "no"}
+            )
 
     code, summary, stderr = run_import(amqp_uri, csv_path)
     assert code == 1  # rejected rows make the exit status say so
@@ -81,14 +97,27 @@ def test_import_batch_reports_each_bad_row_and_stores_the_rest(stack: Any, tap: 
         district = registry.create_place({"code": "D", "name": "D", "level": "district"})
         street = registry.create_place({"code": "S", "name": "S", "level": "street", "parent_id": district["id"]})
         community = registry.create_place({"code": "C", "name": "C", "level": "community", "parent_id": street["id"]})
-        registered = registry.register_volunteer({"name": "先来", "id_number": id_number(900), "community_id": community["id"]})
+        registered = registry.register_volunteer(
+            {"name": "先来", "id_number": id_number(900), "community_id": community["id"]}
+        )
         rows: list[Any] = [
-            {"name": "甲", "id_number": id_number(1), "phone": "13912345678", "community_id": community["id"],
-             "skills": ["first_aid", "elder_care", "first_aid"], "party_member": True,
-             "certifications": [{"kind": "social_worker", "number": "SW-1", "issued_on": "2020-01-02"}]},
+            {
+                "name": "甲",
+                "id_number": id_number(1),
+                "phone": "13912345678",
+                "community_id": community["id"],
+                "skills": ["first_aid", "elder_care", "first_aid"],
+                "party_member": True,
+                "certifications": [{"kind": "social_worker", "number": "SW-1", "issued_on": "2020-01-02"}],
+            },
             "not an object",
             {"name": "乙", "id_number": id_number(2), "phone": "123", "community_id": community["id"]},
-            {"name": "丙", "id_number": id_number(3), "community_id": community["id"], "certifications": [{"kind": "Bad Kind"}]},
+            {
+                "name": "丙",
+                "id_number": id_number(3),
+                "community_id": community["id"],
+                "certifications": [{"kind": "Bad Kind"}],
+            },
             {"name": "丁", "id_number": id_number(4), "community_id": street["id"]},
             {"name": "甲again", "id_number": id_number(1), "community_id": community["id"]},  # same person, same batch
             {"name": "先来again", "id_number": id_number(900), "community_id": community["id"]},  # already registered
@@ -119,13 +148,22 @@ def test_import_batch_reports_each_bad_row_and_stores_the_rest(stack: Any, tap: 
         assert first["certifications"] == [{"kind": "social_worker", "number": "SW-1", "issued_on": "2020-01-02"}]
         assert first["phone"] == "139****5678" and first["id_number"] == id_number(1)[:4] + "*" * 10 + id_number(1)[-4:]
         assert first["status"] == "active" and first["number"].startswith("YL") and first["created_at"]
-        assert by_name["戊"]["phone"] is None and by_name["戊"]["skills"] == [] and by_name["戊"]["certifications"] == []
+        assert (
+            by_name["戊"]["phone"] is None and by_name["戊"]["skills"] == [] and by_name["戊"]["certifications"] == []
+        )
 
         published = events.wait_for("volunteer.registered", 3)
-        imported = {e["data"]["volunteer_id"]: e["data"] for e in published if e["data"]["volunteer_id"] != registered["id"]}
-        assert imported[first["id"]] == {"volunteer_id": first["id"], "volunteer_number": first["number"],
-                                         "community_id": community["id"], "skills": ["elder_care", "first_aid"],
-                                         "certifications": ["social_worker"], "status": "active"}
+        imported = {
+            e["data"]["volunteer_id"]: e["data"] for e in published if e["data"]["volunteer_id"] != registered["id"]
+        }
+        assert imported[first["id"]] == {
+            "volunteer_id": first["id"],
+            "volunteer_number": first["number"],
+            "community_id": community["id"],
+            "skills": ["elder_care", "first_aid"],
+            "certifications": ["social_worker"],
+            "status": "active",
+        }
         assert set(imported) == {first["id"], by_name["戊"]["id"]}
         trail = registry.audit_log({"action": "volunteer.registered", "entity_id": first["id"]})["items"]
         assert len(trail) == 1 and by_name["戊"]["id"] in trail[0]["entity_ids"] and len(trail[0]["event_ids"]) == 2
@@ -145,8 +183,18 @@ def test_batches_in_flight_keep_the_first_row_of_a_person(stack: Any, amqp_uri: 
     rows[9] = {**rows[7], "name": "later row", "id_number": rows[7]["id_number"].lower()}
     path = tmp_path / "people.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
-    summary = import_file({"AMQP_URI": amqp_uri, "serializer": "json", "ENVIRONMENT": "development",
-                           "IDENTITY_SECRET": TEST_IDENTITY_SECRET}, path, batch=3, progress=False, in_flight=3)
+    summary = import_file(
+        {
+            "AMQP_URI": amqp_uri,
+            "serializer": "json",
+            "ENVIRONMENT": "development",
+            "IDENTITY_SECRET": TEST_IDENTITY_SECRET,
+        },
+        path,
+        batch=3,
+        progress=False,
+        in_flight=3,
+    )
     assert summary == {"created": 10, "duplicates": 2, "rejected": []}
     with s.rpc("registry") as registry:
         names = [v["name"] for v in registry.list_volunteers({"community_id": community["id"], "limit": 50})["items"]]

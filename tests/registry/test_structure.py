@@ -18,14 +18,28 @@ def id_number(serial: int) -> str:
     return first17 + id_check_digit(first17)
 
 
-@pytest.mark.parametrize("level, parent, ok", [
-    ("district", None, True), ("district", "district", False),
-    ("street", "district", True), ("town", "district", True), ("street", None, False), ("town", "street", False),
-    ("community", "street", True), ("community", "town", True), ("village", "town", True),
-    ("village", "district", False), ("community", None, False),
-    ("grid", "community", True), ("grid", "village", True), ("grid", "street", False),
-    ("compound", "grid", True), ("compound", "community", False), ("compound", None, False),
-])
+@pytest.mark.parametrize(
+    "level, parent, ok",
+    [
+        ("district", None, True),
+        ("district", "district", False),
+        ("street", "district", True),
+        ("town", "district", True),
+        ("street", None, False),
+        ("town", "street", False),
+        ("community", "street", True),
+        ("community", "town", True),
+        ("village", "town", True),
+        ("village", "district", False),
+        ("community", None, False),
+        ("grid", "community", True),
+        ("grid", "village", True),
+        ("grid", "street", False),
+        ("compound", "grid", True),
+        ("compound", "community", False),
+        ("compound", None, False),
+    ],
+)
 def test_parent_level_rule(level: str, parent: str | None, ok: bool) -> None:
     assert (parent_problem(level, parent) is None) is ok
 
@@ -38,15 +52,24 @@ def test_every_level_but_the_district_has_a_parent_level() -> None:
 def _places(registry: Any) -> dict[str, dict[str, Any]]:
     p: dict[str, dict[str, Any]] = {}
     p["district"] = registry.create_place({"code": "PD", "name": "郫都区", "level": "district"})
-    p["street"] = registry.create_place({"code": "DY", "name": "德源街道", "level": "street", "parent_id": p["district"]["id"]})
-    p["town"] = registry.create_place({"code": "DT", "name": "唐昌镇", "level": "town", "parent_id": p["district"]["id"]})
-    p["community"] = registry.create_place({"code": "HQ", "name": "红旗社区", "level": "community",
-                                            "parent_id": p["street"]["id"]})
-    p["village"] = registry.create_place({"code": "DL", "name": "东林村", "level": "village", "parent_id": p["town"]["id"]})
-    p["grid"] = registry.create_place({"code": "HQ-G1", "name": "红旗一网格", "level": "grid",
-                                       "parent_id": p["community"]["id"]})
-    p["compound"] = registry.create_place({"code": "HQ-G1-C1", "name": "红旗小区", "level": "compound",
-                                           "parent_id": p["grid"]["id"]})
+    p["street"] = registry.create_place(
+        {"code": "DY", "name": "德源街道", "level": "street", "parent_id": p["district"]["id"]}
+    )
+    p["town"] = registry.create_place(
+        {"code": "DT", "name": "唐昌镇", "level": "town", "parent_id": p["district"]["id"]}
+    )
+    p["community"] = registry.create_place(
+        {"code": "HQ", "name": "红旗社区", "level": "community", "parent_id": p["street"]["id"]}
+    )
+    p["village"] = registry.create_place(
+        {"code": "DL", "name": "东林村", "level": "village", "parent_id": p["town"]["id"]}
+    )
+    p["grid"] = registry.create_place(
+        {"code": "HQ-G1", "name": "红旗一网格", "level": "grid", "parent_id": p["community"]["id"]}
+    )
+    p["compound"] = registry.create_place(
+        {"code": "HQ-G1-C1", "name": "红旗小区", "level": "compound", "parent_id": p["grid"]["id"]}
+    )
     return p
 
 
@@ -55,10 +78,19 @@ def test_places_grids_cadres_candidates_and_social_worker(stack: Any) -> None:
     with s.rpc("registry") as registry:
         p = _places(registry)
         # the parent level is enforced over RPC, naming the field
-        for level, parent in [("compound", "community"), ("grid", "street"), ("village", "district"),
-                              ("community", "town"), ("street", None)]:
-            body = {"code": f"X-{level}-{parent}", "name": "x", "level": level,
-                    "parent_id": p[parent]["id"] if parent else None}
+        for level, parent in [
+            ("compound", "community"),
+            ("grid", "street"),
+            ("village", "district"),
+            ("community", "town"),
+            ("street", None),
+        ]:
+            body = {
+                "code": f"X-{level}-{parent}",
+                "name": "x",
+                "level": level,
+                "parent_id": p[parent]["id"] if parent else None,
+            }
             if (level, parent) == ("community", "town"):
                 assert registry.create_place(body)["level"] == "community"
                 continue
@@ -71,38 +103,105 @@ def test_places_grids_cadres_candidates_and_social_worker(stack: Any) -> None:
         agency = registry.create_organisation({"code": "AGY", "name": "社工中心", "kind": "social_work_agency"})
         vol_org = registry.create_organisation({"code": "VOL", "name": "志愿者协会", "kind": "volunteer_organisation"})
         # a cadre is a party member, placed on grids only
-        cadre_vol = registry.register_volunteer({"name": "党员甲", "id_number": id_number(1), "community_id": community,
-                                                 "party_member": True})
+        cadre_vol = registry.register_volunteer(
+            {"name": "党员甲", "id_number": id_number(1), "community_id": community, "party_member": True}
+        )
         plain_vol = registry.register_volunteer({"name": "群众乙", "id_number": id_number(2), "community_id": village})
-        cadre = registry.create_cadre({"code": "CD-1", "name": "干部甲", "organisation_id": sector["id"],
-                                       "volunteer_id": cadre_vol["id"], "grid_ids": [grid]})
+        cadre = registry.create_cadre(
+            {
+                "code": "CD-1",
+                "name": "干部甲",
+                "organisation_id": sector["id"],
+                "volunteer_id": cadre_vol["id"],
+                "grid_ids": [grid],
+            }
+        )
         assert cadre["party_member"] and cadre["grid_ids"] == [grid]
         with pytest.raises(InvalidInput) as err:
-            registry.create_cadre({"code": "CD-2", "name": "x", "organisation_id": sector["id"],
-                                   "volunteer_id": plain_vol["id"], "grid_ids": [grid]})
+            registry.create_cadre(
+                {
+                    "code": "CD-2",
+                    "name": "x",
+                    "organisation_id": sector["id"],
+                    "volunteer_id": plain_vol["id"],
+                    "grid_ids": [grid],
+                }
+            )
         assert "volunteer_id" in err.value.fields
         with pytest.raises(InvalidInput) as err:
-            registry.create_cadre({"code": "CD-3", "name": "x", "organisation_id": sector["id"], "grid_ids": [community]})
+            registry.create_cadre(
+                {"code": "CD-3", "name": "x", "organisation_id": sector["id"], "grid_ids": [community]}
+            )
         assert "grid_ids" in err.value.fields
-        assert registry.get_grid(grid) == {"id": grid, "code": "HQ-G1", "name": "红旗一网格", "community_id": community,
-                                           "cadre_ids": [cadre["id"]]}
+        assert registry.get_grid(grid) == {
+            "id": grid,
+            "code": "HQ-G1",
+            "name": "红旗一网格",
+            "community_id": community,
+            "cadre_ids": [cadre["id"]],
+        }
         assert [c["id"] for c in registry.list_cadres({"grid_id": grid})["items"]] == [cadre["id"]]
 
         # teams and partners: home, declared coverage, district-wide; never without the skill
-        registry.create_team({"code": "T-HOME", "name": "本社区队", "organisation_id": vol_org["id"],
-                                     "community_id": community, "skills": ["plumbing"]})
-        near = registry.create_team({"code": "T-NEAR", "name": "邻村队", "organisation_id": vol_org["id"],
-                                     "community_id": village, "skills": ["plumbing"], "covers": [community]})
+        registry.create_team(
+            {
+                "code": "T-HOME",
+                "name": "本社区队",
+                "organisation_id": vol_org["id"],
+                "community_id": community,
+                "skills": ["plumbing"],
+            }
+        )
+        near = registry.create_team(
+            {
+                "code": "T-NEAR",
+                "name": "邻村队",
+                "organisation_id": vol_org["id"],
+                "community_id": village,
+                "skills": ["plumbing"],
+                "covers": [community],
+            }
+        )
         assert near["covers"] == [community]
-        rescue = registry.create_team({"code": "T-RESCUE", "name": "应急救援队", "organisation_id": vol_org["id"],
-                                       "community_id": village, "skills": ["first_aid"], "professional": True,
-                                       "domain": "emergency_rescue", "district_wide": True})
-        registry.create_team({"code": "T-OTHER", "name": "无关队", "organisation_id": vol_org["id"],
-                              "community_id": village, "skills": ["plumbing"]})
-        registry.create_team({"code": "T-NOSKILL", "name": "无技能队", "organisation_id": vol_org["id"],
-                              "community_id": community, "skills": ["elder_care"]})
-        partner = registry.create_organisation({"code": "SBJ", "name": "十八匠", "kind": "community_partner",
-                                                "services": ["plumbing", "locksmith"], "district_wide": True})
+        rescue = registry.create_team(
+            {
+                "code": "T-RESCUE",
+                "name": "应急救援队",
+                "organisation_id": vol_org["id"],
+                "community_id": village,
+                "skills": ["first_aid"],
+                "professional": True,
+                "domain": "emergency_rescue",
+                "district_wide": True,
+            }
+        )
+        registry.create_team(
+            {
+                "code": "T-OTHER",
+                "name": "无关队",
+                "organisation_id": vol_org["id"],
+                "community_id": village,
+                "skills": ["plumbing"],
+            }
+        )
+        registry.create_team(
+            {
+                "code": "T-NOSKILL",
+                "name": "无技能队",
+                "organisation_id": vol_org["id"],
+                "community_id": community,
+                "skills": ["elder_care"],
+            }
+        )
+        partner = registry.create_organisation(
+            {
+                "code": "SBJ",
+                "name": "十八匠",
+                "kind": "community_partner",
+                "services": ["plumbing", "locksmith"],
+                "district_wide": True,
+            }
+        )
         with pytest.raises(InvalidInput) as err:
             registry.create_organisation({"code": "BAD", "name": "x", "kind": "community_partner", "covers": [grid]})
         assert "covers" in err.value.fields
@@ -117,20 +216,50 @@ def test_places_grids_cadres_candidates_and_social_worker(stack: Any) -> None:
         # escalation: a named certified social worker of the community's 1+1+1+N unit
         with pytest.raises(NotFound):
             registry.find_social_worker(community)
-        worker = registry.register_volunteer({"name": "王社工", "id_number": id_number(3), "community_id": community,
-                                              "certifications": [{"kind": "certified_social_worker"}]})
-        unit = registry.form_unit({"name": "红旗 1+1+1+N", "community_id": community, "sector_id": sector["id"],
-                                   "agency_id": agency["id"], "volunteer_organisation_id": vol_org["id"],
-                                   "volunteer_ids": [plain_vol["id"], worker["id"]]})
+        worker = registry.register_volunteer(
+            {
+                "name": "王社工",
+                "id_number": id_number(3),
+                "community_id": community,
+                "certifications": [{"kind": "certified_social_worker"}],
+            }
+        )
+        unit = registry.form_unit(
+            {
+                "name": "红旗 1+1+1+N",
+                "community_id": community,
+                "sector_id": sector["id"],
+                "agency_id": agency["id"],
+                "volunteer_organisation_id": vol_org["id"],
+                "volunteer_ids": [plain_vol["id"], worker["id"]],
+            }
+        )
         named = registry.find_social_worker(community)
-        assert named == {"volunteer_id": worker["id"], "name": "王社工", "number": worker["number"],
-                         "unit_id": unit["id"], "source": "unit"}
+        assert named == {
+            "volunteer_id": worker["id"],
+            "name": "王社工",
+            "number": worker["number"],
+            "unit_id": unit["id"],
+            "source": "unit",
+        }
         # after the unit's worker: one from the agency's teams
-        agency_worker = registry.register_volunteer({"name": "李社工", "id_number": id_number(4),
-                                                     "community_id": village,
-                                                     "certifications": [{"kind": "certified_social_worker"}]})
-        agency_team = registry.create_team({"code": "T-AGY", "name": "社工队", "organisation_id": agency["id"],
-                                            "community_id": village, "professional": True})
+        agency_worker = registry.register_volunteer(
+            {
+                "name": "李社工",
+                "id_number": id_number(4),
+                "community_id": village,
+                "certifications": [{"kind": "certified_social_worker"}],
+            }
+        )
+        agency_team = registry.create_team(
+            {
+                "code": "T-AGY",
+                "name": "社工队",
+                "organisation_id": agency["id"],
+                "community_id": village,
+                "professional": True,
+            }
+        )
         registry.add_member(agency_team["id"], {"volunteer_id": agency_worker["id"]})
         fallback = registry.find_social_worker(community, [worker["id"]])
         assert (fallback["volunteer_id"], fallback["source"]) == (agency_worker["id"], "agency")
@@ -143,20 +272,34 @@ def test_places_grids_cadres_candidates_and_social_worker(stack: Any) -> None:
 
 def test_structure_import_is_set_based_checked_and_rerunnable(stack: Any) -> None:
     s = stack("registry")
-    places = [{"code": "PD", "name": "郫都区", "level": "district"},
-              {"code": "TC", "name": "唐昌镇", "level": "town", "parent_code": "PD"},
-              {"code": "GF", "name": "广福村", "level": "village", "parent_code": "TC"},
-              {"code": "GF-G1", "name": "广福一网格", "level": "grid", "parent_code": "GF"},
-              {"code": "BAD-1", "name": "x", "level": "compound", "parent_code": "GF"},       # not under a grid
-              {"code": "BAD-2", "name": "x", "level": "grid", "parent_code": "NOWHERE"}]
-    organisations = [{"code": "SEC", "name": "区委组织部", "kind": "government_sector"},
-                     {"code": "P-1", "name": "伙伴一", "kind": "community_partner", "community_code": "GF",
-                      "services": ["plumbing"], "covers": []},
-                     {"code": "P-2", "name": "伙伴二", "kind": "social_enterprise", "covers": ["GF-G1"]}]
-    teams = [{"code": "T-1", "name": "一队", "organisation_code": "SEC", "community_code": "GF", "skills": ["plumbing"]},
-             {"code": "T-2", "name": "二队", "organisation_code": "NOPE", "community_code": "GF"}]
-    cadres = [{"code": "C-1", "name": "干部一", "organisation_code": "SEC", "grid_codes": ["GF-G1"]},
-              {"code": "C-2", "name": "干部二", "organisation_code": "SEC", "grid_codes": ["GF"]}]
+    places = [
+        {"code": "PD", "name": "郫都区", "level": "district"},
+        {"code": "TC", "name": "唐昌镇", "level": "town", "parent_code": "PD"},
+        {"code": "GF", "name": "广福村", "level": "village", "parent_code": "TC"},
+        {"code": "GF-G1", "name": "广福一网格", "level": "grid", "parent_code": "GF"},
+        {"code": "BAD-1", "name": "x", "level": "compound", "parent_code": "GF"},  # not under a grid
+        {"code": "BAD-2", "name": "x", "level": "grid", "parent_code": "NOWHERE"},
+    ]
+    organisations = [
+        {"code": "SEC", "name": "区委组织部", "kind": "government_sector"},
+        {
+            "code": "P-1",
+            "name": "伙伴一",
+            "kind": "community_partner",
+            "community_code": "GF",
+            "services": ["plumbing"],
+            "covers": [],
+        },
+        {"code": "P-2", "name": "伙伴二", "kind": "social_enterprise", "covers": ["GF-G1"]},
+    ]
+    teams = [
+        {"code": "T-1", "name": "一队", "organisation_code": "SEC", "community_code": "GF", "skills": ["plumbing"]},
+        {"code": "T-2", "name": "二队", "organisation_code": "NOPE", "community_code": "GF"},
+    ]
+    cadres = [
+        {"code": "C-1", "name": "干部一", "organisation_code": "SEC", "grid_codes": ["GF-G1"]},
+        {"code": "C-2", "name": "干部二", "organisation_code": "SEC", "grid_codes": ["GF"]},
+    ]
     with s.rpc("registry") as registry:
         for attempt in range(2):
             result = registry.import_structure("places", places)

@@ -7,8 +7,10 @@ from yilin.tokens import hash_api_key, issue_token
 
 SERVICE_KEY = "test-service-key-0123456789"
 AUDITOR_KEY = "test-auditor-key-0123456789"
-API_KEYS = {hash_api_key(SERVICE_KEY): "sync-job",
-            hash_api_key(AUDITOR_KEY): {"subject": "audit-export", "role": "auditor"}}
+API_KEYS = {
+    hash_api_key(SERVICE_KEY): "sync-job",
+    hash_api_key(AUDITOR_KEY): {"subject": "audit-export", "role": "auditor"},
+}
 
 
 def bearer(role: str, subject: str | None = None, organisation_id: str | None = None) -> dict[str, str]:

@@ -25,22 +25,55 @@ def seed(http: Any, url: str) -> dict[str, str]:
         assert r.status_code == 201, (path, r.status_code, r.text)
         return r.json()
 
-    for key, level, parent in [("district", "district", None), ("street", "street", "district"),
-                               ("community", "community", "street")]:
-        ids[key] = post("/places", {"code": f"S-{key}", "name": key, "level": level,
-                                    "parent_id": ids.get(parent)})["id"]
-    for key, kind in [("org_a", "volunteer_organisation"), ("org_b", "volunteer_organisation"),
-                      ("sector", "government_sector"), ("agency", "social_work_agency")]:
-        ids[key] = post("/organisations", {"code": f"S-{key}", "name": key, "kind": kind,
-                                           "community_id": ids["community"]})["id"]
+    for key, level, parent in [
+        ("district", "district", None),
+        ("street", "street", "district"),
+        ("community", "community", "street"),
+    ]:
+        ids[key] = post("/places", {"code": f"S-{key}", "name": key, "level": level, "parent_id": ids.get(parent)})[
+            "id"
+        ]
+    for key, kind in [
+        ("org_a", "volunteer_organisation"),
+        ("org_b", "volunteer_organisation"),
+        ("sector", "government_sector"),
+        ("agency", "social_work_agency"),
+    ]:
+        ids[key] = post(
+            "/organisations", {"code": f"S-{key}", "name": key, "kind": kind, "community_id": ids["community"]}
+        )["id"]
     for key, org in [("team_a", "org_a"), ("team_b", "org_b")]:
-        ids[key] = post("/teams", {"code": f"S-{key}", "name": key, "organisation_id": ids[org],
-                                   "community_id": ids["community"], "skills": ["plumbing"]})["id"]
+        ids[key] = post(
+            "/teams",
+            {
+                "code": f"S-{key}",
+                "name": key,
+                "organisation_id": ids[org],
+                "community_id": ids["community"],
+                "skills": ["plumbing"],
+            },
+        )["id"]
     for n, (key, team, role) in enumerate([("volunteer_a", "team_a", "lead"), ("volunteer_b", "team_b", "member")], 1):
-        ids[key] = post("/volunteers", {"name": f"志愿者{n}", "id_number": id_number(n), "phone": PHONES[n],
-                                        "community_id": ids["community"], "skills": ["plumbing"]})["id"]
+        ids[key] = post(
+            "/volunteers",
+            {
+                "name": f"志愿者{n}",
+                "id_number": id_number(n),
+                "phone": PHONES[n],
+                "community_id": ids["community"],
+                "skills": ["plumbing"],
+            },
+        )["id"]
         post(f"/teams/{ids[team]}/members", {"volunteer_id": ids[key], "role": role})
-    ids["unit"] = post("/units", {"name": "1+1+1+N", "community_id": ids["community"], "sector_id": ids["sector"],
-                                  "agency_id": ids["agency"], "volunteer_organisation_id": ids["org_a"],
-                                  "volunteer_ids": [ids["volunteer_a"]]})["id"]
+    ids["unit"] = post(
+        "/units",
+        {
+            "name": "1+1+1+N",
+            "community_id": ids["community"],
+            "sector_id": ids["sector"],
+            "agency_id": ids["agency"],
+            "volunteer_organisation_id": ids["org_a"],
+            "volunteer_ids": [ids["volunteer_a"]],
+        },
+    )["id"]
     return ids

@@ -57,8 +57,10 @@ def test_every_role_on_every_route(stack: Any) -> None:
                 problems.append((route.method, route.template, role, r.status_code, r.text[:120]))
     assert problems == []
     # the probes wrote nothing
-    assert requests.get(f"{s.url}/api/v1/audit", params={"service": "registry"},
-                        headers=bearer("auditor")).json()["items"] == []
+    assert (
+        requests.get(f"{s.url}/api/v1/audit", params={"service": "registry"}, headers=bearer("auditor")).json()["items"]
+        == []
+    )
 
 
 def test_registry_ownership_rules(stack: Any, http: Any) -> None:
@@ -72,27 +74,72 @@ def test_registry_ownership_rules(stack: Any, http: Any) -> None:
     lead_a = bearer("team_lead", subject=vol_a)  # volunteer_a leads team_a
     member_b = bearer("team_lead", subject=vol_b)  # a member of team_b, not its lead
     team = {"code": "NEW", "name": "new", "community_id": ids["community"]}
-    unit = {"name": "u", "community_id": ids["community"], "sector_id": ids["sector"], "agency_id": ids["agency"],
-            "volunteer_organisation_id": ids["org_a"], "volunteer_ids": [vol_a]}
+    unit = {
+        "name": "u",
+        "community_id": ids["community"],
+        "sector_id": ids["sector"],
+        "agency_id": ids["agency"],
+        "volunteer_organisation_id": ids["org_a"],
+        "volunteer_ids": [vol_a],
+    }
     cases: list[tuple[str, str, str, dict[str, str], Any, int]] = [
         ("volunteer reads own record", "GET", f"/volunteers/{vol_a}", bearer("volunteer", vol_a), None, 200),
         ("volunteer reads another's record", "GET", f"/volunteers/{vol_b}", bearer("volunteer", vol_a), None, 403),
         ("volunteer lists own team", "GET", f"/teams/{team_a}/members", bearer("volunteer", vol_a), None, 200),
         ("volunteer lists another team", "GET", f"/teams/{team_b}/members", bearer("volunteer", vol_a), None, 403),
-        ("org_admin creates a team for another org", "POST", "/teams", admin_a,
-         {**team, "organisation_id": ids["org_b"]}, 403),
-        ("org_admin without org claim creates a team", "POST", "/teams", admin_without_org,
-         {**team, "organisation_id": ids["org_a"]}, 403),
-        ("org_admin adds to another org's team", "POST", f"/teams/{team_b}/members", admin_a, {"volunteer_id": vol_a}, 403),
+        (
+            "org_admin creates a team for another org",
+            "POST",
+            "/teams",
+            admin_a,
+            {**team, "organisation_id": ids["org_b"]},
+            403,
+        ),
+        (
+            "org_admin without org claim creates a team",
+            "POST",
+            "/teams",
+            admin_without_org,
+            {**team, "organisation_id": ids["org_a"]},
+            403,
+        ),
+        (
+            "org_admin adds to another org's team",
+            "POST",
+            f"/teams/{team_b}/members",
+            admin_a,
+            {"volunteer_id": vol_a},
+            403,
+        ),
         ("org_admin removes from another org's team", "DELETE", f"/teams/{team_b}/members/{vol_b}", admin_a, None, 403),
         ("org_admin updates a volunteer of another org", "PATCH", f"/volunteers/{vol_b}", admin_a, {"skills": []}, 403),
-        ("team lead changes a team they do not lead", "POST", f"/teams/{team_b}/members", lead_a,
-         {"volunteer_id": vol_a}, 403),
+        (
+            "team lead changes a team they do not lead",
+            "POST",
+            f"/teams/{team_b}/members",
+            lead_a,
+            {"volunteer_id": vol_a},
+            403,
+        ),
         ("team member (not lead) changes own team", "DELETE", f"/teams/{team_b}/members/{vol_b}", member_b, None, 403),
         ("org_admin forms a unit without their org", "POST", "/units", admin_b, unit, 403),
         # and the same callers on their own objects
-        ("org_admin creates a team for own org", "POST", "/teams", admin_a, {**team, "organisation_id": ids["org_a"]}, 201),
-        ("org_admin updates a volunteer of own org", "PATCH", f"/volunteers/{vol_a}", admin_a, {"skills": ["first_aid"]}, 200),
+        (
+            "org_admin creates a team for own org",
+            "POST",
+            "/teams",
+            admin_a,
+            {**team, "organisation_id": ids["org_a"]},
+            201,
+        ),
+        (
+            "org_admin updates a volunteer of own org",
+            "PATCH",
+            f"/volunteers/{vol_a}",
+            admin_a,
+            {"skills": ["first_aid"]},
+            200,
+        ),
         ("org_admin forms a unit with own org", "POST", "/units", admin_a, unit, 201),
         ("org_admin adds to own team", "POST", f"/teams/{team_a}/members", admin_a, {"volunteer_id": vol_b}, 201),
         ("team lead removes from the team they lead", "DELETE", f"/teams/{team_a}/members/{vol_b}", lead_a, None, 204),
@@ -107,8 +154,14 @@ def test_registry_ownership_rules(stack: Any, http: Any) -> None:
     # the refused changes left nothing behind: only the six allowed changes are in the trail
     trail = requests.get(f"{api}/audit", params={"service": "registry", "limit": 200}, headers=bearer("auditor")).json()
     mine = [e for e in trail["items"] if e["actor_subject"] in ("admin-a", "admin-b", vol_a)]
-    assert sorted(e["entrypoint"] for e in mine) == ["add_member", "create_team", "form_unit", "remove_member",
-                                                     "remove_member", "update_volunteer"]
+    assert sorted(e["entrypoint"] for e in mine) == [
+        "add_member",
+        "create_team",
+        "form_unit",
+        "remove_member",
+        "remove_member",
+        "update_volunteer",
+    ]
     assert [t["code"] for t in http.get(f"{api}/teams").json()["items"] if t["code"] == "NEW"] == ["NEW"]
 
 
@@ -118,10 +171,13 @@ def test_registry_authorises_rpc_callers_itself(stack: Any) -> None:
     s = stack("registry")
     volunteer = Identity(subject=str(uuid.uuid4()), role="volunteer")
     with s.rpc("registry", volunteer) as registry:
-        for call in (lambda: registry.create_place({"code": "X", "name": "X", "level": "district"}),
-                     lambda: registry.register_volunteer({"name": "x", "id_number": id_number(9),
-                                                          "community_id": str(uuid.uuid4())}),
-                     lambda: registry.audit_log({})):
+        for call in (
+            lambda: registry.create_place({"code": "X", "name": "X", "level": "district"}),
+            lambda: registry.register_volunteer(
+                {"name": "x", "id_number": id_number(9), "community_id": str(uuid.uuid4())}
+            ),
+            lambda: registry.audit_log({}),
+        ):
             with pytest.raises(Forbidden):
                 call()
     with s.rpc("registry") as registry:  # a named service account

@@ -22,17 +22,36 @@ def test_changes_leave_who_when_what_and_request(stack: Any) -> None:
         return requests.post(api + path, json=body, headers={**headers, "X-Correlation-Id": request_id})
 
     district = post("/places", {"code": "D", "name": "D", "level": "district"}, operator, "req-place-0001").json()
-    street = post("/places", {"code": "S", "name": "S", "level": "street", "parent_id": district["id"]}, operator,
-                  "req-place-0002").json()
-    community = post("/places", {"code": "C", "name": "C", "level": "community", "parent_id": street["id"]},
-                     operator, "req-place-0003").json()
-    r = post("/volunteers", {"name": "张三", "id_number": id_number(1), "phone": "13700001111",
-                             "community_id": community["id"]}, admin, "req-volunteer-01")
+    street = post(
+        "/places",
+        {"code": "S", "name": "S", "level": "street", "parent_id": district["id"]},
+        operator,
+        "req-place-0002",
+    ).json()
+    community = post(
+        "/places",
+        {"code": "C", "name": "C", "level": "community", "parent_id": street["id"]},
+        operator,
+        "req-place-0003",
+    ).json()
+    r = post(
+        "/volunteers",
+        {"name": "张三", "id_number": id_number(1), "phone": "13700001111", "community_id": community["id"]},
+        admin,
+        "req-volunteer-01",
+    )
     assert r.status_code == 201 and r.headers["X-Correlation-Id"] == "req-volunteer-01"
     volunteer = r.json()
     # a refused change and a read leave no trace
-    assert post("/volunteers", {"name": "李四", "id_number": id_number(1), "community_id": community["id"]}, admin,
-                "req-duplicate-01").status_code == 409
+    assert (
+        post(
+            "/volunteers",
+            {"name": "李四", "id_number": id_number(1), "community_id": community["id"]},
+            admin,
+            "req-duplicate-01",
+        ).status_code
+        == 409
+    )
     assert requests.get(f"{api}/volunteers/{volunteer['id']}", headers=operator).status_code == 200
 
     def trail(**params: Any) -> dict[str, Any]:
@@ -41,8 +60,12 @@ def test_changes_leave_who_when_what_and_request(stack: Any) -> None:
         return r.json()
 
     entries = trail()["items"]
-    assert [e["correlation_id"] for e in entries] == ["req-volunteer-01", "req-place-0003", "req-place-0002",
-                                                      "req-place-0001"]  # newest first
+    assert [e["correlation_id"] for e in entries] == [
+        "req-volunteer-01",
+        "req-place-0003",
+        "req-place-0002",
+        "req-place-0001",
+    ]  # newest first
     newest = entries[0]
     assert newest["actor_subject"] == "admin-3" and newest["actor_role"] == "org_admin"
     assert newest["actor_organisation_id"] == "00000000-0000-4000-8000-000000000003"
@@ -55,8 +78,10 @@ def test_changes_leave_who_when_what_and_request(stack: Any) -> None:
     assert [e["correlation_id"] for e in trail(actor="op-7")["items"]][-1] == "req-place-0001"
     assert len(trail(actor="op-7")["items"]) == 3
     assert [e["entrypoint"] for e in trail(action="volunteer.registered")["items"]] == ["register_volunteer"]
-    assert [e["correlation_id"] for e in trail(entity_id=community["id"])["items"]] == ["req-volunteer-01",
-                                                                                        "req-place-0003"]
+    assert [e["correlation_id"] for e in trail(entity_id=community["id"])["items"]] == [
+        "req-volunteer-01",
+        "req-place-0003",
+    ]
     assert trail(correlation_id="req-place-0002")["items"][0]["entity_ids"][0] == street["id"]
     page = trail(limit=3)
     rest = trail(limit=3, cursor=page["next_cursor"])

@@ -45,8 +45,11 @@ def service_users(amqp_uri: str) -> Any:
 
 def channel_as(user: str, vhost: str) -> Any:
     host, _, port = RABBIT_HOST.partition(":")
-    connection = pika.BlockingConnection(pika.ConnectionParameters(
-        host=host, port=int(port or 5672), virtual_host=vhost, credentials=pika.PlainCredentials(user, PASSWORD)))
+    connection = pika.BlockingConnection(
+        pika.ConnectionParameters(
+            host=host, port=int(port or 5672), virtual_host=vhost, credentials=pika.PlainCredentials(user, PASSWORD)
+        )
+    )
     return connection.channel()
 
 
@@ -58,8 +61,9 @@ def refused(action: Any) -> bool:
     return False
 
 
-def test_a_service_user_runs_its_service_and_nothing_else(amqp_uri: str, pg_url: str, make_config: Any,
-                                                           service_users: Any) -> None:
+def test_a_service_user_runs_its_service_and_nothing_else(
+    amqp_uri: str, pg_url: str, make_config: Any, service_users: Any
+) -> None:
     config = make_config(pg_url)
     for service in ("registry", "hours"):
         migrate_service(service, config)  # the topology is declared by `yilin migrate`, as the admin user
@@ -75,8 +79,10 @@ def test_a_service_user_runs_its_service_and_nothing_else(amqp_uri: str, pg_url:
         "consume another service's RPC queue": lambda c: c.basic_get("rpc-registry"),
         "purge another service's DLQ": lambda c: c.queue_purge("registry.dlq"),
         "delete another service's queue": lambda c: c.queue_delete("rpc-registry"),
-        "publish as another service": lambda c: (c.confirm_delivery(),
-                                                 c.basic_publish("registry.events", "volunteer.registered", b"{}")),
+        "publish as another service": lambda c: (
+            c.confirm_delivery(),
+            c.basic_publish("registry.events", "volunteer.registered", b"{}"),
+        ),
         "declare a queue of another's name": lambda c: c.queue_declare("rpc-fund", durable=True),
     }
     for name, action in checks.items():

@@ -35,14 +35,44 @@ def test_schemathesis_finds_nothing(stack: Any, http: Any, tmp_path: Path) -> No
     env = dict(os.environ)
     # Real ids for the path parameters (schemathesis.toml reads them), so GET/PATCH/DELETE
     # reach the services' logic and real records' responses are checked against the schema.
-    env.update({"YILIN_FUZZ_PLACE_ID": ids["community"], "YILIN_FUZZ_ORGANISATION_ID": ids["org_a"],
-                "YILIN_FUZZ_TEAM_ID": ids["team_a"], "YILIN_FUZZ_VOLUNTEER_ID": ids["volunteer_a"],
-                "YILIN_FUZZ_UNIT_ID": ids["unit"], "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"})
-    command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG_FILE), "run",
-               f"{s.url}/openapi.json", "--checks", "all", "--max-examples", MAX_EXAMPLES, "--seed", SEED,
-               # one worker: hypothesis' lambda reflection is not thread-safe and fails at random with more
-               "--workers", "1", "--no-shrink", "--header", f"Authorization: Bearer {token}",
-               "--request-timeout", "10", "--report", "junit", "--report-junit-path", str(tmp_path / "junit.xml")]
+    env.update(
+        {
+            "YILIN_FUZZ_PLACE_ID": ids["community"],
+            "YILIN_FUZZ_ORGANISATION_ID": ids["org_a"],
+            "YILIN_FUZZ_TEAM_ID": ids["team_a"],
+            "YILIN_FUZZ_VOLUNTEER_ID": ids["volunteer_a"],
+            "YILIN_FUZZ_UNIT_ID": ids["unit"],
+            "NO_COLOR": "1",
+            "SCHEMATHESIS_TELEMETRY": "false",
+        }
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(CONFIG_FILE),
+        "run",
+        f"{s.url}/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        MAX_EXAMPLES,
+        "--seed",
+        SEED,
+        # one worker: hypothesis' lambda reflection is not thread-safe and fails at random with more
+        "--workers",
+        "1",
+        "--no-shrink",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--request-timeout",
+        "10",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(tmp_path / "junit.xml"),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=240, cwd=tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-12000:]

@@ -32,10 +32,17 @@ def test_forged_expired_and_foreign_tokens_get_401(stack: Any) -> None:
         assert r.status_code == 401, (name, r.status_code, r.text)
         assert r.headers["WWW-Authenticate"].startswith("Bearer"), name
         assert r.json()["error"] == "unauthenticated", name
-    for headers in ({}, {"Authorization": ""}, {"Authorization": "Bearer"}, {"Authorization": f"Basic {valid}"},
-                    {"Authorization": f"Token {valid}"}, {"Authorization": "Bearer " + "a" * 5000},
-                    {"X-API-Key": "wrong"}, {"X-API-Key": ""},
-                    {"X-API-Key": SERVICE_KEY, "Authorization": f"Bearer {valid}"}):
+    for headers in (
+        {},
+        {"Authorization": ""},
+        {"Authorization": "Bearer"},
+        {"Authorization": f"Basic {valid}"},
+        {"Authorization": f"Token {valid}"},
+        {"Authorization": "Bearer " + "a" * 5000},
+        {"X-API-Key": "wrong"},
+        {"X-API-Key": ""},
+        {"X-API-Key": SERVICE_KEY, "Authorization": f"Bearer {valid}"},
+    ):
         r = requests.get(url, headers=headers)
         assert r.status_code == 401, (headers.keys(), r.text)
         assert "WWW-Authenticate" in r.headers

@@ -41,7 +41,9 @@ def test_every_formula_start_is_neutralised() -> None:
 def test_the_rate_limit_keys_on_the_client_behind_trusted_proxies() -> None:
     trusted = trusted_networks("10.0.0.0/8, 192.168.1.7")
     assert client_address("10.1.2.3", "203.0.113.9", trusted) == "203.0.113.9"
-    assert client_address("10.1.2.3", "1.1.1.1, 203.0.113.9, 192.168.1.7", trusted) == "203.0.113.9"  # spoofed left part ignored
+    assert (
+        client_address("10.1.2.3", "1.1.1.1, 203.0.113.9, 192.168.1.7", trusted) == "203.0.113.9"
+    )  # spoofed left part ignored
     assert client_address("203.0.113.5", "1.1.1.1", trusted) == "203.0.113.5"  # an untrusted peer's header is ignored
     assert client_address("10.1.2.3", None, ()) == "10.1.2.3"
 

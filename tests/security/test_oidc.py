@@ -58,8 +58,11 @@ class Issuer:
 
     def new_key(self, alg: str) -> str:
         kid = f"{alg.lower()}-{uuid.uuid4().hex[:8]}"
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048) if alg == "RS256" \
+        key = (
+            rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            if alg == "RS256"
             else ec.generate_private_key(ec.SECP256R1())
+        )
         self.keys[kid] = (alg, key)
         return kid
 
@@ -71,8 +74,15 @@ class Issuer:
     def token(self, kid: str, ttl: int = 300, **claims: Any) -> str:
         alg, key = self.keys[kid]
         now = int(time.time())
-        body = {"iss": self.url, "aud": "yilin-district", "sub": "oidc-user-1", "role": "social_worker",
-                "iat": now, "exp": now + ttl, **claims}
+        body = {
+            "iss": self.url,
+            "aud": "yilin-district",
+            "sub": "oidc-user-1",
+            "role": "social_worker",
+            "iat": now,
+            "exp": now + ttl,
+            **claims,
+        }
         return jwt.encode(body, key, algorithm=alg, headers={"kid": kid})
 
     def close(self) -> None:
@@ -95,8 +105,14 @@ def database_url(tmp_path: Path) -> str:
 def test_tokens_of_a_jwks_issuer_are_accepted_and_a_rotated_out_key_refused(stack: Any, issuer: Issuer) -> None:
     first, ec_key = issuer.new_key("RS256"), issuer.new_key("ES256")
     issuer.published = [first, ec_key]
-    s = stack("registry", "gateway", OIDC_ISSUER=issuer.url, OIDC_AUDIENCE="yilin-district",
-              OIDC_MAX_LIFETIME=3600, OIDC_JWKS_MIN_REFRESH=0.01)
+    s = stack(
+        "registry",
+        "gateway",
+        OIDC_ISSUER=issuer.url,
+        OIDC_AUDIENCE="yilin-district",
+        OIDC_MAX_LIFETIME=3600,
+        OIDC_JWKS_MIN_REFRESH=0.01,
+    )
     url = f"{s.url}/api/v1/places"
 
     def status(token: str) -> int:
@@ -105,9 +121,13 @@ def test_tokens_of_a_jwks_issuer_are_accepted_and_a_rotated_out_key_refused(stac
     old_token = issuer.token(first)
     assert status(old_token) == 200  # RS256 from the provider
     assert status(issuer.token(ec_key, role="auditor", sub="auditor-9")) == 200  # ES256 too
-    for refused in (issuer.token(first, aud="someone-else"), issuer.token(first, iss="http://127.0.0.1:1"),
-                    issuer.token(first, ttl=2 * 3600),  # longer than the maximum lifetime
-                    issuer.token(first, role="god"), issuer.token(first, exp=int(time.time()) - 600)):
+    for refused in (
+        issuer.token(first, aud="someone-else"),
+        issuer.token(first, iss="http://127.0.0.1:1"),
+        issuer.token(first, ttl=2 * 3600),  # longer than the maximum lifetime
+        issuer.token(first, role="god"),
+        issuer.token(first, exp=int(time.time()) - 600),
+    ):
         assert status(refused) == 401
     unknown_kid = issuer.new_key("RS256")  # signed by a key the provider never published
     assert status(issuer.token(unknown_kid)) == 401

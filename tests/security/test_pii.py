@@ -72,24 +72,54 @@ def open_residents_tickets(http: Any, api: str, community: str) -> list[str]:
     masked; a malformed number is refused without being echoed."""
     opened = []
     for name, phone in RESIDENTS.items():
-        r = http.post(f"{api}/tickets", json={
-            "category_code": "blocked_drain", "community_id": community, "channel": "hotline",
-            "resident_name": name, "resident_phone": phone, "address": "幸福路2号",
-            "description": "厨房下水道堵了", "attributes": {"location": "kitchen"}})
+        r = http.post(
+            f"{api}/tickets",
+            json={
+                "category_code": "blocked_drain",
+                "community_id": community,
+                "channel": "hotline",
+                "resident_name": name,
+                "resident_phone": phone,
+                "address": "幸福路2号",
+                "description": "厨房下水道堵了",
+                "attributes": {"location": "kitchen"},
+            },
+        )
         assert r.status_code == 201, r.text
-        assert r.json()["resident"] == {"id": None, "name": name, "phone": phone[:3] + "****" + phone[-4:],
-                                        "address": "幸福路2号"}
+        assert r.json()["resident"] == {
+            "id": None,
+            "name": name,
+            "phone": phone[:3] + "****" + phone[-4:],
+            "address": "幸福路2号",
+        }
         opened.append(r.json()["id"])
-    own = requests.post(f"{api}/tickets", headers=bearer("resident", "resident-7"), json={
-        "category_code": "blocked_drain", "community_id": community, "channel": "resident_online",
-        "resident_name": "赵大姐", "resident_phone": "13566667777", "description": "楼道灯坏了",
-        "attributes": {"location": "public_area"}})
+    own = requests.post(
+        f"{api}/tickets",
+        headers=bearer("resident", "resident-7"),
+        json={
+            "category_code": "blocked_drain",
+            "community_id": community,
+            "channel": "resident_online",
+            "resident_name": "赵大姐",
+            "resident_phone": "13566667777",
+            "description": "楼道灯坏了",
+            "attributes": {"location": "public_area"},
+        },
+    )
     assert own.status_code == 201 and own.json()["resident"]["phone"] == "135****7777", own.text
     mine = requests.get(f"{api}/tickets", headers=bearer("resident", "resident-7"))
     assert [t["id"] for t in mine.json()["items"]] == [own.json()["id"]]
-    bad = http.post(f"{api}/tickets", json={"category_code": "blocked_drain", "community_id": community,
-                                           "channel": "hotline", "resident_name": "x", "resident_phone": "1370000222",
-                                           "description": "x"})
+    bad = http.post(
+        f"{api}/tickets",
+        json={
+            "category_code": "blocked_drain",
+            "community_id": community,
+            "channel": "hotline",
+            "resident_name": "x",
+            "resident_phone": "1370000222",
+            "description": "x",
+        },
+    )
     assert bad.status_code == 422 and "resident_phone" in bad.json()["fields"]
     assert http.post(f"{api}/tickets/{opened[0]}/cancel", json={"note": "duplicate"}).status_code == 200
     listed = http.get(f"{api}/tickets", params={"limit": 200}).json()["items"]
@@ -97,8 +127,9 @@ def open_residents_tickets(http: Any, api: str, community: str) -> list[str]:
     return opened + [own.json()["id"]]
 
 
-def test_no_id_or_phone_number_in_events_logs_or_responses(stack: Any, tap: Any, http: Any, log_lines: list[str],
-                                                             amqp_uri: str) -> None:
+def test_no_id_or_phone_number_in_events_logs_or_responses(
+    stack: Any, tap: Any, http: Any, log_lines: list[str], amqp_uri: str
+) -> None:
     assert personal_numbers(f"x {id_number(5)} y 13800138000 z") == [id_number(5), "13800138000"]  # the scan works
     assert personal_numbers("电话13800138000，id 0e1f2a3b-0c4d-4e5f-8a9b-c14458966303") == ["13800138000"]
     s = stack(*SERVICES)
@@ -112,18 +143,34 @@ def test_no_id_or_phone_number_in_events_logs_or_responses(stack: Any, tap: Any,
     r = http.patch(f"{api}/volunteers/{ids['volunteer_a']}", json={"phone": "18611112222", "status": "suspended"})
     assert r.status_code == 200 and r.json()["phone"] == "186****2222"
     wrong_check_digit = id_number(7)[:17] + ("0" if id_number(7)[17] != "0" else "1")
-    rows = [{"name": "王五", "id_number": id_number(3), "phone": "13511112222", "community_id": community},
-            {"name": "重复", "id_number": id_number(1), "community_id": community},
-            {"name": "错号", "id_number": wrong_check_digit, "phone": "13611112222", "community_id": community},
-            {"name": "错电话", "id_number": id_number(4), "phone": "1371111222", "community_id": community}]
+    rows = [
+        {"name": "王五", "id_number": id_number(3), "phone": "13511112222", "community_id": community},
+        {"name": "重复", "id_number": id_number(1), "community_id": community},
+        {"name": "错号", "id_number": wrong_check_digit, "phone": "13611112222", "community_id": community},
+        {"name": "错电话", "id_number": id_number(4), "phone": "1371111222", "community_id": community},
+    ]
     r = http.post(f"{api}/volunteers/import", json={"rows": rows})
     assert r.status_code == 200 and r.json()["created"] == 1 and len(r.json()["rejected"]) == 2, r.text
-    assert http.post(f"{api}/volunteers", json={"name": "重复", "id_number": id_number(2), "phone": "13999998888",
-                                                "community_id": community}).status_code == 409
-    assert http.post(f"{api}/volunteers", json={"name": "x", "id_number": wrong_check_digit,
-                                                "community_id": community}).status_code == 422
-    assert http.post(f"{api}/volunteers", json={"name": "x", "id_number": id_number(8), "phone": "139123456789",
-                                                "community_id": community}).status_code == 422
+    assert (
+        http.post(
+            f"{api}/volunteers",
+            json={"name": "重复", "id_number": id_number(2), "phone": "13999998888", "community_id": community},
+        ).status_code
+        == 409
+    )
+    assert (
+        http.post(
+            f"{api}/volunteers", json={"name": "x", "id_number": wrong_check_digit, "community_id": community}
+        ).status_code
+        == 422
+    )
+    assert (
+        http.post(
+            f"{api}/volunteers",
+            json={"name": "x", "id_number": id_number(8), "phone": "139123456789", "community_id": community},
+        ).status_code
+        == 422
+    )
     listed = http.get(f"{api}/volunteers", params={"limit": 200}).json()["items"]
     assert len(listed) == 3 and all("*" in v["id_number"] for v in listed)
     mine = requests.get(f"{api}/volunteers/{ids['volunteer_b']}", headers=bearer("volunteer", ids["volunteer_b"]))
@@ -139,13 +186,22 @@ def test_no_id_or_phone_number_in_events_logs_or_responses(stack: Any, tap: Any,
     assert record.status_code == 200 and "*" in record.json()["personal"]["id_number"], record.text
     csv = http.get(f"{api}/hours/volunteers/{star}/record", params={"format": "csv"})
     assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
-    certificate = http.post(f"{api}/hours/certificates", json={
-        "volunteer_id": star, "organisation_id": context["teams"][0]["organisation_id"],
-        "from": "2000-01-01", "to": "2099-12-31", "person_in_charge": "刘主任", "contact": "028-87654321"})
+    certificate = http.post(
+        f"{api}/hours/certificates",
+        json={
+            "volunteer_id": star,
+            "organisation_id": context["teams"][0]["organisation_id"],
+            "from": "2000-01-01",
+            "to": "2099-12-31",
+            "person_in_charge": "刘主任",
+            "contact": "028-87654321",
+        },
+    )
     assert certificate.status_code == 201, certificate.text
     for service in BACKENDS:
-        responses.append(requests.get(f"{api}/audit", params={"service": service, "limit": 200},
-                                      headers=bearer("auditor")).text)
+        responses.append(
+            requests.get(f"{api}/audit", params={"service": service, "limit": 200}, headers=bearer("auditor")).text
+        )
 
     published = events.wait_for("volunteer.registered", 3 + 3)
     events.wait_for("volunteer.deactivated")
@@ -157,13 +213,24 @@ def test_no_id_or_phone_number_in_events_logs_or_responses(stack: Any, tap: Any,
     sent = [m["raw"].decode() if isinstance(m["raw"], bytes) else str(m["raw"]) for m in events.messages]
     assert len(published) == 6 and len(sent) >= 60
     assert len(log_lines) >= 50 and len(responses) >= 60  # the scan saw a real run
-    found = {"events": [n for text in sent for n in personal_numbers(text)],
-             "logs": [n for text in log_lines for n in personal_numbers(text)],
-             "responses": [n for text in responses for n in personal_numbers(text)]}
+    found = {
+        "events": [n for text in sent for n in personal_numbers(text)],
+        "logs": [n for text in log_lines for n in personal_numbers(text)],
+        "responses": [n for text in responses for n in personal_numbers(text)],
+    }
     assert found == {"events": [], "logs": [], "responses": []}
     everything = "\n".join(sent + log_lines + responses)
-    for value in [id_number(1), id_number(2), id_number(3), *PHONES.values(), "18611112222", "13511112222",
-                  *RESIDENTS.values(), "13566667777", "13900001234"]:
+    for value in [
+        id_number(1),
+        id_number(2),
+        id_number(3),
+        *PHONES.values(),
+        "18611112222",
+        "13511112222",
+        *RESIDENTS.values(),
+        "13566667777",
+        "13900001234",
+    ]:
         assert value not in everything
     for name in ("志愿者1", "王五", *RESIDENTS, "赵大姐", "王大爷"):  # names are in responses, never in events
         assert name not in "\n".join(sent)

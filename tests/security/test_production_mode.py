@@ -17,22 +17,41 @@ STRONG = "s" * 48
 
 def serve(service: str, amqp_uri: str, tmp_path: object, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("YILIN_")}
-    environ.update({"YILIN_AMQP_URI": amqp_uri, "YILIN_DATABASE_URL": f"sqlite:///{tmp_path}/{{service}}.db",
-                    "YILIN_METRICS_PORT": "0", "YILIN_HTTP_ADDRESS": "127.0.0.1:0"})
+    environ.update(
+        {
+            "YILIN_AMQP_URI": amqp_uri,
+            "YILIN_DATABASE_URL": f"sqlite:///{tmp_path}/{{service}}.db",
+            "YILIN_METRICS_PORT": "0",
+            "YILIN_HTTP_ADDRESS": "127.0.0.1:0",
+        }
+    )
     environ.update(env)
-    return subprocess.run([sys.executable, "-m", "yilinctl.cli", "serve", service], cwd=ROOT, env=environ,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "yilinctl.cli", "serve", service],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize("service,env,named", [
-    ("registry", {}, "development default"),  # no YILIN_ENV at all: production refuses the dev defaults
-    ("registry", {"YILIN_ENV": "production", "YILIN_IDENTITY_SECRET": STRONG}, "PII_KEY"),
-    ("hours", {"YILIN_IDENTITY_SECRET": STRONG, "YILIN_PII_KEY": STRONG, "YILIN_CERTIFICATE_KEY": "short"},
-     "CERTIFICATE_KEY"),
-    ("gateway", {"YILIN_IDENTITY_SECRET": STRONG, "YILIN_PII_KEY": STRONG}, "JWT_SECRET"),
-])
-def test_a_development_or_short_secret_stops_a_production_service(amqp_uri: str, tmp_path: object, service: str,
-                                                                  env: dict[str, str], named: str) -> None:
+@pytest.mark.parametrize(
+    "service,env,named",
+    [
+        ("registry", {}, "development default"),  # no YILIN_ENV at all: production refuses the dev defaults
+        ("registry", {"YILIN_ENV": "production", "YILIN_IDENTITY_SECRET": STRONG}, "PII_KEY"),
+        (
+            "hours",
+            {"YILIN_IDENTITY_SECRET": STRONG, "YILIN_PII_KEY": STRONG, "YILIN_CERTIFICATE_KEY": "short"},
+            "CERTIFICATE_KEY",
+        ),
+        ("gateway", {"YILIN_IDENTITY_SECRET": STRONG, "YILIN_PII_KEY": STRONG}, "JWT_SECRET"),
+    ],
+)
+def test_a_development_or_short_secret_stops_a_production_service(
+    amqp_uri: str, tmp_path: object, service: str, env: dict[str, str], named: str
+) -> None:
     done = serve(service, amqp_uri, tmp_path, **env)
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
     assert done.returncode == START_FAILED, lines

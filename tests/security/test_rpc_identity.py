@@ -38,8 +38,15 @@ def rpc_client_user(amqp_uri: str) -> Any:
     vhost = urlsplit(amqp_uri).path.lstrip("/")
     user = f"rpc-client-{uuid.uuid4().hex[:8]}"
     rabbitmqctl("add_user", user, PASSWORD)
-    rabbitmqctl("set_permissions", "-p", vhost, user, f"^{user}-reply$", f"^(nameko-rpc|{user}-reply)$",
-                f"^(nameko-rpc|{user}-reply)$")
+    rabbitmqctl(
+        "set_permissions",
+        "-p",
+        vhost,
+        user,
+        f"^{user}-reply$",
+        f"^(nameko-rpc|{user}-reply)$",
+        f"^(nameko-rpc|{user}-reply)$",
+    )
     yield user, vhost
     rabbitmqctl("delete_user", user)
 
@@ -50,8 +57,9 @@ class RawRpc:
 
     def __init__(self, user: str, vhost: str) -> None:
         host, _, port = RABBIT_HOST.partition(":")
-        params = pika.ConnectionParameters(host=host, port=int(port or 5672), virtual_host=vhost,
-                                           credentials=pika.PlainCredentials(user, PASSWORD))
+        params = pika.ConnectionParameters(
+            host=host, port=int(port or 5672), virtual_host=vhost, credentials=pika.PlainCredentials(user, PASSWORD)
+        )
         self.connection = pika.BlockingConnection(params)
         self.channel = self.connection.channel()
         self.reply_queue = f"{user}-reply"
@@ -61,9 +69,17 @@ class RawRpc:
     def call(self, service: str, method: str, args: list[Any], headers: dict[str, str]) -> dict[str, Any]:
         correlation_id = str(uuid.uuid4())
         self.channel.basic_publish(
-            "nameko-rpc", f"{service}.{method}", json.dumps({"args": args, "kwargs": {}}),
-            pika.BasicProperties(content_type="application/json", reply_to=self.reply_queue,
-                                 correlation_id=correlation_id, headers=headers, delivery_mode=2))
+            "nameko-rpc",
+            f"{service}.{method}",
+            json.dumps({"args": args, "kwargs": {}}),
+            pika.BasicProperties(
+                content_type="application/json",
+                reply_to=self.reply_queue,
+                correlation_id=correlation_id,
+                headers=headers,
+                delivery_mode=2,
+            ),
+        )
         for _method, properties, body in self.channel.consume(self.reply_queue, inactivity_timeout=20):
             assert body is not None, f"no reply from {service}.{method}"
             self.channel.basic_ack(_method.delivery_tag)
@@ -80,8 +96,11 @@ def forged_headers() -> dict[str, dict[str, str]]:
     """Identities a client without the platform's key can make."""
     operator = {"subject": "mallory", "role": "operator", "organisation_id": None, "scopes": []}
     plain = json.dumps(operator)
-    payload = base64.urlsafe_b64encode(json.dumps({**operator, "signer": "gateway", "exp": 4102444800})
-                                       .encode()).rstrip(b"=").decode()
+    payload = (
+        base64.urlsafe_b64encode(json.dumps({**operator, "signer": "gateway", "exp": 4102444800}).encode())
+        .rstrip(b"=")
+        .decode()
+    )
     return {
         "none": {},
         "empty": {"nameko.yilin.identity": ""},
@@ -102,15 +121,20 @@ def test_a_raw_amqp_client_without_a_verifiable_identity_is_refused(stack: Any, 
             reply = client.call("registry", "create_place", [place], headers)
             assert reply["result"] is None and reply["error"]["exc_type"] == "Unauthenticated", (name, reply)
         # signed with a key that is not the platform's, and a valid one with its role raised
-        other = sign_assertion({"IDENTITY_SECRET": "another-key-" + "z" * 40},
-                               Identity("mallory", "operator"), "gateway")
+        other = sign_assertion(
+            {"IDENTITY_SECRET": "another-key-" + "z" * 40}, Identity("mallory", "operator"), "gateway"
+        )
         valid = sign_assertion(s.config, Identity("vol-1", "volunteer"), "gateway")
         body, _, signature = valid.partition(".")
         claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         raised = base64.urlsafe_b64encode(json.dumps({**claims, "role": "operator"}).encode()).rstrip(b"=").decode()
         for name, value in (("foreign key", other), ("tampered role", f"{raised}.{signature}")):
-            reply = client.call("registry", "create_place", [{"code": "F-X", "name": "x", "level": "district"}],
-                                {"nameko.yilin.identity": value})
+            reply = client.call(
+                "registry",
+                "create_place",
+                [{"code": "F-X", "name": "x", "level": "district"}],
+                {"nameko.yilin.identity": value},
+            )
             assert reply["error"]["exc_type"] == "Unauthenticated", (name, reply)
         # reads are refused too
         reply = client.call("registry", "list_places", [{}], {})
@@ -119,8 +143,12 @@ def test_a_raw_amqp_client_without_a_verifiable_identity_is_refused(stack: Any, 
             assert registry.list_places({})["items"] == []  # nothing changed
         # the platform's signature is what makes a call go through
         operator = sign_assertion(s.config, Identity("op-1", "operator"), "gateway")
-        reply = client.call("registry", "create_place", [{"code": "OK", "name": "ok", "level": "district"}],
-                            {"nameko.yilin.identity": operator})
+        reply = client.call(
+            "registry",
+            "create_place",
+            [{"code": "OK", "name": "ok", "level": "district"}],
+            {"nameko.yilin.identity": operator},
+        )
         assert reply["error"] is None and reply["result"]["code"] == "OK"
     finally:
         client.close()

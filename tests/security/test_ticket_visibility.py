@@ -26,27 +26,41 @@ def test_each_role_sees_only_its_own_tickets(stack: Any, http: Any) -> None:
         d = build(registry)
         organisation = d.team["organisation_id"]
         registry.add_member(d.plain_team["id"], {"volunteer_id": d.outsider, "role": "lead"})
-        other_community = registry.create_place({"code": "PD-01-02", "name": "其他社区", "level": "community",
-                                                 "parent_id": d.street_id})["id"]
+        other_community = registry.create_place(
+            {"code": "PD-01-02", "name": "其他社区", "level": "community", "parent_id": d.street_id}
+        )["id"]
         other_org = registry.create_organisation({"code": "OTHER", "name": "另一机构", "kind": "social_work_agency"})
-        other_team = registry.create_team({"code": "OT", "name": "他队", "organisation_id": other_org["id"],
-                                           "community_id": other_community, "skills": ["plumbing"]})
-        stranger = registry.register_volunteer({"name": "外人", "id_number": id_number(77),
-                                                "community_id": other_community})["id"]
+        other_team = registry.create_team(
+            {
+                "code": "OT",
+                "name": "他队",
+                "organisation_id": other_org["id"],
+                "community_id": other_community,
+                "skills": ["plumbing"],
+            }
+        )
+        stranger = registry.register_volunteer(
+            {"name": "外人", "id_number": id_number(77), "community_id": other_community}
+        )["id"]
         registry.add_member(other_team["id"], {"volunteer_id": stranger, "role": "lead"})
     api = f"{s.url}/api/v1"
 
     def opened(body: dict[str, Any], team: str, volunteers: list[str]) -> str:
         r = http.post(f"{api}/tickets", json=body)
         assert r.status_code == 201, r.text
-        assert http.post(f"{api}/tickets/{r.json()['id']}/assign",
-                         json={"team_id": team, "volunteer_ids": volunteers}).status_code == 200
+        assert (
+            http.post(
+                f"{api}/tickets/{r.json()['id']}/assign", json={"team_id": team, "volunteer_ids": volunteers}
+            ).status_code
+            == 200
+        )
         return r.json()["id"]
 
     pro = opened(ticket_body(d), d.team["id"], [d.members[0]])  # names member 0 only
     sun = opened(ticket_body(d, resident_id="resident-2"), d.plain_team["id"], [d.members[0]])
-    foreign = opened(ticket_body(d, community_id=other_community, resident_id="resident-9"), other_team["id"],
-                     [stranger])
+    foreign = opened(
+        ticket_body(d, community_id=other_community, resident_id="resident-9"), other_team["id"], [stranger]
+    )
 
     # who → the tickets they list (and may open); the rest answer 403 on a direct read
     cases = {

@@ -50,7 +50,8 @@ def test_attack_tokens_are_refused_by_the_cache_too(name: str) -> None:
 
 
 def test_cached_tokens_are_verified_again_before_verification_would_refuse_them(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import time
 
     import jwt
@@ -105,8 +106,12 @@ def test_weak_or_development_secrets_are_refused() -> None:
 
 
 def test_api_keys_are_matched_by_hash_only() -> None:
-    config = {"API_KEYS": {hash_api_key("k-tickets-sync"): "tickets-sync",
-                           hash_api_key("k-auditor").upper(): {"subject": "audit-export", "role": "auditor"}}}
+    config = {
+        "API_KEYS": {
+            hash_api_key("k-tickets-sync"): "tickets-sync",
+            hash_api_key("k-auditor").upper(): {"subject": "audit-export", "role": "auditor"},
+        }
+    }
     assert verify_api_key(config, "k-tickets-sync") == Identity(subject="tickets-sync", role="service")
     assert verify_api_key(config, "k-auditor") == Identity(subject="audit-export", role="auditor")
     for wrong in ("k-tickets-syn", hash_api_key("k-tickets-sync"), ""):
@@ -138,10 +143,13 @@ def test_token_command_prints_a_token_on_its_last_line() -> None:
     production = CliRunner().invoke(main, ["token", "--role", "org_admin"])  # the default mode: dev secret refused
     assert production.exit_code != 0 and "YILIN_JWT_SECRET" in str(production.exception), production.output
     development = {"YILIN_ENV": "development"}
-    result = CliRunner(env=development).invoke(main, ["token", "--role", "org_admin", "--subject", "u-7",
-                                                      "--organisation", "o-1", "--ttl", "120"])
+    result = CliRunner(env=development).invoke(
+        main, ["token", "--role", "org_admin", "--subject", "u-7", "--organisation", "o-1", "--ttl", "120"]
+    )
     assert result.exit_code == 0, result.output
     token = result.output.strip().splitlines()[-1]
-    assert verify_token(load_config(environ=development), token) == Identity(subject="u-7", role="org_admin", organisation_id="o-1")
+    assert verify_token(load_config(environ=development), token) == Identity(
+        subject="u-7", role="org_admin", organisation_id="o-1"
+    )
     refused = CliRunner().invoke(main, ["token", "--role", "service"])
     assert refused.exit_code != 0 and "--role" in refused.output

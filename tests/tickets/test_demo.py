@@ -12,16 +12,26 @@ from tests.harness import Stack
 from tests.tickets.district import build
 
 
-def test_demo_has_a_ticket_in_every_state(make_config: Callable[..., dict[str, Any]], container_factory: Any,
-                                          pg_url: str, http: requests.Session) -> None:
+def test_demo_has_a_ticket_in_every_state(
+    make_config: Callable[..., dict[str, Any]], container_factory: Any, pg_url: str, http: requests.Session
+) -> None:
     s = Stack.start(("registry", "tickets", "gateway"), make_config(pg_url), container_factory)
     with s.rpc("registry") as registry:
         district = build(registry)
         members = [m["volunteer_id"] for m in registry.team_members(district.team["id"])]
-    context = {"communities": [district.community_id], "volunteers": district.members,
-               "teams": [{"id": district.team["id"], "community_id": district.community_id,
-                          "organisation_id": district.team["organisation_id"], "skills": district.team["skills"],
-                          "member_ids": members}]}
+    context = {
+        "communities": [district.community_id],
+        "volunteers": district.members,
+        "teams": [
+            {
+                "id": district.team["id"],
+                "community_id": district.community_id,
+                "organisation_id": district.team["organisation_id"],
+                "skills": district.team["skills"],
+                "member_ids": members,
+            }
+        ],
+    }
     api = DemoApi(s.url, session=http)
     result = demo.load(api, context)
     states = {"opened", "assigned", "in_progress", "resolved", "confirmed", "escalated", "cancelled"}

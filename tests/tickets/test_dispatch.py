@@ -14,14 +14,47 @@ from tests.tickets.district import id_number, ticket_body
 from yilin.errors import InvalidInput
 
 TEAMS = [
-    {"kind": "team", "id": "a", "code": "A", "name": "甲队", "professional": False, "skills": ["plumbing"],
-     "member_count": 5, "coverage": "home"},
-    {"kind": "team", "id": "b", "code": "B", "name": "乙队", "professional": False, "skills": ["plumbing"],
-     "member_count": 3, "coverage": "home"},
-    {"kind": "team", "id": "c", "code": "C", "name": "丙队", "professional": True, "skills": ["elder_care"],
-     "domain": "mediation", "member_count": 9, "coverage": "home"},
-    {"kind": "partner", "id": "p", "code": "P", "name": "十八匠", "professional": False, "skills": ["plumbing"],
-     "member_count": 0, "coverage": "district"},
+    {
+        "kind": "team",
+        "id": "a",
+        "code": "A",
+        "name": "甲队",
+        "professional": False,
+        "skills": ["plumbing"],
+        "member_count": 5,
+        "coverage": "home",
+    },
+    {
+        "kind": "team",
+        "id": "b",
+        "code": "B",
+        "name": "乙队",
+        "professional": False,
+        "skills": ["plumbing"],
+        "member_count": 3,
+        "coverage": "home",
+    },
+    {
+        "kind": "team",
+        "id": "c",
+        "code": "C",
+        "name": "丙队",
+        "professional": True,
+        "skills": ["elder_care"],
+        "domain": "mediation",
+        "member_count": 9,
+        "coverage": "home",
+    },
+    {
+        "kind": "partner",
+        "id": "p",
+        "code": "P",
+        "name": "十八匠",
+        "professional": False,
+        "skills": ["plumbing"],
+        "member_count": 0,
+        "coverage": "district",
+    },
 ]
 
 
@@ -59,34 +92,77 @@ def world(make_config: Callable[..., dict[str, Any]], container_factory: Any, pg
     s = Stack.start(("registry", "tickets", "hours"), make_config(pg_url), container_factory)
     with s.rpc("registry") as registry:
         district = registry.create_place({"code": "PD", "name": "郫都区", "level": "district"})
-        street = registry.create_place({"code": "DY", "name": "德源街道", "level": "street", "parent_id": district["id"]})
-        community = registry.create_place({"code": "HQ", "name": "红旗社区", "level": "community",
-                                           "parent_id": street["id"]})
-        other = registry.create_place({"code": "JY", "name": "金仪社区", "level": "community", "parent_id": street["id"]})
+        street = registry.create_place(
+            {"code": "DY", "name": "德源街道", "level": "street", "parent_id": district["id"]}
+        )
+        community = registry.create_place(
+            {"code": "HQ", "name": "红旗社区", "level": "community", "parent_id": street["id"]}
+        )
+        other = registry.create_place(
+            {"code": "JY", "name": "金仪社区", "level": "community", "parent_id": street["id"]}
+        )
         grid = registry.create_place({"code": "HQ-G1", "name": "一网格", "level": "grid", "parent_id": community["id"]})
-        foreign_grid = registry.create_place({"code": "JY-G1", "name": "金仪一网格", "level": "grid",
-                                              "parent_id": other["id"]})
+        foreign_grid = registry.create_place(
+            {"code": "JY-G1", "name": "金仪一网格", "level": "grid", "parent_id": other["id"]}
+        )
         org = registry.create_organisation({"code": "VOL", "name": "志愿者协会", "kind": "volunteer_organisation"})
         sector = registry.create_organisation({"code": "SEC", "name": "民政局", "kind": "government_sector"})
         agency = registry.create_organisation({"code": "AGY", "name": "社工中心", "kind": "social_work_agency"})
-        volunteers = [registry.register_volunteer({"name": f"志愿者{i}", "id_number": id_number(i),
-                                                   "community_id": community["id"]})["id"] for i in range(4)]
-        worker = registry.register_volunteer({"name": "王社工", "id_number": id_number(9), "community_id": community["id"],
-                                              "certifications": [{"kind": "certified_social_worker"}]})
-        registry.form_unit({"name": "红旗 1+1+1+N", "community_id": community["id"], "sector_id": sector["id"],
-                            "agency_id": agency["id"], "volunteer_organisation_id": org["id"],
-                            "volunteer_ids": [worker["id"]]})
+        volunteers = [
+            registry.register_volunteer(
+                {"name": f"志愿者{i}", "id_number": id_number(i), "community_id": community["id"]}
+            )["id"]
+            for i in range(4)
+        ]
+        worker = registry.register_volunteer(
+            {
+                "name": "王社工",
+                "id_number": id_number(9),
+                "community_id": community["id"],
+                "certifications": [{"kind": "certified_social_worker"}],
+            }
+        )
+        registry.form_unit(
+            {
+                "name": "红旗 1+1+1+N",
+                "community_id": community["id"],
+                "sector_id": sector["id"],
+                "agency_id": agency["id"],
+                "volunteer_organisation_id": org["id"],
+                "volunteer_ids": [worker["id"]],
+            }
+        )
         teams = {}
-        for code, skills, home in [("A", ["plumbing"], community), ("B", ["plumbing"], community),
-                                   ("NOSKILL", ["elder_care"], community), ("FAR", ["plumbing"], other)]:
-            teams[code] = registry.create_team({"code": code, "name": code, "organisation_id": org["id"],
-                                                "community_id": home["id"], "skills": skills})
+        for code, skills, home in [
+            ("A", ["plumbing"], community),
+            ("B", ["plumbing"], community),
+            ("NOSKILL", ["elder_care"], community),
+            ("FAR", ["plumbing"], other),
+        ]:
+            teams[code] = registry.create_team(
+                {"code": code, "name": code, "organisation_id": org["id"], "community_id": home["id"], "skills": skills}
+            )
         for code, vid in [("A", volunteers[0]), ("A", volunteers[1]), ("B", volunteers[2])]:
             registry.add_member(teams[code]["id"], {"volunteer_id": vid})
-        partner = registry.create_organisation({"code": "SBJ", "name": "十八匠", "kind": "community_partner",
-                                                "services": ["plumbing", "locksmith"], "covers": [community["id"]]})
-    return {"stack": s, "community": community["id"], "grid": grid["id"], "foreign_grid": foreign_grid["id"],
-            "teams": teams, "volunteers": volunteers, "partner": partner["id"], "worker": worker}
+        partner = registry.create_organisation(
+            {
+                "code": "SBJ",
+                "name": "十八匠",
+                "kind": "community_partner",
+                "services": ["plumbing", "locksmith"],
+                "covers": [community["id"]],
+            }
+        )
+    return {
+        "stack": s,
+        "community": community["id"],
+        "grid": grid["id"],
+        "foreign_grid": foreign_grid["id"],
+        "teams": teams,
+        "volunteers": volunteers,
+        "partner": partner["id"],
+        "worker": worker,
+    }
 
 
 def _body(world: dict[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -119,20 +195,31 @@ def test_dispatch_partner_work_escalation_and_grid(world: dict[str, Any], tap: A
 
         # a partner's ticket: the partner's own work earns nothing, the named volunteer earns hours
         with pytest.raises(InvalidInput) as err:
-            tickets.assign(second["id"], {"team_id": teams["B"]["id"], "partner_id": world["partner"],
-                                          "volunteer_ids": [world["volunteers"][2]]})
+            tickets.assign(
+                second["id"],
+                {
+                    "team_id": teams["B"]["id"],
+                    "partner_id": world["partner"],
+                    "volunteer_ids": [world["volunteers"][2]],
+                },
+            )
         assert "team_id" in err.value.fields
-        given = tickets.assign(second["id"], {"partner_id": world["partner"], "volunteer_ids": [world["volunteers"][3]]})
+        given = tickets.assign(
+            second["id"], {"partner_id": world["partner"], "volunteer_ids": [world["volunteers"][3]]}
+        )
         assert (given["team_id"], given["partner_id"]) == (None, world["partner"])
         tickets.start(second["id"], {})
-        resolved = tickets.resolve(second["id"], {"volunteers": [{"volunteer_id": world["volunteers"][3], "minutes": 40}]})
+        resolved = tickets.resolve(
+            second["id"], {"volunteers": [{"volunteer_id": world["volunteers"][3], "minutes": 40}]}
+        )
         assert resolved["state"] == "resolved"
         unpaid = tickets.open_ticket(_body(world, category_code="lost_key", attributes={}))
         tickets.assign(unpaid["id"], {"partner_id": world["partner"]})
         tickets.start(unpaid["id"], {})
         assert tickets.resolve(unpaid["id"], {"volunteers": []})["state"] == "resolved"
-        assert [t["id"] for t in tickets.list_tickets({"partner_id": world["partner"], "limit": 10})["items"]] \
-            == sorted([second["id"], unpaid["id"]])
+        assert [
+            t["id"] for t in tickets.list_tickets({"partner_id": world["partner"], "limit": 10})["items"]
+        ] == sorted([second["id"], unpaid["id"]])
 
         # escalation names the community's certified social worker
         dispute = tickets.open_ticket(_body(world))
@@ -156,6 +243,7 @@ def test_dispatch_partner_work_escalation_and_grid(world: dict[str, Any], tap: A
     assert events.wait_for("ticket.opened")[0]["data"]["grid_id"] == world["grid"]
 
     with s.rpc("hours") as hours:
+
         def entries() -> list[dict[str, Any]]:
             return hours.list_entries({"source_id": second["id"], "limit": 10})["items"]
 

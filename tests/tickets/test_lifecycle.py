@@ -29,9 +29,11 @@ PATHS: dict[str, list[str]] = {
 
 
 def payload(action: str, district: District) -> dict[str, Any]:
-    return {"assign": {"team_id": district.team["id"], "volunteer_ids": district.members},
-            "resolve": {"volunteers": [{"volunteer_id": district.members[0], "minutes": 45}]},
-            "confirm": {"rating": 5}}.get(action, {"note": f"{action} in test"})
+    return {
+        "assign": {"team_id": district.team["id"], "volunteer_ids": district.members},
+        "resolve": {"volunteers": [{"volunteer_id": district.members[0], "minutes": 45}]},
+        "confirm": {"rating": 5},
+    }.get(action, {"note": f"{action} in test"})
 
 
 @pytest.fixture
@@ -75,8 +77,11 @@ def test_every_transition_legal_and_illegal(pg_stack: Stack, tap: Any) -> None:
                     assert after["state"] == TRANSITIONS[state][action], (state, action)
                     steps = tickets.ticket_history(ticket_id)
                     assert len(steps) == before + 1
-                    assert (steps[-1]["action"], steps[-1]["from_state"], steps[-1]["to_state"]) == \
-                        (action, state, TRANSITIONS[state][action])
+                    assert (steps[-1]["action"], steps[-1]["from_state"], steps[-1]["to_state"]) == (
+                        action,
+                        state,
+                        TRANSITIONS[state][action],
+                    )
                     assert steps[-1]["actor"] == "service:test-harness" and steps[-1]["at"]
                     legal += 1
                 else:
@@ -98,8 +103,9 @@ def test_every_transition_legal_and_illegal(pg_stack: Stack, tap: Any) -> None:
     for action, event_type in EVENT_OF_ACTION.items():
         assert len(events.wait_for(event_type, done[action])) == done[action], event_type
     eventlet.sleep(0.5)  # nothing more trickles in
-    assert {t: len(events.of_type(t)) for t in EVENT_OF_ACTION.values()} == \
-        {EVENT_OF_ACTION[a]: n for a, n in done.items()}
+    assert {t: len(events.of_type(t)) for t in EVENT_OF_ACTION.values()} == {
+        EVENT_OF_ACTION[a]: n for a, n in done.items()
+    }
 
 
 def test_only_the_resident_confirms_their_ticket(pg_stack: Stack) -> None:

@@ -61,21 +61,35 @@ class Clocked:
 def run(database_url: str) -> Iterator[Clocked]:
     url = resolve_url({"DATABASE_URL": database_url}, "tickets", environ={})
     upgrade("tickets", url, ROOT / "services" / "tickets" / "migrations")
-    yield Clocked(sessionmaker(engine_for(url, "tickets"), expire_on_commit=False,
-                               info={"metadata": Base.metadata}))
+    yield Clocked(sessionmaker(engine_for(url, "tickets"), expire_on_commit=False, info={"metadata": Base.metadata}))
 
 
 def open_at(run: Clocked, when: datetime, code: str = "lost_key", **answers: Any) -> str:
-    body = {"category_code": code, "community_id": COMMUNITY, "channel": "door_to_door", "resident_id": "r-1",
-            "resident_name": "王大爷", "description": "需要帮助", "attributes": answers, "reported_at": when}
+    body = {
+        "category_code": code,
+        "community_id": COMMUNITY,
+        "channel": "door_to_door",
+        "resident_id": "r-1",
+        "resident_name": "王大爷",
+        "description": "需要帮助",
+        "attributes": answers,
+        "reported_at": when,
+    }
     return run(domain.open_ticket, PersonalData("k"), OPERATOR, body, now=when)["id"]
 
 
 def test_deadlines_breach_and_escalate_once(run: Clocked) -> None:
     late = open_at(run, T0)  # lost_key: assign within 30 min, resolve within 240
     worked = open_at(run, T0)
-    run(work.assign, OPERATOR, worked, {"team_id": TEAM["id"], "volunteer_ids": [MEMBER]}, PLAIN, MEMBERS,
-        now=T0 + timedelta(minutes=10))
+    run(
+        work.assign,
+        OPERATOR,
+        worked,
+        {"team_id": TEAM["id"], "volunteer_ids": [MEMBER]},
+        PLAIN,
+        MEMBERS,
+        now=T0 + timedelta(minutes=10),
+    )
     run(work.start, OPERATOR, worked, {}, now=T0 + timedelta(minutes=20))
     dispute = open_at(run, T0, "neighbour_dispute", kind="noise")
 
@@ -85,14 +99,22 @@ def test_deadlines_breach_and_escalate_once(run: Clocked) -> None:
     assert set(second) == {late} and second[late]["breaches"] == ["assign"]
     assert second[late]["escalated"] == "overdue_assign"
     # the dispute is with a professional team now; its resolve deadline (7 days) is far
-    run(work.assign, OPERATOR, dispute, {"team_id": TEAM["id"], "volunteer_ids": [MEMBER]}, TEAM, MEMBERS,
-        now=T0 + timedelta(hours=1))
+    run(
+        work.assign,
+        OPERATOR,
+        dispute,
+        {"team_id": TEAM["id"], "volunteer_ids": [MEMBER]},
+        TEAM,
+        MEMBERS,
+        now=T0 + timedelta(hours=1),
+    )
     third = {o["ticket_id"]: o for o in run(sla.sweep_deadlines, now=T0 + timedelta(hours=5))}
     assert third[worked]["escalated"] == "overdue_resolve" and third[worked]["breaches"] == ["resolve"]
     assert third[late]["breaches"] == ["resolve"] and third[late]["escalated"] is None  # escalated already
     assert dispute not in third
     assert run(sla.sweep_deadlines, now=T0 + timedelta(days=30)) == [
-        {"ticket_id": dispute, "category": "neighbour_dispute", "breaches": ["resolve"], "escalated": None}]
+        {"ticket_id": dispute, "category": "neighbour_dispute", "breaches": ["resolve"], "escalated": None}
+    ]
     assert run(sla.sweep_deadlines, now=T0 + timedelta(days=31)) == []
     reasons = sorted(e["reason"] for e in run.of_type("ticket.escalated"))
     assert reasons == ["dispute", "overdue_assign", "overdue_resolve"]
@@ -107,11 +129,23 @@ def test_auto_confirm_and_report(run: Clocked) -> None:
     ids = []
     for i, rating in enumerate(ratings):
         ticket = open_at(run, T0 + timedelta(minutes=i), "blocked_drain", location="kitchen")
-        run(work.assign, OPERATOR, ticket, {"team_id": TEAM["id"], "volunteer_ids": [MEMBER]}, PLAIN, MEMBERS,
-            now=T0 + timedelta(minutes=10 * (i + 1)))
+        run(
+            work.assign,
+            OPERATOR,
+            ticket,
+            {"team_id": TEAM["id"], "volunteer_ids": [MEMBER]},
+            PLAIN,
+            MEMBERS,
+            now=T0 + timedelta(minutes=10 * (i + 1)),
+        )
         run(work.start, OPERATOR, ticket, {}, now=T0 + timedelta(hours=1))
-        run(work.resolve, OPERATOR, ticket, {"volunteers": [{"volunteer_id": MEMBER, "minutes": 60}]},
-            now=T0 + timedelta(hours=2))
+        run(
+            work.resolve,
+            OPERATOR,
+            ticket,
+            {"volunteers": [{"volunteer_id": MEMBER, "minutes": 60}]},
+            now=T0 + timedelta(hours=2),
+        )
         if rating:
             run(work.confirm, OPERATOR, ticket, {"rating": rating}, now=T0 + timedelta(hours=3))
         ids.append(ticket)
@@ -123,8 +157,13 @@ def test_auto_confirm_and_report(run: Clocked) -> None:
     assert run(sla.auto_confirm, 7, now=resolved_at + timedelta(days=8)) == [ids[3]]
     assert run(sla.auto_confirm, 7, now=resolved_at + timedelta(days=9)) == []
     [auto] = [e for e in run.of_type("ticket.confirmed") if e["automatic"]]
-    assert auto == {"ticket_id": ids[3], "community_id": COMMUNITY, "category_code": "blocked_drain",
-                    "rating": None, "automatic": True}
+    assert auto == {
+        "ticket_id": ids[3],
+        "community_id": COMMUNITY,
+        "category_code": "blocked_drain",
+        "rating": None,
+        "automatic": True,
+    }
     ticket = run.read(domain.get_ticket, visibility(OPERATOR), ids[3])
     assert ticket["state"] == "confirmed" and ticket["auto_confirmed"] and ticket["rating"] is None
 

@@ -29,8 +29,8 @@ def metric(process: ServiceProcess, name: str, **labels: str) -> float:
 
 
 def test_overdue_and_dispute_tickets_escalate_once_across_replicas(
-        make_config: Callable[..., dict[str, Any]], container_factory: Any, pg_url: str, amqp_uri: str,
-        tap: Any) -> None:
+    make_config: Callable[..., dict[str, Any]], container_factory: Any, pg_url: str, amqp_uri: str, tap: Any
+) -> None:
     config = make_config(pg_url)
     migrate_service("tickets", config)
     stack = Stack.start(("registry",), config, container_factory)
@@ -43,10 +43,18 @@ def test_overdue_and_dispute_tickets_escalate_once_across_replicas(
             replica.wait_ready()
         long_ago = (datetime.now(timezone.utc) - timedelta(hours=3)).isoformat()
         with stack.rpc("tickets") as tickets:
-            overdue = [tickets.open_ticket(ticket_body(district, category_code="lost_key", attributes={},
-                                                      reported_at=long_ago))["id"] for _ in range(7)]
-            disputes = [tickets.open_ticket(ticket_body(district, category_code="neighbour_dispute",
-                                                        attributes={"kind": "noise"}))["id"] for _ in range(2)]
+            overdue = [
+                tickets.open_ticket(
+                    ticket_body(district, category_code="lost_key", attributes={}, reported_at=long_ago)
+                )["id"]
+                for _ in range(7)
+            ]
+            disputes = [
+                tickets.open_ticket(
+                    ticket_body(district, category_code="neighbour_dispute", attributes={"kind": "noise"})
+                )["id"]
+                for _ in range(2)
+            ]
             fresh = tickets.open_ticket(ticket_body(district, reported_at=None))["id"]
         expected = len(overdue) + len(disputes)
         events.wait_for("ticket.escalated", expected, timeout=20)
@@ -75,10 +83,17 @@ def test_overdue_and_dispute_tickets_escalate_once_across_replicas(
                 assert type(exc).__name__ == "InvalidInput" and "team_id" in exc.fields
 
         # both replicas ran the timer (each refreshed the gauge); breaches counted once in all
-        wait_until(lambda: all(metric(r, "yilin_tickets_open", service="tickets", state="escalated",
-                                      category="lost_key") == 7 for r in replicas), timeout=5)
-        breaches = sum(metric(r, "yilin_ticket_sla_breaches_total", service="tickets", category="lost_key",
-                              kind="assign") for r in replicas)
+        wait_until(
+            lambda: all(
+                metric(r, "yilin_tickets_open", service="tickets", state="escalated", category="lost_key") == 7
+                for r in replicas
+            ),
+            timeout=5,
+        )
+        breaches = sum(
+            metric(r, "yilin_ticket_sla_breaches_total", service="tickets", category="lost_key", kind="assign")
+            for r in replicas
+        )
         assert breaches == 7
         assert sum(metric(r, "yilin_ticket_sla_breaches_total", kind="resolve") for r in replicas) == 0
     finally:

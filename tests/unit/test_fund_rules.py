@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from services.fund.rules import contribution_fen, fen_from_yuan, overdraws, posting, yuan
 
-fen = st.integers(-10**13, 10**13)
+fen = st.integers(-(10**13), 10**13)
 
 
 @given(fen, st.integers(0, 10_000))
@@ -37,8 +37,7 @@ ACCOUNTS = ["pool:a", "pool:b", "enterprise:x", "enterprise:y", "expense:a:other
 KIND = {code: code.split(":", 1)[0] for code in ACCOUNTS}
 
 
-@given(st.lists(st.tuples(st.sampled_from(ACCOUNTS), st.sampled_from(ACCOUNTS), st.integers(1, 10**9)),
-                max_size=60))
+@given(st.lists(st.tuples(st.sampled_from(ACCOUNTS), st.sampled_from(ACCOUNTS), st.integers(1, 10**9)), max_size=60))
 def test_postings_keep_the_books_balanced_and_pools_never_negative(moves: list[tuple[str, str, int]]) -> None:
     balances: dict[str, int] = {}
     for debit, credit, amount in moves:

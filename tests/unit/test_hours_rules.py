@@ -67,8 +67,10 @@ def test_overlap_is_refused_both_ways_and_only_when_intervals_meet(a: int, la: i
 
 def test_excluded_entries_do_not_count() -> None:
     full = [Slot("x", rules.DAY_MINUTES, 0, 1440)]
-    assert rules.day_problem(full, DAY, 60, 60, 120) == ("minutes", f"would credit 1500 minutes on {DAY}; "
-                                                                    "at most 1440 a day")
+    assert rules.day_problem(full, DAY, 60, 60, 120) == (
+        "minutes",
+        f"would credit 1500 minutes on {DAY}; at most 1440 a day",
+    )
     assert rules.day_problem(full, DAY, 60, 60, 120, exclude=["x"]) is None
 
 
@@ -145,7 +147,8 @@ moments = st.none() | st.integers(-3, 3).map(lambda h: T0 + timedelta(hours=h))
 
 @given(moments, moments, moments, st.integers(-3, 3))
 def test_a_resolution_follows_what_was_already_decided_for_a_later_moment(
-        confirmed: datetime | None, reopened: datetime | None, cancelled: datetime | None, hour: int) -> None:
+    confirmed: datetime | None, reopened: datetime | None, cancelled: datetime | None, hour: int
+) -> None:
     occurred = T0 + timedelta(hours=hour)
     outcome = rules.on_resolution(rules.TicketMoments(confirmed, reopened, cancelled), occurred)
     if cancelled is not None and cancelled >= occurred:

@@ -35,6 +35,12 @@ class BarChart:
         for i, bar in enumerate(self.bars):
             length = round(self.width * max(bar.value, 0) / top) if top else 0
             y = i * (self.text_height + self.bar_height + self.gap)
-            rows.append({"bar": bar, "text_y": y + 16, "bar_y": y + self.text_height,
-                         "length": max(length, 2 if bar.value > 0 else 0)})
+            rows.append(
+                {
+                    "bar": bar,
+                    "text_y": y + 16,
+                    "bar_y": y + self.text_height,
+                    "length": max(length, 2 if bar.value > 0 else 0),
+                }
+            )
         return rows

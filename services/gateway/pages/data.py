@@ -43,10 +43,16 @@ def certificate_check(rpc: Rpc, number: str) -> dict[str, Any]:
     """What a resident may see of a genuine certificate: no name, no ID or phone number."""
     result = rpc("hours").verify_certificate({"number": number})
     cert = result["certificate"]
-    return {"valid": result["valid"], "number": cert["number"], "minutes": cert["minutes"],
-            "period_from": cert["from"], "period_to": cert["to"],  # the API names them from/to
-            "organisation_name": cert["organisation_name"], "service_content": cert["service_content"],
-            "issued_on": cert["issued_on"]}
+    return {
+        "valid": result["valid"],
+        "number": cert["number"],
+        "minutes": cert["minutes"],
+        "period_from": cert["from"],
+        "period_to": cert["to"],  # the API names them from/to
+        "organisation_name": cert["organisation_name"],
+        "service_content": cert["service_content"],
+        "issued_on": cert["issued_on"],
+    }
 
 
 def _all(list_call: Callable[[dict[str, Any]], dict[str, Any]], query: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -67,9 +73,14 @@ def district_indicators(rpc: Rpc, year: int) -> dict[str, Any]:
 
     def one(place: dict[str, Any]) -> dict[str, Any]:
         report = rpc("fund").transparency_report(place["id"], {"year": year})
-        return {"id": place["id"], "name": place["name"], "balance_fen": report["closing_balance_fen"],
-                "contributions_fen": report["contributions_fen"], "disbursements_fen": report["disbursements_fen"],
-                "disbursement_count": len(report["disbursements"])}
+        return {
+            "id": place["id"],
+            "name": place["name"],
+            "balance_fen": report["closing_balance_fen"],
+            "contributions_fen": report["contributions_fen"],
+            "disbursements_fen": report["disbursements_fen"],
+            "disbursement_count": len(report["disbursements"]),
+        }
 
     pool = eventlet.GreenPool(8)
     funds = list(pool.imap(one, communities))

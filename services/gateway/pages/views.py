@@ -16,8 +16,12 @@ from yilin.errors import InvalidInput, YilinError
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 IN_COLOUR, OUT_COLOUR = "#1a7f37", "#b3261e"  # both at least 4.5:1 on white
 
-ENV = Environment(loader=PackageLoader("services.gateway.pages", "templates"),
-                  autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+ENV = Environment(
+    loader=PackageLoader("services.gateway.pages", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 ENV.filters.update(yuan=yuan, hours=hours, category=category)
 
 Page = tuple[int, str]
@@ -55,17 +59,22 @@ def guarded(view: Callable[[], Page]) -> Page:
 
 def fund(rpc: data.Rpc, community_id: str, args: dict[str, str]) -> Page:
     """社区基金公示: a community pool's money in and out in a year."""
+
     def view() -> Page:
         if not UUID.match(community_id):
             raise InvalidInput("malformed community id", {"community_id": ["not a valid id (UUID)"]})
         year = data.parse_year(args.get("year"))
         report = data.fund_report(rpc, community_id, year)
-        chart = BarChart([
-            Bar("收入", report["contributions_fen"], yuan(report["contributions_fen"]), IN_COLOUR),
-            Bar("支出", report["disbursements_fen"], yuan(report["disbursements_fen"]), OUT_COLOUR),
-        ])
-        return 200, render("fund.html", report=report, year=year, chart=chart,
-                           years=range(data.this_year(), data.this_year() - 5, -1))
+        chart = BarChart(
+            [
+                Bar("收入", report["contributions_fen"], yuan(report["contributions_fen"]), IN_COLOUR),
+                Bar("支出", report["disbursements_fen"], yuan(report["disbursements_fen"]), OUT_COLOUR),
+            ]
+        )
+        return 200, render(
+            "fund.html", report=report, year=year, chart=chart, years=range(data.this_year(), data.this_year() - 5, -1)
+        )
+
     return guarded(view)
 
 
@@ -83,7 +92,9 @@ def certificate(rpc: data.Rpc, args: dict[str, str]) -> Page:
 
 def district(rpc: data.Rpc, args: dict[str, str]) -> Page:
     """区级指标: the district's figures."""
+
     def view() -> Page:
         year = data.parse_year(args.get("year"))
         return 200, render("district.html", figures=data.district_indicators(rpc, year), year=year)
+
     return guarded(view)

@@ -29,12 +29,20 @@ class ServiceName(validate.Validator):
 
 
 class AuditRouteQuery(AuditQuery):
-    service = fields.String(required=True, validate=ServiceName(),
-                            metadata={"description": "The service whose trail to read."})
+    service = fields.String(
+        required=True, validate=ServiceName(), metadata={"description": "The service whose trail to read."}
+    )
 
 
-@api("GET", "/audit", summary="Read a service's audit trail", tag="audit", query=AuditRouteQuery,
-     response=AuditPage, roles=AUDIT_READERS)
+@api(
+    "GET",
+    "/audit",
+    summary="Read a service's audit trail",
+    tag="audit",
+    query=AuditRouteQuery,
+    response=AuditPage,
+    roles=AUDIT_READERS,
+)
 def audit_log(call: Call) -> dict:
     query = {k: v for k, v in call.query.items() if k != "service"}
     return call.rpc(call.query["service"]).audit_log(query)

@@ -34,44 +34,94 @@ from services.tickets.schemas import (
 from yilin.paging import page_schema
 
 
-@api("POST", "/ticket-categories", summary="Create a ticket category", tag="tickets", body=CategoryIn,
-     response=CategoryOut, status=201, roles=CATEGORY_EDITORS)
+@api(
+    "POST",
+    "/ticket-categories",
+    summary="Create a ticket category",
+    tag="tickets",
+    body=CategoryIn,
+    response=CategoryOut,
+    status=201,
+    roles=CATEGORY_EDITORS,
+)
 def create_category(call: Call) -> dict:
     return call.rpc("tickets").create_category(call.body)
 
 
-@api("GET", "/ticket-categories", summary="List ticket categories", tag="tickets", query=CategoryQuery,
-     response=page_schema(CategoryOut), roles=None)
+@api(
+    "GET",
+    "/ticket-categories",
+    summary="List ticket categories",
+    tag="tickets",
+    query=CategoryQuery,
+    response=page_schema(CategoryOut),
+    roles=None,
+)
 def list_categories(call: Call) -> dict:
     return call.rpc("tickets").list_categories(call.query)
 
 
-@api("GET", "/ticket-categories/<category_id>", summary="Get a ticket category", tag="tickets",
-     response=CategoryOut, roles=None)
+@api(
+    "GET",
+    "/ticket-categories/<category_id>",
+    summary="Get a ticket category",
+    tag="tickets",
+    response=CategoryOut,
+    roles=None,
+)
 def get_category(call: Call) -> dict:
     return call.rpc("tickets").get_category(call.path["category_id"])
 
 
-@api("PATCH", "/ticket-categories/<category_id>", summary="Update a ticket category", tag="tickets",
-     body=CategoryPatch, response=CategoryOut, roles=CATEGORY_EDITORS)
+@api(
+    "PATCH",
+    "/ticket-categories/<category_id>",
+    summary="Update a ticket category",
+    tag="tickets",
+    body=CategoryPatch,
+    response=CategoryOut,
+    roles=CATEGORY_EDITORS,
+)
 def update_category(call: Call) -> dict:
     return call.rpc("tickets").update_category(call.path["category_id"], call.body)
 
 
-@api("POST", "/tickets", summary="Open a ticket", tag="tickets", body=TicketIn, response=TicketOut, status=201,
-     roles=READERS)
+@api(
+    "POST",
+    "/tickets",
+    summary="Open a ticket",
+    tag="tickets",
+    body=TicketIn,
+    response=TicketOut,
+    status=201,
+    roles=READERS,
+)
 def open_ticket(call: Call) -> dict:
     return call.rpc("tickets").open_ticket(call.body)
 
 
-@api("GET", "/tickets", summary="List tickets", tag="tickets", query=TicketQuery, response=page_schema(TicketOut),
-     roles=READERS)
+@api(
+    "GET",
+    "/tickets",
+    summary="List tickets",
+    tag="tickets",
+    query=TicketQuery,
+    response=page_schema(TicketOut),
+    roles=READERS,
+)
 def list_tickets(call: Call) -> dict:
     return call.rpc("tickets").list_tickets(call.query)
 
 
-@api("GET", "/tickets/report", summary="Ticket report by community, category and month", tag="tickets",
-     query=ReportQuery, response=ReportOut, roles=REPORT_READERS)
+@api(
+    "GET",
+    "/tickets/report",
+    summary="Ticket report by community, category and month",
+    tag="tickets",
+    query=ReportQuery,
+    response=ReportOut,
+    roles=REPORT_READERS,
+)
 def report(call: Call) -> dict:
     return {"items": call.rpc("tickets").report(call.query)}
 
@@ -81,14 +131,26 @@ def get_ticket(call: Call) -> dict:
     return call.rpc("tickets").get_ticket(call.path["ticket_id"])
 
 
-@api("GET", "/tickets/<ticket_id>/history", summary="A ticket's transitions", tag="tickets", response=HistoryOut,
-     roles=READERS)
+@api(
+    "GET",
+    "/tickets/<ticket_id>/history",
+    summary="A ticket's transitions",
+    tag="tickets",
+    response=HistoryOut,
+    roles=READERS,
+)
 def ticket_history(call: Call) -> dict:
     return {"items": call.rpc("tickets").ticket_history(call.path["ticket_id"])}
 
 
-@api("GET", "/tickets/<ticket_id>/suggestions", summary="Suggest teams for a ticket", tag="tickets",
-     response=SuggestionsOut, roles=DISPATCHERS)
+@api(
+    "GET",
+    "/tickets/<ticket_id>/suggestions",
+    summary="Suggest teams for a ticket",
+    tag="tickets",
+    response=SuggestionsOut,
+    roles=DISPATCHERS,
+)
 def suggest_teams(call: Call) -> dict:
     return call.rpc("tickets").suggest_teams(call.path["ticket_id"])
 
@@ -98,8 +160,15 @@ def _transition(action: str, body: type[Schema], summary: str, roles: tuple[str,
         return getattr(call.rpc("tickets"), action)(call.path["ticket_id"], call.body)
 
     handler.__name__ = f"{action}_ticket"
-    api("POST", f"/tickets/<ticket_id>/{action}", summary=summary, tag="tickets", body=body, response=TicketOut,
-        roles=roles)(handler)
+    api(
+        "POST",
+        f"/tickets/<ticket_id>/{action}",
+        summary=summary,
+        tag="tickets",
+        body=body,
+        response=TicketOut,
+        roles=roles,
+    )(handler)
 
 
 _transition("assign", AssignIn, "Assign a team and volunteers", DISPATCHERS)
