@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """A Yilin event subscriber with no nameko: plain AMQP 0-9-1 through pika.
 
+Every event is a CloudEvent 1.0 in structured content mode: the message body is the JSON
+CloudEvent (``application/cloudevents+json``), and its ``data`` follows the JSON Schema
+whose ``$id`` is the event's ``dataschema`` (docs/events/<type>.v<version>.json).
+
 It owns a durable quorum queue (default ``example.plain``) whose rejected messages go to
 its own dead-letter exchange and queue (``example.plain.dlx`` → ``example.plain.dlq``),
-binds it to the events it wants on the services' ``<service>.events`` topic exchanges,
-checks every message against the published JSON Schemas (docs/events/) and acks only
-after processing. A message that is not a valid event is dead-lettered at once; one
+binds it to the events it wants on the services' ``<service>.events`` topic exchanges
+(which Yilin declares: a subscriber never declares them), checks every message against
+the published JSON Schemas (docs/events/) and acks only after processing. A message that is not a valid event is dead-lettered at once; one
 whose processing fails is requeued, and dead-lettered after ``DELIVERY_LIMIT`` tries.
 
 Run it (see docs/subscribing.md)::
@@ -39,24 +43,29 @@ log = logging.getLogger("plain_subscriber")
 
 
 class EventSchemas:
-    """The published JSON Schema of each ``(type, version)``, read from docs/events/."""
+    """The published JSON Schemas, read from docs/events/: the CloudEvent every event is
+    (cloudevent.json), and each ``data`` schema by its ``$id`` (an event's ``dataschema``)."""
 
     def __init__(self, folder: Path = SCHEMAS) -> None:
-        self.validators: dict[tuple[str, int], Draft7Validator] = {}
+        self.event = Draft7Validator(
+            json.loads((folder / "cloudevent.json").read_text()), format_checker=FormatChecker()
+        )
+        self.validators: dict[str, Draft7Validator] = {}
         for path in sorted(folder.glob("*.v*.json")):
             schema = json.loads(path.read_text())
-            key = (schema["properties"]["type"]["const"], schema["properties"]["version"]["const"])
-            self.validators[key] = Draft7Validator(schema, format_checker=FormatChecker())
+            self.validators[schema["$id"]] = Draft7Validator(schema, format_checker=FormatChecker())
 
-    def knows(self, envelope: dict[str, Any]) -> bool:
-        return (envelope.get("type"), envelope.get("version")) in self.validators
+    def knows(self, event: dict[str, Any]) -> bool:
+        return event.get("dataschema") in self.validators
 
-    def errors(self, envelope: dict[str, Any]) -> list[str]:
-        """Why ``envelope`` is not a valid event of its type and version ([] if it is)."""
-        validator = self.validators[(envelope["type"], envelope["version"])]
+    def errors(self, event: dict[str, Any]) -> list[str]:
+        """Why ``event`` is not a valid event of its type and version ([] if it is)."""
+        found = list(self.event.iter_errors(event))
+        if isinstance(event.get("data"), dict):  # else the CloudEvent schema has said so
+            found += self.validators[event["dataschema"]].iter_errors(event["data"])
         return [
-            f"{'/'.join(map(str, e.absolute_path)) or '(envelope)'}: {e.message}"
-            for e in sorted(validator.iter_errors(envelope), key=lambda e: list(map(str, e.absolute_path)))
+            f"{'/'.join(map(str, e.absolute_path)) or '(event)'}: {e.message}"
+            for e in sorted(found, key=lambda e: list(map(str, e.absolute_path)))
         ]
 
 
@@ -70,7 +79,8 @@ def parse_binding(text: str) -> tuple[str, str]:
 
 def declare(channel: Any, queue: str, bindings: list[tuple[str, str]]) -> None:
     """Declare the subscriber's own queue, its dead-letter exchange and queue, and bind
-    it to the events it wants. Idempotent: safe on every start."""
+    it to the events it wants. Idempotent: safe on every start. The events exchanges are
+    Yilin's: binding to one that does not exist yet fails (404), never creates it."""
     dlx, dlq = f"{queue}.dlx", f"{queue}.dlq"
     channel.exchange_declare(dlx, exchange_type="fanout", durable=True)
     channel.queue_declare(dlq, durable=True, arguments={"x-queue-type": "quorum"})
@@ -85,14 +95,11 @@ def declare(channel: Any, queue: str, bindings: list[tuple[str, str]]) -> None:
         },
     )
     for exchange, routing_key in bindings:
-        # The same arguments the services declare their exchanges with, so whichever
-        # side starts first creates it and the other's declaration matches.
-        channel.exchange_declare(exchange, exchange_type="topic", durable=True)
         channel.queue_bind(queue, exchange, routing_key=routing_key)
 
 
 class Subscriber:
-    """Consumes one queue; ``process(envelope)`` is called once per valid event."""
+    """Consumes one queue; ``process(event)`` is called once per valid event."""
 
     def __init__(
         self,
@@ -127,43 +134,43 @@ class Subscriber:
     def on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
         tag = method.delivery_tag
         try:
-            envelope = json.loads(body)
+            event = json.loads(body)  # structured mode: the body is the whole CloudEvent
         except ValueError:
             log.error("not JSON, dead-lettering: %r", body[:200])
             channel.basic_nack(tag, requeue=False)
             return
-        if not isinstance(envelope, dict) or not self.schemas.knows(envelope):
+        if not isinstance(event, dict) or "specversion" not in event:
+            log.error("not a CloudEvent, dead-lettering: %r", body[:200])
+            channel.basic_nack(tag, requeue=False)
+            return
+        if not self.schemas.knows(event):
             # A version or type this subscriber was not written for (a new version
             # published beside the old one, say): skip it rather than fail on it.
-            log.info(
-                "skipping %s v%s: no schema for it here",
-                envelope.get("type") if isinstance(envelope, dict) else "?",
-                envelope.get("version") if isinstance(envelope, dict) else "?",
-            )
+            log.info("skipping %s (%s): no schema for it here", event.get("type"), event.get("dataschema"))
             channel.basic_ack(tag)
             return
-        errors = self.schemas.errors(envelope)
+        errors = self.schemas.errors(event)
         if errors:
             log.error(
                 "invalid %s v%s event %s, dead-lettering: %s",
-                envelope["type"],
-                envelope["version"],
-                envelope.get("id"),
+                event.get("type"),
+                event.get("dataversion"),
+                event.get("id"),
                 "; ".join(errors),
             )
             channel.basic_nack(tag, requeue=False)
             return
-        if envelope["id"] in self._seen:
+        if event["id"] in self._seen:
             channel.basic_ack(tag)
             return
         try:
-            self.process(envelope)
+            self.process(event)
         except Exception:  # requeue; the delivery limit dead-letters a poison message
-            log.exception("processing %s %s failed; requeueing", envelope["type"], envelope["id"])
+            log.exception("processing %s %s failed; requeueing", event["type"], event["id"])
             channel.basic_nack(tag, requeue=True)
             return
         channel.basic_ack(tag)  # only now is the event done with
-        self._seen[envelope["id"]] = None
+        self._seen[event["id"]] = None
         if len(self._seen) > 10_000:
             self._seen.popitem(last=False)
 
@@ -171,17 +178,17 @@ class Subscriber:
 def printer(record: Path | None) -> Callable[[dict[str, Any]], None]:
     """The example's "processing": log a line, and append the event to ``record`` if given."""
 
-    def process(envelope: dict[str, Any]) -> None:
+    def process(event: dict[str, Any]) -> None:
         log.info(
             "%s v%s from %s: %s",
-            envelope["type"],
-            envelope["version"],
-            envelope["source"],
-            json.dumps(envelope["data"], ensure_ascii=False, sort_keys=True),
+            event["type"],
+            event["dataversion"],
+            event["source"],
+            json.dumps(event["data"], ensure_ascii=False, sort_keys=True),
         )
         if record is not None:
             with record.open("a") as out:
-                out.write(json.dumps(envelope, ensure_ascii=False, sort_keys=True) + "\n")
+                out.write(json.dumps(event, ensure_ascii=False, sort_keys=True) + "\n")
 
     return process
 

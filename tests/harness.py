@@ -19,6 +19,7 @@ import requests
 from kombu import Connection, Exchange, Queue
 
 from tests.polling import drain, wait_until
+from yilin.events import SERIALIZER  # kombu decodes application/cloudevents+json by it
 
 ROOT = Path(__file__).resolve().parent.parent
 # Signs identity assertions in the suite: in-process stacks and service processes share it.
@@ -116,7 +117,7 @@ class EventTap:
             exchange = Exchange(f"{source}.events", type="topic", durable=True)
             exchange.bind(self._channel).declare()
             self._queue.bind_to(exchange=exchange, routing_key="#")
-        self._consumer = self._conn.Consumer(self._queue, callbacks=[self._on_message], accept=["json"])
+        self._consumer = self._conn.Consumer(self._queue, callbacks=[self._on_message], accept=["json", SERIALIZER])
         self._consumer.consume()
         self._running = True
         self._thread = eventlet.spawn(self._drain)

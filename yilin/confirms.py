@@ -33,6 +33,7 @@ class Outgoing:
     body: Any
     message_id: str | None = None
     headers: dict[str, Any] | None = None  # AMQP application headers (trace context)
+    content_type: str = "application/json"  # application/cloudevents+json for a CloudEvent
 
 
 class PipelinedPublisher:
@@ -99,7 +100,7 @@ class PipelinedPublisher:
                 )
                 self._declared.add(exchange.name)
             properties: dict[str, Any] = {
-                "content_type": "application/json",
+                "content_type": message.content_type,
                 "content_encoding": "utf-8",
                 "delivery_mode": 2,
             }

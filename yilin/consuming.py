@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from yilin import logs, metrics, tracing
 from yilin.db import UnitOfWork
-from yilin.events import Envelope, parse_envelope
+from yilin.events import SERIALIZER, Envelope, correlation_of, parse_envelope
 from yilin.logs import CORRELATION_KEY
 from yilin.topology import DELIVERY_LIMIT, DeclaredQueue, handler_queue
 
@@ -82,9 +82,10 @@ class DurableEventHandler(EventHandler, DeclaredQueue):
         self.queue_consumer.register_provider(self)
 
     def handle_message(self, body: Any, message: Any) -> None:
-        # Carry the envelope's correlation id into the worker (logs, emitted events).
-        if isinstance(body, dict) and body.get("correlation_id"):
-            message.headers.setdefault("nameko." + CORRELATION_KEY, body["correlation_id"])
+        # Carry the event's correlation id into the worker (logs, emitted events).
+        correlation = correlation_of(body)
+        if correlation:
+            message.headers.setdefault("nameko." + CORRELATION_KEY, correlation)
         # ...and the trace context it was emitted in, so its handling joins that trace.
         traceparent = tracing.carried(body, message.headers)
         if traceparent:
@@ -131,6 +132,11 @@ class BatchQueueConsumer(QueueConsumer):
     @property
     def prefetch_count(self) -> int:
         return int(self.container.config.get("EVENT_PREFETCH", DEFAULT_PREFETCH))
+
+    @property
+    def accept(self) -> list[str]:
+        # CloudEvents (application/cloudevents+json) and the first envelope (JSON).
+        return [*self.container.accept, SERIALIZER]
 
     def handle_message(self, provider: Any, body: Any, message: Any) -> None:
         # nameko spawns a greenthread per delivery to hand it over; a batching handler
@@ -191,8 +197,9 @@ class BatchingEventHandler(DurableEventHandler):
                 batch = [self._waiting.popleft() for _ in range(min(self.batch_size, len(self._waiting)))]
                 bodies, messages = [body for body, _ in batch], [message for _, message in batch]
                 context = self.unpack_message_headers(messages[0])
-                if isinstance(bodies[0], dict) and bodies[0].get("correlation_id"):
-                    context.setdefault(CORRELATION_KEY, bodies[0]["correlation_id"])
+                correlation = correlation_of(bodies[0])
+                if correlation:
+                    context.setdefault(CORRELATION_KEY, correlation)
                 traceparent = tracing.carried(bodies[0], messages[0].headers)  # the batch joins its first's trace
                 if traceparent:
                     context[tracing.KEY] = traceparent

@@ -6,7 +6,10 @@ from typing import Any, Iterator
 
 from kombu import Connection, Exchange, Producer
 
+from yilin.events import CONTENT_TYPE, LEGACY_CONTENT_TYPE, routing_key
 from yilin.topology import dead_letter_queue
+
+JSON_TYPES = (CONTENT_TYPE, LEGACY_CONTENT_TYPE)  # a CloudEvent, or the first envelope
 
 
 def _origin(message: Any) -> tuple[str | None, str | None]:
@@ -21,7 +24,7 @@ def _each(conn: Connection, service: str) -> Iterator[Any]:
     queue = dead_letter_queue(service)(conn.default_channel)
     queue.declare()
     while True:
-        message = queue.get(no_ack=False, accept=["json"])
+        message = queue.get(no_ack=False, accept=list(JSON_TYPES))
         if message is None:
             return
         yield message
@@ -33,14 +36,14 @@ def peek(amqp_uri: str, service: str) -> list[dict[str, Any]]:
     with Connection(amqp_uri) as conn:
         for message in _each(conn, service):
             queue, reason = _origin(message)
-            body = message.decode() if message.content_type == "application/json" else message.body
+            body = message.decode() if message.content_type in JSON_TYPES else message.body
             items.append(
                 {
                     "message_id": message.properties.get("message_id"),
                     "queue": queue,
                     "reason": reason,
                     "routing_key": message.delivery_info.get("routing_key"),
-                    "type": body.get("type") if isinstance(body, dict) else None,
+                    "type": routing_key(body) if isinstance(body, dict) else None,
                     "body": body,
                 }
             )
@@ -55,7 +58,7 @@ def inspect(amqp_uri: str, service: str, message_id: str) -> dict[str, Any] | No
             if message.properties.get("message_id") != message_id:
                 continue
             queue, reason = _origin(message)
-            body = message.decode() if message.content_type == "application/json" else message.body
+            body = message.decode() if message.content_type in JSON_TYPES else message.body
             return {
                 "message_id": message_id,
                 "queue": queue,

@@ -2,21 +2,58 @@
 
 Every event a service publishes is declared here-by-registration: one marshmallow
 schema per ``(type, version)``. The same schemas validate on publish, validate on
-consume, and generate the published contract (AsyncAPI + JSON Schema)."""
+consume, and generate the published contract (AsyncAPI + JSON Schema).
+
+On the wire an event is a CloudEvent 1.0 in structured content mode: the AMQP body is
+the JSON CloudEvent, ``content_type`` ``application/cloudevents+json``. Consumers also
+read the first envelope (``{id, type, version, source, occurred_at, correlation_id,
+data}``), so queues holding such messages drain during an upgrade. Either way handlers
+see the same :class:`Envelope`."""
 
 from __future__ import annotations
 
 import functools
+import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
+from kombu.serialization import register as register_serializer
 from marshmallow import Schema, ValidationError, fields, validate
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/cloudevents+json"  # structured content mode
+LEGACY_CONTENT_TYPE = "application/json"  # the first envelope's
+SERIALIZER = "cloudevents"  # kombu's name for the content type (registered below)
+TYPE_PREFIX = "org.yilin."  # reverse-DNS prefix of every CloudEvents ``type``
+SOURCE_PREFIX = "urn:yilin:service:"  # + the publishing service's name
+SCHEMA_PREFIX = "urn:yilin:schema:"  # + "<type>:v<version>": the ``$id`` of docs/events/<type>.v<version>.json
+
+# kombu decodes a delivery by its content type; consumers add SERIALIZER to what they accept.
+register_serializer(
+    SERIALIZER,
+    lambda body: json.dumps(body, ensure_ascii=False),
+    json.loads,
+    content_type=CONTENT_TYPE,
+    content_encoding="utf-8",
+)
+
+
+def source_uri(service: str) -> str:
+    """The CloudEvents ``source`` of a service's events."""
+    return SOURCE_PREFIX + service
+
+
+def schema_uri(name: str, version: int) -> str:
+    """The CloudEvents ``dataschema`` of an event type's payload at ``version``: the
+    ``$id`` of its published JSON Schema, docs/events/<name>.v<version>.json."""
+    return f"{SCHEMA_PREFIX}{name}:v{version}"
 
 
 class EnvelopeSchema(Schema):
-    """The wrapper around every event's ``data``."""
+    """The first envelope around an event's ``data``, still read from older messages."""
 
     id = fields.UUID(required=True, metadata={"description": "Unique event id; consumers de-duplicate on it."})
     type = fields.String(required=True, metadata={"description": "Event type, also the routing key."})
@@ -38,6 +75,56 @@ class EnvelopeSchema(Schema):
 _ENVELOPE = EnvelopeSchema()
 
 
+class CloudEventSchema(Schema):
+    """A Yilin event as a CloudEvent 1.0 (JSON format, structured content mode)."""
+
+    specversion = fields.String(
+        required=True, validate=validate.Equal(SPECVERSION), metadata={"description": "CloudEvents version."}
+    )
+    id = fields.UUID(required=True, metadata={"description": "Unique event id; consumers de-duplicate on it."})
+    source = fields.String(
+        required=True,
+        validate=validate.Regexp(f"^{re.escape(SOURCE_PREFIX)}[a-z][a-z0-9_-]*$"),
+        metadata={"description": f"The publishing service, as `{SOURCE_PREFIX}<service>`."},
+    )
+    type = fields.String(
+        required=True,
+        validate=validate.Regexp(f"^{re.escape(TYPE_PREFIX)}[a-z0-9_.]+$"),
+        metadata={"description": f"`{TYPE_PREFIX}` + the event type; the routing key is the part after the prefix."},
+    )
+    time = fields.DateTime(
+        required=True, format="iso", metadata={"description": "When the change committed (UTC, RFC 3339)."}
+    )
+    datacontenttype = fields.String(
+        required=True, validate=validate.Equal("application/json"), metadata={"description": "Always JSON."}
+    )
+    dataschema = fields.String(
+        required=True,
+        validate=validate.Regexp(f"^{re.escape(SCHEMA_PREFIX)}"),
+        metadata={
+            "description": "The `$id` of the JSON Schema `data` follows, published as "
+            "docs/events/<type>.v<dataversion>.json."
+        },
+    )
+    dataversion = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "Extension attribute: schema version of `data`."},
+    )
+    correlationid = fields.String(
+        metadata={"description": "Extension attribute: id of the request or event chain that caused it (if any)."}
+    )
+    traceparent = fields.String(
+        metadata={"description": "Extension attribute (CloudEvents distributed tracing): W3C trace context."}
+    )
+    data = fields.Dict(
+        required=True, metadata={"description": "The event's payload; its schema is named by `dataschema`."}
+    )
+
+
+_CLOUDEVENT = CloudEventSchema()
+
+
 @dataclass(frozen=True)
 class Envelope:
     """A parsed event as handlers see it."""
@@ -51,16 +138,21 @@ class Envelope:
     data: dict[str, Any]
 
     def to_message(self) -> dict[str, Any]:
-        """The JSON body published on the broker."""
-        return {
+        """The JSON body published on the broker: the structured-mode CloudEvent."""
+        message = {
+            "specversion": SPECVERSION,
             "id": self.id,
-            "type": self.type,
-            "version": self.version,
-            "source": self.source,
-            "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
-            "correlation_id": self.correlation_id,
+            "source": source_uri(self.source),
+            "type": TYPE_PREFIX + self.type,
+            "time": self.occurred_at.isoformat().replace("+00:00", "Z"),
+            "datacontenttype": "application/json",
+            "dataschema": schema_uri(self.type, self.version),
+            "dataversion": self.version,
             "data": self.data,
         }
+        if self.correlation_id is not None:  # an absent attribute, never a null one
+            message["correlationid"] = self.correlation_id
+        return message
 
 
 @functools.cache
@@ -143,10 +235,42 @@ class EventCatalogue:
         )
 
 
+def is_cloudevent(body: Any) -> bool:
+    """Whether a message body is a CloudEvent (else it is in the first envelope)."""
+    return isinstance(body, dict) and "specversion" in body
+
+
+def content_type(body: Any) -> str:
+    """The AMQP content type a message body is published with."""
+    return CONTENT_TYPE if is_cloudevent(body) else LEGACY_CONTENT_TYPE
+
+
+def serializer(body: Any) -> str:
+    """kombu's serializer name for a message body (see :func:`content_type`)."""
+    return SERIALIZER if is_cloudevent(body) else "json"
+
+
+def routing_key(body: dict[str, Any]) -> str:
+    """The routing key of an event in either format: its type without the prefix."""
+    kind = str(body.get("type", ""))
+    return kind[len(TYPE_PREFIX) :] if is_cloudevent(body) and kind.startswith(TYPE_PREFIX) else kind
+
+
+def correlation_of(body: Any) -> str | None:
+    """The correlation id an event in either format carries, if any."""
+    if not isinstance(body, dict):
+        return None
+    value = body.get("correlationid") if is_cloudevent(body) else body.get("correlation_id")
+    return value if isinstance(value, str) and value else None
+
+
 def parse_envelope(body: Any) -> Envelope:
-    """Check a consumed message against the envelope schema."""
+    """Check a consumed message, a CloudEvent or the first envelope, and return the
+    event as handlers see it; raise ``ValidationError`` if it is neither."""
     if not isinstance(body, dict):
         raise ValidationError({"_schema": ["event body must be a JSON object"]})
+    if is_cloudevent(body):
+        return _from_cloudevent(body)
     loaded = _ENVELOPE.load(body, unknown="exclude")
     occurred = loaded["occurred_at"]
     if occurred.tzinfo is None:
@@ -158,5 +282,24 @@ def parse_envelope(body: Any) -> Envelope:
         source=loaded["source"],
         occurred_at=occurred,
         correlation_id=loaded["correlation_id"],
+        data=loaded["data"],
+    )
+
+
+def _from_cloudevent(body: dict[str, Any]) -> Envelope:
+    loaded = _CLOUDEVENT.load(body, unknown="exclude")
+    name = loaded["type"][len(TYPE_PREFIX) :]
+    if loaded["dataschema"] != schema_uri(name, loaded["dataversion"]):
+        raise ValidationError({"dataschema": [f"does not name {name} v{loaded['dataversion']}"]})
+    occurred = loaded["time"]
+    if occurred.tzinfo is None:
+        occurred = occurred.replace(tzinfo=timezone.utc)
+    return Envelope(
+        id=str(loaded["id"]),
+        type=name,
+        version=loaded["dataversion"],
+        source=loaded["source"][len(SOURCE_PREFIX) :],
+        occurred_at=occurred,
+        correlation_id=loaded.get("correlationid"),
         data=loaded["data"],
     )

@@ -22,7 +22,7 @@ from eventlet.event import Event
 from eventlet.queue import Empty, LightQueue
 from sqlalchemy import Engine, Table, func, select, update
 
-from yilin import metrics, tracing
+from yilin import events, metrics, tracing
 from yilin.confirms import Outgoing, PipelinedPublisher
 from yilin.events import Envelope
 from yilin.topology import event_exchange
@@ -98,7 +98,7 @@ class OutboxRelay:
         headers = tracing.publish_headers(envelope.id, message)
         if headers:  # the trace context travels in the body too, as the outbox row holds it
             message = {**message, **headers}
-        return Outgoing(self.exchange, envelope.type, message, envelope.id, headers)
+        return Outgoing(self.exchange, envelope.type, message, envelope.id, headers, events.content_type(message))
 
     def publish_many(self, envelopes: list[Envelope]) -> None:
         """Publish events and wait until the broker has confirmed every one; raises if
@@ -187,16 +187,17 @@ class OutboxRelay:
                     [
                         Outgoing(
                             self.exchange,
-                            row.message["type"],
+                            events.routing_key(row.message),  # a row written before the upgrade: the first envelope
                             row.message,
                             row.id,
                             tracing.publish_headers(row.id, row.message),
+                            events.content_type(row.message),
                         )
                         for row in unsent
                     ]
                 )
             for row in unsent:
-                metrics.EVENTS_PUBLISHED.labels(self.service, row.message["type"]).inc()
+                metrics.EVENTS_PUBLISHED.labels(self.service, events.routing_key(row.message)).inc()
                 published += 1
             if rows:
                 conn.execute(

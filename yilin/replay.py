@@ -16,6 +16,7 @@ from sqlalchemy import MetaData, select
 
 from yilin.config import database_url
 from yilin.db import engine_for
+from yilin.events import routing_key, serializer
 from yilin.tables import define_kit_tables
 from yilin.topology import handler_queue_name, service_handlers
 
@@ -54,7 +55,9 @@ def replay(config: dict[str, Any], source: str, target_cls: type[Any], types: tu
         producer = Producer(conn.channel(), exchange=Exchange(""))
         publish = conn.ensure(producer, producer.publish, max_retries=5)
         for message in logged_events(config, source):
-            for queue in queues.get(message["type"], ()):
-                publish(message, routing_key=queue, serializer="json", delivery_mode=2, message_id=message["id"])
-                counts[message["type"]] = counts.get(message["type"], 0) + 1
+            # the log holds CloudEvents, and the first envelope in rows written before them
+            kind = routing_key(message)
+            for queue in queues.get(kind, ()):
+                publish(message, routing_key=queue, serializer=serializer(message), delivery_mode=2, message_id=message["id"])
+                counts[kind] = counts.get(kind, 0) + 1
     return counts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from yilin.events import EnvelopeSchema, EventType
+from yilin.events import CONTENT_TYPE, SOURCE_PREFIX, TYPE_PREFIX, CloudEventSchema, EventType, schema_uri
 from yilinctl.examples import example_envelope
 from yilinctl.jsonschema import json_schema
 
@@ -96,8 +96,11 @@ def catalogue_page(types: list[EventType]) -> str:
         "## Conventions",
         "",
         "- Each service publishes to the durable topic exchange `<service>.events`; the routing key is the "
-        "event type. Messages are persistent JSON (`application/json`, UTF-8); the AMQP `message_id` is the "
-        "envelope `id`.",
+        "event type. Every message is a CloudEvent 1.0 in structured content mode: the body is the JSON "
+        f"CloudEvent (`{CONTENT_TYPE}`, UTF-8), persistent; the AMQP `message_id` is its `id`.",
+        f"- `type` is `{TYPE_PREFIX}` + the event type, `source` is `{SOURCE_PREFIX}<service>`, `dataversion` "
+        "the schema version of `data`, and `dataschema` the `$id` of the JSON Schema `data` follows "
+        "(docs/events/<type>.v<dataversion>.json).",
         "- Ids are UUID strings. Money is integer **fen** (100 fen = 1 yuan), never a float. Time served is "
         "integer **minutes**. Timestamps are UTC, ISO 8601.",
         "- Events carry ids and codes, never names, phone numbers, ID numbers or addresses.",
@@ -106,13 +109,13 @@ def catalogue_page(types: list[EventType]) -> str:
         "you do not know. A breaking change is published as a new `version` beside the old one for a "
         "deprecation window.",
         "",
-        "## Envelope",
+        "## CloudEvent attributes",
         "",
         "| field | type | required | null | unit | meaning |",
         "| --- | --- | --- | --- | --- | --- |",
-        *_field_rows(json_schema(EnvelopeSchema)),
+        *_field_rows(json_schema(CloudEventSchema)),
         "",
-        "JSON Schema: [events/envelope.json](events/envelope.json).",
+        "JSON Schema: [events/cloudevent.json](events/cloudevent.json).",
         "",
         "## Events",
         "",
@@ -133,8 +136,9 @@ def catalogue_page(types: list[EventType]) -> str:
             "",
             f"**When:** {t.summary}",
             "",
-            f"**Published by** {t.source} on `{t.source}.events`, routing key `{t.name}`, envelope `version` "
-            f"{t.version}. JSON Schema: [events/{schema_filename(t)}](events/{schema_filename(t)}).",
+            f"**Published by** {t.source} on `{t.source}.events`, routing key `{t.name}`, CloudEvents `type` "
+            f"`{TYPE_PREFIX}{t.name}`, `dataversion` {t.version}, `dataschema` `{schema_uri(t.name, t.version)}`: "
+            f"[events/{schema_filename(t)}](events/{schema_filename(t)}).",
             "",
             "| field (`data.…`) | type | required | null | unit | meaning |",
             "| --- | --- | --- | --- | --- | --- |",

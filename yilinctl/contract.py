@@ -4,9 +4,10 @@ validate with, so the contract and the code cannot drift.
 ``python -m yilinctl.contract`` writes, for every service in ``services.SERVICES`` that has
 an ``events.py``:
 
-- ``docs/events/envelope.json`` and ``docs/events/<type>.v<version>.json``: JSON Schema
-  (draft-07) of the envelope, and of the whole envelope of each event type with ``data``
-  its payload;
+- ``docs/events/cloudevent.json``: JSON Schema (draft-07) of any event on the wire, a
+  CloudEvent 1.0 in structured content mode;
+- ``docs/events/<type>.v<version>.json``: JSON Schema of each event type's ``data`` at
+  each version, whose ``$id`` is the ``dataschema`` those events carry;
 - ``docs/asyncapi.yaml``: AsyncAPI 3.0 (the broker, one channel per ``<service>.events``
   exchange, one message per event type and version);
 - ``docs/events.md``: the catalogue page people read.
@@ -32,7 +33,16 @@ import yaml
 
 from services import SERVICES
 from yilin import __version__
-from yilin.events import EnvelopeSchema, EventType
+from yilin.events import (
+    CONTENT_TYPE,
+    SOURCE_PREFIX,
+    SPECVERSION,
+    TYPE_PREFIX,
+    CloudEventSchema,
+    EventType,
+    schema_uri,
+    source_uri,
+)
 from yilinctl.catalogue_page import catalogue_page, message_id, schema_filename
 from yilinctl.compatibility import breaking_changes, compatibility_problems
 from yilinctl.examples import EXAMPLE_TIME, example_envelope, example_payload
@@ -87,39 +97,64 @@ def event_types(service_names: Iterable[str] | None = None) -> list[EventType]:
 
 
 # -- documents -------------------------------------------------------------------------
+CLOUDEVENT_FILE = "docs/events/cloudevent.json"
+
+
 def envelope_schema() -> dict[str, Any]:
-    """JSON Schema of any event: the envelope with an opaque ``data``."""
-    out = json_schema(EnvelopeSchema)
-    out["properties"]["data"]["description"] = (
-        "The payload; its schema is docs/events/<type>.v<version>.json (property `data`)."
-    )
+    """JSON Schema of any Yilin event on the wire: a structured-mode CloudEvent with an
+    opaque ``data`` (whose schema its ``dataschema`` names)."""
+    out = json_schema(CloudEventSchema)
+    props = out["properties"]
+    props["specversion"]["const"] = SPECVERSION
+    props["datacontenttype"]["const"] = "application/json"
+    props["source"]["format"] = "uri"
+    props["dataschema"]["format"] = "uri"
     return {
         "$schema": JSON_SCHEMA_DIALECT,
-        "title": "Yilin event envelope",
-        "description": "Every Yilin event is a JSON object of this shape, published with the event type as "
-        "routing key on the exchange `<source>.events`. Consumers ignore unknown properties.",
+        "title": "Yilin event (CloudEvents 1.0, structured content mode)",
+        "description": f"Every Yilin event is a CloudEvent 1.0 in JSON, the whole AMQP body (content type "
+        f"`{CONTENT_TYPE}`), published on the exchange `<service>.events` with the event type (without "
+        f"`{TYPE_PREFIX}`) as routing key. `data` follows the JSON Schema whose `$id` is `dataschema`. "
+        "Consumers ignore unknown attributes.",
         **out,
     }
+
+
+def payload_schema(event_type: EventType) -> dict[str, Any]:
+    """JSON Schema of one event type's ``data`` at one version, without ``$schema``/``$id``."""
+    payload = json_schema(event_type.schema)
+    payload["description"] = event_type.summary
+    return payload
 
 
 def event_schema(event_type: EventType) -> dict[str, Any]:
-    """JSON Schema of the whole envelope of one event type and version."""
-    out = json_schema(EnvelopeSchema)
-    props = out["properties"]
-    props["type"] = {**props["type"], "const": event_type.name}
-    props["version"] = {"type": "integer", "const": event_type.version, "description": props["version"]["description"]}
-    props["source"] = {**props["source"], "const": event_type.source}
-    payload = json_schema(event_type.schema)
-    payload["description"] = event_type.summary
-    props["data"] = payload
+    """The published JSON Schema of one event type's ``data`` at one version: the
+    document its CloudEvents ``dataschema`` names (its ``$id``)."""
+    payload = payload_schema(event_type)
     return {
         "$schema": JSON_SCHEMA_DIALECT,
+        "$id": schema_uri(event_type.name, event_type.version),
         "title": f"{event_type.name} v{event_type.version}",
-        "description": f"{event_type.summary} Published by {event_type.source} on `{event_type.source}.events` "
+        **payload,
+        "description": f"{event_type.summary} The `data` of `{TYPE_PREFIX}{event_type.name}` events with "
+        f"`dataversion` {event_type.version}, published by {event_type.source} on `{event_type.source}.events` "
         f"with routing key `{event_type.name}`.",
-        **out,
-        "examples": [example_envelope(event_type, payload)],
+        "examples": [example_payload(payload, f"{event_type.source}.{event_type.name}.v{event_type.version}")],
     }
+
+
+def message_schema(event_type: EventType) -> dict[str, Any]:
+    """JSON Schema of the whole CloudEvent of one event type and version."""
+    out = envelope_schema()
+    for key in ("$schema", "title", "description"):
+        out.pop(key)
+    props = out["properties"]
+    props["type"] = {**props["type"], "const": TYPE_PREFIX + event_type.name}
+    props["source"] = {**props["source"], "const": source_uri(event_type.source)}
+    props["dataschema"] = {**props["dataschema"], "const": schema_uri(event_type.name, event_type.version)}
+    props["dataversion"] = {**props["dataversion"], "const": event_type.version}
+    props["data"] = payload_schema(event_type)
+    return out
 
 
 def asyncapi_document(types: list[EventType]) -> dict[str, Any]:
@@ -152,19 +187,19 @@ def asyncapi_document(types: list[EventType]) -> dict[str, Any]:
             },
         )
         mid = message_id(event_type)
-        document = event_schema(event_type)
-        example = document.pop("examples")[0]
-        document.pop("$schema")
-        schemas[mid] = document
+        schemas[mid] = message_schema(event_type)
+        example = example_envelope(event_type, payload_schema(event_type))
         messages[mid] = {
             "name": event_type.name,
             "title": f"{event_type.name} v{event_type.version}",
             "summary": event_type.summary,
             "description": (
-                f"Routing key `{event_type.name}` on exchange `{exchange}`; envelope `version` "
-                f"{event_type.version}. JSON Schema: docs/events/{schema_filename(event_type)}."
+                f"A CloudEvent of type `{TYPE_PREFIX}{event_type.name}` with `dataversion` {event_type.version}, "
+                f"routing key `{event_type.name}` on exchange `{exchange}`. Its `dataschema` "
+                f"`{schema_uri(event_type.name, event_type.version)}` is the JSON Schema "
+                f"docs/events/{schema_filename(event_type)}."
             ),
-            "contentType": "application/json",
+            "contentType": CONTENT_TYPE,
             "correlationId": {"$ref": "#/components/correlationIds/envelope"},
             "payload": {"$ref": f"#/components/schemas/{mid}"},
             "bindings": {"amqp": {"contentEncoding": "utf-8", "bindingVersion": "0.3.0"}},
@@ -194,8 +229,11 @@ def asyncapi_document(types: list[EventType]) -> dict[str, Any]:
             "description": (
                 "Events published by Yilin's services. Each service publishes to its own durable topic exchange "
                 "`<service>.events` on RabbitMQ (AMQP 0-9-1) with the event type as routing key, as persistent "
-                "JSON messages whose AMQP `message_id` is the envelope id. Every message is an envelope "
-                "{id, type, version, source, occurred_at, correlation_id, data}. Ids are UUID strings, money is "
+                "messages whose AMQP `message_id` is the event id. Every message is a CloudEvent 1.0 in "
+                f"structured content mode (the body is the JSON CloudEvent, content type `{CONTENT_TYPE}`): "
+                f"`type` is `{TYPE_PREFIX}<event type>`, `source` `{SOURCE_PREFIX}<service>`, `dataschema` the "
+                "`$id` of the JSON Schema of `data`, with the extension attributes `dataversion` (schema "
+                "version of `data`), `correlationid` and `traceparent`. Ids are UUID strings, money is "
                 "integer fen, time served integer minutes, timestamps UTC ISO 8601; events never carry names, "
                 "phone or ID numbers. Within a version, fields are only ever added (ignore unknown ones); a "
                 "breaking change is published as a new version beside the old one for a deprecation window. "
@@ -203,7 +241,7 @@ def asyncapi_document(types: list[EventType]) -> dict[str, Any]:
             ),
             "license": {"name": "Apache-2.0"},
         },
-        "defaultContentType": "application/json",
+        "defaultContentType": CONTENT_TYPE,
         "servers": {
             "broker": {
                 "host": "{host}:{port}",
@@ -224,7 +262,7 @@ def asyncapi_document(types: list[EventType]) -> dict[str, Any]:
             "correlationIds": {
                 "envelope": {
                     "description": "Id of the HTTP request or event chain that caused the event.",
-                    "location": "$message.payload#/correlation_id",
+                    "location": "$message.payload#/correlationid",
                 }
             },
             "securitySchemes": {
@@ -255,7 +293,7 @@ def generate(types: list[EventType] | None = None) -> dict[str, str]:
     files = {
         "docs/asyncapi.yaml": _yaml_text(asyncapi_document(types)),
         "docs/events.md": catalogue_page(types),
-        "docs/events/envelope.json": _json_text(envelope_schema()),
+        CLOUDEVENT_FILE: _json_text(envelope_schema()),
     }
     for event_type in types:
         path = f"docs/events/{schema_filename(event_type)}"

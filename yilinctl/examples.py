@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from yilin.events import EventType
+from yilin.events import SPECVERSION, TYPE_PREFIX, EventType, schema_uri, source_uri
 
 EXAMPLE_TIME = "2026-11-29T09:00:00Z"
 _EXAMPLE_NAMESPACE = uuid.UUID("6f1c7a52-3c1e-4f0e-9a57-2f3b0c1d9e41")  # makes example ids stable
@@ -58,13 +58,17 @@ def example_payload(schema: dict[str, Any], seed: str) -> Any:
 
 
 def example_envelope(event_type: EventType, payload_schema: dict[str, Any]) -> dict[str, Any]:
+    """A deterministic example of a whole event of ``event_type``: the CloudEvent."""
     key = f"{event_type.source}.{event_type.name}.v{event_type.version}"
     return {
+        "specversion": SPECVERSION,
         "id": str(uuid.uuid5(_EXAMPLE_NAMESPACE, key + "#id")),
-        "type": event_type.name,
-        "version": event_type.version,
-        "source": event_type.source,
-        "occurred_at": EXAMPLE_TIME,
-        "correlation_id": str(uuid.uuid5(_EXAMPLE_NAMESPACE, key + "#correlation")),
+        "source": source_uri(event_type.source),
+        "type": TYPE_PREFIX + event_type.name,
+        "time": EXAMPLE_TIME,
+        "datacontenttype": "application/json",
+        "dataschema": schema_uri(event_type.name, event_type.version),
+        "dataversion": event_type.version,
+        "correlationid": str(uuid.uuid5(_EXAMPLE_NAMESPACE, key + "#correlation")),
         "data": example_payload(payload_schema, key),
     }

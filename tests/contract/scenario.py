@@ -252,6 +252,7 @@ def _replay_reopening(amqp_uri: str, ticket: dict[str, Any]) -> None:
     from kombu import Connection, Exchange, Producer
 
     from services.tickets.events import EVENTS
+    from yilin.events import SERIALIZER
 
     data = {"ticket_id": ticket["id"], "community_id": ticket["community_id"], "category_code": ticket["category_code"]}
     envelope = EVENTS.envelope("ticket.reopened", data, None)
@@ -261,7 +262,7 @@ def _replay_reopening(amqp_uri: str, ticket: dict[str, Any]) -> None:
             envelope.to_message(),
             exchange=exchange,
             routing_key=envelope.type,
-            serializer="json",
+            serializer=SERIALIZER,
             delivery_mode=2,
             message_id=envelope.id,
             declare=[exchange],

@@ -1,6 +1,7 @@
 """The two example subscribers against the real broker: a scripted scenario runs through
 the in-process stack and both examples receive and validate every event type the
-scenario's services publish. A tap bound with ``#`` checks every message on the way."""
+scenario's services publish. A tap bound with ``#`` checks every message on the way, and
+the CloudEvents SDK (a client no one here wrote) decodes each of them."""
 
 from __future__ import annotations
 
@@ -12,14 +13,19 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from jsonschema import FormatChecker
+import yaml
+from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.v1.http import from_json
+from jsonschema import Draft7Validator, FormatChecker
 from kombu import Connection, Exchange, Producer, Queue
 
 from examples.nameko_subscriber import ExampleSubscriber, subscribe_to
 from examples.plain_subscriber import EventSchemas
 from tests.contract import scenario
-from tests.contract.checks import contract_problems
+from tests.contract.checks import contract_problems, schemas_by_id
 from tests.harness import ROOT, wait_until
+from yilin.events import SERIALIZER, SOURCE_PREFIX, TYPE_PREFIX
 from yilinctl.contract import event_types
 
 
@@ -27,8 +33,38 @@ def _records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def _kinds(envelopes: list[dict[str, Any]]) -> set[tuple[str, str, int]]:
-    return {(e["source"], e["type"], e["version"]) for e in envelopes}
+def _kinds(events: list[dict[str, Any]]) -> set[tuple[str, str, int]]:
+    """``(service, event type, version)`` of each CloudEvent."""
+    return {
+        (e["source"].removeprefix(SOURCE_PREFIX), e["type"].removeprefix(TYPE_PREFIX), e["dataversion"])
+        for e in events
+    }
+
+
+def _sdk_decoded_kinds(tapped: list[dict[str, Any]]) -> set[tuple[str, str, int]]:
+    """Decode every tapped message with the CloudEvents SDK, both its ``from_json`` and its
+    RabbitMQ binding (which picks structured mode from the content type), and validate
+    each ``data`` against the committed JSON Schema whose ``$id`` its ``dataschema`` is."""
+    kinds = set()
+    for message in tapped:
+        raw = message["raw"]
+        event = from_json(raw)
+        bound = from_rabbitmq(RabbitMQMessage({}, message["content_type"], raw.encode()), JSONFormat())
+        assert event["specversion"] == "1.0" and bound.get_specversion() == "1.0"
+        assert (event["id"], event["type"], event["source"]) == (bound.get_id(), bound.get_type(), bound.get_source())
+        assert event["datacontenttype"] == "application/json" and event["time"] is not None
+        assert event["type"] == TYPE_PREFIX + message["routing_key"]
+        assert event["source"] == SOURCE_PREFIX + message["exchange"].removesuffix(".events")
+        assert event.get("correlationid") == bound.get_extension("correlationid")
+        version = event["dataversion"]
+        assert version == bound.get_extension("dataversion") and isinstance(version, int)
+        filename, schema = schemas_by_id()[event["dataschema"]]
+        assert filename == f"{message['routing_key']}.v{version}.json", (event["dataschema"], filename)
+        assert event.data == bound.get_data()
+        errors = [e.message for e in Draft7Validator(schema, format_checker=FormatChecker()).iter_errors(event.data)]
+        assert not errors, (event["type"], errors)
+        kinds.add((event["source"].removeprefix(SOURCE_PREFIX), message["routing_key"], version))
+    return kinds
 
 
 def _queue_depth(amqp_uri: str, name: str) -> int:
@@ -56,7 +92,11 @@ def test_example_subscribers_receive_and_validate_every_event_of_the_scenario(
         if event_type not in by_source[source]:
             by_source[source].append(event_type)
 
-    # 1. The plain AMQP example as its own process, bound to each event type by name.
+    # 1. A tap on every exchange with '#'; it declares the exchanges, as `yilin migrate`
+    # does before any subscriber binds (subscribers never declare them).
+    everything = tap(*by_source)
+
+    # 2. The plain AMQP example as its own process, bound to each event type by name.
     record, log = tmp_path / "plain.jsonl", tmp_path / "plain.log"
     bindings = [arg for source, types in by_source.items() for t in types for arg in ("--bind", f"{source}.events:{t}")]
     with log.open("w") as out:
@@ -80,14 +120,14 @@ def test_example_subscribers_receive_and_validate_every_event_of_the_scenario(
         wait_until(lambda: plain.poll() is not None or "ready:" in log.read_text(), 20, what="plain subscriber ready")
         assert plain.poll() is None, log.read_text()
 
-        # 2. The nameko example in-process, extended to every event type.
+        # 3. The nameko example in-process with its documented config, extended to every event type.
         nameko_received: list[dict[str, Any]] = []
         subscriber = subscribe_to(dict(by_source), sink=nameko_received.append)
-        container = container_factory(subscriber, {"AMQP_URI": amqp_uri, "serializer": "json"})
+        config = yaml.safe_load((ROOT / "examples" / "nameko_subscriber.yaml").read_text())
+        container = container_factory(subscriber, {**config, "AMQP_URI": amqp_uri})
         container.start()
 
-        # 3. A tap on every exchange with '#', then the scenario.
-        everything = tap(*by_source)
+        # 4. The scenario.
         s = stack(*scenario.services())
         scenario.run(scenario.Api(s.url, http), {"amqp_uri": amqp_uri})
 
@@ -110,6 +150,8 @@ def test_example_subscribers_receive_and_validate_every_event_of_the_scenario(
         tapped = list(everything.messages)
         problems = {m["routing_key"]: contract_problems(m) for m in tapped}
         assert not any(problems.values()), problems
+        # The CloudEvents SDK decodes every event type of the run, each valid against its dataschema.
+        assert _sdk_decoded_kinds(tapped) == expected
 
         # The plain subscriber processed each published event once, and rejected none.
         wait_until(lambda: len(_records(record)) >= len(tapped), 10, what="plain subscriber to catch up")
@@ -123,9 +165,9 @@ def test_example_subscribers_receive_and_validate_every_event_of_the_scenario(
         bad = {**json.loads(tapped[0]["raw"]), "id": str(uuid.uuid4())}
         bad["data"] = {**bad["data"], next(iter(bad["data"])): 12345}
         with Connection(amqp_uri) as conn:
-            exchange = Exchange(f"{bad['source']}.events", type="topic", durable=True)
+            exchange = Exchange(tapped[0]["exchange"], type="topic", durable=True)
             Producer(conn.channel()).publish(
-                bad, exchange=exchange, routing_key=bad["type"], serializer="json", declare=[exchange]
+                bad, exchange=exchange, routing_key=tapped[0]["routing_key"], serializer=SERIALIZER
             )
         wait_until(lambda: _queue_depth(amqp_uri, "example.plain.dlq") == 1, 10, what="invalid event dead-lettered")
         assert bad["id"] not in {e["id"] for e in _records(record)}
@@ -180,26 +222,42 @@ def test_plain_example_acks_only_after_processing_and_dead_letters_the_invalid()
 
     from examples.plain_subscriber import Subscriber
 
-    example = json.loads((ROOT / "docs" / "events" / "team.member_joined.v1.json").read_text())["examples"][0]
+    schema = json.loads((ROOT / "docs" / "events" / "team.member_joined.v1.json").read_text())
+    example = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": SOURCE_PREFIX + "registry",
+        "type": TYPE_PREFIX + "team.member_joined",
+        "time": "2026-11-29T09:00:00Z",
+        "datacontenttype": "application/json",
+        "dataschema": schema["$id"],
+        "dataversion": 1,
+        "data": schema["examples"][0],
+    }
+    first_envelope = {"id": example["id"], "type": "team.member_joined", "version": 1, "data": example["data"]}
     processed: list[str] = []
 
-    def process(envelope: dict[str, Any]) -> None:
-        if envelope["data"]["role"] == "lead":
+    def process(event: dict[str, Any]) -> None:
+        if event["data"]["role"] == "lead":
             raise RuntimeError("downstream unavailable")
-        processed.append(envelope["id"])
+        processed.append(event["id"])
 
     subscriber = Subscriber("amqp://unused", "q", [], process)
     channel = FakeChannel()
     deliveries = [
         (b"{not json", ("nack", 1, False)),
-        (json.dumps({**example, "version": 99}).encode(), ("ack", 2, None)),  # a version it does not know: skipped
-        (json.dumps({**example, "data": {**example["data"], "role": "boss"}}).encode(), ("nack", 3, False)),
+        (json.dumps(first_envelope).encode(), ("nack", 2, False)),  # not a CloudEvent
+        (
+            json.dumps({**example, "dataversion": 99, "dataschema": "urn:yilin:schema:team.member_joined:v99"}).encode(),
+            ("ack", 3, None),
+        ),  # a version it does not know: skipped
+        (json.dumps({**example, "data": {**example["data"], "role": "boss"}}).encode(), ("nack", 4, False)),
         (
             json.dumps({**example, "id": str(uuid.uuid4()), "data": {**example["data"], "role": "lead"}}).encode(),
-            ("nack", 4, True),
+            ("nack", 5, True),
         ),  # processing failed: requeued
-        (json.dumps(example).encode(), ("ack", 5, None)),
-        (json.dumps(example).encode(), ("ack", 6, None)),  # a duplicate: acked, not reprocessed
+        (json.dumps(example).encode(), ("ack", 6, None)),
+        (json.dumps(example).encode(), ("ack", 7, None)),  # a duplicate: acked, not reprocessed
     ]
     for tag, (body, _) in enumerate(deliveries, start=1):
         subscriber.on_message(channel, SimpleNamespace(delivery_tag=tag), None, body)

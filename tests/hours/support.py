@@ -18,7 +18,7 @@ from services.registry.events import EVENTS as REGISTRY_EVENTS
 from yilin import migrations
 from yilin.config import database_url
 from yilin.db import UnitOfWork, engine_for
-from yilin.events import EventCatalogue
+from yilin.events import EventCatalogue, parse_envelope, serializer
 
 TICKETS = EventCatalogue("tickets")
 
@@ -68,14 +68,22 @@ def envelope(source: str, event_type: str, data: dict[str, Any]) -> dict[str, An
 
 
 def publish(amqp_uri: str, *messages: dict[str, Any]) -> None:
-    """Publish envelopes to ``<source>.events`` with routing key = type, like any AMQP client,
-    waiting for the broker's confirm of each (a test must know its events arrived)."""
+    """Publish events (CloudEvents, or the first envelope) to ``<source>.events`` with the
+    short type as routing key, like any AMQP client, waiting for the broker's confirm of
+    each (a test must know its events arrived)."""
     with Connection(amqp_uri, connect_timeout=5, transport_options={"confirm_publish": True}) as conn:
-        producer = conn.Producer(serializer="json")
+        producer = conn.Producer()
         for message in messages:
-            exchange = Exchange(f"{message['source']}.events", type="topic", durable=True)
+            event = parse_envelope(message)
+            exchange = Exchange(f"{event.source}.events", type="topic", durable=True)
             producer.publish(
-                message, exchange=exchange, routing_key=message["type"], declare=[exchange], delivery_mode=2, retry=True
+                message,
+                exchange=exchange,
+                routing_key=event.type,
+                serializer=serializer(message),
+                declare=[exchange],
+                delivery_mode=2,
+                retry=True,
             )
 
 
