@@ -23,6 +23,7 @@ from bench.cpu_time import CpuWindow, database_backends, pids_named, process_sec
 from bench.environment import Environment, ServiceProcess, wait_until
 from tests.polling import drain as drain_events
 from yilin.confirms import Outgoing, PipelinedPublisher
+from yilin.events import SERIALIZER, correlation_of, parse_envelope
 
 TICKETS = Exchange("tickets.events", type="topic", durable=True)
 HOURS = Exchange("hours.events", type="topic", durable=True)
@@ -83,7 +84,9 @@ class VerifiedTap:
             auto_delete=True,
         ).bind(channel)
         queue.declare()
-        self._consumer = self._conn.Consumer(queue, callbacks=[self._on_message], accept=["json"], no_ack=True)
+        self._consumer = self._conn.Consumer(
+            queue, callbacks=[self._on_message], accept=["json", SERIALIZER], no_ack=True
+        )
         self._consumer.qos(prefetch_count=1000)
         self._consumer.consume()
         self.lost: BaseException | None = None
@@ -290,7 +293,9 @@ def paced_latency(env: Environment, tap: VerifiedTap, rate: float, seconds: floa
     while time.perf_counter() - began < seconds:
         batch = ticket_events(per_tick, datetime.now(timezone.utc))
         for body in batch:
-            sent[body["correlation_id"]] = datetime.fromisoformat(body["occurred_at"].replace("Z", "+00:00"))
+            sent[body["correlation_id"]] = datetime.fromisoformat(
+                body["occurred_at"].replace("Z", "+00:00")
+            )  # first envelope
         publisher.publish([Outgoing(TICKETS, b["type"], b, b["id"]) for b in batch])
         eventlet.sleep(max(0.0, tick - (time.perf_counter() - began) % tick))
     publisher.close()
@@ -298,9 +303,9 @@ def paced_latency(env: Environment, tap: VerifiedTap, rate: float, seconds: floa
     wait_until(lambda: len(tap.received) - already >= expected, 120, "paced hours.verified", interval=0.05)
     lags = []
     for _, body in tap.received[already:]:
-        trigger = sent.get(body.get("correlation_id"))
+        trigger = sent.get(correlation_of(body))
         if trigger is not None:
-            committed = datetime.fromisoformat(body["occurred_at"].replace("Z", "+00:00"))
+            committed = parse_envelope(body).occurred_at
             lags.append((committed - trigger).total_seconds())
     lags.sort()
     return {

@@ -58,6 +58,12 @@ def replay(config: dict[str, Any], source: str, target_cls: type[Any], types: tu
             # the log holds CloudEvents, and the first envelope in rows written before them
             kind = routing_key(message)
             for queue in queues.get(kind, ()):
-                publish(message, routing_key=queue, serializer=serializer(message), delivery_mode=2, message_id=message["id"])
+                publish(
+                    message,
+                    routing_key=queue,
+                    serializer=serializer(message),
+                    delivery_mode=2,
+                    message_id=message["id"],
+                )
                 counts[kind] = counts.get(kind, 0) + 1
     return counts

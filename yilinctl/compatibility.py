@@ -59,7 +59,8 @@ def payload_of(document: dict[str, Any]) -> dict[str, Any]:
     written before CloudEvents (the whole first envelope), its ``data`` property."""
     if "$id" in document:
         return document
-    return document["properties"]["data"]  # type: ignore[no-any-return]  # JSON read from disk
+    data: dict[str, Any] = document["properties"]["data"]
+    return data
 
 
 def compatibility_problems(generated: dict[str, str], committed: dict[str, str]) -> list[str]:

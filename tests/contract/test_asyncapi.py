@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import pytest
 import yaml
+from jsonschema import Draft7Validator, FormatChecker
 
 from yilinctl.contract import ROOT, event_types, message_id, schema_filename
 
@@ -113,9 +114,20 @@ def test_the_document_describes_every_event_as_subscribers_need_it() -> None:
         operation = document["operations"][f"{t.source}.{t.name}"]
         assert operation["action"] == "send" and operation["bindings"]["amqp"]["cc"] == [t.name]
         assert {"$ref": f"#/channels/{exchange}/messages/{mid}"} in operation["messages"]
-        # The embedded schema is the per-event JSON Schema file, less its dialect and example.
+        # A structured-mode CloudEvent whose attributes pin the type, source and data schema...
+        assert message["contentType"] == "application/cloudevents+json"
+        schema = document["components"]["schemas"][mid]
+        attributes = schema["properties"]
+        assert attributes["type"]["const"] == f"org.yilin.{t.name}"
+        assert attributes["source"]["const"] == f"urn:yilin:service:{t.source}"
+        assert attributes["dataversion"]["const"] == t.version
+        # ...whose data is the per-event JSON Schema file that dataschema names.
         published = json.loads((ROOT / "docs" / "events" / schema_filename(t)).read_text())
-        [example] = published.pop("examples")
-        published.pop("$schema")
-        assert document["components"]["schemas"][mid] == published
-        assert message["examples"][0]["payload"] == example
+        assert attributes["dataschema"]["const"] == published["$id"]
+        [example] = published["examples"]
+        data = attributes["data"]
+        assert (data["properties"], data.get("required")) == (published["properties"], published.get("required"))
+        assert message["examples"][0]["payload"]["data"] == example
+        assert not list(
+            Draft7Validator(schema, format_checker=FormatChecker()).iter_errors(message["examples"][0]["payload"])
+        )

@@ -66,7 +66,7 @@ def test_writing_refuses_to_break_a_published_version(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "docs", root / "docs")
     lock = root / "docs" / "events" / "team.created.v1.json"
     published = json.loads(lock.read_text())
-    published["properties"]["data"]["properties"]["leader_id"] = {"type": "string"}  # a field the code dropped
+    published["properties"]["leader_id"] = {"type": "string"}  # a field the code dropped
     lock.write_text(json.dumps(published))
     before = committed_files(root)
 
@@ -93,7 +93,7 @@ def test_examples_validate_and_load_with_the_publishing_schema() -> None:
         [example] = document["examples"]
         errors = [e.message for e in Draft7Validator(document, format_checker=FormatChecker()).iter_errors(example)]
         assert not errors, (t.name, errors)
-        assert t.schema().validate(example["data"]) == {}, t.name
+        assert t.schema().validate(example) == {}, t.name
 
 
 def test_catalogue_page_lists_each_event_with_fields_and_example() -> None:
@@ -104,7 +104,7 @@ def test_catalogue_page_lists_each_event_with_fields_and_example() -> None:
         assert f"**Published by** {t.source} on `{t.source}.events`, routing key `{t.name}`" in section
         for name in t.schema().fields:
             assert f"| `{name}` |" in section, (t.name, name)
-        assert f'"type": "{t.name}"' in section and "```json" in section
+        assert f'"type": "org.yilin.{t.name}"' in section and "```json" in section
 
 
 # -- the converter -----------------------------------------------------------------------

@@ -78,7 +78,13 @@ def test_a_handler_applies_a_first_envelope_message_once(stack: Any, tap: Any, a
         confirmed = envelope(
             "tickets",
             "ticket.confirmed",
-            {"ticket_id": ticket_id, "community_id": w["community"], "category_code": "drain_blocked", "rating": 5, "automatic": False},
+            {
+                "ticket_id": ticket_id,
+                "community_id": w["community"],
+                "category_code": "drain_blocked",
+                "rating": 5,
+                "automatic": False,
+            },
         )
         assert confirmed["specversion"] == "1.0"
         publish(amqp_uri, confirmed)

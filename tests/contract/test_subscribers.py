@@ -36,8 +36,7 @@ def _records(path: Path) -> list[dict[str, Any]]:
 def _kinds(events: list[dict[str, Any]]) -> set[tuple[str, str, int]]:
     """``(service, event type, version)`` of each CloudEvent."""
     return {
-        (e["source"].removeprefix(SOURCE_PREFIX), e["type"].removeprefix(TYPE_PREFIX), e["dataversion"])
-        for e in events
+        (e["source"].removeprefix(SOURCE_PREFIX), e["type"].removeprefix(TYPE_PREFIX), e["dataversion"]) for e in events
     }
 
 
@@ -248,7 +247,9 @@ def test_plain_example_acks_only_after_processing_and_dead_letters_the_invalid()
         (b"{not json", ("nack", 1, False)),
         (json.dumps(first_envelope).encode(), ("nack", 2, False)),  # not a CloudEvent
         (
-            json.dumps({**example, "dataversion": 99, "dataschema": "urn:yilin:schema:team.member_joined:v99"}).encode(),
+            json.dumps(
+                {**example, "dataversion": 99, "dataschema": "urn:yilin:schema:team.member_joined:v99"}
+            ).encode(),
             ("ack", 3, None),
         ),  # a version it does not know: skipped
         (json.dumps({**example, "data": {**example["data"], "role": "boss"}}).encode(), ("nack", 4, False)),

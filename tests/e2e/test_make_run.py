@@ -10,7 +10,7 @@ from typing import Any
 from services.registry.id_numbers import id_check_digit
 from tests.e2e.conftest import RunningStack, metrics_offset, processes_with_env
 from tests.harness import ROOT, free_port
-from yilin.events import EnvelopeSchema
+from yilin.events import CloudEventSchema
 
 
 def test_run_prints_urls_and_serves_the_demo(running_stack: RunningStack) -> None:
@@ -34,7 +34,7 @@ def test_run_publishes_to_a_plain_amqp_subscriber(running_stack: RunningStack, t
     )
     assert r.status_code == 201, r.text
     [event] = events.wait_for("volunteer.registered")
-    assert EnvelopeSchema().validate(event) == {} and event["data"]["volunteer_id"] == r.json()["id"]
+    assert CloudEventSchema().validate(event) == {} and event["data"]["volunteer_id"] == r.json()["id"]
 
 
 def test_the_demo_is_pidu_with_grids_and_a_suggestion_for_every_category(running_stack: RunningStack) -> None:

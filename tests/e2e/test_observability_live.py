@@ -20,7 +20,7 @@ from services import METRICS_PORTS
 from tests.e2e.conftest import RunningStack
 from tests.harness import wait_until
 from tests.observability.prometheus_server import PROMETHEUS_DIR, promtool_path, running_prometheus, yilin_job
-from yilin.events import EnvelopeSchema
+from yilin.events import CloudEventSchema, routing_key
 
 LOCAL_CONFIG = PROMETHEUS_DIR / "prometheus.local.yml"
 
@@ -126,7 +126,7 @@ def traced(running_stack: RunningStack, amqp_uri: str) -> dict[str, Any]:
         wait_until(
             lambda: (
                 {"ticket.resolved", "ticket.confirmed", "hours.recorded", "hours.verified"}
-                <= {e["type"] for e in received() if ours(e)}
+                <= {routing_key(e) for e in received() if ours(e)}
             ),
             timeout=20,
             interval=0.2,
@@ -140,15 +140,17 @@ def traced(running_stack: RunningStack, amqp_uri: str) -> dict[str, Any]:
 
 def test_the_correlation_id_rides_on_every_event_of_the_request(traced: dict[str, Any]) -> None:
     cid = traced["correlation_id"]
-    mine = [e for e in traced["events"] if e["correlation_id"] == cid]
-    assert all(EnvelopeSchema().validate(e) == {} for e in mine)
-    types = {e["type"] for e in mine}
+    mine = [e for e in traced["events"] if e.get("correlationid") == cid]
+    assert all(CloudEventSchema().validate(e) == {} for e in mine)
+    types = {routing_key(e) for e in mine}
     assert {"ticket.opened", "ticket.assigned", "ticket.started", "ticket.resolved", "ticket.confirmed"} <= types
     assert {"hours.recorded", "hours.verified"} <= types, types  # inherited by the hours handlers
-    assert {e["source"] for e in mine} >= {"tickets", "hours"}
+    assert {e["source"] for e in mine} >= {"urn:yilin:service:tickets", "urn:yilin:service:hours"}
     # every event about this ticket carries it: nothing dropped it on the way
     about = [e for e in traced["events"] if traced["ticket_id"] in json.dumps(e["data"])]
-    assert about and all(e["correlation_id"] == cid for e in about), [(e["type"], e["correlation_id"]) for e in about]
+    assert about and all(e.get("correlationid") == cid for e in about), [
+        (e["type"], e.get("correlationid")) for e in about
+    ]
 
 
 def test_the_audit_trails_name_the_correlation_id(running_stack: RunningStack, traced: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 import eventlet
 from kombu import Connection, Producer
 
+from yilin.events import routing_key, serializer
 from yilin.outbox import event_exchange
 
 log = logging.getLogger(__name__)
@@ -126,8 +127,8 @@ class StreamPublisher:
                 self._connect().publish(
                     body,
                     exchange=exchange,
-                    routing_key=body["type"],
-                    serializer="json",
+                    routing_key=routing_key(body),  # a CloudEvent's or a first envelope's
+                    serializer=serializer(body),
                     delivery_mode=2,
                     message_id=body["id"],
                     declare=[exchange],

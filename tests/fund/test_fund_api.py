@@ -16,7 +16,7 @@ from prometheus_client import REGISTRY
 from services.demo import DemoApi
 from services.fund import demo
 from yilin.errors import Conflict, Forbidden
-from yilin.events import EnvelopeSchema
+from yilin.events import CloudEventSchema
 from yilin.identity import Identity
 
 YEAR = datetime.now(timezone(timedelta(hours=8))).year
@@ -102,7 +102,7 @@ def test_profit_report_grows_the_pool_by_exactly_ten_percent(stack: Any, tap: An
     assert http.get(pool).json() == {"community_id": community, "balance_fen": 12345679, "balance": "123456.79"}
 
     [recorded] = events.wait_for("contribution.recorded")
-    assert EnvelopeSchema().validate(recorded) == {} and recorded["source"] == "fund"
+    assert CloudEventSchema().validate(recorded) == {} and recorded["source"] == "urn:yilin:service:fund"
     assert recorded["data"]["amount_fen"] == 12345679 and isinstance(recorded["data"]["amount_fen"], int)
     assert recorded["data"]["community_id"] == community and recorded["data"]["pool_balance_fen"] == 12345679
     assert recorded["data"]["transfer_id"] == body["transfer_id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.registry.id_numbers import id_check_digit
-from yilin.events import EnvelopeSchema
+from yilin.events import CloudEventSchema
 
 
 def id_number(serial: int) -> str:
@@ -47,8 +47,8 @@ def test_register_volunteer_publishes_event_to_plain_amqp(stack: Any, tap: Any, 
     assert volunteer["phone"] == "138****5678"
 
     [envelope] = events.wait_for("volunteer.registered")
-    assert EnvelopeSchema().validate(envelope) == {}
-    assert envelope["source"] == "registry" and envelope["version"] == 1
+    assert CloudEventSchema().validate(envelope) == {}
+    assert envelope["source"] == "urn:yilin:service:registry" and envelope["dataversion"] == 1
     assert envelope["data"]["volunteer_id"] == volunteer["id"]
     assert envelope["data"]["skills"] == ["elder_care", "first_aid"]
     raw = str(events.messages)

@@ -9,7 +9,7 @@ from typing import Any
 from services.tickets.events import EVENTS
 from tests.harness import wait_until
 from tests.tickets.district import PERSONAL, build, ticket_body
-from yilin.events import EnvelopeSchema
+from yilin.events import CloudEventSchema
 from yilin.identity import Identity
 
 FLOW = ["ticket.opened", "ticket.assigned", "ticket.started", "ticket.resolved", "ticket.confirmed"]
@@ -89,8 +89,8 @@ def test_ticket_lifecycle_over_http_with_events(stack: Any, tap: Any, http: Any)
 
     for event_type in FLOW:
         [envelope] = events.wait_for(event_type)
-        assert EnvelopeSchema().validate(envelope) == {}, envelope
-        assert envelope["source"] == "tickets" and envelope["version"] == 1
+        assert CloudEventSchema().validate(envelope) == {}, envelope
+        assert envelope["source"] == "urn:yilin:service:tickets" and envelope["dataversion"] == 1
         assert EVENTS.get(event_type).schema().validate(envelope["data"]) == {}
         data = envelope["data"]
         assert (data["ticket_id"], data["community_id"], data["category_code"]) == (
