@@ -106,7 +106,7 @@ def catalogue_page(types: list[EventType]) -> str:
         "- Events carry ids and codes, never names, phone numbers, ID numbers or addresses.",
         "- Delivery is at least once and unordered across types: de-duplicate on `id`.",
         "- Within a version fields are only added, never removed, retyped or made required; ignore fields "
-        "you do not know. A breaking change is published as a new `version` beside the old one for a "
+        "you do not know. A breaking change is published as a new `dataversion` (and `dataschema`) beside the old one for a "
         "deprecation window.",
         "",
         "## CloudEvent attributes",

@@ -17,6 +17,7 @@ from tests.faults.stream import StreamPublisher, envelope
 from tests.faults.targets import _engine, purge_queues
 from tests.harness import migrate_service
 from yilin import topology
+from yilin.events import Envelope
 from yilin.tables import define_kit_tables
 from yilinctl.cli import main
 
@@ -30,11 +31,20 @@ def cli(amqp_uri: str, *args: str, database: str = "") -> Any:
     return result.output
 
 
+def cloudevent(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A tickets CloudEvent with any ``data`` (not validated: it is to be dead-lettered)."""
+    return Envelope(str(uuid.uuid4()), event_type, 1, "tickets", datetime.now(timezone.utc), None, data).to_message()
+
+
 def dead_letter(amqp_uri: str, count: int) -> list[dict[str, Any]]:
     """Publish ``count`` events and have the broker dead-letter each (rejected)."""
     topology.declare(amqp_uri, [LedgerProbe])
     purge_queues(amqp_uri, LedgerProbe)
-    bodies = [envelope("ticket.resolved", {"ticket_id": str(uuid.uuid4()), "broken": True}) for _ in range(count)]
+    bodies = [
+        # CloudEvents, and the first envelope an older publisher left in the queues
+        (cloudevent if n % 2 == 0 else envelope)("ticket.resolved", {"ticket_id": str(uuid.uuid4()), "broken": True})
+        for n in range(count)
+    ]
     publisher = StreamPublisher(amqp_uri)
     for body in bodies:
         publisher.publish(body)
@@ -54,6 +64,11 @@ def test_dlq_list_inspect_replay_purge(amqp_uri: str) -> None:
     listed = [json.loads(line) for line in cli(amqp_uri, "dlq", "list", "--service", "ledgerprobe").splitlines()]
     assert sorted(item["message_id"] for item in listed) == sorted(b["id"] for b in bodies)
     assert {item["queue"] for item in listed} == {RESOLVED_QUEUE}
+    assert {item["type"] for item in listed} == {"ticket.resolved"}  # either format: the routing key
+    assert sorted(item["body"]["id"] for item in listed) == sorted(b["id"] for b in bodies)
+
+    first = json.loads(cli(amqp_uri, "dlq", "inspect", "--service", "ledgerprobe", bodies[0]["id"]))
+    assert first["body"] == bodies[0] and first["properties"]["content_type"] == "application/cloudevents+json"
 
     shown = json.loads(cli(amqp_uri, "dlq", "inspect", "--service", "ledgerprobe", bodies[1]["id"]))
     assert shown["body"] == bodies[1]
@@ -70,7 +85,19 @@ def test_dlq_list_inspect_replay_purge(amqp_uri: str) -> None:
     assert cli(amqp_uri, "dlq", "replay", "--service", "ledgerprobe").strip() == "replayed 3"
     with Connection(amqp_uri) as conn:
         _, waiting, _ = conn.default_channel.queue_declare(RESOLVED_QUEUE, passive=True)
-    assert waiting == 3  # back on the queue they died in
+    assert waiting == 3  # back on the queue they died in, in their own format
+    with Connection(amqp_uri) as conn:
+        queue = topology.handler_queue("tickets", "ticket.resolved", "ledgerprobe", "on_ticket_resolved")(
+            conn.default_channel
+        )
+        replayed = [
+            queue.get(no_ack=False, accept=["application/cloudevents+json", "application/json"]) for _ in range(3)
+        ]
+        assert {m.properties["message_id"]: m.content_type for m in replayed} == {
+            b["id"]: "application/cloudevents+json" if "specversion" in b else "application/json" for b in bodies
+        }
+        for message in replayed:
+            message.requeue()
     assert cli(amqp_uri, "dlq", "list", "--service", "ledgerprobe") == ""
 
     purge_queues(amqp_uri, LedgerProbe)
