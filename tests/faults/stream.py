@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 import eventlet
 from kombu import Connection, Producer
 
-from yilin.events import routing_key, serializer
+from yilin.events import Envelope, routing_key, serializer
 from yilin.outbox import event_exchange
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,14 @@ class Unit:
 
 
 def envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A tickets event as its relay publishes it: a CloudEvent (``data`` not validated)."""
+    return Envelope(
+        str(uuid.uuid4()), event_type, 1, "tickets", datetime.now(timezone.utc), str(uuid.uuid4()), data
+    ).to_message()
+
+
+def first_envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A tickets event in the first envelope, as publishers wrote it before CloudEvents."""
     return {
         "id": str(uuid.uuid4()),
         "type": event_type,

@@ -13,11 +13,11 @@ from kombu import Connection
 from sqlalchemy import MetaData, insert
 
 from tests.faults.ledger_probe import LedgerProbe
-from tests.faults.stream import StreamPublisher, envelope
+from tests.faults.stream import StreamPublisher, envelope, first_envelope
 from tests.faults.targets import _engine, purge_queues
 from tests.harness import migrate_service
 from yilin import topology
-from yilin.events import Envelope
+from yilin.events import routing_key
 from yilin.tables import define_kit_tables
 from yilinctl.cli import main
 
@@ -31,18 +31,15 @@ def cli(amqp_uri: str, *args: str, database: str = "") -> Any:
     return result.output
 
 
-def cloudevent(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-    """A tickets CloudEvent with any ``data`` (not validated: it is to be dead-lettered)."""
-    return Envelope(str(uuid.uuid4()), event_type, 1, "tickets", datetime.now(timezone.utc), None, data).to_message()
-
-
 def dead_letter(amqp_uri: str, count: int) -> list[dict[str, Any]]:
     """Publish ``count`` events and have the broker dead-letter each (rejected)."""
     topology.declare(amqp_uri, [LedgerProbe])
     purge_queues(amqp_uri, LedgerProbe)
     bodies = [
         # CloudEvents, and the first envelope an older publisher left in the queues
-        (cloudevent if n % 2 == 0 else envelope)("ticket.resolved", {"ticket_id": str(uuid.uuid4()), "broken": True})
+        (envelope if n % 2 == 0 else first_envelope)(
+            "ticket.resolved", {"ticket_id": str(uuid.uuid4()), "broken": True}
+        )
         for n in range(count)
     ]
     publisher = StreamPublisher(amqp_uri)
@@ -120,7 +117,7 @@ def test_outbox_backlog_and_oldest_age(amqp_uri: str, pg_url: str) -> None:
                 conn.execute(
                     insert(metadata.tables["outbox"]).values(
                         id=body["id"],
-                        type=body["type"],
+                        type=routing_key(body),
                         version=1,
                         message=body,
                         created_at=now - timedelta(seconds=age),
