@@ -30,6 +30,11 @@ def entity_tag(representation: Any) -> str:
     return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
 
 
+def content_tag(content: bytes) -> str:
+    """The strong entity tag of a non-JSON representation (a CSV export, a PDF)."""
+    return '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
+
+
 def require_match(if_match: Sequence[str] | None, representation: Any, field: str = "If-Match") -> None:
     """Raise :class:`PreconditionFailed` unless ``representation``'s tag is one of
     ``if_match`` (strong comparison; ``*`` matches any). ``None``: no condition (a caller

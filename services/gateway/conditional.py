@@ -15,6 +15,8 @@ HEADER = "If-Match"
 METHODS = ("PATCH", "PUT")
 # entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text
 _TAG = re.compile(r'\s*(W/)?("[\x21\x23-\x7e\x80-\xff]*")\s*')
+# The whole header, for the OpenAPI document (ASCII tags: what clients send back).
+PATTERN = r'^(\*|(W/)?"[\x21\x23-\x7e]*"( *, *(W/)?"[\x21\x23-\x7e]*")*)$'
 
 
 def if_match(header: str | None) -> list[str]:

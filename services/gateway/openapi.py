@@ -72,7 +72,7 @@ IF_MATCH = {
     "name": conditional.HEADER,
     "required": True,
     "description": "The ETag of the resource as last read (or `*`). Missing: 428; stale: 412; malformed: 400.",
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "pattern": conditional.PATTERN},
 }
 IDEMPOTENCY_KEY = {
     "in": "header",

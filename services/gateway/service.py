@@ -47,7 +47,7 @@ from yilin.errors import (
     YilinError,
     load,
 )
-from yilin.etags import entity_tag
+from yilin.etags import content_tag, entity_tag
 from yilin.identity import IDENTITY_KEY, Caller, Identity, sign_assertion
 from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation
@@ -318,6 +318,8 @@ class GatewayService:
         """The handler's result as the response: list cursors sealed, an ``ETag`` on a
         resource read or written."""
         if isinstance(result, Response):
+            if route.etagged and result.status_code == 200:
+                result.headers["ETag"] = content_tag(result.get_data())
             return result
         if route.paged and isinstance(result, dict) and result.get("next_cursor"):
             result = {**result, "next_cursor": cursors.seal(self._cursor_key, route.template, result["next_cursor"])}
