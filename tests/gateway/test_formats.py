@@ -8,6 +8,7 @@ import base64
 from typing import Any
 
 import eventlet
+import psycopg2
 import requests
 
 from tests.gateway.test_registry_api import id_number, seed_places
@@ -76,10 +77,21 @@ def test_every_error_is_problem_details_naming_its_fields(stack: Any, http: Any)
     assert "id_number" in problem_fields(conflict) and problem(conflict, 409, "conflict")
 
 
-def test_503_is_problem_details(stack: Any, http: Any) -> None:
+def test_failures_behind_the_gateway_are_problem_details(stack: Any, http: Any, pg_url: str) -> None:
     s = stack("gateway")  # no registry behind it
+    problem(http.get(f"{s.url}/api/v1/places"), 503, "unavailable")
+
+    s = stack("registry", "gateway", database=pg_url)
+    assert http.get(f"{s.url}/api/v1/places").status_code == 200
+    admin = psycopg2.connect(pg_url)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("ALTER TABLE registry.places RENAME TO places_gone")  # the registry now fails
+    admin.close()
     r = http.get(f"{s.url}/api/v1/places")
-    problem(r, 503, "unavailable")
+    body = problem(r, 500, "internal-error")
+    assert body["detail"] == "an internal error occurred" and "errors" not in body  # no internals
+    assert "UndefinedTable" not in r.text and "SELECT" not in r.text
 
 
 def test_updates_need_the_current_etag(stack: Any, http: Any) -> None:
