@@ -78,7 +78,7 @@ problem details object, `{MEDIA_TYPE}`:
 - The public HTML pages under `/pages/` answer errors as HTML pages; a request line over
   8 KiB gets 414 with no body from the HTTP server.
 
-The OpenAPI document (docs/openapi.json) lists the same catalogue as `x-problem-types`, and
+The OpenAPI document (docs/openapi.json) lists the same catalogue as `components.x-problem-types`, and
 every operation's error responses use the `Problem` schema.
 
 | status | type | title | when |

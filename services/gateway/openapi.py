@@ -91,7 +91,7 @@ OPAQUE_CURSOR = {
 
 
 def problem_types() -> dict[str, Any]:
-    """The catalogue of problem types, as the ``x-problem-types`` extension."""
+    """The catalogue of problem types, as the components' ``x-problem-types`` extension."""
     return {t.uri: {"status": t.status, "title": t.title, "description": t.description} for t in CATALOGUE.values()}
 
 
@@ -111,7 +111,7 @@ def build_openapi(router: Router) -> dict[str, Any]:
         info={
             "description": "The public HTTP API of Yilin, a district's volunteer service platform. "
             f"Every error is RFC 9457 problem details ({MEDIA_TYPE}) with a `type` under {BASE} "
-            "(catalogued in docs/problems.md and `x-problem-types`); field errors are the `errors` member. "
+            "(catalogued in docs/problems.md and `components.x-problem-types`); field errors are the `errors` member. "
             "Resource reads carry a strong ETag; PATCH and PUT need If-Match.",
             "license": {"name": "Apache-2.0"},
         },
@@ -171,5 +171,5 @@ def build_openapi(router: Router) -> dict[str, Any]:
             for param in operation.get("parameters", []):
                 if param.get("in") == "query" and param.get("name") == "cursor":
                     param["schema"] = OPAQUE_CURSOR  # the gateway seals the service's cursor
-    document["x-problem-types"] = problem_types()
+    document["components"]["x-problem-types"] = problem_types()
     return document

@@ -52,7 +52,7 @@ def test_every_error_response_is_a_catalogued_problem() -> None:
                 assert any(p["name"] == "If-Match" and p["required"] for p in operation["parameters"]), path
                 assert "ETag" in operation["responses"]["200"]["headers"], path
     page = (ROOT / "docs" / "problems.md").read_text()
-    assert set(doc["x-problem-types"]) == {t.uri for t in CATALOGUE.values()}
+    assert set(doc["components"]["x-problem-types"]) == {t.uri for t in CATALOGUE.values()}
     for kind in CATALOGUE.values():
         assert kind.uri.startswith(BASE) and f"`{kind.uri}`" in page, kind.code
         assert re.search(rf"\|\s*{kind.status}\s*\|", page), kind.status
