@@ -67,6 +67,12 @@ ETAG_HEADER = {
         "schema": {"type": "string"},
     }
 }
+REPLAYED_HEADER = {
+    idempotency.REPLAYED_HEADER: {
+        "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
 IF_MATCH = {
     "in": "header",
     "name": conditional.HEADER,
@@ -156,6 +162,8 @@ def build_openapi(router: Router) -> dict[str, Any]:
             success.setdefault("content", {})[media_type] = {"schema": media_schema(media_type)}
         if route.etagged:
             success["headers"] = ETAG_HEADER
+        if route.method == "POST":
+            success["headers"] = REPLAYED_HEADER
         operation["responses"][str(route.status)] = success
         for status in route.error_statuses:
             operation["responses"][str(status)] = f"Problem{status}"
