@@ -61,13 +61,16 @@ LINT = $(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/
 lint: install-lint
 	$(LINT)
 
-## contract: regenerate the published event contract (docs/asyncapi.yaml, docs/events/)
+## contract: regenerate the published contracts: events (docs/asyncapi.yaml, docs/events/)
+## and HTTP (docs/openapi.json)
 contract: install
 	$(PY) -m yilinctl.contract
+	$(PY) -m yilinctl.api_contract
 
 ## contract-check: fail if the committed contract differs from the code; validate it with the AsyncAPI parser
 contract-check: install-test
 	$(PY) -m yilinctl.contract --check
+	$(PY) -m yilinctl.api_contract --check
 	test -d tools/asyncapi/node_modules || npm ci --prefix tools/asyncapi --ignore-scripts --no-audit --no-fund
 	node tools/asyncapi/validate.mjs docs/asyncapi.yaml
 

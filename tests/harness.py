@@ -220,3 +220,10 @@ class ServiceProcess:
 
 def envelope_json(message: dict[str, Any]) -> dict[str, Any]:
     return json.loads(message["raw"]) if isinstance(message["raw"], (str, bytes)) else message["body"]
+
+
+def if_match(session: Any, url: str) -> dict[str, str]:
+    """The ``If-Match`` header a PATCH or PUT of ``url`` needs: the ETag of a GET of it."""
+    response = session.get(url, timeout=10)
+    assert response.status_code == 200 and response.headers.get("ETag"), (response.status_code, response.text)
+    return {"If-Match": response.headers["ETag"]}

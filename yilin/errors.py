@@ -71,6 +71,14 @@ class Conflict(YilinError):
 
 
 @deserialize_to_instance
+class PreconditionFailed(YilinError):
+    """The resource changed since the client read it: its ``If-Match`` tag is stale."""
+
+    status = 412
+    code = "precondition_failed"
+
+
+@deserialize_to_instance
 class PayloadTooLarge(YilinError):
     status = 413
     code = "payload_too_large"

@@ -25,3 +25,11 @@ def get_or_404(session: Session, model: type[Row], ident: Any, field: str, what:
     in the singular)."""
     name = what or getattr(model, "__tablename__", model.__name__).removesuffix("s")
     return found(session.get(model, str(ident)), f"{name} {ident} does not exist", field)
+
+
+def lock_or_404(session: Session, model: type[Row], ident: Any, field: str, what: str | None = None) -> Row:
+    """As :func:`get_or_404`, with the row locked until the transaction ends (``SELECT …
+    FOR UPDATE``) and read afresh, so a check made on it holds when the change commits."""
+    name = what or getattr(model, "__tablename__", model.__name__).removesuffix("s")
+    row = session.get(model, str(ident), with_for_update=True, populate_existing=True)
+    return found(row, f"{name} {ident} does not exist", field)

@@ -1,36 +1,38 @@
-"""``Idempotency-Key`` on POST: a client that retries a write after a timeout or a
-dropped connection gets the first answer again instead of a second change.
+"""``Idempotency-Key`` on POST, as the IETF draft "The Idempotency-Key HTTP Header
+Field" specifies: a client that retries a write after a timeout or a dropped connection
+gets the first answer again instead of a second change.
 
 The gateway keeps (caller, key) → (request fingerprint, status, body) in its own
 database for 24 hours. The key is claimed with an INSERT before the service is called,
-so of any number of concurrent replays exactly one reaches the service; the others wait
-for its answer (polling the row) and return it. The same key with a different request
-is refused with 409. A request that fails without an answer (service unavailable,
-internal error) gives its claim up, so the client may retry under the same key."""
+so of any number of concurrent requests exactly one reaches the service. A request
+under a key whose first request is still being processed is refused with 409
+(``idempotency-key-in-use``); once the first has its answer, a retry gets that answer
+again (``Idempotent-Replayed: true``). The same key with a different request (method,
+path, query or body) is refused with 422 (``idempotency-key-reused``). A request that
+fails without an answer (service unavailable, internal error) gives its claim up, so
+the client may retry under the same key."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import random
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-import eventlet
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.wrappers import Request, Response
 
-from yilin.errors import Conflict, InvalidInput, YilinError
+from services.gateway.problems import IdempotencyKeyInUse, IdempotencyKeyReused, problem_response
+from yilin.errors import InvalidInput, YilinError
 from yilin.tables import define_kit_tables
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEEP = timedelta(hours=24)
 ABANDONED = timedelta(minutes=5)  # a claim still unanswered after this: its gateway died mid-request
-WAIT_SECONDS = 30.0  # how long a replay waits for the first request's answer
 MAX_KEY_LENGTH = 200
 
 metadata = MetaData()
@@ -76,36 +78,33 @@ def guard(
             f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters", {HEADER: ["invalid idempotency key"]}
         )
     engine = db.provider.engine
-    deadline = time.monotonic() + WAIT_SECONDS
     while True:
         if _claim(engine, subject, key, print_):
-            return _first(engine, subject, key, respond)
+            return _first(engine, subject, key, respond, request.path)
         row = _load(engine, subject, key)
-        if row is None:  # the first request gave up its claim; try to take it
-            continue
-        if row.fingerprint != print_:
-            raise Conflict(
-                f"this {HEADER} was already used for a different request",
-                {HEADER: ["already used with a different method, path or body"]},
-            )
-        if row.status is not None:
-            response = Response(row.body, status=row.status, mimetype=row.content_type or "application/json")
-            response.headers[REPLAYED_HEADER] = "true"
-            return response
-        if time.monotonic() > deadline:
-            raise Conflict(
-                f"a request with this {HEADER} is still being processed; retry later", {HEADER: ["in progress"]}
-            )
-        eventlet.sleep(0.05)
+        if row is not None:
+            break
+        # the first request gave up its claim between our insert and read: try to take it
+    if row.fingerprint != print_:
+        raise IdempotencyKeyReused(
+            f"this {HEADER} was already used for a different request",
+            {HEADER: ["already used with a different method, path, query or body"]},
+        )
+    if row.status is None:
+        raise IdempotencyKeyInUse(
+            f"a request with this {HEADER} is still being processed; retry when it has completed",
+            {HEADER: ["in progress"]},
+        )
+    response = Response(row.body, status=row.status, mimetype=row.content_type or "application/json")
+    response.headers[REPLAYED_HEADER] = "true"
+    return response
 
 
-def _first(engine: Any, subject: str, key: str, respond: Callable[[], Response]) -> Response:
+def _first(engine: Any, subject: str, key: str, respond: Callable[[], Response], instance: str) -> Response:
     try:
         response = respond()
     except YilinError as error:  # an answer too: a replay must get the same refusal
-        response = Response(
-            json.dumps(error.to_body(), ensure_ascii=False), status=error.status, mimetype="application/json"
-        )
+        response = problem_response(error, instance)
     except BaseException:
         _release(engine, subject, key)
         raise

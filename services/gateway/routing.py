@@ -32,6 +32,9 @@ class Call:
     body: Any
     headers: dict[str, str]
     read: bool = False  # a GET: the service is called through its read proxy
+    # A PATCH or PUT: the strong tags of its If-Match (["*"] for any), for the service's write
+    # RPC to compare inside its transaction (services.gateway.conditional).
+    if_match: list[str] | None = None
 
     def rpc(self, service: str) -> Any:
         """The RPC proxy of ``service`` (for a read, the one that sends reads: see yilin.rpc)."""
@@ -57,6 +60,33 @@ class Route:
     # so the OpenAPI document declares every Content-Type the route answers with.
     media_types: tuple[str, ...] = ()
     path_params: tuple[str, ...] = field(default_factory=tuple)
+    # The part of the JSON answer the ETag is computed over: the resource itself (the
+    # default), or, when the answer carries more than the target resource (PUT
+    # …/selection answers with the volunteer's totals), the target's representation.
+    tagged: Callable[[Any], Any] | None = None
+
+    @property
+    def conditional(self) -> bool:
+        """A PATCH or PUT: it needs ``If-Match``."""
+        return self.method in ("PATCH", "PUT")
+
+    @property
+    def paged(self) -> bool:
+        """A list: it takes a ``cursor`` and answers ``next_cursor``."""
+        return self.query is not None and "cursor" in self.query._declared_fields
+
+    @property
+    def etagged(self) -> bool:
+        """Its JSON answer carries an ``ETag``: a read of one resource, or a conditional write."""
+        return (self.method == "GET" or self.conditional) and not self.paged and self.status == 200
+
+    @property
+    def error_statuses(self) -> tuple[int, ...]:
+        """Every error status the route may answer (besides ``errors``, those that come with
+        a body, a precondition, and 500/503 that any route can meet)."""
+        extra = (415,) if self.body is not None else ()
+        extra += (412, 428) if self.conditional else ()
+        return tuple(sorted({*self.errors, *extra, 500, 503} - ({401} if self.public else set())))
 
     @cached_property
     def query_schema(self) -> Schema | None:

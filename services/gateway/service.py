@@ -20,13 +20,20 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from services import METRICS_PORTS
-from services.gateway import idempotency, routes  # noqa: F401 - registers the routes
+from services.gateway import conditional, cursors, idempotency, routes  # noqa: F401 - registers the routes
 from services.gateway.auth import ANONYMOUS, AuthSettings, authenticate, authorise
 from services.gateway.openapi import build_openapi
 from services.gateway.pages import views as pages
+from services.gateway.problems import (
+    InternalError,
+    MethodNotAllowed,
+    Unavailable,
+    UnsupportedMediaType,
+    problem_response,
+)
 from services.gateway.ratelimit import RateLimit
-from services.gateway.routing import BACKENDS, ROUTER, Call
-from services.gateway.web import JsonWebServer
+from services.gateway.routing import BACKENDS, ROUTER, Call, Route
+from services.gateway.web import ProblemWebServer
 from yilin import tracing
 from yilin.db import Database
 from yilin.errors import (
@@ -40,6 +47,7 @@ from yilin.errors import (
     YilinError,
     load,
 )
+from yilin.etags import content_tag, entity_tag
 from yilin.identity import IDENTITY_KEY, Caller, Identity, sign_assertion
 from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation
@@ -74,7 +82,7 @@ def _depth(value: Any) -> int:
 class ApiEntrypoint(SignatureCheckedOnce, HttpRequestHandler):
     """nameko's HTTP entrypoint, carrying a correlation id into the worker context."""
 
-    server = JsonWebServer()  # errors before routing are JSON too
+    server = ProblemWebServer()  # errors before routing are problem details too
 
     def handle_request(self, request: Request) -> Response:
         request.shallow = False
@@ -129,13 +137,11 @@ def json_response(status: int, payload: Any) -> Response:
     return Response(body, status=status, mimetype="application/json")
 
 
-def error_response(error: YilinError) -> Response:
-    response = json_response(error.status, error.to_body())
-    if isinstance(error, Unauthenticated):
-        response.headers["WWW-Authenticate"] = 'Bearer realm="yilin-api"'
-    if isinstance(error, TooManyRequests):
-        response.headers["Retry-After"] = (error.fields.get("retry_after") or ["60"])[0]
-    return response
+def error_response(error: YilinError, instance: str | None = None) -> Response:
+    return problem_response(error, instance)
+
+
+JSON_TYPES = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
 
 
 class GatewayService:
@@ -234,18 +240,18 @@ class GatewayService:
         try:
             return self._dispatch(request)
         except YilinError as error:
-            return error_response(error)
+            return error_response(error, request.path)
         except RequestEntityTooLarge:
-            return error_response(PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes"))
+            return error_response(PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes"), request.path)
         except (UnknownService, MethodNotFound):
             log.warning("service unavailable", exc_info=True)
-            return json_response(503, {"error": "unavailable", "message": "a service is not answering; try again"})
+            return error_response(Unavailable("a service is not answering; try again"), request.path)
         except RemoteError as error:
             log.error("service failed: %s", error.exc_type)
-            return json_response(500, {"error": "internal", "message": "an internal error occurred"})
+            return error_response(InternalError("an internal error occurred"), request.path)
         except Exception:  # never show a caller a stack trace or internals
             log.exception("gateway failed on %s %s", request.method, self.context.data.get("yilin.route"))
-            return json_response(500, {"error": "internal", "message": "an internal error occurred"})
+            return error_response(InternalError("an internal error occurred"), request.path)
 
     def _dispatch(self, request: Request) -> Response:
         data = self.context.data
@@ -255,7 +261,7 @@ class GatewayService:
         except LookupError:
             raise NotFound("no such resource", {"path": [request.path]}) from None
         except PermissionError as allowed:
-            response = json_response(405, {"error": "method_not_allowed", "message": f"allowed: {allowed}"})
+            response = error_response(MethodNotAllowed(f"allowed: {allowed}"), request.path)
             response.headers["Allow"] = str(allowed)
             return response
         data["yilin.route"] = route.template
@@ -272,11 +278,14 @@ class GatewayService:
         if bad_ids:
             raise InvalidInput("malformed id in the path", bad_ids)
         query = request.args.to_dict()
+        if route.paged and query.get("cursor"):  # sealed by the gateway; the service pages by its own
+            query["cursor"] = cursors.unseal(self._cursor_key, route.template, query["cursor"])
         if route.query_schema is not None:
             load(route.query_schema, query)
         elif query:
             raise InvalidInput("this route takes no query parameters", {k: ["unknown parameter"] for k in query})
         body = self._body(request) if route.body is not None else None
+        if_match = conditional.if_match(request.headers.get(conditional.HEADER)) if route.conditional else None
         if route.body_schema is not None:
             load(route.body_schema, body)  # a JSON null or list is refused here too
         call = Call(
@@ -287,11 +296,11 @@ class GatewayService:
             body=body,
             headers=dict(request.headers),
             read=request.method == "GET",
+            if_match=if_match,
         )
 
         def respond() -> Response:
-            result = route.handler(call)
-            return result if isinstance(result, Response) else json_response(route.status, result)
+            return self._respond(route, route.handler(call))
 
         return idempotency.guard(
             self.db,
@@ -300,6 +309,24 @@ class GatewayService:
             lambda: idempotency.fingerprint(request.method, request.path, query, body),
             respond,
         )
+
+    @property
+    def _cursor_key(self) -> bytes:
+        return cursors.cursor_key(self.context.config)
+
+    def _respond(self, route: Route, result: Any) -> Response:
+        """The handler's result as the response: list cursors sealed, an ``ETag`` on a
+        resource read or written."""
+        if isinstance(result, Response):
+            if route.etagged and result.status_code == 200:
+                result.headers["ETag"] = content_tag(result.get_data())
+            return result
+        if route.paged and isinstance(result, dict) and result.get("next_cursor"):
+            result = {**result, "next_cursor": cursors.seal(self._cursor_key, route.template, result["next_cursor"])}
+        response = json_response(route.status, result)
+        if route.etagged:
+            response.headers["ETag"] = entity_tag(route.tagged(result) if route.tagged else result)
+        return response
 
     def _authenticate(self, request: Request) -> Identity:
         try:
@@ -313,6 +340,10 @@ class GatewayService:
     def _body(request: Request) -> Any:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes", {"body": ["too large"]})
+        if request.mimetype and not JSON_TYPES.match(request.mimetype):
+            raise UnsupportedMediaType(
+                f"the body must be application/json, not {request.mimetype}", {"Content-Type": ["not JSON"]}
+            )
         request.max_content_length = MAX_BODY_BYTES
         raw = request.get_data(cache=True)
         if not raw:

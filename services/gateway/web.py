@@ -1,5 +1,5 @@
 """The gateway's web server: nameko's, but what it refuses before any route runs is a
-JSON error body like every other answer of the API.
+problem details body like every other error of the API.
 
 nameko answers a URL none of its rules match with werkzeug's HTML page. The API's
 catch-all rule cannot match everything: werkzeug's ``path`` converter stops at a line
@@ -8,23 +8,30 @@ OpenAPI document does not declare (the fuzzer found it)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable
 
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-
-def json_http_error(exc: HTTPException) -> Response:
-    """werkzeug's error as ``{error, message}``, keeping headers such as ``Allow``."""
-    code = (exc.name or "error").lower().replace(" ", "_")
-    body = json.dumps({"error": code, "message": exc.description or exc.name or "error"})
-    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
-    return Response(body, status=exc.code or 500, headers=headers, mimetype="application/json")
+from services.gateway.problems import CATALOGUE, problem_response
+from yilin.errors import YilinError
 
 
-class JsonWsgiApp(WsgiApp):
+def problem_http_error(exc: HTTPException, instance: str | None = None) -> Response:
+    """werkzeug's error as problem details, keeping headers such as ``Allow``."""
+    status = exc.code or 500
+    kind = next((t for t in CATALOGUE.values() if t.status == status), CATALOGUE["bad_request"])
+    error = YilinError(exc.description or exc.name or kind.title)
+    error.status, error.code = status, kind.code  # an instance of the status, not a new class per code
+    response = problem_response(error, instance)
+    for key, value in exc.get_headers():
+        if key.lower() != "content-type":
+            response.headers[key] = value
+    return response
+
+
+class ProblemWsgiApp(WsgiApp):
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ, shallow=True)  # as nameko's: the body stays unread until the handler
         try:
@@ -32,10 +39,10 @@ class JsonWsgiApp(WsgiApp):
             request.path_values = values
             response = provider.handle_request(request)
         except HTTPException as exc:
-            response = json_http_error(exc)
+            response = problem_http_error(exc, request.path)
         return response(environ, start_response)
 
 
-class JsonWebServer(WebServer):
-    def get_wsgi_app(self) -> JsonWsgiApp:
-        return JsonWsgiApp(self)
+class ProblemWebServer(WebServer):
+    def get_wsgi_app(self) -> ProblemWsgiApp:
+        return ProblemWsgiApp(self)

@@ -18,6 +18,7 @@ from services.hours.store import LedgerStore
 from services.hours.views import EntryView, SheetView, entry_view, sheet_view
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound
+from yilin.etags import Precondition, no_precondition
 from yilin.identity import Identity
 
 star_level = rules.star_level  # kept importable from here: the ledger's best-known rule
@@ -357,7 +358,12 @@ def reject_correction(uow: UnitOfWork, caller: Identity, correction_id: Any, dat
 
 # -- selection (5★) -----------------------------------------------------------------------------
 def set_selection(
-    uow: UnitOfWork, caller: Identity, volunteer_id: Any, selected: bool, star_minutes: Sequence[int]
+    uow: UnitOfWork,
+    caller: Identity,
+    volunteer_id: Any,
+    selected: bool,
+    star_minutes: Sequence[int],
+    precondition: Precondition = no_precondition,
 ) -> VolunteerTotal:
     if caller.role not in SELECTORS:
         raise Forbidden("only an organisation's administrator selects volunteers", {"selected": ["not allowed"]})
@@ -367,6 +373,7 @@ def set_selection(
     if not store.volunteer_known(str(volunteer_id)):
         raise NotFound("unknown volunteer", {"volunteer_id": ["not found"]})
     total = store.lock_total(str(volunteer_id))
+    precondition({"volunteer_id": total.volunteer_id, "selected": total.selected})  # under the lock
     total.selected = selected
     restar(uow, store, total, star_minutes)
     return total

@@ -87,6 +87,11 @@ class SelectionIn(Schema):
     selected = StrictBoolean(required=True, metadata={"description": "Selected by the organisation (needed for 5★)."})
 
 
+class SelectionOut(Schema):
+    volunteer_id = fields.String(required=True)
+    selected = fields.Boolean(required=True, metadata={"description": "Selected by the organisation (needed for 5★)."})
+
+
 class EntryOut(Schema):
     id = fields.String(required=True)
     volunteer_id = fields.String(required=True)

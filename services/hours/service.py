@@ -26,6 +26,7 @@ from services.hours.schemas import (
     PeriodQuery,
     RejectIn,
     SelectionIn,
+    SelectionOut,
     SheetIn,
     SheetOut,
     VolunteerRecordOut,
@@ -37,6 +38,7 @@ from yilin.audit import AuditLogRpc
 from yilin.consuming import consumes
 from yilin.db import Database, UnitOfWork
 from yilin.errors import load
+from yilin.etags import require_match
 from yilin.events import Envelope
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
@@ -45,7 +47,7 @@ from yilin.rpc import rpc
 from yilin.tracing import Tracing
 
 ENTRY, ENTRIES, SHEET = EntryOut(), page_schema(EntryOut)(), SheetOut()
-TOTAL, LEADERBOARD = VolunteerTotalOut(), LeaderboardOut()
+TOTAL, LEADERBOARD, SELECTION = VolunteerTotalOut(), LeaderboardOut(), SelectionOut()
 CERTIFICATE, CERTIFICATE_CHECK, RECORD = CertificateOut(), CertificateCheckOut(), VolunteerRecordOut()
 PERIOD_QUERY = PeriodQuery()  # a total's: built once (construction costs more than a load)
 
@@ -163,10 +165,24 @@ class HoursService(AuditLogRpc):
             return LEADERBOARD.dump(standings.leaderboard(session, q))
 
     @rpc
-    def set_selection(self, volunteer_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def get_selection(self, volunteer_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return SELECTION.dump(standings.volunteer_total(session, volunteer_id))
+
+    @rpc
+    def set_selection(
+        self, volunteer_id: str, payload: dict[str, Any], if_match: list[str] | None = None
+    ) -> dict[str, Any]:
         data = load(SelectionIn(), payload)
         with self.db.transaction() as uow:
-            ledger.set_selection(uow, self.caller, volunteer_id, data["selected"], self.settings.star_minutes)
+            ledger.set_selection(
+                uow,
+                self.caller,
+                volunteer_id,
+                data["selected"],
+                self.settings.star_minutes,
+                lambda view: require_match(if_match, SELECTION.dump(view)),
+            )
         observe(uow.events)
         with self.db.read() as session:
             return TOTAL.dump(standings.volunteer_total(session, volunteer_id))

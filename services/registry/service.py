@@ -41,6 +41,7 @@ from services.registry.schemas import (
 from yilin.audit import AuditLogRpc
 from yilin.db import Database
 from yilin.errors import InvalidInput, load
+from yilin.etags import require_match
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
@@ -183,11 +184,17 @@ class RegistryService(AuditLogRpc):
         return VOLUNTEER.dump(volunteer)
 
     @rpc
-    def update_volunteer(self, volunteer_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def update_volunteer(
+        self, volunteer_id: str, payload: dict[str, Any], if_match: list[str] | None = None
+    ) -> dict[str, Any]:
         patch = load(VolunteerPatch(), payload)
         with self.db.transaction() as uow:
             access.volunteer_change(uow.session, self.caller, volunteer_id)
-            return VOLUNTEER.dump(volunteers.update_volunteer(uow, self.pii, volunteer_id, patch))
+            return VOLUNTEER.dump(
+                volunteers.update_volunteer(
+                    uow, self.pii, volunteer_id, patch, lambda view: require_match(if_match, VOLUNTEER.dump(view))
+                )
+            )
 
     @rpc
     def list_volunteers(self, query: dict[str, Any]) -> dict[str, Any]:

@@ -19,9 +19,10 @@ from services.registry.schemas import VolunteerIn
 from yilin.bulk import insert_rows
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, InvalidInput, NotFound, load_each
+from yilin.etags import Precondition, no_precondition
 from yilin.paging import paginate
 from yilin.pii import PersonalData, mask_phone
-from yilin.rows import get_or_404
+from yilin.rows import lock_or_404
 from yilin.sqljson import json_array_agg, json_object
 
 VOLUNTEER_ROWS = VolunteerIn(many=True)
@@ -177,9 +178,16 @@ def get_volunteer(session: Session, volunteer_id: Any) -> dict[str, Any]:
     return volunteer_view_by_id(session, volunteer_id)
 
 
-def update_volunteer(uow: UnitOfWork, pii: PersonalData, volunteer_id: Any, patch: dict[str, Any]) -> dict[str, Any]:
+def update_volunteer(
+    uow: UnitOfWork,
+    pii: PersonalData,
+    volunteer_id: Any,
+    patch: dict[str, Any],
+    precondition: Precondition = no_precondition,
+) -> dict[str, Any]:
     session = uow.session
-    volunteer = get_or_404(session, Volunteer, volunteer_id, "volunteer_id")
+    volunteer = lock_or_404(session, Volunteer, volunteer_id, "volunteer_id")
+    precondition(volunteer_view(session, volunteer))  # under the lock: a concurrent update waits
     if not patch:
         raise InvalidInput("nothing to change", {"_schema": ["give at least one field"]})
     if "community_id" in patch:

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from services.tickets.models import Category
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, InvalidInput, NotFound
+from yilin.etags import Precondition, no_precondition
 from yilin.paging import paginate
+from yilin.rows import lock_or_404
 
 
 def category_view(category: Category) -> dict[str, Any]:
@@ -53,8 +55,11 @@ def get_category(session: Session, category_id: Any) -> dict[str, Any]:
     return category_view(_get(session, category_id))
 
 
-def update_category(uow: UnitOfWork, category_id: Any, patch: dict[str, Any]) -> dict[str, Any]:
-    category = _get(uow.session, category_id)
+def update_category(
+    uow: UnitOfWork, category_id: Any, patch: dict[str, Any], precondition: Precondition = no_precondition
+) -> dict[str, Any]:
+    category = lock_or_404(uow.session, Category, category_id, "category_id", "category")
+    precondition(category_view(category))  # under the lock: a concurrent update waits
     assign = patch.get("assign_minutes", category.assign_minutes)
     if patch.get("resolve_minutes", category.resolve_minutes) < assign:
         raise InvalidInput(

@@ -35,6 +35,7 @@ from services.tickets.visibility import NEEDS_SCOPE, Visibility, visibility
 from yilin.audit import AuditLogRpc
 from yilin.db import Database
 from yilin.errors import NotFound, load
+from yilin.etags import require_match
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
@@ -80,10 +81,16 @@ class TicketsService(AuditLogRpc):
             return CATEGORY.dump(catalogue.get_category(session, category_id))
 
     @rpc
-    def update_category(self, category_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def update_category(
+        self, category_id: str, payload: dict[str, Any], if_match: list[str] | None = None
+    ) -> dict[str, Any]:
         patch = load(CategoryPatch(), payload)
         with self.db.transaction() as uow:
-            return CATEGORY.dump(catalogue.update_category(uow, category_id, patch))
+            return CATEGORY.dump(
+                catalogue.update_category(
+                    uow, category_id, patch, lambda view: require_match(if_match, CATEGORY.dump(view))
+                )
+            )
 
     @rpc
     def list_categories(self, query: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import requests
 
+from tests.harness import if_match
 from yilinctl.contract import event_types
 
 
@@ -45,7 +46,8 @@ class Api:
         return self._call("POST", path, json=json, **({"headers": headers} if headers else {}))
 
     def patch(self, path: str, json: dict[str, Any]) -> dict[str, Any]:
-        return self._call("PATCH", path, json=json)
+        """A conditional update, as clients make it: read the ETag, send it in If-Match."""
+        return self._call("PATCH", path, json=json, headers=if_match(self.http, self.base + path))
 
     def delete(self, path: str) -> dict[str, Any]:
         return self._call("DELETE", path)

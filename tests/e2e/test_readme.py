@@ -80,4 +80,5 @@ def test_the_readme_runs_as_written_against_a_fresh_stack(running_stack: Running
     )
     assert again.returncode != 0 and "409" in again.stderr, again
     refusal = json.loads(again.stdout.strip().splitlines()[-1])
-    assert "code" in refusal["fields"], refusal
+    assert refusal["type"] == "https://yilin.example/problems/conflict" and refusal["status"] == 409, refusal
+    assert "code" in {error["field"] for error in refusal["errors"]}, refusal

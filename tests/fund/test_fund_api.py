@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 
 from services.demo import DemoApi
 from services.fund import demo
+from tests.problems import problem, problem_fields
 from yilin.errors import Conflict, Forbidden
 from yilin.events import CloudEventSchema
 from yilin.identity import Identity
@@ -115,10 +116,10 @@ def test_profit_report_grows_the_pool_by_exactly_ten_percent(stack: Any, tap: An
     assert again.status_code == 201 and again.json() == report
     # the same id, another body: refused
     r = http.post(f"{s.url}/api/v1/fund/profit-reports", json={**body, "net_profit": "1.00"})
-    assert r.status_code == 409 and "transfer_id" in r.json()["fields"]
+    assert r.status_code == 409 and "transfer_id" in problem_fields(r)
     # a second report for the year: amend instead
     r = http.post(f"{s.url}/api/v1/fund/profit-reports", json={**body, "transfer_id": str(uuid.uuid4())})
-    assert r.status_code == 409 and "fiscal_year" in r.json()["fields"] and "amendment" in r.json()["message"]
+    assert r.status_code == 409 and "fiscal_year" in problem_fields(r) and "amendment" in problem(r)["detail"]
     assert http.get(pool).json()["balance_fen"] == 12345679
 
     # an amendment is a new version and moves only the difference
@@ -142,7 +143,7 @@ def test_profit_report_grows_the_pool_by_exactly_ten_percent(stack: Any, tap: An
         f"{s.url}/api/v1/fund/profit-reports/{report['id']}/amendments",
         json={"net_profit": "5.00", "reason": "stale", "transfer_id": str(uuid.uuid4())},
     )
-    assert r.status_code == 409 and "report_id" in r.json()["fields"]
+    assert r.status_code == 409 and "report_id" in problem_fields(r)
 
     trial = http.get(f"{s.url}/api/v1/fund/ledger/trial-balance").json()
     assert trial["balanced"] and trial["debits_fen"] == trial["credits_fen"] == 12345679 + 2345679
@@ -209,7 +210,7 @@ def test_disbursement_needs_two_distinct_approvals_and_the_report_reconciles(sta
         except Conflict as error:
             assert "approver" in error.fields
     r = http.post(pay, json={"transfer_id": str(uuid.uuid4())})
-    assert r.status_code == 409 and "status" in r.json()["fields"] and "1" in r.json()["message"]
+    assert r.status_code == 409 and "status" in problem_fields(r) and "1" in problem(r)["detail"]
     assert metric("yilin_disbursements_pending") == 2
 
     with as_(s, "member-b", "fund_committee") as b:
@@ -239,7 +240,7 @@ def test_disbursement_needs_two_distinct_approvals_and_the_report_reconciles(sta
     assert r.json()["status"] == "paid" and r.json()["transfer_id"] == transfer_id
     assert http.post(pay, json={"transfer_id": transfer_id}).json() == r.json()  # retry: first answer
     r2 = http.post(pay, json={"transfer_id": str(uuid.uuid4())})
-    assert r2.status_code == 409 and "status" in r2.json()["fields"]
+    assert r2.status_code == 409 and "status" in problem_fields(r2)
     [paid] = events.wait_for("disbursement.paid")
     assert paid["data"]["amount_fen"] == 368050 and paid["data"]["pool_balance_fen"] == 12345679 - 368050
     assert len(events.wait_for("disbursement.approved", 4)) == 4
@@ -290,7 +291,7 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_written(stack: An
     for body, status, field in cases:
         r = http.post(f"{s.url}/api/v1/fund/enterprises", json=body)
         assert r.status_code == status, (body, r.text)
-        assert field in r.json()["fields"], r.text
+        assert field in problem_fields(r), r.text
     assert http.get(f"{s.url}/api/v1/fund/enterprises").json()["items"] == []
     enterprise = register(http, s.url, ids)
 
@@ -309,17 +310,17 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_written(stack: An
         ({"transfer_id": "x"}, "transfer_id"),
     ]:
         r = http.post(f"{s.url}/api/v1/fund/profit-reports", json={**report, **bad})
-        assert r.status_code == 422 and field in r.json()["fields"], (bad, r.text)
+        assert r.status_code == 422 and field in problem_fields(r), (bad, r.text)
     r = http.post(
         f"{s.url}/api/v1/fund/disbursements",
         json={"community_id": ids["PD-01-01"], "category": "fireworks", "amount": "0.001", "purpose": "x"},
     )
-    assert r.status_code == 422 and {"category", "amount"} <= set(r.json()["fields"])
+    assert r.status_code == 422 and {"category", "amount"} <= set(problem_fields(r))
     r = http.post(
         f"{s.url}/api/v1/fund/disbursements",
         json={"community_id": ids["PD-01-01"], "category": "other", "amount": "0.00", "purpose": "x"},
     )
-    assert r.status_code == 422 and "amount" in r.json()["fields"]
+    assert r.status_code == 422 and "amount" in problem_fields(r)
 
     # representatives report only their own enterprise (or their owner's)
     with as_(s, "rep-x", "enterprise_rep", str(uuid.uuid4())) as stranger:

@@ -17,6 +17,7 @@ from services.demo import DemoApi
 from services.hours import demo
 from tests.gateway.test_registry_api import id_number, seed_places
 from tests.harness import wait_until
+from tests.problems import problem_fields
 from yilin.errors import Conflict, Forbidden
 from yilin.identity import Identity
 
@@ -91,9 +92,9 @@ def test_sheets_verification_certificate_and_record(stack: Any, http: Any) -> No
     for body, status in bad:
         r = http.post(sheets, json=body)
         assert r.status_code == status, r.text
-        assert "entries" in r.json()["fields"], r.text
+        assert "entries" in problem_fields(r), r.text
     r = http.post(sheets, json={**base, "served_on": "yesterday", "entries": [{"volunteer_id": v0, "minutes": 5}]})
-    assert r.status_code == 422 and "served_on" in r.json()["fields"]
+    assert r.status_code == 422 and "served_on" in problem_fields(r)
     assert http.get(f"{s.url}/api/v1/hours/entries").json()["items"] == []
 
     r = http.post(
@@ -112,7 +113,7 @@ def test_sheets_verification_certificate_and_record(stack: Any, http: Any) -> No
     assert [e["minutes"] for e in sheet["entries"]] == [150, 180, 90]
     assert {e["status"] for e in sheet["entries"]} == {"pending"}
     r = http.post(sheets, json={**base, "entries": [{"volunteer_id": v0, "start_time": "11:00", "end_time": "12:00"}]})
-    assert r.status_code == 409 and "entries" in r.json()["fields"]
+    assert r.status_code == 409 and "entries" in problem_fields(r)
     assert len(http.get(f"{s.url}/api/v1/hours/entries").json()["items"]) == 3
 
     e0, e1, e2 = (e["id"] for e in sheet["entries"])
@@ -124,10 +125,10 @@ def test_sheets_verification_certificate_and_record(stack: Any, http: Any) -> No
         with pytest.raises(Conflict):
             hours.verify_entry(e0)
     r = http.post(f"{s.url}/api/v1/hours/entries/{e2}/reject", json={"reason_code": "not_served"})
-    assert r.status_code == 422 and "reason" in r.json()["fields"]
+    assert r.status_code == 422 and "reason" in problem_fields(r)
     assert http.post(f"{s.url}/api/v1/hours/entries/{e1}/verify").status_code == 200
     r = http.post(f"{s.url}/api/v1/hours/entries/{e1}/verify")
-    assert r.status_code == 409 and "entry_id" in r.json()["fields"]
+    assert r.status_code == 409 and "entry_id" in problem_fields(r)
     assert (
         http.post(f"{s.url}/api/v1/hours/entries/{e2}/reject", json={"reason": "没有到场"}).json()["status"]
         == "rejected"
@@ -150,9 +151,9 @@ def test_sheets_verification_certificate_and_record(stack: Any, http: Any) -> No
     r = http.post(
         f"{s.url}/api/v1/hours/certificates", json={**issue, "to": (SERVED_ON - timedelta(days=40)).isoformat()}
     )
-    assert r.status_code == 422 and "to" in r.json()["fields"]
+    assert r.status_code == 422 and "to" in problem_fields(r)
     r = http.post(f"{s.url}/api/v1/hours/certificates", json={**issue, "volunteer_id": v2})
-    assert r.status_code == 422 and "volunteer_id" in r.json()["fields"]  # nothing verified to certify
+    assert r.status_code == 422 and "volunteer_id" in problem_fields(r)  # nothing verified to certify
     r = http.post(f"{s.url}/api/v1/hours/certificates", json=issue)
     assert r.status_code == 201, r.text
     cert = r.json()
@@ -190,9 +191,9 @@ def test_sheets_verification_certificate_and_record(stack: Any, http: Any) -> No
     altered_serial = number[:8] + str((int(number[8:15]) + 1) % 10**7).zfill(7) + number[15:]
     for altered in (altered_mac, altered_serial, number.replace("YLZM", "YLZN")):
         r = http.get(check, params={"number": altered})
-        assert r.status_code in (404, 422) and "number" in r.json()["fields"], (altered, r.text)
+        assert r.status_code in (404, 422) and "number" in problem_fields(r), (altered, r.text)
     r = http.get(check, params={"number": number, "minutes": 1500})
-    assert r.status_code == 422 and "minutes" in r.json()["fields"]
+    assert r.status_code == 422 and "minutes" in problem_fields(r)
 
     # the national record, as JSON and CSV
     record = http.get(f"{s.url}/api/v1/hours/volunteers/{v0}/record").json()

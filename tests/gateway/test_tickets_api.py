@@ -8,6 +8,7 @@ from typing import Any
 
 from services.tickets.events import EVENTS
 from tests.harness import wait_until
+from tests.problems import problem, problem_fields
 from tests.tickets.district import PERSONAL, build, ticket_body
 from yilin.events import CloudEventSchema
 from yilin.identity import Identity
@@ -145,20 +146,20 @@ def test_bad_input_is_refused_and_writes_nothing(stack: Any, tap: Any, http: Any
     for body, status, field in cases:
         r = http.post(f"{api}/tickets", json=body)
         assert r.status_code == status, (field, r.text)
-        assert field in r.json()["fields"], r.text
+        assert field in problem_fields(r), r.text
     assert http.get(f"{api}/tickets").json()["items"] == []
 
     tid = http.post(f"{api}/tickets", json=good).json()["id"]
     assign = {"team_id": district.team["id"], "volunteer_ids": district.members}
     r = http.post(f"{api}/tickets/{tid}/start", json={})
-    assert r.status_code == 409 and r.json()["fields"]["allowed"] == ["assign", "cancel", "escalate"]
-    assert "allowed: assign, cancel, escalate" in r.json()["message"]
+    assert r.status_code == 409 and problem_fields(r)["allowed"] == ["assign", "cancel", "escalate"]
+    assert "allowed: assign, cancel, escalate" in problem(r)["detail"]
     r = http.post(f"{api}/tickets/{tid}/assign", json={**assign, "volunteer_ids": [district.outsider]})
-    assert r.status_code == 422 and "volunteer_ids" in r.json()["fields"]
+    assert r.status_code == 422 and "volunteer_ids" in problem_fields(r)
     r = http.post(f"{api}/tickets/{tid}/assign", json={**assign, "volunteer_ids": [district.suspended]})
-    assert r.status_code == 409 and "suspended" in str(r.json()["fields"]["volunteer_ids"])
+    assert r.status_code == 409 and "suspended" in str(problem_fields(r)["volunteer_ids"])
     r = http.post(f"{api}/tickets/{tid}/assign", json={**assign, "team_id": "00000000-0000-0000-0000-000000000000"})
-    assert r.status_code == 404 and "team_id" in r.json()["fields"]
+    assert r.status_code == 404 and "team_id" in problem_fields(r)
     assert http.get(f"{api}/tickets/{tid}").json()["state"] == "opened"
     assert len(http.get(f"{api}/tickets/{tid}/history").json()["items"]) == 1
 
@@ -173,7 +174,7 @@ def test_bad_input_is_refused_and_writes_nothing(stack: Any, tap: Any, http: Any
         ([{"volunteer_id": district.outsider, "minutes": 30}], "volunteers"),
     ]:
         r = http.post(f"{api}/tickets/{tid}/resolve", json={"volunteers": served})
-        assert r.status_code == 422 and field in r.json()["fields"], r.text
+        assert r.status_code == 422 and field in problem_fields(r), r.text
     assert http.get(f"{api}/tickets/{tid}").json()["state"] == "in_progress"
     assert (
         http.post(
@@ -183,10 +184,10 @@ def test_bad_input_is_refused_and_writes_nothing(stack: Any, tap: Any, http: Any
     )
     for rating in (0, 6, "5", None):
         r = http.post(f"{api}/tickets/{tid}/confirm", json={"rating": rating})
-        assert r.status_code == 422 and "rating" in r.json()["fields"], r.text
+        assert r.status_code == 422 and "rating" in problem_fields(r), r.text
     # the resident may reopen only inside the window (0 days here)
     r = http.post(f"{api}/tickets/{tid}/reopen", json={})
-    assert r.status_code == 409 and "resolved_at" in r.json()["fields"]
+    assert r.status_code == 409 and "resolved_at" in problem_fields(r)
     with s.rpc("tickets", Identity("someone-else", "resident")) as stranger:
         try:
             stranger.confirm(tid, {"rating": 1})
@@ -207,12 +208,12 @@ def test_bad_input_is_refused_and_writes_nothing(stack: Any, tap: Any, http: Any
         f"{api}/ticket-categories",
         json={"code": "lost_key", "name": "x", "skill": "locksmith", "assign_minutes": 10, "resolve_minutes": 60},
     )
-    assert r.status_code == 409 and "code" in r.json()["fields"]
+    assert r.status_code == 409 and "code" in problem_fields(r)
     r = http.post(
         f"{api}/ticket-categories",
         json={"code": "pet_care", "name": "宠物照看", "skill": "pets", "assign_minutes": 60, "resolve_minutes": 30},
     )
-    assert r.status_code == 422 and "resolve_minutes" in r.json()["fields"]
+    assert r.status_code == 422 and "resolve_minutes" in problem_fields(r)
     r = http.post(
         f"{api}/ticket-categories",
         json={
@@ -224,7 +225,7 @@ def test_bad_input_is_refused_and_writes_nothing(stack: Any, tap: Any, http: Any
             "fields": [{"code": "kind", "label": "Kind", "type": "single_choice"}],
         },
     )
-    assert r.status_code == 422 and "fields" in r.json()["fields"]
+    assert r.status_code == 422 and "fields" in problem_fields(r)
     r = http.post(
         f"{api}/ticket-categories",
         json={
@@ -250,7 +251,7 @@ def test_bad_input_is_refused_and_writes_nothing(stack: Any, tap: Any, http: Any
         {"kind": ["dog"], "weight": True},
     ):
         r = http.post(f"{api}/tickets", json={**pet, "attributes": answers})
-        assert r.status_code == 422 and "attributes" in r.json()["fields"], (answers, r.text)
+        assert r.status_code == 422 and "attributes" in problem_fields(r), (answers, r.text)
     r = http.post(
         f"{api}/tickets",
         json={**pet, "attributes": {"kind": ["dog", "cat"], "weight": 4.5, "when": "2026-12-01T09:00:00+08:00"}},

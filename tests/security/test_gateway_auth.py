@@ -12,6 +12,7 @@ import requests
 from services import SERVICES
 from services.gateway.routing import ROUTER
 from tests.conftest import TEST_JWT_SECRET
+from tests.problems import problem
 from tests.security.attacks import attacks
 from tests.security.credentials import API_KEYS, AUDITOR_KEY, SERVICE_KEY, bearer
 from yilin.tokens import issue_token
@@ -31,7 +32,7 @@ def test_forged_expired_and_foreign_tokens_get_401(stack: Any) -> None:
         r = requests.get(url, headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401, (name, r.status_code, r.text)
         assert r.headers["WWW-Authenticate"].startswith("Bearer"), name
-        assert r.json()["error"] == "unauthenticated", name
+        assert problem(r)["type"].endswith("/unauthenticated"), name
     for headers in (
         {},
         {"Authorization": ""},
@@ -48,7 +49,7 @@ def test_forged_expired_and_foreign_tokens_get_401(stack: Any) -> None:
         assert "WWW-Authenticate" in r.headers
     # nothing reached the service: the 401s wrote nothing and a wrong role is 403, not 401
     r = requests.post(url, json={"code": "X", "name": "X", "level": "district"}, headers=bearer("volunteer"))
-    assert r.status_code == 403 and r.json()["error"] == "forbidden"
+    assert r.status_code == 403 and problem(r)["type"].endswith("/forbidden")
     r = requests.get(url, headers=bearer("operator"))
     assert r.status_code == 200 and r.json()["items"] == []
 
@@ -69,7 +70,7 @@ def test_rate_limit_per_identity_answers_429_with_retry_after(stack: Any) -> Non
     first = bearer("resident", subject="r-1")
     assert [requests.get(url, headers=first).status_code for _ in range(3)] == [200, 200, 200]
     r = requests.get(url, headers=first)
-    assert r.status_code == 429 and r.json()["error"] == "too_many_requests"
+    assert r.status_code == 429 and problem(r)["type"].endswith("/too-many-requests")
     assert 1 <= int(r.headers["Retry-After"]) <= 20
     assert requests.get(url, headers=bearer("resident", subject="r-2")).status_code == 200  # per identity
     # failed authentication is limited by client address, so guessing is slowed down too
@@ -97,5 +98,6 @@ def test_undeclared_methods_get_405_with_allow_and_openapi_declares_security(sta
                 assert operation["security"] == [{"bearer": []}], (method, path)
                 assert "401" in operation["responses"], (method, path)
             assert {"403", "422", "429"} <= set(operation["responses"]), (method, path)
-            assert "Retry-After" in operation["responses"]["429"]["headers"]
+            too_many = operation["responses"]["429"]  # a shared problem response: Problem429
+            assert "Retry-After" in spec["components"]["responses"][too_many["$ref"].rsplit("/", 1)[1]]["headers"]
     assert requests.get(f"{s.url}/health").status_code == 200

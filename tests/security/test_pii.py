@@ -15,6 +15,8 @@ import requests
 
 from services import SERVICES
 from tests.contract import scenario
+from tests.harness import if_match
+from tests.problems import problem_fields
 from tests.security.credentials import bearer
 from tests.security.district import PHONES, id_number, seed
 from yilin.logs import StructuredFormatter
@@ -120,7 +122,7 @@ def open_residents_tickets(http: Any, api: str, community: str) -> list[str]:
             "description": "x",
         },
     )
-    assert bad.status_code == 422 and "resident_phone" in bad.json()["fields"]
+    assert bad.status_code == 422 and "resident_phone" in problem_fields(bad)
     assert http.post(f"{api}/tickets/{opened[0]}/cancel", json={"note": "duplicate"}).status_code == 200
     listed = http.get(f"{api}/tickets", params={"limit": 200}).json()["items"]
     assert all(t["resident"]["phone"] is None or "****" in t["resident"]["phone"] for t in listed)
@@ -140,7 +142,10 @@ def test_no_id_or_phone_number_in_events_logs_or_responses(
 
     ids = seed(http, s.url)
     community = ids["community"]
-    r = http.patch(f"{api}/volunteers/{ids['volunteer_a']}", json={"phone": "18611112222", "status": "suspended"})
+    volunteer_url = f"{api}/volunteers/{ids['volunteer_a']}"
+    r = http.patch(
+        volunteer_url, json={"phone": "18611112222", "status": "suspended"}, headers=if_match(http, volunteer_url)
+    )
     assert r.status_code == 200 and r.json()["phone"] == "186****2222"
     wrong_check_digit = id_number(7)[:17] + ("0" if id_number(7)[17] != "0" else "1")
     rows = [

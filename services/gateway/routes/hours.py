@@ -23,6 +23,7 @@ from services.hours.schemas import (
     RecordQuery,
     RejectIn,
     SelectionIn,
+    SelectionOut,
     SheetIn,
     SheetOut,
     VolunteerRecordOut,
@@ -167,6 +168,18 @@ def volunteer_total(call: Call) -> dict:
 
 
 @api(
+    "GET",
+    "/hours/volunteers/<volunteer_id>/selection",
+    summary="Whether a volunteer is selected (needed for 5 stars)",
+    tag=TAG,
+    response=SelectionOut,
+    roles=SELECTION_SETTERS,
+)
+def get_selection(call: Call) -> dict:
+    return call.rpc("hours").get_selection(call.path["volunteer_id"])
+
+
+@api(
     "PUT",
     "/hours/volunteers/<volunteer_id>/selection",
     summary="Select a volunteer (needed for 5 stars)",
@@ -174,9 +187,10 @@ def volunteer_total(call: Call) -> dict:
     body=SelectionIn,
     response=VolunteerTotalOut,
     roles=SELECTION_SETTERS,
+    tagged=SelectionOut().dump,  # the ETag is the selection's: the answer also carries the totals
 )
 def set_selection(call: Call) -> dict:
-    return call.rpc("hours").set_selection(call.path["volunteer_id"], call.body)
+    return call.rpc("hours").set_selection(call.path["volunteer_id"], call.body, if_match=call.if_match)
 
 
 @api(

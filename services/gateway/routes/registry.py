@@ -226,7 +226,7 @@ def get_volunteer(call: Call) -> dict:
     roles=ROUTE_MANAGERS,
 )
 def update_volunteer(call: Call) -> dict:
-    return call.rpc("registry").update_volunteer(call.path["volunteer_id"], call.body)
+    return call.rpc("registry").update_volunteer(call.path["volunteer_id"], call.body, if_match=call.if_match)
 
 
 @api(

@@ -83,7 +83,7 @@ def get_category(call: Call) -> dict:
     roles=CATEGORY_EDITORS,
 )
 def update_category(call: Call) -> dict:
-    return call.rpc("tickets").update_category(call.path["category_id"], call.body)
+    return call.rpc("tickets").update_category(call.path["category_id"], call.body, if_match=call.if_match)
 
 
 @api(
