@@ -49,7 +49,7 @@ run: install-run
 ## (the "test" group includes "lint": `make test` lints first, in the same venv)
 test: install-test
 	$(LINT)
-	YILIN_CHAOS_KILLS=4 $(PY) -m pytest
+	YILIN_CHAOS_KILLS=4 $(PY) -m pytest -m "not cluster"
 
 ## test-unit: the rules' tests alone, no broker and no database, in seconds
 ## (--confcutdir keeps the suite's conftest, which provisions both, out of it)
@@ -82,7 +82,9 @@ bench: install-bench
 bench-quick: install-bench
 	$(PY) -m bench --quick
 
-## chaos: the fault suite at full size (10,000 events, 20 kills); `make test` runs it smaller
+## chaos: the fault suite at full size (10,000 events, 20 kills), including the three-node
+## RabbitMQ cluster scenarios (tests/faults/test_cluster.py, marker `cluster`); `make test`
+## runs it smaller and without the cluster
 chaos: install-test
 	YILIN_CHAOS_EVENTS=10000 YILIN_CHAOS_KILLS=20 $(PY) -m pytest tests/faults -v -s
 

@@ -51,7 +51,8 @@ class PipelinedPublisher:
     def _open(self) -> Any:
         if self._channel is None:
             self._connection = Connection(self.amqp_uri, connect_timeout=5)
-            self._connection.connect()
+            # A failover URI (brokers separated by ';') tries each broker once before giving up.
+            self._connection.ensure_connection(max_retries=max(1, len(self._connection.alt)))
             channel = self._connection.connection.channel()
             channel.confirm_select()
             channel.events["basic_ack"].add(self._on_ack)
