@@ -193,15 +193,15 @@ class Cluster:
     def start_node(self, node: Node, wait: bool = True) -> None:
         """Launch the node as the ``rabbitmq`` user (whose home holds the shared cookie)."""
         node.pid_file.unlink(missing_ok=True)
-        log = open(node.log_dir / "console.log", "ab")  # noqa: SIM115 - kept by the Popen for its life
-        node.process = subprocess.Popen(
-            ["su", USER, "-s", "/bin/sh", "-c", f"exec {SERVER}"],
-            env=node.environ(),
-            cwd="/",
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with open(node.log_dir / "console.log", "ab") as log:  # the child keeps its own copy of the descriptor
+            node.process = subprocess.Popen(
+                ["su", USER, "-s", "/bin/sh", "-c", f"exec {SERVER}"],
+                env=node.environ(),
+                cwd="/",
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         if wait:
             self.await_node(node)
 
