@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 # Every install comes from uv.lock; --frozen refuses a lock that pyproject.toml has outgrown.
 SYNC   := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
 
-.PHONY: install install-run install-test install-bench install-lint lock run test test-unit lint contract contract-check manifests bench bench-quick chaos up down clean
+.PHONY: install install-run install-test install-bench install-lint lock run test test-unit lint contract contract-check manifests bench bench-quick soak chaos up down clean
 
 # uv itself comes from PyPI into the project venv: no system package, one pinned version.
 $(UV):
@@ -81,6 +81,12 @@ bench: install-bench
 
 bench-quick: install-bench
 	$(PY) -m bench --quick
+
+## soak: every service for ten minutes (YILIN_SOAK_SECONDS) with the hours pipeline at district
+## load and retention running; peak RSS at the end against after one minute (target ≤ 1.1) and
+## the kit tables' sizes, written to bench/results/soak.json
+soak: install-bench
+	$(PY) -m bench.soak
 
 ## chaos: the fault suite at full size (10,000 events, 20 kills), including the three-node
 ## RabbitMQ cluster scenarios (tests/faults/test_cluster.py, marker `cluster`); `make test`
