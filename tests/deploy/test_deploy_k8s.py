@@ -149,9 +149,7 @@ def test_retention_runs_nightly_and_keeps_its_archive(reports, overlay):
     # The windows it reads are set, and safe (yilinctl/retention.py refuses the rest).
     from yilinctl.retention import Policy
 
-    config = {
-        k: v for d in docs if d["kind"] == "ConfigMap" for k, v in d.get("data", {}).items() if "RETENTION" in k
-    }
+    config = {k: v for d in docs if d["kind"] == "ConfigMap" for k, v in d.get("data", {}).items() if "RETENTION" in k}
     Policy(
         outbox_days=float(config["YILIN_RETENTION_OUTBOX_DAYS"]),
         inbox_days=float(config["YILIN_RETENTION_INBOX_DAYS"]),

@@ -59,7 +59,9 @@ def _seed(engine: Any) -> dict[str, list[str]]:
                 event_id = str(uuid.uuid4())
                 ids[kind].append(event_id)
                 conn.execute(
-                    insert(inbox).values(event_id=event_id, type="ticket.resolved", handled_at=NOW - timedelta(days=age))
+                    insert(inbox).values(
+                        event_id=event_id, type="ticket.resolved", handled_at=NOW - timedelta(days=age)
+                    )
                 )
         for kind, age in (("old_audit", 500), ("new_audit", 30)):
             for n in range(7):
