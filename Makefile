@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 # Every install comes from uv.lock; --frozen refuses a lock that pyproject.toml has outgrown.
 SYNC   := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
 
-.PHONY: install install-run install-test install-bench install-lint lock run test test-unit lint contract contract-check manifests bench bench-quick chaos up down clean
+.PHONY: install install-run install-test install-bench install-lint lock run test test-unit lint contract contract-check manifests bench bench-quick soak chaos up down clean
 
 # uv itself comes from PyPI into the project venv: no system package, one pinned version.
 $(UV):
@@ -49,7 +49,7 @@ run: install-run
 ## (the "test" group includes "lint": `make test` lints first, in the same venv)
 test: install-test
 	$(LINT)
-	YILIN_CHAOS_KILLS=4 $(PY) -m pytest
+	YILIN_CHAOS_KILLS=4 $(PY) -m pytest -m "not cluster"
 
 ## test-unit: the rules' tests alone, no broker and no database, in seconds
 ## (--confcutdir keeps the suite's conftest, which provisions both, out of it)
@@ -85,7 +85,15 @@ bench: install-bench
 bench-quick: install-bench
 	$(PY) -m bench --quick
 
-## chaos: the fault suite at full size (10,000 events, 20 kills); `make test` runs it smaller
+## soak: every service for ten minutes (YILIN_SOAK_SECONDS) with the hours pipeline at district
+## load and retention running; peak RSS at the end against after one minute (target ≤ 1.1) and
+## the kit tables' sizes, written to bench/results/soak.json
+soak: install-bench
+	$(PY) -m bench.soak
+
+## chaos: the fault suite at full size (10,000 events, 20 kills), including the three-node
+## RabbitMQ cluster scenarios (tests/faults/test_cluster.py, marker `cluster`); `make test`
+## runs it smaller and without the cluster
 chaos: install-test
 	YILIN_CHAOS_EVENTS=10000 YILIN_CHAOS_KILLS=20 $(PY) -m pytest tests/faults -v -s
 

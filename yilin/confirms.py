@@ -19,6 +19,8 @@ from typing import Any, Iterable
 import amqp
 from kombu import Connection, Exchange
 
+from yilin import topology
+
 
 class NotConfirmed(Exception):
     """The broker refused (nacked) a message, or did not confirm it in time."""
@@ -51,8 +53,7 @@ class PipelinedPublisher:
 
     def _open(self) -> Any:
         if self._channel is None:
-            self._connection = Connection(self.amqp_uri, connect_timeout=5)
-            self._connection.connect()
+            self._connection = topology.connect(self.amqp_uri)
             channel = self._connection.connection.channel()
             channel.confirm_select()
             channel.events["basic_ack"].add(self._on_ack)

@@ -105,10 +105,18 @@ def broker_permissions(service_cls: type[Any]) -> dict[str, str]:
     }
 
 
+def connect(amqp_uri: str, connect_timeout: float = 5) -> Connection:
+    """A connection to the first broker that answers, trying each broker of a failover
+    URI (``pyamqp://a/vh;pyamqp://b/vh;…``) once before giving up."""
+    conn = Connection(amqp_uri, connect_timeout=connect_timeout)
+    conn.ensure_connection(max_retries=max(1, len(conn.alt)))
+    return conn
+
+
 def declare(amqp_uri: str, service_classes: list[type[Any]]) -> list[str]:
     """Declare the topology of every given service; return the queue names."""
     names: list[str] = []
-    with Connection(amqp_uri, connect_timeout=5) as conn:
+    with connect(amqp_uri) as conn:
         channel = conn.channel()
         for cls in service_classes:
             for entity in service_topology(cls):

@@ -34,6 +34,7 @@ from yilin.outbox import backlog
 from yilin.replay import replay
 from yilin.tables import define_kit_tables
 from yilin.tokens import PERSON_ROLES, issue_token
+from yilinctl import retention
 from yilinctl.supervisor import START_FAILED, failure_reason, run_service, run_stack
 
 
@@ -254,6 +255,52 @@ def outbox(config: dict[str, Any], services: tuple[str, ...]) -> None:
             continue
         count, age = backlog(engine_for(database_url(config, name), name), metadata.tables["outbox"])
         click.echo(json.dumps({"service": name, "unsent": count, "oldest_age_seconds": round(age, 1)}))
+
+
+@main.command(name="retention")
+@click.argument("services", nargs=-1)
+@click.option(
+    "--outbox-days", type=float, default=None, help="Keep sent outbox rows this long (RETENTION_OUTBOX_DAYS)."
+)
+@click.option("--inbox-days", type=float, default=None, help="Keep handled event ids this long (RETENTION_INBOX_DAYS).")
+@click.option("--audit-days", type=float, default=None, help="Keep audit rows this long (RETENTION_AUDIT_DAYS).")
+@click.option(
+    "--archive-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where archived audit rows go, one JSON-lines file per service and run (RETENTION_ARCHIVE_DIR).",
+)
+@click.option("--batch", default=5000, show_default=True, help="Rows per transaction.")
+@click.option("--vacuum", is_flag=True, help="VACUUM (ANALYZE) the tables afterwards (PostgreSQL).")
+@click.pass_obj
+def retention_(
+    config: dict[str, Any],
+    services: tuple[str, ...],
+    outbox_days: float | None,
+    inbox_days: float | None,
+    audit_days: float | None,
+    archive_dir: str | None,
+    batch: int,
+    vacuum: bool,
+) -> None:
+    """Prune sent outbox rows and old inbox ids; archive and delete old audit rows."""
+    policy = retention.Policy(
+        outbox_days=outbox_days if outbox_days is not None else float(config.get("RETENTION_OUTBOX_DAYS", 14)),
+        inbox_days=inbox_days if inbox_days is not None else float(config.get("RETENTION_INBOX_DAYS", 15)),
+        audit_days=audit_days if audit_days is not None else float(config.get("RETENTION_AUDIT_DAYS", 400)),
+        batch=batch,
+        vacuum=vacuum,
+    )
+    try:
+        policy.check()
+    except retention.WindowTooShort as exc:
+        raise click.BadParameter(str(exc)) from None
+    folder = Path(archive_dir or config.get("RETENTION_ARCHIVE_DIR") or "var/audit-archive")
+    for name in services or tuple(SERVICES):
+        if migrations_dir(name) is None:
+            continue
+        outcome = retention.run(engine_for(database_url(config, name), name), name, policy, folder)
+        click.echo(json.dumps(outcome.as_dict()))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,10 @@ def cross_reference_errors(docs: list[dict]) -> list[str]:
         for kind in ("Deployment", "Job")
         for name, obj in by_kind.get(kind, {}).items()
     }
+    pod_templates |= {
+        f"CronJob/{name}": obj["spec"]["jobTemplate"]["spec"]["template"]
+        for name, obj in by_kind.get("CronJob", {}).items()
+    }
 
     for name, dep in deployments.items():
         sel = dep["spec"]["selector"].get("matchLabels", {})
@@ -109,6 +113,13 @@ def cross_reference_errors(docs: list[dict]) -> list[str]:
         for tls in ing["spec"].get("tls", []):
             if tls.get("secretName") not in EXTERNAL_SECRETS | set(by_kind.get("Secret", {})):
                 errors.append(f"Ingress/{name}: unknown TLS Secret {tls.get('secretName')!r}")
+
+    claims = set(by_kind.get("PersistentVolumeClaim", {}))
+    for key, tpl in pod_templates.items():
+        for volume in tpl["spec"].get("volumes", []):
+            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            if claim and claim not in claims:
+                errors.append(f"{key}: volume {volume['name']} claims unknown PersistentVolumeClaim {claim!r}")
 
     configmaps = set(by_kind.get("ConfigMap", {}))
     secrets = set(by_kind.get("Secret", {})) | EXTERNAL_SECRETS

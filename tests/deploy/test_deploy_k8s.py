@@ -131,6 +131,33 @@ def test_migrations_run_before_rollout(reports, overlay):
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_retention_runs_nightly_and_keeps_its_archive(reports, overlay):
+    docs = reports[overlay].docs
+    p = PREFIX[overlay]
+    cron = by_kind(docs, "CronJob")[f"{p}retention"]
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["args"] == ["yilin", "retention", "--vacuum"]
+    env = {e["name"]: e for e in c["env"]}
+    for name in env:
+        assert env_var_in_contract(name), f"retention: {name} is not in docs/runtime-contract.md"
+    mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+    assert env["YILIN_RETENTION_ARCHIVE_DIR"]["value"] == mounts["archive"]
+    (claim,) = [v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if v["name"] == "archive"]
+    assert claim in by_kind(docs, "PersistentVolumeClaim")
+    # The windows it reads are set, and safe (yilinctl/retention.py refuses the rest).
+    from yilinctl.retention import Policy
+
+    config = {k: v for d in docs if d["kind"] == "ConfigMap" for k, v in d.get("data", {}).items() if "RETENTION" in k}
+    Policy(
+        outbox_days=float(config["YILIN_RETENTION_OUTBOX_DAYS"]),
+        inbox_days=float(config["YILIN_RETENTION_INBOX_DAYS"]),
+        audit_days=float(config["YILIN_RETENTION_AUDIT_DAYS"]),
+    ).check()
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_certificate_links_point_at_the_ingress_host(reports, overlay):
     docs = reports[overlay].docs
     (config,) = [

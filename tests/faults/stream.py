@@ -114,7 +114,7 @@ class StreamPublisher:
     def _connect(self) -> Producer:
         if self._producer is None:
             self._conn = Connection(self.amqp_uri, connect_timeout=3, transport_options={"confirm_publish": True})
-            self._conn.ensure_connection(max_retries=1)
+            self._conn.ensure_connection(max_retries=max(1, len(self._conn.alt)))  # each broker of a failover URI
             self._producer = Producer(self._conn.channel())
         return self._producer
 

@@ -7,7 +7,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from kombu import Connection
 from sqlalchemy import create_engine, text
 
 from yilin import topology
@@ -73,7 +72,7 @@ def _engine(url: str) -> Any:
 
 
 def purge_queues(amqp_uri: str, cls: type) -> None:
-    with Connection(amqp_uri) as conn:
+    with topology.connect(amqp_uri) as conn:
         channel = conn.channel()
         for source, event_type, method in topology.service_handlers(cls):
             channel.queue_purge(topology.handler_queue_name(source, event_type, cls.name, method))
@@ -83,7 +82,7 @@ def purge_queues(amqp_uri: str, cls: type) -> None:
 def queue_depths(amqp_uri: str, cls: type) -> int:
     """Messages ready in the service's handler queues."""
     total = 0
-    with Connection(amqp_uri) as conn:
+    with topology.connect(amqp_uri) as conn:
         channel = conn.channel()
         for source, event_type, method in topology.service_handlers(cls):
             _, count, _ = channel.queue_declare(
@@ -94,7 +93,7 @@ def queue_depths(amqp_uri: str, cls: type) -> int:
 
 
 def dlq_depth(amqp_uri: str, service: str) -> int:
-    with Connection(amqp_uri) as conn:
+    with topology.connect(amqp_uri) as conn:
         _, count, _ = conn.channel().queue_declare(f"{service}.dlq", passive=True)
     return count
 
