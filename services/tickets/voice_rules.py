@@ -50,7 +50,7 @@ class VoiceRuleError(ValueError):
         self.message, self.field = message, field
 
 
-def answer_due(collected_at: datetime, days: int = ANSWER_DAYS) -> datetime:
+def answer_due(collected_at: datetime, days: float = ANSWER_DAYS) -> datetime:
     """When the resident must have an answer by."""
     return collected_at + timedelta(days=days)
 

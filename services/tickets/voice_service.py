@@ -22,6 +22,7 @@ from services.tickets.permissions import (
     VOICE_REPORT_READERS,
 )
 from services.tickets.schedule import configured_timer
+from services.tickets.voice_rules import ANSWER_DAYS
 from services.tickets.voice_schemas import (
     AnswerIn,
     CaseIn,
@@ -66,6 +67,7 @@ class VoiceEntrypoints:
     caller: Any
     pii: Any
     registry: Any
+    config: Any
 
     # -- suggestions ------------------------------------------------------------------
     @rpc
@@ -74,7 +76,11 @@ class VoiceEntrypoints:
         data = load(SuggestionIn(), payload)
         require_community(self.registry, str(data["community_id"]))
         with self.db.transaction() as uow:
-            return SUGGESTION.dump(voice_store.collect(uow, self.pii, self.caller, data))
+            return SUGGESTION.dump(voice_store.collect(uow, self.pii, self.caller, data, self._answer_days()))
+
+    def _answer_days(self) -> float:
+        """The answer deadline: a week unless the operators set another."""
+        return float(self.config.get("TICKETS_SUGGESTION_ANSWER_DAYS", ANSWER_DAYS))
 
     @rpc
     def get_suggestion(self, suggestion_id: str) -> dict[str, Any]:

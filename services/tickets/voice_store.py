@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from services.tickets.domain import aware
 from services.tickets.models import Suggestion, SuggestionLink, SuggestionResident, Ticket, utcnow
 from services.tickets.voice_rules import (
+    ANSWER_DAYS,
     VoiceRuleError,
     answer_due,
     answered_on_time,
@@ -112,7 +113,12 @@ def check_owner(session: Session, caller: Identity, row: Suggestion) -> None:
 
 # -- writes -------------------------------------------------------------------------
 def collect(
-    uow: UnitOfWork, pii: PersonalData, caller: Identity, data: dict[str, Any], now: datetime | None = None
+    uow: UnitOfWork,
+    pii: PersonalData,
+    caller: Identity,
+    data: dict[str, Any],
+    answer_days: float = ANSWER_DAYS,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Write a suggestion down: online by the resident, door to door by a volunteer or cadre."""
     now = now or utcnow()
@@ -135,7 +141,7 @@ def collect(
         collected_by=caller.subject,
         collected_by_role=caller.role,
         collected_at=now,
-        answer_due_at=answer_due(now),
+        answer_due_at=answer_due(now, answer_days),
         created_at=now,
     )
     uow.session.add(row)
