@@ -27,12 +27,13 @@ def load(api: Any, community: str, volunteer: str, social_worker: str) -> dict[s
     api.post(f"/suggestions/{repeat}/merge", {"into_id": parking})
     lights = collect("safety", "巷口路灯坏了，夜间不安全", "张德明", "13900000013")
     api.post(f"/suggestions/{lights}/answer", {"answer": "已报修，三日内更换路灯"})
+    # A resident's own, online (door to door when the loader signs as one operator only).
     api.as_identity("resident", "demo-resident-online").post(
         "/suggestions",
         {
             "community_id": community,
             "topic": "elderly_care",
-            "channel": "online",
+            "channel": "online" if api.identity_headers else "door_to_door",
             "content": "希望社区食堂增加老年助餐",
             "resident": {"name": "赵婆婆"},
         },
