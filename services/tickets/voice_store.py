@@ -23,6 +23,7 @@ from services.tickets.voice_rules import (
     check_merge,
     mask_name,
     month_of,
+    overdue,
 )
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -239,6 +240,7 @@ def sweep_overdue(uow: UnitOfWork, now: datetime | None = None, batch: int = 200
         .limit(batch)
         .with_for_update(skip_locked=True)
     ).all()
+    rows = [r for r in rows if overdue(r.state, aware(r.answer_due_at) or now, r.escalated_at is not None, now)]
     for row in rows:
         row.escalated_at = now
         uow.emit("suggestion.escalated", {**_ref(row), "answer_due_at": aware(row.answer_due_at)})

@@ -88,7 +88,7 @@ def test_example_subscribers_receive_and_validate_every_event_of_the_scenario(
 
         # 3. A tap on every exchange with '#', then the scenario.
         everything = tap(*by_source)
-        s = stack(*scenario.services())
+        s = stack(*scenario.services(), **scenario.CONFIG)
         scenario.run(scenario.Api(s.url, http), {"amqp_uri": amqp_uri})
 
         def all_received() -> bool:
