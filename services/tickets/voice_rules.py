@@ -119,3 +119,39 @@ def check_close(state: str, outcome: str, parties: int, ratings: dict[int, int])
     strangers = sorted(set(ratings) - set(range(1, parties + 1)))
     if strangers:
         raise VoiceRuleError(f"no party numbered {strangers[0]} in this case", "satisfaction")
+
+
+# Who sees which suggestions: the district's operators, auditors, the fund committee and
+# the platform all; staff of an organisation the communities it serves (the registry's
+# scope); a volunteer or team lead those they collected; a resident those they raised.
+SEE_ALL_SUGGESTIONS = ("operator", "auditor", "fund_committee", "service")
+SCOPED_STAFF = ("org_admin", "social_worker")
+
+
+@dataclass(frozen=True)
+class Reach:
+    everything: bool = False
+    communities: tuple[str, ...] = ()
+    collector: str | None = None  # suggestions this subject wrote down
+    resident: str | None = None  # suggestions this resident raised
+
+
+def reach(role: str, subject: str, communities: tuple[str, ...] = ()) -> Reach:
+    if role in SEE_ALL_SUGGESTIONS:
+        return Reach(everything=True)
+    if role in SCOPED_STAFF:
+        return Reach(communities=communities)
+    if role == "resident":
+        return Reach(resident=subject)
+    return Reach(collector=subject)
+
+
+def within(r: Reach, community_id: str, collected_by: str, residents: set[str]) -> bool:
+    """Whether a suggestion (in ``community_id``, written down by ``collected_by``, raised
+    by the resident subjects ``residents``) is within the reach ``r``."""
+    return (
+        r.everything
+        or community_id in r.communities
+        or (r.collector is not None and collected_by == r.collector)
+        or (r.resident is not None and r.resident in residents)
+    )

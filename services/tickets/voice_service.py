@@ -22,7 +22,7 @@ from services.tickets.permissions import (
     VOICE_REPORT_READERS,
 )
 from services.tickets.schedule import configured_timer
-from services.tickets.voice_rules import ANSWER_DAYS
+from services.tickets.voice_rules import ANSWER_DAYS, SCOPED_STAFF, Reach, reach
 from services.tickets.voice_schemas import (
     AnswerIn,
     CaseIn,
@@ -82,25 +82,40 @@ class VoiceEntrypoints:
         """The answer deadline: a week unless the operators set another."""
         return float(self.config.get("TICKETS_SUGGESTION_ANSWER_DAYS", ANSWER_DAYS))
 
+    def _reach(self) -> Reach:
+        """Which suggestions the caller sees; staff of an organisation: its communities."""
+        caller = self.caller
+        communities = (self.registry.caller_scope().get("communities") or ()) if caller.role in SCOPED_STAFF else ()
+        return reach(caller.role, caller.subject, tuple(communities))
+
+    def _within_reach(self, *suggestion_ids: Any) -> Reach:
+        r = self._reach()
+        with self.db.read() as session:
+            for suggestion_id in suggestion_ids:
+                voice_store.check_reach(session, r, voice_store.suggestion_row(session, suggestion_id))
+        return r
+
     @rpc
     def get_suggestion(self, suggestion_id: str) -> dict[str, Any]:
         require(self.caller, SUGGESTION_READERS, "read suggestions")
+        r = self._within_reach(suggestion_id)
         with self.db.read() as session:
             row = voice_store.suggestion_row(session, suggestion_id)
-            voice_store.check_owner(session, self.caller, row)
-            return SUGGESTION.dump(voice_store.views(session, [row], reduced=self.caller.role == "resident")[0])
+            return SUGGESTION.dump(voice_store.views(session, [row], reduced=r.resident is not None)[0])
 
     @rpc
     def list_suggestions(self, query: dict[str, Any]) -> dict[str, Any]:
         require(self.caller, SUGGESTION_READERS, "read suggestions")
         q = load(SuggestionQuery(), query)
+        r = self._reach()
         with self.db.read() as session:
-            return SUGGESTIONS.dump(voice_store.list_suggestions(session, self.caller, q))
+            return SUGGESTIONS.dump(voice_store.list_suggestions(session, r, q))
 
     @rpc
     def merge_suggestion(self, suggestion_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         require(self.caller, SUGGESTION_HANDLERS, "merge suggestions")
         data = load(MergeIn(), payload)
+        self._within_reach(suggestion_id, data["into_id"])
         with self.db.transaction() as uow:
             return SUGGESTION.dump(voice_store.merge(uow, suggestion_id, data["into_id"]))
 
@@ -108,6 +123,7 @@ class VoiceEntrypoints:
     def answer_suggestion(self, suggestion_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         require(self.caller, SUGGESTION_HANDLERS, "answer suggestions")
         data = load(AnswerIn(), payload)
+        self._within_reach(suggestion_id)
         with self.db.transaction() as uow:
             return SUGGESTION.dump(voice_store.answer(uow, self.caller, suggestion_id, data))
 
@@ -118,8 +134,8 @@ class VoiceEntrypoints:
         require(self.caller, SUGGESTION_HANDLERS, "act on suggestions")
         data = load(LinkIn(), payload)
         kind, target = data["kind"], str(data["target_id"])
+        self._within_reach(suggestion_id)
         with self.db.read() as session:
-            voice_store.suggestion_row(session, suggestion_id)
             if kind == "ticket" and not voice_store.ticket_exists(session, target):
                 raise NotFound(f"ticket {target} does not exist", {"target_id": ["not found"]})
         if kind == "fund_disbursement":

@@ -8,13 +8,14 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.tickets.domain import aware
 from services.tickets.models import Suggestion, SuggestionLink, SuggestionResident, Ticket, utcnow
 from services.tickets.voice_rules import (
     ANSWER_DAYS,
+    Reach,
     VoiceRuleError,
     answer_due,
     answered_on_time,
@@ -24,6 +25,7 @@ from services.tickets.voice_rules import (
     mask_name,
     month_of,
     overdue,
+    within,
 )
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -99,17 +101,17 @@ def view(session: Session, row: Suggestion) -> dict[str, Any]:
     return views(session, [row])[0]
 
 
-def check_owner(session: Session, caller: Identity, row: Suggestion) -> None:
-    """A resident sees only suggestions they raised (merged ones included)."""
-    if caller.role != "resident":
-        return
-    mine = session.scalar(
-        select(func.count())
-        .select_from(SuggestionResident)
-        .where(SuggestionResident.suggestion_id == row.id, SuggestionResident.resident_id == caller.subject)
+def check_reach(session: Session, r: Reach, row: Suggestion) -> None:
+    """Refuse a suggestion outside the caller's reach (:func:`voice_rules.within`)."""
+    residents = set(
+        session.scalars(
+            select(SuggestionResident.resident_id).where(
+                SuggestionResident.suggestion_id == row.id, SuggestionResident.resident_id.is_not(None)
+            )
+        )
     )
-    if not mine and row.collected_by != caller.subject:
-        raise Forbidden("this suggestion was raised by another resident", {"suggestion_id": ["not yours"]})
+    if not within(r, row.community_id, row.collected_by, residents):
+        raise Forbidden("this suggestion is not yours to see", {"suggestion_id": ["not within your reach"]})
 
 
 # -- writes -------------------------------------------------------------------------
@@ -248,21 +250,27 @@ def sweep_overdue(uow: UnitOfWork, now: datetime | None = None, batch: int = 200
 
 
 # -- reads --------------------------------------------------------------------------
-def list_suggestions(session: Session, caller: Identity, query: dict[str, Any]) -> dict[str, Any]:
+def list_suggestions(session: Session, r: Reach, query: dict[str, Any]) -> dict[str, Any]:
     stmt = select(Suggestion)
     for key in ("community_id", "topic", "state"):
         if query.get(key):
             stmt = stmt.where(getattr(Suggestion, key) == str(query[key]))
-    if caller.role == "resident":
-        stmt = stmt.where(
-            Suggestion.id.in_(
-                select(SuggestionResident.suggestion_id).where(SuggestionResident.resident_id == caller.subject)
+    if not r.everything:
+        mine = [Suggestion.community_id.in_(r.communities)]
+        if r.collector is not None:
+            mine.append(Suggestion.collected_by == r.collector)
+        if r.resident is not None:
+            mine.append(
+                Suggestion.id.in_(
+                    select(SuggestionResident.suggestion_id).where(SuggestionResident.resident_id == r.resident)
+                )
             )
-        )
+        stmt = stmt.where(or_(*mine))
     if query.get("cursor"):
         stmt = stmt.where(Suggestion.id > query["cursor"])
     rows = session.scalars(stmt.order_by(Suggestion.id).limit(query["limit"] + 1)).all()
-    return page(rows, query["limit"], lambda s: s.id, lambda chunk: views(session, chunk))
+    reduced = r.resident is not None
+    return page(rows, query["limit"], lambda s: s.id, lambda chunk: views(session, chunk, reduced))
 
 
 def _bounds(query: dict[str, Any]) -> tuple[datetime | None, datetime | None]:

@@ -5,6 +5,7 @@ satisfaction, and the report by beneficiary group."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -93,7 +94,10 @@ def test_a_suggestion_from_the_doorstep_to_the_fund(stack: Any, tap: Any, http: 
     assert http.post(f"{api}/suggestions/{first['id']}/answer", json={"answer": "again"}).status_code == 409
 
     # Turned into a fund request: the request names the suggestion, the suggestion shows the request.
-    social_worker = bearer("social_worker", subject="sw-1")
+    social_worker = bearer("social_worker", subject="sw-1", organisation_id=district.team["organisation_id"])
+    elsewhere = bearer("social_worker", subject="sw-2", organisation_id=str(uuid.uuid4()))  # serves other communities
+    assert requests.get(f"{api}/suggestions/{first['id']}", headers=elsewhere).status_code == 403
+    assert requests.get(f"{api}/suggestions", headers=elsewhere).json()["items"] == []
     body = {"category": "new_community_space", "amount": "12000.00", "purpose": "划设 20 个停车位"}
     r = requests.post(f"{api}/suggestions/{first['id']}/fund-requests", json=body, headers=social_worker)
     assert r.status_code == 201, r.text
@@ -108,6 +112,8 @@ def test_a_suggestion_from_the_doorstep_to_the_fund(stack: Any, tap: Any, http: 
         f"{api}/suggestions/{first['id']}/fund-requests", json={**body, "amount": "-1"}, headers=social_worker
     )
     assert r.status_code == 422 and "amount" in r.text
+    r = requests.post(f"{api}/suggestions/{first['id']}/fund-requests", json=body, headers=elsewhere)
+    assert r.status_code == 403 and "suggestion_id" in r.text
     # A request that names a suggestion that does not exist is refused, and nothing is written.
     before = http.get(f"{api}/fund/disbursements").json()["items"]
     missing = "00000000-0000-4000-8000-000000000000"

@@ -19,7 +19,9 @@ from services.tickets.voice_rules import (
     mask_name,
     month_of,
     overdue,
+    reach,
     satisfaction_rate,
+    within,
 )
 
 NOW = datetime(2026, 12, 4, 20, 0, tzinfo=timezone.utc)
@@ -84,3 +86,15 @@ def test_names_are_masked_and_months_are_utc() -> None:
     assert month_of(datetime(2026, 11, 30, 23, 30)) == "2026-11"
     assert month_of(datetime(2026, 12, 1, 1, 0, tzinfo=timezone(timedelta(hours=8)))) == "2026-11"
     assert len(set(BENEFICIARY_GROUPS)) == 4
+
+
+def test_who_sees_which_suggestion() -> None:
+    assert within(reach("auditor", "a"), "c1", "v1", set())
+    staff = reach("social_worker", "sw", ("c1",))
+    assert within(staff, "c1", "v1", set()) and not within(staff, "c2", "v1", set())
+    assert within(reach("volunteer", "v1"), "c2", "v1", set()) and not within(
+        reach("volunteer", "v2"), "c2", "v1", set()
+    )
+    assert within(reach("resident", "r1"), "c2", "v1", {"r1"}) and not within(
+        reach("resident", "r2"), "c2", "v1", {"r1"}
+    )
