@@ -54,6 +54,11 @@ def test_indicators_on_the_demo_and_at_district_scale(
     assert figures["disputes_handled"] == 1 and figures["dispute_satisfaction_rate"] == 1.0
     assert figures["fund_in_fen"] > 0 and figures["fund_out_fen"] > 0
     assert figures["teams"] == http.get(f"{api}/registry/counts").json()["teams"]
+    # The public district page (no login) shows the year's figures.
+    page = requests.get(f"{s.url}/pages/district", timeout=30)
+    assert page.status_code == 200
+    for name in ("suggestions_collected", "disputes_handled", "volunteers"):
+        assert f'data-figure="indicator_{name}">{int(figures[name])}<' in page.text, name
 
     # A period: tomorrow onwards holds no flows, while the registry's stock stays.
     today = datetime.now(DISTRICT_TIME).date()
