@@ -140,7 +140,7 @@ def reach(role: str, subject: str, communities: tuple[str, ...] = ()) -> Reach:
     if role in SEE_ALL_SUGGESTIONS:
         return Reach(everything=True)
     if role in SCOPED_STAFF:
-        return Reach(communities=communities)
+        return Reach(communities=communities, collector=subject)
     if role == "resident":
         return Reach(resident=subject)
     return Reach(collector=subject)
@@ -154,4 +154,12 @@ def within(r: Reach, community_id: str, collected_by: str, residents: set[str]) 
         or community_id in r.communities
         or (r.collector is not None and collected_by == r.collector)
         or (r.resident is not None and r.resident in residents)
+    )
+
+
+def case_within(r: Reach, community_id: str, social_worker_id: str) -> bool:
+    """Whether a mediation case is within reach: its community is the caller's
+    organisation's, or the caller is its mediating social worker."""
+    return (
+        r.everything or community_id in r.communities or (r.collector is not None and social_worker_id == r.collector)
     )

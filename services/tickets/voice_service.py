@@ -22,7 +22,7 @@ from services.tickets.permissions import (
     VOICE_REPORT_READERS,
 )
 from services.tickets.schedule import configured_timer
-from services.tickets.voice_rules import ANSWER_DAYS, SCOPED_STAFF, Reach, reach
+from services.tickets.voice_rules import ANSWER_DAYS, SCOPED_STAFF, Reach, case_within, reach
 from services.tickets.voice_schemas import (
     AnswerIn,
     CaseIn,
@@ -174,19 +174,33 @@ class VoiceEntrypoints:
         community_id = str(data["community_id"])
         require_community(self.registry, community_id)
         street_id = self.registry.get_place(community_id).get("parent_id")
+        if not case_within(self._reach(), community_id, str(data["social_worker_id"])):
+            raise Forbidden(
+                "mediate in your organisation's communities, or name yourself the mediator",
+                {"community_id": ["not within your reach"]},
+            )
         with self.db.transaction() as uow:
             return CASE.dump(mediation_store.open_case(uow, self.caller, data, street_id))
 
     @rpc
     def get_case(self, case_id: str) -> dict[str, Any]:
         require(self.caller, CASE_READERS, "read mediation cases")
+        self._case_within_reach(case_id)
         with self.db.read() as session:
             return CASE.dump(mediation_store.case_view(session, mediation_store.case_row(session, case_id)))
+
+    def _case_within_reach(self, case_id: str) -> None:
+        r = self._reach()
+        with self.db.read() as session:
+            row = mediation_store.case_row(session, case_id)
+            if not case_within(r, row.community_id, row.social_worker_id):
+                raise Forbidden("this case is not yours to see", {"case_id": ["not within your reach"]})
 
     @rpc
     def add_case_session(self, case_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         require(self.caller, MEDIATORS, "record mediation sessions")
         data = load(SessionIn(), payload)
+        self._case_within_reach(case_id)
         with self.db.transaction() as uow:
             return CASE.dump(mediation_store.add_session(uow, self.caller, case_id, data))
 
@@ -194,6 +208,7 @@ class VoiceEntrypoints:
     def close_case(self, case_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         require(self.caller, MEDIATORS, "close mediation cases")
         data = load(CloseIn(), payload)
+        self._case_within_reach(case_id)
         with self.db.transaction() as uow:
             return CASE.dump(mediation_store.close_case(uow, case_id, data))
 

@@ -231,6 +231,12 @@ def test_a_group_dispute_mediated_to_the_parties_satisfaction(stack: Any, tap: A
     )
     assert r.status_code == 409 and "satisfaction" in r.text
     assert http.get(f"{api}/mediation-cases/{case['id']}").json()["state"] == "open"  # nothing half-written
+    stranger = bearer("social_worker", subject="sw-elsewhere", organisation_id=str(uuid.uuid4()))
+    assert requests.get(f"{api}/mediation-cases/{case['id']}", headers=stranger).status_code == 403
+    r = requests.post(f"{api}/mediation-cases/{case['id']}/close", json=close, headers=stranger)
+    assert r.status_code == 403 and "case_id" in r.text
+    r = requests.post(f"{api}/mediation-cases", json=case_body, headers=stranger)  # names someone else
+    assert r.status_code == 403 and "community_id" in r.text
     r = requests.post(f"{api}/mediation-cases/{case['id']}/close", json=close, headers=mediator)
     assert r.status_code == 200, r.text
     closed = r.json()

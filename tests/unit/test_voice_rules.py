@@ -13,6 +13,7 @@ from services.tickets.voice_rules import (
     VoiceRuleError,
     answer_due,
     answered_on_time,
+    case_within,
     check_close,
     check_link,
     check_merge,
@@ -97,4 +98,8 @@ def test_who_sees_which_suggestion() -> None:
     )
     assert within(reach("resident", "r1"), "c2", "v1", {"r1"}) and not within(
         reach("resident", "r2"), "c2", "v1", {"r1"}
+    )
+    assert case_within(reach("social_worker", "sw", ("c1",)), "c1", "other")
+    assert case_within(reach("social_worker", "sw"), "c2", "sw") and not case_within(
+        reach("social_worker", "sw"), "c2", "x"
     )
