@@ -150,8 +150,9 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """What in ``new`` breaks a client written against ``old`` (two OpenAPI documents): an
     operation removed; a parameter removed, added as required or made required; in a
     request body or a success response, a field removed, retyped, made required or no
-    longer required, a required field added, or an allowed value dropped (the rules of
-    :func:`yilinctl.compatibility.breaking_changes`); a success status changed."""
+    longer required, a required field added (in a request only), or an allowed value
+    dropped (the rules of :func:`yilinctl.compatibility.breaking_changes`); a success
+    status changed."""
     problems: list[str] = []
     old_ops, new_ops = _operations(old), _operations(new)
     for name, old_op in sorted(old_ops.items()):
@@ -183,7 +184,10 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             old_schema = _json_schema(old, _resolve(old, response).get("content"))
             new_schema = _json_schema(new, _resolve(new, new_ok[status]).get("content"))
             if old_schema is not None:
-                problems += [f"{name}: {p}" for p in schema_changes(old_schema, new_schema or {}, f"response {status}")]
+                problems += [
+                    f"{name}: {p}"
+                    for p in schema_changes(old_schema, new_schema or {}, f"response {status}", new_fields_ok=True)
+                ]
     return problems
 
 

@@ -16,11 +16,15 @@ def _type_set(schema: dict[str, Any]) -> frozenset[str]:
     return frozenset(types if isinstance(types, list) else [types])
 
 
-def breaking_changes(old: dict[str, Any], new: dict[str, Any], path: str = "data") -> list[str]:
+def breaking_changes(
+    old: dict[str, Any], new: dict[str, Any], path: str = "data", *, new_fields_ok: bool = False
+) -> list[str]:
     """What in ``new`` breaks subscribers written against ``old`` (two JSON Schemas of the
     same type and version): a field removed, retyped (nullability and format included),
     made required or no longer required, a required field added, or an allowed value
-    dropped. A new optional field, a new description or a new allowed value is fine."""
+    dropped. A new optional field, a new description or a new allowed value is fine.
+    ``new_fields_ok`` also allows a new required field, for documents only ever read (an
+    HTTP response): a reader ignores what it does not know."""
     problems: list[str] = []
     if _type_set(old) != _type_set(new):
         return [f"{path}: type changed from {sorted(_type_set(old))} to {sorted(_type_set(new))}"]
@@ -35,7 +39,7 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any], path: str = "data
     if "const" in old and old.get("const") != new.get("const"):
         problems.append(f"{path}: constant changed from {old['const']!r} to {new.get('const')!r}")
     if "items" in old:
-        problems += breaking_changes(old["items"], new.get("items", {}), path + "[]")
+        problems += breaking_changes(old["items"], new.get("items", {}), path + "[]", new_fields_ok=new_fields_ok)
     old_props, new_props = old.get("properties", {}), new.get("properties", {})
     old_required, new_required = set(old.get("required", [])), set(new.get("required", []))
     for key, sub in old_props.items():
@@ -47,9 +51,9 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any], path: str = "data
             problems.append(f"{where}: no longer required")
         if key not in old_required and key in new_required:
             problems.append(f"{where}: became required")
-        problems += breaking_changes(sub, new_props[key], where)
+        problems += breaking_changes(sub, new_props[key], where, new_fields_ok=new_fields_ok)
     for key in sorted(set(new_props) - set(old_props)):
-        if key in new_required:
+        if key in new_required and not new_fields_ok:
             problems.append(f"{path}.{key}: added as required (add it as optional, or publish a new version)")
     return problems
 

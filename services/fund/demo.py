@@ -95,11 +95,23 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
         f"{API}/fund/disbursements/{request['id']}/payment", {"transfer_id": PAYMENT_TRANSFER}
     )
     pool = api.get(f"{API}/fund/pools/{community}")
+    # The residents asked for parking bays (益邻·心声): the request names their suggestion.
+    parking = (context.get("suggestions") or {}).get("parking")
+    requested = (
+        [
+            api.post(
+                f"{API}/suggestions/{parking}/fund-requests",
+                {"category": "new_community_space", "amount": "12000.00", "purpose": "划设 20 个停车位（居民心声）"},
+            )["disbursement"]["id"]
+        ]
+        if parking
+        else []
+    )
     return {
         "fund": {
             "enterprises": [enterprise["id"]],
             "profit_reports": [report["id"]],
-            "disbursements": {"paid": [paid["id"]]},
+            "disbursements": {"paid": [paid["id"]], "requested": requested},
             "pools": {community: pool["balance_fen"]},
         }
     }

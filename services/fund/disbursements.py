@@ -36,6 +36,7 @@ def disbursement_view(session: Session, d: Disbursement) -> dict[str, Any]:
         "amount_fen": d.amount_fen,
         "purpose": d.purpose,
         "ticket_id": d.ticket_id,
+        "suggestion_id": d.suggestion_id,
         "requested_by": d.requested_by,
         "status": d.status,
         "approvals": list(approvers),
@@ -73,6 +74,7 @@ def request_disbursement(uow: UnitOfWork, caller: Identity, data: dict[str, Any]
         amount_fen=data["amount_fen"],
         purpose=data["purpose"],
         ticket_id=as_text(data.get("ticket_id")),
+        suggestion_id=as_text(data.get("suggestion_id")),
         requested_by=caller.subject,
         status="requested",
     )
@@ -86,6 +88,7 @@ def request_disbursement(uow: UnitOfWork, caller: Identity, data: dict[str, Any]
             "category": d.category,
             "amount_fen": d.amount_fen,
             "ticket_id": d.ticket_id,
+            "suggestion_id": d.suggestion_id,
         },
     )
     return disbursement_view(uow.session, d)

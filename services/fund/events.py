@@ -98,6 +98,12 @@ class DisbursementRequested(Schema):
         allow_none=True,
         metadata={"description": "Id (UUID) of the resident ticket the spending answers; null if none."},
     )
+    suggestion_id = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Id (UUID) of the residents' suggestion (益邻·心声) it answers; null or absent if none."
+        },
+    )
 
 
 @EVENTS.define("disbursement.approved")

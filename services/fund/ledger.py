@@ -5,6 +5,7 @@ lock, which is what stops two payments from overdrawing a pool together."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.fund.models import Account, Entry, Transfer, new_id, utcnow
 from services.fund.rules import overdraws, yuan
+from services.indicators import day_bounds
 from yilin.db import insert_ignoring_conflicts
 from yilin.errors import Conflict
 
@@ -153,4 +155,23 @@ def trial_balance(session: Session) -> dict[str, Any]:
         "credits_fen": credits,
         "balanced": debits == credits and all(a["balance_fen"] == a["stored_balance_fen"] for a in accounts),
         "accounts": accounts,
+    }
+
+
+def period_totals(session: Session, first: date | None, last: date | None) -> dict[str, int]:
+    """Money into the pools (contributions net of reversals) and out of them (payments),
+    posted between the days ``first`` and ``last`` inclusive, in fen."""
+    low, high = day_bounds(first, last)
+
+    def total(kind: str) -> int:
+        stmt = select(func.coalesce(func.sum(Transfer.amount_fen), 0)).where(Transfer.kind == kind)
+        if low:
+            stmt = stmt.where(Transfer.posted_at >= low)
+        if high:
+            stmt = stmt.where(Transfer.posted_at < high)
+        return int(session.scalar(stmt) or 0)
+
+    return {
+        "fund_in_fen": total("contribution") - total("contribution_reversal"),
+        "fund_out_fen": total("disbursement"),
     }

@@ -138,6 +138,8 @@ class Disbursement(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     purpose: Mapped[str] = mapped_column(String(500))
     ticket_id: Mapped[str | None] = mapped_column(String(36))
+    # The resident's suggestion (tickets service, 益邻·心声) this spending answers.
+    suggestion_id: Mapped[str | None] = mapped_column(String(36), index=True)
     requested_by: Mapped[str] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(12), index=True)
     decided_by: Mapped[str | None] = mapped_column(String(80))

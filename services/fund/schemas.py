@@ -180,6 +180,11 @@ class DisbursementIn(Schema):
     ticket_id = fields.UUID(
         load_default=None, allow_none=True, metadata={"description": "The resident ticket it answers."}
     )
+    suggestion_id = fields.UUID(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The residents' suggestion (益邻·心声) it answers; checked with the tickets service."},
+    )
 
 
 class ApprovalIn(Schema):
@@ -210,6 +215,7 @@ class DisbursementOut(Schema):
     amount = Yuan(attribute="amount_fen", dump_only=True)
     purpose = fields.String(required=True)
     ticket_id = fields.String(allow_none=True)
+    suggestion_id = fields.String(allow_none=True, metadata={"description": "The suggestion it answers, if any."})
     requested_by = fields.String(required=True)
     status = fields.String(required=True, metadata={"description": "requested, approved, paid, rejected or cancelled."})
     approvals = fields.List(fields.String(), required=True, metadata={"description": "Subjects who approved."})

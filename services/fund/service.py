@@ -35,6 +35,7 @@ from services.fund.schemas import (
     TransparencyQuery,
     TrialBalanceOut,
 )
+from services.indicators import PeriodQuery
 from services.registry.lookups import require_community
 from services.registry.schemas import PARTNER_KINDS
 from yilin.audit import AuditLogRpc
@@ -62,6 +63,7 @@ class FundService(AuditLogRpc):
     metrics = Instrumentation()
     traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
     registry = RpcProxy("registry")
+    tickets = RpcProxy("tickets")  # a request answering a suggestion names one that exists
 
     @rpc
     def ping(self) -> str:
@@ -121,7 +123,25 @@ class FundService(AuditLogRpc):
     def request_disbursement(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(DisbursementIn(), payload)
         require_community(self.registry, str(data["community_id"]))
+        if data.get("suggestion_id"):
+            self._require_suggestion(str(data["suggestion_id"]), str(data["community_id"]))
         return DISBURSEMENT.dump(self._change(lambda uow: disbursements.request_disbursement(uow, self.caller, data)))
+
+    def _require_suggestion(self, suggestion_id: str, community_id: str) -> None:
+        try:
+            suggestion = self.tickets.get_suggestion(suggestion_id)
+        except NotFound:
+            raise NotFound(f"suggestion {suggestion_id} does not exist", {"suggestion_id": ["not found"]}) from None
+        if suggestion["community_id"] != community_id:
+            raise InvalidInput("the suggestion is another community's", {"suggestion_id": ["another community's"]})
+
+    @rpc
+    def indicator_counts(self, query: dict[str, Any]) -> dict[str, int]:
+        """The fund's part of the district indicators: money in and out in a period of
+        days (aggregates only: any verified caller)."""
+        q = load(PeriodQuery(), query)
+        with self.db.read() as session:
+            return ledger.period_totals(session, q.get("from_"), q.get("to"))
 
     @rpc
     def approve_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:

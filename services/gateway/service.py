@@ -20,7 +20,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from services import METRICS_PORTS
-from services.gateway import conditional, cursors, idempotency, routes  # noqa: F401 - registers the routes
+from services.gateway import conditional, cursors, idempotency, indicators, routes  # noqa: F401 - registers the routes
 from services.gateway.auth import ANONYMOUS, AuthSettings, authenticate, authorise
 from services.gateway.openapi import build_openapi
 from services.gateway.pages import views as pages
@@ -34,6 +34,7 @@ from services.gateway.problems import (
 from services.gateway.ratelimit import RateLimit
 from services.gateway.routing import BACKENDS, ROUTER, Call, Route
 from services.gateway.web import ProblemWebServer
+from services.tickets.schedule import configured_timer
 from yilin import tracing
 from yilin.db import Database
 from yilin.errors import (
@@ -187,6 +188,11 @@ class GatewayService:
             return "ok"
         except (Exception, eventlet.Timeout):  # noqa: BLE001 - any failure means "not answering"
             return "unavailable"
+
+    @configured_timer("GATEWAY_INDICATORS_INTERVAL", 60, eager=True)
+    def refresh_indicators(self) -> None:
+        """Keep the district gauges current whether or not anyone asks for the report."""
+        indicators.publish(indicators.gather(lambda source: getattr(self, f"{source}_reads"), {}))
 
     @endpoint("GET", "/openapi.json")
     def openapi(self, request: Request) -> Response:

@@ -34,6 +34,7 @@ from services.hours.schemas import (
 )
 from services.hours.settings import LOCAL_TIME, Settings
 from services.hours.store import LedgerStore
+from services.indicators import PeriodQuery as IndicatorPeriod
 from yilin.audit import AuditLogRpc
 from yilin.consuming import consumes
 from yilin.db import Database, UnitOfWork
@@ -49,6 +50,7 @@ from yilin.tracing import Tracing
 ENTRY, ENTRIES, SHEET = EntryOut(), page_schema(EntryOut)(), SheetOut()
 TOTAL, LEADERBOARD, SELECTION = VolunteerTotalOut(), LeaderboardOut(), SelectionOut()
 CERTIFICATE, CERTIFICATE_CHECK, RECORD = CertificateOut(), CertificateCheckOut(), VolunteerRecordOut()
+INDICATOR_PERIOD = IndicatorPeriod()
 PERIOD_QUERY = PeriodQuery()  # a total's: built once (construction costs more than a load)
 
 
@@ -87,6 +89,13 @@ class HoursService(AuditLogRpc):
     @rpc
     def ping(self) -> str:
         return "pong"
+
+    @rpc
+    def indicator_counts(self, query: dict[str, Any]) -> dict[str, int]:
+        """The ledger's part of the district indicators (aggregates only: any verified caller)."""
+        q = load(INDICATOR_PERIOD, query)
+        with self.db.read() as session:
+            return standings.indicator_counts(session, q.get("from_"), q.get("to"))
 
     # attendance sheets and entries
     @rpc

@@ -129,3 +129,22 @@ def leaderboard(session: Session, query: dict[str, Any]) -> dict[str, Any]:
             {"rank": i, "id": k, "verified_minutes": m, "volunteers": n} for i, (k, m, n) in enumerate(items, start=1)
         ],
     }
+
+
+def indicator_counts(session: Session, period_from: date | None, period_to: date | None) -> dict[str, int]:
+    """The hour ledger's part of the district indicators: verified time served in the
+    period (days inclusive) and how many volunteers it credits."""
+    minutes, volunteers = session.execute(
+        _period(
+            select(func.coalesce(func.sum(Entry.minutes), 0), func.count(distinct(Entry.volunteer_id))).where(
+                Entry.status == "verified"
+            ),
+            period_from,
+            period_to,
+        )
+    ).one()
+    return {
+        "verified_minutes": int(minutes),
+        "verified_hours": int(minutes) // 60,
+        "volunteers_credited": int(volunteers),
+    }

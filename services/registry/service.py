@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services import METRICS_PORTS
+from services.indicators import FIGURES, PeriodQuery
 from services.registry import access, bulkload, domain, permissions, structure, volunteers
 from services.registry.events import EVENTS
 from services.registry.models import Base
@@ -57,6 +58,7 @@ VOLUNTEER, VOLUNTEERS = VolunteerOut(), page_schema(VolunteerOut)()
 UNIT, UNITS = UnitOut(), page_schema(UnitOut)()
 IMPORT_RESULT, STRUCTURE_RESULT = ImportResult(), StructureImportResult()
 CADRE, CADRES, GRID = CadreOut(), page_schema(CadreOut)(), GridOut()
+INDICATOR_PERIOD = PeriodQuery()
 CANDIDATES, SOCIAL_WORKER, COUNTS = CandidateOut(many=True), SocialWorkerOut(), RegistryCounts()
 STRUCTURE_IMPORTS = {
     "places": bulkload.import_places,
@@ -270,6 +272,15 @@ class RegistryService(AuditLogRpc):
     def counts(self) -> dict[str, Any]:
         with self.db.read() as session:
             return COUNTS.dump(structure.counts(session))
+
+    @rpc
+    def indicator_counts(self, query: dict[str, Any]) -> dict[str, int]:
+        """The registry's part of the district indicators: what it holds now, whatever the
+        period (aggregates only: any verified caller)."""
+        load(INDICATOR_PERIOD, query)
+        with self.db.read() as session:
+            held = structure.counts(session)
+        return {name: held[name] for name in FIGURES["registry"]}
 
     @rpc
     def import_structure(self, kind: str, rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -9,3 +9,6 @@ TICKET_SLA_BREACHES = Counter(
     "yilin_ticket_sla_breaches_total", "Tickets that missed an SLA deadline.", ["service", "category", "kind"]
 )
 TICKET_RATINGS = Counter("yilin_ticket_ratings_total", "Residents' satisfaction ratings.", ["service", "rating"])
+SUGGESTIONS_ESCALATED = Counter(
+    "yilin_suggestions_escalated_total", "Suggestions whose answer passed its deadline.", ["service"]
+)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from services.tickets import demo_voice
+
 TICKETS = "/tickets"  # DemoApi adds the /api/v1 prefix
 
 
@@ -54,6 +56,7 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
         attributes: dict[str, Any],
         reported_at: str | None = None,
         resident_id: str | None = None,
+        groups: tuple[str, ...] = (),
     ) -> str:
         name, phone, address = next(residents)
         return api.post(
@@ -70,6 +73,7 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
                 "attributes": attributes,
                 "reported_at": reported_at,
                 "grid_id": grid,
+                "beneficiary_groups": list(groups),
             },
         )["id"]
 
@@ -89,6 +93,7 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
         "hotline",
         "独居老人请志愿者代缴本月水电费",
         {"utility": ["water", "electricity"], "amount_fen": 18650},
+        groups=("elderly_living_alone",),
     )
     act(assigned, "assign", assign)
     tickets["assigned"] = [assigned]
@@ -107,6 +112,7 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
             {"services": ["blood_pressure", "medication_review"]},
             earlier,
             f"demo-resident-visit-{n}",
+            ("elderly_living_alone",),
         )
         act(visit, "assign", assign)
         act(visit, "start")
@@ -135,4 +141,5 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
     cancelled = open_ticket("lost_key", "hotline", "钥匙丢失无法进门", {})
     act(cancelled, "cancel", {"note": "居民已自行找到钥匙"})
     tickets["cancelled"] = [cancelled]
-    return {"tickets": tickets}
+    worker = (api.get(f"{TICKETS}/{dispute}").get("social_worker") or {}).get("volunteer_id") or volunteer
+    return {"tickets": tickets, **demo_voice.load(api, community, volunteer, worker)}

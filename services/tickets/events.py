@@ -172,3 +172,85 @@ class TicketReopened(TicketRef):
 @EVENTS.define("ticket.cancelled")
 class TicketCancelled(TicketRef):
     """Published when the ticket is withdrawn before it is closed; nobody is credited time for it."""
+
+
+# -- residents' voice ---------------------------------------------------------------
+class SuggestionRef(Schema):
+    suggestion_id = fields.String(required=True, metadata={"description": "Suggestion id (UUID)."})
+    community_id = fields.String(required=True, metadata={"description": "Id (UUID) of the community it concerns."})
+    topic = fields.String(required=True, metadata={"description": "Topic code, e.g. parking, environment."})
+
+
+@EVENTS.define("suggestion.collected")
+class SuggestionCollected(SuggestionRef):
+    """Published when a resident's suggestion (益邻·心声) is written down, door to door or online."""
+
+    channel = fields.String(required=True, metadata={"description": "door_to_door or online."})
+    answer_due_at = _instant("When the resident must have an answer by")
+
+
+@EVENTS.define("suggestion.merged")
+class SuggestionMerged(SuggestionRef):
+    """Published when a repeat is merged into an earlier suggestion; its residents move with it."""
+
+    into_id = fields.String(required=True, metadata={"description": "Id (UUID) of the suggestion it joined."})
+    residents = fields.Integer(
+        required=True, metadata={"description": "Residents who have now raised the point (the merged-into count)."}
+    )
+
+
+@EVENTS.define("suggestion.answered")
+class SuggestionAnswered(SuggestionRef):
+    """Published when the resident gets an answer back."""
+
+    on_time = fields.Boolean(required=True, metadata={"description": "True when answered by the deadline."})
+
+
+@EVENTS.define("suggestion.escalated")
+class SuggestionEscalated(SuggestionRef):
+    """Published when a suggestion passes its answer deadline unanswered."""
+
+    answer_due_at = _instant("The deadline that passed")
+
+
+@EVENTS.define("suggestion.linked")
+class SuggestionLinked(SuggestionRef):
+    """Published when a suggestion is acted on: it turned into a ticket, a fund disbursement request or an activity."""
+
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(("ticket", "fund_disbursement", "activity")),
+        metadata={"description": "ticket, fund_disbursement or activity."},
+    )
+    target_id = fields.String(required=True, metadata={"description": "Id (UUID) of the ticket, request or activity."})
+
+
+class CaseRef(Schema):
+    case_id = fields.String(required=True, metadata={"description": "Mediation case id (UUID)."})
+    community_id = fields.String(required=True, metadata={"description": "Id (UUID) of the community."})
+    street_id = fields.String(
+        allow_none=True, metadata={"description": "Id (UUID) of the community's street or town; null if unknown."}
+    )
+
+
+@EVENTS.define("mediation.opened")
+class MediationOpened(CaseRef):
+    """Published when a social worker opens a dispute mediation case."""
+
+    parties = fields.Integer(required=True, metadata={"description": "Number of parties to the dispute."})
+    people = fields.Integer(required=True, metadata={"description": "Residents the parties speak for."})
+
+
+@EVENTS.define("mediation.closed")
+class MediationClosed(CaseRef):
+    """Published when a mediation case closes with its outcome and the parties' satisfaction."""
+
+    outcome = fields.String(
+        required=True,
+        validate=validate.OneOf(("agreement", "referral", "withdrawn")),
+        metadata={"description": "agreement, referral or withdrawn."},
+    )
+    satisfaction_rate = fields.Float(
+        allow_none=True,
+        metadata={"description": "Share of the people on rated parties who were satisfied (0 to 1); null if none."},
+    )

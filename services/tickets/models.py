@@ -78,6 +78,8 @@ class Ticket(Base):
     rating: Mapped[int | None] = mapped_column(SmallInteger)
     comment: Mapped[str | None] = mapped_column(String(500))
     auto_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Beneficiary groups served (voice_rules.BENEFICIARY_GROUPS), for the reports by group.
+    beneficiary_groups: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     # The timers scan open tickets by deadline; keep those scans on an index.
@@ -110,3 +112,94 @@ class Transition(Base):
     actor_role: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(String(500))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# -- residents' voice: suggestions (益邻·心声) ------------------------------------------
+class Suggestion(Base):
+    """A resident's suggestion or urgent need, answered within a deadline. A repeat is
+    merged into the first (``merged_into_id``) and its residents move with it."""
+
+    __tablename__ = "suggestions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    topic: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    collected_by: Mapped[str] = mapped_column(String(64))
+    collected_by_role: Mapped[str] = mapped_column(String(20))
+    merged_into_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answer_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    answer: Mapped[str | None] = mapped_column(Text)
+    acted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (Index("ix_suggestions_state_due", "state", "answer_due_at"),)
+
+
+class SuggestionResident(Base):
+    """A resident who raised the point: minimal and masked (the phone encrypted)."""
+
+    __tablename__ = "suggestion_residents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    suggestion_id: Mapped[str] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"), index=True)
+    raised_in_id: Mapped[str] = mapped_column(String(36))  # the suggestion it was first written down in
+    resident_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    name_masked: Mapped[str] = mapped_column(String(100))
+    phone_masked: Mapped[str | None] = mapped_column(String(11))
+    phone_encrypted: Mapped[str | None] = mapped_column(String(200))
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SuggestionLink(Base):
+    """What the suggestion turned into: a ticket, a fund disbursement request or an
+    activity, named by kind and id (the other side names the suggestion too)."""
+
+    __tablename__ = "suggestion_links"
+    suggestion_id: Mapped[str] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    linked_by: Mapped[str] = mapped_column(String(64))
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# -- residents' voice: mediation cases ----------------------------------------------
+class MediationCase(Base):
+    """A dispute mediated by a social worker: its parties, sessions and outcome."""
+
+    __tablename__ = "mediation_cases"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    street_id: Mapped[str | None] = mapped_column(String(36), index=True)  # the community's street or town
+    ticket_id: Mapped[str | None] = mapped_column(String(36))
+    social_worker_id: Mapped[str] = mapped_column(String(36))
+    summary: Mapped[str] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class MediationParty(Base):
+    """One side of the dispute (a household, or a group speaking for ``people``)."""
+
+    __tablename__ = "mediation_parties"
+    case_id: Mapped[str] = mapped_column(ForeignKey("mediation_cases.id", ondelete="CASCADE"), primary_key=True)
+    number: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    name_masked: Mapped[str] = mapped_column(String(100))
+    people: Mapped[int] = mapped_column(Integer, default=1)
+    rating: Mapped[int | None] = mapped_column(SmallInteger)  # satisfaction at close, 1 to 5
+
+
+class MediationSession(Base):
+    __tablename__ = "mediation_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("mediation_cases.id", ondelete="CASCADE"), index=True)
+    held_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    minutes: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(String(500))
+    recorded_by: Mapped[str] = mapped_column(String(64))

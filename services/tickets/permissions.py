@@ -26,3 +26,12 @@ REPORT_READERS = ROUTE_STAFF + ("auditor",)
 DISPATCHERS = ROUTE_STAFF + ("team_lead",)
 CONFIRMERS = ("resident", "operator")
 CANCELLERS = ("resident", "operator", "org_admin")
+
+# -- residents' voice: suggestions and mediation cases (routes and service alike; the
+# service also admits its own "service" account) -----------------------------------------
+SUGGESTION_COLLECTORS = ROUTE_STAFF + ("team_lead", "volunteer", "resident")  # door to door, or a resident online
+SUGGESTION_READERS = SUGGESTION_COLLECTORS + ("auditor", "fund_committee")  # a resident sees their own
+SUGGESTION_HANDLERS = ROUTE_STAFF  # merge repeats, answer, act on them
+MEDIATORS = ("operator", "social_worker")
+CASE_READERS = MEDIATORS + ("org_admin", "auditor")
+VOICE_REPORT_READERS = REPORT_READERS

@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.tickets.rules import STATES
+from services.tickets.voice_rules import BENEFICIARY_GROUPS
 from yilin.fields import StrictBoolean
 from yilin.paging import PageQuery
 from yilin.pii import PHONE_NUMBER
@@ -166,6 +167,12 @@ class TicketIn(Schema):
             "defaults to now. SLA deadlines count from it."
         },
     )
+    beneficiary_groups = fields.List(
+        fields.String(validate=validate.OneOf(BENEFICIARY_GROUPS)),
+        load_default=list,
+        validate=validate.Length(max=len(BENEFICIARY_GROUPS)),
+        metadata={"description": "Groups the person served belongs to: " + ", ".join(BENEFICIARY_GROUPS) + "."},
+    )
 
 
 class ResidentOut(Schema):
@@ -198,6 +205,7 @@ class TicketOut(Schema):
     attributes = fields.Dict(required=True)
     needs_social_worker = fields.Boolean(required=True)
     grid_id = fields.String(allow_none=True)
+    beneficiary_groups = fields.List(fields.String(), required=True)
     team_id = fields.String(allow_none=True)
     partner_id = fields.String(allow_none=True, metadata={"description": "The partner organisation doing the work."})
     social_worker = fields.Nested(

@@ -32,6 +32,7 @@ from services.tickets.schemas import (
     TransitionOut,
 )
 from services.tickets.visibility import NEEDS_SCOPE, Visibility, visibility
+from services.tickets.voice_service import VoiceEntrypoints
 from yilin.audit import AuditLogRpc
 from yilin.db import Database
 from yilin.errors import NotFound, load
@@ -52,7 +53,7 @@ TICKET_QUERY = TicketQuery()  # the list page's: built once (construction costs 
 NAME = "tickets"
 
 
-class TicketsService(AuditLogRpc):
+class TicketsService(VoiceEntrypoints, AuditLogRpc):
     name = NAME
     metrics_port = METRICS_PORTS["tickets"]
 

@@ -241,11 +241,49 @@ def tickets_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
     act(lock, "assign", {"partner_id": context["partner"]})
     act(lock, "start")
     act(lock, "resolve", {"volunteers": []})
+    voice = _voice(api, team["community_id"], served_long, visit)
     return {
+        **voice,
         "tickets": {"confirmed": [visit], "cancelled": [drain], "escalated": [dispute], "resolved": [lock]},
         "served_long": served_long,
         "served_short": served_short,
     }
+
+
+def _voice(api: Api, community: str, social_worker: str, ticket: str) -> dict[str, Any]:
+    """Residents' voice: suggestions collected, merged, answered, linked to a ticket and
+    one left to pass its deadline (the stack runs with ``CONFIG``); a mediation case
+    opened and closed."""
+
+    def collect(content: str) -> str:
+        body = {
+            "community_id": community,
+            "topic": "parking",
+            "channel": "door_to_door",
+            "content": content,
+            "resident": {"name": "王大爷", "phone": "13900001234"},
+        }
+        return str(api.post("/suggestions", body)["id"])
+
+    first, repeat, late = collect("停车难"), collect("车位不够"), collect("路灯坏了")
+    api.post(f"/suggestions/{repeat}/merge", {"into_id": first})
+    api.post(f"/suggestions/{first}/answer", {"answer": "将划设停车位"})
+    api.post(f"/suggestions/{first}/links", {"kind": "ticket", "target_id": ticket})
+    eventually(lambda: api.get(f"/suggestions/{late}")["escalated_at"], "the unanswered suggestion to escalate")
+    case = api.post(
+        "/mediation-cases",
+        {
+            "community_id": community,
+            "social_worker_id": social_worker,
+            "summary": "scenario",
+            "parties": [{"name": "刘先生"}, {"name": "楼下住户", "people": 5}],
+        },
+    )
+    api.post(
+        f"/mediation-cases/{case['id']}/close",
+        {"outcome": "agreement", "satisfaction": [{"party": 1, "rating": 5}, {"party": 2, "rating": 4}]},
+    )
+    return {"suggestions": [first, repeat, late], "mediation_cases": [case["id"]]}
 
 
 def _replay_reopening(amqp_uri: str, ticket: dict[str, Any]) -> None:
@@ -388,6 +426,10 @@ def fund_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:
         "fund": {"enterprise": enterprise["id"], "disbursements": {"paid": [paid["id"]], "rejected": [refused["id"]]}}
     }
 
+
+# What the stack running the scenario needs: a suggestion's answer is due two seconds
+# after it is collected, and the timer looks every half second (suggestion.escalated).
+CONFIG: dict[str, Any] = {"TICKETS_SUGGESTION_ANSWER_DAYS": 2 / 86400, "TICKETS_SUGGESTION_INTERVAL": 0.5}
 
 STEPS: list[Step] = [
     Step("registry", registry_step),

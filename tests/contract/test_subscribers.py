@@ -127,7 +127,7 @@ def test_example_subscribers_receive_and_validate_every_event_of_the_scenario(
         container.start()
 
         # 4. The scenario.
-        s = stack(*scenario.services())
+        s = stack(*scenario.services(), **scenario.CONFIG)
         scenario.run(scenario.Api(s.url, http), {"amqp_uri": amqp_uri})
 
         def all_received() -> bool:

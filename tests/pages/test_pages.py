@@ -94,6 +94,14 @@ def test_public_pages_in_chromium(district: dict[str, Any], http: requests.Sessi
             ("disbursements_fen", "disbursements_fen"),
         ):
             assert shown[key] == yuan(sum(r[api_key] for r in reports)), key
+        indicators = anonymous.get(
+            f"{url}/api/v1/indicators",
+            params={"from": f"{year}-01-01", "to": f"{year}-12-31"},
+            headers=bearer("resident"),
+        ).json()["figures"]
+        for key in ("volunteers", "disputes_handled", "suggestions_collected"):  # hours arrive by events: not compared
+            assert shown[f"indicator_{key}"] == str(int(indicators[key])), key
+        assert int(shown["indicator_suggestions_collected"]) > 0 and int(shown["indicator_disputes_handled"]) > 0
 
         # The fund report of the community that has money moving, reached by its link.
         busiest = max(reports, key=lambda r: r["contributions_fen"] + r["disbursements_fen"])

@@ -134,7 +134,7 @@ def test_no_id_or_phone_number_in_events_logs_or_responses(
 ) -> None:
     assert personal_numbers(f"x {id_number(5)} y 13800138000 z") == [id_number(5), "13800138000"]  # the scan works
     assert personal_numbers("电话13800138000，id 0e1f2a3b-0c4d-4e5f-8a9b-c14458966303") == ["13800138000"]
-    s = stack(*SERVICES)
+    s = stack(*SERVICES, **scenario.CONFIG)
     events = tap(*BACKENDS)
     responses: list[str] = []
     http.hooks["response"].append(lambda r, *a, **k: responses.append(r.text))

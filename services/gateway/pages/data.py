@@ -1,8 +1,8 @@
 """The figures of each public page, each from one function over the services' RPC (the
 calls the JSON API makes). ``rpc(service)`` returns that service's read proxy.
 
-A fuller district indicators report may replace :func:`district_indicators` later; the
-page only needs the dictionary it returns."""
+The district page adds the district indicators of the year, gathered as
+``GET /api/v1/indicators`` gathers them (services.gateway.indicators)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterator
 
 import eventlet
 
+from services.gateway.indicators import gather
 from yilin.errors import InvalidInput
 
 Rpc = Callable[[str], Any]
@@ -84,8 +85,11 @@ def district_indicators(rpc: Rpc, year: int) -> dict[str, Any]:
 
     pool = eventlet.GreenPool(8)
     funds = list(pool.imap(one, communities))
+    # The district's own figures for the year, as GET /api/v1/indicators gives them.
+    report = gather(rpc, {"from": f"{year}-01-01", "to": f"{year}-12-31"})
     return {
         "year": year,
+        "indicators": report["figures"],
         "communities": len(communities),
         "teams": len(teams),
         "professional_teams": sum(1 for t in teams if t.get("professional")),

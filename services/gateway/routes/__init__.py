@@ -7,4 +7,5 @@ from services.gateway.routes import (
     hours,  # noqa: F401 - imported for its side effect (registers routes)
     registry,  # noqa: F401 - imported for its side effect (registers routes)
     tickets,  # noqa: F401 - imported for its side effect (registers routes)
+    voice,  # noqa: F401 - imported for its side effect (registers routes)
 )
