@@ -30,7 +30,7 @@ from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from yilin import logs, metrics, tracing
+from yilin import faults, logs, metrics, tracing
 from yilin.db import UnitOfWork
 from yilin.events import Envelope, parse_envelope
 from yilin.failures import RETRIED, FailureRouter
@@ -183,6 +183,7 @@ class BatchingEventHandler(DurableEventHandler):
         super().stop()
 
     def handle_message(self, body: Any, message: Any) -> None:
+        metrics.EVENTS_HELD.labels(self.container.service_name, self.event_type).inc()
         self._waiting.append((body, message))
         if not self._dispatching:
             self._start_dispatch()
@@ -230,6 +231,7 @@ class BatchingEventHandler(DurableEventHandler):
                 failed = isinstance(outcome, BaseException)
                 self.settle(message, None if failed else outcome, outcome if failed else None)
         finally:
+            metrics.EVENTS_HELD.labels(self.container.service_name, self.event_type).dec(len(messages))
             self._in_flight -= 1
             self._slots.release()
         return None, exc_info
@@ -338,6 +340,7 @@ def _apply(
                     outcomes.append(
                         method(service, uow, event) if prepare is None else method(service, uow, event, prepared)
                     )
+                    faults.handler_delay()
                     emitted.append(uow.step_events)
             break
         except Exception as exc:  # only transient database errors are retried
