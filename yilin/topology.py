@@ -144,7 +144,8 @@ def broker_permissions(service_cls: type[Any]) -> dict[str, str]:
 
 
 class QueueNotEmpty(Exception):
-    """An existing queue has other arguments than the code declares, and holds messages."""
+    """An existing queue has other arguments than the code declares, and holds messages
+    (or has consumers, which may hold some)."""
 
 
 def declare(amqp_uri: str, service_classes: list[type[Any]]) -> list[str]:
@@ -152,7 +153,7 @@ def declare(amqp_uri: str, service_classes: list[type[Any]]) -> list[str]:
 
     A handler queue that exists with other arguments (an older release's) is replaced
     when it is empty; if it holds messages, :class:`QueueNotEmpty` names it and nothing
-    is deleted: drain it first (stop its publishers, let the old consumers finish)."""
+    is deleted: let the old consumers drain it and stop them first."""
     names: list[str] = []
     with Connection(amqp_uri, connect_timeout=5) as conn:
         for cls in service_classes:
@@ -175,18 +176,32 @@ def declare(amqp_uri: str, service_classes: list[type[Any]]) -> list[str]:
 def _replace_empty(conn: Connection, queue: Queue) -> None:
     channel = conn.channel()
     try:
-        _, messages, _ = channel.queue_declare(queue.name, passive=True)
-        if messages:
-            raise QueueNotEmpty(
-                f"queue {queue.name} exists with other arguments and holds {messages} message(s); "
-                "let its consumers drain it (or move its messages), then run migrate again"
-            )
-        # if_empty: a message that arrived since the count keeps the queue (406, raised)
-        channel.queue_delete(queue.name, if_empty=True)
+        _count_or_refuse(channel, queue.name)
+        # Unbound, nothing new can be routed to it; an empty queue then stays empty
+        # (quorum queues have no delete-if-empty).
+        for bound in queue.bindings:
+            channel.queue_unbind(queue.name, bound.exchange.name, bound.routing_key)
+        try:
+            _count_or_refuse(channel, queue.name)
+        except QueueNotEmpty:
+            for bound in queue.bindings:  # a message arrived meanwhile: leave it as it was
+                channel.queue_bind(queue.name, bound.exchange.name, bound.routing_key)
+            raise
+        channel.queue_delete(queue.name)
         queue.maybe_bind(channel)
         queue.declare()
     finally:
         _close(channel)
+
+
+def _count_or_refuse(channel: Any, name: str) -> None:
+    # A consumer may hold unacked messages, which the ready count leaves out.
+    _, messages, consumers = channel.queue_declare(name, passive=True)
+    if messages or consumers:
+        raise QueueNotEmpty(
+            f"queue {name} exists with other arguments and holds {messages} message(s) "
+            f"with {consumers} consumer(s); stop its consumers once it is drained, then run migrate again"
+        )
 
 
 def _close(channel: Any) -> None:
