@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -20,11 +20,17 @@ QUEUE = topology.handler_queue_name("source", "thing.poisoned", "probe", "on_poi
 
 
 @pytest.fixture(autouse=True)
-def fresh_queues(amqp_uri: str) -> None:
-    """The probe's handler queue absent and its DLQ empty: tests share the vhost."""
-    with Connection(amqp_uri) as conn:
-        conn.channel().queue_delete(QUEUE)
-        conn.channel().queue_delete("probe.dlq")
+def fresh_queues(amqp_uri: str) -> Iterator[None]:
+    """The probe's handler queue and DLQ absent before and after: tests share the vhost."""
+
+    def drop() -> None:
+        with Connection(amqp_uri) as conn:
+            conn.channel().queue_delete(QUEUE)
+            conn.channel().queue_delete("probe.dlq")
+
+    drop()
+    yield
+    drop()
 
 
 def park(amqp_uri: str, queue: str, body: dict[str, Any], **headers: Any) -> None:
