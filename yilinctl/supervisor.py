@@ -66,9 +66,11 @@ def run_service(cls: type[Any], config: dict[str, Any]) -> None:
     runner = ServiceRunner(config)
     runner.add_service(cls)
     grace = shutdown_grace(config)
+    killed = []
 
     def overdue() -> None:
         click.echo(f"{cls.name} did not stop within {grace:g} s; killing it", err=True)
+        killed.append(True)
         runner.kill()
 
     def terminate(_signum: int, _frame: Any) -> None:
@@ -87,6 +89,8 @@ def run_service(cls: type[Any], config: dict[str, Any]) -> None:
     while True:
         try:
             waiting.wait()
+            if killed:  # what it held goes back to the broker: not a clean stop
+                sys.exit(1)
             return
         except OSError as exc:
             if exc.errno != errno.EINTR:

@@ -86,7 +86,7 @@ class Scenario:
             if process.process.poll() is None:
                 self.scrape(process)
                 try:
-                    process.terminate(30)
+                    process.terminate(60)
                 except subprocess.TimeoutExpired:
                     process.kill()
 

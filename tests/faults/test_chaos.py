@@ -238,13 +238,16 @@ def test_rolling_restart_with_sigterm(
     # As a Deployment rolls: the replacement starts, then the old replica is stopped.
     # The stream flows through every restart (a replica takes seconds to start).
     scenario = Scenario(target, amqp_uri, pg_url, chaos_events, seconds=40 * RESTARTS)
-    replicas = [scenario.start(YILIN_CHAOS_HANDLER_DELAY=SLOW), scenario.start(YILIN_CHAOS_HANDLER_DELAY=SLOW)]
+    # A replica finishes what it holds (up to EVENT_PREFETCH per handler) before it
+    # exits; on a loaded 2-core test machine that can take longer than the 25 s default.
+    env = {"YILIN_CHAOS_HANDLER_DELAY": SLOW, "YILIN_SHUTDOWN_GRACE_SECONDS": "50"}
+    replicas = [scenario.start(**env), scenario.start(**env)]
     scenario.publish()
     restarts, held_at_sigterm = 0, 0
     try:
         while restarts < RESTARTS:
             old = replicas[restarts % 2]
-            replacement = scenario.start(wait=False, YILIN_CHAOS_HANDLER_DELAY=SLOW)
+            replacement = scenario.start(wait=False, **env)
             holding = 0
 
             def holds(process: Any = old) -> bool:
