@@ -53,8 +53,8 @@ def _skip_reason(result: Any) -> str | None:
     return None
 
 
-# How long a handler keeps retrying while its database is unreachable before it gives
-# counts it as a failure. Retrying in place keeps an outage of a few seconds from
+# How long a handler keeps retrying while its database is unreachable before it counts
+# a handler failure. Retrying in place keeps an outage of a few seconds from
 # spending the failure count of every message that happened to arrive during it.
 TRANSIENT_RETRY_SECONDS = 60.0
 
