@@ -28,7 +28,8 @@ class NotConfirmed(Exception):
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to publish: JSON ``body`` to ``exchange`` with ``routing_key``."""
+    """One message to publish: JSON ``body`` to ``exchange`` with ``routing_key``; a
+    ``bytes`` body goes as it is, with ``content_type`` and ``content_encoding``."""
 
     exchange: Exchange
     routing_key: str
@@ -36,6 +37,7 @@ class Outgoing:
     message_id: str | None = None
     headers: dict[str, Any] | None = None  # AMQP application headers (trace context)
     content_type: str = "application/json"  # application/cloudevents+json for a CloudEvent
+    content_encoding: str = "utf-8"
 
 
 class PipelinedPublisher:
@@ -102,7 +104,7 @@ class PipelinedPublisher:
                 self._declared.add(exchange.name)
             properties: dict[str, Any] = {
                 "content_type": message.content_type,
-                "content_encoding": "utf-8",
+                "content_encoding": message.content_encoding,
                 "delivery_mode": 2,
             }
             if message.message_id:
@@ -110,7 +112,9 @@ class PipelinedPublisher:
             if message.headers:
                 properties["application_headers"] = message.headers
             channel.basic_publish(
-                amqp.Message(json.dumps(message.body), **properties),
+                amqp.Message(
+                    message.body if isinstance(message.body, bytes) else json.dumps(message.body), **properties
+                ),
                 exchange=exchange.name,
                 routing_key=message.routing_key,
             )

@@ -2,9 +2,15 @@
 
 ``@consumes("tickets", "ticket.resolved")`` marks a service method as a handler. The
 message is acked only after the handler's transaction commits; on an error it is
-requeued, and after the delivery limit the broker dead-letters it (:mod:`yilin.topology`).
-Inside, the event id is claimed in the service's ``inbox`` in the same transaction as
-the handler's effects, so a redelivered event is skipped."""
+republished with a failure count and parked in the DLQ after a few failures
+(:mod:`yilin.failures`), never requeued. Inside, the event id is claimed in the
+service's ``inbox`` in the same transaction as the handler's effects, so a redelivered
+event is skipped.
+
+On SIGTERM a handler costs nothing: it cancels its subscription (basic.cancel), then
+handles and acks everything it already holds, prefetched deliveries included, before
+the connection closes; the outbox relay then flushes. Nothing goes back to the queue,
+where RabbitMQ 3.10 would count each returned delivery as a failed attempt."""
 
 from __future__ import annotations
 
@@ -22,14 +28,15 @@ from kombu.exceptions import KombuError
 from marshmallow import ValidationError
 from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
-from nameko.messaging import QueueConsumer
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from yilin import logs, metrics, tracing
+from yilin import faults, logs, metrics, tracing
 from yilin.db import UnitOfWork
-from yilin.events import SERIALIZER, Envelope, correlation_of, parse_envelope
+from yilin.events import Envelope, correlation_of, parse_envelope
+from yilin.failures import RETRIED, FailureRouter
 from yilin.logs import CORRELATION_KEY
-from yilin.topology import DELIVERY_LIMIT, DeclaredQueue, handler_queue
+from yilin.subscriptions import SHUTDOWN_MARGIN_SECONDS, BatchQueueConsumer, shutdown_grace
+from yilin.topology import DeclaredQueue, handler_queue
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +53,15 @@ def _skip_reason(result: Any) -> str | None:
     return None
 
 
-# How long a handler keeps retrying while its database is unreachable before it gives
-# the message back to the broker. Retrying in place, rather than requeueing at once,
-# keeps an outage of a few seconds from burning through the delivery limit and
-# dead-lettering every message that happened to arrive during it.
+# How long a handler keeps retrying while its database is unreachable before it counts
+# a handler failure. Retrying in place keeps an outage of a few seconds from
+# spending the failure count of every message that happened to arrive during it.
 TRANSIENT_RETRY_SECONDS = 60.0
 
 # Up to this many events per transaction, this many transactions at a time per handler;
 # the prefetch lets the next batch gather while one commits. All three are settings
 # (``EVENT_BATCH_SIZE``, ``EVENT_BATCH_CONCURRENCY``, ``EVENT_PREFETCH``).
 DEFAULT_BATCH_SIZE = 100
-DEFAULT_PREFETCH = 200
 DEFAULT_BATCH_CONCURRENCY = 2
 
 
@@ -69,15 +74,13 @@ def transient(exc: BaseException) -> bool:
 
 
 class DurableEventHandler(EventHandler, DeclaredQueue):
-    """nameko's EventHandler on a quorum queue with requeue-on-error."""
-
-    def __init__(self, source_service: str, event_type: str, **kwargs: Any) -> None:
-        kwargs.setdefault("requeue_on_error", True)
-        super().__init__(source_service, event_type, **kwargs)
+    """nameko's EventHandler on a quorum queue: acked when handled, retried (counted)
+    and then parked when its handler raises."""
 
     def setup(self) -> None:
         service = self.container.service_name
         self.queue = handler_queue(self.source_service, self.event_type, service, self.method_name)
+        self.failures = FailureRouter(self.container.config["AMQP_URI"], service, self.queue.name)
         # Skip EventHandler.setup (it would build a classic queue); register directly.
         self.queue_consumer.register_provider(self)
 
@@ -93,16 +96,27 @@ class DurableEventHandler(EventHandler, DeclaredQueue):
         super().handle_message(body, message)
 
     def handle_result(self, message: Any, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> Any:
-        self._count(message, result, exc_info[1] if exc_info else None)
-        return super().handle_result(message, worker_ctx, None if _skip_reason(result) else result, exc_info)
+        self.settle(message, result, exc_info[1] if exc_info else None)
+        return None if _skip_reason(result) else result, exc_info
 
-    def _count(self, message: Any, result: Any, error: BaseException | None) -> None:
+    def settle(self, message: Any, result: Any, error: BaseException | None) -> None:
+        """Ack a handled message; retry or park a failed one, then ack it; count it."""
+        outcome = _skip_reason(result) or "ok"
+        if error is not None:
+            try:
+                outcome = self.failures.route(message, error)
+            except Exception as exc:  # noqa: BLE001 - not confirmed: hand the delivery back
+                log.warning("could not republish a failed %s event (%s); requeued", self.event_type, exc)
+                outcome = RETRIED
+                self._settle_broker(self.queue_consumer.requeue_message, message)
+                self._count(message, outcome, error)
+                return
+        self._settle_broker(self.queue_consumer.ack_message, message)
+        self._count(message, outcome, error)
+
+    def _count(self, message: Any, outcome: str, error: BaseException | None) -> None:
         """Log a failure and count the message's outcome."""
-        if error is None:
-            outcome = _skip_reason(result) or "ok"
-        else:
-            previous = int((message.headers or {}).get("x-delivery-count", 0) or 0)
-            outcome = "dead_lettered" if previous >= DELIVERY_LIMIT else "retried"
+        if error is not None:
             log.warning(
                 "handler %s failed on %s (%s)",
                 self.method_name,
@@ -114,34 +128,19 @@ class DurableEventHandler(EventHandler, DeclaredQueue):
         if (message.delivery_info or {}).get("redelivered"):
             metrics.EVENTS_REDELIVERED.labels(self.container.service_name, self.event_type).inc()
 
-    def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
+    def _settle_broker(self, settle: Callable[[Any], None], message: Any) -> None:
         # nameko only expects amqp's ConnectionError here; a socket reset while acking
         # (broker gone, network cut) would escape and kill the whole container. The
         # broker has already taken the message back with its connection, so it will be
         # delivered again and the inbox will skip it: log, and carry on.
         try:
-            super().handle_message_processed(message, result, exc_info)
+            settle(message)
         except (OSError, AMQPError, KombuError) as exc:
             log.warning("could not settle a %s delivery (%s); the broker redelivers it", self.event_type, exc)
 
-
-class BatchQueueConsumer(QueueConsumer):
-    """The queue consumer of batching handlers: a deeper prefetch than nameko's (one
-    message per worker), so that a batch can gather while the previous one commits."""
-
-    @property
-    def prefetch_count(self) -> int:
-        return int(self.container.config.get("EVENT_PREFETCH", DEFAULT_PREFETCH))
-
-    @property
-    def accept(self) -> list[str]:
-        # CloudEvents (application/cloudevents+json) and the first envelope (JSON).
-        return [*self.container.accept, SERIALIZER]
-
-    def handle_message(self, provider: Any, body: Any, message: Any) -> None:
-        # nameko spawns a greenthread per delivery to hand it over; a batching handler
-        # only queues it, which cannot block, so it is handed over in place.
-        provider.handle_message(body, message)
+    def stop(self) -> None:
+        super().stop()
+        self.failures.close()
 
 
 class BatchingEventHandler(DurableEventHandler):
@@ -149,8 +148,8 @@ class BatchingEventHandler(DurableEventHandler):
 
     Messages are collected as the broker delivers them; while all workers are busy they
     pile up, so batches grow with the load and a lone message is handled at once. The
-    worker returns one outcome per message: acked when handled or skipped, requeued when
-    it raised (the delivery limit then dead-letters it)."""
+    worker returns one outcome per message: acked when handled or skipped, retried or
+    parked (:mod:`yilin.failures`) when it raised."""
 
     queue_consumer = BatchQueueConsumer()
 
@@ -163,37 +162,42 @@ class BatchingEventHandler(DurableEventHandler):
             max(1, int(self.container.config.get("EVENT_BATCH_CONCURRENCY", DEFAULT_BATCH_CONCURRENCY)))
         )
         self._waiting: deque[tuple[Any, Any]] = deque()
-        self._dispatching = self._stopping = False
+        self._dispatching = False
+        self._in_flight = 0  # batches handed to workers, not yet settled
 
     def stop(self) -> None:
-        # No new batch once stopping: a worker started after nameko has waited for the
-        # running ones would be cut off mid-transaction. What waits goes back to the queue.
-        self._stopping = True
+        """Cancel the subscription, then handle and ack everything held (prefetched
+        deliveries included) while the connection is still open; only what is left when
+        the grace period runs out goes back to the broker, with the connection."""
+        self.queue_consumer.cancel(self)
+        deadline = time.monotonic() + max(1.0, shutdown_grace(self.container.config) - SHUTDOWN_MARGIN_SECONDS)
+        while (self._waiting or self._in_flight) and time.monotonic() < deadline:
+            if self._waiting and not self._dispatching:
+                self._start_dispatch()
+            eventlet.sleep(0.02)
+        if self._waiting or self._in_flight:
+            log.warning(
+                "%s: stopping with %d event(s) unhandled after the grace period; the broker redelivers them",
+                self.method_name,
+                len(self._waiting) + self._in_flight,
+            )
         super().stop()
-        self._give_back()
-
-    def _give_back(self) -> None:
-        while self._waiting:
-            self.queue_consumer.requeue_message(self._waiting.popleft()[1])
 
     def handle_message(self, body: Any, message: Any) -> None:
-        if self._stopping:
-            self.queue_consumer.requeue_message(message)
-            return
+        metrics.EVENTS_HELD.labels(self.container.service_name, self.event_type).inc()
         self._waiting.append((body, message))
         if not self._dispatching:
-            self._dispatching = True
-            self.container.spawn_managed_thread(self._dispatch, identifier=f"{self.method_name}.batches")
+            self._start_dispatch()
+
+    def _start_dispatch(self) -> None:
+        self._dispatching = True
+        self.container.spawn_managed_thread(self._dispatch, identifier=f"{self.method_name}.batches")
 
     def _dispatch(self) -> None:
         try:
             while self._waiting:
                 eventlet.sleep(0)  # let messages already read from the socket join this batch
                 self._slots.acquire()  # meanwhile the next batch gathers
-                if self._stopping:
-                    self._slots.release()
-                    self._give_back()
-                    break
                 batch = [self._waiting.popleft() for _ in range(min(self.batch_size, len(self._waiting)))]
                 bodies, messages = [body for body, _ in batch], [message for _, message in batch]
                 context = self.unpack_message_headers(messages[0])
@@ -204,6 +208,7 @@ class BatchingEventHandler(DurableEventHandler):
                 if traceparent:
                     context[tracing.KEY] = traceparent
                 metrics.EVENT_BATCH_SIZE.labels(self.container.service_name, self.event_type).observe(len(batch))
+                self._in_flight += 1
                 try:
                     self.container.spawn_worker(
                         self,
@@ -212,24 +217,25 @@ class BatchingEventHandler(DurableEventHandler):
                         context_data=context,
                         handle_result=functools.partial(self.handle_batch_result, messages),
                     )
-                except ContainerBeingKilled:
+                except ContainerBeingKilled:  # the connection goes too: the broker takes them back
+                    self._in_flight -= 1
                     self._slots.release()
-                    for message in messages:
-                        self.queue_consumer.requeue_message(message)
+                    return
         finally:
             self._dispatching = False
 
     def handle_batch_result(
         self, messages: list[Any], worker_ctx: Any, result: Any = None, exc_info: Any = None
     ) -> Any:
-        self._slots.release()
-        outcomes = result if exc_info is None else [exc_info[1]] * len(messages)
-        for message, outcome in zip(messages, outcomes):
-            failed = isinstance(outcome, BaseException)
-            self._count(message, outcome, outcome if failed else None)
-            self.handle_message_processed(
-                message, None, (type(outcome), outcome, outcome.__traceback__) if failed else None
-            )
+        try:
+            outcomes = result if exc_info is None else [exc_info[1]] * len(messages)
+            for message, outcome in zip(messages, outcomes):
+                failed = isinstance(outcome, BaseException)
+                self.settle(message, None if failed else outcome, outcome if failed else None)
+        finally:
+            metrics.EVENTS_HELD.labels(self.container.service_name, self.event_type).dec(len(messages))
+            self._in_flight -= 1
+            self._slots.release()
         return None, exc_info
 
 
@@ -249,8 +255,8 @@ def consumes(
     together. ``prepare(self, uow, events)``, if given, runs once per batch before the
     handler, e.g. to lock every row the batch will touch in one statement and in one
     order; what it returns is passed to each of the batch's handler calls as a third
-    argument, ``method(self, uow, event, prepared)``. If a batch fails, its events are handled again one per transaction, so one
-    bad event is retried and dead-lettered alone.
+    argument, ``method(self, uow, event, prepared)``. If a batch fails, its events are
+    handled again one per transaction, so one bad event is retried and parked alone.
 
     During a deprecation window the publisher sends each change in the old and the new
     version; a handler takes only the version it was written for and acks the other."""
@@ -290,7 +296,7 @@ def consumes(
                 for index, event in pending:
                     try:
                         outcomes[index] = apply([event])[0]
-                    except Exception as single:  # noqa: BLE001 - requeued, then dead-lettered
+                    except Exception as single:  # noqa: BLE001 - retried, then parked
                         outcomes[index] = single
                 return outcomes
             for (index, _), result in zip(pending, results):
@@ -336,6 +342,7 @@ def _apply(
                     outcomes.append(
                         method(service, uow, event) if prepare is None else method(service, uow, event, prepared)
                     )
+                    faults.handler_delay()
                     emitted.append(uow.step_events)
             break
         except Exception as exc:  # only transient database errors are retried

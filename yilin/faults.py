@@ -3,12 +3,17 @@
 Setting ``YILIN_FAULTS=outbox.after_commit`` (comma-separated) makes the process die
 with SIGKILL semantics the first time it reaches that point: exactly the crash between
 a commit and its publish that the outbox sweep exists to repair. Unset in production,
-the check is one dictionary lookup."""
+the check is one dictionary lookup.
+
+``YILIN_CHAOS_HANDLER_DELAY=0.01`` makes each event handler hold its transaction open
+that many seconds after each event, so that a fault lands on work in progress."""
 
 from __future__ import annotations
 
 import logging
 import os
+
+import eventlet
 
 log = logging.getLogger(__name__)
 
@@ -19,3 +24,10 @@ def point(name: str) -> None:
     if active and name in active.split(","):
         log.warning("fault injected: %s", name)
         os._exit(137)
+
+
+def handler_delay() -> None:
+    """Sleep (cooperatively) for ``YILIN_CHAOS_HANDLER_DELAY`` seconds, if set."""
+    delay = os.environ.get("YILIN_CHAOS_HANDLER_DELAY")
+    if delay:
+        eventlet.sleep(float(delay))

@@ -53,6 +53,11 @@ EVENTS_REDELIVERED = Counter(
     "Event deliveries the broker repeated (a consumer died or gave the message back).",
     ["service", "type"],
 )
+EVENTS_HELD = Gauge(
+    "yilin_events_held",
+    "Event deliveries a consumer holds unsettled: prefetched, gathering into a batch or being handled.",
+    ["service", "type"],
+)
 EVENT_HANDLER_DURATION = Histogram(
     "yilin_event_handler_duration_seconds", "Event handler run time.", ["service", "type"], buckets=LATENCY_BUCKETS
 )

@@ -84,7 +84,10 @@ def migrate(config: dict[str, Any], services: tuple[str, ...]) -> None:
         if folder is not None:
             migrations.upgrade(name, database_url(config, name), folder)
             click.echo(f"migrated {name}")
-    queues = topology.declare(config["AMQP_URI"], [service_class(n) for n in SERVICES])
+    try:
+        queues = topology.declare(config["AMQP_URI"], [service_class(n) for n in SERVICES])
+    except topology.QueueNotEmpty as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"declared broker topology: {len(queues)} queues")
 
 
@@ -186,8 +189,12 @@ def dlq_list(config: dict[str, Any], service: str) -> None:
 @click.option("--service", required=True)
 @click.pass_obj
 def dlq_replay(config: dict[str, Any], service: str) -> None:
-    """Send every dead-lettered message back to the queue it died in."""
-    click.echo(f"replayed {deadletters.replay(config['AMQP_URI'], service)}")
+    """Send every dead-lettered message back to the queue it died in (confirmed; a
+    message whose queue is gone, or replayed too often already, stays in the DLQ)."""
+    done = deadletters.replay(config["AMQP_URI"], service)
+    click.echo(f"replayed {done.replayed}")
+    for reason, ids in done.kept.items():
+        click.echo(f"kept {len(ids)} ({reason}): {' '.join(ids)}", err=True)
 
 
 @dlq.command(name="purge")

@@ -20,6 +20,7 @@ from nameko.runners import ServiceRunner
 from services import METRICS_PORTS, SERVICES
 from services.demo import load_demo as load
 from yilin.config import metrics_port
+from yilin.subscriptions import shutdown_grace
 from yilin.tokens import demo_tokens
 
 # `yilin serve`'s exit code when the service could not start and has said why.
@@ -64,7 +65,21 @@ def run_service(cls: type[Any], config: dict[str, Any]) -> None:
     before the caller can turn it into one line."""
     runner = ServiceRunner(config)
     runner.add_service(cls)
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: eventlet.spawn_n(runner.stop))
+    grace = shutdown_grace(config)
+    killed = []
+
+    def overdue() -> None:
+        click.echo(f"{cls.name} did not stop within {grace:g} s; killing it", err=True)
+        killed.append(True)
+        runner.kill()
+
+    def terminate(_signum: int, _frame: Any) -> None:
+        # Handlers finish and ack what they hold within the grace period, then the
+        # outbox flushes; past it the service is killed (what it held is redelivered).
+        eventlet.spawn_n(runner.stop)
+        eventlet.spawn_after(grace, overdue)
+
+    signal.signal(signal.SIGTERM, terminate)
     eventlet.debug.hub_exceptions(False)
     try:
         runner.start()
@@ -74,6 +89,8 @@ def run_service(cls: type[Any], config: dict[str, Any]) -> None:
     while True:
         try:
             waiting.wait()
+            if killed:  # what it held goes back to the broker: not a clean stop
+                sys.exit(1)
             return
         except OSError as exc:
             if exc.errno != errno.EINTR:

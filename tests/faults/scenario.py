@@ -15,6 +15,16 @@ from tests.harness import ServiceProcess
 
 HANDLED = re.compile(r"^yilin_events_handled_total\{([^}]*)\}\s+([0-9.e+]+)$", re.M)
 REDELIVERED = re.compile(r"^yilin_events_redelivered_total\{[^}]*\}\s+([0-9.e+]+)$", re.M)
+HELD = re.compile(r"^yilin_events_held\{[^}]*\}\s+([0-9.e+-]+)$", re.M)
+
+
+def held(process: ServiceProcess) -> int:
+    """Deliveries the process holds unsettled right now (0 if it is not answering)."""
+    try:
+        text = requests.get(f"http://127.0.0.1:{process.metrics_port}/metrics", timeout=2).text
+    except requests.RequestException:
+        return 0
+    return int(sum(float(value) for value in HELD.findall(text)))
 
 
 def handled(process: ServiceProcess) -> dict[str, float]:
@@ -76,7 +86,7 @@ class Scenario:
             if process.process.poll() is None:
                 self.scrape(process)
                 try:
-                    process.terminate(30)
+                    process.terminate(60)
                 except subprocess.TimeoutExpired:
                     process.kill()
 
@@ -110,16 +120,6 @@ class Scenario:
         time.sleep(1.0)  # PostgreSQL publishes a backend's table statistics within a second
         inserted, committed = self.target.inbox_stats(self.database_url)
         return (inserted - committed) + int(self.duplicates_skipped)
-
-    def replay_dead_letters(self, timeout: float) -> int:
-        """What the operator does after a crash loop: ``yilin dlq replay``; then wait for
-        the replayed messages to be handled. Returns how many were replayed."""
-        from yilin import deadletters
-
-        replayed = deadletters.replay(self.amqp_uri, self.target.service)
-        if replayed:
-            assert self.settle(timeout)
-        return replayed
 
     def dead_lettered(self) -> int:
         return dlq_depth(self.amqp_uri, self.target.service)

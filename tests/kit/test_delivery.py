@@ -112,12 +112,11 @@ def test_failing_handler_is_retried_then_dead_lettered(
     dead = wait_until(lambda: deadletters.peek(config["AMQP_URI"], "probe"), timeout=20, what="a dead letter")
     assert [d["body"]["id"] for d in dead] == [poison["id"]]
     assert dead[0]["queue"] == topology.handler_queue_name("source", "thing.poisoned", "probe", "on_poison")
-    assert probe.attempts[poison["id"]] == topology.DELIVERY_LIMIT + 1
+    assert probe.attempts[poison["id"]] == topology.FAILURE_LIMIT
+    assert dead[0]["reason"] == "handler_failed"
     # Replay puts it back on its queue: it fails again and returns to the DLQ, never acked away.
-    assert deadletters.replay(config["AMQP_URI"], "probe") == 1
-    wait_until(
-        lambda: probe.attempts[poison["id"]] == 2 * (topology.DELIVERY_LIMIT + 1), timeout=20, what="replayed attempts"
-    )
+    assert deadletters.replay(config["AMQP_URI"], "probe").replayed == 1
+    wait_until(lambda: probe.attempts[poison["id"]] == 2 * topology.FAILURE_LIMIT, timeout=20, what="replayed attempts")
     wait_until(lambda: len(deadletters.peek(config["AMQP_URI"], "probe")) == 1, timeout=20, what="back in the DLQ")
     assert deadletters.purge(config["AMQP_URI"], "probe") == 1
     assert deadletters.peek(config["AMQP_URI"], "probe") == []
@@ -144,9 +143,9 @@ def test_backlog_is_applied_in_batches_and_a_poisoned_event_alone_is_dead_letter
 
     assert [d["body"]["id"] for d in dead] == [poison["id"]]
     # every delivery fails alone (after failing its batch, when it had company)
-    assert topology.DELIVERY_LIMIT + 2 <= probe.attempts[poison["id"]] <= 2 * (topology.DELIVERY_LIMIT + 1)
+    assert topology.FAILURE_LIMIT + 1 <= probe.attempts[poison["id"]] <= 2 * topology.FAILURE_LIMIT
     count, total = (now - then for now, then in zip(_histogram(batches), before))
-    assert total == 60 + topology.DELIVERY_LIMIT and count < total, "the backlog was taken in batches"
+    assert total == 60 + topology.FAILURE_LIMIT - 1 and count < total, "the backlog was taken in batches"
     with engine.connect() as conn:
         applied = conn.execute(select(probe.applied.c.event_id)).scalars().all()
         audit = conn.execute(

@@ -14,10 +14,12 @@ from urllib.parse import urlsplit
 import pika
 import pika.exceptions
 import pytest
+from kombu import Connection
 
 from tests.conftest import RABBIT_HOST
-from tests.harness import ServiceProcess, migrate_service, service_class
-from yilin.topology import broker_permissions
+from tests.harness import ServiceProcess, migrate_service, service_class, wait_until
+from yilin import deadletters
+from yilin.topology import FAILURE_LIMIT, FAILURES_HEADER, broker_permissions
 
 PASSWORD = "service-user-password"
 
@@ -88,7 +90,22 @@ def test_a_service_user_runs_its_service_and_nothing_else(
     for name, action in checks.items():
         assert refused(lambda action=action: action(channel_as(hours_user, vhost))), name
     assert refused(lambda: channel_as(registry_user, vhost).basic_get(hours_queue)), "registry reading hours' queue"
+    # not even to its own queues through the default exchange: retries go through hours.retry
+    assert refused(
+        lambda: (c := channel_as(hours_user, vhost), c.confirm_delivery(), c.basic_publish("", hours_queue, b"{}"))
+    ), "publish through amq.default"
     own = channel_as(hours_user, vhost)
     assert own.queue_declare("hours.dlq", passive=True).method.queue == "hours.dlq"  # its own: allowed
+
+    # A message its handler cannot take is retried and parked with hours' own permissions.
+    poison = {"id": str(uuid.uuid4()), "type": "volunteer.registered", "version": 1}
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
+        conn.Producer().publish(
+            poison, exchange="registry.events", routing_key="volunteer.registered", message_id=poison["id"]
+        )
+    wait_until(lambda: deadletters.peek(amqp_uri, "hours"), timeout=60, what="the poison parked")
+    parked = deadletters.inspect(amqp_uri, "hours", poison["id"])
+    assert parked is not None and parked["reason"] == "handler_failed", parked
+    assert parked["headers"][FAILURES_HEADER] == FAILURE_LIMIT
     for process in processes:
         assert process.terminate() == 0

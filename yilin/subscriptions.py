@@ -1,0 +1,102 @@
+"""The queue consumer of batching event handlers, and how long a service may take to stop.
+
+A handler that stops must be able to cancel its subscription (basic.cancel) and still
+ack what it holds: nameko's queue consumer closes its connection as soon as the last
+subscription is gone, which hands every held delivery back to the broker, and RabbitMQ
+3.10 counts each one as a failed delivery attempt on a quorum queue."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from eventlet.event import Event
+from nameko.messaging import QueueConsumer
+
+from yilin.events import SERIALIZER
+
+log = logging.getLogger(__name__)
+
+# Messages the broker may send ahead of the handler (``EVENT_PREFETCH``), so that a batch
+# can gather while the previous one commits.
+DEFAULT_PREFETCH = 200
+
+# How long a stopping service may take in all (``SHUTDOWN_GRACE_SECONDS``): below
+# Kubernetes' default 30 s grace, so the pod exits before it is killed. Handlers finish
+# what they hold within the grace minus ``SHUTDOWN_MARGIN_SECONDS``, left for the outbox
+# flush and closing connections.
+DEFAULT_SHUTDOWN_GRACE = 25.0
+SHUTDOWN_MARGIN_SECONDS = 5.0
+
+
+def shutdown_grace(config: dict[str, Any]) -> float:
+    """Seconds a service has from SIGTERM to exit."""
+    return float(config.get("SHUTDOWN_GRACE_SECONDS") or DEFAULT_SHUTDOWN_GRACE)
+
+
+class BatchQueueConsumer(QueueConsumer):
+    """The queue consumer of batching handlers: a deeper prefetch than nameko's (one
+    message per worker), so that a batch can gather while the previous one commits; and
+    a cancel that stops deliveries to one handler while the connection stays open, so
+    the handler can still ack what it holds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending_remove_providers: dict[Any, Event] = {}  # nameko's, typed
+        self._pending_cancels: dict[Any, Event] = {}
+        self._draining: set[Any] = set()  # cancelled, not yet unregistered
+
+    @property
+    def prefetch_count(self) -> int:
+        return int(self.container.config.get("EVENT_PREFETCH", DEFAULT_PREFETCH))
+
+    @property
+    def accept(self) -> list[str]:
+        # CloudEvents (application/cloudevents+json) and the first envelope (JSON).
+        return [*self.container.accept, SERIALIZER]
+
+    def handle_message(self, provider: Any, body: Any, message: Any) -> None:
+        # nameko spawns a greenthread per delivery to hand it over; a batching handler
+        # only queues it, which cannot block, so it is handed over in place.
+        provider.handle_message(body, message)
+
+    def cancel(self, provider: Any) -> None:
+        """basic.cancel ``provider``'s subscription and return once the broker has
+        confirmed it: every delivery sent before has been handed to the provider."""
+        if not self._consumers_ready.ready() or provider not in self._consumers:
+            return
+        done = Event()
+        self._pending_cancels[provider] = done  # only the consumer thread may touch the channel
+        done.wait()
+
+    def _cancel_consumers_if_requested(self) -> None:
+        cancels, self._pending_cancels = self._pending_cancels, {}
+        for provider, done in cancels.items():
+            consumer = self._consumers.pop(provider, None)
+            if consumer is not None:
+                self._draining.add(provider)
+                try:
+                    consumer.cancel()
+                except Exception as exc:  # noqa: BLE001 - a dead connection cancels everything anyway
+                    log.warning("could not cancel a consumer (%s)", exc)
+            done.send()
+        removals, self._pending_remove_providers = self._pending_remove_providers, {}
+        for provider, removed in removals.items():
+            self._draining.discard(provider)
+            consumer = self._consumers.pop(provider, None)
+            if consumer is not None:
+                consumer.cancel()
+            removed.send()
+
+    def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
+        # After a reconnection, a handler that is draining stays unsubscribed.
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider in self._draining:
+            self._consumers.pop(provider, None)
+        return list(self._consumers.values()) if self._draining else consumers
+
+    def on_iteration(self) -> None:
+        self._cancel_consumers_if_requested()
+        # The connection outlives the subscriptions while a handler still acks.
+        if not self._consumers and not self._draining:
+            self.should_stop = True
