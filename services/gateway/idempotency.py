@@ -24,12 +24,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.wrappers import Request, Response
 
 from yilin.errors import Conflict, InvalidInput, YilinError
+from yilin.rpc import DEFAULT_WRITE_TIMEOUT
 from yilin.tables import define_kit_tables
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEEP = timedelta(hours=24)
-ABANDONED = timedelta(minutes=5)  # a claim still unanswered after this: its gateway died mid-request
+# A living gateway answers or gives its claim up within the write timeout (yilin.rpc), so a
+# claim unanswered past twice that has lost its owner; a retry is safe in any case, since
+# the service returns the first answer of the same write key (yilin.writes).
+ABANDONED = timedelta(seconds=2 * DEFAULT_WRITE_TIMEOUT)
 WAIT_SECONDS = 30.0  # how long a replay waits for the first request's answer
 MAX_KEY_LENGTH = 200
 

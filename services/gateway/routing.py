@@ -34,8 +34,10 @@ class Call:
     read: bool = False  # a GET: the service is called through its read proxy
 
     def rpc(self, service: str) -> Any:
-        """The RPC proxy of ``service`` (for a read, the one that sends reads: see yilin.rpc)."""
-        return getattr(self.services, f"{service}_reads" if self.read else service)
+        """The RPC proxy of ``service`` (for a read, the one that sends reads: see yilin.rpc),
+        its calls limited and refused while it is down (services.gateway.backends)."""
+        proxy = getattr(self.services, f"{service}_reads" if self.read else service)
+        return self.services.backends.guard(service, proxy)
 
 
 @dataclass

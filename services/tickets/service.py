@@ -39,7 +39,7 @@ from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
 from yilin.pii import PersonalDataKey
-from yilin.rpc import rpc
+from yilin.rpc import rpc, write_rpc
 from yilin.tracing import Tracing
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class TicketsService(AuditLogRpc):
         return "pong"
 
     # categories
-    @rpc
+    @write_rpc
     def create_category(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(CategoryIn(), payload)
         with self.db.transaction() as uow:
@@ -79,7 +79,7 @@ class TicketsService(AuditLogRpc):
         with self.db.read() as session:
             return CATEGORY.dump(catalogue.get_category(session, category_id))
 
-    @rpc
+    @write_rpc
     def update_category(self, category_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         patch = load(CategoryPatch(), payload)
         with self.db.transaction() as uow:
@@ -92,7 +92,7 @@ class TicketsService(AuditLogRpc):
             return CATEGORIES.dump(catalogue.list_categories(session, q))
 
     # tickets
-    @rpc
+    @write_rpc
     def open_ticket(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(TicketIn(), payload)
         require_community(self.registry, str(data["community_id"]))
@@ -137,7 +137,7 @@ class TicketsService(AuditLogRpc):
             }
         )
 
-    @rpc
+    @write_rpc
     def assign(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(AssignIn(), payload)
         if data.get("partner_id"):
@@ -159,30 +159,30 @@ class TicketsService(AuditLogRpc):
         return self._change(lambda uow: work.assign(uow, self.caller, ticket_id, data, team, members))
 
     # work and the resident's word
-    @rpc
+    @write_rpc
     def start(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
         return self._change(lambda uow: work.start(uow, self.caller, ticket_id, data))
 
-    @rpc
+    @write_rpc
     def resolve(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(ResolveIn(), payload)
         return self._change(lambda uow: work.resolve(uow, self.caller, ticket_id, data))
 
-    @rpc
+    @write_rpc
     def confirm(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(ConfirmIn(), payload)
         view = self._change(lambda uow: work.confirm(uow, self.caller, ticket_id, data))
         business_metrics.TICKET_RATINGS.labels(NAME, str(data["rating"])).inc()
         return view
 
-    @rpc
+    @write_rpc
     def reopen(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
         window = float(self.config.get("TICKETS_REOPEN_WINDOW_DAYS", 7))
         return self._change(lambda uow: work.reopen(uow, self.caller, ticket_id, data, window))
 
-    @rpc
+    @write_rpc
     def escalate(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
         with self.db.read() as session:
@@ -209,7 +209,7 @@ class TicketsService(AuditLogRpc):
                 with self.db.transaction() as uow:
                     records.record_social_worker(uow, item["ticket_id"], worker)
 
-    @rpc
+    @write_rpc
     def cancel(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
         return self._change(lambda uow: work.cancel(uow, self.caller, ticket_id, data))
