@@ -12,7 +12,12 @@ whatever was lost: the request, the reply, or a service that is not there). Serv
 with :func:`rpc`, which answers a transient request with a transient, unconfirmed reply
 and any other request exactly as nameko does. Every service's RPC methods must use this
 :func:`rpc` (not nameko's): two RPC entrypoint classes in one service would put two
-consumers on its queue, each knowing only its own methods."""
+consumers on its queue, each knowing only its own methods.
+
+Writes go through :class:`WriteRpcProxy`: nameko's persistent, confirmed requests with a
+bounded wait too (``RPC_WRITE_TIMEOUT``). A service declares its writes with
+:func:`write_rpc`, which applies each write once per write key (:mod:`yilin.writes`), so
+a caller that gave up waiting, or a request the broker redelivered, changes nothing twice."""
 
 from __future__ import annotations
 

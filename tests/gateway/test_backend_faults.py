@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
-import statistics
 import time
-from typing import Any
 
 import eventlet
 import requests
@@ -84,7 +82,7 @@ def _timed_reads(http: requests.Session, url: str, count: int) -> list[tuple[int
 def test_a_hung_backend_under_load_does_not_starve_the_others(
     amqp_uri: str, pg_url: str, http: requests.Session
 ) -> None:
-    read_timeout = 5.0
+    read_timeout = 8.0
     processes = _start(amqp_uri, pg_url, YILIN_RPC_READ_TIMEOUT=str(read_timeout), YILIN_MAX_WORKERS="10")
     url = f"http://127.0.0.1:{processes['gateway'].http_port}"
     seed_places(http, url)
@@ -113,11 +111,12 @@ def test_a_hung_backend_under_load_does_not_starve_the_others(
 
     # every read of the registry completed with the right answer...
     assert all(status == 200 and codes >= {"PD", "PD-01", "PD-01-01"} for status, _, codes in during)
-    # ...and was not left waiting behind the hung backend's calls (a generous bound, relative
-    # to the same reads before; without the per-backend limit they queue for the read timeout)
-    before = statistics.median(t for _, t, _ in baseline)
-    after = statistics.median(t for _, t, _ in during)
-    assert after < 5 * before + 1.0 < read_timeout, (before, after)
+    # ...and none was left waiting behind the hung backend's calls (a generous bound, relative
+    # to the same reads before; without the per-backend limit the first of them queue for a
+    # worker until the hung calls time out)
+    before = max(t for _, t, _ in baseline)
+    after = max(t for _, t, _ in during)
+    assert after < 5 * before + 2.0 < read_timeout, (before, after)
     # the hung backend's callers got 503 + Retry-After, never a hang or a 500
     assert hung_answers and {r.status_code for r in hung_answers} == {503}
     assert all(int(r.headers["Retry-After"]) > 0 for r in hung_answers)
