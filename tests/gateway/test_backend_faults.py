@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from typing import Any
 
 import eventlet
 import requests
@@ -15,6 +16,7 @@ import requests
 from tests.conftest import TEST_JWT_SECRET
 from tests.gateway.test_registry_api import seed_places
 from tests.harness import ServiceProcess, migrate_service
+from tests.polling import wait_until
 
 CATEGORY = {"code": "pet_care", "name": "宠物照看", "skill": "pets", "assign_minutes": 60, "resolve_minutes": 600}
 ENV = {"YILIN_JWT_SECRET": TEST_JWT_SECRET, "YILIN_LOG_LEVEL": "WARNING"}
@@ -120,3 +122,32 @@ def test_a_hung_backend_under_load_does_not_starve_the_others(
     # the hung backend's callers got 503 + Retry-After, never a hang or a 500
     assert hung_answers and {r.status_code for r in hung_answers} == {503}
     assert all(int(r.headers["Retry-After"]) > 0 for r in hung_answers)
+
+
+def test_a_write_that_timed_out_applies_once_and_its_retry_gets_the_first_answer(
+    amqp_uri: str, pg_url: str, http: requests.Session
+) -> None:
+    """The write key travels to the service: a write whose service hangs gets 503 +
+    Retry-After after the write timeout, is applied once the service resumes, and the
+    client's retry under the same Idempotency-Key returns that first answer."""
+    processes = _start(amqp_uri, pg_url, YILIN_RPC_WRITE_TIMEOUT="2")
+    url = f"http://127.0.0.1:{processes['gateway'].http_port}"
+    tickets = processes["tickets"].process
+    headers = {"Idempotency-Key": "category-pet-care-1"}
+    os.kill(tickets.pid, signal.SIGSTOP)
+    try:
+        r = http.post(f"{url}/api/v1/ticket-categories", json=CATEGORY, headers=headers, timeout=30)
+        assert r.status_code == 503 and int(r.headers["Retry-After"]) > 0, r.text
+    finally:
+        os.kill(tickets.pid, signal.SIGCONT)
+
+    def applied() -> list[Any]:
+        r = http.get(f"{url}/api/v1/ticket-categories", params={"limit": 50}, timeout=10)
+        items = r.json()["items"] if r.status_code == 200 else []  # 503 while the backend counts as hung
+        return [c for c in items if c["code"] == CATEGORY["code"]]
+
+    wait_until(lambda: len(applied()) == 1, 30, what="the timed-out write applied")
+    retry = http.post(f"{url}/api/v1/ticket-categories", json=CATEGORY, headers=headers, timeout=30)
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["id"] == applied()[0]["id"]  # the first answer, not a second category
+    assert len(applied()) == 1
