@@ -55,9 +55,9 @@ COPY --chown=root:root --chmod=0755 deploy/docker/healthcheck.py /usr/local/bin/
 RUN mkdir -p /app/var && chown yilin:yilin /app/var
 USER 10001:10001
 EXPOSE 8000 9100 9101 9102 9103 9104
-# Liveness only: /healthz answers while the process runs, without RabbitMQ or PostgreSQL.
+# Liveness only: /livez answers while the process runs, without RabbitMQ or PostgreSQL.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
-    CMD ["yilin-healthcheck", "/healthz"]
+    CMD ["yilin-healthcheck", "/livez"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["tini", "--"]
 CMD ["yilin", "serve", "gateway"]

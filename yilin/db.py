@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from yilin import audit, faults, tracing
+from yilin import audit, faults, tracing, writes
 from yilin.bulk import insert_rows
 from yilin.config import database_url
 from yilin.errors import Conflict
@@ -211,6 +211,11 @@ class UnitOfWork:
         return set(result.scalars())
 
 
+def _conflict(exc: IntegrityError) -> Conflict:
+    log.info("integrity conflict: %s", exc.orig)
+    return Conflict("the change conflicts with a record that already exists")
+
+
 def _table(session: Session, name: str) -> Any:
     return session.info["metadata"].tables[name]
 
@@ -239,6 +244,13 @@ class Database(DependencyProvider):
     def start(self) -> None:
         self.relay.start()
 
+    ready_name = "database"
+
+    def ready_check(self) -> None:
+        """The process reaches its database (``SELECT 1``), for ``/readyz`` (yilin.metrics)."""
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
     def stop(self) -> None:
         self.relay.stop()
 
@@ -248,7 +260,9 @@ class Database(DependencyProvider):
     def get_dependency(self, worker_ctx: Any) -> "DatabaseAccess":
         identity = caller_of(worker_ctx)
         entrypoint = getattr(worker_ctx.entrypoint, "method_name", None)
-        return DatabaseAccess(self, worker_ctx.data.get(CORRELATION_KEY), identity, entrypoint)
+        access = DatabaseAccess(self, worker_ctx.data.get(CORRELATION_KEY), identity, entrypoint)
+        access.write_key = worker_ctx.data.get(writes.WRITE_KEY)
+        return access
 
 
 class DatabaseAccess:
@@ -262,26 +276,87 @@ class DatabaseAccess:
         self.identity = identity
         self.entrypoint = entrypoint
 
+    write_key: str | None = None  # the worker's write key (yilin.writes), if its caller sent one
+    _pending: UnitOfWork | None = None  # the open transaction of a write RPC (see once)
+    _call: "writes.WriteCall | None" = None
+
     @contextmanager
     def transaction(self, correlation_id: str | None = None) -> Iterator[UnitOfWork]:
-        """Commit on success, roll back on error, then publish the emitted events."""
+        """Commit on success, roll back on error, then publish the emitted events. Inside
+        a write RPC (:meth:`once`) every block joins one transaction, which begins with
+        the write's claim and commits with its answer when the method returns."""
+        if self._pending is not None:
+            yield self._pending
+            return
         uow = UnitOfWork(self.provider.sessions(), self.provider.catalogue, correlation_id or self.correlation_id)
+        if self._call is not None:
+            self._pending = uow
+            try:
+                writes.claim(uow.session, _table(uow.session, writes.TABLE), self._call, insert_ignoring_conflicts)
+            except BaseException:
+                self._discard()
+                raise
+            yield uow  # an error propagates to once, which rolls back
+            return
         try:
             yield uow
-            uow.write_outbox()
-            if uow.events or uow.notes:
-                audit.record(uow.session, _table(uow.session, "audit"), uow.steps(), self.identity, self.entrypoint)
-            with tracing.span("db.commit", **{"yilin.events": len(uow.events)}):
-                uow.session.commit()
+            self._commit(uow)
         except IntegrityError as exc:
             uow.session.rollback()
-            log.info("integrity conflict: %s", exc.orig)
-            raise Conflict("the change conflicts with a record that already exists") from None
+            raise _conflict(exc) from None
         except BaseException:
             uow.session.rollback()
             raise
         finally:
             uow.session.close()
+        self._published(uow)
+
+    def once(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], run: Callable[[], Any]) -> Any:
+        """Run a write RPC's ``run`` at most once per write key (yilin.writes): the first
+        answer for a repeated call, else ``run``'s answer committed with its change."""
+        call = writes.write_call(
+            self.identity.subject, self.write_key, f"{self.provider.container.service_name}.{method}", args, kwargs
+        )
+        if call is None:
+            return run()
+        self._call = call
+        try:
+            answer = run()
+            uow = self._pending
+            if uow is None:  # changed nothing: nothing to remember either
+                return answer
+            writes.remember(uow.session, _table(uow.session, writes.TABLE), call, answer)
+            self._commit(uow)
+            uow.session.close()
+            self._pending = None
+        except writes.Answered as first:
+            return first.answer
+        except IntegrityError as exc:
+            self._discard()
+            raise _conflict(exc) from None
+        except BaseException:
+            self._discard()
+            raise
+        finally:
+            self._call = None
+        faults.point("rpc.after_commit")  # the fault suite's crash between commit and reply
+        self._published(uow)
+        return answer
+
+    def _commit(self, uow: UnitOfWork) -> None:
+        uow.write_outbox()
+        if uow.events or uow.notes:
+            audit.record(uow.session, _table(uow.session, "audit"), uow.steps(), self.identity, self.entrypoint)
+        with tracing.span("db.commit", **{"yilin.events": len(uow.events)}):
+            uow.session.commit()
+
+    def _discard(self) -> None:
+        uow, self._pending = self._pending, None
+        if uow is not None:
+            uow.session.rollback()
+            uow.session.close()
+
+    def _published(self, uow: UnitOfWork) -> None:
         for callback in uow._after_commit:
             callback()
         if uow.events:
@@ -291,7 +366,12 @@ class DatabaseAccess:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for queries only; nothing is committed, and writing through it is a
-        mistake (on PostgreSQL it runs in autocommit, see below)."""
+        mistake (on PostgreSQL it runs in autocommit, see below). Inside a write RPC's
+        open transaction it is that transaction's session (it sees the write's changes,
+        and on SQLite's single connection it could not get another)."""
+        if self._pending is not None:
+            yield self._pending.session
+            return
         _reading.active = True
         try:
             connection = self.provider.engine.connect()

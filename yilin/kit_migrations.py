@@ -76,3 +76,27 @@ def drop_audit_v1() -> None:
         batch_op.drop_index("ix_audit_correlation_id")
         batch_op.drop_index("ix_audit_actor_subject")
     op.drop_table("audit")
+
+
+def create_rpc_requests_v1() -> None:
+    """The ``rpc_requests`` table (yilin.writes): each write RPC's key, method, body hash
+    and first answer, stored with the change it made."""
+    op.create_table(
+        "rpc_requests",
+        sa.Column("caller", sa.String(length=128), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("method", sa.String(length=120), nullable=False),
+        sa.Column("body_hash", sa.String(length=64), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("caller", "key", "method", "body_hash", name="pk_rpc_requests"),
+    )
+    with op.batch_alter_table("rpc_requests", schema=None) as batch_op:
+        batch_op.create_index("ix_rpc_requests_created_at", ["created_at"], unique=False)
+
+
+def drop_rpc_requests_v1() -> None:
+    """Undo :func:`create_rpc_requests_v1`."""
+    with op.batch_alter_table("rpc_requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_rpc_requests_created_at")
+    op.drop_table("rpc_requests")

@@ -2,16 +2,22 @@
 
 Each process serves them from prometheus_client's own HTTP server on its metrics port,
 so a scrape is answered even while every nameko worker is busy. The same port answers
-``/healthz`` (the process is alive) and ``/readyz`` (its container has started)."""
+``/livez`` (alias ``/healthz``: the process is alive, nothing else is asked) and
+``/readyz``: the container has started and the process's *own* dependencies answer, each
+extension with a ``ready_check()`` (its broker connection, its database). Readiness never
+asks another service: one backend down must not take the processes that call it out of
+their Service too."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any, Callable, Iterable
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import eventlet
+from kombu import Connection
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.rpc import Rpc
@@ -25,6 +31,7 @@ from yilin.deadletters import depth
 log = logging.getLogger(__name__)
 
 DLQ_POLL_SECONDS = 15
+CHECK_TIMEOUT = 2.0  # seconds a readiness check may take before its dependency counts as down
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
@@ -108,13 +115,14 @@ class MetricsServer(SharedExtension):
 
         def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
             path = environ.get("PATH_INFO", "")
-            if path == "/healthz":
+            if path in ("/livez", "/healthz"):
                 start_response("200 OK", [("Content-Type", "text/plain")])
                 return [b"ok\n"]
             if path == "/readyz":
-                status = "200 OK" if self.ready else "503 Service Unavailable"
-                start_response(status, [("Content-Type", "text/plain")])
-                return [b"ready\n" if self.ready else b"starting\n"]
+                checks = self.readiness()
+                ready = all(state == "ok" for state in checks.values())
+                start_response("200 OK" if ready else "503 Service Unavailable", [("Content-Type", "application/json")])
+                return [json.dumps({"status": "ready" if ready else "not ready", "checks": checks}).encode()]
             body: Iterable[bytes] = metrics_app(environ, start_response)
             return body
 
@@ -124,6 +132,10 @@ class MetricsServer(SharedExtension):
         self.ready = True
         log.info("metrics on :%d", self.port)
 
+    def readiness(self) -> dict[str, str]:
+        """Each own dependency's state, ``ok`` or why not (see the module)."""
+        return {"process": "ok" if self.ready else "starting", **own_dependencies(self.container)}
+
     def stop(self) -> None:
         self.ready = False
         if self._server is not None:
@@ -132,6 +144,24 @@ class MetricsServer(SharedExtension):
             self._server = None
 
     kill = stop
+
+
+def own_dependencies(container: Any) -> dict[str, str]:
+    """Run every ``ready_check()`` of ``container``'s extensions (each bounded by
+    :data:`CHECK_TIMEOUT`): name → ``ok`` or the failure's class name."""
+    states: dict[str, str] = {}
+    for extension in container.extensions:
+        check = getattr(extension, "ready_check", None)
+        if check is None:
+            continue
+        name = getattr(extension, "ready_name", type(extension).__name__)
+        try:
+            with eventlet.Timeout(CHECK_TIMEOUT):
+                check()
+            states[name] = "ok"
+        except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - any failure means "not ready"
+            states[name] = f"unavailable ({type(exc).__name__})"
+    return states
 
 
 class Instrumentation(DependencyProvider):
@@ -154,6 +184,13 @@ class Instrumentation(DependencyProvider):
         self._watch.kill()
 
     kill = stop
+
+    ready_name = "broker"
+
+    def ready_check(self) -> None:
+        """The process reaches its broker (a connection opened and closed)."""
+        with Connection(self.container.config["AMQP_URI"], connect_timeout=CHECK_TIMEOUT) as connection:
+            connection.connect()
 
     def _watch_dead_letters(self) -> None:
         service = self.container.service_name

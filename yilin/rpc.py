@@ -12,7 +12,12 @@ whatever was lost: the request, the reply, or a service that is not there). Serv
 with :func:`rpc`, which answers a transient request with a transient, unconfirmed reply
 and any other request exactly as nameko does. Every service's RPC methods must use this
 :func:`rpc` (not nameko's): two RPC entrypoint classes in one service would put two
-consumers on its queue, each knowing only its own methods."""
+consumers on its queue, each knowing only its own methods.
+
+Writes go through :class:`WriteRpcProxy`: nameko's persistent, confirmed requests with a
+bounded wait too (``RPC_WRITE_TIMEOUT``). A service declares its writes with
+:func:`write_rpc`, which applies each write once per write key (:mod:`yilin.writes`), so
+a caller that gave up waiting, or a request the broker redelivered, changes nothing twice."""
 
 from __future__ import annotations
 
@@ -37,8 +42,10 @@ from nameko.exceptions import ContainerBeingKilled, MalformedRequest, UnknownSer
 
 from yilin.identity import IDENTITY_KEY, VERIFIED_KEY, assertion_key, verify_assertion
 from yilin.signatures import SignatureCheckedOnce
+from yilin.writes import applies_once
 
 DEFAULT_READ_TIMEOUT = 30.0  # seconds; far above any read's own time (the slowest, a PDF, takes ~1 s)
+DEFAULT_WRITE_TIMEOUT = 30.0  # seconds; a write carries its key, so giving up on it and retrying is safe
 
 
 class RpcTimeout(UnknownService):
@@ -99,8 +106,8 @@ class ReadPublisher(Publisher):
         return self._shared[self.amqp_uri]
 
 
-class _ReadMethodProxy(nameko_rpc.MethodProxy):
-    publisher_cls = ReadPublisher
+class _TimedMethodProxy(nameko_rpc.MethodProxy):
+    """nameko's method proxy (persistent, confirmed requests) with a bounded wait."""
 
     def __init__(self, *args: Any, timeout: float = DEFAULT_READ_TIMEOUT, **options: Any) -> None:
         self.timeout = timeout
@@ -119,9 +126,32 @@ class _ReadMethodProxy(nameko_rpc.MethodProxy):
             raise RpcTimeout(self.service_name) from None
 
 
+class _ReadMethodProxy(_TimedMethodProxy):
+    publisher_cls = ReadPublisher
+
+
 class _ReadServiceProxy(nameko_rpc.ServiceProxy):
     def __getattr__(self, name: str) -> _ReadMethodProxy:
         return _ReadMethodProxy(self.worker_ctx, self.service_name, name, self.reply_listener, **self.options)
+
+
+class _WriteServiceProxy(nameko_rpc.ServiceProxy):
+    def __getattr__(self, name: str) -> _TimedMethodProxy:
+        return _TimedMethodProxy(self.worker_ctx, self.service_name, name, self.reply_listener, **self.options)
+
+
+class WriteRpcProxy(nameko_rpc.RpcProxy):
+    """nameko's ``RpcProxy`` (persistent, confirmed requests) that stops waiting after
+    ``RPC_WRITE_TIMEOUT`` seconds (configuration) with :class:`RpcTimeout`. The write may
+    still apply; its write key (yilin.writes) makes a retry return that same answer."""
+
+    def setup(self) -> None:
+        self.timeout = float(self.container.config.get("RPC_WRITE_TIMEOUT") or DEFAULT_WRITE_TIMEOUT)
+
+    def get_dependency(self, worker_ctx: Any) -> _WriteServiceProxy:
+        return _WriteServiceProxy(
+            worker_ctx, self.target_service, self.rpc_reply_listener, timeout=self.timeout, **self.options
+        )
 
 
 class ReadRpcProxy(nameko_rpc.RpcProxy):
@@ -202,3 +232,9 @@ def rpc(method: Method) -> Method:
     """Declare ``method`` an RPC entrypoint of its service (nameko's ``@rpc``, typed)."""
     declared: Method = Rpc.decorator(method)
     return declared
+
+
+def write_rpc(method: Method) -> Method:
+    """Declare ``method`` a write RPC entrypoint: :func:`rpc` that applies once per write
+    key however often it is delivered (:func:`yilin.writes.applies_once`)."""
+    return rpc(applies_once(method))

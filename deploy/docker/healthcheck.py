@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Container health check: GET a path on this process's metrics port.
 
-Usage: yilin-healthcheck [PATH]   (default /healthz)
+Usage: yilin-healthcheck [PATH]   (default /livez)
+
+/livez asks only whether the process runs; /readyz also whether it reaches its own
+broker and database (never another service).
 
 The port is YILIN_METRICS_PORT when set, otherwise the contract's default for
 the service named on the container's command line (`yilin serve NAME`), so the
@@ -48,7 +51,7 @@ def metrics_port(environ, cmdline):
 
 
 def main(argv):
-    path = argv[1] if len(argv) > 1 else "/healthz"
+    path = argv[1] if len(argv) > 1 else "/livez"
     port = metrics_port(os.environ, container_cmdline())
     if port == 0:
         # Metrics server switched off (or not a service process): nothing to

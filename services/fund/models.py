@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from yilin.tables import define_kit_tables, new_id, utcnow
+from yilin.writes import define_rpc_requests
 
 
 class Base(DeclarativeBase):
@@ -27,6 +28,7 @@ class Base(DeclarativeBase):
 
 
 define_kit_tables(Base.metadata)
+define_rpc_requests(Base.metadata)  # write RPCs' keys and answers (yilin.writes)
 
 
 class Enterprise(Base):

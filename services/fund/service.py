@@ -44,7 +44,7 @@ from yilin.errors import Conflict, InvalidInput, NotFound, load
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
-from yilin.rpc import rpc
+from yilin.rpc import rpc, write_rpc
 from yilin.tracing import Tracing
 
 ENTERPRISE, ENTERPRISES = EnterpriseOut(), page_schema(EnterpriseOut)()
@@ -70,7 +70,7 @@ class FundService(AuditLogRpc):
         return "pong"
 
     # enterprises
-    @rpc
+    @write_rpc
     def register_enterprise(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(EnterpriseIn(), payload)
         require_community(self.registry, str(data["community_id"]))
@@ -97,12 +97,12 @@ class FundService(AuditLogRpc):
             return ENTERPRISES.dump(domain.list_enterprises(session, q))
 
     # profit reports
-    @rpc
+    @write_rpc
     def report_profit(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(ProfitReportIn(), payload)
         return REPORT.dump(self._idempotent(lambda uow: domain.report_profit(uow, self.caller, data)))
 
-    @rpc
+    @write_rpc
     def amend_profit(self, report_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(AmendmentIn(), payload)
         return REPORT.dump(self._idempotent(lambda uow: domain.amend_profit(uow, self.caller, report_id, data)))
@@ -119,7 +119,7 @@ class FundService(AuditLogRpc):
             return REPORTS.dump(domain.list_profit_reports(session, self.caller, q))
 
     # disbursements
-    @rpc
+    @write_rpc
     def request_disbursement(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(DisbursementIn(), payload)
         require_community(self.registry, str(data["community_id"]))
@@ -143,28 +143,28 @@ class FundService(AuditLogRpc):
         with self.db.read() as session:
             return ledger.period_totals(session, q.get("from_"), q.get("to"))
 
-    @rpc
+    @write_rpc
     def approve_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(ApprovalIn(), payload)
         return DISBURSEMENT.dump(
             self._change(lambda uow: disbursements.approve_disbursement(uow, self.caller, disbursement_id, data))
         )
 
-    @rpc
+    @write_rpc
     def reject_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(DecisionIn(), payload)
         return DISBURSEMENT.dump(
             self._change(lambda uow: disbursements.reject_disbursement(uow, self.caller, disbursement_id, data))
         )
 
-    @rpc
+    @write_rpc
     def cancel_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(DecisionIn(), payload)
         return DISBURSEMENT.dump(
             self._change(lambda uow: disbursements.cancel_disbursement(uow, self.caller, disbursement_id, data))
         )
 
-    @rpc
+    @write_rpc
     def pay_disbursement(self, disbursement_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(PaymentIn(), payload)
         return DISBURSEMENT.dump(

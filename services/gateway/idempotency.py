@@ -27,12 +27,16 @@ from werkzeug.wrappers import Request, Response
 
 from services.gateway.problems import IdempotencyKeyInUse, IdempotencyKeyReused, problem_response
 from yilin.errors import InvalidInput, YilinError
+from yilin.rpc import DEFAULT_WRITE_TIMEOUT
 from yilin.tables import define_kit_tables
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEEP = timedelta(hours=24)
-ABANDONED = timedelta(minutes=5)  # a claim still unanswered after this: its gateway died mid-request
+# A living gateway answers or gives its claim up within the write timeout (yilin.rpc), so a
+# claim unanswered past twice that has lost its owner; a retry is safe in any case, since
+# the service returns the first answer of the same write key (yilin.writes).
+ABANDONED = timedelta(seconds=2 * DEFAULT_WRITE_TIMEOUT)
 MAX_KEY_LENGTH = 200
 
 metadata = MetaData()

@@ -37,8 +37,10 @@ class Call:
     if_match: list[str] | None = None
 
     def rpc(self, service: str) -> Any:
-        """The RPC proxy of ``service`` (for a read, the one that sends reads: see yilin.rpc)."""
-        return getattr(self.services, f"{service}_reads" if self.read else service)
+        """The RPC proxy of ``service`` (for a read, the one that sends reads: see yilin.rpc),
+        its calls limited and refused while it is down (services.gateway.backends)."""
+        proxy = getattr(self.services, f"{service}_reads" if self.read else service)
+        return self.services.backends.guard(service, proxy)
 
 
 @dataclass

@@ -14,7 +14,6 @@ import eventlet
 from eventlet.event import Event
 from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
@@ -22,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 from services import METRICS_PORTS
 from services.gateway import conditional, cursors, idempotency, indicators, routes  # noqa: F401 - registers the routes
 from services.gateway.auth import ANONYMOUS, AuthSettings, authenticate, authorise
+from services.gateway.backends import RETRY_AFTER, Backends
 from services.gateway.openapi import build_openapi
 from services.gateway.pages import views as pages
 from services.gateway.problems import (
@@ -51,10 +51,11 @@ from yilin.errors import (
 from yilin.etags import content_tag, entity_tag
 from yilin.identity import IDENTITY_KEY, Caller, Identity, sign_assertion
 from yilin.logs import CORRELATION_KEY
-from yilin.metrics import Instrumentation
-from yilin.rpc import ReadRpcProxy
+from yilin.metrics import Instrumentation, own_dependencies
+from yilin.rpc import ReadRpcProxy, WriteRpcProxy
 from yilin.signatures import SignatureCheckedOnce
 from yilin.tracing import Tracing
+from yilin.writes import WRITE_KEY
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("yilin.access")
@@ -149,12 +150,14 @@ class GatewayService:
     name = "gateway"
     metrics_port = METRICS_PORTS["gateway"]
 
-    registry = RpcProxy("registry")
-    fund = RpcProxy("fund")
-    hours = RpcProxy("hours")
-    tickets = RpcProxy("tickets")
+    # Writes: nameko's persistent, confirmed requests with a bounded wait (RPC_WRITE_TIMEOUT);
+    # each carries its write key, so a retry after a timeout applies nothing twice.
+    registry = WriteRpcProxy("registry")
+    fund = WriteRpcProxy("fund")
+    hours = WriteRpcProxy("hours")
+    tickets = WriteRpcProxy("tickets")
     # GET routes call through these: transient requests, no publisher confirms, a bounded
-    # wait (yilin.rpc). Writes keep nameko's persistent, confirmed messages above.
+    # wait (yilin.rpc).
     registry_reads = ReadRpcProxy("registry")
     fund_reads = ReadRpcProxy("fund")
     hours_reads = ReadRpcProxy("hours")
@@ -166,6 +169,7 @@ class GatewayService:
     auth = AuthSettings()
     rate_limit = RateLimit()
     db = Database(idempotency.metadata)  # Idempotency-Key records
+    backends = Backends()  # one backend's fault stays on its own routes (services.gateway.backends)
 
     _openapi: dict[str, Any] | None = None
 
@@ -176,18 +180,21 @@ class GatewayService:
             self.rate_limit.take("address:" + self.rate_limit.client(request))
         except TooManyRequests as error:
             return error_response(error)
+        # the gateway's own broker and database decide its status; a backend that is down
+        # is shown (and its routes answer 503) but the gateway stays ready for the others
+        own = own_dependencies(self.context.container)
         pool = eventlet.GreenPool(len(BACKENDS))
-        checks = dict(zip(BACKENDS, pool.imap(self._ping, BACKENDS)))
-        healthy = all(v == "ok" for v in checks.values())
-        return json_response(200 if healthy else 503, {"status": "ok" if healthy else "degraded", "services": checks})
-
-    def _ping(self, service: str) -> str:
-        try:
-            with eventlet.Timeout(3):
-                getattr(self, service).ping.call_async().result()
-            return "ok"
-        except (Exception, eventlet.Timeout):  # noqa: BLE001 - any failure means "not answering"
-            return "unavailable"
+        backends = dict(zip(BACKENDS, pool.imap(self.backends.state, BACKENDS)))
+        ready = all(v == "ok" for v in own.values())
+        complete = ready and all(v == "up" for v in backends.values())
+        return json_response(
+            200 if ready else 503,
+            {
+                "status": "ok" if complete else "degraded" if ready else "unavailable",
+                "dependencies": {**own, **backends},
+                "services": {name: "ok" if state == "up" else state for name, state in backends.items()},
+            },
+        )
 
     @configured_timer("GATEWAY_INDICATORS_INTERVAL", 60, eager=True)
     def refresh_indicators(self) -> None:
@@ -228,7 +235,7 @@ class GatewayService:
         data[IDENTITY_KEY] = sign_assertion(self.context.config, ANONYMOUS, "gateway")  # the services verify it
         try:
             self.rate_limit.take("address:" + self.rate_limit.client(request))
-            status, html = view(lambda service: getattr(self, f"{service}_reads"))
+            status, html = view(lambda service: self.backends.guard(service, getattr(self, f"{service}_reads")))
         except YilinError as error:
             status, html = pages.error_page(error)
         except (UnknownService, MethodNotFound):
@@ -239,6 +246,8 @@ class GatewayService:
             status, html = pages.error_page(pages.Failed("页面出错，请稍后再试"))
         response = Response(html, status=status, mimetype="text/html")
         response.headers["Cache-Control"] = "public, max-age=60"
+        if status == 503:
+            response.headers["Retry-After"] = str(RETRY_AFTER)
         return response
 
     @endpoint("GET,POST,PUT,PATCH,DELETE,OPTIONS,TRACE", "/api/v1/<path:path>")  # any other method: 405 + Allow
@@ -251,7 +260,9 @@ class GatewayService:
             return error_response(PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes"), request.path)
         except (UnknownService, MethodNotFound):
             log.warning("service unavailable", exc_info=True)
-            return error_response(Unavailable("a service is not answering; try again"), request.path)
+            response = error_response(Unavailable("a service is not answering; try again"), request.path)
+            response.headers["Retry-After"] = str(RETRY_AFTER)
+            return response
         except RemoteError as error:
             log.error("service failed: %s", error.exc_type)
             return error_response(InternalError("an internal error occurred"), request.path)
@@ -294,6 +305,9 @@ class GatewayService:
         if_match = conditional.if_match(request.headers.get(conditional.HEADER)) if route.conditional else None
         if route.body_schema is not None:
             load(route.body_schema, body)  # a JSON null or list is refused here too
+        if request.method != "GET":
+            # every write RPC of this request carries the client's key, else one of the request's own
+            data[WRITE_KEY] = request.headers.get(idempotency.HEADER) or str(uuid.uuid4())
         call = Call(
             services=self,
             identity=identity,

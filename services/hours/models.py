@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from yilin.tables import define_kit_tables, new_id, utcnow
+from yilin.writes import define_rpc_requests
 
 
 class Base(DeclarativeBase):
@@ -17,6 +18,7 @@ class Base(DeclarativeBase):
 
 
 define_kit_tables(Base.metadata)
+define_rpc_requests(Base.metadata)  # write RPCs' keys and answers (yilin.writes)
 
 
 # -- projection of the registry (never written by this service's API) ---------------

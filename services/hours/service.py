@@ -44,7 +44,7 @@ from yilin.events import Envelope
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
-from yilin.rpc import rpc
+from yilin.rpc import rpc, write_rpc
 from yilin.tracing import Tracing
 
 ENTRY, ENTRIES, SHEET = EntryOut(), page_schema(EntryOut)(), SheetOut()
@@ -98,7 +98,7 @@ class HoursService(AuditLogRpc):
             return standings.indicator_counts(session, q.get("from_"), q.get("to"))
 
     # attendance sheets and entries
-    @rpc
+    @write_rpc
     def submit_sheet(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(SheetIn(), payload)
         with self.db.transaction() as uow:
@@ -109,7 +109,7 @@ class HoursService(AuditLogRpc):
         with self.db.read() as session:
             return SHEET.dump(ledger.get_sheet(session, sheet_id))
 
-    @rpc
+    @write_rpc
     def verify_sheet(self, sheet_id: str) -> dict[str, Any]:
         with self.db.transaction() as uow:
             result = SHEET.dump(ledger.verify_sheet(uow, self.caller, sheet_id, self.settings.star_minutes))
@@ -127,34 +127,34 @@ class HoursService(AuditLogRpc):
         with self.db.read() as session:
             return ENTRIES.dump(ledger.list_entries(session, q))
 
-    @rpc
+    @write_rpc
     def verify_entry(self, entry_id: str) -> dict[str, Any]:
         with self.db.transaction() as uow:
             result = ENTRY.dump(ledger.verify_entry(uow, self.caller, entry_id, self.settings.star_minutes))
         observe(uow.events)
         return result
 
-    @rpc
+    @write_rpc
     def reject_entry(self, entry_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(RejectIn(), payload)
         with self.db.transaction() as uow:
             return ENTRY.dump(ledger.reject_entry(uow, self.caller, entry_id, data))
 
     # corrections
-    @rpc
+    @write_rpc
     def request_correction(self, entry_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(CorrectionIn(), payload)
         with self.db.transaction() as uow:
             return ENTRY.dump(ledger.request_correction(uow, self.caller, entry_id, data))
 
-    @rpc
+    @write_rpc
     def approve_correction(self, correction_id: str) -> dict[str, Any]:
         with self.db.transaction() as uow:
             result = ENTRY.dump(ledger.approve_correction(uow, self.caller, correction_id, self.settings.star_minutes))
         observe(uow.events)
         return result
 
-    @rpc
+    @write_rpc
     def reject_correction(self, correction_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(RejectIn(), payload)
         with self.db.transaction() as uow:
@@ -178,7 +178,7 @@ class HoursService(AuditLogRpc):
         with self.db.read() as session:
             return SELECTION.dump(standings.volunteer_total(session, volunteer_id))
 
-    @rpc
+    @write_rpc
     def set_selection(
         self, volunteer_id: str, payload: dict[str, Any], if_match: list[str] | None = None
     ) -> dict[str, Any]:
@@ -197,7 +197,7 @@ class HoursService(AuditLogRpc):
             return TOTAL.dump(standings.volunteer_total(session, volunteer_id))
 
     # certificates
-    @rpc
+    @write_rpc
     def issue_certificate(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(CertificateIn(), payload)
         volunteer = self.registry.get_volunteer(str(data["volunteer_id"]))

@@ -47,7 +47,7 @@ from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
 from yilin.pii import PersonalDataKey
-from yilin.rpc import rpc
+from yilin.rpc import rpc, write_rpc
 from yilin.tracing import Tracing
 
 PLACE, PLACES = PlaceOut(), page_schema(PlaceOut)()
@@ -83,7 +83,7 @@ class RegistryService(AuditLogRpc):
         return "pong"
 
     # places
-    @rpc
+    @write_rpc
     def create_place(self, payload: dict[str, Any]) -> dict[str, Any]:
         access.require_role(self.caller, permissions.OPERATORS, "create places")
         data = load(PlaceIn(), payload)
@@ -102,7 +102,7 @@ class RegistryService(AuditLogRpc):
             return PLACES.dump(domain.list_places(session, q))
 
     # organisations
-    @rpc
+    @write_rpc
     def create_organisation(self, payload: dict[str, Any]) -> dict[str, Any]:
         access.require_role(self.caller, permissions.OPERATORS, "register organisations")
         data = load(OrganisationIn(), payload)
@@ -121,7 +121,7 @@ class RegistryService(AuditLogRpc):
             return ORGANISATIONS.dump(domain.list_organisations(session, q))
 
     # teams
-    @rpc
+    @write_rpc
     def create_team(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(TeamIn(), payload)
         access.team_creation(self.caller, data["organisation_id"])
@@ -157,21 +157,21 @@ class RegistryService(AuditLogRpc):
             access.team_members_read(session, self.caller, team_id)
             return MEMBER_LIST.dump(members)
 
-    @rpc
+    @write_rpc
     def add_member(self, team_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(MembershipIn(), payload)
         with self.db.transaction() as uow:
             access.membership_change(uow.session, self.caller, team_id)
             return MEMBERSHIP.dump(domain.add_member(uow, team_id, data))
 
-    @rpc
+    @write_rpc
     def remove_member(self, team_id: str, volunteer_id: str) -> None:
         with self.db.transaction() as uow:
             access.membership_change(uow.session, self.caller, team_id)
             domain.remove_member(uow, team_id, volunteer_id)
 
     # volunteers
-    @rpc
+    @write_rpc
     def register_volunteer(self, payload: dict[str, Any]) -> dict[str, Any]:
         access.volunteer_registration(self.caller)
         data = load(VolunteerIn(), payload)
@@ -185,7 +185,7 @@ class RegistryService(AuditLogRpc):
         access.volunteer_read(self.caller, volunteer_id)
         return VOLUNTEER.dump(volunteer)
 
-    @rpc
+    @write_rpc
     def update_volunteer(
         self, volunteer_id: str, payload: dict[str, Any], if_match: list[str] | None = None
     ) -> dict[str, Any]:
@@ -204,14 +204,14 @@ class RegistryService(AuditLogRpc):
         with self.db.read() as session:
             return VOLUNTEERS.dump(volunteers.list_volunteers(session, q))
 
-    @rpc
+    @write_rpc
     def import_volunteers(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         access.volunteer_registration(self.caller)
         with self.db.transaction() as uow:
             return IMPORT_RESULT.dump(volunteers.import_volunteers(uow, self.pii, rows))
 
     # service units
-    @rpc
+    @write_rpc
     def form_unit(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(UnitIn(), payload)
         access.unit_formation(self.caller, data)
@@ -235,7 +235,7 @@ class RegistryService(AuditLogRpc):
         with self.db.read() as session:
             return GRID.dump(structure.get_grid(session, grid_id))
 
-    @rpc
+    @write_rpc
     def create_cadre(self, payload: dict[str, Any]) -> dict[str, Any]:
         access.require_role(self.caller, access.OPERATORS, "place cadres on grids")
         data = load(CadreIn(), payload)
@@ -282,7 +282,7 @@ class RegistryService(AuditLogRpc):
             held = structure.counts(session)
         return {name: held[name] for name in FIGURES["registry"]}
 
-    @rpc
+    @write_rpc
     def import_structure(self, kind: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         """Bulk places, organisations, teams or cadres (``kind``), rows naming each other by code."""
         access.require_role(self.caller, access.OPERATORS, "import the district's structure")

@@ -41,7 +41,7 @@ from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
 from yilin.pii import PersonalDataKey
-from yilin.rpc import rpc
+from yilin.rpc import rpc, write_rpc
 from yilin.tracing import Tracing
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
         return "pong"
 
     # categories
-    @rpc
+    @write_rpc
     def create_category(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(CategoryIn(), payload)
         with self.db.transaction() as uow:
@@ -81,7 +81,7 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
         with self.db.read() as session:
             return CATEGORY.dump(catalogue.get_category(session, category_id))
 
-    @rpc
+    @write_rpc
     def update_category(
         self, category_id: str, payload: dict[str, Any], if_match: list[str] | None = None
     ) -> dict[str, Any]:
@@ -100,7 +100,7 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
             return CATEGORIES.dump(catalogue.list_categories(session, q))
 
     # tickets
-    @rpc
+    @write_rpc
     def open_ticket(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(TicketIn(), payload)
         require_community(self.registry, str(data["community_id"]))
@@ -145,7 +145,7 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
             }
         )
 
-    @rpc
+    @write_rpc
     def assign(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(AssignIn(), payload)
         if data.get("partner_id"):
@@ -167,30 +167,30 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
         return self._change(lambda uow: work.assign(uow, self.caller, ticket_id, data, team, members))
 
     # work and the resident's word
-    @rpc
+    @write_rpc
     def start(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
         return self._change(lambda uow: work.start(uow, self.caller, ticket_id, data))
 
-    @rpc
+    @write_rpc
     def resolve(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(ResolveIn(), payload)
         return self._change(lambda uow: work.resolve(uow, self.caller, ticket_id, data))
 
-    @rpc
+    @write_rpc
     def confirm(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(ConfirmIn(), payload)
         view = self._change(lambda uow: work.confirm(uow, self.caller, ticket_id, data))
         business_metrics.TICKET_RATINGS.labels(NAME, str(data["rating"])).inc()
         return view
 
-    @rpc
+    @write_rpc
     def reopen(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
         window = float(self.config.get("TICKETS_REOPEN_WINDOW_DAYS", 7))
         return self._change(lambda uow: work.reopen(uow, self.caller, ticket_id, data, window))
 
-    @rpc
+    @write_rpc
     def escalate(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
         with self.db.read() as session:
@@ -217,7 +217,7 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
                 with self.db.transaction() as uow:
                     records.record_social_worker(uow, item["ticket_id"], worker)
 
-    @rpc
+    @write_rpc
     def cancel(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(NoteIn(), payload)
         return self._change(lambda uow: work.cancel(uow, self.caller, ticket_id, data))

@@ -76,8 +76,8 @@ def structure_errors(path):
     if "--group" in builder or "--all-groups" in builder or "--dev" in builder.replace("--no-dev", ""):
         errors.append("the image installs a dependency group beyond the runtime")
     health = " ".join(" ".join(c.value) for c in by_cmd.get("HEALTHCHECK", []))
-    if "/healthz" not in health:
-        errors.append("HEALTHCHECK must probe /healthz on the metrics port")
+    if "/livez" not in health:
+        errors.append("HEALTHCHECK must probe /livez (liveness only) on the metrics port")
     if not by_cmd.get("ENTRYPOINT"):
         errors.append("no ENTRYPOINT")
     cmd = by_cmd.get("CMD", [])
@@ -146,7 +146,7 @@ def test_port_from_command_line(healthcheck, tmp_path):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        self.send_response(200 if self.path == "/healthz" else 503)
+        self.send_response(200 if self.path in ("/livez", "/healthz") else 503)
         self.end_headers()
 
     def log_message(self, *args):
@@ -169,6 +169,7 @@ def _probe(port, path):
 
 
 def test_probe_answers(metrics_server):
+    assert _probe(metrics_server, "/livez").returncode == 0
     assert _probe(metrics_server, "/healthz").returncode == 0
     assert _probe(metrics_server, "/readyz").returncode == 1
 

@@ -89,11 +89,11 @@ def test_services_follow_the_contract(reports, overlay):
         if service == "gateway":
             assert env["YILIN_JWT_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "yilin-secrets"
             assert ports["http"] == 8000
-            assert c["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
-        else:
-            assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+        # Readiness asks the pod's own broker and database, never another service (a backend
+        # down must not take every gateway pod out of the Service).
+        assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
         # Liveness must not depend on the broker or the database.
-        assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+        assert c["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "metrics"}
         startup = c["startupProbe"]
         assert startup["periodSeconds"] * startup["failureThreshold"] >= 60
         assert c["resources"]["requests"] and c["resources"]["limits"]

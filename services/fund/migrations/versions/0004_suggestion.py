@@ -1,14 +1,14 @@
 """a disbursement request names the residents' suggestion it answers
 
 Revision ID: 0004_suggestion
-Revises: 0002
+Revises: 0003_rpc_requests
 Create Date: 2026-12-04 20:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0004_suggestion'
-down_revision = '0002'
+down_revision = '0003_rpc_requests'
 branch_labels = None
 depends_on = None
 

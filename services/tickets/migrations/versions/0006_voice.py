@@ -2,14 +2,14 @@
 parties and sessions, beneficiary groups on tickets
 
 Revision ID: 0006_voice
-Revises: 0004
+Revises: 0005_rpc_requests
 Create Date: 2026-12-04 20:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0006_voice'
-down_revision = '0004'
+down_revision = '0005_rpc_requests'
 branch_labels = None
 depends_on = None
 
