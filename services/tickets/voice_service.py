@@ -43,7 +43,7 @@ from services.tickets.voice_schemas import (
 from yilin.errors import Forbidden, InvalidInput, NotFound, load
 from yilin.identity import Identity
 from yilin.paging import page_schema
-from yilin.rpc import rpc
+from yilin.rpc import rpc, write_rpc
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class VoiceEntrypoints:
     config: Any
 
     # -- suggestions ------------------------------------------------------------------
-    @rpc
+    @write_rpc
     def collect_suggestion(self, payload: dict[str, Any]) -> dict[str, Any]:
         require(self.caller, SUGGESTION_COLLECTORS, "collect suggestions")
         data = load(SuggestionIn(), payload)
@@ -111,7 +111,7 @@ class VoiceEntrypoints:
         with self.db.read() as session:
             return SUGGESTIONS.dump(voice_store.list_suggestions(session, r, q))
 
-    @rpc
+    @write_rpc
     def merge_suggestion(self, suggestion_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         require(self.caller, SUGGESTION_HANDLERS, "merge suggestions")
         data = load(MergeIn(), payload)
@@ -119,7 +119,7 @@ class VoiceEntrypoints:
         with self.db.transaction() as uow:
             return SUGGESTION.dump(voice_store.merge(uow, suggestion_id, data["into_id"]))
 
-    @rpc
+    @write_rpc
     def answer_suggestion(self, suggestion_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         require(self.caller, SUGGESTION_HANDLERS, "answer suggestions")
         data = load(AnswerIn(), payload)
@@ -127,7 +127,7 @@ class VoiceEntrypoints:
         with self.db.transaction() as uow:
             return SUGGESTION.dump(voice_store.answer(uow, self.caller, suggestion_id, data))
 
-    @rpc
+    @write_rpc
     def link_suggestion(self, suggestion_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Record what the suggestion turned into; a ticket must exist here, and a fund
         request must name this suggestion (the fund keeps the other side of the link)."""
@@ -167,7 +167,7 @@ class VoiceEntrypoints:
             log.info("escalated %d suggestion(s) with an overdue answer", len(escalated))
 
     # -- mediation cases --------------------------------------------------------------
-    @rpc
+    @write_rpc
     def open_case(self, payload: dict[str, Any]) -> dict[str, Any]:
         require(self.caller, MEDIATORS, "open mediation cases")
         data = load(CaseIn(), payload)
@@ -196,7 +196,7 @@ class VoiceEntrypoints:
             if not case_within(r, row.community_id, row.social_worker_id):
                 raise Forbidden("this case is not yours to see", {"case_id": ["not within your reach"]})
 
-    @rpc
+    @write_rpc
     def add_case_session(self, case_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         require(self.caller, MEDIATORS, "record mediation sessions")
         data = load(SessionIn(), payload)
@@ -204,7 +204,7 @@ class VoiceEntrypoints:
         with self.db.transaction() as uow:
             return CASE.dump(mediation_store.add_session(uow, self.caller, case_id, data))
 
-    @rpc
+    @write_rpc
     def close_case(self, case_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         require(self.caller, MEDIATORS, "close mediation cases")
         data = load(CloseIn(), payload)
