@@ -113,8 +113,12 @@ def _copy_rows(
     if raw is None:  # pragma: no cover - a live session always has its connection
         raise RuntimeError("the session has no database connection")
     try:
-        with _copy_allowed(), raw.cursor() as cursor:
-            cursor.copy_expert(statement, buffer)
+        cursor = raw.cursor()
+        try:
+            with _copy_allowed():
+                cursor.copy_expert(statement, buffer)
+        finally:
+            cursor.close()
     except Exception as exc:
         module = dialect.loaded_dbapi
         if isinstance(exc, module.Error):
@@ -156,11 +160,10 @@ def _copy_text(value: Any, process: Callable[[Any], Any] | None) -> str:
         return value.isoformat()
     if isinstance(value, (int, float)):
         return repr(value) if isinstance(value, float) else str(value)
-    if not isinstance(value, str):
-        value = str(value)  # uuid.UUID, Decimal
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return value
+    field = value if isinstance(value, str) else str(value)  # uuid.UUID, Decimal
+    if "\\" in field or "\t" in field or "\n" in field or "\r" in field:
+        field = field.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return field
 
 
 def _bind_processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
