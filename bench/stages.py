@@ -147,6 +147,50 @@ def ledger(env: Environment, sizes: Any, report: Report) -> None:
     dist.hours_at_scale(env, sizes, report, env.district)
 
 
+def growth(env: Environment, sizes: Any, report: Report) -> None:
+    """One hour ledger grown in place (10 → 40 million entries in the full run): the
+    pipeline's rate and CPU per event, and the standing queries' p99, at both sizes."""
+    from bench import growth as grown
+
+    details = grown.measure(env, sizes, report)
+    report.details["growth"] = details
+    small, large = details["at_from"], details["at_to"]
+    at_small, at_large = f"at {sizes.growth_from:,} entries", f"at {sizes.growth_to:,} entries"
+    report.add(
+        Ratio(
+            "rate_10m_vs_40m",
+            Figure(f"pipeline {at_small}", small["pipeline"]["per_second"], "ev/s"),
+            Figure(at_large, large["pipeline"]["per_second"], "ev/s"),
+            target=1.2,
+            higher_is_better=False,
+            note=f"best of {sizes.growth_rounds}: {small['pipeline']['rounds_per_second']} vs "
+            f"{large['pipeline']['rounds_per_second']} ev/s",
+        )
+    )
+    report.add(
+        Ratio(
+            "cpu_40m_vs_10m",
+            Figure(f"CPU per event {at_large}", large["pipeline"]["cpu_ms_per_event"], "ms"),
+            Figure(at_small, small["pipeline"]["cpu_ms_per_event"], "ms"),
+            target=1.2,
+            higher_is_better=False,
+            note="the hours process and its database backends; "
+            f"{small['pipeline']['cpu_ms_per_event_by_process']} vs {large['pipeline']['cpu_ms_per_event_by_process']}",
+        )
+    )
+    for name in small["queries"]:
+        report.add(
+            Ratio(
+                f"query_{name}_p99_40m_vs_10m",
+                Figure(f"{name} p99 {at_large}", large["queries"][name]["p99_ms"], "ms"),
+                Figure(at_small, small["queries"][name]["p99_ms"], "ms"),
+                target=1.5,
+                higher_is_better=False,
+                note=f"raw SQL; p50 {large['queries'][name]['p50_ms']} vs {small['queries'][name]['p50_ms']} ms",
+            )
+        )
+
+
 def _baseline(env: Environment, sizes: Any, report: Report) -> dict[str, Any]:
     if "baselines" not in report.details:
         baselines(env, sizes, report)
