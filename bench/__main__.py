@@ -35,6 +35,7 @@ class Sizes:
     latency_seconds: float
     http_seconds: float
     volunteers: int
+    import_replicas: int  # registry processes sharing the import's two calls in flight
     teams: int
     enterprises: int
     hour_entries: int
@@ -63,6 +64,7 @@ FULL = Sizes(
     latency_seconds=5,
     http_seconds=5,
     volunteers=173_000,
+    import_replicas=2,
     teams=459,
     enterprises=3_000,
     hour_entries=10_000_000,
@@ -84,6 +86,7 @@ QUICK = Sizes(
     latency_seconds=1.5,
     http_seconds=1.5,
     volunteers=5_000,
+    import_replicas=2,
     teams=20,
     enterprises=60,
     hour_entries=100_000,

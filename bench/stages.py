@@ -108,6 +108,8 @@ def district(env: Environment, sizes: Any, report: Report) -> None:
     from bench import seed
 
     processes = gw.start_stack(env, ("registry", "fund"))
+    # More registry replicas share the import's calls in flight, as on a cluster.
+    replicas = [processes["registry"], *(env.start("registry") for _ in range(sizes.import_replicas - 1))]
     details: dict[str, Any] = {}
     with seed.cluster(env.config()) as rpc:
         streets, per_street = (2, 5) if sizes.volunteers < 50_000 else (10, 20)
@@ -115,8 +117,11 @@ def district(env: Environment, sizes: Any, report: Report) -> None:
         began = time.perf_counter()
         seed.teams(rpc, area, sizes.teams)
         details["teams"] = {"rows": sizes.teams, "seconds": round(time.perf_counter() - began, 2)}
-        details["import"] = dist.import_volunteers(rpc, area, sizes.volunteers, processes["registry"])
-        report.memory("registry", processes["registry"].peak_rss_mib())
+        for replica in replicas[1:]:
+            replica.wait_ready()
+        details["import"] = dist.import_volunteers(rpc, area, sizes.volunteers, replicas)
+        for replica in replicas:
+            report.memory("registry", replica.peak_rss_mib())
         if "fund" in processes:
             details["enterprises"] = dist.register_enterprises(rpc, area, sizes.enterprises)
             report.memory("fund", processes["fund"].peak_rss_mib())
@@ -128,11 +133,11 @@ def district(env: Environment, sizes: Any, report: Report) -> None:
             Figure("volunteer import (RPC)", details["import"]["per_second"], "rows/s"),
             Figure("COPY of the same rows", details["copy"]["per_second"], "rows/s"),
             target=0.25,
-            note=f"{details['import']['rows']} volunteers; registry CPU "
+            note=f"{details['import']['rows']} volunteers, {len(replicas)} registry replicas; registry CPU "
             f"{details['import'].get('registry_cpu_ms_per_1000_rows')} ms per 1,000",
         )
     )
-    for process in list(processes.values()):
+    for process in [*processes.values(), *replicas[1:]]:
         env.stop(process)
     env.district = area
 
