@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 # Every install comes from uv.lock; --frozen refuses a lock that pyproject.toml has outgrown.
 SYNC   := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
 
-.PHONY: install install-run install-test install-bench install-lint lock run test test-unit lint contract contract-check manifests bench bench-quick chaos up down clean
+.PHONY: install install-run install-test install-bench install-lint lock run test test-unit lint contract contract-check manifests bench bench-quick bench-growth chaos up down clean
 
 # uv itself comes from PyPI into the project venv: no system package, one pinned version.
 $(UV):
@@ -81,6 +81,10 @@ bench: install-bench
 
 bench-quick: install-bench
 	$(PY) -m bench --quick
+
+## bench-growth: the growth stage alone (loads its own 10 million entries, grows them to 40; ~25 GB free)
+bench-growth: install-bench
+	$(PY) -m bench --only growth
 
 ## chaos: the fault suite at full size (10,000 events, 20 kills); `make test` runs it smaller
 chaos: install-test
