@@ -178,6 +178,18 @@ def time_queries(env: Environment, params: dict[str, list[dict[str, Any]]]) -> d
     return result
 
 
+def plans(env: Environment, params: dict[str, list[dict[str, Any]]]) -> dict[str, list[str]]:
+    """``EXPLAIN (ANALYZE, BUFFERS)`` of each standing query with its first parameters:
+    what a ratio that moved did differently at the other size."""
+    found: dict[str, list[str]] = {}
+    with env.pg("hours") as conn, conn.cursor() as cur:
+        for name, sql in QUERIES.items():
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params[name][0])
+            found[name] = [row[0] for row in cur.fetchall()]
+    conn.close()
+    return found
+
+
 def pipeline_at_size(env: Environment, sizes: Any, report: Any) -> dict[str, Any]:
     """The pipeline's drain over the ledger as it stands, ``growth_rounds`` times; the
     fastest round (the one least disturbed by the machine's other users) with every
@@ -236,6 +248,7 @@ def measure(env: Environment, sizes: Any, report: Any) -> dict[str, Any]:
         "ledger_gib": ledger_gib(env),
         "pipeline": pipeline_at_size(env, sizes, report),
         "queries": time_queries(env, params),
+        "plans": plans(env, params),
     }
     details["grow"] = grow(env, entry_count(env), large, small)
     details["entries_after"] = entry_count(env)
@@ -243,5 +256,6 @@ def measure(env: Environment, sizes: Any, report: Any) -> dict[str, Any]:
         "ledger_gib": ledger_gib(env),
         "pipeline": pipeline_at_size(env, sizes, report),
         "queries": time_queries(env, params),
+        "plans": plans(env, params),
     }
     return details
