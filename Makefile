@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 # Every install comes from uv.lock; --frozen refuses a lock that pyproject.toml has outgrown.
 SYNC   := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
 
-.PHONY: install install-run install-test install-bench install-lint lock run test test-unit lint contract contract-check manifests bench bench-quick soak chaos up down clean
+.PHONY: install install-run install-test install-bench install-lint lock run test test-unit lint contract contract-check manifests bench bench-quick bench-growth soak chaos up down clean
 
 # uv itself comes from PyPI into the project venv: no system package, one pinned version.
 $(UV):
@@ -84,6 +84,10 @@ bench: install-bench
 
 bench-quick: install-bench
 	$(PY) -m bench --quick
+
+## bench-growth: the growth stage alone (loads its own 10 million entries, grows them to 40; ~25 GB free)
+bench-growth: install-bench
+	$(PY) -m bench --only growth
 
 ## soak: every service for ten minutes (YILIN_SOAK_SECONDS) with the hours pipeline at district
 ## load and retention running; peak RSS at the end against after one minute (target ≤ 1.1) and

@@ -35,12 +35,21 @@ class Sizes:
     latency_seconds: float
     http_seconds: float
     volunteers: int
+    import_replicas: int  # registry processes sharing the import's two calls in flight
     teams: int
     enterprises: int
     hour_entries: int
     query_samples: int
     scaleout_tickets: int
     scaleout_rounds: int  # each round drains once with one replica and once with two
+    # The growth stage: one hour ledger grown in place from ``growth_from`` to ``growth_to``
+    # entries, the pipeline drained ``growth_rounds`` times at each size.
+    growth_from: int
+    growth_to: int
+    growth_tickets: int
+    growth_rounds: int
+    growth_warm_up: int
+    growth_query_samples: int
     # Cores per hours replica in the scale-out stage (a pod's CPU limit; 0 = uncapped).
     # Two capped replicas, the broker and the database must fit in this 2-core machine
     # with room to spare (docs/performance.md, "Scale-out").
@@ -55,12 +64,19 @@ FULL = Sizes(
     latency_seconds=5,
     http_seconds=5,
     volunteers=173_000,
+    import_replicas=2,
     teams=459,
     enterprises=3_000,
     hour_entries=10_000_000,
     query_samples=200,
     scaleout_tickets=1_000,
     scaleout_rounds=2,
+    growth_from=10_000_000,
+    growth_to=40_000_000,
+    growth_tickets=3_000,
+    growth_rounds=2,
+    growth_warm_up=200,
+    growth_query_samples=100,
 )
 QUICK = Sizes(
     noop_events=2_000,
@@ -70,15 +86,22 @@ QUICK = Sizes(
     latency_seconds=1.5,
     http_seconds=1.5,
     volunteers=5_000,
+    import_replicas=2,
     teams=20,
     enterprises=60,
     hour_entries=100_000,
     query_samples=30,
     scaleout_tickets=300,
     scaleout_rounds=1,
+    growth_from=10_000,
+    growth_to=40_000,
+    growth_tickets=150,
+    growth_rounds=1,
+    growth_warm_up=0,
+    growth_query_samples=20,
 )
 
-STAGES = ("baselines", "pipeline", "scaleout", "gateway", "district", "ledger")
+STAGES = ("baselines", "pipeline", "scaleout", "gateway", "district", "ledger", "growth")
 
 
 def main(argv: list[str] | None = None) -> int:

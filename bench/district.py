@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from bench import seed
 from bench.environment import Environment, run_json
@@ -16,26 +16,32 @@ from services.registry.importing import send_batches
 IMPORT_BATCH = 1000  # what `yilin import` sends per RPC call (and, like it, two calls in flight)
 
 
-def import_volunteers(rpc: Any, district: seed.District, count: int, registry: Any = None) -> dict[str, Any]:
+def import_volunteers(rpc: Any, district: seed.District, count: int, registries: Sequence[Any] = ()) -> dict[str, Any]:
     """Volunteers through the registry's import RPC, batch by batch, as `yilin import` does
-    (with the CPU time the ``registry`` process spent on them, steadier than wall time on
-    a busy machine)."""
+    (with the CPU time the ``registries`` processes spent on them, steadier than wall time
+    on a busy machine)."""
     created = 0
     base = random.randrange(10**6, 10**12)  # fresh ID numbers should a retried stage import again
     batches = (
         seed.volunteer_rows(base + start, min(IMPORT_BATCH, count - start), district.communities)
         for start in range(0, count, IMPORT_BATCH)
     )
-    cpu = registry.cpu_seconds() if registry is not None else 0.0
+    cpu = sum(registry.cpu_seconds() for registry in registries)
     started = time.perf_counter()
     for _, result in send_batches(rpc.registry, batches):
         if result["rejected"]:
             raise RuntimeError(f"import rejected rows: {result['rejected'][:3]}")
         created += result["created"]
     elapsed = time.perf_counter() - started
-    result = {"rows": created, "seconds": round(elapsed, 2), "per_second": round(created / elapsed, 1)}
-    if registry is not None:
-        result["registry_cpu_ms_per_1000_rows"] = round((registry.cpu_seconds() - cpu) * 1e6 / max(created, 1), 1)
+    result = {
+        "rows": created,
+        "seconds": round(elapsed, 2),
+        "per_second": round(created / elapsed, 1),
+        "registry_replicas": len(registries),
+    }
+    if registries:
+        used = sum(registry.cpu_seconds() for registry in registries) - cpu
+        result["registry_cpu_ms_per_1000_rows"] = round(used * 1e6 / max(created, 1), 1)
     return result
 
 

@@ -108,6 +108,8 @@ def district(env: Environment, sizes: Any, report: Report) -> None:
     from bench import seed
 
     processes = gw.start_stack(env, ("registry", "fund"))
+    # More registry replicas share the import's calls in flight, as on a cluster.
+    replicas = [processes["registry"], *(env.start("registry") for _ in range(sizes.import_replicas - 1))]
     details: dict[str, Any] = {}
     with seed.cluster(env.config()) as rpc:
         streets, per_street = (2, 5) if sizes.volunteers < 50_000 else (10, 20)
@@ -115,8 +117,11 @@ def district(env: Environment, sizes: Any, report: Report) -> None:
         began = time.perf_counter()
         seed.teams(rpc, area, sizes.teams)
         details["teams"] = {"rows": sizes.teams, "seconds": round(time.perf_counter() - began, 2)}
-        details["import"] = dist.import_volunteers(rpc, area, sizes.volunteers, processes["registry"])
-        report.memory("registry", processes["registry"].peak_rss_mib())
+        for replica in replicas[1:]:
+            replica.wait_ready()
+        details["import"] = dist.import_volunteers(rpc, area, sizes.volunteers, replicas)
+        for replica in replicas:
+            report.memory("registry", replica.peak_rss_mib())
         if "fund" in processes:
             details["enterprises"] = dist.register_enterprises(rpc, area, sizes.enterprises)
             report.memory("fund", processes["fund"].peak_rss_mib())
@@ -128,11 +133,11 @@ def district(env: Environment, sizes: Any, report: Report) -> None:
             Figure("volunteer import (RPC)", details["import"]["per_second"], "rows/s"),
             Figure("COPY of the same rows", details["copy"]["per_second"], "rows/s"),
             target=0.25,
-            note=f"{details['import']['rows']} volunteers; registry CPU "
+            note=f"{details['import']['rows']} volunteers, {len(replicas)} registry replicas; registry CPU "
             f"{details['import'].get('registry_cpu_ms_per_1000_rows')} ms per 1,000",
         )
     )
-    for process in list(processes.values()):
+    for process in [*processes.values(), *replicas[1:]]:
         env.stop(process)
     env.district = area
 
@@ -145,6 +150,50 @@ def ledger(env: Environment, sizes: Any, report: Report) -> None:
     if env.district is None:
         raise RuntimeError("the ledger stage needs the district stage before it")
     dist.hours_at_scale(env, sizes, report, env.district)
+
+
+def growth(env: Environment, sizes: Any, report: Report) -> None:
+    """One hour ledger grown in place (10 → 40 million entries in the full run): the
+    pipeline's rate and CPU per event, and the standing queries' p99, at both sizes."""
+    from bench import growth as grown
+
+    details = grown.measure(env, sizes, report)
+    report.details["growth"] = details
+    small, large = details["at_from"], details["at_to"]
+    at_small, at_large = f"at {sizes.growth_from:,} entries", f"at {sizes.growth_to:,} entries"
+    report.add(
+        Ratio(
+            "rate_10m_vs_40m",
+            Figure(f"pipeline {at_small}", small["pipeline"]["per_second"], "ev/s"),
+            Figure(at_large, large["pipeline"]["per_second"], "ev/s"),
+            target=1.2,
+            higher_is_better=False,
+            note=f"best of {sizes.growth_rounds}: {small['pipeline']['rounds_per_second']} vs "
+            f"{large['pipeline']['rounds_per_second']} ev/s",
+        )
+    )
+    report.add(
+        Ratio(
+            "cpu_40m_vs_10m",
+            Figure(f"CPU per event {at_large}", large["pipeline"]["cpu_ms_per_event"], "ms"),
+            Figure(at_small, small["pipeline"]["cpu_ms_per_event"], "ms"),
+            target=1.2,
+            higher_is_better=False,
+            note="the hours process and its database backends; "
+            f"{small['pipeline']['cpu_ms_per_event_by_process']} vs {large['pipeline']['cpu_ms_per_event_by_process']}",
+        )
+    )
+    for name in small["queries"]:
+        report.add(
+            Ratio(
+                f"query_{name}_p99_40m_vs_10m",
+                Figure(f"{name} p99 {at_large}", large["queries"][name]["p99_ms"], "ms"),
+                Figure(at_small, small["queries"][name]["p99_ms"], "ms"),
+                target=1.5,
+                higher_is_better=False,
+                note=f"raw SQL; p50 {large['queries'][name]['p50_ms']} vs {small['queries'][name]['p50_ms']} ms",
+            )
+        )
 
 
 def _baseline(env: Environment, sizes: Any, report: Report) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from yilin.tables import define_kit_tables, new_id, utcnow
@@ -105,6 +105,16 @@ class Entry(Base):
         Index("ix_entries_volunteer_served_on", "volunteer_id", "served_on"),
         # Leaderboards over a period.
         Index("ix_entries_served_on_status", "served_on", "status"),
+        # Verified minutes by volunteer and day without the heap: team months and
+        # community standings stay index-only as the ledger grows (migration 0005).
+        Index(
+            "ix_entries_verified_volunteer_served_on",
+            "volunteer_id",
+            "served_on",
+            postgresql_include=["minutes"],
+            postgresql_where=text("status = 'verified'"),
+            sqlite_where=text("status = 'verified'"),
+        ),
     )
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import uuid
 from typing import Any, Iterable
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.registry.models import Cadre, CadreGrid, Coverage, Organisation, Place, Team, utcnow
 from services.registry.places import is_community, parent_problem
 from services.registry.rows import CadreRow, OrganisationRow, PlaceRow, TeamRow
 from yilin.bulk import insert_rows
+from yilin.bulk import stored as stored_rows
 from yilin.db import UnitOfWork
 from yilin.errors import InvalidInput, load_each
 
@@ -51,24 +51,17 @@ class _Batch:
         }
 
 
-def _by_code(session: Session, model: Any, codes: Iterable[str], *columns: Any) -> dict[str, Any]:
+def _by_code(session: Session, model: Any, codes: Iterable[str], *columns: str) -> dict[str, Any]:
     """Stored rows of ``model`` by code: their id, or a tuple with ``columns`` too."""
-    wanted = sorted(set(codes))
-    found: dict[str, Any] = {}
-    for chunk in range(0, len(wanted), 1000):
-        for row in session.execute(
-            select(model.code, model.id, *columns).where(model.code.in_(wanted[chunk : chunk + 1000]))
-        ):
-            found[row[0]] = row[1] if not columns else tuple(row[1:])
-    return found
+    return stored_rows(session, model.__table__, "code", codes, "id", *columns)
 
 
 def import_places(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
     """Places in parent-first order; each parent stored or earlier in the batch."""
     session, batch = uow.session, _Batch(PLACE_ROWS, rows)
-    stored = _by_code(session, Place, [d["code"] for d in batch.loaded.values()], Place.level)
+    stored = _by_code(session, Place, [d["code"] for d in batch.loaded.values()], "level")
     known = {
-        **_by_code(session, Place, [d["parent_code"] for d in batch.loaded.values() if d["parent_code"]], Place.level),
+        **_by_code(session, Place, [d["parent_code"] for d in batch.loaded.values() if d["parent_code"]], "level"),
         **stored,
     }
     fresh = []
@@ -107,9 +100,7 @@ def import_places(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
 
 def _communities(session: Session, codes: Iterable[str]) -> dict[str, str]:
     return {
-        code: ident
-        for code, (ident, level) in _by_code(session, Place, codes, Place.level).items()
-        if is_community(level)
+        code: ident for code, (ident, level) in _by_code(session, Place, codes, "level").items() if is_community(level)
     }
 
 
@@ -241,7 +232,7 @@ def import_cadres(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
     session, batch = uow.session, _Batch(CADRE_ROWS, rows)
     stored = _by_code(session, Cadre, [d["code"] for d in batch.loaded.values()])
     organisations = _by_code(session, Organisation, [d["organisation_code"] for d in batch.loaded.values()])
-    places = _by_code(session, Place, {g for d in batch.loaded.values() for g in d["grid_codes"]}, Place.level)
+    places = _by_code(session, Place, {g for d in batch.loaded.values() for g in d["grid_codes"]}, "level")
     grids = {code: ident for code, (ident, level) in places.items() if level == "grid"}
     fresh, links = [], []
     for index, data in batch.loaded.items():

@@ -16,7 +16,7 @@ from services.registry.id_numbers import canonical_id_number, mask_id_number
 from services.registry.models import Certification, Membership, Place, Volunteer, VolunteerSkill, utcnow
 from services.registry.places import COMMUNITY_LEVELS
 from services.registry.schemas import VolunteerIn
-from yilin.bulk import insert_rows
+from yilin.bulk import insert_rows, stored
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, InvalidInput, NotFound, load_each
 from yilin.etags import Precondition, no_precondition
@@ -258,14 +258,7 @@ def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str
             rejected.append({"row": index, "fields": {"community_id": ["no such community"]}})
             continue
         accepted.setdefault(pii.fingerprint(canonical_id_number(data["id_number"])), data)
-    existing: set[str] = set()
-    hashes = list(accepted)
-    for chunk in range(0, len(hashes), 1000):
-        existing |= set(
-            session.scalars(
-                select(Volunteer.id_number_hash).where(Volunteer.id_number_hash.in_(hashes[chunk : chunk + 1000]))
-            )
-        )
+    existing = stored(session, Volunteer.__table__, "id_number_hash", accepted)
     now = utcnow()
     fresh = [
         (_volunteer_columns(pii, data, fingerprint), data)

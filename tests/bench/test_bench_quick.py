@@ -13,7 +13,19 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-REQUIRED = ("pipeline_vs_noop", "pipeline_vs_commit", "gateway_vs_bare", "import_vs_copy", "replicas_2_vs_1")
+REQUIRED = (
+    "pipeline_vs_noop",
+    "pipeline_vs_commit",
+    "gateway_vs_bare",
+    "import_vs_copy",
+    "replicas_2_vs_1",
+    # the growth stage, at toy sizes (10,000 → 40,000 entries)
+    "rate_10m_vs_40m",
+    "cpu_40m_vs_10m",
+    "query_volunteer_total_p99_40m_vs_10m",
+    "query_team_month_p99_40m_vs_10m",
+    "query_community_leaderboard_p99_40m_vs_10m",
+)
 
 
 @pytest.mark.slow
@@ -25,7 +37,7 @@ def test_quick_bench_writes_every_ratio_with_both_figures(tmp_path: Path) -> Non
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=480,
+        timeout=600,
         env={**os.environ, "YILIN_BENCH_RESULTS": str(tmp_path)},
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
@@ -42,6 +54,9 @@ def test_quick_bench_writes_every_ratio_with_both_figures(tmp_path: Path) -> Non
     assert all(mib > 0 for mib in data["memory_peak_rss_mib"].values())
     assert (tmp_path / "latest.png").stat().st_size > 0
     _check_scaleout(data, result.stdout)
+    growth = data["details"]["growth"]
+    assert growth["entries_after"] == growth["entries_to"] == 4 * growth["entries_from"]  # grown in place
+    assert growth["disk"]["free_gib"] >= growth["disk"]["needed_gib"]
 
 
 def _check_scaleout(data: dict[str, Any], stdout: str) -> None:
