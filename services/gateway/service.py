@@ -143,12 +143,14 @@ class GatewayService:
     metrics_port = METRICS_PORTS["gateway"]
 
     registry = RpcProxy("registry")
+    activities = RpcProxy("activities")
     fund = RpcProxy("fund")
     hours = RpcProxy("hours")
     tickets = RpcProxy("tickets")
     # GET routes call through these: transient requests, no publisher confirms, a bounded
     # wait (yilin.rpc). Writes keep nameko's persistent, confirmed messages above.
     registry_reads = ReadRpcProxy("registry")
+    activities_reads = ReadRpcProxy("activities")
     fund_reads = ReadRpcProxy("fund")
     hours_reads = ReadRpcProxy("hours")
     tickets_reads = ReadRpcProxy("tickets")
