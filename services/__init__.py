@@ -11,4 +11,11 @@ SERVICES: dict[str, str] = {
     "gateway": "services.gateway.service:GatewayService",
 }
 
-METRICS_PORTS: dict[str, int] = {"gateway": 9100, "registry": 9101, "tickets": 9102, "hours": 9103, "fund": 9104, "activities": 9105}
+METRICS_PORTS: dict[str, int] = {
+    "gateway": 9100,
+    "registry": 9101,
+    "tickets": 9102,
+    "hours": 9103,
+    "fund": 9104,
+    "activities": 9105,
+}

@@ -96,8 +96,8 @@ def publish(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> Activity
         title=data["title"],
         place=data["place"],
         community_id=str(data["community_id"]),
-        starts_at=data["starts_at"],
-        ends_at=data["ends_at"],
+        starts_at=rules.utc(data["starts_at"]),
+        ends_at=rules.utc(data["ends_at"]),
         capacity=data["capacity"],
         required_skills=list(data["required_skills"]),
         open_to=list(data.get("open_to") or DEFAULT_OPEN_TO),
@@ -211,7 +211,7 @@ def check_in(uow: UnitOfWork, caller: Identity, activity_id: Any, volunteer_id: 
     store = ActivityStore(uow.session)
     activity = _run(store, caller, activity_id)
     row = _confirmed(store, activity, volunteer_id)
-    row.checked_in_at = at or _now()
+    row.checked_in_at = rules.utc(at) if at else _now()
     uow.note("activity.checked_in", {"activity_id": activity.id, "volunteer_id": volunteer_id})
     return row
 
@@ -220,7 +220,7 @@ def check_out(uow: UnitOfWork, caller: Identity, activity_id: Any, volunteer_id:
     store = ActivityStore(uow.session)
     activity = _run(store, caller, activity_id)
     row = _confirmed(store, activity, volunteer_id)
-    when = at or _now()
+    when = rules.utc(at) if at else _now()
     if row.checked_in_at is None or when <= rules.aware(row.checked_in_at):
         raise Conflict("check-out comes after check-in", {"volunteer_id": ["not checked in before then"]})
     row.checked_out_at = when

@@ -43,6 +43,11 @@ def aware(instant: datetime) -> datetime:
     return instant if instant.tzinfo is not None else instant.replace(tzinfo=timezone.utc)
 
 
+def utc(instant: datetime) -> datetime:
+    """A time to store: in UTC (SQLite keeps the wall-clock time and drops the offset)."""
+    return aware(instant).astimezone(timezone.utc)
+
+
 # -- who ---------------------------------------------------------------------------------
 def acts_for(caller: Caller, organisation_id: str, roles: Sequence[str], system_roles: Sequence[str]) -> bool:
     """Whether the caller acts for the organisation in one of ``roles`` (system roles act for any)."""
