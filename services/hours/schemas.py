@@ -13,7 +13,7 @@ from yilin.paging import PageQuery
 
 CLOCK = validate.Regexp(r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$", error="a time of day as HH:MM")
 ENTRY_STATUSES = ("pending", "verified", "rejected", "void", "corrected", "requested")
-SOURCES = ("ticket", "activity", "correction")
+SOURCES = ("ticket", "activity", "attendance", "correction")
 REJECT_CODES = ("not_served", "wrong_minutes", "travel_time", "duplicate", "wrong_volunteer", "other")
 GROUPINGS = ("volunteer", "team", "community", "organisation")
 MINUTES = fields.Integer(
