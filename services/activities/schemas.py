@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.activities.events import KINDS
+from yilin.fields import UtcDateTime
 from yilin.paging import PageQuery
 
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="lower-case code, e.g. child_care")
@@ -97,8 +98,8 @@ class ActivityOut(Schema):
     title = fields.String(required=True)
     place = fields.String(required=True)
     community_id = fields.String(required=True)
-    starts_at = fields.DateTime(required=True)
-    ends_at = fields.DateTime(required=True)
+    starts_at = UtcDateTime(required=True)
+    ends_at = UtcDateTime(required=True)
     capacity = fields.Integer(required=True)
     required_skills = fields.List(fields.String(), required=True)
     open_to = fields.List(fields.String(), required=True)
@@ -106,7 +107,7 @@ class ActivityOut(Schema):
     confirmed = fields.Integer(required=True)
     waiting = fields.Integer(required=True)
     beneficiary_visits = fields.Integer(required=True)
-    closed_at = fields.DateTime(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
 
 
 class ActivityQuery(PageQuery):
@@ -127,8 +128,8 @@ class SignUpOut(Schema):
     volunteer_id = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(SIGN_UP_STATES))
     position = fields.Integer(required=True)
-    checked_in_at = fields.DateTime(allow_none=True)
-    checked_out_at = fields.DateTime(allow_none=True)
+    checked_in_at = UtcDateTime(allow_none=True)
+    checked_out_at = UtcDateTime(allow_none=True)
     minutes = fields.Integer(allow_none=True)
 
 
@@ -148,7 +149,7 @@ class CodeCheckIn(Schema):
 
 class CodeOut(Schema):
     code = fields.String(required=True)
-    expires_at = fields.DateTime(required=True)
+    expires_at = UtcDateTime(required=True)
 
 
 class CloseIn(Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services import METRICS_PORTS
-from services.activities import consumed, operations, reports
+from services.activities import business_metrics, consumed, operations, reports
 from services.activities.events import EVENTS
 from services.activities.models import Base
 from services.activities.schemas import (
@@ -119,13 +119,17 @@ class ActivitiesService(AuditLogRpc):
     def sign_up(self, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(SignUpIn(), payload)
         with self.db.transaction() as uow:
-            return SIGN_UP.dump(operations.sign_up(uow, self.caller, activity_id, str(data["volunteer_id"])))
+            row = SIGN_UP.dump(operations.sign_up(uow, self.caller, activity_id, str(data["volunteer_id"])))
+        business_metrics.SIGN_UPS.labels(self.name, row["status"]).inc()
+        return row
 
     @rpc
     def cancel_sign_up(self, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(SignUpIn(), payload)
         with self.db.transaction() as uow:
-            return SIGN_UP.dump(operations.cancel(uow, self.caller, activity_id, str(data["volunteer_id"])))
+            row = SIGN_UP.dump(operations.cancel(uow, self.caller, activity_id, str(data["volunteer_id"])))
+        business_metrics.SIGN_UPS.labels(self.name, "cancelled").inc()
+        return row
 
     @rpc
     def check_in(self, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
