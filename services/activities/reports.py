@@ -79,6 +79,25 @@ def community_report(session: Session, query: dict[str, Any]) -> dict[str, Any]:
     return {"items": items}
 
 
+def group_report(session: Session, query: dict[str, Any]) -> dict[str, Any]:
+    """By beneficiary group (children in difficulty, elderly living alone, …): the
+    projects serving it and what their activities achieved in the period."""
+    store = ActivityStore(session)
+    projects: dict[str, list[Project]] = defaultdict(list)
+    for project in store.projects_in(query["period_from"], query["period_to"]):
+        for group in project.beneficiary_groups:
+            projects[group].append(project)
+    items = []
+    for group, serving in sorted(projects.items()):
+        held = [
+            a
+            for p in serving
+            for a in store.held(project_id=p.id, period_from=query["period_from"], period_to=query["period_to"])
+        ]
+        items.append({"beneficiary_group": group, "projects": len(serving), **_indicators(store, held)})
+    return {"items": items}
+
+
 def indicator_counts(session: Session, period_from: date | None, period_to: date | None) -> dict[str, int]:
     """The district indicators' share from this service: projects running, activities
     held and beneficiary visits in the period."""

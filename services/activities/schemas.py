@@ -234,6 +234,15 @@ class CommunityReportOut(Schema):
     items = fields.List(fields.Nested(CommunityMonthRow), required=True)
 
 
+class GroupRow(IndicatorsOut):
+    beneficiary_group = fields.String(required=True)
+    projects = fields.Integer(required=True)
+
+
+class GroupReportOut(Schema):
+    items = fields.List(fields.Nested(GroupRow), required=True)
+
+
 class IndicatorCountsOut(Schema):
     projects = fields.Integer(required=True, metadata={"description": "Projects running in the period."})
     activities = fields.Integer(required=True, metadata={"description": "Activities held in the period."})

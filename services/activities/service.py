@@ -20,6 +20,7 @@ from services.activities.schemas import (
     CommendationOut,
     CommunityReportOut,
     CommunityReportQuery,
+    GroupReportOut,
     IndicatorCountsOut,
     OrganisationReportOut,
     OrganisationReportQuery,
@@ -49,7 +50,7 @@ ACTIVITY, ACTIVITIES = ActivityOut(), page_schema(ActivityOut)()
 SIGN_UP, SIGN_UPS = SignUpOut(), page_schema(SignUpOut)()
 CODE, COMMENDATION, COMMENDATIONS = CodeOut(), CommendationOut(), CommendationOut(many=True)
 PROJECT_REPORT, ORGANISATION_REPORT = ProjectReportOut(), OrganisationReportOut()
-COMMUNITY_REPORT, COUNTS = CommunityReportOut(), IndicatorCountsOut()
+COMMUNITY_REPORT, COUNTS, GROUP_REPORT = CommunityReportOut(), IndicatorCountsOut(), GroupReportOut()
 
 
 class ActivitiesService(AuditLogRpc):
@@ -194,6 +195,12 @@ class ActivitiesService(AuditLogRpc):
         q = load(CommunityReportQuery(), query)
         with self.db.read() as session:
             return COMMUNITY_REPORT.dump(reports.community_report(session, q))
+
+    @rpc
+    def group_report(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(PeriodQuery(), query)
+        with self.db.read() as session:
+            return GROUP_REPORT.dump(reports.group_report(session, q))
 
     @rpc
     def indicator_counts(self, query: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -53,6 +53,14 @@ class ActivityStore:
             rows["items"] = [p for p in rows["items"] if community in p["community_ids"]]
         return rows
 
+    def projects_in(self, period_from: date | None, period_to: date | None) -> list[Project]:
+        stmt = select(Project)
+        if period_from:
+            stmt = stmt.where(Project.ends_on >= period_from)
+        if period_to:
+            stmt = stmt.where(Project.starts_on <= period_to)
+        return list(self.session.scalars(stmt.order_by(Project.id)))
+
     def projects_running(self, period_from: date | None, period_to: date | None) -> int:
         stmt = select(func.count()).select_from(Project)
         if period_from:

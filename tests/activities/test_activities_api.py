@@ -223,6 +223,10 @@ def test_an_activity_from_publishing_to_verified_hours(stack: Any, http: Any, ta
     assert [(x["community_id"], x["month"], x["activities"], x["beneficiary_visits"]) for x in rows] == [
         (district.community_id, month, 3, 40)
     ]
+    groups = http.get(f"{api}/activities/reports/beneficiary-groups").json()["items"]
+    assert [(g["beneficiary_group"], g["projects"], g["activities"], g["beneficiary_visits"]) for g in groups] == [
+        ("children_in_difficulty", 1, 2, 40)
+    ]
     counts = http.get(
         f"{api}/activities/indicator-counts", params={"from": day.isoformat(), "to": day.isoformat()}
     ).json()

@@ -18,6 +18,7 @@ from services.activities.schemas import (
     CommendationOut,
     CommunityReportOut,
     CommunityReportQuery,
+    GroupReportOut,
     IndicatorCountsOut,
     OrganisationReportOut,
     OrganisationReportQuery,
@@ -139,6 +140,19 @@ def organisation_report(call: Call) -> dict:
 )
 def community_report(call: Call) -> dict:
     return call.rpc("activities").community_report(call.query)
+
+
+@api(
+    "GET",
+    "/activities/reports/beneficiary-groups",
+    summary="Projects and what their activities achieved, by beneficiary group",
+    tag=TAG,
+    query=PeriodQuery,
+    response=GroupReportOut,
+    roles=REPORT_READERS,
+)
+def group_report(call: Call) -> dict:
+    return call.rpc("activities").group_report(call.query)
 
 
 @api(
