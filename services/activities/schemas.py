@@ -3,6 +3,7 @@ OpenAPI document all come from these schemas."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timezone
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -14,7 +15,14 @@ from yilin.paging import PageQuery
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="lower-case code, e.g. child_care")
 SIGN_UP_STATES = ("confirmed", "waiting", "cancelled", "no_show")
 LEVELS = ("national", "province", "city", "district", "street", "community", "organisation")
-MONTH = validate.Regexp(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", error="a month as YYYY-MM, years 1900 to 2099")
+# Years 2000-2099: times are moved to the district's clock and days to their ends, which
+# the first and last representable instants would overflow.
+INSTANT = validate.Range(
+    min=datetime(2000, 1, 1, tzinfo=timezone.utc),
+    max=datetime(2099, 12, 31, tzinfo=timezone.utc),
+    error="between 2000 and 2099",
+)
+DAY = validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31), error="between 2000 and 2099")
 
 
 def _period_order(data: dict[str, Any], first: str, last: str) -> None:
@@ -31,8 +39,8 @@ class ProjectIn(Schema):
     service_domain = fields.String(required=True, validate=CODE)
     community_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(1, 100))
     beneficiary_groups = fields.List(fields.String(validate=CODE), required=True, validate=validate.Length(1, 20))
-    starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True)
+    starts_on = fields.Date(required=True, validate=DAY)
+    ends_on = fields.Date(required=True, validate=DAY)
     disbursement_id = fields.UUID(load_default=None, allow_none=True)
 
     @validates_schema
@@ -77,8 +85,8 @@ class ActivityIn(Schema):
     title = fields.String(required=True, validate=validate.Length(1, 200))
     place = fields.String(required=True, validate=validate.Length(1, 200))
     community_id = fields.UUID(required=True)
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = fields.AwareDateTime(required=True, validate=INSTANT)
+    ends_at = fields.AwareDateTime(required=True, validate=INSTANT)
     capacity = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10000))
     required_skills = fields.List(fields.String(validate=CODE), load_default=list, validate=validate.Length(max=20))
     open_to = fields.List(
@@ -139,7 +147,7 @@ class SignUpQuery(PageQuery):
 
 class CheckIn(Schema):
     volunteer_id = fields.UUID(required=True)
-    at = fields.AwareDateTime(load_default=None, metadata={"description": "When; default now."})
+    at = fields.AwareDateTime(load_default=None, validate=INSTANT, metadata={"description": "When; default now."})
 
 
 class CodeCheckIn(Schema):
@@ -164,11 +172,11 @@ class CommendationIn(Schema):
     organisation_id = fields.UUID(required=True)
     title = fields.String(required=True, validate=validate.Length(1, 200))
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
-    awarded_on = fields.Date(required=True)
+    awarded_on = fields.Date(required=True, validate=DAY)
     awarding_body = fields.String(required=True, validate=validate.Length(1, 200))
 
 
-class CommendationOut(Schema):
+class AwardOut(Schema):
     id = fields.String(required=True)
     volunteer_id = fields.String(required=True)
     organisation_id = fields.String(required=True)
@@ -180,8 +188,8 @@ class CommendationOut(Schema):
 
 # -- reports ------------------------------------------------------------------------------
 class PeriodQuery(Schema):
-    period_from = fields.Date(data_key="from", load_default=None, allow_none=True)
-    period_to = fields.Date(data_key="to", load_default=None, allow_none=True)
+    period_from = fields.Date(data_key="from", load_default=None, allow_none=True, validate=DAY)
+    period_to = fields.Date(data_key="to", load_default=None, allow_none=True, validate=DAY)
 
     @validates_schema
     def _order(self, data: dict[str, Any], **_: Any) -> None:

@@ -12,12 +12,12 @@ from services.activities.schemas import (
     ActivityIn,
     ActivityOut,
     ActivityQuery,
+    AwardOut,
     CheckIn,
     CloseIn,
     CodeCheckIn,
     CodeOut,
     CommendationIn,
-    CommendationOut,
     CommunityReportOut,
     CommunityReportQuery,
     GroupReportOut,
@@ -48,7 +48,7 @@ from yilin.tracing import Tracing
 PROJECT, PROJECTS = ProjectOut(), page_schema(ProjectOut)()
 ACTIVITY, ACTIVITIES = ActivityOut(), page_schema(ActivityOut)()
 SIGN_UP, SIGN_UPS = SignUpOut(), page_schema(SignUpOut)()
-CODE, COMMENDATION, COMMENDATIONS = CodeOut(), CommendationOut(), CommendationOut(many=True)
+CODE, COMMENDATION, COMMENDATIONS = CodeOut(), AwardOut(), AwardOut(many=True)
 PROJECT_REPORT, ORGANISATION_REPORT = ProjectReportOut(), OrganisationReportOut()
 COMMUNITY_REPORT, COUNTS, GROUP_REPORT = CommunityReportOut(), IndicatorCountsOut(), GroupReportOut()
 
