@@ -7,7 +7,15 @@ SERVICES: dict[str, str] = {
     "tickets": "services.tickets.service:TicketsService",
     "hours": "services.hours.service:HoursService",
     "fund": "services.fund.service:FundService",
+    "activities": "services.activities.service:ActivitiesService",
     "gateway": "services.gateway.service:GatewayService",
 }
 
-METRICS_PORTS: dict[str, int] = {"gateway": 9100, "registry": 9101, "tickets": 9102, "hours": 9103, "fund": 9104}
+METRICS_PORTS: dict[str, int] = {
+    "gateway": 9100,
+    "registry": 9101,
+    "tickets": 9102,
+    "hours": 9103,
+    "fund": 9104,
+    "activities": 9105,
+}

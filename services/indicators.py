@@ -15,7 +15,7 @@ from marshmallow import Schema, ValidationError, fields, validates_schema
 # A period's days are the district's (China Standard Time), as the hour ledger's days are.
 DISTRICT_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 
-SOURCES: tuple[str, ...] = ("registry", "hours", "tickets", "fund")
+SOURCES: tuple[str, ...] = ("registry", "hours", "tickets", "fund", "activities")
 
 # The figures each source answers with, in the district's own terms (the gateway's
 # report and the public page list them in this order; a source may add more).
@@ -39,6 +39,7 @@ FIGURES: dict[str, tuple[str, ...]] = {
         "suggestions_acted_on",
     ),
     "fund": ("fund_in_fen", "fund_out_fen"),
+    "activities": ("projects", "activities", "beneficiary_visits"),
 }
 
 

@@ -11,7 +11,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "deploy" / "k8s" / "base" / "broker-users.yaml"
-SERVICES = ("gateway", "registry", "tickets", "hours", "fund")
+SERVICES = ("gateway", "registry", "tickets", "hours", "fund", "activities")
 
 
 def render() -> str:

@@ -23,6 +23,7 @@ DEFAULT_METRICS_PORTS = {
     "tickets": 9102,
     "hours": 9103,
     "fund": 9104,
+    "activities": 9105,
 }
 
 

@@ -153,12 +153,14 @@ class GatewayService:
     # Writes: nameko's persistent, confirmed requests with a bounded wait (RPC_WRITE_TIMEOUT);
     # each carries its write key, so a retry after a timeout applies nothing twice.
     registry = WriteRpcProxy("registry")
+    activities = WriteRpcProxy("activities")
     fund = WriteRpcProxy("fund")
     hours = WriteRpcProxy("hours")
     tickets = WriteRpcProxy("tickets")
     # GET routes call through these: transient requests, no publisher confirms, a bounded
     # wait (yilin.rpc).
     registry_reads = ReadRpcProxy("registry")
+    activities_reads = ReadRpcProxy("activities")
     fund_reads = ReadRpcProxy("fund")
     hours_reads = ReadRpcProxy("hours")
     tickets_reads = ReadRpcProxy("tickets")

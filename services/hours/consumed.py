@@ -77,6 +77,41 @@ class OrganisationRegistered(_Tolerant):
     community_id = fields.String(load_default=None, allow_none=True)
 
 
+class Attendee(_Tolerant):
+    volunteer_id = fields.String(required=True, validate=validate.Length(1, 36))
+    started_at = fields.AwareDateTime(required=True)
+    ended_at = fields.AwareDateTime(required=True)
+    minutes = fields.Integer(required=True, strict=True, validate=validate.Range(1, 24 * 60))
+
+
+class AttendanceRecorded(_Tolerant):
+    activity_id = fields.String(required=True, validate=validate.Length(1, 36))
+    organisation_id = fields.String(required=True, validate=validate.Length(1, 36))
+    organiser_id = fields.String(required=True, validate=validate.Length(1, 64))
+    community_id = fields.String(required=True, validate=validate.Length(1, 36))
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    attendees = fields.List(fields.Nested(Attendee), required=True)
+
+
+class TrainingCompleted(_Tolerant):
+    activity_id = fields.String(required=True, validate=validate.Length(1, 36))
+    volunteer_id = fields.String(required=True, validate=validate.Length(1, 36))
+    organisation_id = fields.String(required=True, validate=validate.Length(1, 36))
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    completed_on = fields.Date(required=True)
+    minutes = fields.Integer(required=True)
+
+
+class CommendationAwarded(_Tolerant):
+    commendation_id = fields.String(required=True, validate=validate.Length(1, 36))
+    volunteer_id = fields.String(required=True, validate=validate.Length(1, 36))
+    organisation_id = fields.String(required=True, validate=validate.Length(1, 36))
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    level = fields.String(required=True, validate=validate.Length(1, 20))
+    awarded_on = fields.Date(required=True)
+    awarding_body = fields.String(required=True, validate=validate.Length(1, 200))
+
+
 def read(schema: type[Schema], event_type: str, data: Any) -> dict[str, Any]:
     try:
         return schema_instance(schema).load(data)

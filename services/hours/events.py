@@ -59,7 +59,7 @@ class HoursRejected(_EntryEvent):
         required=True,
         metadata={
             "description": "Why: not_served, wrong_minutes, travel_time, duplicate, wrong_volunteer, other, "
-            "over_daily_limit or ticket_cancelled."
+            "over_daily_limit, overlap or ticket_cancelled."
         },
     )
     previous_status = fields.String(

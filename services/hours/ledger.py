@@ -21,6 +21,7 @@ from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from yilin.etags import Precondition, no_precondition
 from yilin.identity import Identity
 
+ATTENDANCE = "attendance"  # an entry's source for time from an activity's attendance
 star_level = rules.star_level  # kept importable from here: the ledger's best-known rule
 
 
@@ -126,8 +127,11 @@ def emit_rejected(uow: UnitOfWork, entry: Entry, previous: str, total: Volunteer
 
 def _authorise_decision(caller: Identity, entry: Entry, store: LedgerStore | None = None) -> None:
     on_the_ticket = store is not None and entry.source == "ticket" and store.on_ticket(entry.source_id, caller.subject)
+    in_the_activity = (
+        store is not None and entry.source == ATTENDANCE and store.in_activity(entry.source_id, caller.subject)
+    )
     problem = rules.decision_problem(
-        caller, entry.volunteer_id, entry.organisation_id, VERIFIERS, SYSTEM_ROLES, on_the_ticket
+        caller, entry.volunteer_id, entry.organisation_id, VERIFIERS, SYSTEM_ROLES, on_the_ticket, in_the_activity
     )
     if problem:
         raise Forbidden(problem.message, problem.details)

@@ -187,3 +187,39 @@ class Certificate(Base):
     issued_on: Mapped[date] = mapped_column(Date)
     issued_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# -- from the activities service -------------------------------------------------------
+class ActivitySource(Base):
+    """An activity whose attendance was credited: its organiser and organisation, so that
+    neither the organiser nor an attendee verifies its hours."""
+
+    __tablename__ = "activity_sources"
+    activity_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(String(36))
+    organiser_id: Mapped[str] = mapped_column(String(64))
+
+
+class Training(Base):
+    """A training session a volunteer attended (the national record's training block)."""
+
+    __tablename__ = "trainings"
+    activity_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    volunteer_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+    organisation_id: Mapped[str] = mapped_column(String(36))
+    title: Mapped[str] = mapped_column(String(200))
+    completed_on: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(Integer)
+
+
+class Commendation(Base):
+    """A commendation an organisation awarded a volunteer (the record's commendation block)."""
+
+    __tablename__ = "commendations"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    volunteer_id: Mapped[str] = mapped_column(String(36), index=True)
+    organisation_id: Mapped[str] = mapped_column(String(36))
+    title: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(20))
+    awarded_on: Mapped[date] = mapped_column(Date)
+    awarding_body: Mapped[str] = mapped_column(String(200))

@@ -4,15 +4,24 @@ personal information, service, training, commendations and evaluation; as JSON o
 from __future__ import annotations
 
 import io
+from datetime import datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.hours.models import Entry, StarChange, TeamMember, VolunteerTotal, VolunteerView
+from services.hours.models import (
+    Commendation,
+    Entry,
+    StarChange,
+    TeamMember,
+    Training,
+    VolunteerTotal,
+    VolunteerView,
+)
 from services.hours.permissions import RECORD_READERS
-from services.hours.rules import clock_text
+from services.hours.rules import LOCAL_TIME, clock_text
 from yilin.errors import Forbidden, NotFound
 from yilin.exports import SafeWriter
 from yilin.identity import Identity
@@ -46,6 +55,16 @@ def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, A
         .order_by(StarChange.at, StarChange.id)
     ).all()
     teams = sorted(session.scalars(select(TeamMember.team_id).where(TeamMember.volunteer_id == volunteer_id)))
+    trainings = session.scalars(
+        select(Training)
+        .where(Training.volunteer_id == volunteer_id)
+        .order_by(Training.completed_on, Training.activity_id)
+    ).all()
+    awards = session.scalars(
+        select(Commendation)
+        .where(Commendation.volunteer_id == volunteer_id)
+        .order_by(Commendation.awarded_on, Commendation.id)
+    ).all()
     return {
         "personal": {
             "volunteer_id": volunteer_id,
@@ -71,10 +90,33 @@ def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, A
             for e in entries
         ],
         "training": [
+            {
+                "kind": "training",
+                "number": None,
+                "issued_on": t.completed_on,
+                "title": t.title,
+                "organisation_id": t.organisation_id,
+                "minutes": t.minutes,
+            }
+            for t in trainings
+        ]
+        + [
             {"kind": c["kind"], "number": c.get("number"), "issued_on": c.get("issued_on")}
             for c in volunteer.get("certifications") or []
         ],
-        "commendations": [{"kind": "star_level", "level": s.level, "at": s.at} for s in stars],
+        "commendations": [
+            {
+                "kind": "commendation",
+                "level": None,
+                "at": datetime.combine(a.awarded_on, time(0), LOCAL_TIME),
+                "title": a.title,
+                "award_level": a.level,
+                "awarding_body": a.awarding_body,
+                "organisation_id": a.organisation_id,
+            }
+            for a in awards
+        ]
+        + [{"kind": "star_level", "level": s.level, "at": s.at} for s in stars],
         "evaluation": {
             "verified_minutes": total.verified_minutes if total else 0,
             "star_level": total.star_level if total else 0,
@@ -100,15 +142,30 @@ def record_csv(record: dict[str, Any]) -> str:
         span = f"{s['start_time']}-{s['end_time']}" if s["start_time"] else ""
         writer.writerow(("service", s["served_on"], s["content"], span, s["organisation_id"] or "", s["minutes"]))
     for t in record["training"]:
-        writer.writerow(("training", t["issued_on"] or "", t["kind"], t["number"] or "", "", ""))
+        detail = t.get("title") or t["number"] or ""
+        writer.writerow(
+            (
+                "training",
+                t["issued_on"] or "",
+                t["kind"],
+                detail,
+                t.get("organisation_id") or "",
+                t.get("minutes") or "",
+            )
+        )
     for c in record["commendations"]:
+        detail = (
+            f"{c['level']} star"
+            if c["level"] is not None
+            else f"{c['title']} ({c['award_level']}, {c['awarding_body']})"
+        )
         writer.writerow(
             (
                 "commendation",
                 c["at"].date().isoformat() if hasattr(c["at"], "date") else c["at"],
                 c["kind"],
-                f"{c['level']} star",
-                "",
+                detail,
+                c.get("organisation_id") or "",
                 "",
             )
         )

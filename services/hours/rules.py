@@ -58,6 +58,12 @@ def clock_text(minute: int | None) -> str | None:
     return None if minute is None else f"{minute // 60:02d}:{minute % 60:02d}"
 
 
+def local_clock(instant: datetime) -> tuple[date, int]:
+    """The local day of an instant and its minute after local midnight."""
+    local = instant.astimezone(LOCAL_TIME)
+    return local.date(), local.hour * 60 + local.minute
+
+
 def served_on(resolved_at: str) -> date:
     """The local day a ticket's time counts on: the day of its resolution."""
     instant = datetime.fromisoformat(resolved_at.replace("Z", "+00:00"))
@@ -196,9 +202,11 @@ def decision_problem(
     deciders: Sequence[str],
     system_roles: Sequence[str],
     on_the_ticket: bool = False,
+    in_the_activity: bool = False,
 ) -> Problem | None:
     """Only a verifier of the recording organisation decides, never on their own hours,
-    and for a ticket's hours never someone named on that ticket: someone else's word."""
+    for a ticket's hours never someone named on that ticket, and for an activity's hours
+    never its organiser or one of its attendees: someone else's word."""
     if caller.subject == volunteer_id:
         return Problem("nobody verifies their own hours", {"entry_id": ["is your own entry"]})
     if caller.role not in (*system_roles, *deciders) or not acts_for(caller, organisation_id, system_roles):
@@ -210,6 +218,11 @@ def decision_problem(
         return Problem(
             "a verifier named on the ticket cannot verify its hours; another verifier must",
             {"entry_id": ["you are on this ticket"]},
+        )
+    if in_the_activity:
+        return Problem(
+            "the organiser and the attendees of an activity cannot verify its hours; another verifier must",
+            {"entry_id": ["you organised or attended this activity"]},
         )
     return None
 

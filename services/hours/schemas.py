@@ -13,7 +13,7 @@ from yilin.paging import PageQuery
 
 CLOCK = validate.Regexp(r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$", error="a time of day as HH:MM")
 ENTRY_STATUSES = ("pending", "verified", "rejected", "void", "corrected", "requested")
-SOURCES = ("ticket", "activity", "correction")
+SOURCES = ("ticket", "activity", "attendance", "correction")
 REJECT_CODES = ("not_served", "wrong_minutes", "travel_time", "duplicate", "wrong_volunteer", "other")
 GROUPINGS = ("volunteer", "team", "community", "organisation")
 MINUTES = fields.Integer(
@@ -262,15 +262,24 @@ class ServiceRecordOut(Schema):
 
 
 class TrainingOut(Schema):
-    kind = fields.String(required=True)
-    number = fields.String(allow_none=True)
-    issued_on = fields.Date(allow_none=True)
+    kind = fields.String(
+        required=True, metadata={"description": "training (a session attended), or a certification's kind."}
+    )
+    number = fields.String(allow_none=True, metadata={"description": "A certification's number."})
+    issued_on = fields.Date(allow_none=True, metadata={"description": "Date of the session or certification."})
+    title = fields.String(allow_none=True, metadata={"description": "A training session's title."})
+    organisation_id = fields.String(allow_none=True, metadata={"description": "Who gave the training."})
+    minutes = fields.Integer(allow_none=True, metadata={"description": "Minutes of training attended."})
 
 
 class CommendationOut(Schema):
-    kind = fields.String(required=True, metadata={"description": "star_level."})
-    level = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"description": "commendation (awarded) or star_level."})
+    level = fields.Integer(allow_none=True, metadata={"description": "The star level reached; null for an award."})
     at = fields.DateTime(required=True)
+    title = fields.String(allow_none=True, metadata={"description": "An award's title, e.g. 优秀志愿者."})
+    award_level = fields.String(allow_none=True, metadata={"description": "An award's level, e.g. district."})
+    awarding_body = fields.String(allow_none=True)
+    organisation_id = fields.String(allow_none=True, metadata={"description": "The awarding organisation."})
 
 
 class EvaluationOut(Schema):

@@ -10,7 +10,17 @@ from typing import Any, Iterable
 from nameko.rpc import RpcProxy
 
 from services import METRICS_PORTS
-from services.hours import business_metrics, certificates, consumed, credits, ledger, projection, records, standings
+from services.hours import (
+    attendance,
+    business_metrics,
+    certificates,
+    consumed,
+    credits,
+    ledger,
+    projection,
+    records,
+    standings,
+)
 from services.hours.events import EVENTS
 from services.hours.models import Base
 from services.hours.schemas import (
@@ -333,3 +343,16 @@ class HoursService(AuditLogRpc):
         projection.organisation_registered(
             uow.session, consumed.read(consumed.OrganisationRegistered, event.type, event.data)
         )
+
+    # the activities service: attendance, training sessions and commendations
+    @consumes("activities", "activity.attendance_recorded")
+    def on_attendance_recorded(self, uow: UnitOfWork, event: Envelope) -> None:
+        attendance.attendance_recorded(uow, consumed.read(consumed.AttendanceRecorded, event.type, event.data))
+
+    @consumes("activities", "training.completed")
+    def on_training_completed(self, uow: UnitOfWork, event: Envelope) -> None:
+        attendance.training_completed(uow, consumed.read(consumed.TrainingCompleted, event.type, event.data))
+
+    @consumes("activities", "commendation.awarded")
+    def on_commendation_awarded(self, uow: UnitOfWork, event: Envelope) -> None:
+        attendance.commendation_awarded(uow, consumed.read(consumed.CommendationAwarded, event.type, event.data))

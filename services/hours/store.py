@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.hours.models import (
+    ActivitySource,
     AttendanceSheet,
     Entry,
     EntryTransition,
@@ -244,6 +245,33 @@ class LedgerStore:
             )
             is not None
         )
+
+    def in_activity(self, activity_id: str, subject: str) -> bool:
+        """Whether ``subject`` organised the activity or has time recorded from it."""
+        source = self.session.get(ActivitySource, activity_id)
+        if source is not None and source.organiser_id == subject:
+            return True
+        return (
+            self.session.scalar(
+                select(Entry.id)
+                .where(Entry.source == "attendance", Entry.source_id == activity_id, Entry.volunteer_id == subject)
+                .limit(1)
+            )
+            is not None
+        )
+
+    def record_activity(self, activity_id: str, organisation_id: str, organiser_id: str) -> bool:
+        """Remember an activity's organiser; ``False`` when its attendance was credited before."""
+        inserted = self.session.execute(
+            insert_ignoring_conflicts(self.session, ActivitySource.__table__).returning(ActivitySource.activity_id),
+            {"activity_id": activity_id, "organisation_id": organisation_id, "organiser_id": organiser_id},
+        )
+        return bool(list(inserted.scalars()))
+
+    def add_rows(self, model: Any, rows: list[dict[str, Any]]) -> None:
+        """Insert rows announced by another service, once however often announced."""
+        if rows:
+            self.session.execute(insert_ignoring_conflicts(self.session, model.__table__), rows)
 
     def organisation_known(self, organisation_id: str) -> bool:
         return self.session.get(OrganisationView, organisation_id) is not None

@@ -20,7 +20,7 @@ from deploy_checks import (
 BASE = COMPOSE_DIR / "compose.yaml"
 OVERRIDE = COMPOSE_DIR / "compose.override.yaml"
 ENV_EXAMPLE = COMPOSE_DIR / ".env.example"
-CONSUMERS = ("registry", "tickets", "hours", "fund")
+CONSUMERS = ("registry", "tickets", "hours", "fund", "activities")
 SECRET_NAME = re.compile(r"PASS|PASSWORD|SECRET|KEY|TOKEN", re.I)
 INTERPOLATION = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(?::?[-?+][^}]*)?\}$")
 

@@ -10,7 +10,7 @@ from typing import Any
 from services.registry.id_numbers import id_check_digit
 from tests.e2e.conftest import RunningStack, metrics_offset, processes_with_env
 from tests.harness import ROOT, free_port
-from yilin.events import CloudEventSchema
+from yilin.events import CloudEventSchema, parse_envelope
 
 
 def test_run_prints_urls_and_serves_the_demo(running_stack: RunningStack) -> None:
@@ -91,6 +91,71 @@ def test_the_demo_is_pidu_with_grids_and_a_suggestion_for_every_category(running
         assert ticket.status_code == 201, ticket.text
         items = session.get(f"{api}/tickets/{ticket.json()['id']}/suggestions").json()["items"]
         assert items, f"no suggestion for {category['code']}"
+
+
+def test_the_demo_holds_the_yilutongxing_project_with_verified_hours_training_and_a_commendation(
+    running_stack: RunningStack,
+) -> None:
+    session, api = running_stack.session(), f"{running_stack.url}/api/v1"
+    kuixinglou = next(
+        p
+        for p in session.get(f"{api}/places", params={"level": "community", "limit": 100}).json()["items"]
+        if p["name"] == "奎星楼社区"
+    )
+    [project] = session.get(f"{api}/projects", params={"community_id": kuixinglou["id"]}).json()["items"]
+    assert project["name"].startswith("益路童行") and project["beneficiary_groups"] == ["children_in_difficulty"]
+    activities = session.get(f"{api}/activities", params={"project_id": project["id"]}).json()["items"]
+    held = [a for a in activities if a["kind"] == "service" and a["state"] == "closed"]
+    coming = [a for a in activities if a["state"] == "published"]
+    training = [a for a in activities if a["kind"] == "training"]
+    assert held and coming and training
+    assert coming[0]["confirmed"] == coming[0]["capacity"] and coming[0]["waiting"] >= 1  # a waiting list
+    sign_ups = session.get(f"{api}/activities/{held[0]['id']}/sign-ups").json()["items"]
+    attended = [s for s in sign_ups if s["checked_in_at"]]
+    assert attended and {s["status"] for s in sign_ups} >= {"confirmed", "cancelled"}
+
+    entries = session.get(f"{api}/hours/entries", params={"source": "attendance", "source_id": held[0]["id"]}).json()[
+        "items"
+    ]
+    assert {e["volunteer_id"] for e in entries} == {s["volunteer_id"] for s in attended}
+    assert {e["status"] for e in entries} == {"verified"} and all(
+        e["organisation_id"] == project["agency_id"] for e in entries
+    )
+    indicators = session.get(f"{api}/projects/{project['id']}").json()["indicators"]
+    assert indicators["activities"] == 2 and indicators["beneficiary_visits"] > 0
+    assert indicators["verified_minutes"] == sum(e["minutes"] for e in entries)
+
+    records = [session.get(f"{api}/hours/volunteers/{s['volunteer_id']}/record").json() for s in attended]
+    commended = [
+        r
+        for r in records
+        if any(c["kind"] == "commendation" for c in r["commendations"])
+        and any(t["kind"] == "training" for t in r["training"])
+    ]
+    assert commended, "a volunteer's national record shows a real training and a real commendation"
+    [award] = [c for c in commended[0]["commendations"] if c["kind"] == "commendation"]
+    assert award["title"] == "优秀志愿者" and award["awarding_body"]
+
+
+def test_the_activities_events_reach_a_plain_amqp_subscriber(running_stack: RunningStack, tap: Any) -> None:
+    session, api = running_stack.session(), f"{running_stack.url}/api/v1"
+    events = tap("activities")
+    [project] = session.get(f"{api}/projects", params={"limit": 1}).json()["items"]
+    [coming] = [
+        a
+        for a in session.get(f"{api}/activities", params={"project_id": project["id"], "state": "published"}).json()[
+            "items"
+        ]
+    ]
+    volunteer = "4f1c2f0e-0000-4000-8000-000000000001"
+    r = session.post(f"{api}/activities/{coming['id']}/sign-ups", json={"volunteer_id": volunteer})
+    assert r.status_code == 200 and r.json()["status"] == "waiting", r.text
+    [event] = events.wait_for("activity.signed_up")
+    assert parse_envelope(event).data == {
+        "activity_id": coming["id"],
+        "volunteer_id": volunteer,
+        "status": "waiting",
+    }
 
 
 def test_sigterm_stops_every_process_with_exit_0(running_stack: RunningStack) -> None:

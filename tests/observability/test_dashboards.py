@@ -55,6 +55,7 @@ def test_expected_dashboards_exist():
         "tickets.json",
         "hours.json",
         "fund.json",
+        "activities.json",
     }
 
 

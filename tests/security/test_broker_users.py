@@ -31,10 +31,10 @@ def rabbitmqctl(*args: str) -> None:
 
 @pytest.fixture
 def service_users(amqp_uri: str) -> Any:
-    """``{service: (user, amqp uri)}`` for registry and hours, created in the test's vhost."""
+    """``{service: (user, amqp uri)}`` for registry, hours and activities, created in the test's vhost."""
     vhost = urlsplit(amqp_uri).path.lstrip("/")
     users: dict[str, tuple[str, str]] = {}
-    for service in ("registry", "hours"):
+    for service in ("registry", "hours", "activities"):
         user = f"{service}-{uuid.uuid4().hex[:6]}"
         rabbitmqctl("add_user", user, PASSWORD)
         p = broker_permissions(service_class(service))
@@ -67,12 +67,17 @@ def test_a_service_user_runs_its_service_and_nothing_else(
     amqp_uri: str, pg_url: str, make_config: Any, service_users: Any
 ) -> None:
     config = make_config(pg_url)
-    for service in ("registry", "hours"):
+    for service in ("registry", "hours", "activities"):
         migrate_service(service, config)  # the topology is declared by `yilin migrate`, as the admin user
     vhost = urlsplit(amqp_uri).path.lstrip("/")
     hours_user, hours_uri = service_users["hours"]
     registry_user, registry_uri = service_users["registry"]
-    processes = [ServiceProcess("registry", registry_uri, pg_url), ServiceProcess("hours", hours_uri, pg_url)]
+    activities_user, activities_uri = service_users["activities"]
+    processes = [
+        ServiceProcess("registry", registry_uri, pg_url),
+        ServiceProcess("hours", hours_uri, pg_url),
+        ServiceProcess("activities", activities_uri, pg_url),  # consumes hours.events as itself
+    ]
     for process in processes:
         process.wait_ready(60)  # each runs with only its own permissions
 
@@ -96,6 +101,16 @@ def test_a_service_user_runs_its_service_and_nothing_else(
     ), "publish through amq.default"
     own = channel_as(hours_user, vhost)
     assert own.queue_declare("hours.dlq", passive=True).method.queue == "hours.dlq"  # its own: allowed
+    attendance_queue = "evt-activities-activity.attendance_recorded--hours.on_attendance_recorded"
+    assert refused(lambda: channel_as(activities_user, vhost).basic_get(attendance_queue)), "activities reading hours'"
+    assert refused(
+        lambda: (
+            (c := channel_as(hours_user, vhost)).confirm_delivery(),
+            c.basic_publish("activities.events", "activity.attendance_recorded", b"{}"),
+        )
+    ), "hours publishing as activities"
+    mine = channel_as(activities_user, vhost)
+    assert mine.queue_declare("activities.dlq", passive=True).method.queue == "activities.dlq"
 
     # A message its handler cannot take is retried and parked with hours' own permissions.
     poison = {"id": str(uuid.uuid4()), "type": "volunteer.registered", "version": 1}

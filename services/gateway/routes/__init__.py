@@ -1,6 +1,7 @@
 """Route modules; importing this package registers every route with the router."""
 
 from services.gateway.routes import (
+    activities,  # noqa: F401 - imported for its side effect (registers routes)
     audit,  # noqa: F401 - imported for its side effect (registers routes)
     district,  # noqa: F401 - imported for its side effect (registers routes)
     fund,  # noqa: F401 - imported for its side effect (registers routes)

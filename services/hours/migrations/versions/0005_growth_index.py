@@ -3,14 +3,14 @@ months and community standings read the index alone however long the ledger grow
 (bench growth stage, docs/performance.md "Growth")
 
 Revision ID: 0005_growth_index
-Revises: 0003_rpc_requests
+Revises: 0004_training
 Create Date: 2026-12-04 20:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0005_growth_index'
-down_revision = '0003_rpc_requests'
+down_revision = '0004_training'
 branch_labels = None
 depends_on = None
 

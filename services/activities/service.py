@@ -1,0 +1,227 @@
+"""Activities service entrypoints: parse, authorise, call the operations, return."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services import METRICS_PORTS
+from services.activities import business_metrics, consumed, operations, reports
+from services.activities.events import EVENTS
+from services.activities.models import Base
+from services.activities.schemas import (
+    ActivityIn,
+    ActivityOut,
+    ActivityQuery,
+    AwardOut,
+    CheckIn,
+    CloseIn,
+    CodeCheckIn,
+    CodeOut,
+    CommendationIn,
+    CommunityReportOut,
+    CommunityReportQuery,
+    GroupReportOut,
+    IndicatorCountsOut,
+    OrganisationReportOut,
+    OrganisationReportQuery,
+    PeriodQuery,
+    ProjectIn,
+    ProjectOut,
+    ProjectQuery,
+    ProjectReportOut,
+    SignUpIn,
+    SignUpOut,
+    SignUpQuery,
+)
+from services.activities.store import ActivityStore
+from yilin.audit import AuditLogRpc
+from yilin.consuming import consumes
+from yilin.db import Database, UnitOfWork
+from yilin.errors import load
+from yilin.events import Envelope
+from yilin.identity import Caller
+from yilin.metrics import Instrumentation
+from yilin.paging import page_schema
+from yilin.rpc import rpc, write_rpc
+from yilin.tracing import Tracing
+
+PROJECT, PROJECTS = ProjectOut(), page_schema(ProjectOut)()
+ACTIVITY, ACTIVITIES = ActivityOut(), page_schema(ActivityOut)()
+SIGN_UP, SIGN_UPS = SignUpOut(), page_schema(SignUpOut)()
+CODE, COMMENDATION, COMMENDATIONS = CodeOut(), AwardOut(), AwardOut(many=True)
+PROJECT_REPORT, ORGANISATION_REPORT = ProjectReportOut(), OrganisationReportOut()
+COMMUNITY_REPORT, COUNTS, GROUP_REPORT = CommunityReportOut(), IndicatorCountsOut(), GroupReportOut()
+
+
+class ActivitiesService(AuditLogRpc):
+    name = "activities"
+    metrics_port = METRICS_PORTS["activities"]
+
+    db = Database(Base.metadata, EVENTS)
+    caller = Caller()
+    metrics = Instrumentation()
+    traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
+
+    @rpc
+    def ping(self) -> str:
+        return "pong"
+
+    # projects
+    @write_rpc
+    def create_project(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(ProjectIn(), payload)
+        with self.db.transaction() as uow:
+            project = operations.create_project(uow, self.caller, data)
+            return PROJECT.dump(reports.project_view(uow.session, project))
+
+    @rpc
+    def get_project(self, project_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return PROJECT.dump(reports.get_project(session, project_id))
+
+    @rpc
+    def list_projects(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(ProjectQuery(), query)
+        with self.db.read() as session:
+            return PROJECTS.dump(reports.list_projects(session, q))
+
+    @rpc
+    def project_report(self, project_id: str, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(PeriodQuery(), query)
+        with self.db.read() as session:
+            return PROJECT_REPORT.dump(reports.project_report(session, project_id, q))
+
+    # activities
+    @write_rpc
+    def publish(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(ActivityIn(), payload)
+        with self.db.transaction() as uow:
+            return ACTIVITY.dump(operations.publish(uow, self.caller, data))
+
+    @rpc
+    def get_activity(self, activity_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return ACTIVITY.dump(ActivityStore(session).activity(activity_id))
+
+    @rpc
+    def list_activities(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(ActivityQuery(), query)
+        with self.db.read() as session:
+            return ACTIVITIES.dump(ActivityStore(session).list_activities(q, list))
+
+    @rpc
+    def sign_ups(self, activity_id: str, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(SignUpQuery(), query)
+        with self.db.read() as session:
+            store = ActivityStore(session)
+            return SIGN_UPS.dump(store.list_sign_ups(store.activity(activity_id).id, q, list))
+
+    @write_rpc
+    def sign_up(self, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(SignUpIn(), payload)
+        with self.db.transaction() as uow:
+            row = SIGN_UP.dump(operations.sign_up(uow, self.caller, activity_id, str(data["volunteer_id"])))
+        business_metrics.SIGN_UPS.labels(self.name, row["status"]).inc()
+        return row
+
+    @write_rpc
+    def cancel_sign_up(self, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(SignUpIn(), payload)
+        with self.db.transaction() as uow:
+            row = SIGN_UP.dump(operations.cancel(uow, self.caller, activity_id, str(data["volunteer_id"])))
+        business_metrics.SIGN_UPS.labels(self.name, "cancelled").inc()
+        return row
+
+    @write_rpc
+    def check_in(self, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(CheckIn(), payload)
+        with self.db.transaction() as uow:
+            row = operations.check_in(uow, self.caller, activity_id, str(data["volunteer_id"]), data.get("at"))
+            return SIGN_UP.dump(row)
+
+    @write_rpc
+    def check_out(self, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(CheckIn(), payload)
+        with self.db.transaction() as uow:
+            row = operations.check_out(uow, self.caller, activity_id, str(data["volunteer_id"]), data.get("at"))
+            return SIGN_UP.dump(row)
+
+    @write_rpc
+    def check_in_code(self, activity_id: str) -> dict[str, Any]:
+        with self.db.transaction() as uow:
+            activity = operations.hand_out_code(uow, self.caller, activity_id)
+            return CODE.dump({"code": activity.code, "expires_at": activity.code_expires_at})
+
+    @write_rpc
+    def check_in_with_code(self, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(CodeCheckIn(), payload)
+        with self.db.transaction() as uow:
+            row = operations.check_in_with_code(uow, self.caller, activity_id, str(data["volunteer_id"]), data["code"])
+            return SIGN_UP.dump(row)
+
+    @write_rpc
+    def no_show(self, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(SignUpIn(), payload)
+        with self.db.transaction() as uow:
+            return SIGN_UP.dump(operations.mark_no_show(uow, self.caller, activity_id, str(data["volunteer_id"])))
+
+    @write_rpc
+    def close(self, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(CloseIn(), payload)
+        with self.db.transaction() as uow:
+            return ACTIVITY.dump(operations.close(uow, self.caller, activity_id, data["beneficiary_visits"]))
+
+    # commendations
+    @write_rpc
+    def award_commendation(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = load(CommendationIn(), payload)
+        with self.db.transaction() as uow:
+            return COMMENDATION.dump(operations.award(uow, self.caller, data))
+
+    @rpc
+    def commendations(self, volunteer_id: str) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            return COMMENDATIONS.dump(ActivityStore(session).commendations(volunteer_id))
+
+    # reports
+    @rpc
+    def organisation_report(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(OrganisationReportQuery(), query)
+        with self.db.read() as session:
+            return ORGANISATION_REPORT.dump(reports.organisation_report(session, q))
+
+    @rpc
+    def community_report(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(CommunityReportQuery(), query)
+        with self.db.read() as session:
+            return COMMUNITY_REPORT.dump(reports.community_report(session, q))
+
+    @rpc
+    def group_report(self, query: dict[str, Any]) -> dict[str, Any]:
+        q = load(PeriodQuery(), query)
+        with self.db.read() as session:
+            return GROUP_REPORT.dump(reports.group_report(session, q))
+
+    @rpc
+    def indicator_counts(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Projects, activities and beneficiary visits for a period (``from``/``to``), for
+        the district indicators."""
+        q = load(PeriodQuery(), query or {})
+        with self.db.read() as session:
+            return COUNTS.dump(reports.indicator_counts(session, q["period_from"], q["period_to"]))
+
+    # what the hour ledger verified for activities' attendance
+    @consumes("hours", "hours.verified")
+    def on_hours_verified(self, uow: UnitOfWork, event: Envelope) -> None:
+        data = consumed.read(consumed.HoursVerified, event.type, event.data)
+        if data["source"] == consumed.ATTENDANCE_SOURCE:
+            ActivityStore(uow.session).add_verified(
+                [
+                    {
+                        "entry_id": data["entry_id"],
+                        "activity_id": data["source_id"],
+                        "volunteer_id": data["volunteer_id"],
+                        "minutes": data["minutes"],
+                    }
+                ]
+            )
