@@ -210,15 +210,21 @@ def _chunks(rows: list[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict
         yield rows[start : start + size]
 
 
-def _indicators(cluster: Any) -> dict[str, Any]:
+# A service that is not running leaves its request queued with nobody to answer; the
+# report waits this long for each, not the load's ten minutes.
+INDICATOR_TIMEOUT = 15
+
+
+def _indicators(config: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     """The district indicators as each running service answers them (a service that is
     not running is left out): what ``GET /api/v1/indicators`` shows after the load."""
     figures: dict[str, Any] = {}
-    for source in SOURCES:
-        try:
-            figures.update(getattr(cluster, source).indicator_counts({}))
-        except Exception:  # noqa: BLE001 - the load only needs the registry; the rest is a report
-            continue
+    with ClusterRpcProxy(config, timeout=INDICATOR_TIMEOUT, context_data=context) as cluster:
+        for source in SOURCES:
+            try:
+                figures.update(getattr(cluster, source).indicator_counts({}))
+            except Exception:  # noqa: BLE001 - the load only needs the registry; the rest is a report
+                continue
     return figures
 
 
@@ -262,7 +268,7 @@ def load_district(
                 bar.update(len(chunk))
         summary["volunteers"] = {"created": created, "duplicates": duplicates}
         counts = registry.counts()
-        summary["indicators"] = _indicators(cluster)
+        summary["indicators"] = _indicators(config, context)
     targets = scale.targets()
     summary["counts"] = counts
     summary["targets"] = targets
