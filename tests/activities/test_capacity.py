@@ -26,7 +26,10 @@ def test_200_concurrent_sign_ups_for_50_places(amqp_uri: str, pg_url: str, tap: 
     for name in ("activities", "gateway"):
         migrate_service(name, config)
     processes = [ServiceProcess("activities", amqp_uri, pg_url, **env) for _ in range(2)]
-    processes.append(ServiceProcess("gateway", amqp_uri, pg_url, **env))
+    # A gateway sized for the rush: every sign-up waits for a worker instead of being shed
+    # with 503 + Retry-After by the per-backend limit (services.gateway.backends).
+    sized = {**env, "YILIN_MAX_WORKERS": "60", "YILIN_BACKEND_CONCURRENCY": "50"}
+    processes.append(ServiceProcess("gateway", amqp_uri, pg_url, **sized))
     for process in processes:
         process.wait_ready(60)
     api = f"http://127.0.0.1:{processes[-1].http_port}/api/v1"

@@ -18,7 +18,7 @@ from tests.harness import Stack
 from tests.polling import wait_until
 from tests.security.credentials import bearer
 
-SERVICES = ("registry", "tickets", "hours", "fund", "gateway")
+SERVICES = ("registry", "tickets", "hours", "fund", "activities", "gateway")
 
 
 def gauge(name: str) -> float:
@@ -53,6 +53,7 @@ def test_indicators_on_the_demo_and_at_district_scale(
     assert figures["suggestions_acted_on"] == 1  # the parking bays, requested from the fund
     assert figures["disputes_handled"] == 1 and figures["dispute_satisfaction_rate"] == 1.0
     assert figures["fund_in_fen"] > 0 and figures["fund_out_fen"] > 0
+    assert figures["projects"] > 0 and figures["activities"] > 0 and figures["beneficiary_visits"] > 0
     assert figures["teams"] == http.get(f"{api}/registry/counts").json()["teams"]
     # The public district page (no login) shows the year's figures.
     page = requests.get(f"{s.url}/pages/district", timeout=30)
