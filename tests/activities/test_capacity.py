@@ -28,7 +28,7 @@ def test_200_concurrent_sign_ups_for_50_places(amqp_uri: str, pg_url: str, tap: 
     processes = [ServiceProcess("activities", amqp_uri, pg_url, **env) for _ in range(2)]
     # A gateway sized for the rush: every sign-up waits for a worker instead of being shed
     # with 503 + Retry-After by the per-backend limit (services.gateway.backends).
-    sized = {**env, "YILIN_MAX_WORKERS": "60", "YILIN_BACKEND_CONCURRENCY": "50"}
+    sized = {**env, "YILIN_MAX_WORKERS": "60", "YILIN_BACKEND_CONCURRENCY": "60"}
     processes.append(ServiceProcess("gateway", amqp_uri, pg_url, **sized))
     for process in processes:
         process.wait_ready(60)
