@@ -52,8 +52,9 @@ def gather(rpc: Callable[[str], Any], period: dict[str, Any]) -> dict[str, Any]:
         try:
             with eventlet.Timeout(SOURCE_TIMEOUT):
                 return source, rpc(source).indicator_counts(wire)
-        except (Exception, eventlet.Timeout):
-            log.warning("indicator source %s did not answer", source, exc_info=True)
+        except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - any failure leaves that source out
+            # a service away is an expected state (its own 503s say so): one line, no traceback
+            log.warning("indicator source %s did not answer: %s", source, exc or type(exc).__name__)
             return source, None
 
     figures: dict[str, Any] = {}
