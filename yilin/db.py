@@ -370,6 +370,9 @@ class DatabaseAccess:
         open transaction it is that transaction's session (it sees the write's changes,
         and on SQLite's single connection it could not get another)."""
         if self._pending is not None:
+            # Core reads do not autoflush: send the write's ORM changes first, so the read
+            # sees them as it would have after the commit outside a write RPC
+            self._pending.session.flush()
             yield self._pending.session
             return
         _reading.active = True
