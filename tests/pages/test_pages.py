@@ -20,7 +20,7 @@ from tests.harness import Stack
 from tests.pages.browser import PHONE, axe_source, axe_violations, chromium, overflows_horizontally, screenshots
 from tests.security.credentials import bearer
 
-SERVICES = ("registry", "tickets", "hours", "fund", "gateway")
+SERVICES = ("registry", "tickets", "hours", "fund", "activities", "gateway")
 
 
 @pytest.fixture
