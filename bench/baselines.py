@@ -13,7 +13,7 @@ from kombu import Connection, Exchange, Queue
 
 from bench.environment import Environment, run_json, wait_until
 from yilin.confirms import Outgoing, PipelinedPublisher
-from yilin.topology import handler_queue
+from yilin.topology import event_exchange, handler_queue
 
 PUBLISH_BATCH = 1000
 
@@ -98,9 +98,10 @@ def noop_handler(env: Environment, count: int) -> dict[str, Any]:
     queue = handler_queue(NOOP_SOURCE, NOOP_EVENT, "noop", "handle")
     with Connection(env.amqp_uri) as conn:
         channel = conn.channel()
-        queue.exchange.bind(channel).declare()
+        for bound in queue.bindings:  # the source's exchange and the handler's retry exchange
+            bound.exchange.bind(channel).declare()
         queue.bind(channel).declare()
-    publish_all(env.amqp_uri, queue.exchange, (sample_body(i) for i in range(count)))
+    publish_all(env.amqp_uri, event_exchange(NOOP_SOURCE), (sample_body(i) for i in range(count)))
     process = env.start("noop", module="bench.baseline_services", args=("noop",))
     try:
         result = drain_rate(env, queue.name, count, timeout=300)
