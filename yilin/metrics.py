@@ -17,7 +17,6 @@ from typing import Any, Callable, Iterable
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import eventlet
-from kombu import Connection
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.rpc import Rpc
@@ -27,6 +26,7 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram, make_wsgi_app
 from yilin import __version__, logs
 from yilin.config import metrics_port
 from yilin.deadletters import depth
+from yilin.topology import connect
 
 log = logging.getLogger(__name__)
 
@@ -188,9 +188,9 @@ class Instrumentation(DependencyProvider):
     ready_name = "broker"
 
     def ready_check(self) -> None:
-        """The process reaches its broker (a connection opened and closed)."""
-        with Connection(self.container.config["AMQP_URI"], connect_timeout=CHECK_TIMEOUT) as connection:
-            connection.connect()
+        """The process reaches a broker of its list (a connection opened and closed)."""
+        with connect(self.container.config["AMQP_URI"], connect_timeout=CHECK_TIMEOUT):
+            pass
 
     def _watch_dead_letters(self) -> None:
         service = self.container.service_name
