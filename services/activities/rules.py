@@ -1,5 +1,5 @@
 """The rules of projects and activities, over plain values: who may run an activity and
-sign up for it, where a sign-up goes (a place or the waiting list), who moves up when one
+sign up for it (their role, and the skills it requires), where a sign-up goes (a place or the waiting list), who moves up when one
 is cancelled, what a check-in code accepts, how many minutes an attendee served, and a
 project's indicators. No database, no broker: the store loads, the operations apply. A
 rule that refuses returns a :class:`Problem`; the caller raises the error its layer speaks."""
@@ -78,6 +78,23 @@ def sign_up_problem(
     if caller.role not in open_to:
         return Problem(f"this activity is not open to a {caller.role}", {"volunteer_id": ["may not sign up"]})
     return None
+
+
+def missing_skills(required: Iterable[str], held: Iterable[str]) -> list[str]:
+    """The required skill codes a volunteer holding ``held`` lacks, sorted: a volunteer
+    qualifies when the list is empty (every required skill held; none required, anyone)."""
+    return sorted(set(required) - set(held))
+
+
+def skills_problem(required: Iterable[str], held: Iterable[str]) -> Problem | None:
+    """A sign-up is refused to a volunteer without every skill the activity requires."""
+    missing = missing_skills(required, held)
+    if not missing:
+        return None
+    return Problem(
+        f"this activity requires skills the volunteer lacks: {', '.join(missing)}",
+        {"required_skills": [f"lacks {skill}" for skill in missing]},
+    )
 
 
 # -- the activity ---------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nameko.rpc import RpcProxy
+
 from services import METRICS_PORTS
 from services.activities import business_metrics, consumed, operations, reports
 from services.activities.events import EVENTS
@@ -34,6 +36,7 @@ from services.activities.schemas import (
     SignUpQuery,
 )
 from services.activities.store import ActivityStore
+from services.registry.lookups import volunteer_skills
 from yilin.audit import AuditLogRpc
 from yilin.consuming import consumes
 from yilin.db import Database, UnitOfWork
@@ -61,6 +64,12 @@ class ActivitiesService(AuditLogRpc):
     caller = Caller()
     metrics = Instrumentation()
     traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
+    # A volunteer's skills, for an activity that requires some: asked of the registry at
+    # sign-up rather than kept from its volunteer events (which do carry skills). A copy
+    # would hold nobody registered before this service first subscribed (events are not
+    # replayed) and lag a volunteer who has just registered or added a skill; one RPC on
+    # a sign-up that needs it is simpler and always the registry's current answer.
+    registry = RpcProxy("registry")
 
     @rpc
     def ping(self) -> str:
@@ -119,8 +128,13 @@ class ActivitiesService(AuditLogRpc):
     @write_rpc
     def sign_up(self, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(SignUpIn(), payload)
+        volunteer_id = str(data["volunteer_id"])
+        with self.db.read() as session:
+            required = operations.required_skills(session, activity_id)
+        # Asked before the transaction, so no RPC runs under the activity's row lock.
+        skills = volunteer_skills(self.registry, volunteer_id) if required else []
         with self.db.transaction() as uow:
-            row = SIGN_UP.dump(operations.sign_up(uow, self.caller, activity_id, str(data["volunteer_id"])))
+            row = SIGN_UP.dump(operations.sign_up(uow, self.caller, activity_id, volunteer_id, skills))
         business_metrics.SIGN_UPS.labels(self.name, row["status"]).inc()
         return row
 

@@ -25,10 +25,12 @@ def test_an_activity_from_publishing_to_verified_hours(stack: Any, http: Any, ta
     events = tap("activities")
     with s.rpc("registry") as registry:
         district = build(registry)
+        v0, v1 = district.members
+        v2 = district.outsider
+        for volunteer in (v0, v1, v2):  # the activity below requires tutoring
+            registry.update_volunteer(volunteer, {"skills": ["tutoring"]})
     api = f"{s.url}/api/v1"
     organisation = district.team["organisation_id"]
-    v0, v1 = district.members
-    v2 = district.outsider
     organiser = bearer("org_admin", subject="organiser-li", organisation_id=organisation)
     day = (datetime.now(LOCAL_TIME) - timedelta(days=1)).date()
 
