@@ -128,7 +128,7 @@ def run_all(config: dict[str, Any], no_demo: bool) -> None:
     default="demo",
     show_default=True,
     help="demo: Pidu's named places and actors over the API; district: the district's real scale "
-    "through the registry's bulk RPCs (idempotent).",
+    "through the registry's and the activities service's bulk RPCs (idempotent).",
 )
 @click.option(
     "--divide",

@@ -107,6 +107,14 @@ def window_problem(starts_at: datetime, ends_at: datetime) -> Problem | None:
     return None
 
 
+def attendance_problem(starts_at: datetime, ends_at: datetime, minutes: Iterable[int]) -> Problem | None:
+    """A past activity's attendance: nobody is credited longer than the activity lasted."""
+    lasted = int((ends_at - starts_at).total_seconds() // 60)
+    if any(m > lasted for m in minutes):
+        return Problem("an attendee served longer than the activity", {"attendees": [f"more than {lasted} minutes"]})
+    return None
+
+
 def open_problem(state: str) -> Problem | None:
     if state != "published":
         return Problem(f"the activity is {state}", {"activity_id": [f"is {state}"]})
@@ -180,15 +188,23 @@ class Indicators:
     activities: int
     beneficiary_visits: int
     volunteers: int
+    attended_minutes: int  # credited at close, whether or not the hour ledger verified them
     verified_minutes: int
 
 
-def indicators(held: Sequence[Held], attendees: Iterable[str], verified_minutes: int) -> Indicators:
-    """A project's (or an organisation's) outcome, computed from what happened, never typed in."""
+def indicators(held: Sequence[Held], attendance: Iterable[tuple[str, int]], verified_minutes: int) -> Indicators:
+    """A project's (or an organisation's) outcome, computed from what happened, never
+    typed in. ``attendance``: (volunteer, minutes) per attendee of each held activity."""
+    volunteers: set[str] = set()
+    minutes = 0
+    for volunteer, served in attendance:
+        volunteers.add(volunteer)
+        minutes += served
     return Indicators(
         activities=len(held),
         beneficiary_visits=sum(a.beneficiary_visits for a in held),
-        volunteers=len(set(attendees)),
+        volunteers=len(volunteers),
+        attended_minutes=minutes,
         verified_minutes=verified_minutes,
     )
 

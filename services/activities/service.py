@@ -7,7 +7,7 @@ from typing import Any
 from nameko.rpc import RpcProxy
 
 from services import METRICS_PORTS
-from services.activities import business_metrics, consumed, operations, reports
+from services.activities import business_metrics, consumed, history, operations, reports
 from services.activities.events import EVENTS
 from services.activities.models import Base
 from services.activities.schemas import (
@@ -23,6 +23,7 @@ from services.activities.schemas import (
     CommunityReportOut,
     CommunityReportQuery,
     GroupReportOut,
+    HistoryResult,
     IndicatorCountsOut,
     OrganisationReportOut,
     OrganisationReportQuery,
@@ -54,6 +55,7 @@ SIGN_UP, SIGN_UPS = SignUpOut(), page_schema(SignUpOut)()
 CODE, COMMENDATION, COMMENDATIONS = CodeOut(), AwardOut(), AwardOut(many=True)
 PROJECT_REPORT, ORGANISATION_REPORT = ProjectReportOut(), OrganisationReportOut()
 COMMUNITY_REPORT, COUNTS, GROUP_REPORT = CommunityReportOut(), IndicatorCountsOut(), GroupReportOut()
+HISTORY_RESULT = HistoryResult()
 
 
 class ActivitiesService(AuditLogRpc):
@@ -184,6 +186,13 @@ class ActivitiesService(AuditLogRpc):
         data = load(CloseIn(), payload)
         with self.db.transaction() as uow:
             return ACTIVITY.dump(operations.close(uow, self.caller, activity_id, data["beneficiary_visits"]))
+
+    @write_rpc
+    def import_history(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """Closed activities of the past with their attendance, in bulk (rows carry their
+        ids: one stored already is a duplicate)."""
+        with self.db.transaction() as uow:
+            return HISTORY_RESULT.dump(history.import_history(uow, self.caller, rows))
 
     # commendations
     @write_rpc

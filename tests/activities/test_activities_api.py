@@ -50,7 +50,13 @@ def test_an_activity_from_publishing_to_verified_hours(stack: Any, http: Any, ta
     )
     assert r.status_code == 201, r.text
     project = r.json()
-    assert project["indicators"] == {"activities": 0, "beneficiary_visits": 0, "volunteers": 0, "verified_minutes": 0}
+    assert project["indicators"] == {
+        "activities": 0,
+        "beneficiary_visits": 0,
+        "volunteers": 0,
+        "attended_minutes": 0,
+        "verified_minutes": 0,
+    }
 
     body = {
         "organisation_id": organisation,
@@ -141,6 +147,7 @@ def test_an_activity_from_publishing_to_verified_hours(stack: Any, http: Any, ta
         "activities": 1,
         "beneficiary_visits": 40,
         "volunteers": 2,
+        "attended_minutes": 335,
         "verified_minutes": 335,
     }
 
