@@ -13,6 +13,7 @@ so a second run stores nothing new."""
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from typing import Any, Callable, Iterator
@@ -292,6 +293,7 @@ def load_district(
         summary["volunteers"] = {"created": created, "duplicates": duplicates}
         counts = registry.counts()
         # The alliance's record, through the activities service, once its students are registered.
+        started = time.monotonic()
         university_ids = [ids[u["code"]] for u in universities]
         rows = alliance.activity_rows(
             scale.alliance_activities,
@@ -304,7 +306,11 @@ def load_district(
             cluster.activities, rows, scale.alliance_activities, progress
         )
         report = alliance.alliance_report(cluster.activities, university_ids)
-        summary["alliance"] = {"organisation_ids": university_ids, **report}
+        summary["alliance"] = {
+            "organisation_ids": university_ids,
+            **report,
+            "seconds": round(time.monotonic() - started, 1),  # students, activities and the report
+        }
         summary["indicators"] = _indicators(config, context)
     targets = scale.targets()
     summary["counts"] = counts
