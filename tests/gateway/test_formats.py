@@ -131,7 +131,7 @@ def test_two_updates_with_one_tag_cannot_both_apply(stack: Any, http: Any) -> No
     """The tag is compared inside the registry's transaction with the row locked: of
     concurrent updates made from the same read, exactly one applies."""
     # every one of the ten reaches the registry (none shed by the per-backend limit)
-    s = stack("registry", "gateway", BACKEND_CONCURRENCY=10)
+    s = stack("registry", "gateway")
     community = seed_places(http, s.url)["PD-01-01"]
     url = f"{s.url}/api/v1/volunteers/{register(http, s.url, community, 4)}"
     condition = if_match(http, url)
