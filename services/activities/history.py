@@ -63,6 +63,7 @@ def import_history(uow: UnitOfWork, caller: Identity, rows: Any) -> dict[str, An
                 "title": data["title"],
                 "place": data["place"],
                 "community_id": str(data["community_id"]),
+                "grid_id": None,
                 "starts_at": starts_at,
                 "ends_at": ends_at,
                 "capacity": max(1, len(attendees)),

@@ -37,7 +37,7 @@ from services.activities.schemas import (
     SignUpQuery,
 )
 from services.activities.store import ActivityStore
-from services.registry.lookups import volunteer_skills
+from services.registry.lookups import require_grid, volunteer_skills
 from yilin.audit import AuditLogRpc
 from yilin.consuming import consumes
 from yilin.db import Database, UnitOfWork
@@ -66,11 +66,12 @@ class ActivitiesService(AuditLogRpc):
     caller = Caller()
     metrics = Instrumentation()
     traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
-    # A volunteer's skills, for an activity that requires some: asked of the registry at
-    # sign-up rather than kept from its volunteer events (which do carry skills). A copy
-    # would hold nobody registered before this service first subscribed (events are not
-    # replayed) and lag a volunteer who has just registered or added a skill; one RPC on
-    # a sign-up that needs it is simpler and always the registry's current answer.
+    # The registry owns places and volunteers: a grid is checked with it at publishing, and
+    # a volunteer's skills, for an activity that requires some, are asked of it at sign-up
+    # rather than kept from its volunteer events (which do carry skills). A copy would hold
+    # nobody registered before this service first subscribed (events are not replayed) and
+    # lag a volunteer who has just registered or added a skill; one RPC on a sign-up that
+    # needs it is simpler and always the registry's current answer.
     registry = RpcProxy("registry")
 
     @rpc
@@ -106,6 +107,8 @@ class ActivitiesService(AuditLogRpc):
     @write_rpc
     def publish(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(ActivityIn(), payload)
+        if data.get("grid_id"):
+            require_grid(self.registry, str(data["grid_id"]), str(data["community_id"]))
         with self.db.transaction() as uow:
             return ACTIVITY.dump(operations.publish(uow, self.caller, data))
 
