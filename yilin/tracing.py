@@ -111,11 +111,12 @@ def client(service: str, method: str) -> AbstractContextManager[Any]:
         return _OFF
     from opentelemetry.trace import SpanKind
 
-    return tracer.start_as_current_span(
+    started: AbstractContextManager[Any] = tracer.start_as_current_span(
         f"{service}.{method}",
         kind=SpanKind.CLIENT,
         attributes={"rpc.system": "nameko", "rpc.service": service, "rpc.method": method},
     )
+    return started
 
 
 class Tracing(DependencyProvider):

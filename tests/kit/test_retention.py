@@ -19,8 +19,8 @@ from yilin import migrations
 from yilin.audit import time_ordered_id
 from yilin.config import database_url as service_url
 from yilin.db import engine_for
-from yilinctl import retention
 from yilin.rpc import DEFAULT_WRITE_TIMEOUT
+from yilinctl import retention
 from yilinctl.cli import main, migrations_dir
 
 SERVICE = "hours"
