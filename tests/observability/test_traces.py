@@ -74,7 +74,9 @@ def test_one_request_is_one_trace_across_three_services(
     assert call.name == "registry.register_volunteer" and call.parent_id == gateway.span_id
     (registry,) = [s for s in spans if s.service == "registry" and s.kind == SERVER]
     assert registry.name == "registry.register_volunteer" and registry.parent_id == call.span_id
-    assert call.start_ns <= registry.start_ns and registry.end_ns <= call.end_ns
+    # the call is open before the registry starts work (its span may end after the gateway
+    # has the answer: nameko replies before the worker's teardown ends the server span)
+    assert call.start_ns <= registry.start_ns < call.end_ns
 
     steps = {s.name: s for s in spans if s.service == "registry" and s.parent_id == registry.span_id}
     assert {"db.commit", "outbox.publish"} <= set(steps), steps
