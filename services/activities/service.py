@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import RpcProxy
-
 from services import METRICS_PORTS
 from services.activities import business_metrics, consumed, history, operations, reports
 from services.activities.events import EVENTS
@@ -46,7 +44,7 @@ from yilin.events import Envelope
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
-from yilin.rpc import rpc, write_rpc
+from yilin.rpc import RpcProxy, rpc, write_rpc
 from yilin.tracing import Tracing
 
 PROJECT, PROJECTS = ProjectOut(), page_schema(ProjectOut)()
