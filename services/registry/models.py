@@ -96,6 +96,9 @@ class Volunteer(Base):
     phone_encrypted: Mapped[str | None] = mapped_column(String(200))
     party_member: Mapped[bool] = mapped_column(Boolean, default=False)
     community_id: Mapped[str] = mapped_column(ForeignKey("places.id"), index=True)
+    # The organisation the volunteer belongs to, set when registered: its administrators
+    # (and the district's operators) edit them; joining another organisation's team does not.
+    organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
