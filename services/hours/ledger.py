@@ -379,6 +379,8 @@ def set_selection(
     total = store.lock_total(str(volunteer_id))
     precondition({"volunteer_id": total.volunteer_id, "selected": total.selected})  # under the lock
     total.selected = selected
+    # audited even when the star level does not move (and so no event says it)
+    uow.note("volunteer.selected" if selected else "volunteer.unselected", {"volunteer_id": total.volunteer_id})
     restar(uow, store, total, star_minutes)
     return total
 
