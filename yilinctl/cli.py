@@ -34,7 +34,7 @@ from yilin.outbox import backlog
 from yilin.replay import replay
 from yilin.tables import define_kit_tables
 from yilin.tokens import PERSON_ROLES, issue_token
-from yilinctl import retention
+from yilinctl import broker_users, retention
 from yilinctl.supervisor import START_FAILED, failure_reason, run_service, run_stack
 
 
@@ -262,6 +262,24 @@ def outbox(config: dict[str, Any], services: tuple[str, ...]) -> None:
             continue
         count, age = backlog(engine_for(database_url(config, name), name), metadata.tables["outbox"])
         click.echo(json.dumps({"service": name, "unsent": count, "oldest_age_seconds": round(age, 1)}))
+
+
+@main.command(name="broker-users")
+@click.argument("definitions", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--management-url", envvar="YILIN_BROKER_MANAGEMENT_URL", required=True, help="e.g. http://rabbitmq:15672"
+)
+@click.option("--admin-user", envvar="YILIN_BROKER_ADMIN_USER", required=True)
+@click.option("--admin-password", envvar="YILIN_BROKER_ADMIN_PASSWORD", required=True)
+def broker_users_(definitions: str, management_url: str, admin_user: str, admin_password: str) -> None:
+    """Create each service's broker user and grant its permissions (DEFINITIONS: the file
+    tools/broker_users.py writes; passwords from YILIN_BROKER_PASSWORD_<SERVICE>)."""
+    try:
+        calls = broker_users.requests_for(json.loads(Path(definitions).read_text()), os.environ)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    broker_users.apply(management_url, (admin_user, admin_password), calls)
+    click.echo(f"broker users: {len(calls)} changes applied")
 
 
 @main.command(name="retention")
