@@ -34,7 +34,7 @@ from yilin.outbox import backlog
 from yilin.replay import replay
 from yilin.tables import define_kit_tables
 from yilin.tokens import PERSON_ROLES, issue_token
-from yilinctl import broker_users, retention
+from yilinctl import broker_users, pii_keys, retention
 from yilinctl.supervisor import START_FAILED, failure_reason, run_service, run_stack
 
 
@@ -280,6 +280,26 @@ def broker_users_(definitions: str, management_url: str, admin_user: str, admin_
         raise click.ClickException(str(exc)) from exc
     broker_users.apply(management_url, (admin_user, admin_password), calls)
     click.echo(f"broker users: {len(calls)} changes applied")
+
+
+@main.group()
+def pii() -> None:
+    """Personal data at rest."""
+
+
+@pii.command(name="rotate")
+@click.argument("services", nargs=-1)
+@click.pass_obj
+def pii_rotate(config: dict[str, Any], services: tuple[str, ...]) -> None:
+    """Re-encrypt personal data under PII_KEY and recompute its fingerprints. Set the new
+    secret as PII_KEY and the old one in PII_PREVIOUS_KEYS (services keep reading both),
+    run this, then drop PII_PREVIOUS_KEYS. Safe to run again; resumes if interrupted."""
+    results = pii_keys.rotate_services(config, services or tuple(SERVICES))
+    for r in results:
+        click.echo(f"{r.table}: {r.rows} rows, {r.values} values re-encrypted, {r.unreadable} unreadable")
+    unreadable = sum(r.unreadable for r in results)
+    if unreadable:
+        raise click.ClickException(f"{unreadable} value(s) no known key decrypts: keep their key in PII_PREVIOUS_KEYS")
 
 
 @main.command(name="retention")

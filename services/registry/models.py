@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from yilin.rotation import EncryptedColumns
 from yilin.tables import define_kit_tables, new_id, utcnow
 from yilin.writes import define_rpc_requests
 
@@ -145,3 +146,11 @@ class UnitVolunteer(Base):
     __tablename__ = "unit_volunteers"
     unit_id: Mapped[str] = mapped_column(ForeignKey("service_units.id"), primary_key=True)
     volunteer_id: Mapped[str] = mapped_column(ForeignKey("volunteers.id"), primary_key=True)
+
+
+# What `yilin pii rotate` re-encrypts (the ID number's fingerprint is recomputed with it).
+ENCRYPTED = (
+    EncryptedColumns(
+        "volunteers", ("id_number_encrypted", "phone_encrypted"), {"id_number_hash": "id_number_encrypted"}
+    ),
+)

@@ -154,14 +154,9 @@ def register_volunteer(uow: UnitOfWork, pii: PersonalData, data: dict[str, Any])
     require_community(session, data["community_id"])
     if data.get("organisation_id"):
         get_or_404(session, Organisation, data["organisation_id"], "organisation_id")
-    if (
-        session.scalar(
-            select(Volunteer.id).where(
-                Volunteer.id_number_hash == pii.fingerprint(canonical_id_number(data["id_number"]))
-            )
-        )
-        is not None
-    ):
+    # every key's fingerprint: during a key rotation a duplicate may still carry an old one
+    fingerprints = pii.fingerprints(canonical_id_number(data["id_number"]))
+    if session.scalar(select(Volunteer.id).where(Volunteer.id_number_hash.in_(fingerprints)).limit(1)) is not None:
         raise Conflict("a volunteer with this ID number is already registered", {"id_number": ["already registered"]})
     columns = _volunteer_columns(pii, data)
     volunteer = Volunteer(**columns)
@@ -275,7 +270,14 @@ def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str
             rejected.append({"row": index, "fields": {"organisation_id": ["no such organisation"]}})
             continue
         accepted.setdefault(pii.fingerprint(canonical_id_number(data["id_number"])), data)
-    existing = stored(session, Volunteer.__table__, "id_number_hash", accepted)
+    existing = set(stored(session, Volunteer.__table__, "id_number_hash", accepted))
+    if pii.rotating:  # a duplicate may still carry a previous key's fingerprint
+        previous = {
+            old: fingerprint
+            for fingerprint, data in accepted.items()
+            for old in pii.fingerprints(canonical_id_number(data["id_number"]))[1:]
+        }
+        existing |= {previous[old] for old in stored(session, Volunteer.__table__, "id_number_hash", previous)}
     now = utcnow()
     fresh = [
         (_volunteer_columns(pii, data, fingerprint), data)
