@@ -194,6 +194,9 @@ class HoursService(AuditLogRpc):
         self, volunteer_id: str, payload: dict[str, Any], if_match: list[str] | None = None
     ) -> dict[str, Any]:
         data = load(SelectionIn(), payload)
+        organisation = None
+        if self.caller.role in ORGANISATION_STAFF:  # their own organisation's volunteers only
+            organisation = self.registry.get_volunteer(volunteer_id).get("organisation_id")
         with self.db.transaction() as uow:
             ledger.set_selection(
                 uow,
@@ -202,6 +205,7 @@ class HoursService(AuditLogRpc):
                 data["selected"],
                 self.settings.star_minutes,
                 lambda view: require_match(if_match, SELECTION.dump(view)),
+                organisation,
             )
         observe(uow.events)
         with self.db.read() as session:

@@ -116,6 +116,14 @@ def test_certificates_and_records_follow_the_volunteer(stack: Any, http: Any) ->
                         wrong.append((thing, caller, path, "leaks", r.text[:160]))
     assert wrong == []
 
+    # five-star selection too: only the volunteer's own organisation (or the operator)
+    selection = f"{api}/hours/volunteers/{vol_b}/selection"
+    r = requests.put(selection, json={"selected": True}, headers={**admin_a, "If-Match": "*"}, timeout=10)
+    assert r.status_code == 403 and r.headers["Content-Type"].startswith("application/problem+json"), r.text
+    assert http.get(selection).json()["selected"] is False
+    r = requests.put(selection, json={"selected": True}, headers={**callers["admin b"], "If-Match": "*"}, timeout=10)
+    assert r.status_code == 200 and http.get(selection).json()["selected"] is True, r.text
+
     # an unknown volunteer or certificate is 404 for staff as for anyone
     missing = "00000000-0000-4000-8000-000000000000"
     assert requests.get(f"{api}/hours/volunteers/{missing}/record", headers=admin_a).status_code == 404
