@@ -1,9 +1,13 @@
-"""Writes deploy/k8s/base/broker-users.yaml from the code: one RabbitMQ ``User`` and one
-``Permission`` (messaging-topology operator) per service, with the permissions of
-``yilin.topology.broker_permissions``. ``--check`` fails when the file differs."""
+"""Writes the broker users of every service from the code, for both deployments:
+deploy/k8s/base/broker-users.yaml (one RabbitMQ ``User`` and ``Permission`` of the
+messaging-topology operator per service) and deploy/compose/rabbitmq/broker-users.json
+(the same users and permissions in RabbitMQ's definitions format, which compose's
+``broker-users`` step applies with ``yilin broker-users``). Both carry the permissions of
+``yilin.topology.broker_permissions``. ``--check`` fails when either file differs."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -11,17 +15,39 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "deploy" / "k8s" / "base" / "broker-users.yaml"
+COMPOSE_TARGET = ROOT / "deploy" / "compose" / "rabbitmq" / "broker-users.json"
 SERVICES = ("gateway", "registry", "tickets", "hours", "fund", "activities")
+
+
+def permissions() -> dict[str, dict[str, str]]:
+    """Each service's permissions (configure, write, read), by service name."""
+    from yilin.topology import broker_permissions
+    from yilinctl.cli import service_class
+
+    return {name: broker_permissions(service_class(name)) for name in SERVICES}
+
+
+def render_definitions() -> str:
+    """deploy/compose/rabbitmq/broker-users.json: users (passwords come from the
+    environment when applied) and their permissions on the vhost ``/``."""
+    granted = permissions()
+    definitions = {
+        "_generated": "by `python tools/broker_users.py` from yilin.topology.broker_permissions; do not edit",
+        "users": [{"name": f"yilin-{name}", "tags": ""} for name in SERVICES],
+        "permissions": [
+            {"user": f"yilin-{name}", "vhost": "/", **{k: granted[name][k] for k in ("configure", "write", "read")}}
+            for name in SERVICES
+        ],
+    }
+    return json.dumps(definitions, indent=2) + "\n"
 
 
 def render() -> str:
     """The manifest text."""
-    from yilin.topology import broker_permissions
-    from yilinctl.cli import service_class
-
+    granted = permissions()
     docs = []
     for name in SERVICES:
-        p = broker_permissions(service_class(name))
+        p = granted[name]
         docs.append(
             {
                 "apiVersion": "rabbitmq.com/v1beta1",
@@ -57,13 +83,14 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
+    outputs = {TARGET: render(), COMPOSE_TARGET: render_definitions()}
     if "--check" in argv:
-        if not TARGET.is_file() or TARGET.read_text() != text:
-            print(f"{TARGET} is out of date; run python tools/broker_users.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text)
+        stale = [path for path, text in outputs.items() if not path.is_file() or path.read_text() != text]
+        for path in stale:
+            print(f"{path} is out of date; run python tools/broker_users.py", file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in outputs.items():
+        path.write_text(text)
     return 0
 
 

@@ -21,9 +21,63 @@ _ID_NUMBER = re.compile(r"(?<![0-9])(\d{4})\d{10}(\d{3}[\dXx])(?![0-9])")
 _PHONE = re.compile(r"(?<![0-9])(1[3-9]\d)\d{4}(\d{4})(?![0-9])")
 
 
+# Free text (names, addresses, descriptions a resident dictated) has no shape a pattern
+# could find, so it is recognised by the field that holds it: a value under one of these
+# keys never reaches a log line, whether in a structured field, a dict or JSON written into
+# a message or traceback, or ``key=value``.
+FREE_TEXT_KEYS = frozenset(
+    {
+        "name",
+        "full_name",
+        "resident_name",
+        "volunteer_name",
+        "party_names",
+        "address",
+        "description",
+        "text",
+        "content",
+        "comment",
+        "remark",
+        "reason",
+        "note",
+        "purpose",
+        "answer",
+        "contact",
+        "person_in_charge",
+        "phone",
+        "id_number",
+    }
+)
+REDACTED = "[redacted]"
+_KEYS = "|".join(sorted(FREE_TEXT_KEYS, key=len, reverse=True))
+# 'key': 'value' / "key": "value" (a dict's repr, JSON), the value quoted either way
+_QUOTED = re.compile(rf"""(?P<k>(?P<q>["'])(?:{_KEYS})(?P=q)\s*:\s*)(?P<v>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
+# key=value, key='value' (keyword arguments, query strings)
+_ASSIGNED = re.compile(rf"""(?P<k>(?<![\w.])(?:{_KEYS})=)(?P<v>"[^"]*"|'[^']*'|[^\s,;&)\]}}]+)""")
+# PostgreSQL's DETAIL of a constraint: Key (column, …)=(value, …)
+_PG_KEY = re.compile(r"(Key \([^)]*\))=\((?:[^()]|\([^()]*\))*\)")
+
+
 def redact(text: str) -> str:
-    """``text`` with ID numbers and mobile numbers masked."""
+    """``text`` with ID numbers and mobile numbers masked, and the values of free-text
+    fields (:data:`FREE_TEXT_KEYS`) and of constraint details replaced."""
+    text = _QUOTED.sub(lambda m: f"{m['k']}{m['v'][0]}{REDACTED}{m['v'][0]}", text)
+    text = _ASSIGNED.sub(lambda m: f"{m['k']}{REDACTED}", text)
+    text = _PG_KEY.sub(rf"\1=({REDACTED})", text)
     return _PHONE.sub(r"\1****\2", _ID_NUMBER.sub(r"\1**********\2", text))
+
+
+def redact_value(key: str, value: Any) -> Any:
+    """A structured log field as it may be written: free-text fields replaced, text redacted."""
+    if key in FREE_TEXT_KEYS and value is not None:
+        return REDACTED
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_value(key, v) for v in value]
+    return value
 
 
 def bind(**values: Any) -> None:
@@ -64,7 +118,7 @@ class StructuredFormatter(logging.Formatter):
                 entry[key] = value
         # structured fields of one line, e.g. the gateway's access log: extra={"fields": {...}}
         for key, value in (getattr(record, "fields", None) or {}).items():
-            entry.setdefault(key, value)
+            entry.setdefault(key, redact_value(key, value))
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)

@@ -34,7 +34,7 @@ from yilin.outbox import backlog
 from yilin.replay import replay
 from yilin.tables import define_kit_tables
 from yilin.tokens import PERSON_ROLES, issue_token
-from yilinctl import retention
+from yilinctl import broker_users, pii_keys, retention
 from yilinctl.supervisor import START_FAILED, failure_reason, run_service, run_stack
 
 
@@ -262,6 +262,44 @@ def outbox(config: dict[str, Any], services: tuple[str, ...]) -> None:
             continue
         count, age = backlog(engine_for(database_url(config, name), name), metadata.tables["outbox"])
         click.echo(json.dumps({"service": name, "unsent": count, "oldest_age_seconds": round(age, 1)}))
+
+
+@main.command(name="broker-users")
+@click.argument("definitions", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--management-url", envvar="YILIN_BROKER_MANAGEMENT_URL", required=True, help="e.g. http://rabbitmq:15672"
+)
+@click.option("--admin-user", envvar="YILIN_BROKER_ADMIN_USER", required=True)
+@click.option("--admin-password", envvar="YILIN_BROKER_ADMIN_PASSWORD", required=True)
+def broker_users_(definitions: str, management_url: str, admin_user: str, admin_password: str) -> None:
+    """Create each service's broker user and grant its permissions (DEFINITIONS: the file
+    tools/broker_users.py writes; passwords from YILIN_BROKER_PASSWORD_<SERVICE>)."""
+    try:
+        calls = broker_users.requests_for(json.loads(Path(definitions).read_text()), os.environ)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    broker_users.apply(management_url, (admin_user, admin_password), calls)
+    click.echo(f"broker users: {len(calls)} changes applied")
+
+
+@main.group()
+def pii() -> None:
+    """Personal data at rest."""
+
+
+@pii.command(name="rotate")
+@click.argument("services", nargs=-1)
+@click.pass_obj
+def pii_rotate(config: dict[str, Any], services: tuple[str, ...]) -> None:
+    """Re-encrypt personal data under PII_KEY and recompute its fingerprints. Set the new
+    secret as PII_KEY and the old one in PII_PREVIOUS_KEYS (services keep reading both),
+    run this, then drop PII_PREVIOUS_KEYS. Safe to run again; resumes if interrupted."""
+    results = pii_keys.rotate_services(config, services or tuple(SERVICES))
+    for r in results:
+        click.echo(f"{r.table}: {r.rows} rows, {r.values} values re-encrypted, {r.unreadable} unreadable")
+    unreadable = sum(r.unreadable for r in results)
+    if unreadable:
+        raise click.ClickException(f"{unreadable} value(s) no known key decrypts: keep their key in PII_PREVIOUS_KEYS")
 
 
 @main.command(name="retention")

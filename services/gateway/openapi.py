@@ -16,7 +16,7 @@ from services.gateway.routing import Router
 
 # The version of the HTTP contract (docs/openapi.json): raise it with any change that
 # breaks a client (yilinctl.api_contract refuses a breaking change without it).
-API_VERSION = "1.1.0"
+API_VERSION = "2.0.0"  # 2.0: the public certificate check no longer shows the volunteer
 
 STATUS_TEXT = {
     200: "OK",

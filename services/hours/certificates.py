@@ -134,6 +134,11 @@ def issue(
     )
     session.add(cert)
     session.flush()
+    # publishes no event: the audit row says who certified whose hours
+    uow.note(
+        "certificate.issued",
+        {"certificate_id": cert.id, "volunteer_id": volunteer_id, "organisation_id": organisation_id},
+    )
     return certificate_view(cert)
 
 

@@ -368,17 +368,27 @@ def set_selection(
     selected: bool,
     star_minutes: Sequence[int],
     precondition: Precondition = no_precondition,
+    organisation_id: str | None = None,
 ) -> VolunteerTotal:
+    """``organisation_id``: the volunteer's own organisation (the registry's), whose
+    administrators alone select them; another organisation's team is not enough."""
     if caller.role not in SELECTORS:
         raise Forbidden("only an organisation's administrator selects volunteers", {"selected": ["not allowed"]})
     if caller.subject == str(volunteer_id):
         raise Forbidden("nobody selects themselves", {"volunteer_id": ["is you"]})
+    if not rules.acts_for(caller, organisation_id, SYSTEM_ROLES):
+        raise Forbidden(
+            "only the volunteer's own organisation selects them",
+            {"volunteer_id": ["not your organisation's volunteer"]},
+        )
     store = LedgerStore(uow.session)
     if not store.volunteer_known(str(volunteer_id)):
         raise NotFound("unknown volunteer", {"volunteer_id": ["not found"]})
     total = store.lock_total(str(volunteer_id))
     precondition({"volunteer_id": total.volunteer_id, "selected": total.selected})  # under the lock
     total.selected = selected
+    # audited even when the star level does not move (and so no event says it)
+    uow.note("volunteer.selected" if selected else "volunteer.unselected", {"volunteer_id": total.volunteer_id})
     restar(uow, store, total, star_minutes)
     return total
 

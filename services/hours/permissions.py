@@ -9,7 +9,11 @@ SYSTEM_ROLES = ("operator", "service")  # act for any organisation
 VERIFIERS = ("verifier", "org_admin")  # decide on hours recorded by their own organisation
 SELECTORS = (*SYSTEM_ROLES, "org_admin")  # select volunteers for 5★
 CERTIFIERS = ("org_admin", "verifier")  # certify hours recorded by their own organisation
-RECORD_READERS = ("operator", "service", "org_admin", "verifier", "social_worker", "auditor")  # anyone's record
+# Certificates and national records: the volunteer reads their own; these district roles
+# read anyone's; an organisation's staff read those of their own organisation's volunteers
+# (and the certificates their organisation issued).
+DISTRICT_READERS = ("operator", "service", "auditor")
+ORGANISATION_STAFF = ("org_admin", "verifier", "social_worker")
 
 # -- the gateway's routes ---------------------------------------------------------------------
 RECORDERS = ("operator", "org_admin", "verifier", "social_worker", "team_lead")

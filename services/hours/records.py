@@ -20,17 +20,22 @@ from services.hours.models import (
     VolunteerTotal,
     VolunteerView,
 )
-from services.hours.permissions import RECORD_READERS
-from services.hours.rules import LOCAL_TIME, clock_text
+from services.hours.permissions import DISTRICT_READERS, ORGANISATION_STAFF
+from services.hours.rules import LOCAL_TIME, clock_text, reads_volunteer
 from yilin.errors import Forbidden, NotFound
 from yilin.exports import SafeWriter
 from yilin.identity import Identity
 
 
-def authorise(caller: Identity, volunteer_id: str) -> None:
-    if caller.subject != volunteer_id and caller.role not in RECORD_READERS:
+def authorise(caller: Identity, volunteer: dict[str, Any], issuer: str | None = None) -> None:
+    """Refuse unless the caller may read this volunteer's record (or a certificate
+    ``issuer`` issued them): ``volunteer`` is the registry's view, so a missing volunteer
+    was already 404 and this is 403."""
+    organisations = (volunteer.get("organisation_id"), issuer)
+    if not reads_volunteer(caller, volunteer["id"], organisations, DISTRICT_READERS, ORGANISATION_STAFF):
         raise Forbidden(
-            "a volunteer's record is theirs and their organisations' to read", {"volunteer_id": ["not yours"]}
+            "a volunteer's record is theirs and their own organisation's to read",
+            {"volunteer_id": ["not yours, nor your organisation's volunteer"]},
         )
 
 

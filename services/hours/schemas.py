@@ -225,9 +225,23 @@ class CertificateCheckQuery(Schema):
     period_to = fields.Date(data_key="to")
 
 
+class CertificateCheckView(Schema):
+    """What anyone holding a certificate number may see: enough to compare with the paper,
+    nothing of the volunteer (no id, name, ID number or number) or of the person in charge."""
+
+    number = fields.String(required=True)
+    period_from = fields.Date(required=True, data_key="from")
+    period_to = fields.Date(required=True, data_key="to")
+    minutes = fields.Integer(required=True)
+    hours = fields.String(required=True, metadata={"description": "Minutes as hours with one decimal, e.g. 12.5."})
+    service_content = fields.List(fields.String(), required=True)
+    organisation_name = fields.String(required=True)
+    issued_on = fields.Date(required=True)
+
+
 class CertificateCheckOut(Schema):
     valid = fields.Boolean(required=True)
-    certificate = fields.Nested(CertificateOut, required=True)
+    certificate = fields.Nested(CertificateCheckView, required=True)
 
 
 class PdfOut(Schema):

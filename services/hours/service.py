@@ -21,6 +21,7 @@ from services.hours import (
 )
 from services.hours.events import EVENTS
 from services.hours.models import Base
+from services.hours.permissions import ORGANISATION_STAFF
 from services.hours.schemas import (
     CertificateCheckOut,
     CertificateCheckQuery,
@@ -191,6 +192,9 @@ class HoursService(AuditLogRpc):
         self, volunteer_id: str, payload: dict[str, Any], if_match: list[str] | None = None
     ) -> dict[str, Any]:
         data = load(SelectionIn(), payload)
+        organisation = None
+        if self.caller.role in ORGANISATION_STAFF:  # their own organisation's volunteers only
+            organisation = self.registry.get_volunteer(volunteer_id).get("organisation_id")
         with self.db.transaction() as uow:
             ledger.set_selection(
                 uow,
@@ -199,6 +203,7 @@ class HoursService(AuditLogRpc):
                 data["selected"],
                 self.settings.star_minutes,
                 lambda view: require_match(if_match, SELECTION.dump(view)),
+                organisation,
             )
         observe(uow.events)
         with self.db.read() as session:
@@ -220,13 +225,11 @@ class HoursService(AuditLogRpc):
 
     @rpc
     def get_certificate(self, certificate_id: str) -> dict[str, Any]:
-        with self.db.read() as session:
-            return CERTIFICATE.dump(certificates.certificate_view(certificates.get(session, certificate_id)))
+        return CERTIFICATE.dump(self._certificate(certificate_id))
 
     @rpc
     def certificate_pdf(self, certificate_id: str) -> dict[str, Any]:
-        with self.db.read() as session:
-            view = certificates.certificate_view(certificates.get(session, certificate_id))
+        view = self._certificate(certificate_id)
         pdf = certificates.render_pdf(view, self.settings.font, self.settings.check_url)
         return {"filename": f"{view['number']}.pdf", "pdf_base64": base64.b64encode(pdf).decode()}
 
@@ -246,9 +249,19 @@ class HoursService(AuditLogRpc):
         record = self._record(volunteer_id)
         return {"filename": f"{record['personal']['volunteer_number']}.csv", "csv": records.record_csv(record)}
 
+    def _certificate(self, certificate_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            view = certificates.certificate_view(certificates.get(session, certificate_id))
+        volunteer: dict[str, Any] = {"id": view["volunteer_id"]}
+        issuer = view["organisation_id"]
+        if self.caller.role in ORGANISATION_STAFF and self.caller.organisation_id != issuer:
+            volunteer = self.registry.get_volunteer(view["volunteer_id"])  # their own organisation
+        records.authorise(self.caller, volunteer, issuer=issuer)
+        return view
+
     def _record(self, volunteer_id: str) -> dict[str, Any]:
-        records.authorise(self.caller, volunteer_id)
         volunteer = self.registry.get_volunteer(volunteer_id)
+        records.authorise(self.caller, volunteer)
         with self.db.read() as session:
             return records.volunteer_record(session, volunteer)
 

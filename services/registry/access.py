@@ -8,8 +8,9 @@ is 404 and a record that is not the caller's is 403.
 - ``operator`` and the platform itself (no caller identity: timers, events) may do
   everything.
 - ``org_admin`` creates teams only for their own organisation, changes memberships only
-  of their organisation's teams, updates only volunteers who belong to one of those
-  teams, and forms service units only that their organisation takes part in.
+  of their organisation's teams, registers, updates and deactivates only their own
+  organisation's volunteers (``Volunteer.organisation_id``; a place in one of their teams
+  is not enough), and forms service units only that their organisation takes part in.
 - ``team_lead`` (subject = their volunteer id) changes memberships only of teams they lead.
 - ``volunteer`` (subject = their volunteer id) reads only their own record and the
   member lists of their own teams.
@@ -65,24 +66,38 @@ def membership_change(session: Session, caller: Identity, team_id: Any) -> None:
 
 
 def volunteer_change(session: Session, caller: Identity, volunteer_id: Any) -> None:
+    """Edit or deactivate: the district's operators, or an administrator of the volunteer's
+    own organisation. Membership of a team grants nothing: any organisation may enrol a
+    volunteer in its team, and that must not hand it their record."""
     require_role(caller, MANAGERS, "change volunteers")
-    if caller.role in OPERATORS or session.get(Volunteer, str(volunteer_id)) is None:
+    volunteer = session.get(Volunteer, str(volunteer_id))
+    if caller.role in OPERATORS or volunteer is None:
         return
-    org = _own_organisation(caller)
-    in_org = session.scalar(
-        select(Membership.volunteer_id)
-        .join(Team, Team.id == Membership.team_id)
-        .where(Membership.volunteer_id == str(volunteer_id), Team.organisation_id == org)
-        .limit(1)
-    )
-    if in_org is None:
+    if volunteer.organisation_id != _own_organisation(caller):
         raise Forbidden(
-            "this volunteer is in none of your organisation's teams", {"volunteer_id": ["not in your organisation"]}
+            "only the volunteer's own organisation changes their record",
+            {"volunteer_id": ["not your organisation's volunteer"]},
         )
 
 
-def volunteer_registration(caller: Identity) -> None:
+def volunteer_registration(caller: Identity, rows: list[Any]) -> list[Any]:
+    """The rows to register, each with its organisation: an organisation administrator
+    registers volunteers for their own organisation only (the default when a row names none)."""
     require_role(caller, MANAGERS, "register volunteers")
+    if caller.role != "org_admin":
+        return rows
+    org = _own_organisation(caller)
+    out = []
+    for row in rows:
+        if isinstance(row, dict):
+            if row.get("organisation_id") not in (None, org):
+                raise Forbidden(
+                    "an organisation administrator registers volunteers for their own organisation only",
+                    {"organisation_id": ["not your organisation"]},
+                )
+            row = {**row, "organisation_id": org}
+        out.append(row)
+    return out
 
 
 def unit_formation(caller: Identity, data: dict[str, Any]) -> None:

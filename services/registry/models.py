@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from yilin.rotation import EncryptedColumns
 from yilin.tables import define_kit_tables, new_id, utcnow
 from yilin.writes import define_rpc_requests
 
@@ -96,6 +97,9 @@ class Volunteer(Base):
     phone_encrypted: Mapped[str | None] = mapped_column(String(200))
     party_member: Mapped[bool] = mapped_column(Boolean, default=False)
     community_id: Mapped[str] = mapped_column(ForeignKey("places.id"), index=True)
+    # The organisation the volunteer belongs to, set when registered: its administrators
+    # (and the district's operators) edit them; joining another organisation's team does not.
+    organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -142,3 +146,11 @@ class UnitVolunteer(Base):
     __tablename__ = "unit_volunteers"
     unit_id: Mapped[str] = mapped_column(ForeignKey("service_units.id"), primary_key=True)
     volunteer_id: Mapped[str] = mapped_column(ForeignKey("volunteers.id"), primary_key=True)
+
+
+# What `yilin pii rotate` re-encrypts (the ID number's fingerprint is recomputed with it).
+ENCRYPTED = (
+    EncryptedColumns(
+        "volunteers", ("id_number_encrypted", "phone_encrypted"), {"id_number_hash": "id_number_encrypted"}
+    ),
+)

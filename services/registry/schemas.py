@@ -141,6 +141,14 @@ class VolunteerIn(Schema):
         validate=validate.Regexp(PHONE_NUMBER.pattern, error="11-digit mobile number"),
     )
     community_id = fields.UUID(required=True)
+    organisation_id = fields.UUID(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "The volunteer's own organisation, whose administrators may edit them; an organisation "
+            "administrator registers only for their own (the default)."
+        },
+    )
     skills = fields.List(SKILL, load_default=list, validate=validate.Length(max=30))
     certifications = fields.List(fields.Nested(CertificationIn), load_default=list, validate=validate.Length(max=20))
     party_member = StrictBoolean(load_default=False)
@@ -176,6 +184,9 @@ class VolunteerOut(Schema):
     id_number = fields.String(required=True, metadata={"description": "Masked, e.g. 5101**********1234."})
     phone = fields.String(allow_none=True, metadata={"description": "Masked, e.g. 138****5678."})
     community_id = fields.String(required=True)
+    organisation_id = fields.String(
+        allow_none=True, metadata={"description": "The volunteer's own organisation (null: the district's)."}
+    )
     skills = fields.List(fields.String(), required=True)
     certifications = fields.List(fields.Nested(CertificationOut), required=True)
     party_member = fields.Boolean(required=True)

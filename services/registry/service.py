@@ -173,7 +173,7 @@ class RegistryService(AuditLogRpc):
     # volunteers
     @write_rpc
     def register_volunteer(self, payload: dict[str, Any]) -> dict[str, Any]:
-        access.volunteer_registration(self.caller)
+        (payload,) = access.volunteer_registration(self.caller, [payload])
         data = load(VolunteerIn(), payload)
         with self.db.transaction() as uow:
             return VOLUNTEER.dump(volunteers.register_volunteer(uow, self.pii, data))
@@ -206,7 +206,10 @@ class RegistryService(AuditLogRpc):
 
     @write_rpc
     def import_volunteers(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        access.volunteer_registration(self.caller)
+        if isinstance(rows, list):  # anything else is refused by the import, naming the field
+            rows = access.volunteer_registration(self.caller, rows)
+        else:
+            access.require_role(self.caller, access.MANAGERS, "register volunteers")
         with self.db.transaction() as uow:
             return IMPORT_RESULT.dump(volunteers.import_volunteers(uow, self.pii, rows))
 

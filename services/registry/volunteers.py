@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from services.registry.domain import require_community
 from services.registry.id_numbers import canonical_id_number, mask_id_number
-from services.registry.models import Certification, Membership, Place, Volunteer, VolunteerSkill, utcnow
+from services.registry.models import (
+    Certification,
+    Membership,
+    Organisation,
+    Place,
+    Volunteer,
+    VolunteerSkill,
+    utcnow,
+)
 from services.registry.places import COMMUNITY_LEVELS
 from services.registry.schemas import VolunteerIn
 from yilin.bulk import insert_rows, stored
@@ -22,7 +30,7 @@ from yilin.errors import Conflict, InvalidInput, NotFound, load_each
 from yilin.etags import Precondition, no_precondition
 from yilin.paging import paginate
 from yilin.pii import PersonalData, mask_phone
-from yilin.rows import lock_or_404
+from yilin.rows import get_or_404, lock_or_404
 from yilin.sqljson import json_array_agg, json_object
 
 VOLUNTEER_ROWS = VolunteerIn(many=True)
@@ -66,6 +74,7 @@ def _view_select() -> Select[Any]:
         Volunteer.id_number_masked,
         Volunteer.phone_masked,
         Volunteer.community_id,
+        Volunteer.organisation_id,
         Volunteer.party_member,
         Volunteer.status,
         Volunteer.created_at,
@@ -89,6 +98,7 @@ def _view(r: Any) -> dict[str, Any]:
         "id_number": r.id_number_masked,
         "phone": r.phone_masked,
         "community_id": r.community_id,
+        "organisation_id": r.organisation_id,
         "skills": sorted(r.skills or ()),
         "certifications": [
             {"kind": c["kind"], "number": c["number"], "issued_on": _date(c["issued_on"])}
@@ -134,6 +144,7 @@ def _volunteer_columns(pii: PersonalData, data: dict[str, Any], fingerprint: str
         "phone_encrypted": pii.encrypt(phone) if phone else None,
         "party_member": data["party_member"],
         "community_id": str(data["community_id"]),
+        "organisation_id": str(data["organisation_id"]) if data.get("organisation_id") else None,
         "status": "active",
     }
 
@@ -141,14 +152,11 @@ def _volunteer_columns(pii: PersonalData, data: dict[str, Any], fingerprint: str
 def register_volunteer(uow: UnitOfWork, pii: PersonalData, data: dict[str, Any]) -> dict[str, Any]:
     session = uow.session
     require_community(session, data["community_id"])
-    if (
-        session.scalar(
-            select(Volunteer.id).where(
-                Volunteer.id_number_hash == pii.fingerprint(canonical_id_number(data["id_number"]))
-            )
-        )
-        is not None
-    ):
+    if data.get("organisation_id"):
+        get_or_404(session, Organisation, data["organisation_id"], "organisation_id")
+    # every key's fingerprint: during a key rotation a duplicate may still carry an old one
+    fingerprints = pii.fingerprints(canonical_id_number(data["id_number"]))
+    if session.scalar(select(Volunteer.id).where(Volunteer.id_number_hash.in_(fingerprints)).limit(1)) is not None:
         raise Conflict("a volunteer with this ID number is already registered", {"id_number": ["already registered"]})
     columns = _volunteer_columns(pii, data)
     volunteer = Volunteer(**columns)
@@ -252,13 +260,24 @@ def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str
     loaded, errors = load_each(VOLUNTEER_ROWS, rows)
     rejected = [{"row": index, "fields": fields} for index, fields in errors.items()]
     communities = set(session.scalars(select(Place.id).where(Place.level.in_(COMMUNITY_LEVELS))))
+    organisations = set(session.scalars(select(Organisation.id)))
     accepted: dict[str, dict[str, Any]] = {}  # by ID-number fingerprint: the first row of a person wins
     for index, data in loaded.items():
         if str(data["community_id"]) not in communities:
             rejected.append({"row": index, "fields": {"community_id": ["no such community"]}})
             continue
+        if data.get("organisation_id") and str(data["organisation_id"]) not in organisations:
+            rejected.append({"row": index, "fields": {"organisation_id": ["no such organisation"]}})
+            continue
         accepted.setdefault(pii.fingerprint(canonical_id_number(data["id_number"])), data)
-    existing = stored(session, Volunteer.__table__, "id_number_hash", accepted)
+    existing = set(stored(session, Volunteer.__table__, "id_number_hash", accepted))
+    if pii.rotating:  # a duplicate may still carry a previous key's fingerprint
+        previous = {
+            old: fingerprint
+            for fingerprint, data in accepted.items()
+            for old in pii.fingerprints(canonical_id_number(data["id_number"]))[1:]
+        }
+        existing |= {previous[old] for old in stored(session, Volunteer.__table__, "id_number_hash", previous)}
     now = utcnow()
     fresh = [
         (_volunteer_columns(pii, data, fingerprint), data)

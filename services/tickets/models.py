@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from yilin.rotation import EncryptedColumns
 from yilin.tables import define_kit_tables, new_id, utcnow
 from yilin.writes import define_rpc_requests
 
@@ -205,3 +206,10 @@ class MediationSession(Base):
     minutes: Mapped[int] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(String(500))
     recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+# What `yilin pii rotate` re-encrypts.
+ENCRYPTED = (
+    EncryptedColumns("tickets", ("resident_phone_encrypted",)),
+    EncryptedColumns("suggestion_residents", ("phone_encrypted",)),
+)

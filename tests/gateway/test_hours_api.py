@@ -185,7 +185,8 @@ def test_sheets_verification_certificate_and_record(stack: Any, http: Any) -> No
     # verification: genuine passes, any alteration fails
     check = f"{s.url}/api/v1/hours/certificates/verify"
     r = http.get(check, params={"number": cert["number"], "minutes": 150})
-    assert r.status_code == 200 and r.json()["valid"] is True and r.json()["certificate"]["volunteer_name"] == "王芳"
+    assert r.status_code == 200 and r.json()["valid"] is True and r.json()["certificate"]["minutes"] == 150
+    assert "王芳" not in r.text and masked not in r.text and v0 not in r.text  # public: nothing of the volunteer
     number = cert["number"]
     altered_mac = number[:-1] + ("0" if number[-1] != "0" else "1")
     altered_serial = number[:8] + str((int(number[8:15]) + 1) % 10**7).zfill(7) + number[15:]

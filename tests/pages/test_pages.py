@@ -5,6 +5,7 @@ phone's width without JavaScript, and the QR code on a certificate opens its che
 from __future__ import annotations
 
 import io
+import json
 from typing import Any, Callable
 
 import pypdf
@@ -135,8 +136,10 @@ def test_public_pages_in_chromium(district: dict[str, Any], http: requests.Sessi
         assert shown["minutes"] == str(api["certificate"]["minutes"])
         assert shown["hours"] == hours(api["certificate"]["minutes"])
         assert shown["organisation_name"] == api["certificate"]["organisation_name"]
-        for personal in (api["certificate"]["volunteer_name"], api["certificate"]["id_number"]):
+        full = http.get(f"{url}/api/v1/hours/certificates/{cert['id']}").json()
+        for personal in (full["volunteer_name"], full["id_number"], full["volunteer_number"]):
             assert personal not in html, "no personal data on a public page"
+            assert personal not in json.dumps(api, ensure_ascii=False), "nor in the public check's answer"
 
         # A resident types a number that is not genuine into the form (a plain GET form).
         driver.get(f"{url}/pages/certificates/check")

@@ -1,5 +1,6 @@
 """A small district for the security tests: places, two volunteer organisations with a
-team each, the unit partners, and two volunteers (one leads team A, one is in team B)."""
+team each, the unit partners, and two volunteers, one of each organisation (A's leads
+team A, B's is in team B)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,7 @@ def seed(http: Any, url: str) -> dict[str, str]:
                 "id_number": id_number(n),
                 "phone": PHONES[n],
                 "community_id": ids["community"],
+                "organisation_id": ids[team.replace("team", "org")],
                 "skills": ["plumbing"],
             },
         )["id"]

@@ -16,11 +16,18 @@ def test_changes_leave_who_when_what_and_request(stack: Any) -> None:
     s = stack("registry", "gateway")
     api = f"{s.url}/api/v1"
     operator = bearer("operator", subject="op-7")
-    admin = bearer("org_admin", subject="admin-3", organisation_id="00000000-0000-4000-8000-000000000003")
     auditor = bearer("auditor", subject="aud-1")
 
     def post(path: str, body: dict[str, Any], headers: dict[str, str], request_id: str) -> requests.Response:
         return requests.post(api + path, json=body, headers={**headers, "X-Correlation-Id": request_id})
+
+    organisation = post(
+        "/organisations",
+        {"code": "O", "name": "O", "kind": "volunteer_organisation"},
+        bearer("operator", "op-0"),
+        "req-org-0001",
+    ).json()["id"]  # the administrator's, whose volunteers they register
+    admin = bearer("org_admin", subject="admin-3", organisation_id=organisation)
 
     district = post("/places", {"code": "D", "name": "D", "level": "district"}, operator, "req-place-0001").json()
     street = post(
@@ -66,10 +73,11 @@ def test_changes_leave_who_when_what_and_request(stack: Any) -> None:
         "req-place-0003",
         "req-place-0002",
         "req-place-0001",
+        "req-org-0001",
     ]  # newest first
     newest = entries[0]
     assert newest["actor_subject"] == "admin-3" and newest["actor_role"] == "org_admin"
-    assert newest["actor_organisation_id"] == "00000000-0000-4000-8000-000000000003"
+    assert newest["actor_organisation_id"] == organisation
     assert newest["action"] == ["volunteer.registered"] and newest["entrypoint"] == "register_volunteer"
     assert newest["entity_ids"] == [volunteer["id"], community["id"]]
     assert len(newest["event_ids"]) == 1 and newest["occurred_at"].endswith("+00:00")
@@ -86,7 +94,8 @@ def test_changes_leave_who_when_what_and_request(stack: Any) -> None:
     assert trail(correlation_id="req-place-0002")["items"][0]["entity_ids"][0] == street["id"]
     page = trail(limit=3)
     rest = trail(limit=3, cursor=page["next_cursor"])
-    assert len(page["items"]) == 3 and [e["correlation_id"] for e in rest["items"]] == ["req-place-0001"]
+    assert len(page["items"]) == 3
+    assert [e["correlation_id"] for e in rest["items"]] == ["req-place-0001", "req-org-0001"]
     assert rest["next_cursor"] is None
     assert trail(since="2000-01-01T00:00:00Z", until="2000-01-02T00:00:00Z")["items"] == []
 

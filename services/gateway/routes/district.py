@@ -7,6 +7,7 @@ from marshmallow import Schema, fields
 
 from services.gateway.routes.registry import READERS
 from services.gateway.routing import Call, api
+from services.registry.permissions import PLACE_EDITORS
 from services.registry.schemas import CadreIn, CadreOut, CadreQuery, CandidateOut, GridOut, RegistryCounts
 from yilin.paging import page_schema
 
@@ -40,7 +41,7 @@ def get_grid(call: Call) -> dict:
     body=CadreIn,
     response=CadreOut,
     status=201,
-    roles=("operator",),
+    roles=PLACE_EDITORS,  # the district's structure is the operator's
 )
 def create_cadre(call: Call) -> dict:
     return call.rpc("registry").create_cadre(call.body)
