@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.district import LOCAL_TIME
 from services.hours.models import (
     Commendation,
     Entry,
@@ -21,7 +22,7 @@ from services.hours.models import (
     VolunteerView,
 )
 from services.hours.permissions import RECORD_READERS
-from services.hours.rules import LOCAL_TIME, clock_text
+from services.hours.rules import clock_text
 from yilin.errors import Forbidden, NotFound
 from yilin.exports import SafeWriter
 from yilin.identity import Identity

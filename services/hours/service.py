@@ -10,6 +10,7 @@ from typing import Any, Iterable
 from nameko.rpc import RpcProxy
 
 from services import METRICS_PORTS
+from services.district import LOCAL_TIME
 from services.hours import (
     attendance,
     business_metrics,
@@ -42,7 +43,7 @@ from services.hours.schemas import (
     VolunteerRecordOut,
     VolunteerTotalOut,
 )
-from services.hours.settings import LOCAL_TIME, Settings
+from services.hours.settings import Settings
 from services.hours.store import LedgerStore
 from services.indicators import PeriodQuery as IndicatorPeriod
 from yilin.audit import AuditLogRpc

@@ -3,15 +3,16 @@ the enterprise's organisations), a registered enterprise, and RPC calls as other
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from nameko.standalone.rpc import ServiceRpcProxy
 from prometheus_client import REGISTRY
 
+from services.district import LOCAL_TIME
 from yilin.identity import Identity
 
-YEAR = datetime.now(timezone(timedelta(hours=8))).year
+YEAR = datetime.now(LOCAL_TIME).year
 
 
 NO_METRICS_SERVER = {"registry": 0, "fund": 0, "gateway": 0}  # others' runs may hold the default ports

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from tests.contract.scenario.client import LOCAL_TIME, Api
+from services.district import LOCAL_TIME
+from tests.contract.scenario.client import Api
 
 
 def activities_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:

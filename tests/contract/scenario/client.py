@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import timedelta, timezone
 from typing import Any, Callable
 
 import requests
@@ -49,7 +48,6 @@ class Step:
     needs: tuple[str, ...] = ()  # other services that must be running for this step
 
 
-LOCAL_TIME = timezone(timedelta(hours=8))  # served days are the district's local days
 WAIT_SECONDS = 20.0
 
 

@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from tests.contract.scenario.client import LOCAL_TIME, Api
+from services.district import LOCAL_TIME
+from tests.contract.scenario.client import Api
 
 
 def fund_step(api: Api, context: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from tests.contract.scenario.client import LOCAL_TIME, Api, eventually
+from services.district import LOCAL_TIME
+from tests.contract.scenario.client import Api, eventually
 
 
 def _replay_reopening(amqp_uri: str, ticket: dict[str, Any]) -> None:
