@@ -3,6 +3,7 @@ the enterprise's organisations), a registered enterprise, and RPC calls as other
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -66,3 +67,16 @@ def register(http: Any, url: str, ids: dict[str, str], **extra: Any) -> dict[str
 
 def metric(name: str) -> float:
     return REGISTRY.get_sample_value(name, {"service": "fund"}) or 0.0
+
+
+def report_profit(http: Any, url: str, enterprise: dict[str, Any], net_profit: str) -> dict[str, Any]:
+    """Last year's profit report of ``enterprise`` (so a contribution to its pool)."""
+    body = {
+        "enterprise_id": enterprise["id"],
+        "fiscal_year": YEAR - 1,
+        "net_profit": net_profit,
+        "transfer_id": str(uuid.uuid4()),
+    }
+    r = http.post(f"{url}/api/v1/fund/profit-reports", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()

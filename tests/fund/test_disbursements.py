@@ -12,7 +12,7 @@ import requests
 
 from services.demo import DemoApi
 from services.fund import demo
-from tests.fund.seeding import YEAR, as_, metric, register, seed, start
+from tests.fund.seeding import YEAR, as_, metric, register, report_profit, seed, start
 from tests.problems import problem, problem_fields
 from yilin.errors import Conflict, Forbidden
 
@@ -23,16 +23,7 @@ def test_disbursement_needs_two_distinct_approvals_and_the_report_reconciles(sta
     ids = seed(http, s.url)
     community = ids["PD-01-01"]
     enterprise = register(http, s.url, ids)
-    r = http.post(
-        f"{s.url}/api/v1/fund/profit-reports",
-        json={
-            "enterprise_id": enterprise["id"],
-            "fiscal_year": YEAR - 1,
-            "net_profit": "1234567.89",
-            "transfer_id": str(uuid.uuid4()),
-        },
-    )
-    assert r.status_code == 201, r.text
+    report_profit(http, s.url, enterprise, "1234567.89")
 
     with as_(s, "sw-1", "social_worker") as requester:
         request = requester.request_disbursement(
@@ -153,18 +144,7 @@ def test_one_person_cannot_move_money_over_http(stack: Any, http: Any) -> None:
     ids = seed(http, s.url)
     community = ids["PD-01-01"]
     enterprise = register(http, s.url, ids)
-    assert (
-        http.post(
-            f"{s.url}/api/v1/fund/profit-reports",
-            json={
-                "enterprise_id": enterprise["id"],
-                "fiscal_year": YEAR - 1,
-                "net_profit": "100000.00",
-                "transfer_id": str(uuid.uuid4()),
-            },
-        ).status_code
-        == 201
-    )
+    report_profit(http, s.url, enterprise, "100000.00")
     api = f"{s.url}/api/v1/fund/disbursements"
     r = http.post(
         api, json={"community_id": community, "category": "hardware_repair", "amount": "100.00", "purpose": "Bins"}
