@@ -135,6 +135,7 @@ def make_config(amqp_uri: str) -> Callable[..., dict[str, Any]]:
             "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
             "METRICS_PORTS": {},  # an explicit empty table: no metrics servers, the default ports may be taken
             "max_workers": 10,
+            "GATEWAY_MAX_WORKERS": 100,  # as deploy/config.yml
             "serializer": "json",
             "JWT_SECRET": TEST_JWT_SECRET,
             "PII_KEY": "test-pii-key",

@@ -72,10 +72,13 @@ class Stack:
 
     @classmethod
     def start(cls, names: Iterable[str], config: dict[str, Any], container_factory: Any) -> "Stack":
+        from yilinctl.supervisor import service_config
+
         containers = {}
         for name in names:
             migrate_service(name, config)
-            container = container_factory(service_class(name), config)
+            service = service_class(name)
+            container = container_factory(service, service_config(service, config))
             container.start()
             containers[name] = container
         return cls(config, containers)

@@ -59,11 +59,20 @@ def failure_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def service_config(cls: type[Any], config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` as ``cls`` runs with it: a service that names a ``max_workers_setting``
+    (the gateway) takes its worker pool size from that setting when it is set."""
+    setting = getattr(cls, "max_workers_setting", None)
+    if setting and config.get(setting):
+        return {**config, "max_workers": int(config[setting])}
+    return config
+
+
 def run_service(cls: type[Any], config: dict[str, Any]) -> None:
     """nameko's ``run`` for one service, with eventlet's hub quiet while the service
     starts: a failing ``setup`` would otherwise print its traceback once per greenthread
     before the caller can turn it into one line."""
-    runner = ServiceRunner(config)
+    runner = ServiceRunner(service_config(cls, config))
     runner.add_service(cls)
     grace = shutdown_grace(config)
     killed = []

@@ -6,6 +6,8 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import class_registry
+from marshmallow.exceptions import RegistryError
 
 from services.gateway import conditional, idempotency
 from services.gateway.cursors import MAX_LENGTH as CURSOR_LENGTH
@@ -104,7 +106,16 @@ def problem_types() -> dict[str, Any]:
 def _schema_name(resolver_schema: Any) -> str:
     cls = resolver_schema if isinstance(resolver_schema, type) else type(resolver_schema)
     name = cls.__name__
-    return name[:-6] if name.endswith("Schema") and len(name) > 6 else name
+    short = name[:-6] if name.endswith("Schema") and len(name) > 6 else name
+    return cls.__module__.split(".")[1].title() + short if _defined_twice(name) else short
+
+
+def _defined_twice(name: str) -> bool:
+    """Whether two services define a schema of this name (apispec would number the second)."""
+    try:
+        return isinstance(class_registry.get_class(name, all=True), list)
+    except RegistryError:  # made at run time (a page of items), so never registered
+        return False
 
 
 def build_openapi(router: Router) -> dict[str, Any]:

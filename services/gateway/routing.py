@@ -150,6 +150,9 @@ class Router:
         return Map(
             [Rule(API_PREFIX + rewrite(r.path), methods=[r.method], endpoint=i) for i, r in enumerate(self.routes)],
             strict_slashes=False,
+            # an empty segment (``/certificates//pdf``: an id left out) is a path that does not
+            # exist, not one to redirect to after merging the slashes
+            merge_slashes=False,
         )
 
     @staticmethod

@@ -149,6 +149,9 @@ JSON_TYPES = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
 class GatewayService:
     name = "gateway"
     metrics_port = METRICS_PORTS["gateway"]
+    # Its workers hold no database connection, only a wait on another service's answer, so
+    # it takes many more than a service does; the per-backend limit is half of them.
+    max_workers_setting = "GATEWAY_MAX_WORKERS"
 
     # Writes: nameko's persistent, confirmed requests with a bounded wait (RPC_WRITE_TIMEOUT);
     # each carries its write key, so a retry after a timeout applies nothing twice.

@@ -63,6 +63,14 @@ def test_a_stopped_backend_gets_503_and_the_others_keep_answering(
     ready = requests.get(f"http://127.0.0.1:{gateway.metrics_port}/readyz", timeout=5)
     assert ready.status_code == 200 and ready.json()["checks"] == {"process": "ok", "broker": "ok", "database": "ok"}
     assert requests.get(f"http://127.0.0.1:{gateway.metrics_port}/livez", timeout=5).status_code == 200
+    # the gateway's pool is sized apart from the services' (deploy/config.yml), and the
+    # per-backend limit is half of it
+    pools = {
+        name: requests.get(f"http://127.0.0.1:{processes[name].metrics_port}/metrics", timeout=5).text
+        for name in ("gateway", "registry")
+    }
+    assert 'yilin_worker_pool_size{service="gateway"} 100.0' in pools["gateway"]
+    assert 'yilin_worker_pool_size{service="registry"} 10.0' in pools["registry"]
     registry_ready = requests.get(f"http://127.0.0.1:{processes['registry'].metrics_port}/readyz", timeout=5)
     assert registry_ready.status_code == 200
 
@@ -91,7 +99,7 @@ def test_a_hung_backend_under_load_does_not_starve_the_others(
         amqp_uri,
         pg_url,
         YILIN_RPC_READ_TIMEOUT=str(read_timeout),
-        YILIN_MAX_WORKERS="10",
+        YILIN_GATEWAY_MAX_WORKERS="10",
         YILIN_RATE_LIMIT_PER_MINUTE="1000000",
     )
     url = f"http://127.0.0.1:{processes['gateway'].http_port}"
