@@ -34,6 +34,7 @@ from services.activities.schemas import (
     SignUpQuery,
 )
 from services.activities.store import ActivityStore
+from services.roles import AUDIT_READERS
 from yilin.audit import AuditLogRpc
 from yilin.consuming import consumes
 from yilin.db import Database, UnitOfWork
@@ -56,6 +57,7 @@ COMMUNITY_REPORT, COUNTS, GROUP_REPORT = CommunityReportOut(), IndicatorCountsOu
 class ActivitiesService(AuditLogRpc):
     name = "activities"
     metrics_port = METRICS_PORTS["activities"]
+    audit_readers = AUDIT_READERS
 
     db = Database(Base.metadata, EVENTS)
     caller = Caller()

@@ -46,6 +46,7 @@ from services.hours.schemas import (
 from services.hours.settings import Settings
 from services.hours.store import LedgerStore
 from services.indicators import PeriodQuery as IndicatorPeriod
+from services.roles import AUDIT_READERS
 from yilin.audit import AuditLogRpc
 from yilin.consuming import consumes
 from yilin.db import Database, UnitOfWork
@@ -89,6 +90,7 @@ def lock_ticket_rows(service: "HoursService", uow: UnitOfWork, events: list[Enve
 class HoursService(AuditLogRpc):
     name = "hours"
     metrics_port = METRICS_PORTS["hours"]
+    audit_readers = AUDIT_READERS
 
     db = Database(Base.metadata, EVENTS)
     caller = Caller()

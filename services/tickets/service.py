@@ -10,6 +10,7 @@ from nameko.rpc import RpcProxy
 
 from services import METRICS_PORTS
 from services.registry.lookups import require_community, require_grid
+from services.roles import AUDIT_READERS
 from services.tickets import business_metrics, catalogue, dispatch, domain, partners, records, reports, sla, work
 from services.tickets.events import EVENTS
 from services.tickets.models import Base
@@ -56,6 +57,7 @@ NAME = "tickets"
 class TicketsService(VoiceEntrypoints, AuditLogRpc):
     name = NAME
     metrics_port = METRICS_PORTS["tickets"]
+    audit_readers = AUDIT_READERS
 
     db = Database(Base.metadata, EVENTS)
     caller = Caller()

@@ -16,10 +16,11 @@ import requests
 
 from services import SERVICES
 from services.gateway.routing import API_PREFIX, ROUTER, Route
+from services.roles import ROLES
 from tests.security.credentials import API_KEYS, as_role, bearer
 from tests.security.district import id_number, seed
 from yilin.errors import Forbidden
-from yilin.identity import ROLES, Identity
+from yilin.identity import Identity
 
 
 @pytest.fixture
