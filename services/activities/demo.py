@@ -63,6 +63,7 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
                 "title": title,
                 "place": "奎星楼社区儿童之家",
                 "community_id": kuixinglou,
+                "grid_id": (context.get("grid_of") or {}).get(kuixinglou),
                 "starts_at": _at(day, hours[0]),
                 "ends_at": _at(day, hours[1]),
                 "capacity": capacity,

@@ -54,6 +54,7 @@ class Activity(Base):
     title: Mapped[str] = mapped_column(String(200))
     place: Mapped[str] = mapped_column(String(200))
     community_id: Mapped[str] = mapped_column(String(36), index=True)
+    grid_id: Mapped[str | None] = mapped_column(String(36), index=True)  # its micro-grid, when given
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     capacity: Mapped[int] = mapped_column(Integer)

@@ -97,6 +97,7 @@ def publish(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> Activity
         title=data["title"],
         place=data["place"],
         community_id=str(data["community_id"]),
+        grid_id=str(data["grid_id"]) if data.get("grid_id") else None,
         starts_at=rules.utc(data["starts_at"]),
         ends_at=rules.utc(data["ends_at"]),
         capacity=data["capacity"],

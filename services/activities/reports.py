@@ -68,12 +68,13 @@ def community_report(session: Session, query: dict[str, Any]) -> dict[str, Any]:
         period_from=query["period_from"],
         period_to=query["period_to"],
     )
-    communities: dict[str, list[Activity]] = defaultdict(list)
+    by_grid = query.get("by") == "grid"
+    places: dict[tuple[str, str], list[Activity]] = defaultdict(list)
     for activity in held:
-        communities[activity.community_id].append(activity)
+        places[(activity.community_id, (activity.grid_id or "") if by_grid else "")].append(activity)
     items = [
-        {"community_id": community, **row}
-        for community, rows in sorted(communities.items())
+        {"community_id": community, **({"grid_id": grid or None} if by_grid else {}), **row}
+        for (community, grid), rows in sorted(places.items())
         for row in _by_month(store, rows)
     ]
     return {"items": items}

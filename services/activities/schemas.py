@@ -85,6 +85,11 @@ class ActivityIn(Schema):
     title = fields.String(required=True, validate=validate.Length(1, 200))
     place = fields.String(required=True, validate=validate.Length(1, 200))
     community_id = fields.UUID(required=True)
+    grid_id = fields.UUID(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The grid (微网格) of the community it takes place in; checked with the registry."},
+    )
     starts_at = fields.AwareDateTime(required=True, validate=INSTANT)
     ends_at = fields.AwareDateTime(required=True, validate=INSTANT)
     capacity = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10000))
@@ -106,6 +111,7 @@ class ActivityOut(Schema):
     title = fields.String(required=True)
     place = fields.String(required=True)
     community_id = fields.String(required=True)
+    grid_id = fields.String(allow_none=True)
     starts_at = UtcDateTime(required=True)
     ends_at = UtcDateTime(required=True)
     capacity = fields.Integer(required=True)
@@ -122,6 +128,7 @@ class ActivityQuery(PageQuery):
     project_id = fields.UUID(load_default=None)
     organisation_id = fields.UUID(load_default=None)
     community_id = fields.UUID(load_default=None)
+    grid_id = fields.UUID(load_default=None)
     kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
     state = fields.String(load_default=None, validate=validate.OneOf(("published", "closed")))
 
@@ -232,10 +239,16 @@ class OrganisationReportOut(Schema):
 
 class CommunityReportQuery(PeriodQuery):
     community_id = fields.UUID(load_default=None)
+    by = fields.String(
+        load_default="community",
+        validate=validate.OneOf(("community", "grid")),
+        metadata={"description": "Roll up by community (default) or by grid within it."},
+    )
 
 
 class CommunityMonthRow(MonthRow):
     community_id = fields.String(required=True)
+    grid_id = fields.String(allow_none=True, metadata={"description": "With by=grid: the grid (null: none given)."})
 
 
 class CommunityReportOut(Schema):

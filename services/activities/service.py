@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nameko.rpc import RpcProxy
+
 from services import METRICS_PORTS
 from services.activities import business_metrics, consumed, operations, reports
 from services.activities.events import EVENTS
@@ -34,6 +36,7 @@ from services.activities.schemas import (
     SignUpQuery,
 )
 from services.activities.store import ActivityStore
+from services.registry.lookups import require_grid
 from services.roles import AUDIT_READERS
 from yilin.audit import AuditLogRpc
 from yilin.consuming import consumes
@@ -63,6 +66,7 @@ class ActivitiesService(AuditLogRpc):
     caller = Caller()
     metrics = Instrumentation()
     traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
+    registry = RpcProxy("registry")  # a grid is checked with the registry, which owns the places
 
     @rpc
     def ping(self) -> str:
@@ -97,6 +101,8 @@ class ActivitiesService(AuditLogRpc):
     @write_rpc
     def publish(self, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(ActivityIn(), payload)
+        if data.get("grid_id"):
+            require_grid(self.registry, str(data["grid_id"]), str(data["community_id"]))
         with self.db.transaction() as uow:
             return ACTIVITY.dump(operations.publish(uow, self.caller, data))
 

@@ -92,7 +92,7 @@ class ActivityStore:
 
     def list_activities(self, query: dict[str, Any], render: Any) -> dict[str, Any]:
         stmt = select(Activity)
-        for key in ("project_id", "organisation_id", "community_id"):
+        for key in ("project_id", "organisation_id", "community_id", "grid_id"):
             if query.get(key):
                 stmt = stmt.where(getattr(Activity, key) == str(query[key]))
         for key in ("kind", "state"):

@@ -109,6 +109,9 @@ def test_the_demo_holds_the_yilutongxing_project_with_verified_hours_training_an
     coming = [a for a in activities if a["state"] == "published"]
     training = [a for a in activities if a["kind"] == "training"]
     assert held and coming and training
+    kuixinglou_grids = session.get(f"{api}/places", params={"parent_id": kuixinglou["id"], "level": "grid"}).json()
+    in_grids = {a["grid_id"] for a in activities}
+    assert in_grids and in_grids <= {g["id"] for g in kuixinglou_grids["items"]}  # each in a grid of its community
     assert coming[0]["confirmed"] == coming[0]["capacity"] and coming[0]["waiting"] >= 1  # a waiting list
     sign_ups = session.get(f"{api}/activities/{held[0]['id']}/sign-ups").json()["items"]
     attended = [s for s in sign_ups if s["checked_in_at"]]
