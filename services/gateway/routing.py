@@ -67,6 +67,10 @@ class Route:
     # default), or, when the answer carries more than the target resource (PUT
     # …/selection answers with the volunteer's totals), the target's representation.
     tagged: Callable[[Any], Any] | None = None
+    # The handler hands the body, as it came, to the one RPC that loads it with this same
+    # schema (a forwarded route): the service, which owns the payload, validates it once.
+    # Otherwise the gateway loads it before the handler reads it.
+    passes_body: bool = False
 
     @property
     def conditional(self) -> bool:
@@ -174,10 +178,11 @@ def forwarding(service: str, tag: str) -> Callable[..., None]:
     ``forward("GET", "/projects/<project_id>", "get_project", summary=..., **options)``
     calls ``get_project(project_id)``. The RPC gets the path's ids in order, then the
     body if the route has one, else the query if it has one, and a PATCH or PUT its
-    ``if_match`` (see :class:`Call`). ``name`` is the operationId
-    (the RPC's name unless given); ``items`` answers the RPC's list as ``{"items": [...]}``;
-    ``tag`` may be given per route; every other option is :class:`Route`'s. A route that
-    does more than forward keeps its own handler."""
+    ``if_match`` (see :class:`Call`). ``name`` is the operationId (the RPC's name unless
+    given); ``items`` answers the RPC's list as ``{"items": [...]}``; ``tag`` may be given
+    per route; every other option is :class:`Route`'s. The body goes to the RPC as it
+    came and the service validates it (the route's ``body`` is the schema it loads). A
+    route that does more than forward keeps its own handler."""
 
     def forward(
         method: str,
@@ -202,6 +207,6 @@ def forwarding(service: str, tag: str) -> Callable[..., None]:
             return {"items": answer} if items else answer
 
         handler.__name__ = handler.__qualname__ = name or rpc
-        api(method, path, summary=summary, **{"tag": tag, **options})(handler)
+        api(method, path, summary=summary, **{"tag": tag, "passes_body": payload == "body", **options})(handler)
 
     return forward
