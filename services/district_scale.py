@@ -1,15 +1,19 @@
 """The district at its real scale (`yilin demo --scale district`): Pidu's streets, towns,
 communities, villages and grids; 459 teams of which 66 professional; 173,000 volunteers
 of whom 2,021 certified social workers; 3,000 community partners and social enterprises;
-4,046 party-member cadres on grids. Names are generated; the counts are the district's.
+4,046 party-member cadres on grids; the university volunteer alliance of 12 universities
+with its 19,000 activities and 620,000 hours (services.district_alliance). Names are
+generated; the counts are the district's.
 
-Everything goes through the registry's bulk RPCs (`import_structure`, `import_volunteers`),
-a thousand rows a call, never one call per row. Every row has a fixed code or ID number,
+Everything goes through bulk RPCs: the registry's (`import_structure`,
+`import_volunteers`), a thousand rows a call, and the activities service's
+(`import_history`), never one call per row. Every row has a fixed code, ID number or id,
 so a second run stores nothing new."""
 
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from typing import Any, Callable, Iterator
@@ -17,6 +21,7 @@ from typing import Any, Callable, Iterator
 from nameko.standalone.rpc import ClusterRpcProxy
 from tqdm import tqdm
 
+from services import district_alliance as alliance
 from services.indicators import SOURCES
 from services.registry.id_numbers import id_check_digit
 from services.registry.importing import send_batches
@@ -53,9 +58,14 @@ class Scale:
     social_workers: int = 2_021
     partners: int = 3_000
     cadres: int = 4_046
+    # the university volunteer alliance (services.district_alliance)
+    alliance_universities: int = 12
+    alliance_activities: int = 19_000
+    alliance_hours: int = 620_000
+    alliance_students: int = 5_000  # the volunteers who attend its activities
 
     def divided(self, by: int) -> "Scale":
-        """Every figure divided by ``by`` (at least one of each)."""
+        """Every figure divided by ``by`` (at least one of each; the alliance keeps its universities)."""
         if by <= 1:
             return self
         return replace(
@@ -63,7 +73,8 @@ class Scale:
             **{
                 f.name: max(1, round(getattr(self, f.name) / by))
                 for f in fields(self)
-                if f.name not in ("streets", "towns", "communities_per_street", "grids_per_community")
+                if f.name
+                not in ("streets", "towns", "communities_per_street", "grids_per_community", "alliance_universities")
             },
             communities_per_street=max(1, self.communities_per_street // by),
             grids_per_community=max(1, self.grids_per_community // by),
@@ -80,6 +91,10 @@ class Scale:
             "cadres": self.cadres,
             "cadres_on_grids": self.cadres,
         }
+
+    def alliance_targets(self) -> dict[str, int]:
+        """The figures the organisation report over the alliance must show."""
+        return {"alliance_activities": self.alliance_activities, "alliance_hours": self.alliance_hours}
 
 
 DISTRICT = Scale()
@@ -231,18 +246,25 @@ def _indicators(config: dict[str, Any], context: dict[str, Any]) -> dict[str, An
 def load_district(
     config: dict[str, Any], scale: Scale = DISTRICT, progress: bool = True, echo: Callable[[str], None] = print
 ) -> dict[str, Any]:
-    """Load ``scale`` into the registry; return what each step stored and the counts."""
+    """Load ``scale`` into the registry and the alliance's record into the activities
+    service; return what each step stored and the counts."""
     rng = random.Random(19)  # the same district every run: re-running stores nothing new
     places, communities, grids = place_rows(scale)
     summary: dict[str, Any] = {}
     context = identity_context(config, service_account("cli-demo"), "cli")
+    with ClusterRpcProxy(config, timeout=INDICATOR_TIMEOUT, context_data=context) as cluster:
+        for name in ("registry", "activities"):  # fail now, not after the registry's minutes
+            try:
+                getattr(cluster, name).ping()
+            except Exception as exc:  # any failure (no answer, an error) means the load cannot finish
+                raise RuntimeError(f"the {name} service must be running for the district load: {exc!r}") from exc
     with ClusterRpcProxy(config, timeout=600, context_data=context) as cluster:
         registry = cluster.registry
         ids: dict[str, str] = {}
 
-        def structure(kind: str, rows: list[dict[str, Any]]) -> None:
+        def structure(kind: str, rows: list[dict[str, Any]], step: str | None = None) -> None:
             created = duplicates = 0
-            with tqdm(total=len(rows), desc=kind, unit="row", disable=not progress) as bar:
+            with tqdm(total=len(rows), desc=step or kind, unit="row", disable=not progress) as bar:
                 for chunk in _chunks(rows):
                     result = registry.import_structure(kind, chunk)
                     if result["rejected"]:
@@ -250,12 +272,14 @@ def load_district(
                     created, duplicates = created + result["created"], duplicates + result["duplicates"]
                     ids.update(result["ids"])
                     bar.update(len(chunk))
-            summary[kind] = {"created": created, "duplicates": duplicates}
+            summary[step or kind] = {"created": created, "duplicates": duplicates}
 
         structure("places", places)
         structure("organisations", organisation_rows(scale, communities, rng))
         structure("teams", team_rows(scale, communities, rng))
         structure("cadres", cadre_rows(scale, grids, rng))
+        universities = alliance.university_rows(scale.alliance_universities, communities)
+        structure("organisations", universities, "universities")
         community_ids = [ids[c] for c in communities]
         created = duplicates = 0
         rows = volunteer_rows(scale, community_ids, rng)
@@ -268,14 +292,40 @@ def load_district(
                 bar.update(len(chunk))
         summary["volunteers"] = {"created": created, "duplicates": duplicates}
         counts = registry.counts()
+        # The alliance's record, through the activities service, once its students are registered.
+        started = time.monotonic()
+        university_ids = [ids[u["code"]] for u in universities]
+        rows = alliance.activity_rows(
+            scale.alliance_activities,
+            scale.alliance_hours,
+            university_ids,
+            community_ids,
+            alliance.students(registry, scale.alliance_students),
+        )
+        summary["alliance_activities"] = alliance.load_history(
+            cluster.activities, rows, scale.alliance_activities, progress
+        )
+        report = alliance.alliance_report(cluster.activities, university_ids)
+        summary["alliance"] = {
+            "organisation_ids": university_ids,
+            **report,
+            "seconds": round(time.monotonic() - started, 1),  # students, activities and the report
+        }
         summary["indicators"] = _indicators(config, context)
     targets = scale.targets()
     summary["counts"] = counts
     summary["targets"] = targets
-    summary["matches"] = {key: counts[key] == value for key, value in targets.items()}
+    summary["matches"] = {
+        **{key: counts[key] == value for key, value in targets.items()},
+        "alliance_activities": report["activities"] == scale.alliance_activities,
+        "alliance_hours": report["hours"] == scale.alliance_hours,
+    }
     if not all(summary["matches"].values()):
+        held = {**counts, "alliance_activities": report["activities"], "alliance_hours": report["hours"]}
         echo(
-            "registry counts differ from the district's: "
-            + ", ".join(f"{k} {counts[k]} ≠ {v}" for k, v in targets.items() if counts[k] != v)
+            "counts differ from the district's: "
+            + ", ".join(
+                f"{k} {held[k]} ≠ {v}" for k, v in {**targets, **scale.alliance_targets()}.items() if held[k] != v
+            )
         )
     return summary

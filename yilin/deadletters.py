@@ -1,4 +1,7 @@
-"""Operator access to a service's dead-letter queue: list, inspect, replay, purge."""
+"""Operator access to a service's dead-letter queue: list, inspect, replay, purge.
+
+Each opens its connection with :func:`yilin.topology.connect`, as the services do: with a
+failover URI (``a;b;c``) it reaches whichever broker of the cluster answers."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import amqp
 from kombu import Connection
 
 from yilin.events import CONTENT_TYPE, LEGACY_CONTENT_TYPE, routing_key
-from yilin.topology import FAILURES_HEADER, QUEUE_HEADER, dead_letter_queue, retry_exchange
+from yilin.topology import FAILURES_HEADER, QUEUE_HEADER, connect, dead_letter_queue, retry_exchange
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,7 @@ def _each(conn: Connection, service: str) -> Iterator[Any]:
 def peek(amqp_uri: str, service: str) -> list[dict[str, Any]]:
     """Every dead-lettered message, left in place."""
     items = []
-    with Connection(amqp_uri) as conn:
+    with connect(amqp_uri) as conn:
         for message in _each(conn, service):
             queue, reason = _origin(message)
             body = message.decode() if message.content_type in JSON_TYPES else message.body
@@ -78,7 +81,7 @@ def peek(amqp_uri: str, service: str) -> list[dict[str, Any]]:
 
 def inspect(amqp_uri: str, service: str, message_id: str) -> dict[str, Any] | None:
     """One dead-lettered message with every property and header, left in place."""
-    with Connection(amqp_uri) as conn:
+    with connect(amqp_uri) as conn:
         for message in _each(conn, service):
             if message.properties.get("message_id") != message_id:
                 continue
@@ -104,8 +107,7 @@ def replay(amqp_uri: str, service: str, limit: int = REPLAY_LIMIT) -> Replayed:
     is gone (returned unroutable), that names no queue, or that was already replayed
     ``limit`` times stays in the DLQ."""
     done = Replayed()
-    with Connection(amqp_uri, connect_timeout=5) as conn:
-        conn.connect()
+    with connect(amqp_uri) as conn:
         channel = conn.connection.channel()
         returned: list[str] = []
         channel.events["basic_return"].add(lambda exc, exchange, key, message: returned.append(key))
@@ -155,7 +157,7 @@ class _Parked:
 
 def purge(amqp_uri: str, service: str) -> int:
     """Drop every message in the DLQ; returns how many."""
-    with Connection(amqp_uri) as conn:
+    with connect(amqp_uri) as conn:
         queue = dead_letter_queue(service)(conn.default_channel)
         queue.declare()
         return queue.purge() or 0
@@ -163,7 +165,7 @@ def purge(amqp_uri: str, service: str) -> int:
 
 def depth(amqp_uri: str, service: str) -> int:
     """Messages waiting in the DLQ (for the ``yilin_dlq_depth`` gauge)."""
-    with Connection(amqp_uri) as conn:
+    with connect(amqp_uri) as conn:
         queue = dead_letter_queue(service)(conn.default_channel)
         _, count, _ = queue.queue_declare(passive=True)
         return int(count)

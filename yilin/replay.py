@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from kombu import Connection, Exchange, Producer
+from kombu import Exchange, Producer
 from sqlalchemy import MetaData, select
 
 from yilin.config import database_url
 from yilin.db import engine_for
 from yilin.events import routing_key, serializer
 from yilin.tables import define_kit_tables
-from yilin.topology import handler_queue_name, service_handlers
+from yilin.topology import connect, handler_queue_name, service_handlers
 
 
 def logged_events(config: dict[str, Any], source: str, batch: int = 1000) -> Iterator[dict[str, Any]]:
@@ -51,7 +51,8 @@ def replay(config: dict[str, Any], source: str, target_cls: type[Any], types: tu
         if handler_source == source and (not types or event_type in types):
             queues.setdefault(event_type, []).append(handler_queue_name(source, event_type, target_cls.name, method))
     counts: dict[str, int] = {}
-    with Connection(config["AMQP_URI"], transport_options={"confirm_publish": True}) as conn:
+    # the failover list (a;b;c) as the services use it: the first broker that answers
+    with connect(config["AMQP_URI"], transport_options={"confirm_publish": True}) as conn:
         producer = Producer(conn.channel(), exchange=Exchange(""))
         publish = conn.ensure(producer, producer.publish, max_retries=5)
         for message in logged_events(config, source):

@@ -40,6 +40,7 @@ from nameko.constants import (
 )
 from nameko.exceptions import ContainerBeingKilled, MalformedRequest, UnknownService
 
+from yilin import tracing
 from yilin.identity import IDENTITY_KEY, VERIFIED_KEY, assertion_key, verify_assertion
 from yilin.signatures import SignatureCheckedOnce
 from yilin.writes import applies_once
@@ -106,15 +107,33 @@ class ReadPublisher(Publisher):
         return self._shared[self.amqp_uri]
 
 
-class _TimedMethodProxy(nameko_rpc.MethodProxy):
+class _TracedMethodProxy(nameko_rpc.MethodProxy):
+    """nameko's method proxy whose call is a CLIENT span (:func:`yilin.tracing.client`)
+    and whose request carries that span's context, so the callee's span is its child."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with tracing.client(self.service_name, self.method_name):
+            return self._answer(self._call(*args, **kwargs))
+
+    def _answer(self, reply: Any) -> Any:
+        return reply.result()
+
+    def get_message_headers(self, worker_ctx: Any) -> dict[str, Any]:
+        headers: dict[str, Any] = super().get_message_headers(worker_ctx)
+        traceparent = tracing.current()  # the CLIENT span's while it is open; None untraced
+        if traceparent is not None:
+            headers[self._get_header_name(tracing.KEY)] = traceparent
+        return headers
+
+
+class _TimedMethodProxy(_TracedMethodProxy):
     """nameko's method proxy (persistent, confirmed requests) with a bounded wait."""
 
     def __init__(self, *args: Any, timeout: float = DEFAULT_READ_TIMEOUT, **options: Any) -> None:
         self.timeout = timeout
         super().__init__(*args, **options)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        reply = self._call(*args, **kwargs)
+    def _answer(self, reply: Any) -> Any:
         try:
             with eventlet.Timeout(self.timeout):
                 return reply.result()
@@ -138,6 +157,19 @@ class _ReadServiceProxy(nameko_rpc.ServiceProxy):
 class _WriteServiceProxy(nameko_rpc.ServiceProxy):
     def __getattr__(self, name: str) -> _TimedMethodProxy:
         return _TimedMethodProxy(self.worker_ctx, self.service_name, name, self.reply_listener, **self.options)
+
+
+class _TracedServiceProxy(nameko_rpc.ServiceProxy):
+    def __getattr__(self, name: str) -> _TracedMethodProxy:
+        return _TracedMethodProxy(self.worker_ctx, self.service_name, name, self.reply_listener, **self.options)
+
+
+class RpcProxy(nameko_rpc.RpcProxy):
+    """nameko's ``RpcProxy`` (persistent, confirmed requests, no time limit) whose calls
+    are traced as CLIENT spans, like the gateway's read and write proxies."""
+
+    def get_dependency(self, worker_ctx: Any) -> _TracedServiceProxy:
+        return _TracedServiceProxy(worker_ctx, self.target_service, self.rpc_reply_listener, **self.options)
 
 
 class WriteRpcProxy(nameko_rpc.RpcProxy):

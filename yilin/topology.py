@@ -143,10 +143,11 @@ def broker_permissions(service_cls: type[Any]) -> dict[str, str]:
     }
 
 
-def connect(amqp_uri: str, connect_timeout: float = 5) -> Connection:
+def connect(amqp_uri: str, connect_timeout: float = 5, **options: Any) -> Connection:
     """A connection to the first broker that answers, trying each broker of a failover
-    URI (``pyamqp://a/vh;pyamqp://b/vh;…``) once before giving up."""
-    conn = Connection(amqp_uri, connect_timeout=connect_timeout)
+    URI (``pyamqp://a/vh;pyamqp://b/vh;…``) once before giving up; ``options`` go to
+    kombu's ``Connection`` (``transport_options``, …)."""
+    conn = Connection(amqp_uri, connect_timeout=connect_timeout, **options)
     conn.ensure_connection(max_retries=max(1, len(conn.alt)))
     return conn
 

@@ -5,8 +5,10 @@ eventlet). Off unless ``OTLP_ENDPOINT`` is set; off, every hook returns at once.
 Where the context travels:
 
 - HTTP: the gateway reads the request's ``traceparent`` header (:func:`from_headers`);
-- RPC: the worker context's ``traceparent`` entry, which nameko sends with every call it
-  makes as the ``nameko.traceparent`` header and restores on the callee's side;
+- RPC: each call the kit's proxies make (``yilin.rpc``) is a CLIENT span (:func:`client`:
+  the request, the broker round trip and the reply), whose context travels as the
+  ``nameko.traceparent`` header and is restored on the callee's side, so the callee's
+  SERVER span is its child;
 - events: the emitting worker's context is written into the event, in the outbox row
   (the CloudEvents distributed-tracing attribute ``traceparent``), and published as the
   AMQP header ``traceparent``; the consumer restores it into its worker context
@@ -20,7 +22,7 @@ from __future__ import annotations
 import contextvars
 import re
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Iterator, Mapping
 
 from nameko.extensions import DependencyProvider
@@ -32,6 +34,7 @@ _tracer: contextvars.ContextVar[Any] = contextvars.ContextVar("yilin_tracer", de
 # event the fast path never publishes is published by the sweep from its outbox row).
 _emitted: OrderedDict[str, str] = OrderedDict()
 _EMITTED_MAX = 10_000
+_OFF: AbstractContextManager[Any] = nullcontext()  # one shared no-op: an untraced call allocates nothing
 
 
 def valid(value: Any) -> str | None:
@@ -97,6 +100,23 @@ def span(name: str, **attributes: Any) -> Iterator[None]:
         return
     with tracer.start_as_current_span(name, attributes=attributes):
         yield
+
+
+def client(service: str, method: str) -> AbstractContextManager[Any]:
+    """A CLIENT span around one outgoing RPC to ``service.method`` (sending, the broker
+    round trip, the reply), current while it is open so the request carries its context
+    (:func:`current`); a shared no-op when not tracing."""
+    tracer = _tracer.get()
+    if tracer is None:
+        return _OFF
+    from opentelemetry.trace import SpanKind
+
+    started: AbstractContextManager[Any] = tracer.start_as_current_span(
+        f"{service}.{method}",
+        kind=SpanKind.CLIENT,
+        attributes={"rpc.system": "nameko", "rpc.service": service, "rpc.method": method},
+    )
+    return started
 
 
 class Tracing(DependencyProvider):

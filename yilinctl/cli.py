@@ -129,7 +129,7 @@ def run_all(config: dict[str, Any], no_demo: bool) -> None:
     default="demo",
     show_default=True,
     help="demo: Pidu's named places and actors over the API; district: the district's real scale "
-    "through the registry's bulk RPCs (idempotent).",
+    "through the registry's and the activities service's bulk RPCs (idempotent).",
 )
 @click.option(
     "--divide",
@@ -273,6 +273,9 @@ def outbox(config: dict[str, Any], services: tuple[str, ...]) -> None:
 @click.option("--inbox-days", type=float, default=None, help="Keep handled event ids this long (RETENTION_INBOX_DAYS).")
 @click.option("--audit-days", type=float, default=None, help="Keep audit rows this long (RETENTION_AUDIT_DAYS).")
 @click.option(
+    "--rpc-days", type=float, default=None, help="Keep answered write RPC claims this long (RETENTION_RPC_DAYS)."
+)
+@click.option(
     "--archive-dir",
     type=click.Path(file_okay=False),
     default=None,
@@ -287,15 +290,18 @@ def retention_(
     outbox_days: float | None,
     inbox_days: float | None,
     audit_days: float | None,
+    rpc_days: float | None,
     archive_dir: str | None,
     batch: int,
     vacuum: bool,
 ) -> None:
-    """Prune sent outbox rows and old inbox ids; archive and delete old audit rows."""
+    """Prune sent outbox rows, old inbox ids and answered write RPC claims; archive and
+    delete old audit rows."""
     policy = retention.Policy(
         outbox_days=outbox_days if outbox_days is not None else float(config.get("RETENTION_OUTBOX_DAYS", 14)),
         inbox_days=inbox_days if inbox_days is not None else float(config.get("RETENTION_INBOX_DAYS", 15)),
         audit_days=audit_days if audit_days is not None else float(config.get("RETENTION_AUDIT_DAYS", 400)),
+        rpc_days=rpc_days if rpc_days is not None else float(config.get("RETENTION_RPC_DAYS", 14)),
         batch=batch,
         vacuum=vacuum,
     )

@@ -1,4 +1,4 @@
-"""``yilin retention``: keep the kit's tables (outbox, inbox, audit) bounded.
+"""``yilin retention``: keep the kit's tables (outbox, inbox, audit, rpc_requests) bounded.
 
 - **Outbox**: rows already sent (``sent_at`` set) and older than the outbox window are
   deleted. Unsent rows are never touched, whatever their age: the sweep still owes them
@@ -11,10 +11,14 @@
   the outbox window plus a day, and no window is shorter than :data:`MIN_DAYS`.
 - **Audit**: rows older than the audit retention are appended to a JSON-lines archive
   file (one per service and run), flushed to disk, and only then deleted.
+- **RPC requests** (``rpc_requests``, :mod:`yilin.writes`): answered write claims older
+  than the RPC window are deleted. A claim without its answer, or whose row another
+  transaction holds locked (PostgreSQL: ``SKIP LOCKED``), is never touched: its write may
+  still be running. A claim uncommitted is invisible and so untouched too.
 
 Each table is worked in batches, one transaction per batch, so a large backlog never
 holds long locks beside the running services. On PostgreSQL ``--vacuum`` runs
-``VACUUM (ANALYZE)`` on the three tables afterwards so the freed pages are reused."""
+``VACUUM (ANALYZE)`` on the tables afterwards so the freed pages are reused."""
 
 from __future__ import annotations
 
@@ -25,13 +29,24 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, Table, delete, select
+from sqlalchemy import MetaData, Table, delete, inspect, select, tuple_
 from sqlalchemy.engine import Engine
 
 from yilin.tables import define_kit_tables
+from yilin.writes import TABLE as RPC_REQUESTS
+from yilin.writes import define_rpc_requests
 
 MIN_DAYS = 7.0  # longer than any redelivery or dead-letter replay we operate with
 INBOX_MARGIN_DAYS = 1.0  # an event is handled after its outbox row is marked sent, sometimes by seconds
+# An rpc_requests row is what makes a repeated write RPC return its first answer instead
+# of applying again. The same write key comes back through a broker redelivery (seconds),
+# the gateway's retry after RPC_WRITE_TIMEOUT (30 s), and a client retrying under the same
+# Idempotency-Key; the gateway answers such a retry itself for 24 hours
+# (services/gateway/idempotency.py KEEP) and only past that, or after a failed first try,
+# does it reach the service again. A week is seven times the longest of these, so a
+# pruned claim is one nobody can repeat any more (tests/kit/test_retention.py checks the
+# floor against the gateway's and the write timeout's figures).
+RPC_MIN_DAYS = MIN_DAYS
 
 
 class WindowTooShort(ValueError):
@@ -46,6 +61,7 @@ class Policy:
     outbox_days: float = 14.0
     inbox_days: float = 15.0
     audit_days: float = 400.0  # a year of audit questions, and a little more
+    rpc_days: float = 14.0
     batch: int = 5000
     vacuum: bool = False
 
@@ -62,6 +78,11 @@ class Policy:
             )
         if self.batch < 1:
             raise WindowTooShort(f"batch={self.batch} must be at least 1")
+        if self.rpc_days < RPC_MIN_DAYS:
+            raise WindowTooShort(
+                f"rpc_days={self.rpc_days:g} is shorter than the minimum of {RPC_MIN_DAYS:g} days: "
+                "a client retrying a write under its Idempotency-Key could apply it twice"
+            )
 
 
 @dataclass
@@ -72,6 +93,7 @@ class Outcome:
     outbox_pruned: int = 0
     inbox_pruned: int = 0
     audit_archived: int = 0
+    rpc_requests_pruned: int = 0
     archive: str | None = None
     vacuumed: list[str] = field(default_factory=list)
 
@@ -80,8 +102,10 @@ class Outcome:
 
 
 def kit_tables() -> dict[str, Table]:
+    """The kit's tables as retention sees them (outbox, inbox, audit, rpc_requests)."""
     metadata = MetaData()
     define_kit_tables(metadata)
+    define_rpc_requests(metadata)
     return dict(metadata.tables)
 
 
@@ -95,6 +119,26 @@ def prune_inbox(engine: Engine, table: Table, before: datetime, batch: int) -> i
     """Forget event ids handled before ``before``."""
     chosen = select(table.c.event_id).where(table.c.handled_at < before).limit(batch)
     return _delete_in_batches(engine, table, table.c.event_id, chosen, batch)
+
+
+def prune_rpc_requests(engine: Engine, table: Table, before: datetime, batch: int) -> int:
+    """Delete answered write claims created before ``before``. Unanswered claims stay,
+    and on PostgreSQL so do rows another transaction holds locked (``SKIP LOCKED``): a
+    delivery of that call may still be running or waiting on it."""
+    c = table.c
+    finished = c.answer.is_not(None) & (c.created_at < before)
+    chosen = select(c.caller, c.key, c.method, c.body_hash).where(finished).limit(batch)
+    if engine.dialect.name == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)  # held until this batch's commit
+    total = 0
+    while True:
+        with engine.begin() as conn:
+            keys = [tuple(row) for row in conn.execute(chosen)]
+            if keys:
+                conn.execute(delete(table).where(tuple_(c.caller, c.key, c.method, c.body_hash).in_(keys), finished))
+        total += len(keys)
+        if len(keys) < batch:
+            return total
 
 
 def _delete_in_batches(engine: Engine, table: Table, key: Any, chosen: Any, batch: int) -> int:
@@ -181,6 +225,12 @@ def run(engine: Engine, service: str, policy: Policy, archive_dir: Path, now: da
         engine, tables["audit"], now - timedelta(days=policy.audit_days), policy.batch, path
     )
     outcome.archive = str(path) if outcome.audit_archived else None
+    pruned = ["outbox", "inbox", "audit"]
+    if inspect(engine).has_table(RPC_REQUESTS):  # a service without write RPCs has none
+        outcome.rpc_requests_pruned = prune_rpc_requests(
+            engine, tables[RPC_REQUESTS], now - timedelta(days=policy.rpc_days), policy.batch
+        )
+        pruned.append(RPC_REQUESTS)
     if policy.vacuum:
-        outcome.vacuumed = vacuum(engine, ["outbox", "inbox", "audit"])
+        outcome.vacuumed = vacuum(engine, pruned)
     return outcome

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from services.activities import rules
 from services.activities.models import Activity, Commendation, Project, SignUp
 from services.activities.permissions import (
@@ -131,14 +133,22 @@ def publish(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> Activity
     return activity
 
 
-def sign_up(uow: UnitOfWork, caller: Identity, activity_id: Any, volunteer_id: str) -> SignUp:
-    """A place while one is free, else the end of the waiting list; under the activity's row lock."""
+def required_skills(session: Session, activity_id: Any) -> list[str]:
+    """What the activity asks of a volunteer (fixed once published), read before the
+    sign-up's transaction so the registry is asked only when it matters."""
+    return list(ActivityStore(session).activity(activity_id).required_skills or [])
+
+
+def sign_up(uow: UnitOfWork, caller: Identity, activity_id: Any, volunteer_id: str, skills: list[str]) -> SignUp:
+    """A place while one is free, else the end of the waiting list; under the activity's
+    row lock. ``skills`` are the volunteer's, as the registry holds them."""
     store = ActivityStore(uow.session)
     activity = store.lock_activity(activity_id)
     _raise(rules.open_problem(activity.state), Conflict)
     _raise(
         rules.sign_up_problem(caller, volunteer_id, activity.open_to or DEFAULT_OPEN_TO, SIGN_UP_FOR_OTHERS), Forbidden
     )
+    _raise(rules.skills_problem(activity.required_skills or [], skills), Conflict)
     status = rules.place_for(activity.confirmed, activity.capacity)
     existing = store.sign_up_of(activity.id, volunteer_id)
     if existing is not None and existing.status in rules.HELD:

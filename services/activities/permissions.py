@@ -9,6 +9,7 @@ SYSTEM_ROLES = ("operator", "service")  # act for any organisation
 ORGANISERS = ("org_admin", "social_worker", "team_lead")
 PROJECT_LEADERS = ("org_admin", "social_worker")  # set up a project their agency leads
 AWARDERS = ("org_admin",)  # award commendations in their organisation's name
+IMPORTERS = ("operator", "service")  # load an organisation's past activities in bulk
 SIGN_UP_FOR_OTHERS = ("operator", "service")  # sign a volunteer up on their behalf (by phone)
 DEFAULT_OPEN_TO = ("volunteer", "team_lead", "social_worker")  # who may sign up unless the activity says
 

@@ -1,5 +1,5 @@
 """What projects and activities achieved, always computed from what happened: activities
-held, beneficiary visits, distinct volunteers and verified minutes, per project (over
+held, beneficiary visits, distinct volunteers, attended and verified minutes, per project (over
 time), per organisation or group of organisations, and per community and month."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from services.activities.store import ActivityStore
 def _indicators(store: ActivityStore, held: Sequence[Activity]) -> dict[str, int]:
     ids = [a.id for a in held]
     verified = store.verified_by_activity(ids)
-    return asdict(rules.indicators(held, (v for _, v in store.attendees(ids)), sum(verified.values())))
+    return asdict(rules.indicators(held, ((v, m) for _, v, m in store.attendees(ids)), sum(verified.values())))
 
 
 def _by_month(store: ActivityStore, held: Sequence[Activity]) -> list[dict[str, Any]]:

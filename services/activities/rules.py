@@ -1,5 +1,5 @@
 """The rules of projects and activities, over plain values: who may run an activity and
-sign up for it, where a sign-up goes (a place or the waiting list), who moves up when one
+sign up for it (their role, and the skills it requires), where a sign-up goes (a place or the waiting list), who moves up when one
 is cancelled, what a check-in code accepts, how many minutes an attendee served, and a
 project's indicators. No database, no broker: the store loads, the operations apply. A
 rule that refuses returns a :class:`Problem`; the caller raises the error its layer speaks."""
@@ -73,6 +73,23 @@ def sign_up_problem(
     return None
 
 
+def missing_skills(required: Iterable[str], held: Iterable[str]) -> list[str]:
+    """The required skill codes a volunteer holding ``held`` lacks, sorted: a volunteer
+    qualifies when the list is empty (every required skill held; none required, anyone)."""
+    return sorted(set(required) - set(held))
+
+
+def skills_problem(required: Iterable[str], held: Iterable[str]) -> Problem | None:
+    """A sign-up is refused to a volunteer without every skill the activity requires."""
+    missing = missing_skills(required, held)
+    if not missing:
+        return None
+    return Problem(
+        f"this activity requires skills the volunteer lacks: {', '.join(missing)}",
+        {"required_skills": [f"lacks {skill}" for skill in missing]},
+    )
+
+
 # -- the activity ---------------------------------------------------------------------------
 def window_problem(starts_at: datetime, ends_at: datetime) -> Problem | None:
     """An activity ends after it starts, on the same local day (hours are credited per day)."""
@@ -80,6 +97,14 @@ def window_problem(starts_at: datetime, ends_at: datetime) -> Problem | None:
         return Problem("an activity ends after it starts", {"ends_at": ["must be after starts_at"]})
     if starts_at.astimezone(LOCAL_TIME).date() != (ends_at - timedelta(microseconds=1)).astimezone(LOCAL_TIME).date():
         return Problem("an activity starts and ends on the same day", {"ends_at": ["must be on the day it starts"]})
+    return None
+
+
+def attendance_problem(starts_at: datetime, ends_at: datetime, minutes: Iterable[int]) -> Problem | None:
+    """A past activity's attendance: nobody is credited longer than the activity lasted."""
+    lasted = int((ends_at - starts_at).total_seconds() // 60)
+    if any(m > lasted for m in minutes):
+        return Problem("an attendee served longer than the activity", {"attendees": [f"more than {lasted} minutes"]})
     return None
 
 
@@ -156,15 +181,23 @@ class Indicators:
     activities: int
     beneficiary_visits: int
     volunteers: int
+    attended_minutes: int  # credited at close, whether or not the hour ledger verified them
     verified_minutes: int
 
 
-def indicators(held: Sequence[Held], attendees: Iterable[str], verified_minutes: int) -> Indicators:
-    """A project's (or an organisation's) outcome, computed from what happened, never typed in."""
+def indicators(held: Sequence[Held], attendance: Iterable[tuple[str, int]], verified_minutes: int) -> Indicators:
+    """A project's (or an organisation's) outcome, computed from what happened, never
+    typed in. ``attendance``: (volunteer, minutes) per attendee of each held activity."""
+    volunteers: set[str] = set()
+    minutes = 0
+    for volunteer, served in attendance:
+        volunteers.add(volunteer)
+        minutes += served
     return Indicators(
         activities=len(held),
         beneficiary_visits=sum(a.beneficiary_visits for a in held),
-        volunteers=len(set(attendees)),
+        volunteers=len(volunteers),
+        attended_minutes=minutes,
         verified_minutes=verified_minutes,
     )
 

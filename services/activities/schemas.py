@@ -54,6 +54,10 @@ class IndicatorsOut(Schema):
     activities = fields.Integer(required=True, metadata={"description": "Activities held (closed)."})
     beneficiary_visits = fields.Integer(required=True)
     volunteers = fields.Integer(required=True, metadata={"description": "Distinct volunteers who attended."})
+    attended_minutes = fields.Integer(
+        required=True,
+        metadata={"description": "Minutes attendees were credited when the activities closed, verified or not."},
+    )
     verified_minutes = fields.Integer(required=True, metadata={"description": "Verified volunteer minutes."})
 
 
@@ -171,6 +175,39 @@ class CloseIn(Schema):
     beneficiary_visits = fields.Integer(
         required=True, strict=True, validate=validate.Range(0, 100000), metadata={"description": "A count; no names."}
     )
+
+
+# -- past activities, in bulk ------------------------------------------------------------
+class HistoryAttendee(Schema):
+    volunteer_id = fields.UUID(required=True)
+    minutes = fields.Integer(required=True, strict=True, validate=validate.Range(1, 24 * 60))
+
+
+class HistoryRow(Schema):
+    """A closed activity of the past with its attendance (an organisation's record)."""
+
+    id = fields.UUID(required=True, metadata={"description": "The activity's id, fixed by the importer."})
+    organisation_id = fields.UUID(required=True)
+    kind = fields.String(load_default="service", validate=validate.OneOf(("service",)))
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    place = fields.String(required=True, validate=validate.Length(1, 200))
+    community_id = fields.UUID(required=True)
+    starts_at = fields.AwareDateTime(required=True, validate=INSTANT)
+    ends_at = fields.AwareDateTime(required=True, validate=INSTANT)
+    beneficiary_visits = fields.Integer(load_default=0, strict=True, validate=validate.Range(0, 100000))
+    attendees = fields.List(fields.Nested(HistoryAttendee), required=True, validate=validate.Length(max=1000))
+
+    @validates_schema
+    def _distinct(self, data: dict[str, Any], **_: Any) -> None:
+        volunteers = [a["volunteer_id"] for a in data.get("attendees", [])]
+        if len(set(volunteers)) != len(volunteers):
+            raise ValidationError("a volunteer attends an activity once", "attendees")
+
+
+class HistoryResult(Schema):
+    created = fields.Integer(required=True)
+    duplicates = fields.Integer(required=True, metadata={"description": "Rows whose id was already stored."})
+    rejected = fields.List(fields.Dict(), required=True, metadata={"description": "Row index and field errors."})
 
 
 # -- commendations ------------------------------------------------------------------------

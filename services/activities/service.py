@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import RpcProxy
-
 from services import METRICS_PORTS
-from services.activities import business_metrics, consumed, operations, reports
+from services.activities import business_metrics, consumed, history, operations, reports
 from services.activities.events import EVENTS
 from services.activities.models import Base
 from services.activities.schemas import (
@@ -23,6 +21,7 @@ from services.activities.schemas import (
     CommunityReportOut,
     CommunityReportQuery,
     GroupReportOut,
+    HistoryResult,
     IndicatorCountsOut,
     OrganisationReportOut,
     OrganisationReportQuery,
@@ -36,7 +35,7 @@ from services.activities.schemas import (
     SignUpQuery,
 )
 from services.activities.store import ActivityStore
-from services.registry.lookups import require_grid
+from services.registry.lookups import require_grid, volunteer_skills
 from services.roles import AUDIT_READERS
 from yilin.audit import AuditLogRpc
 from yilin.consuming import consumes
@@ -46,7 +45,7 @@ from yilin.events import Envelope
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
-from yilin.rpc import rpc, write_rpc
+from yilin.rpc import RpcProxy, rpc, write_rpc
 from yilin.tracing import Tracing
 
 PROJECT, PROJECTS = ProjectOut(), page_schema(ProjectOut)()
@@ -55,6 +54,7 @@ SIGN_UP, SIGN_UPS = SignUpOut(), page_schema(SignUpOut)()
 CODE, COMMENDATION, COMMENDATIONS = CodeOut(), AwardOut(), AwardOut(many=True)
 PROJECT_REPORT, ORGANISATION_REPORT = ProjectReportOut(), OrganisationReportOut()
 COMMUNITY_REPORT, COUNTS, GROUP_REPORT = CommunityReportOut(), IndicatorCountsOut(), GroupReportOut()
+HISTORY_RESULT = HistoryResult()
 
 
 class ActivitiesService(AuditLogRpc):
@@ -66,7 +66,13 @@ class ActivitiesService(AuditLogRpc):
     caller = Caller()
     metrics = Instrumentation()
     traces = Tracing()  # one span per worker when OTLP_ENDPOINT is set (yilin.tracing)
-    registry = RpcProxy("registry")  # a grid is checked with the registry, which owns the places
+    # The registry owns places and volunteers: a grid is checked with it at publishing, and
+    # a volunteer's skills, for an activity that requires some, are asked of it at sign-up
+    # rather than kept from its volunteer events (which do carry skills). A copy would hold
+    # nobody registered before this service first subscribed (events are not replayed) and
+    # lag a volunteer who has just registered or added a skill; one RPC on a sign-up that
+    # needs it is simpler and always the registry's current answer.
+    registry = RpcProxy("registry")
 
     @rpc
     def ping(self) -> str:
@@ -127,8 +133,13 @@ class ActivitiesService(AuditLogRpc):
     @write_rpc
     def sign_up(self, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(SignUpIn(), payload)
+        volunteer_id = str(data["volunteer_id"])
+        with self.db.read() as session:
+            required = operations.required_skills(session, activity_id)
+        # Asked before the transaction, so no RPC runs under the activity's row lock.
+        skills = volunteer_skills(self.registry, volunteer_id) if required else []
         with self.db.transaction() as uow:
-            row = SIGN_UP.dump(operations.sign_up(uow, self.caller, activity_id, str(data["volunteer_id"])))
+            row = SIGN_UP.dump(operations.sign_up(uow, self.caller, activity_id, volunteer_id, skills))
         business_metrics.SIGN_UPS.labels(self.name, row["status"]).inc()
         return row
 
@@ -178,6 +189,13 @@ class ActivitiesService(AuditLogRpc):
         data = load(CloseIn(), payload)
         with self.db.transaction() as uow:
             return ACTIVITY.dump(operations.close(uow, self.caller, activity_id, data["beneficiary_visits"]))
+
+    @write_rpc
+    def import_history(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """Closed activities of the past with their attendance, in bulk (rows carry their
+        ids: one stored already is a duplicate)."""
+        with self.db.transaction() as uow:
+            return HISTORY_RESULT.dump(history.import_history(uow, self.caller, rows))
 
     # commendations
     @write_rpc

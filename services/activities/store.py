@@ -179,16 +179,16 @@ class ActivityStore:
             stmt = stmt.where(Activity.starts_at < local_start(period_to) + timedelta(days=1))
         return list(self.session.scalars(stmt.order_by(Activity.starts_at, Activity.id)))
 
-    def attendees(self, activity_ids: Sequence[str]) -> list[tuple[str, str]]:
-        """(activity id, volunteer id) of everyone credited time at these activities."""
+    def attendees(self, activity_ids: Sequence[str]) -> list[tuple[str, str, int]]:
+        """(activity id, volunteer id, minutes) of everyone credited time at these activities."""
         if not activity_ids:
             return []
         rows = self.session.execute(
-            select(SignUp.activity_id, SignUp.volunteer_id).where(
+            select(SignUp.activity_id, SignUp.volunteer_id, SignUp.minutes).where(
                 SignUp.activity_id.in_(list(activity_ids)), SignUp.minutes.is_not(None)
             )
         )
-        return [(a, v) for a, v in rows]
+        return [(a, v, int(m)) for a, v, m in rows]
 
     def verified_by_activity(self, activity_ids: Sequence[str]) -> dict[str, int]:
         if not activity_ids:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from services import METRICS_PORTS
@@ -45,7 +44,7 @@ from yilin.errors import Conflict, InvalidInput, NotFound, load
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
-from yilin.rpc import rpc, write_rpc
+from yilin.rpc import RpcProxy, rpc, write_rpc
 from yilin.tracing import Tracing
 
 ENTERPRISE, ENTERPRISES = EnterpriseOut(), page_schema(EnterpriseOut)()

@@ -7,8 +7,6 @@ import functools
 from datetime import datetime
 from typing import Any, Iterable
 
-from nameko.rpc import RpcProxy
-
 from services import METRICS_PORTS
 from services.district import LOCAL_TIME
 from services.hours import (
@@ -56,7 +54,7 @@ from yilin.events import Envelope
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
-from yilin.rpc import rpc, write_rpc
+from yilin.rpc import RpcProxy, rpc, write_rpc
 from yilin.tracing import Tracing
 
 ENTRY, ENTRIES, SHEET = EntryOut(), page_schema(EntryOut)(), SheetOut()

@@ -33,3 +33,16 @@ def require_grid(registry: Any, grid_id: str, community_id: str) -> None:
         raise InvalidInput("grid_id must be a grid", {"grid_id": [f"is a {place['level']}, not a grid"]})
     if place["parent_id"] != community_id:
         raise InvalidInput("the grid lies in another community", {"grid_id": ["not a grid of community_id"]})
+
+
+def volunteer_skills(registry: Any, volunteer_id: str) -> list[str]:
+    """The skill codes the registry holds for ``volunteer_id``; raise a 404 naming
+    ``volunteer_id`` when no such volunteer is registered. ``registry`` is an RPC proxy
+    of the registry service (the caller's identity travels with the call)."""
+    try:
+        volunteer = registry.get_volunteer(volunteer_id)
+    except NotFound:
+        raise NotFound(
+            f"volunteer {volunteer_id} is not registered", {"volunteer_id": ["not a registered volunteer"]}
+        ) from None
+    return list(volunteer["skills"])

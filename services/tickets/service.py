@@ -6,7 +6,6 @@ import logging
 from typing import Any, Callable
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 
 from services import METRICS_PORTS
 from services.registry.lookups import require_community, require_grid
@@ -42,7 +41,7 @@ from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
 from yilin.pii import PersonalDataKey
-from yilin.rpc import rpc, write_rpc
+from yilin.rpc import RpcProxy, rpc, write_rpc
 from yilin.tracing import Tracing
 
 log = logging.getLogger(__name__)

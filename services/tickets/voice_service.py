@@ -7,8 +7,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from nameko.rpc import RpcProxy
-
 from services.indicators import PeriodQuery, day_bounds
 from services.registry.lookups import require_community
 from services.tickets import mediation_store, voice_store
@@ -43,7 +41,7 @@ from services.tickets.voice_schemas import (
 from yilin.errors import Forbidden, InvalidInput, NotFound, load
 from yilin.identity import Identity
 from yilin.paging import page_schema
-from yilin.rpc import rpc, write_rpc
+from yilin.rpc import RpcProxy, rpc, write_rpc
 
 log = logging.getLogger(__name__)
 

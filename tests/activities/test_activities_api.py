@@ -25,10 +25,12 @@ def test_an_activity_from_publishing_to_verified_hours(stack: Any, http: Any, ta
     events = tap("activities")
     with s.rpc("registry") as registry:
         district = build(registry)
+        v0, v1 = district.members
+        v2 = district.outsider
+        for volunteer in (v0, v1, v2):  # the activity below requires tutoring
+            registry.update_volunteer(volunteer, {"skills": ["tutoring"]})
     api = f"{s.url}/api/v1"
     organisation = district.team["organisation_id"]
-    v0, v1 = district.members
-    v2 = district.outsider
     organiser = bearer("org_admin", subject="organiser-li", organisation_id=organisation)
     day = (datetime.now(LOCAL_TIME) - timedelta(days=1)).date()
 
@@ -48,7 +50,13 @@ def test_an_activity_from_publishing_to_verified_hours(stack: Any, http: Any, ta
     )
     assert r.status_code == 201, r.text
     project = r.json()
-    assert project["indicators"] == {"activities": 0, "beneficiary_visits": 0, "volunteers": 0, "verified_minutes": 0}
+    assert project["indicators"] == {
+        "activities": 0,
+        "beneficiary_visits": 0,
+        "volunteers": 0,
+        "attended_minutes": 0,
+        "verified_minutes": 0,
+    }
 
     body = {
         "organisation_id": organisation,
@@ -139,6 +147,7 @@ def test_an_activity_from_publishing_to_verified_hours(stack: Any, http: Any, ta
         "activities": 1,
         "beneficiary_visits": 40,
         "volunteers": 2,
+        "attended_minutes": 335,
         "verified_minutes": 335,
     }
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import yaml
@@ -97,6 +99,34 @@ def test_infrastructure(resolved):
     assert (str(deploy / "prometheus" / "rules"), "/etc/prometheus/rules") in mounts
     assert (str(deploy / "grafana" / "provisioning"), "/etc/grafana/provisioning") in mounts
     assert (str(deploy / "grafana" / "dashboards"), "/var/lib/grafana/dashboards/yilin") in mounts
+
+
+def test_grafana_has_the_trace_backend_as_a_datasource(resolved):
+    """Grafana's provisioned datasources, read from the folder compose mounts: the
+    Prometheus one and one for the trace backend, at the service name and query port of
+    the backend the services export their spans to."""
+    services = resolved["services"]
+    (provisioning,) = [
+        Path(m["source"])
+        for m in services["grafana"]["volumes"]
+        if m["type"] == "bind" and m["target"] == "/etc/grafana/provisioning"
+    ]
+    datasources = [
+        d
+        for f in sorted((provisioning / "datasources").glob("*.yml"))
+        for d in yaml.safe_load(f.read_text())["datasources"]
+    ]
+    by_type = {d["type"]: d for d in datasources}
+    assert by_type["prometheus"]["url"] == "http://prometheus:9090"
+    assert len({d["uid"] for d in datasources}) == len(datasources)
+
+    backend = urlparse(services["gateway"]["environment"]["YILIN_OTLP_ENDPOINT"]).hostname
+    assert backend in services and services[backend]["image"].startswith("jaegertracing/")
+    traces = urlparse(by_type["jaeger"]["url"])
+    assert (traces.scheme, traces.hostname, traces.port) == ("http", backend, 16686)
+    # the port Grafana queries is the backend's query port, the one compose publishes
+    assert traces.port in {int(p["target"]) for p in services[backend]["ports"]}
+    assert by_type["jaeger"]["access"] == "proxy" and not by_type["jaeger"].get("isDefault")
 
 
 def test_dev_override(resolved_dev):

@@ -154,6 +154,7 @@ def test_retention_runs_nightly_and_keeps_its_archive(reports, overlay):
         outbox_days=float(config["YILIN_RETENTION_OUTBOX_DAYS"]),
         inbox_days=float(config["YILIN_RETENTION_INBOX_DAYS"]),
         audit_days=float(config["YILIN_RETENTION_AUDIT_DAYS"]),
+        rpc_days=float(config["YILIN_RETENTION_RPC_DAYS"]),
     ).check()
 
 

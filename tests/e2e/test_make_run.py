@@ -150,7 +150,12 @@ def test_the_activities_events_reach_a_plain_amqp_subscriber(running_stack: Runn
             "items"
         ]
     ]
-    volunteer = "4f1c2f0e-0000-4000-8000-000000000001"
+    # a registered volunteer with the skills the activity requires, not yet signed up
+    taken = {s["volunteer_id"] for s in session.get(f"{api}/activities/{coming['id']}/sign-ups").json()["items"]}
+    skilled = session.get(f"{api}/volunteers", params={"skill": coming["required_skills"][0], "limit": 100}).json()
+    volunteer = next(
+        v["id"] for v in skilled["items"] if set(coming["required_skills"]) <= set(v["skills"]) and v["id"] not in taken
+    )
     r = session.post(f"{api}/activities/{coming['id']}/sign-ups", json={"volunteer_id": volunteer})
     assert r.status_code == 200 and r.json()["status"] == "waiting", r.text
     [event] = events.wait_for("activity.signed_up")

@@ -95,9 +95,12 @@ class Scenario:
         self.publisher = StreamPublisher(self.amqp_uri).start(self.envelopes, self.rate)
         return self.publisher
 
-    def settle(self, timeout: float) -> bool:
-        """Wait until everything published has been handled and nothing is queued."""
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait until everything published has been handled and nothing is queued; by
+        default as long as the stream's size needs on a loaded 2-core machine (a fixed
+        bound that fits the reduced run times out at full size without anything wrong)."""
         assert self.publisher is not None
+        timeout = timeout or self.patience()
         self.publisher.wait(timeout)
         expected = len(self.envelopes)
 
@@ -108,6 +111,10 @@ class Scenario:
             return committed + parked >= expected and queue_depths(self.amqp_uri, self.target.cls()) == 0
 
         return wait_for(drained, timeout, interval=1.0)
+
+    def patience(self, floor: float = 180.0) -> float:
+        """Seconds to wait for the whole stream: ``floor``, or 40 ms an event when longer."""
+        return max(floor, 0.04 * len(self.envelopes))
 
     # -- the reckoning -----------------------------------------------------------------------
     def verdict(self) -> Verdict:

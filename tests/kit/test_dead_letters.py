@@ -1,19 +1,26 @@
 """Dead letters are never dropped and crashes never park a healthy message, against the
 real broker: the queue arguments, the migration of an old queue, and ``yilin dlq
-replay`` with confirms, ``mandatory`` and a replay limit."""
+replay`` with confirms, ``mandatory`` and a replay limit. The operator commands (``yilin
+dlq …``, ``yilin replay``) reach the broker through a failover list as the services do."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 import pytest
 from click.testing import CliRunner
 from kombu import Connection, Exchange, Queue
+from sqlalchemy import MetaData, create_engine, insert
 
+from tests.harness import free_port
 from tests.kit import probe
 from yilin import deadletters, topology
+from yilin.events import Envelope
+from yilin.replay import replay
+from yilin.tables import define_kit_tables
 from yilinctl.cli import main
 
 QUEUE = topology.handler_queue_name("source", "thing.poisoned", "probe", "on_poison")
@@ -137,3 +144,70 @@ def test_migrate_replaces_an_empty_old_queue_and_refuses_a_full_one(amqp_uri: st
     # the queue now has the new arguments: declaring them again is accepted
     with Connection(amqp_uri) as conn:
         topology.handler_queue("source", "thing.poisoned", "probe", "on_poison")(conn.channel()).declare()
+
+
+def _failover(amqp_uri: str) -> str:
+    """``amqp_uri`` behind two broker addresses where nothing listens (two nodes of a
+    three-node cluster down): kombu's one connect attempt with a retry reaches only the
+    second, so a command that does not walk the list fails."""
+    vhost = amqp_uri.rsplit("/", 1)[1]
+    dead = [f"pyamqp://guest:guest@127.0.0.1:{free_port()}/{vhost}" for _ in range(2)]
+    return ";".join([*dead, amqp_uri])
+
+
+def test_dlq_commands_reach_the_next_broker_of_a_failover_list(amqp_uri: str) -> None:
+    topology.declare(amqp_uri, [probe.ProbeService])
+    moved, dropped = {"id": str(uuid.uuid4())}, {"id": str(uuid.uuid4())}
+    park(amqp_uri, QUEUE, moved)
+    env = {"YILIN_AMQP_URI": _failover(amqp_uri)}
+
+    listed = CliRunner().invoke(main, ["dlq", "list", "--service", "probe"], env=env)
+    assert listed.exit_code == 0 and moved["id"] in listed.output, listed.output
+    result = CliRunner().invoke(main, ["dlq", "replay", "--service", "probe"], env=env)
+    assert result.exit_code == 0 and "replayed 1" in result.output, result.output
+    with Connection(amqp_uri) as conn:
+        message = Queue(QUEUE, no_declare=True)(conn.default_channel).get(no_ack=True)
+    assert message is not None and json.loads(message.body) == moved
+
+    park(amqp_uri, QUEUE, dropped)
+    assert deadletters.inspect(env["YILIN_AMQP_URI"], "probe", dropped["id"]) is not None
+    assert deadletters.depth(env["YILIN_AMQP_URI"], "probe") == 1
+    purged = CliRunner().invoke(main, ["dlq", "purge", "--service", "probe", "--yes"], env=env)
+    assert purged.exit_code == 0 and "purged 1" in purged.output, purged.output
+
+
+def test_event_log_replay_reaches_the_next_broker_of_a_failover_list(amqp_uri: str, tmp_path: Any) -> None:
+    """``yilin replay`` republishes a source's outbox through a failover list."""
+    metadata = MetaData()
+    define_kit_tables(metadata)
+    database = f"sqlite:///{tmp_path}/{{service}}.db"
+    engine = create_engine(database.replace("{service}", "source"))
+    metadata.create_all(engine)
+    start = datetime.now(timezone.utc)
+    events = [
+        Envelope(str(uuid.uuid4()), "thing.happened", 1, "source", start + timedelta(seconds=n), None, {"amount": n})
+        for n in range(3)
+    ]
+    with engine.begin() as conn:
+        for event in events:
+            message = event.to_message()
+            conn.execute(
+                insert(metadata.tables["outbox"]).values(
+                    id=event.id, type=event.type, version=1, message=message, created_at=event.occurred_at
+                )
+            )
+    engine.dispose()
+    topology.declare(amqp_uri, [probe.ProbeService])
+    target = topology.handler_queue_name("source", "thing.happened", "probe", "on_thing")
+    with Connection(amqp_uri) as conn:
+        conn.default_channel.queue_purge(target)
+    try:
+        counts = replay({"AMQP_URI": _failover(amqp_uri), "DATABASE_URL": database}, "source", probe.ProbeService)
+        assert counts == {"thing.happened": 3}
+        with Connection(amqp_uri) as conn:
+            bound = Queue(target, no_declare=True)(conn.default_channel)
+            got = [bound.get(no_ack=True) for _ in range(3)]
+        assert {m.properties["message_id"] for m in got if m is not None} == {e.id for e in events}
+    finally:
+        with Connection(amqp_uri) as conn:
+            conn.default_channel.queue_purge(target)

@@ -17,6 +17,8 @@ class Span:
     span_id: str
     parent_id: str  # "" for a root span
     kind: int
+    start_ns: int = 0  # Unix time in nanoseconds (every process here shares one clock)
+    end_ns: int = 0
 
 
 class OtlpReceiver:
@@ -64,6 +66,8 @@ class OtlpReceiver:
                             s.span_id.hex(),
                             s.parent_span_id.hex(),
                             s.kind,
+                            s.start_time_unix_nano,
+                            s.end_time_unix_nano,
                         )
                     )
         with self._lock:

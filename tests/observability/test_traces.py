@@ -1,5 +1,5 @@
 """One request, one trace: an HTTP request with a W3C traceparent crosses the gateway,
-an RPC to the registry, the registry's commit and publication through the outbox, and the
+an RPC to the registry (a CLIENT span in the gateway around the broker round trip), the registry's commit and publication through the outbox, and the
 hours service's handling of the event; real processes export over OTLP/HTTP to a receiver
 here, and the spans must form one tree with the right parents."""
 
@@ -19,7 +19,7 @@ from yilin import tracing
 
 from .otlp_receiver import OtlpReceiver
 
-SERVER, CONSUMER = 2, 5  # OTLP SpanKind values
+SERVER, CLIENT, CONSUMER = 2, 3, 5  # OTLP SpanKind values
 
 
 @pytest.fixture
@@ -65,12 +65,18 @@ def test_one_request_is_one_trace_across_three_services(
     by_id = {s.span_id: s for s in spans}
     assert {s.service for s in spans} == {"gateway", "registry", "hours"}, spans
 
-    (gateway,) = [s for s in spans if s.service == "gateway"]
-    assert gateway.kind == SERVER and gateway.name == "POST /api/v1/volunteers"
+    (gateway,) = [s for s in spans if s.service == "gateway" and s.kind == SERVER]
+    assert gateway.name == "POST /api/v1/volunteers"
     assert gateway.parent_id == caller_span  # the HTTP caller's context was taken up
 
+    # gateway SERVER → RPC CLIENT → registry SERVER: the round trip through the broker shows
+    (call,) = [s for s in spans if s.service == "gateway" and s.kind == CLIENT]
+    assert call.name == "registry.register_volunteer" and call.parent_id == gateway.span_id
     (registry,) = [s for s in spans if s.service == "registry" and s.kind == SERVER]
-    assert registry.name == "registry.register_volunteer" and registry.parent_id == gateway.span_id
+    assert registry.name == "registry.register_volunteer" and registry.parent_id == call.span_id
+    # the call is open before the registry starts work (its span may end after the gateway
+    # has the answer: nameko replies before the worker's teardown ends the server span)
+    assert call.start_ns <= registry.start_ns < call.end_ns
 
     steps = {s.name: s for s in spans if s.service == "registry" and s.parent_id == registry.span_id}
     assert {"db.commit", "outbox.publish"} <= set(steps), steps
@@ -126,8 +132,8 @@ class FakeContainer:
 
 
 def test_overhead_off_is_nothing_and_on_is_small(receiver: OtlpReceiver) -> None:
-    """Per worker: the hooks one traced worker runs (setup, a commit span, an emitted
-    event, result, teardown), off and on."""
+    """Per worker: the hooks one traced worker runs (setup, an RPC's client span, a
+    commit span, an emitted event, result, teardown), off and on."""
 
     def worker_cost(endpoint: str) -> float:
         container = FakeContainer(endpoint)  # bind() keeps only a weak reference
@@ -137,7 +143,7 @@ def test_overhead_off_is_nothing_and_on_is_small(receiver: OtlpReceiver) -> None
         def one() -> None:
             worker = FakeWorker()
             provider.worker_setup(worker)
-            with tracing.span("db.commit"):
+            with tracing.client("hours", "record"), tracing.span("db.commit"):
                 tracing.stamp("id", {"type": "x"})
             tracing.publish_headers("id", {})
             provider.worker_result(worker)

@@ -1,7 +1,7 @@
 """The activities rules: a sequence of sign-ups and cancellations never confirms more
 than the capacity and always fills a freed place from the front of the waiting list;
 attendance is whole minutes within the activity; codes expire; only the organiser's side
-runs an activity."""
+runs an activity; a volunteer qualifies only with every required skill."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from services.activities.rules import (
     attended,
     code_problem,
     first_in_line,
+    missing_skills,
     place_for,
     run_problem,
+    skills_problem,
     window_problem,
 )
 
@@ -102,3 +104,22 @@ def test_only_the_organisers_side_runs_an_activity() -> None:
     assert run_problem(Who("op", "operator", None), org, "li", ORGANISERS, SYSTEM_ROLES) is None
     assert run_problem(Who("zhao", "org_admin", "org-2"), org, "li", ORGANISERS, SYSTEM_ROLES) is not None
     assert run_problem(Who("zhou", "verifier", org), org, "li", ORGANISERS, SYSTEM_ROLES) is not None
+
+
+SKILL = st.sampled_from(("first_aid", "child_protection", "elder_care", "mediation", "tutoring"))
+
+
+@given(st.sets(SKILL), st.sets(SKILL))
+def test_a_volunteer_qualifies_only_with_every_required_skill(required: set[str], held: set[str]) -> None:
+    problem = skills_problem(sorted(required), sorted(held))
+    assert (problem is None) == required.issubset(held)
+    assert missing_skills(required, held) == sorted(required - held)
+    if problem is not None:
+        assert set(problem.details) == {"required_skills"}  # the 4xx names the field
+
+
+def test_no_required_skill_lets_anyone_sign_up_and_a_missing_one_is_named() -> None:
+    assert skills_problem([], []) is None
+    assert skills_problem(["first_aid"], ["first_aid", "elder_care"]) is None
+    problem = skills_problem(["child_protection", "first_aid"], ["first_aid"])
+    assert problem is not None and problem.details == {"required_skills": ["lacks child_protection"]}

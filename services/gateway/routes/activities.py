@@ -164,7 +164,14 @@ def _action(
     )
 
 
-_action("sign-ups", "sign_up", SignUpIn, SignUpOut, "Sign up (a place, or the waiting list when full)", VOLUNTEERS)
+_action(
+    "sign-ups",
+    "sign_up",
+    SignUpIn,
+    SignUpOut,
+    "Sign up (a place, or the waiting list when full; 409 naming required_skills without a required skill)",
+    VOLUNTEERS,
+)
 _action(
     "cancellations",
     "cancel_sign_up",
