@@ -99,7 +99,9 @@ def teams(rpc: Any, district: District, count: int, tag: str = "") -> list[str]:
 def token(config: dict[str, Any]) -> str | None:
     """A bearer token for the gateway, once it checks them."""
     try:
+        from services.roles import PERSON_ROLES
         from yilin.tokens import issue_token
     except ImportError:
         return None
-    return issue_token({**config, "JWT_SECRET": BENCH_SECRET}, "operator", subject="bench-operator", ttl=3600)
+    config = {**config, "JWT_SECRET": BENCH_SECRET}
+    return issue_token(config, "operator", subject="bench-operator", ttl=3600, roles=PERSON_ROLES)

@@ -76,6 +76,7 @@ def load_demo(gateway_url: str, api: DemoApi | None = None) -> dict[str, Any]:
 def _default_identity() -> tuple[Callable[..., dict[str, str]] | None, dict[str, str]]:
     """Bearer tokens for the demo's actors when token support is installed."""
     try:
+        from services.roles import PERSON_ROLES
         from yilin.config import load_config
         from yilin.tokens import issue_token
     except ImportError:
@@ -83,7 +84,9 @@ def _default_identity() -> tuple[Callable[..., dict[str, str]] | None, dict[str,
     config = load_config()
 
     def headers(role: str, subject: str | None = None, organisation_id: str | None = None) -> dict[str, str]:
-        token = issue_token(config, role, subject=subject or f"demo-{role}", organisation_id=organisation_id)
+        token = issue_token(
+            config, role, subject=subject or f"demo-{role}", organisation_id=organisation_id, roles=PERSON_ROLES
+        )
         return {"Authorization": f"Bearer {token}"}
 
     return headers, headers(role="operator")

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 from tqdm import tqdm
 
-from services.activities.rules import LOCAL_TIME
+from services.district import LOCAL_TIME
 
 CALL = 500  # activities per import_history call (about 5,500 attendees)
 IN_FLIGHT = 2  # calls sent before waiting for the first answer

@@ -12,8 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-# A period's days are the district's (China Standard Time), as the hour ledger's days are.
-DISTRICT_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
+from services.district import LOCAL_TIME
 
 SOURCES: tuple[str, ...] = ("registry", "hours", "tickets", "fund", "activities")
 
@@ -57,6 +56,6 @@ class PeriodQuery(Schema):
 
 def day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
     """The district's days [first, last] as UTC instants [low, high)."""
-    low = datetime(first.year, first.month, first.day, tzinfo=DISTRICT_TIME) if first else None
-    high = datetime(last.year, last.month, last.day, tzinfo=DISTRICT_TIME) + timedelta(days=1) if last else None
+    low = datetime(first.year, first.month, first.day, tzinfo=LOCAL_TIME) if first else None
+    high = datetime(last.year, last.month, last.day, tzinfo=LOCAL_TIME) + timedelta(days=1) if last else None
     return (low.astimezone(timezone.utc) if low else None), (high.astimezone(timezone.utc) if high else None)

@@ -183,9 +183,10 @@ def tap(amqp_uri: str) -> Iterator[Callable[..., EventTap]]:
 def http() -> requests.Session:
     """An HTTP session authenticated as an operator (a bearer token signed with the
     test configuration's ``JWT_SECRET``)."""
+    from services.roles import PERSON_ROLES
     from yilin.tokens import issue_token
 
     session = requests.Session()
-    token = issue_token({"JWT_SECRET": TEST_JWT_SECRET}, "operator", subject="test-operator")
+    token = issue_token({"JWT_SECRET": TEST_JWT_SECRET}, "operator", subject="test-operator", roles=PERSON_ROLES)
     session.headers["Authorization"] = f"Bearer {token}"
     return session

@@ -28,7 +28,6 @@ from yilin.identity import SERVICE_ROLE, Identity
 from yilin.paging import MAX_PAGE
 from yilin.rpc import rpc
 
-AUDIT_READERS = ("auditor", "operator")
 EVENT_TYPE = validate.Regexp(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", error="an event type, e.g. volunteer.updated")
 
 
@@ -162,13 +161,17 @@ AUDIT_PAGE = AuditPage()
 
 class AuditLogRpc:
     """Mixin giving a service the RPC method ``audit_log(query)``; the service needs
-    ``db`` (:class:`yilin.db.Database`) and ``caller`` (:class:`yilin.identity.Caller`)."""
+    ``db`` (:class:`yilin.db.Database`) and ``caller`` (:class:`yilin.identity.Caller`),
+    and names the roles that may read its trail in ``audit_readers`` (besides its own
+    and the other services' accounts)."""
+
+    audit_readers: tuple[str, ...] = ()  # none but service accounts, unless the service says
 
     @rpc
     def audit_log(self, query_: dict[str, Any]) -> dict[str, Any]:
         caller: Identity = self.caller  # type: ignore[attr-defined]  # the service class provides it
-        if caller.role not in AUDIT_READERS and caller.role != SERVICE_ROLE:
-            raise Forbidden("only auditors and operators may read the audit trail")
+        if caller.role not in self.audit_readers and caller.role != SERVICE_ROLE:
+            raise Forbidden(f"the role {caller.role} may not read the audit trail")
         q = load(AuditQuery(), query_)
         with self.db.read() as session:  # type: ignore[attr-defined]  # the service class provides it
             page: dict[str, Any] = AUDIT_PAGE.dump(query(session, q))

@@ -91,6 +91,14 @@ class InvalidInput(YilinError):
 
 
 @deserialize_to_instance
+class MalformedInput(InvalidInput):
+    """Input that does not fit its schema (:func:`load`): refused before anything was read
+    or changed, so the same input always gets the same refusal. Like any
+    :class:`InvalidInput` for the caller (422, the fields named); the gateway leaves the
+    request's idempotency key free for the corrected request."""
+
+
+@deserialize_to_instance
 class TooManyRequests(YilinError):
     status = 429
     code = "too_many_requests"
@@ -98,15 +106,15 @@ class TooManyRequests(YilinError):
 
 def load(schema: Schema, data: Any, *, partial: bool = False) -> Any:
     """Validate and deserialise ``data`` with ``schema``; failures become
-    :class:`InvalidInput` naming each offending field."""
+    :class:`MalformedInput` naming each offending field."""
     if not isinstance(data, dict) and not schema.many:
-        raise InvalidInput("the body must be a JSON object", {"_schema": ["expected an object"]})
+        raise MalformedInput("the body must be a JSON object", {"_schema": ["expected an object"]})
     try:
         return schema.load(data, partial=partial)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         names = ", ".join(sorted(str(key) for key in messages))
-        raise InvalidInput(f"invalid input in: {names}", messages) from None
+        raise MalformedInput(f"invalid input in: {names}", messages) from None
 
 
 def load_each(schema: Schema, items: list[Any]) -> tuple[dict[int, Any], dict[int, dict[str, Any]]]:

@@ -32,20 +32,6 @@ ASSERTION_TTL = 300  # seconds: a gateway request's assertion outlives any RPC i
 ACCOUNT_TTL = 6 * 3600  # seconds: a CLI run or a benchmark signs once for all its calls
 MAX_ASSERTION_LENGTH = 2048
 
-ROLES = (
-    "resident",
-    "volunteer",
-    "team_lead",
-    "social_worker",
-    "org_admin",
-    "verifier",
-    "enterprise_rep",
-    "fund_committee",
-    "auditor",
-    "operator",
-    "service",
-)
-
 
 @dataclass(frozen=True)
 class Identity:

@@ -13,13 +13,13 @@ import hashlib
 import hmac
 import time
 import uuid
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 import jwt
 
 from yilin.environment import MIN_SECRET_BYTES, ConfigurationError, require_secret
 from yilin.errors import Unauthenticated
-from yilin.identity import ROLES, Identity
+from yilin.identity import SERVICE_ROLE, Identity
 
 ISSUER = "yilin"
 AUDIENCE = "yilin-api"
@@ -27,7 +27,6 @@ ALGORITHMS = ["HS256"]
 DEFAULT_TTL = 3600
 MAX_TTL = 30 * 24 * 3600
 LEEWAY = 30  # seconds of clock skew tolerated between replicas
-PERSON_ROLES = tuple(r for r in ROLES if r != "service")  # service accounts use API keys
 VERIFIED_CACHE_SECONDS = 60.0  # how long a verified token is taken on trust (never past its exp)
 VERIFIED_CACHE_SIZE = 10_000
 
@@ -47,10 +46,13 @@ def issue_token(
     subject: str | None = None,
     organisation_id: str | None = None,
     ttl: int = DEFAULT_TTL,
+    *,
+    roles: Collection[str],
 ) -> str:
-    """A signed bearer token for a person with ``role``."""
-    if role not in PERSON_ROLES:
-        raise ValueError(f"unknown role {role!r}; one of: {', '.join(PERSON_ROLES)}")
+    """A signed bearer token for a person with ``role``, one of ``roles`` (the people's
+    roles the application defines; never the service accounts', which use API keys)."""
+    if role not in roles or role == SERVICE_ROLE:
+        raise ValueError(f"unknown role {role!r}; one of: {', '.join(roles)}")
     if not 1 <= ttl <= MAX_TTL:
         raise ValueError(f"ttl must be between 1 and {MAX_TTL} seconds")
     now = int(time.time())
@@ -69,13 +71,14 @@ def issue_token(
     return jwt.encode(claims, signing_key(config), algorithm=ALGORITHMS[0], headers={"typ": "JWT"})
 
 
-def verify_token(config: Mapping[str, Any], token: str) -> Identity:
-    """The identity a valid token carries; :class:`Unauthenticated` for anything else.
-    The reason is kept generic on purpose: a caller learns nothing from probing."""
-    return _verify(config, token)[0]
+def verify_token(config: Mapping[str, Any], token: str, *, roles: Collection[str]) -> Identity:
+    """The identity a valid token carries, its role one of ``roles``; :class:`Unauthenticated`
+    for anything else. The reason is kept generic on purpose: a caller learns nothing from
+    probing."""
+    return _verify(config, token, roles)[0]
 
 
-def _verify(config: Mapping[str, Any], token: str) -> tuple[Identity, float]:
+def _verify(config: Mapping[str, Any], token: str, roles: Collection[str]) -> tuple[Identity, float]:
     """The token's identity and the last moment it is accepted (``exp`` plus the leeway)."""
     try:
         claims = jwt.decode(
@@ -94,7 +97,9 @@ def _verify(config: Mapping[str, Any], token: str) -> tuple[Identity, float]:
     if not isinstance(claims["iat"], (int, float)) or claims["exp"] - claims["iat"] > MAX_TTL:
         raise Unauthenticated("the token is not valid")  # no token lives longer than MAX_TTL, whoever signed it
     role, subject, org = claims.get("role"), claims.get("sub"), claims.get("org")
-    if role not in PERSON_ROLES or not isinstance(subject, str) or not subject or len(subject) > 128:
+    if not isinstance(role, str) or role not in roles or role == SERVICE_ROLE:
+        raise Unauthenticated("the token is not valid")
+    if not isinstance(subject, str) or not subject or len(subject) > 128:
         raise Unauthenticated("the token is not valid")
     if org is not None and (not isinstance(org, str) or len(org) > 64):
         raise Unauthenticated("the token is not valid")
@@ -111,6 +116,8 @@ class VerifiedTokens:
     def __init__(
         self,
         config: Mapping[str, Any],
+        *,
+        roles: Collection[str],
         seconds: float = VERIFIED_CACHE_SECONDS,
         size: int = VERIFIED_CACHE_SIZE,
         clock: Callable[[], float] = time.time,
@@ -118,6 +125,7 @@ class VerifiedTokens:
     ) -> None:
         signing_key(config)  # refuse a bad secret now, not at the first request
         self.config = config
+        self.roles = roles  # the people's roles a token may carry
         self.oidc = oidc  # a yilin.oidc.OidcVerifier: RS256/ES256 tokens of the district's provider
         self.seconds = seconds
         self.size = size
@@ -133,7 +141,7 @@ class VerifiedTokens:
         if self.oidc is not None and _algorithm(token) != ALGORITHMS[0]:
             verified: Identity = self.oidc.verify(token)  # its keys are cached; each token is checked against them
             return verified
-        identity, accepted_until = _verify(self.config, token)
+        identity, accepted_until = _verify(self.config, token, self.roles)
         if len(self._verified) >= self.size:  # full: drop the expired, then the oldest half if need be
             live = [(t, e) for t, e in self._verified.items() if now < e[1]]
             self._verified = dict(live if len(live) < self.size // 2 else live[len(live) - self.size // 2 :])
@@ -148,9 +156,9 @@ def _algorithm(token: str) -> str | None:
         return None
 
 
-def demo_tokens(config: Mapping[str, Any], ttl: int = 12 * 3600) -> dict[str, str]:
-    """One token per person role, for a laptop run (``make run`` prints them)."""
-    return {role: issue_token(config, role, subject=f"demo-{role}", ttl=ttl) for role in PERSON_ROLES}
+def demo_tokens(config: Mapping[str, Any], roles: Collection[str], ttl: int = 12 * 3600) -> dict[str, str]:
+    """One token per person role of ``roles``, for a laptop run (``make run`` prints them)."""
+    return {role: issue_token(config, role, subject=f"demo-{role}", ttl=ttl, roles=roles) for role in roles}
 
 
 def hash_api_key(key: str) -> str:
@@ -158,9 +166,10 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def verify_api_key(config: Mapping[str, Any], key: str) -> Identity:
+def verify_api_key(config: Mapping[str, Any], key: str, *, roles: Collection[str]) -> Identity:
     """The service account behind an API key. ``API_KEYS`` maps a key's SHA-256 to the
-    account's name, or to ``{subject, role, organisation_id}``."""
+    account's name (a service account), or to ``{subject, role, organisation_id}`` with a
+    role of ``roles``."""
     digest = hash_api_key(key)
     found: Any = None
     for stored, account in (config.get("API_KEYS") or {}).items():
@@ -170,8 +179,8 @@ def verify_api_key(config: Mapping[str, Any], key: str) -> Identity:
     if found is None:
         raise Unauthenticated("the API key is not valid")
     if isinstance(found, str):
-        return Identity(subject=found, role="service")
-    role = found.get("role", "service")
-    if role not in ROLES:
+        return Identity(subject=found, role=SERVICE_ROLE)
+    role = found.get("role", SERVICE_ROLE)
+    if role not in roles and role != SERVICE_ROLE:
         raise Unauthenticated("the API key is not valid")
     return Identity(subject=str(found["subject"]), role=role, organisation_id=found.get("organisation_id"))

@@ -26,6 +26,7 @@ from services import SERVICES
 from services.demo import load_demo
 from services.district_scale import DISTRICT, load_district
 from services.registry.importing import import_file
+from services.roles import PERSON_ROLES
 from yilin import deadletters, migrations, topology
 from yilin.config import database_url, load_config
 from yilin.db import engine_for
@@ -33,7 +34,7 @@ from yilin.environment import check_extensions
 from yilin.outbox import backlog
 from yilin.replay import replay
 from yilin.tables import define_kit_tables
-from yilin.tokens import PERSON_ROLES, issue_token
+from yilin.tokens import issue_token
 from yilinctl import broker_users, pii_keys, retention
 from yilinctl.supervisor import START_FAILED, failure_reason, run_service, run_stack
 
@@ -234,7 +235,7 @@ def replay_events(config: dict[str, Any], source: str, target: str, types: tuple
 
 
 @main.command()
-@click.option("--role", required=True, help="One of the people's roles (yilin/identity.py ROLES).")
+@click.option("--role", required=True, help="One of the people's roles (services/roles.py PERSON_ROLES).")
 @click.option("--subject", default=None, help="The person's id (a volunteer's id for volunteers and team leads).")
 @click.option("--organisation", default=None, help="Organisation id (org claim), e.g. for org_admin.")
 @click.option(
@@ -245,7 +246,7 @@ def token(config: dict[str, Any], role: str, subject: str | None, organisation: 
     """Print a bearer token for local use (the last line of the output)."""
     if role not in PERSON_ROLES:
         raise click.BadParameter(f"one of: {', '.join(PERSON_ROLES)}", param_hint="--role")
-    value = issue_token(config, role, subject=subject, organisation_id=organisation, ttl=ttl)
+    value = issue_token(config, role, subject=subject, organisation_id=organisation, ttl=ttl, roles=PERSON_ROLES)
     click.echo(f"# {role} token, valid {ttl} s; send it as: Authorization: Bearer <token>", err=True)
     click.echo(value)
 

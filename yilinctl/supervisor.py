@@ -19,6 +19,7 @@ from nameko.runners import ServiceRunner
 
 from services import METRICS_PORTS, SERVICES
 from services.demo import load_demo as load
+from services.roles import PERSON_ROLES
 from yilin.config import metrics_port
 from yilin.subscriptions import shutdown_grace
 from yilin.tokens import demo_tokens
@@ -185,7 +186,7 @@ def _print_urls(config: dict[str, Any], gateway: str) -> None:
             f"  metrics:  http://127.0.0.1:{metrics_port(config, name, METRICS_PORTS[name]) or METRICS_PORTS[name]}/metrics  ({name})"
         )
     click.echo("\nDemo tokens (send as `Authorization: Bearer <token>`):")
-    for role, token in demo_tokens(config).items():
+    for role, token in demo_tokens(config, PERSON_ROLES).items():
         click.echo(f"  {role:15} {token}")
     click.echo("\nPress Ctrl-C to stop.")
 

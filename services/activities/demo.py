@@ -10,7 +10,7 @@ import time as clock
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from services.activities.rules import LOCAL_TIME
+from services.district import LOCAL_TIME
 
 WAIT_SECONDS = 30.0
 ORGANISER, VERIFIER = "demo-yltx-organiser", "demo-yltx-verifier"

@@ -21,12 +21,13 @@ from services.activities.permissions import (
     SYSTEM_ROLES,
 )
 from services.activities.store import ActivityStore
+from services.district import Problem
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, Forbidden, InvalidInput, YilinError
 from yilin.identity import Identity
 
 
-def _raise(problem: rules.Problem | None, error: type[YilinError]) -> None:
+def _raise(problem: Problem | None, error: type[YilinError]) -> None:
     if problem is not None:
         raise error(problem.message, problem.details)
 

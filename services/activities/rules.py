@@ -12,19 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 
+from services.district import LOCAL_TIME, Problem
+
 DAY_MINUTES = 24 * 60
-LOCAL_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")  # the district's dates; no summer time
 CODE_LIFETIME = timedelta(minutes=15)  # a check-in code handed out at the door
 CODE_DIGITS = 6
 HELD = ("confirmed", "waiting")  # sign-ups that still hold a place or a turn
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why a rule refuses: a message, and the error details naming the field."""
-
-    message: str
-    details: dict[str, object]
 
 
 class Caller(Protocol):

@@ -36,6 +36,7 @@ from services.activities.schemas import (
 )
 from services.activities.store import ActivityStore
 from services.registry.lookups import require_grid, volunteer_skills
+from services.roles import AUDIT_READERS
 from yilin.audit import AuditLogRpc
 from yilin.consuming import consumes
 from yilin.db import Database, UnitOfWork
@@ -59,6 +60,7 @@ HISTORY_RESULT = HistoryResult()
 class ActivitiesService(AuditLogRpc):
     name = "activities"
     metrics_port = METRICS_PORTS["activities"]
+    audit_readers = AUDIT_READERS
 
     db = Database(Base.metadata, EVENTS)
     caller = Caller()

@@ -16,7 +16,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from services.activities.models import Activity, Commendation, Project, SignUp, VerifiedMinutes
-from services.activities.rules import HELD, LOCAL_TIME
+from services.activities.rules import HELD
+from services.district import LOCAL_TIME
 from yilin.db import insert_ignoring_conflicts
 from yilin.errors import NotFound
 from yilin.paging import paginate

@@ -5,8 +5,10 @@ new drain covers with two committee members' approvals and a third person's paym
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
+
+from services.district import LOCAL_TIME
 
 API = ""  # DemoApi adds the /api/v1 prefix
 # Fixed client ids: loading the demo twice replays the same transfers instead of doubling them.
@@ -62,7 +64,7 @@ def load(api: Any, context: dict[str, Any]) -> dict[str, Any]:
             "contribution_rate_bp": 1000,
         },
     )
-    fiscal_year = datetime.now(timezone(timedelta(hours=8))).year - 1
+    fiscal_year = datetime.now(LOCAL_TIME).year - 1
     report = api.post(
         f"{API}/fund/profit-reports",
         {

@@ -37,6 +37,7 @@ from services.fund.schemas import (
 from services.indicators import PeriodQuery
 from services.registry.lookups import require_community
 from services.registry.schemas import PARTNER_KINDS
+from services.roles import AUDIT_READERS
 from yilin.audit import AuditLogRpc
 from yilin.db import Database
 from yilin.errors import Conflict, InvalidInput, NotFound, load
@@ -56,6 +57,7 @@ TRANSPARENCY = TransparencyOut()
 class FundService(AuditLogRpc):
     name = "fund"
     metrics_port = METRICS_PORTS["fund"]
+    audit_readers = AUDIT_READERS
 
     db = Database(Base.metadata, EVENTS)
     caller = Caller()

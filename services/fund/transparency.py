@@ -7,25 +7,25 @@ people."""
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from services.district import LOCAL_TIME
 from services.fund import ledger
 from services.fund.models import Account, Disbursement, Enterprise, Entry, ProfitReport, Transfer
 from services.fund.rules import yuan
 from services.fund.schemas import CATEGORIES
 from yilin.exports import SafeWriter
 
-CHINA = timezone(timedelta(hours=8))
 SIGN = {"contribution": 1, "contribution_reversal": -1}
 
 
 def _year_bounds(year: int) -> tuple[datetime, datetime]:
-    start = datetime(year, 1, 1, tzinfo=CHINA).astimezone(timezone.utc)
-    end = datetime(year + 1, 1, 1, tzinfo=CHINA).astimezone(timezone.utc)
+    start = datetime(year, 1, 1, tzinfo=LOCAL_TIME).astimezone(timezone.utc)
+    end = datetime(year + 1, 1, 1, tzinfo=LOCAL_TIME).astimezone(timezone.utc)
     return start, end
 
 

@@ -12,10 +12,11 @@ from typing import Any, Mapping
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request
 
+from services.roles import PERSON_ROLES, ROLES
 from yilin.errors import Unauthenticated
 from yilin.identity import Identity
 from yilin.oidc import OidcSettings, OidcVerifier
-from yilin.tokens import PERSON_ROLES, VerifiedTokens, signing_key, verify_api_key, verify_token
+from yilin.tokens import VerifiedTokens, signing_key, verify_api_key, verify_token
 
 API_KEY_HEADER = "X-API-Key"
 MAX_CREDENTIAL_LENGTH = 4096  # far above any token we issue; bounds the work per request
@@ -37,7 +38,8 @@ class AuthSettings(DependencyProvider):
         config = self.container.config
         signing_key(config)
         settings = OidcSettings.from_config(config)
-        self.tokens = VerifiedTokens(config, oidc=OidcVerifier(settings, PERSON_ROLES) if settings else None)
+        oidc = OidcVerifier(settings, PERSON_ROLES) if settings else None
+        self.tokens = VerifiedTokens(config, roles=PERSON_ROLES, oidc=oidc)
         keys = config.get("API_KEYS") or {}
         if not isinstance(keys, dict):
             raise RuntimeError("API_KEYS must map SHA-256 hashes of keys to service identities")
@@ -61,14 +63,14 @@ def authenticate(request: Request, config: Mapping[str, Any], tokens: VerifiedTo
     if api_key is not None:
         if not api_key or len(api_key) > MAX_CREDENTIAL_LENGTH:
             raise Unauthenticated("the API key is not valid")
-        return verify_api_key(config, api_key)
+        return verify_api_key(config, api_key, roles=ROLES)
     if not authorization:
         raise Unauthenticated("authentication required: send Authorization: Bearer <token>")
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > MAX_CREDENTIAL_LENGTH:
         raise Unauthenticated("authentication required: send Authorization: Bearer <token>")
-    return tokens.verify(token) if tokens is not None else verify_token(config, token)
+    return tokens.verify(token) if tokens is not None else verify_token(config, token, roles=PERSON_ROLES)
 
 
 def authorise(identity: Identity, roles: tuple[str, ...] | None) -> bool:

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.wrappers import Request, Response
 
 from services.gateway.problems import IdempotencyKeyInUse, IdempotencyKeyReused, problem_response
-from yilin.errors import InvalidInput, YilinError
+from yilin.errors import InvalidInput, MalformedInput, YilinError
 from yilin.rpc import DEFAULT_WRITE_TIMEOUT
 from yilin.tables import define_kit_tables
 
@@ -107,6 +107,11 @@ def guard(
 def _first(engine: Any, subject: str, key: str, respond: Callable[[], Response], instance: str) -> Response:
     try:
         response = respond()
+    except MalformedInput:
+        # A body that does not fit its schema changed nothing: the key stays free for the
+        # corrected request, as it did when the gateway refused such bodies before the claim.
+        _release(engine, subject, key)
+        raise
     except YilinError as error:  # an answer too: a replay must get the same refusal
         response = problem_response(error, instance)
     except BaseException:

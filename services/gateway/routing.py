@@ -1,6 +1,7 @@
 """The gateway's route table: each route names its method, path, the marshmallow
-schemas of its body, query and response, and a small handler that makes the RPC call.
-The same table dispatches requests and generates the OpenAPI document."""
+schemas of its body, query and response, and a small handler that makes the RPC call
+(most only forward to one RPC: :func:`forwarding` registers those without a handler of
+their own). The same table dispatches requests and generates the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -66,6 +67,10 @@ class Route:
     # default), or, when the answer carries more than the target resource (PUT
     # …/selection answers with the volunteer's totals), the target's representation.
     tagged: Callable[[Any], Any] | None = None
+    # The handler hands the body, as it came, to the one RPC that loads it with this same
+    # schema (a forwarded route): the service, which owns the payload, validates it once.
+    # Otherwise the gateway loads it before the handler reads it.
+    passes_body: bool = False
 
     @property
     def conditional(self) -> bool:
@@ -166,3 +171,42 @@ class Router:
 
 ROUTER = Router()
 api = ROUTER.route
+
+
+def forwarding(service: str, tag: str) -> Callable[..., None]:
+    """A registrar for routes whose handler only forwards to one RPC of ``service``:
+    ``forward("GET", "/projects/<project_id>", "get_project", summary=..., **options)``
+    calls ``get_project(project_id)``. The RPC gets the path's ids in order, then the
+    body if the route has one, else the query if it has one, and a PATCH or PUT its
+    ``if_match`` (see :class:`Call`). ``name`` is the operationId (the RPC's name unless
+    given); ``items`` answers the RPC's list as ``{"items": [...]}``; ``tag`` may be given
+    per route; every other option is :class:`Route`'s. The body goes to the RPC as it
+    came and the service validates it (the route's ``body`` is the schema it loads). A
+    route that does more than forward keeps its own handler."""
+
+    def forward(
+        method: str,
+        path: str,
+        rpc: str,
+        *,
+        summary: str,
+        name: str | None = None,
+        items: bool = False,
+        **options: Any,
+    ) -> None:
+        ids = tuple(part[1:-1] for part in path.split("/") if part.startswith("<"))
+        payload = "body" if options.get("body") is not None else "query" if options.get("query") is not None else None
+        conditional = method in ("PATCH", "PUT")
+
+        def handler(call: Call) -> Any:
+            args: list[Any] = [call.path[i] for i in ids]
+            if payload is not None:
+                args.append(getattr(call, payload))
+            keywords = {"if_match": call.if_match} if conditional else {}
+            answer = getattr(call.rpc(service), rpc)(*args, **keywords)
+            return {"items": answer} if items else answer
+
+        handler.__name__ = handler.__qualname__ = name or rpc
+        api(method, path, summary=summary, **{"tag": tag, "passes_body": payload == "body", **options})(handler)
+
+    return forward

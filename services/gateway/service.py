@@ -308,7 +308,9 @@ class GatewayService:
             raise InvalidInput("this route takes no query parameters", {k: ["unknown parameter"] for k in query})
         body = self._body(request) if route.body is not None else None
         if_match = conditional.if_match(request.headers.get(conditional.HEADER)) if route.conditional else None
-        if route.body_schema is not None:
+        if route.body_schema is not None and not route.passes_body:
+            # a handler that reads the body gets it checked first; a forwarded body is
+            # validated once, by the service that owns it (its MalformedInput names the field)
             load(route.body_schema, body)  # a JSON null or list is refused here too
         if request.method != "GET":
             # every write RPC of this request carries the client's key, else one of the request's own

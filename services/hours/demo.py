@@ -7,7 +7,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.hours.settings import LOCAL_TIME
+from services.district import LOCAL_TIME
 
 PROJECTION_WAIT_SECONDS = 20.0
 

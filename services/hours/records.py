@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.district import LOCAL_TIME
 from services.hours.models import (
     Commendation,
     Entry,
@@ -21,7 +22,7 @@ from services.hours.models import (
     VolunteerView,
 )
 from services.hours.permissions import DISTRICT_READERS, ORGANISATION_STAFF
-from services.hours.rules import LOCAL_TIME, clock_text, reads_volunteer
+from services.hours.rules import clock_text, reads_volunteer
 from yilin.errors import Forbidden, NotFound
 from yilin.exports import SafeWriter
 from yilin.identity import Identity

@@ -8,22 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import Protocol
+
+from services.district import LOCAL_TIME, Problem
 
 DAY_MINUTES = 24 * 60
 LIVE = ("pending", "verified")  # statuses that occupy a volunteer's day
 SELECTED_LEVEL = 5  # the star level that also needs a selection
-# Served dates are the district's local dates; China keeps UTC+8 all year.
-LOCAL_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why a rule refuses: a message, and the error details naming the field."""
-
-    message: str
-    details: dict[str, object]
 
 
 class Slot(Protocol):

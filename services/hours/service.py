@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from services import METRICS_PORTS
+from services.district import LOCAL_TIME
 from services.hours import (
     attendance,
     business_metrics,
@@ -41,9 +42,10 @@ from services.hours.schemas import (
     VolunteerRecordOut,
     VolunteerTotalOut,
 )
-from services.hours.settings import LOCAL_TIME, Settings
+from services.hours.settings import Settings
 from services.hours.store import LedgerStore
 from services.indicators import PeriodQuery as IndicatorPeriod
+from services.roles import AUDIT_READERS
 from yilin.audit import AuditLogRpc
 from yilin.consuming import consumes
 from yilin.db import Database, UnitOfWork
@@ -87,6 +89,7 @@ def lock_ticket_rows(service: "HoursService", uow: UnitOfWork, events: list[Enve
 class HoursService(AuditLogRpc):
     name = "hours"
     metrics_port = METRICS_PORTS["hours"]
+    audit_readers = AUDIT_READERS
 
     db = Database(Base.metadata, EVENTS)
     caller = Caller()

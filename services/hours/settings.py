@@ -11,9 +11,7 @@ from typing import Any, Mapping
 import noto_cjk_sans_otc
 from nameko.extensions import DependencyProvider
 
-from services.hours.rules import LOCAL_TIME
-
-__all__ = ["LOCAL_TIME", "DEFAULT_STAR_HOURS", "CertificateFont", "HoursSettings", "Settings"]
+__all__ = ["DEFAULT_STAR_HOURS", "CertificateFont", "HoursSettings", "Settings"]
 from yilin.environment import require_secret
 
 # Sichuan's star rules, in hours: 1★ 100 … 5★ 1500 (5★ also needs a selection).

@@ -39,6 +39,7 @@ from services.registry.schemas import (
     VolunteerPatch,
     VolunteerQuery,
 )
+from services.roles import AUDIT_READERS
 from yilin.audit import AuditLogRpc
 from yilin.db import Database
 from yilin.errors import InvalidInput, load
@@ -71,6 +72,7 @@ STRUCTURE_IMPORTS = {
 class RegistryService(AuditLogRpc):
     name = "registry"
     metrics_port = METRICS_PORTS["registry"]
+    audit_readers = AUDIT_READERS
 
     db = Database(Base.metadata, EVENTS)
     caller = Caller()

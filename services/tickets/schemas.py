@@ -348,6 +348,13 @@ class SuggestionsOut(Schema):
 
 
 # -- reports ------------------------------------------------------------------------
+class MonthPeriod(Schema):
+    """A report's period in whole months, both ends optional and included."""
+
+    from_month = fields.String(validate=MONTH)
+    to_month = fields.String(validate=MONTH)
+
+
 class ReportQuery(Schema):
     community_id = fields.UUID()
     grid_id = fields.UUID()

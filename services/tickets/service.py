@@ -9,6 +9,7 @@ from nameko.dependency_providers import Config
 
 from services import METRICS_PORTS
 from services.registry.lookups import require_community, require_grid
+from services.roles import AUDIT_READERS
 from services.tickets import business_metrics, catalogue, dispatch, domain, partners, records, reports, sla, work
 from services.tickets.events import EVENTS
 from services.tickets.models import Base
@@ -55,6 +56,7 @@ NAME = "tickets"
 class TicketsService(VoiceEntrypoints, AuditLogRpc):
     name = NAME
     metrics_port = METRICS_PORTS["tickets"]
+    audit_readers = AUDIT_READERS
 
     db = Database(Base.metadata, EVENTS)
     caller = Caller()

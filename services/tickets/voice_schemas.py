@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.tickets.schemas import MONTH
+from services.tickets.schemas import MonthPeriod
 from services.tickets.voice_rules import (
     BENEFICIARY_GROUPS,
     LINK_KINDS,
@@ -103,10 +103,8 @@ class SuggestionQuery(PageQuery):
     state = fields.String(validate=validate.OneOf(SUGGESTION_STATES))
 
 
-class VoiceReportQuery(Schema):
+class VoiceReportQuery(MonthPeriod):
     community_id = fields.UUID()
-    from_month = fields.String(validate=MONTH)
-    to_month = fields.String(validate=MONTH)
 
 
 class SuggestionReportRow(Schema):
@@ -197,10 +195,8 @@ class CaseOut(Schema):
     satisfaction_rate = fields.Float(allow_none=True)
 
 
-class DisputeReportQuery(Schema):
+class DisputeReportQuery(MonthPeriod):
     street_id = fields.UUID()
-    from_month = fields.String(validate=MONTH)
-    to_month = fields.String(validate=MONTH)
 
 
 class DisputeReportRow(Schema):

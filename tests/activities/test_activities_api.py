@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
-from services.activities.rules import LOCAL_TIME
+from services.district import LOCAL_TIME
 from tests.harness import wait_until
 from tests.security.credentials import bearer
 from tests.tickets.district import build

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from services.activities.rules import LOCAL_TIME
+from services.district import LOCAL_TIME
 from tests.security.credentials import bearer
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from services.activities.rules import LOCAL_TIME
+from services.district import LOCAL_TIME
 from yilin.errors import Forbidden
 from yilin.identity import Identity
 

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from services.activities.rules import LOCAL_TIME
+from services.district import LOCAL_TIME
 from tests.security.credentials import bearer
 from tests.tickets.district import build
 

@@ -5,15 +5,19 @@ processed answers 409; the key reused for another request answers 422."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import eventlet
 import psycopg2
+import pytest
 import requests
 
 from tests.polling import wait_until
 from tests.problems import problem, problem_fields
+from yilin.errors import MalformedInput
+from yilin.identity import Identity
 
 BODY = {"code": "PD", "name": "郫都区", "level": "district", "parent_id": None}
 
@@ -112,3 +116,28 @@ def test_refusals_are_replayed_and_keys_are_checked(stack: Any, http: Any) -> No
     problem(bad, 422, "invalid-input")
     assert "Idempotency-Key" in problem_fields(bad)
     assert places(s.url, "PY", auth) == []
+
+
+def test_a_malformed_body_leaves_the_key_free_for_the_corrected_request(stack: Any, http: Any) -> None:
+    """The service validates a forwarded body (once, with the route's schema); its refusal
+    names the field, is not stored under the key, and changes nothing."""
+    s = stack("registry", "gateway")
+    auth = {"Authorization": http.headers["Authorization"]}
+    key = {**auth, "Idempotency-Key": str(uuid.uuid4())}
+    for malformed, field in [({**BODY, "level": "planet"}, "level"), ({**BODY, "colour": "red"}, "colour")]:
+        refused = requests.post(f"{s.url}/api/v1/places", json=malformed, headers=key, timeout=10)
+        problem(refused, 422, "invalid-input")
+        assert field in problem_fields(refused) and "Idempotent-Replayed" not in refused.headers
+    for not_an_object in ("null", json.dumps([BODY]), '"PD"'):
+        json_key = {**key, "Content-Type": "application/json"}
+        refused = requests.post(f"{s.url}/api/v1/places", data=not_an_object, headers=json_key, timeout=10)
+        problem(refused, 422, "invalid-input")
+        assert list(problem_fields(refused)) == ["body"], refused.text
+    with s.rpc("registry", Identity(subject="op-1", role="operator")) as registry:  # any RPC caller too
+        with pytest.raises(MalformedInput) as malformed:
+            registry.create_place({**BODY, "level": "planet"})
+    assert "level" in malformed.value.fields
+    assert places(s.url, "PD", auth) == []
+    created = requests.post(f"{s.url}/api/v1/places", json=BODY, headers=key, timeout=10)
+    assert created.status_code == 201 and "Idempotent-Replayed" not in created.headers, created.text
+    assert requests.post(f"{s.url}/api/v1/places", json=BODY, headers=key, timeout=10).json() == created.json()

@@ -11,9 +11,10 @@ from typing import Any, Callable
 import requests
 
 from services.demo import DemoApi, load_demo
+from services.district import LOCAL_TIME
 from services.district_scale import DISTRICT, load_district
 from services.gateway.indicators import DISTRICT_INDICATOR
-from services.indicators import DISTRICT_TIME, FIGURES, SOURCES
+from services.indicators import FIGURES, SOURCES
 from tests.harness import Stack
 from tests.polling import wait_until
 from tests.security.credentials import bearer
@@ -62,7 +63,7 @@ def test_indicators_on_the_demo_and_at_district_scale(
         assert f'data-figure="indicator_{name}">{int(figures[name])}<' in page.text, name
 
     # A period: tomorrow onwards holds no flows, while the registry's stock stays.
-    today = datetime.now(DISTRICT_TIME).date()
+    today = datetime.now(LOCAL_TIME).date()
     tomorrow = (today + timedelta(days=1)).isoformat()
     later = requests.get(f"{api}/indicators", params={"from": tomorrow}, headers=bearer("resident"), timeout=30)
     assert later.status_code == 200

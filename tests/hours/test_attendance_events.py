@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from services.activities.events import EVENTS as ACTIVITIES
-from services.activities.rules import LOCAL_TIME
+from services.district import LOCAL_TIME
 from tests.harness import wait_until
 from tests.hours.support import envelope, publish
 from yilin.errors import Forbidden

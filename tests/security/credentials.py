@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.roles import PERSON_ROLES
 from tests.conftest import TEST_JWT_SECRET
 from yilin.tokens import hash_api_key, issue_token
 
@@ -14,7 +15,9 @@ API_KEYS = {
 
 
 def bearer(role: str, subject: str | None = None, organisation_id: str | None = None) -> dict[str, str]:
-    token = issue_token({"JWT_SECRET": TEST_JWT_SECRET}, role, subject=subject, organisation_id=organisation_id)
+    token = issue_token(
+        {"JWT_SECRET": TEST_JWT_SECRET}, role, subject=subject, organisation_id=organisation_id, roles=PERSON_ROLES
+    )
     return {"Authorization": f"Bearer {token}"}
 
 

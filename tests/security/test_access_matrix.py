@@ -20,11 +20,12 @@ import requests
 
 from services import SERVICES
 from services.gateway.routing import API_PREFIX
+from services.roles import ROLES
 from tests.security.credentials import API_KEYS, as_role, bearer
 from tests.security.district import id_number, seed
 from tests.security.route_matrix import ANY, MATRIX, PUBLIC
 from yilin.errors import Forbidden
-from yilin.identity import ROLES, Identity
+from yilin.identity import Identity
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 METHODS = ("get", "post", "put", "patch", "delete")

@@ -1,5 +1,6 @@
-"""Every request body is strict where JSON Schema is: the gateway validates with the same
-schemas that generate /openapi.json, so an integer field that took "5", or a boolean that
+"""Every request body is strict where JSON Schema is: a body is validated (once, by the
+service that owns it, or by the gateway for its own handlers) with the same schemas that
+generate /openapi.json, so an integer field that took "5", or a boolean that
 took 0, accepted requests the document forbids (the fuzzer found three). Minutes, money
 and counts are integers (money in fen, or yuan strings), never floats."""
 

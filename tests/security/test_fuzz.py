@@ -15,6 +15,7 @@ import pytest
 
 from services import SERVICES
 from services.gateway.routing import ROUTER
+from services.roles import PERSON_ROLES
 from tests.security.district import seed
 from yilin.tokens import issue_token
 
@@ -31,7 +32,7 @@ def database_url(tmp_path: Path) -> str:
 def test_schemathesis_finds_nothing(stack: Any, http: Any, tmp_path: Path) -> None:
     s = stack(*SERVICES, RATE_LIMIT_PER_MINUTE=1_000_000)
     ids = seed(http, s.url)
-    token = issue_token(s.config, "operator", subject="fuzzer")
+    token = issue_token(s.config, "operator", subject="fuzzer", roles=PERSON_ROLES)
     env = dict(os.environ)
     # Real ids for the path parameters (schemathesis.toml reads them), so GET/PATCH/DELETE
     # reach the services' logic and real records' responses are checked against the schema.

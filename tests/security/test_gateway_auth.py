@@ -11,6 +11,7 @@ import requests
 
 from services import SERVICES
 from services.gateway.routing import ROUTER
+from services.roles import PERSON_ROLES
 from tests.conftest import TEST_JWT_SECRET
 from tests.problems import problem
 from tests.security.attacks import attacks
@@ -26,7 +27,7 @@ def database_url(tmp_path: Path) -> str:
 def test_forged_expired_and_foreign_tokens_get_401(stack: Any) -> None:
     s = stack("registry", "gateway", API_KEYS=API_KEYS)
     url = f"{s.url}/api/v1/places"
-    valid = issue_token({"JWT_SECRET": TEST_JWT_SECRET}, "volunteer", subject="v-1")
+    valid = issue_token({"JWT_SECRET": TEST_JWT_SECRET}, "volunteer", subject="v-1", roles=PERSON_ROLES)
     assert requests.get(url, headers={"Authorization": f"Bearer {valid}"}).status_code == 200
     for name, token in attacks(TEST_JWT_SECRET, valid).items():
         r = requests.get(url, headers={"Authorization": f"Bearer {token}"})

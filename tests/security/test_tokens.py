@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from services.gateway.ratelimit import TokenBuckets
+from services.roles import PERSON_ROLES, ROLES
 from tests.conftest import TEST_JWT_SECRET
 from tests.security.attacks import attacks
 from yilin.errors import TooManyRequests, Unauthenticated
 from yilin.identity import Identity
 from yilin.tokens import (
     LEEWAY,
-    PERSON_ROLES,
     VerifiedTokens,
     demo_tokens,
     hash_api_key,
@@ -25,24 +25,26 @@ CONFIG = {"JWT_SECRET": TEST_JWT_SECRET}
 
 
 def test_issued_tokens_verify_to_their_identity() -> None:
-    token = issue_token(CONFIG, "org_admin", subject="u-1", organisation_id="org-9", ttl=60)
-    assert verify_token(CONFIG, token) == Identity(subject="u-1", role="org_admin", organisation_id="org-9")
-    tokens = demo_tokens(CONFIG)
+    token = issue_token(CONFIG, "org_admin", subject="u-1", organisation_id="org-9", ttl=60, roles=PERSON_ROLES)
+    assert verify_token(CONFIG, token, roles=PERSON_ROLES) == Identity(
+        subject="u-1", role="org_admin", organisation_id="org-9"
+    )
+    tokens = demo_tokens(CONFIG, PERSON_ROLES)
     assert set(tokens) == set(PERSON_ROLES) and "service" not in tokens
-    assert {verify_token(CONFIG, t).role for t in tokens.values()} == set(PERSON_ROLES)
+    assert {verify_token(CONFIG, t, roles=PERSON_ROLES).role for t in tokens.values()} == set(PERSON_ROLES)
 
 
-@pytest.mark.parametrize("name", sorted(attacks(TEST_JWT_SECRET, issue_token(CONFIG, "volunteer"))))
+@pytest.mark.parametrize("name", sorted(attacks(TEST_JWT_SECRET, issue_token(CONFIG, "volunteer", roles=PERSON_ROLES))))
 def test_attack_tokens_are_refused(name: str) -> None:
-    token = attacks(TEST_JWT_SECRET, issue_token(CONFIG, "volunteer", subject="v-1"))[name]
+    token = attacks(TEST_JWT_SECRET, issue_token(CONFIG, "volunteer", subject="v-1", roles=PERSON_ROLES))[name]
     with pytest.raises(Unauthenticated):
-        verify_token(CONFIG, token)
+        verify_token(CONFIG, token, roles=PERSON_ROLES)
 
 
-@pytest.mark.parametrize("name", sorted(attacks(TEST_JWT_SECRET, issue_token(CONFIG, "volunteer"))))
+@pytest.mark.parametrize("name", sorted(attacks(TEST_JWT_SECRET, issue_token(CONFIG, "volunteer", roles=PERSON_ROLES))))
 def test_attack_tokens_are_refused_by_the_cache_too(name: str) -> None:
-    valid = issue_token(CONFIG, "volunteer", subject="v-1")
-    tokens = VerifiedTokens(CONFIG)
+    valid = issue_token(CONFIG, "volunteer", subject="v-1", roles=PERSON_ROLES)
+    tokens = VerifiedTokens(CONFIG, roles=PERSON_ROLES)
     tokens.verify(valid)  # a valid token in the cache lets no variant of it through
     for _ in range(2):  # and a refusal is not remembered as anything else
         with pytest.raises(Unauthenticated):
@@ -58,14 +60,16 @@ def test_cached_tokens_are_verified_again_before_verification_would_refuse_them(
 
     from yilin import tokens as module
 
-    long_lived = issue_token(CONFIG, "auditor", subject="a-1", ttl=3600)
-    short_lived = issue_token(CONFIG, "auditor", subject="a-2", ttl=5)
-    identities = {token: verify_token(CONFIG, token) for token in (long_lived, short_lived)}
+    long_lived = issue_token(CONFIG, "auditor", subject="a-1", ttl=3600, roles=PERSON_ROLES)
+    short_lived = issue_token(CONFIG, "auditor", subject="a-2", ttl=5, roles=PERSON_ROLES)
+    identities = {token: verify_token(CONFIG, token, roles=PERSON_ROLES) for token in (long_lived, short_lived)}
     decoded: list[str] = []
     real = module._verify
-    monkeypatch.setattr(module, "_verify", lambda config, token: decoded.append(token) or real(config, token))
+    monkeypatch.setattr(
+        module, "_verify", lambda config, token, roles: decoded.append(token) or real(config, token, roles)
+    )
     now = [time.time()]
-    cache = VerifiedTokens(CONFIG, seconds=60, clock=lambda: now[0])
+    cache = VerifiedTokens(CONFIG, roles=PERSON_ROLES, seconds=60, clock=lambda: now[0])
     for token in (long_lived, short_lived, long_lived, short_lived):
         assert cache.verify(token) == identities[token]
     assert decoded == [long_lived, short_lived]  # the second time each came from the cache
@@ -82,8 +86,8 @@ def test_cached_tokens_are_verified_again_before_verification_would_refuse_them(
 
 
 def test_the_verified_token_cache_stays_bounded() -> None:
-    tokens = VerifiedTokens(CONFIG, size=10)
-    issued = [issue_token(CONFIG, "volunteer", subject=f"v-{i}") for i in range(25)]
+    tokens = VerifiedTokens(CONFIG, roles=PERSON_ROLES, size=10)
+    issued = [issue_token(CONFIG, "volunteer", subject=f"v-{i}", roles=PERSON_ROLES) for i in range(25)]
     for token in issued:
         assert tokens.verify(token).subject == f"v-{issued.index(token)}"
     assert len(tokens._verified) <= 10 and issued[-1] in tokens._verified
@@ -100,9 +104,9 @@ def test_weak_or_development_secrets_are_refused() -> None:
         with pytest.raises(RuntimeError, match="YILIN_JWT_SECRET"):
             signing_key(production)
     with pytest.raises(ValueError):
-        issue_token(CONFIG, "service")
+        issue_token(CONFIG, "service", roles=PERSON_ROLES)
     with pytest.raises(ValueError):
-        issue_token(CONFIG, "operator", ttl=0)
+        issue_token(CONFIG, "operator", ttl=0, roles=PERSON_ROLES)
 
 
 def test_api_keys_are_matched_by_hash_only() -> None:
@@ -112,11 +116,11 @@ def test_api_keys_are_matched_by_hash_only() -> None:
             hash_api_key("k-auditor").upper(): {"subject": "audit-export", "role": "auditor"},
         }
     }
-    assert verify_api_key(config, "k-tickets-sync") == Identity(subject="tickets-sync", role="service")
-    assert verify_api_key(config, "k-auditor") == Identity(subject="audit-export", role="auditor")
+    assert verify_api_key(config, "k-tickets-sync", roles=ROLES) == Identity(subject="tickets-sync", role="service")
+    assert verify_api_key(config, "k-auditor", roles=ROLES) == Identity(subject="audit-export", role="auditor")
     for wrong in ("k-tickets-syn", hash_api_key("k-tickets-sync"), ""):
         with pytest.raises(Unauthenticated):
-            verify_api_key(config, wrong)
+            verify_api_key(config, wrong, roles=ROLES)
 
 
 def test_token_buckets_refill_at_the_configured_rate() -> None:
@@ -148,7 +152,7 @@ def test_token_command_prints_a_token_on_its_last_line() -> None:
     )
     assert result.exit_code == 0, result.output
     token = result.output.strip().splitlines()[-1]
-    assert verify_token(load_config(environ=development), token) == Identity(
+    assert verify_token(load_config(environ=development), token, roles=PERSON_ROLES) == Identity(
         subject="u-7", role="org_admin", organisation_id="o-1"
     )
     refused = CliRunner().invoke(main, ["token", "--role", "service"])

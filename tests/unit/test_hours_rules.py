@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.district import Problem
 from services.hours import rules
 from services.hours.permissions import SYSTEM_ROLES, VERIFIERS
 
@@ -130,7 +131,7 @@ def test_served_on_is_the_local_day_of_the_resolution() -> None:
 
 
 def test_only_a_verifier_of_the_recording_organisation_decides() -> None:
-    def problem(caller: Caller) -> rules.Problem | None:
+    def problem(caller: Caller) -> Problem | None:
         return rules.decision_problem(caller, "vol-1", "org-1", VERIFIERS, SYSTEM_ROLES)
 
     assert problem(Caller("u", "verifier", "org-1")) is None

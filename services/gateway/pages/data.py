@@ -6,22 +6,22 @@ The district page adds the district indicators of the year, gathered as
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterator
 
 import eventlet
 
+from services.district import LOCAL_TIME
 from services.gateway.indicators import gather
 from yilin.errors import InvalidInput
 
 Rpc = Callable[[str], Any]
-CHINA = timezone(timedelta(hours=8))  # the fund reports calendar years in China Standard Time
 PAGE = 200
 
 
 def this_year() -> int:
     """The current calendar year in China Standard Time."""
-    return datetime.now(CHINA).year
+    return datetime.now(LOCAL_TIME).year
 
 
 def parse_year(raw: str | None) -> int:

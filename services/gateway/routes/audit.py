@@ -12,7 +12,8 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from services.gateway.routing import BACKENDS, Call, api
-from yilin.audit import AUDIT_READERS, AuditPage, AuditQuery
+from services.roles import AUDIT_READERS
+from yilin.audit import AuditPage, AuditQuery
 
 
 class ServiceName(validate.Validator):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from services.gateway.routes.registry import READERS
-from services.gateway.routing import Call, api
+from services.gateway.routing import Call, api, forwarding
 from services.registry.permissions import PLACE_EDITORS
 from services.registry.schemas import CadreIn, CadreOut, CadreQuery, CandidateOut, GridOut, RegistryCounts
 from yilin.paging import page_schema
@@ -21,43 +21,37 @@ class CandidateList(Schema):
     items = fields.List(fields.Nested(CandidateOut), required=True)
 
 
-@api(
+forward = forwarding("registry", "places")
+
+forward(
     "GET",
     "/grids/<grid_id>",
+    "get_grid",
     summary="Get a grid with its community and cadres",
-    tag="places",
     response=GridOut,
     roles=None,
 )
-def get_grid(call: Call) -> dict:
-    return call.rpc("registry").get_grid(call.path["grid_id"])
 
-
-@api(
+forward(
     "POST",
     "/cadres",
+    "create_cadre",
     summary="Place a party-member cadre on grids",
-    tag="places",
     body=CadreIn,
     response=CadreOut,
     status=201,
     roles=PLACE_EDITORS,  # the district's structure is the operator's
 )
-def create_cadre(call: Call) -> dict:
-    return call.rpc("registry").create_cadre(call.body)
 
-
-@api(
+forward(
     "GET",
     "/cadres",
+    "list_cadres",
     summary="List cadres",
-    tag="places",
     query=CadreQuery,
     response=page_schema(CadreOut),
     roles=READERS,
 )
-def list_cadres(call: Call) -> dict:
-    return call.rpc("registry").list_cadres(call.query)
 
 
 @api(
@@ -73,13 +67,11 @@ def find_candidates(call: Call) -> dict:
     return {"items": call.rpc("registry").find_candidates(str(call.query["community_id"]), call.query["skill"])}
 
 
-@api(
+forward(
     "GET",
     "/registry/counts",
+    "counts",
     summary="What the registry holds, in the district's terms",
-    tag="places",
     response=RegistryCounts,
     roles=READERS,
 )
-def counts(call: Call) -> dict:
-    return call.rpc("registry").counts()

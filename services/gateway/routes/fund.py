@@ -37,231 +37,183 @@ from services.fund.schemas import (
     TransparencyQuery,
     TrialBalanceOut,
 )
-from services.gateway.routing import Call, api
+from services.gateway.routing import Call, api, forwarding
 from yilin.paging import page_schema
 
 TAG = "fund"
 
 
-@api(
+forward = forwarding("fund", TAG)
+
+forward(
     "POST",
     "/fund/enterprises",
+    "register_enterprise",
     summary="Register a community social enterprise",
-    tag=TAG,
     body=EnterpriseIn,
     response=EnterpriseOut,
     status=201,
     roles=WRITERS,
 )
-def register_enterprise(call: Call) -> dict:
-    return call.rpc("fund").register_enterprise(call.body)
 
-
-@api(
+forward(
     "GET",
     "/fund/enterprises",
+    "list_enterprises",
     summary="List enterprises",
-    tag=TAG,
     query=EnterpriseQuery,
     response=page_schema(EnterpriseOut),
     roles=READERS,
 )
-def list_enterprises(call: Call) -> dict:
-    return call.rpc("fund").list_enterprises(call.query)
 
-
-@api(
+forward(
     "GET",
     "/fund/enterprises/<enterprise_id>",
+    "get_enterprise",
     summary="Get an enterprise",
-    tag=TAG,
     response=EnterpriseOut,
     roles=READERS,
 )
-def get_enterprise(call: Call) -> dict:
-    return call.rpc("fund").get_enterprise(call.path["enterprise_id"])
 
-
-@api(
+forward(
     "POST",
     "/fund/profit-reports",
+    "report_profit",
     summary="Report an enterprise's annual net profit",
-    tag=TAG,
     body=ProfitReportIn,
     response=ProfitReportOut,
     status=201,
     roles=REPORTERS,
 )
-def report_profit(call: Call) -> dict:
-    return call.rpc("fund").report_profit(call.body)
 
-
-@api(
+forward(
     "POST",
     "/fund/profit-reports/<report_id>/amendments",
+    "amend_profit",
     summary="Amend a profit report (a new version)",
-    tag=TAG,
     body=AmendmentIn,
     response=ProfitReportOut,
     status=201,
     roles=REPORTERS,
 )
-def amend_profit(call: Call) -> dict:
-    return call.rpc("fund").amend_profit(call.path["report_id"], call.body)
 
-
-@api(
+forward(
     "GET",
     "/fund/profit-reports",
+    "list_profit_reports",
     summary="List profit reports",
-    tag=TAG,
     query=ProfitReportQuery,
     response=page_schema(ProfitReportOut),
     roles=READERS,
 )
-def list_profit_reports(call: Call) -> dict:
-    return call.rpc("fund").list_profit_reports(call.query)
 
-
-@api(
+forward(
     "GET",
     "/fund/profit-reports/<report_id>",
+    "get_profit_report",
     summary="Get a profit report",
-    tag=TAG,
     response=ProfitReportOut,
     roles=READERS,
 )
-def get_profit_report(call: Call) -> dict:
-    return call.rpc("fund").get_profit_report(call.path["report_id"])
 
-
-@api(
+forward(
     "POST",
     "/fund/disbursements",
+    "request_disbursement",
     summary="Request a disbursement from a community's pool",
-    tag=TAG,
     body=DisbursementIn,
     response=DisbursementOut,
     status=201,
     roles=REQUESTERS,
 )
-def request_disbursement(call: Call) -> dict:
-    return call.rpc("fund").request_disbursement(call.body)
 
-
-@api(
+forward(
     "GET",
     "/fund/disbursements",
+    "list_disbursements",
     summary="List disbursement requests",
-    tag=TAG,
     query=DisbursementQuery,
     response=page_schema(DisbursementOut),
     roles=READERS,
 )
-def list_disbursements(call: Call) -> dict:
-    return call.rpc("fund").list_disbursements(call.query)
 
-
-@api(
+forward(
     "GET",
     "/fund/disbursements/<disbursement_id>",
+    "get_disbursement",
     summary="Get a disbursement request",
-    tag=TAG,
     response=DisbursementOut,
     roles=READERS,
 )
-def get_disbursement(call: Call) -> dict:
-    return call.rpc("fund").get_disbursement(call.path["disbursement_id"])
 
-
-@api(
+forward(
     "POST",
     "/fund/disbursements/<disbursement_id>/approvals",
+    "approve_disbursement",
     summary="Approve a disbursement request",
-    tag=TAG,
     body=ApprovalIn,
     response=DisbursementOut,
     roles=APPROVERS,
 )
-def approve_disbursement(call: Call) -> dict:
-    return call.rpc("fund").approve_disbursement(call.path["disbursement_id"], call.body)
 
-
-@api(
+forward(
     "POST",
     "/fund/disbursements/<disbursement_id>/rejection",
+    "reject_disbursement",
     summary="Reject a disbursement request",
-    tag=TAG,
     body=DecisionIn,
     response=DisbursementOut,
     roles=DECIDERS,
 )
-def reject_disbursement(call: Call) -> dict:
-    return call.rpc("fund").reject_disbursement(call.path["disbursement_id"], call.body)
 
-
-@api(
+forward(
     "POST",
     "/fund/disbursements/<disbursement_id>/cancellation",
+    "cancel_disbursement",
     summary="Cancel a disbursement request",
-    tag=TAG,
     body=DecisionIn,
     response=DisbursementOut,
     roles=REQUESTERS,
 )
-def cancel_disbursement(call: Call) -> dict:
-    return call.rpc("fund").cancel_disbursement(call.path["disbursement_id"], call.body)
 
-
-@api(
+forward(
     "POST",
     "/fund/disbursements/<disbursement_id>/payment",
+    "pay_disbursement",
     summary="Pay an approved disbursement",
-    tag=TAG,
     body=PaymentIn,
     response=DisbursementOut,
     roles=PAYERS,
 )
-def pay_disbursement(call: Call) -> dict:
-    return call.rpc("fund").pay_disbursement(call.path["disbursement_id"], call.body)
 
-
-@api(
+forward(
     "GET",
     "/fund/pools/<community_id>",
+    "get_pool",
     summary="A community pool's balance",
-    tag=TAG,
     response=PoolOut,
     roles=None,
     public=True,
 )
-def get_pool(call: Call) -> dict:
-    return call.rpc("fund").get_pool(call.path["community_id"])
 
-
-@api(
+forward(
     "GET",
     "/fund/ledger/transfers",
+    "list_transfers",
     summary="List ledger transfers",
-    tag=TAG,
     query=TransferQuery,
     response=page_schema(TransferOut),
     roles=LEDGER_READERS,
 )
-def list_transfers(call: Call) -> dict:
-    return call.rpc("fund").list_transfers(call.query)
 
-
-@api(
+forward(
     "GET",
     "/fund/ledger/trial-balance",
+    "trial_balance",
     summary="Debits, credits and account balances",
-    tag=TAG,
     response=TrialBalanceOut,
     roles=LEDGER_READERS,
 )
-def trial_balance(call: Call) -> dict:
-    return call.rpc("fund").trial_balance()
 
 
 @api(

@@ -7,7 +7,7 @@ import base64
 
 from werkzeug.wrappers import Response
 
-from services.gateway.routing import Call, api
+from services.gateway.routing import Call, api, forwarding
 from services.hours.permissions import CORRECTION_REQUESTERS, DECIDERS, READERS, RECORDERS, SELECTION_SETTERS
 from services.hours.schemas import (
     CertificateCheckOut,
@@ -34,163 +34,127 @@ from yilin.paging import page_schema
 TAG = "hours"
 
 
-@api(
+forward = forwarding("hours", TAG)
+
+forward(
     "POST",
     "/hours/sheets",
+    "submit_sheet",
     summary="Submit an activity attendance sheet",
-    tag=TAG,
     body=SheetIn,
     response=SheetOut,
     status=201,
     roles=RECORDERS,
 )
-def submit_sheet(call: Call) -> dict:
-    return call.rpc("hours").submit_sheet(call.body)
 
-
-@api(
+forward(
     "GET",
     "/hours/sheets/<sheet_id>",
+    "get_sheet",
     summary="Get an attendance sheet with its entries",
-    tag=TAG,
     response=SheetOut,
     roles=READERS,
 )
-def get_sheet(call: Call) -> dict:
-    return call.rpc("hours").get_sheet(call.path["sheet_id"])
 
-
-@api(
+forward(
     "POST",
     "/hours/sheets/<sheet_id>/verify",
+    "verify_sheet",
     summary="Verify every pending entry of a sheet",
-    tag=TAG,
     response=SheetOut,
     roles=DECIDERS,
 )
-def verify_sheet(call: Call) -> dict:
-    return call.rpc("hours").verify_sheet(call.path["sheet_id"])
 
-
-@api(
+forward(
     "GET",
     "/hours/entries",
+    "list_entries",
     summary="List ledger entries",
-    tag=TAG,
     query=EntryQuery,
     response=page_schema(EntryOut),
     roles=READERS,
 )
-def list_entries(call: Call) -> dict:
-    return call.rpc("hours").list_entries(call.query)
 
+forward("GET", "/hours/entries/<entry_id>", "get_entry", summary="Get a ledger entry", response=EntryOut, roles=READERS)
 
-@api("GET", "/hours/entries/<entry_id>", summary="Get a ledger entry", tag=TAG, response=EntryOut, roles=READERS)
-def get_entry(call: Call) -> dict:
-    return call.rpc("hours").get_entry(call.path["entry_id"])
-
-
-@api(
+forward(
     "POST",
     "/hours/entries/<entry_id>/verify",
+    "verify_entry",
     summary="Verify a pending entry",
-    tag=TAG,
     response=EntryOut,
     roles=DECIDERS,
 )
-def verify_entry(call: Call) -> dict:
-    return call.rpc("hours").verify_entry(call.path["entry_id"])
 
-
-@api(
+forward(
     "POST",
     "/hours/entries/<entry_id>/reject",
+    "reject_entry",
     summary="Reject a pending entry with a reason",
-    tag=TAG,
     body=RejectIn,
     response=EntryOut,
     roles=DECIDERS,
 )
-def reject_entry(call: Call) -> dict:
-    return call.rpc("hours").reject_entry(call.path["entry_id"], call.body)
 
-
-@api(
+forward(
     "POST",
     "/hours/entries/<entry_id>/corrections",
+    "request_correction",
     summary="Ask for a correction of a verified entry",
-    tag=TAG,
     body=CorrectionIn,
     response=EntryOut,
     status=201,
     roles=CORRECTION_REQUESTERS,
 )
-def request_correction(call: Call) -> dict:
-    return call.rpc("hours").request_correction(call.path["entry_id"], call.body)
 
-
-@api(
+forward(
     "POST",
     "/hours/corrections/<correction_id>/approve",
+    "approve_correction",
     summary="Approve a correction",
-    tag=TAG,
     response=EntryOut,
     roles=DECIDERS,
 )
-def approve_correction(call: Call) -> dict:
-    return call.rpc("hours").approve_correction(call.path["correction_id"])
 
-
-@api(
+forward(
     "POST",
     "/hours/corrections/<correction_id>/reject",
+    "reject_correction",
     summary="Reject a correction with a reason",
-    tag=TAG,
     body=RejectIn,
     response=EntryOut,
     roles=DECIDERS,
 )
-def reject_correction(call: Call) -> dict:
-    return call.rpc("hours").reject_correction(call.path["correction_id"], call.body)
 
-
-@api(
+forward(
     "GET",
     "/hours/volunteers/<volunteer_id>/totals",
+    "volunteer_total",
     summary="A volunteer's verified hours and star level",
-    tag=TAG,
     query=PeriodQuery,
     response=VolunteerTotalOut,
     roles=READERS,
 )
-def volunteer_total(call: Call) -> dict:
-    return call.rpc("hours").volunteer_total(call.path["volunteer_id"], call.query)
 
-
-@api(
+forward(
     "GET",
     "/hours/volunteers/<volunteer_id>/selection",
+    "get_selection",
     summary="Whether a volunteer is selected (needed for 5 stars)",
-    tag=TAG,
     response=SelectionOut,
     roles=SELECTION_SETTERS,
 )
-def get_selection(call: Call) -> dict:
-    return call.rpc("hours").get_selection(call.path["volunteer_id"])
 
-
-@api(
+forward(
     "PUT",
     "/hours/volunteers/<volunteer_id>/selection",
+    "set_selection",
     summary="Select a volunteer (needed for 5 stars)",
-    tag=TAG,
     body=SelectionIn,
     response=VolunteerTotalOut,
     roles=SELECTION_SETTERS,
     tagged=SelectionOut().dump,  # the ETag is the selection's: the answer also carries the totals
 )
-def set_selection(call: Call) -> dict:
-    return call.rpc("hours").set_selection(call.path["volunteer_id"], call.body, if_match=call.if_match)
 
 
 @api(
@@ -215,57 +179,46 @@ def volunteer_record(call: Call) -> dict | Response:
     return call.rpc("hours").volunteer_record(call.path["volunteer_id"])
 
 
-@api(
+forward(
     "GET",
     "/hours/leaderboard",
+    "leaderboard",
     summary="Verified hours ranked by volunteer, team, community or organisation",
-    tag=TAG,
     query=LeaderboardQuery,
     response=LeaderboardOut,
     roles=None,
 )
-def leaderboard(call: Call) -> dict:
-    return call.rpc("hours").leaderboard(call.query)
 
-
-@api(
+forward(
     "POST",
     "/hours/certificates",
+    "issue_certificate",
     summary="Issue a volunteer service record certificate",
-    tag=TAG,
     body=CertificateIn,
     response=CertificateOut,
     status=201,
     roles=DECIDERS,
 )
-def issue_certificate(call: Call) -> dict:
-    return call.rpc("hours").issue_certificate(call.body)
 
-
-@api(
+forward(
     "GET",
     "/hours/certificates/verify",
+    "verify_certificate",
     summary="Check that a certificate number is genuine and unaltered",
-    tag=TAG,
     query=CertificateCheckQuery,
     response=CertificateCheckOut,
     roles=None,
     public=True,
 )
-def verify_certificate(call: Call) -> dict:
-    return call.rpc("hours").verify_certificate(call.query)
 
-
-@api(
+forward(
     "GET",
     "/hours/certificates/<certificate_id>",
+    "get_certificate",
     summary="Get a certificate",
-    tag=TAG,
     response=CertificateOut,
     roles=READERS,
 )
-def get_certificate(call: Call) -> dict:
-    return call.rpc("hours").get_certificate(call.path["certificate_id"])
 
 
 @api(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.gateway.routing import Call, api
+from services.gateway.routing import Call, api, forwarding
 from services.registry.permissions import (
     PLACE_EDITORS,
     READERS,
@@ -50,9 +50,12 @@ class MemberList(Schema):
     items = fields.List(fields.Nested(MemberOut), required=True)
 
 
-@api(
+forward = forwarding("registry", "teams")
+
+forward(
     "POST",
     "/places",
+    "create_place",
     summary="Create a place",
     tag="places",
     body=PlaceIn,
@@ -60,25 +63,24 @@ class MemberList(Schema):
     status=201,
     roles=PLACE_EDITORS,
 )
-def create_place(call: Call) -> dict:
-    return call.rpc("registry").create_place(call.body)
 
-
-@api(
-    "GET", "/places", summary="List places", tag="places", query=PlaceQuery, response=page_schema(PlaceOut), roles=None
+forward(
+    "GET",
+    "/places",
+    "list_places",
+    summary="List places",
+    tag="places",
+    query=PlaceQuery,
+    response=page_schema(PlaceOut),
+    roles=None,
 )
-def list_places(call: Call) -> dict:
-    return call.rpc("registry").list_places(call.query)
 
+forward("GET", "/places/<place_id>", "get_place", summary="Get a place", tag="places", response=PlaceOut, roles=None)
 
-@api("GET", "/places/<place_id>", summary="Get a place", tag="places", response=PlaceOut, roles=None)
-def get_place(call: Call) -> dict:
-    return call.rpc("registry").get_place(call.path["place_id"])
-
-
-@api(
+forward(
     "POST",
     "/organisations",
+    "create_organisation",
     summary="Register an organisation",
     tag="organisations",
     body=OrganisationIn,
@@ -86,83 +88,63 @@ def get_place(call: Call) -> dict:
     status=201,
     roles=PLACE_EDITORS,
 )
-def create_organisation(call: Call) -> dict:
-    return call.rpc("registry").create_organisation(call.body)
 
-
-@api(
+forward(
     "GET",
     "/organisations",
+    "list_organisations",
     summary="List organisations",
     tag="organisations",
     query=OrganisationQuery,
     response=page_schema(OrganisationOut),
     roles=None,
 )
-def list_organisations(call: Call) -> dict:
-    return call.rpc("registry").list_organisations(call.query)
 
-
-@api(
+forward(
     "GET",
     "/organisations/<organisation_id>",
+    "get_organisation",
     summary="Get an organisation",
     tag="organisations",
     response=OrganisationOut,
     roles=None,
 )
-def get_organisation(call: Call) -> dict:
-    return call.rpc("registry").get_organisation(call.path["organisation_id"])
 
-
-@api(
+forward(
     "POST",
     "/teams",
+    "create_team",
     summary="Create a volunteer team",
-    tag="teams",
     body=TeamIn,
     response=TeamOut,
     status=201,
     roles=ROUTE_MANAGERS,
 )
-def create_team(call: Call) -> dict:
-    return call.rpc("registry").create_team(call.body)
 
+forward("GET", "/teams", "list_teams", summary="List teams", query=TeamQuery, response=page_schema(TeamOut), roles=None)
 
-@api("GET", "/teams", summary="List teams", tag="teams", query=TeamQuery, response=page_schema(TeamOut), roles=None)
-def list_teams(call: Call) -> dict:
-    return call.rpc("registry").list_teams(call.query)
+forward("GET", "/teams/<team_id>", "get_team", summary="Get a team", response=TeamOut, roles=None)
 
-
-@api("GET", "/teams/<team_id>", summary="Get a team", tag="teams", response=TeamOut, roles=None)
-def get_team(call: Call) -> dict:
-    return call.rpc("registry").get_team(call.path["team_id"])
-
-
-@api(
+forward(
     "GET",
     "/teams/<team_id>/members",
+    "team_members",
     summary="List a team's members",
-    tag="teams",
     response=MemberList,
     roles=VOLUNTEER_READERS,
+    items=True,
 )
-def team_members(call: Call) -> dict:
-    return {"items": call.rpc("registry").team_members(call.path["team_id"])}
 
-
-@api(
+forward(
     "POST",
     "/teams/<team_id>/members",
+    "add_member",
     summary="Add a volunteer to a team",
-    tag="teams",
     body=MembershipIn,
     response=MembershipOut,
     status=201,
     roles=ROUTE_MEMBER_EDITORS,
 )
-def add_member(call: Call) -> dict:
-    return call.rpc("registry").add_member(call.path["team_id"], call.body)
 
 
 @api(
@@ -177,9 +159,10 @@ def remove_member(call: Call) -> None:
     call.rpc("registry").remove_member(call.path["team_id"], call.path["volunteer_id"])
 
 
-@api(
+forward(
     "POST",
     "/volunteers",
+    "register_volunteer",
     summary="Register a volunteer",
     tag="volunteers",
     body=VolunteerIn,
@@ -187,46 +170,38 @@ def remove_member(call: Call) -> None:
     status=201,
     roles=ROUTE_MANAGERS,
 )
-def register_volunteer(call: Call) -> dict:
-    return call.rpc("registry").register_volunteer(call.body)
 
-
-@api(
+forward(
     "GET",
     "/volunteers",
+    "list_volunteers",
     summary="List volunteers",
     tag="volunteers",
     query=VolunteerQuery,
     response=page_schema(VolunteerOut),
     roles=READERS,
 )
-def list_volunteers(call: Call) -> dict:
-    return call.rpc("registry").list_volunteers(call.query)
 
-
-@api(
+forward(
     "GET",
     "/volunteers/<volunteer_id>",
+    "get_volunteer",
     summary="Get a volunteer",
     tag="volunteers",
     response=VolunteerOut,
     roles=VOLUNTEER_READERS,
 )
-def get_volunteer(call: Call) -> dict:
-    return call.rpc("registry").get_volunteer(call.path["volunteer_id"])
 
-
-@api(
+forward(
     "PATCH",
     "/volunteers/<volunteer_id>",
+    "update_volunteer",
     summary="Update a volunteer",
     tag="volunteers",
     body=VolunteerPatch,
     response=VolunteerOut,
     roles=ROUTE_MANAGERS,
 )
-def update_volunteer(call: Call) -> dict:
-    return call.rpc("registry").update_volunteer(call.path["volunteer_id"], call.body, if_match=call.if_match)
 
 
 @api(
@@ -242,9 +217,10 @@ def import_volunteers(call: Call) -> dict:
     return call.rpc("registry").import_volunteers(call.body["rows"])
 
 
-@api(
+forward(
     "POST",
     "/units",
+    "form_unit",
     summary="Form a 1+1+1+N service unit",
     tag="units",
     body=UnitIn,
@@ -252,23 +228,16 @@ def import_volunteers(call: Call) -> dict:
     status=201,
     roles=ROUTE_MANAGERS,
 )
-def form_unit(call: Call) -> dict:
-    return call.rpc("registry").form_unit(call.body)
 
-
-@api(
+forward(
     "GET",
     "/units",
+    "list_units",
     summary="List service units",
     tag="units",
     query=UnitQuery,
     response=page_schema(UnitOut),
     roles=None,
 )
-def list_units(call: Call) -> dict:
-    return call.rpc("registry").list_units(call.query)
 
-
-@api("GET", "/units/<unit_id>", summary="Get a service unit", tag="units", response=UnitOut, roles=None)
-def get_unit(call: Call) -> dict:
-    return call.rpc("registry").get_unit(call.path["unit_id"])
+forward("GET", "/units/<unit_id>", "get_unit", summary="Get a service unit", tag="units", response=UnitOut, roles=None)

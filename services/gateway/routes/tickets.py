@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema
 
-from services.gateway.routing import Call, api
+from services.gateway.routing import forwarding
 from services.tickets.permissions import (
     CANCELLERS,
     CATEGORY_EDITORS,
@@ -33,142 +33,114 @@ from services.tickets.schemas import (
 )
 from yilin.paging import page_schema
 
+forward = forwarding("tickets", "tickets")
 
-@api(
+forward(
     "POST",
     "/ticket-categories",
+    "create_category",
     summary="Create a ticket category",
-    tag="tickets",
     body=CategoryIn,
     response=CategoryOut,
     status=201,
     roles=CATEGORY_EDITORS,
 )
-def create_category(call: Call) -> dict:
-    return call.rpc("tickets").create_category(call.body)
 
-
-@api(
+forward(
     "GET",
     "/ticket-categories",
+    "list_categories",
     summary="List ticket categories",
-    tag="tickets",
     query=CategoryQuery,
     response=page_schema(CategoryOut),
     roles=None,
 )
-def list_categories(call: Call) -> dict:
-    return call.rpc("tickets").list_categories(call.query)
 
-
-@api(
+forward(
     "GET",
     "/ticket-categories/<category_id>",
+    "get_category",
     summary="Get a ticket category",
-    tag="tickets",
     response=CategoryOut,
     roles=None,
 )
-def get_category(call: Call) -> dict:
-    return call.rpc("tickets").get_category(call.path["category_id"])
 
-
-@api(
+forward(
     "PATCH",
     "/ticket-categories/<category_id>",
+    "update_category",
     summary="Update a ticket category",
-    tag="tickets",
     body=CategoryPatch,
     response=CategoryOut,
     roles=CATEGORY_EDITORS,
 )
-def update_category(call: Call) -> dict:
-    return call.rpc("tickets").update_category(call.path["category_id"], call.body, if_match=call.if_match)
 
-
-@api(
+forward(
     "POST",
     "/tickets",
+    "open_ticket",
     summary="Open a ticket",
-    tag="tickets",
     body=TicketIn,
     response=TicketOut,
     status=201,
     roles=READERS,
 )
-def open_ticket(call: Call) -> dict:
-    return call.rpc("tickets").open_ticket(call.body)
 
-
-@api(
+forward(
     "GET",
     "/tickets",
+    "list_tickets",
     summary="List tickets",
-    tag="tickets",
     query=TicketQuery,
     response=page_schema(TicketOut),
     roles=READERS,
 )
-def list_tickets(call: Call) -> dict:
-    return call.rpc("tickets").list_tickets(call.query)
 
-
-@api(
+forward(
     "GET",
     "/tickets/report",
+    "report",
     summary="Ticket report by community, category and month",
-    tag="tickets",
     query=ReportQuery,
     response=ReportOut,
     roles=REPORT_READERS,
+    items=True,
 )
-def report(call: Call) -> dict:
-    return {"items": call.rpc("tickets").report(call.query)}
 
+forward("GET", "/tickets/<ticket_id>", "get_ticket", summary="Get a ticket", response=TicketOut, roles=READERS)
 
-@api("GET", "/tickets/<ticket_id>", summary="Get a ticket", tag="tickets", response=TicketOut, roles=READERS)
-def get_ticket(call: Call) -> dict:
-    return call.rpc("tickets").get_ticket(call.path["ticket_id"])
-
-
-@api(
+forward(
     "GET",
     "/tickets/<ticket_id>/history",
+    "ticket_history",
     summary="A ticket's transitions",
-    tag="tickets",
     response=HistoryOut,
     roles=READERS,
+    items=True,
 )
-def ticket_history(call: Call) -> dict:
-    return {"items": call.rpc("tickets").ticket_history(call.path["ticket_id"])}
 
-
-@api(
+forward(
     "GET",
     "/tickets/<ticket_id>/suggestions",
+    "suggest_teams",
     summary="Suggest teams for a ticket",
-    tag="tickets",
     response=SuggestionsOut,
     roles=DISPATCHERS,
 )
-def suggest_teams(call: Call) -> dict:
-    return call.rpc("tickets").suggest_teams(call.path["ticket_id"])
 
 
 def _transition(action: str, body: type[Schema], summary: str, roles: tuple[str, ...]) -> None:
-    def handler(call: Call) -> dict:
-        return getattr(call.rpc("tickets"), action)(call.path["ticket_id"], call.body)
-
-    handler.__name__ = f"{action}_ticket"
-    api(
+    """A transition of one ticket: ``POST /tickets/<ticket_id>/<action>``."""
+    forward(
         "POST",
         f"/tickets/<ticket_id>/{action}",
+        action,
         summary=summary,
-        tag="tickets",
+        name=f"{action}_ticket",
         body=body,
         response=TicketOut,
         roles=roles,
-    )(handler)
+    )
 
 
 _transition("assign", AssignIn, "Assign a team and volunteers", DISPATCHERS)

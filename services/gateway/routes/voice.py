@@ -9,7 +9,7 @@ from marshmallow import Schema, fields
 from services.fund.permissions import REQUESTERS
 from services.fund.schemas import DisbursementIn, DisbursementOut
 from services.gateway.indicators import IndicatorsOut, gather
-from services.gateway.routing import Call, api
+from services.gateway.routing import Call, api, forwarding
 from services.indicators import PeriodQuery
 from services.tickets.permissions import (
     CASE_READERS,
@@ -54,96 +54,80 @@ class SuggestionFundOut(Schema):
     disbursement = fields.Nested(DisbursementOut, required=True)
 
 
+forward = forwarding("tickets", "voice")
+
+
 # -- suggestions --------------------------------------------------------------------
-@api(
+forward(
     "POST",
     "/suggestions",
+    "collect_suggestion",
     summary="Collect a suggestion (door to door, or a resident's own online)",
-    tag="voice",
     body=SuggestionIn,
     response=SuggestionOut,
     status=201,
     roles=SUGGESTION_COLLECTORS,
 )
-def collect_suggestion(call: Call) -> dict:
-    return call.rpc("tickets").collect_suggestion(call.body)
 
-
-@api(
+forward(
     "GET",
     "/suggestions",
+    "list_suggestions",
     summary="List suggestions",
-    tag="voice",
     query=SuggestionQuery,
     response=page_schema(SuggestionOut),
     roles=SUGGESTION_READERS,
 )
-def list_suggestions(call: Call) -> dict:
-    return call.rpc("tickets").list_suggestions(call.query)
 
-
-@api(
+forward(
     "GET",
     "/suggestions/report",
+    "suggestion_report",
     summary="Suggestions by community, topic and month",
-    tag="voice",
     query=VoiceReportQuery,
     response=SuggestionReportOut,
     roles=VOICE_REPORT_READERS,
+    items=True,
 )
-def suggestion_report(call: Call) -> dict:
-    return {"items": call.rpc("tickets").suggestion_report(call.query)}
 
-
-@api(
+forward(
     "GET",
     "/suggestions/<suggestion_id>",
+    "get_suggestion",
     summary="Get a suggestion with its residents and what it turned into",
-    tag="voice",
     response=SuggestionOut,
     roles=SUGGESTION_READERS,
 )
-def get_suggestion(call: Call) -> dict:
-    return call.rpc("tickets").get_suggestion(call.path["suggestion_id"])
 
-
-@api(
+forward(
     "POST",
     "/suggestions/<suggestion_id>/merge",
+    "merge_suggestion",
     summary="Merge a repeated suggestion into an earlier one",
-    tag="voice",
     body=MergeIn,
     response=SuggestionOut,
     roles=SUGGESTION_HANDLERS,
 )
-def merge_suggestion(call: Call) -> dict:
-    return call.rpc("tickets").merge_suggestion(call.path["suggestion_id"], call.body)
 
-
-@api(
+forward(
     "POST",
     "/suggestions/<suggestion_id>/answer",
+    "answer_suggestion",
     summary="Answer the residents who raised a suggestion",
-    tag="voice",
     body=AnswerIn,
     response=SuggestionOut,
     roles=SUGGESTION_HANDLERS,
 )
-def answer_suggestion(call: Call) -> dict:
-    return call.rpc("tickets").answer_suggestion(call.path["suggestion_id"], call.body)
 
-
-@api(
+forward(
     "POST",
     "/suggestions/<suggestion_id>/links",
+    "link_suggestion",
     summary="Record the ticket, fund request or activity a suggestion turned into",
-    tag="voice",
     body=LinkIn,
     response=SuggestionOut,
     roles=SUGGESTION_HANDLERS,
 )
-def link_suggestion(call: Call) -> dict:
-    return call.rpc("tickets").link_suggestion(call.path["suggestion_id"], call.body)
 
 
 @api(
@@ -171,83 +155,69 @@ def fund_request(call: Call) -> dict:
 
 
 # -- mediation cases ----------------------------------------------------------------
-@api(
+forward(
     "POST",
     "/mediation-cases",
+    "open_case",
     summary="Open a dispute mediation case",
-    tag="voice",
     body=CaseIn,
     response=CaseOut,
     status=201,
     roles=MEDIATORS,
 )
-def open_case(call: Call) -> dict:
-    return call.rpc("tickets").open_case(call.body)
 
-
-@api(
+forward(
     "GET",
     "/mediation-cases/report",
+    "dispute_report",
     summary="Disputes handled, outcomes and satisfaction by street and month",
-    tag="voice",
     query=DisputeReportQuery,
     response=DisputeReportOut,
     roles=VOICE_REPORT_READERS,
+    items=True,
 )
-def dispute_report(call: Call) -> dict:
-    return {"items": call.rpc("tickets").dispute_report(call.query)}
 
-
-@api(
+forward(
     "GET",
     "/mediation-cases/<case_id>",
+    "get_case",
     summary="Get a mediation case",
-    tag="voice",
     response=CaseOut,
     roles=CASE_READERS,
 )
-def get_case(call: Call) -> dict:
-    return call.rpc("tickets").get_case(call.path["case_id"])
 
-
-@api(
+forward(
     "POST",
     "/mediation-cases/<case_id>/sessions",
+    "add_case_session",
     summary="Record a mediation session",
-    tag="voice",
     body=SessionIn,
     response=CaseOut,
     roles=MEDIATORS,
 )
-def add_case_session(call: Call) -> dict:
-    return call.rpc("tickets").add_case_session(call.path["case_id"], call.body)
 
-
-@api(
+forward(
     "POST",
     "/mediation-cases/<case_id>/close",
+    "close_case",
     summary="Close a mediation case with its outcome and the parties' satisfaction",
-    tag="voice",
     body=CloseIn,
     response=CaseOut,
     roles=MEDIATORS,
 )
-def close_case(call: Call) -> dict:
-    return call.rpc("tickets").close_case(call.path["case_id"], call.body)
 
 
 # -- reports ------------------------------------------------------------------------
-@api(
+forward(
     "GET",
     "/tickets/report/beneficiary-groups",
+    "beneficiary_report",
     summary="Services and reach by beneficiary group and month",
-    tag="voice",
     query=VoiceReportQuery,
     response=GroupReportOut,
     roles=VOICE_REPORT_READERS,
+    items=True,
 )
-def beneficiary_report(call: Call) -> dict:
-    return {"items": call.rpc("tickets").beneficiary_report(call.query)}
 
 
 @api(
