@@ -11,8 +11,8 @@ from services.activities import permissions as activities
 from services.fund import permissions as fund
 from services.hours import permissions as hours
 from services.registry import permissions as registry
+from services.roles import AUDIT_READERS
 from services.tickets import permissions as tickets
-from yilin import audit
 
 ANY = "any authenticated caller"
 PUBLIC = "public"
@@ -41,7 +41,7 @@ MATRIX: dict[tuple[str, str], Allowed] = {
     ("POST", "/activities/{activity_id}/no-shows"): activities.PUBLISHERS,
     ("POST", "/activities/{activity_id}/close"): activities.PUBLISHERS,
     ("POST", "/commendations"): activities.COMMENDERS,
-    ("GET", "/audit"): audit.AUDIT_READERS,
+    ("GET", "/audit"): AUDIT_READERS,
     ("POST", "/places"): registry.PLACE_EDITORS,
     ("GET", "/places"): ANY,
     ("GET", "/places/{place_id}"): ANY,

@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from services.gateway.routing import API_PREFIX
-from tests.fund.test_fund_api import YEAR, register
-from tests.fund.test_fund_api import seed as fund_seed
+from tests.fund.seeding import YEAR, register
+from tests.fund.seeding import seed as fund_seed
 from tests.harness import wait_until
 from tests.security.credentials import bearer
 from tests.security.district import seed
