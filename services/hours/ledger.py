@@ -1,5 +1,5 @@
-"""The hour ledger's operations: recording, verification, rejection, corrections and
-star levels. Each loads through the store, asks the rules, writes through the store and
+"""The hour ledger's operations: recording, verification, rejection and star levels
+(corrections in :mod:`services.hours.corrections`). Each loads through the store, asks the rules, writes through the store and
 emits its events; the rules hold every decision, the store every statement. The totals
 change in the same transaction as the entries, under the volunteer's row lock."""
 
@@ -125,7 +125,9 @@ def emit_rejected(uow: UnitOfWork, entry: Entry, previous: str, total: Volunteer
     )
 
 
-def _authorise_decision(caller: Identity, entry: Entry, store: LedgerStore | None = None) -> None:
+def authorise_decision(caller: Identity, entry: Entry, store: LedgerStore | None = None) -> None:
+    """Refuse a caller who may not verify or reject ``entry`` (:func:`rules.decision_problem`
+    decides), told whether they are on the ticket or in the activity its time comes from."""
     on_the_ticket = store is not None and entry.source == "ticket" and store.on_ticket(entry.source_id, caller.subject)
     in_the_activity = (
         store is not None and entry.source == ATTENDANCE and store.in_activity(entry.source_id, caller.subject)
@@ -218,7 +220,7 @@ def get_sheet(session: Session, sheet_id: Any) -> SheetView:
 def verify_entry(uow: UnitOfWork, caller: Identity, entry_id: Any, star_minutes: Sequence[int]) -> EntryView:
     store = LedgerStore(uow.session)
     entry = store.entry_for_update(entry_id)
-    _authorise_decision(caller, entry, store)
+    authorise_decision(caller, entry, store)
     _require_pending(entry)
     verify(uow, store, entry, store.lock_total(entry.volunteer_id), caller.subject, star_minutes)
     return entry_view(entry)
@@ -232,7 +234,7 @@ def verify_sheet(uow: UnitOfWork, caller: Identity, sheet_id: Any, star_minutes:
     if not entries:
         raise Conflict("the sheet has no pending entries", {"sheet_id": ["nothing left to verify"]})
     for entry in entries:
-        _authorise_decision(caller, entry)
+        authorise_decision(caller, entry)
     totals = store.lock_totals([e.volunteer_id for e in entries])
     for entry in entries:
         verify(uow, store, entry, totals[entry.volunteer_id], caller.subject, star_minutes)
@@ -242,122 +244,13 @@ def verify_sheet(uow: UnitOfWork, caller: Identity, sheet_id: Any, star_minutes:
 def reject_entry(uow: UnitOfWork, caller: Identity, entry_id: Any, data: dict[str, Any]) -> EntryView:
     store = LedgerStore(uow.session)
     entry = store.entry_for_update(entry_id)
-    _authorise_decision(caller, entry)
+    authorise_decision(caller, entry)
     _require_pending(entry)
     total = store.lock_total(entry.volunteer_id)
     previous = entry.status
     move(store, entry, total, "rejected", caller.subject, data["reason_code"], data["reason"])
     emit_rejected(uow, entry, previous, total)
     return entry_view(entry)
-
-
-# -- corrections ------------------------------------------------------------------------------
-def request_correction(uow: UnitOfWork, caller: Identity, entry_id: Any, data: dict[str, Any]) -> EntryView:
-    """A new entry, in status ``requested``, that would replace a verified entry."""
-    store = LedgerStore(uow.session)
-    original = store.entry_for_update(entry_id)
-    if caller.subject != original.volunteer_id and not rules.acts_for(caller, original.organisation_id, SYSTEM_ROLES):
-        raise Forbidden(
-            "only the volunteer or the recording organisation may ask for a correction",
-            {"entry_id": ["not your entry"]},
-        )
-    if original.status != "verified":
-        raise Conflict(
-            f"only verified entries are corrected; this one is {original.status}",
-            {"entry_id": [f"is {original.status}"]},
-        )
-    open_request = store.open_correction(original.id)
-    if open_request is not None:
-        raise Conflict(
-            "a correction of this entry is already waiting for a decision",
-            {"entry_id": [f"correction {open_request} is pending"]},
-        )
-    start = rules.clock_minutes(data["start_time"]) if data.get("start_time") else None
-    end = rules.clock_minutes(data["end_time"]) if data.get("end_time") else None
-    minutes = rules.line_minutes(data.get("minutes"), start, end)
-    correction = add(
-        store,
-        None,
-        caller.subject,
-        volunteer_id=original.volunteer_id,
-        source="correction",
-        source_id=original.id,
-        corrects_id=original.id,
-        organisation_id=original.organisation_id,
-        team_id=original.team_id,
-        community_id=original.community_id,
-        served_on=original.served_on,
-        start_minute=start,
-        end_minute=end,
-        minutes=minutes,
-        content=original.content,
-        status="requested",
-        reason=data["reason"],
-    )
-    uow.emit(
-        "hours.correction_requested",
-        {
-            "entry_id": correction.id,
-            "volunteer_id": correction.volunteer_id,
-            "minutes": minutes,
-            "corrects_entry_id": original.id,
-        },
-    )
-    return entry_view(correction)
-
-
-def _correction(store: LedgerStore, caller: Identity, correction_id: Any) -> Entry:
-    correction = store.entry_for_update(correction_id, "correction_id")
-    if correction.corrects_id is None:
-        raise NotFound("not a correction", {"correction_id": ["is not a correction request"]})
-    _authorise_decision(caller, correction)
-    if correction.status != "requested":
-        raise Conflict(f"the correction is already {correction.status}", {"correction_id": [f"is {correction.status}"]})
-    return correction
-
-
-def approve_correction(uow: UnitOfWork, caller: Identity, correction_id: Any, star_minutes: Sequence[int]) -> EntryView:
-    store = LedgerStore(uow.session)
-    correction = _correction(store, caller, correction_id)
-    total = store.lock_total(correction.volunteer_id)
-    original = store.entry_for_update(correction.corrects_id)
-    if original.status != "verified":
-        raise Conflict(f"the corrected entry is now {original.status}", {"correction_id": ["entry no longer verified"]})
-    problem = rules.day_problem(
-        store.day(correction.volunteer_id, correction.served_on),
-        correction.served_on,
-        correction.minutes,
-        correction.start_minute,
-        correction.end_minute,
-        exclude=[original.id],
-    )
-    if problem:
-        raise Conflict(problem[1], {problem[0]: [problem[1]]})
-    move(store, original, total, "corrected", caller.subject)
-    move(store, correction, total, "verified", caller.subject)
-    uow.emit(
-        "hours.corrected",
-        {
-            "entry_id": correction.id,
-            "volunteer_id": correction.volunteer_id,
-            "minutes": correction.minutes,
-            "corrects_entry_id": original.id,
-            "previous_minutes": original.minutes,
-            "delta_minutes": correction.minutes - original.minutes,
-            "verified_minutes": total.verified_minutes,
-        },
-    )
-    restar(uow, store, total, star_minutes)
-    return entry_view(correction)
-
-
-def reject_correction(uow: UnitOfWork, caller: Identity, correction_id: Any, data: dict[str, Any]) -> EntryView:
-    store = LedgerStore(uow.session)
-    correction = _correction(store, caller, correction_id)
-    total = store.lock_total(correction.volunteer_id)
-    move(store, correction, total, "rejected", caller.subject, data["reason_code"], data["reason"])
-    emit_rejected(uow, correction, "requested", total)
-    return entry_view(correction)
 
 
 # -- selection (5★) -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from services.hours import (
     business_metrics,
     certificates,
     consumed,
+    corrections,
     credits,
     ledger,
     projection,
@@ -157,12 +158,14 @@ class HoursService(AuditLogRpc):
     def request_correction(self, entry_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(CorrectionIn(), payload)
         with self.db.transaction() as uow:
-            return ENTRY.dump(ledger.request_correction(uow, self.caller, entry_id, data))
+            return ENTRY.dump(corrections.request_correction(uow, self.caller, entry_id, data))
 
     @write_rpc
     def approve_correction(self, correction_id: str) -> dict[str, Any]:
         with self.db.transaction() as uow:
-            result = ENTRY.dump(ledger.approve_correction(uow, self.caller, correction_id, self.settings.star_minutes))
+            result = ENTRY.dump(
+                corrections.approve_correction(uow, self.caller, correction_id, self.settings.star_minutes)
+            )
         observe(uow.events)
         return result
 
@@ -170,7 +173,7 @@ class HoursService(AuditLogRpc):
     def reject_correction(self, correction_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(RejectIn(), payload)
         with self.db.transaction() as uow:
-            return ENTRY.dump(ledger.reject_correction(uow, self.caller, correction_id, data))
+            return ENTRY.dump(corrections.reject_correction(uow, self.caller, correction_id, data))
 
     # totals, leaderboards, star levels
     @rpc

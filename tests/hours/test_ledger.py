@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, text
 
-from services.hours import credits, ledger, projection, standings
+from services.hours import corrections, credits, ledger, projection, standings
 from services.hours.models import Entry, EntryTransition, VolunteerTotal
 from services.hours.schemas import SheetIn
 from tests.hours.support import Ledger
@@ -213,9 +213,9 @@ def test_corrections_are_new_entries_and_can_take_a_star_away(world: dict[str, A
     original = created["entries"][0]["id"]
     assert total(world, v0)["star_level"] == 1
     with pytest.raises(Forbidden), book.transaction() as uow:  # someone else's entry
-        ledger.request_correction(uow, Identity(v1, "volunteer"), original, {"minutes": 50, "reason": "x"})
+        corrections.request_correction(uow, Identity(v1, "volunteer"), original, {"minutes": 50, "reason": "x"})
     with book.transaction() as uow:
-        correction = ledger.request_correction(
+        correction = corrections.request_correction(
             uow,
             Identity(v0, "volunteer"),
             original,
@@ -224,14 +224,14 @@ def test_corrections_are_new_entries_and_can_take_a_star_away(world: dict[str, A
     assert correction["status"] == "requested" and correction["corrects_id"] == original
     assert correction["minutes"] == 50
     with pytest.raises(Conflict), book.transaction() as uow:  # one open request at a time
-        ledger.request_correction(uow, Identity(v0, "volunteer"), original, {"minutes": 40, "reason": "x"})
+        corrections.request_correction(uow, Identity(v0, "volunteer"), original, {"minutes": 40, "reason": "x"})
     with pytest.raises(Forbidden), book.transaction() as uow:  # not by the volunteer
-        ledger.approve_correction(uow, Identity(v0, "verifier", world["org"]), correction["id"], STARS)
+        corrections.approve_correction(uow, Identity(v0, "verifier", world["org"]), correction["id"], STARS)
     with book.transaction() as uow:
-        approved = ledger.approve_correction(uow, world["verifier"], correction["id"], STARS)
+        approved = corrections.approve_correction(uow, world["verifier"], correction["id"], STARS)
     assert approved["status"] == "verified"
     with pytest.raises(Conflict), book.transaction() as uow:
-        ledger.approve_correction(uow, world["verifier"], correction["id"], STARS)
+        corrections.approve_correction(uow, world["verifier"], correction["id"], STARS)
     with book.read() as session:
         assert session.get(Entry, original).status == "corrected" and session.get(Entry, original).minutes == 70
     assert total(world, v0)["verified_minutes"] == 50 and total(world, v0)["star_level"] == 0
@@ -253,17 +253,17 @@ def test_corrections_are_new_entries_and_can_take_a_star_away(world: dict[str, A
     # a correction that would overlap other credited time is refused at approval
     other = submit(world, [{"volunteer_id": v1, "start_time": "11:00", "end_time": "12:00"}])
     with book.transaction() as uow:
-        bad = ledger.request_correction(
+        bad = corrections.request_correction(
             uow,
             world["verifier"],
             created["entries"][1]["id"],
             {"start_time": "10:00", "end_time": "11:30", "reason": "stayed longer"},
         )
     with pytest.raises(Conflict) as caught, book.transaction() as uow:
-        ledger.approve_correction(uow, world["verifier"], bad["id"], STARS)
+        corrections.approve_correction(uow, world["verifier"], bad["id"], STARS)
     assert "start_time" in caught.value.fields
     with book.transaction() as uow:
-        ledger.reject_correction(uow, world["verifier"], bad["id"], {"reason": "overlaps", "reason_code": "other"})
+        corrections.reject_correction(uow, world["verifier"], bad["id"], {"reason": "overlaps", "reason_code": "other"})
     assert total(world, v1)["verified_minutes"] == 60 and total(world, v1)["pending_minutes"] == 60
     assert other["entries"][0]["status"] == "pending"
 
