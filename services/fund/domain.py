@@ -1,6 +1,8 @@
-"""The fund's rules, as plain functions over a unit of work. Inputs arrive validated by
-:mod:`services.fund.schemas` (amounts already integer fen); ``caller`` is the identity
-object-level rules are checked against (:mod:`services.fund.access`)."""
+"""The fund's operations on enterprises and profit reports, over a unit of work: each
+loads through :class:`~services.fund.store.FundStore`, asks the rules, writes through
+the store and emits its events. Inputs arrive validated by :mod:`services.fund.schemas`
+(amounts already integer fen); ``caller`` is the identity object-level rules are checked
+against (:mod:`services.fund.access`)."""
 
 from __future__ import annotations
 

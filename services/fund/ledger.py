@@ -1,7 +1,8 @@
 """The double-entry fund ledger. Every transfer writes one debit and one credit entry of
 the same amount, so debits equal credits at all times; rows are only ever added.
 ``accounts.balance_fen`` (debits − credits) is kept in the same transaction under a row
-lock, which is what stops two payments from overdrawing a pool together."""
+lock, which is what stops two payments from overdrawing a pool together. The statements
+are :class:`~services.fund.store.FundStore`'s; the rules of a posting are here."""
 
 from __future__ import annotations
 
