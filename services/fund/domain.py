@@ -1,23 +1,23 @@
-"""The fund's rules, as plain functions over a unit of work. Inputs arrive validated by
-:mod:`services.fund.schemas` (amounts already integer fen); ``caller`` is the identity
-object-level rules are checked against (:mod:`services.fund.access`)."""
+"""The fund's operations on enterprises and profit reports, over a unit of work: each
+loads through :class:`~services.fund.store.FundStore`, asks the rules, writes through
+the store and emits its events. Inputs arrive validated by :mod:`services.fund.schemas`
+(amounts already integer fen); ``caller`` is the identity object-level rules are checked
+against (:mod:`services.fund.access`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.fund import access, ledger
 from services.fund.idempotency import body_hash, remember, replay
-from services.fund.models import Account, Enterprise, ProfitReport
+from services.fund.models import Enterprise, ProfitReport
 from services.fund.rules import as_text, as_utc, contribution_fen
+from services.fund.store import FundStore
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict
 from yilin.identity import Identity
-from yilin.paging import paginate
-from yilin.rows import get_or_404
 
 
 # -- enterprises --------------------------------------------------------------------
@@ -39,15 +39,15 @@ def enterprise_view(e: Enterprise, contributed_fen: int | None = None) -> dict[s
 def register_enterprise(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> dict[str, Any]:
     """Register an enterprise; its community was checked with the registry by the caller."""
     access.register_enterprise(caller)
-    session = uow.session
-    if session.scalar(select(Enterprise.id).where(Enterprise.code == data["code"])) is not None:
+    store = FundStore(uow.session)
+    if store.enterprise_code_taken(data["code"]):
         raise Conflict(f"enterprise code {data['code']} is already taken", {"code": ["already exists"]})
     organisation_id = as_text(data.get("organisation_id"))
-    if organisation_id and session.scalar(select(Enterprise.id).where(Enterprise.organisation_id == organisation_id)):
+    if organisation_id and store.organisation_registered(organisation_id):
         raise Conflict(
             "that organisation is already registered as an enterprise", {"organisation_id": ["already registered"]}
         )
-    e = Enterprise(
+    e = store.add_enterprise(
         code=data["code"],
         name=data["name"],
         community_id=str(data["community_id"]),
@@ -55,8 +55,6 @@ def register_enterprise(uow: UnitOfWork, caller: Identity, data: dict[str, Any])
         organisation_id=organisation_id,
         contribution_rate_bp=data["contribution_rate_bp"],
     )
-    session.add(e)
-    session.flush()
     uow.emit(
         "enterprise.registered",
         {
@@ -71,31 +69,15 @@ def register_enterprise(uow: UnitOfWork, caller: Identity, data: dict[str, Any])
     return enterprise_view(e, 0)
 
 
-def _contributed(session: Session, enterprise_id: str) -> int:
-    return -int(
-        session.scalar(select(Account.balance_fen).where(Account.code == ledger.enterprise_code(enterprise_id))) or 0
-    )
-
-
 def get_enterprise(session: Session, enterprise_id: Any) -> dict[str, Any]:
-    e = get_or_404(session, Enterprise, enterprise_id, "enterprise_id", "enterprise")
-    return enterprise_view(e, _contributed(session, e.id))
+    store = FundStore(session)
+    e = store.enterprise(enterprise_id)
+    # the enterprise's account is credited with what it gives: its balance is minus that
+    return enterprise_view(e, -store.balance(ledger.enterprise_code(e.id)))
 
 
 def list_enterprises(session: Session, query: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(Enterprise)
-    if query.get("community_id"):
-        stmt = stmt.where(Enterprise.community_id == str(query["community_id"]))
-    if query.get("owner_organisation_id"):
-        stmt = stmt.where(Enterprise.owner_organisation_id == str(query["owner_organisation_id"]))
-    return paginate(
-        session,
-        stmt,
-        Enterprise.id,
-        query["limit"],
-        query.get("cursor"),
-        lambda rows: [enterprise_view(e) for e in rows],
-    )
+    return FundStore(session).list_enterprises(query, lambda rows: [enterprise_view(e) for e in rows])
 
 
 # -- profit reports and contributions -----------------------------------------------
@@ -119,17 +101,9 @@ def report_view(r: ProfitReport) -> dict[str, Any]:
     }
 
 
-def _latest(session: Session, enterprise_id: str, fiscal_year: int) -> ProfitReport | None:
-    return session.scalars(
-        select(ProfitReport)
-        .where(ProfitReport.enterprise_id == enterprise_id, ProfitReport.fiscal_year == fiscal_year)
-        .order_by(ProfitReport.version.desc())
-        .limit(1)
-    ).first()
-
-
 def _file(
     uow: UnitOfWork,
+    store: FundStore,
     caller: Identity,
     enterprise: Enterprise,
     data: dict[str, Any],
@@ -137,11 +111,10 @@ def _file(
     previous: ProfitReport | None,
 ) -> ProfitReport:
     """Write one report version and post the difference it makes to the contribution."""
-    session = uow.session
     rate = previous.rate_bp if previous else enterprise.contribution_rate_bp
     owed = contribution_fen(data["net_profit_fen"], rate)
     adjustment = owed - (previous.contribution_fen if previous else 0)
-    report = ProfitReport(
+    report = store.add_report(
         enterprise_id=enterprise.id,
         community_id=enterprise.community_id,
         fiscal_year=previous.fiscal_year if previous else data["fiscal_year"],
@@ -157,8 +130,6 @@ def _file(
         transfer_id=key if adjustment else None,
         reported_by=caller.subject,
     )
-    session.add(report)
-    session.flush()
     uow.emit(
         "profit.reported",
         {
@@ -174,19 +145,18 @@ def _file(
         },
     )
     if adjustment:
-        pool = ledger.pool(session, enterprise.community_id)
-        source = ledger.account(
-            session,
+        pool = ledger.pool(store, enterprise.community_id)
+        source = store.open_account(
             ledger.enterprise_code(enterprise.id),
             "enterprise",
             enterprise.community_id,
             enterprise_id=enterprise.id,
         )
         if adjustment > 0:
-            ledger.post(session, key, "contribution", pool, source, adjustment, enterprise.community_id, report.id)
+            ledger.post(store, key, "contribution", pool, source, adjustment, enterprise.community_id, report.id)
         else:
             ledger.post(
-                session,
+                store,
                 key,
                 "contribution_reversal",
                 source,
@@ -206,7 +176,7 @@ def _file(
                 "fiscal_year": report.fiscal_year,
                 "amount_fen": adjustment,
                 "rate_bp": rate,
-                "pool_balance_fen": ledger.pool_balance(session, enterprise.community_id),
+                "pool_balance_fen": ledger.pool_balance(store, enterprise.community_id),
             },
         )
     return report
@@ -214,67 +184,61 @@ def _file(
 
 def report_profit(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> dict[str, Any]:
     """File the first report of an enterprise's fiscal year and record its contribution."""
-    session = uow.session
+    store = FundStore(uow.session)
     key = str(data["transfer_id"])
     digest = body_hash("report_profit", None, data)
-    if (first := replay(session, key, digest)) is not None:
-        return report_view(session.get(ProfitReport, first["report_id"]))
-    enterprise = get_or_404(session, Enterprise, data["enterprise_id"], "enterprise_id", "enterprise")
+    if (first := replay(store, key, digest)) is not None:
+        return report_view(store.filed_report(first["report_id"]))
+    enterprise = store.enterprise(data["enterprise_id"])
     access.report_profit(caller, enterprise)
-    existing = _latest(session, enterprise.id, data["fiscal_year"])
+    existing = store.latest_report(enterprise.id, data["fiscal_year"])
     if existing is not None:
         raise Conflict(
             f"fiscal year {data['fiscal_year']} is already reported (version {existing.version}); "
             f"file an amendment to report {existing.id} instead",
             {"fiscal_year": ["already reported; amend it"]},
         )
-    report = _file(uow, caller, enterprise, data, key, None)
-    remember(session, key, "report_profit", digest, {"report_id": report.id})
+    report = _file(uow, store, caller, enterprise, data, key, None)
+    remember(store, key, "report_profit", digest, {"report_id": report.id})
     return report_view(report)
 
 
 def amend_profit(uow: UnitOfWork, caller: Identity, report_id: Any, data: dict[str, Any]) -> dict[str, Any]:
     """File a new version of a report; the contribution moves by the difference."""
-    session = uow.session
+    store = FundStore(uow.session)
     key = str(data["transfer_id"])
     digest = body_hash("amend_profit", str(report_id), data)
-    if (first := replay(session, key, digest)) is not None:
-        return report_view(session.get(ProfitReport, first["report_id"]))
-    report = get_or_404(session, ProfitReport, report_id, "report_id", "profit report")
-    enterprise = session.get(Enterprise, report.enterprise_id)
+    if (first := replay(store, key, digest)) is not None:
+        return report_view(store.filed_report(first["report_id"]))
+    report = store.report(report_id)
+    enterprise = store.enterprise_of(report)
     access.report_profit(caller, enterprise)
-    latest = _latest(session, report.enterprise_id, report.fiscal_year)
+    latest = store.latest_report(report.enterprise_id, report.fiscal_year)
     if latest is not None and latest.id != report.id:
         raise Conflict(
             f"version {latest.version} ({latest.id}) supersedes this report; amend the latest version",
             {"report_id": ["superseded"]},
         )
-    amended = _file(uow, caller, enterprise, data, key, report)
-    remember(session, key, "amend_profit", digest, {"report_id": amended.id})
+    amended = _file(uow, store, caller, enterprise, data, key, report)
+    remember(store, key, "amend_profit", digest, {"report_id": amended.id})
     return report_view(amended)
 
 
 def get_profit_report(session: Session, caller: Identity, report_id: Any) -> dict[str, Any]:
-    report = get_or_404(session, ProfitReport, report_id, "report_id", "profit report")
-    access.read_reports(caller, session.get(Enterprise, report.enterprise_id))
+    store = FundStore(session)
+    report = store.report(report_id)
+    access.read_reports(caller, store.enterprise_of(report))
     return report_view(report)
 
 
 def list_profit_reports(session: Session, caller: Identity, query: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(ProfitReport)
+    store = FundStore(session)
+
+    def render(rows: Any) -> list[dict[str, Any]]:
+        return [report_view(r) for r in rows]
+
     if query.get("enterprise_id"):
-        enterprise = get_or_404(session, Enterprise, query["enterprise_id"], "enterprise_id", "enterprise")
+        enterprise = store.enterprise(query["enterprise_id"])
         access.read_reports(caller, enterprise)
-        stmt = stmt.where(ProfitReport.enterprise_id == enterprise.id)
-    elif caller.role == "enterprise_rep":
-        own = select(Enterprise.id).where(
-            (Enterprise.id == caller.organisation_id)
-            | (Enterprise.organisation_id == caller.organisation_id)
-            | (Enterprise.owner_organisation_id == caller.organisation_id)
-        )
-        stmt = stmt.where(ProfitReport.enterprise_id.in_(own))
-    if query.get("fiscal_year"):
-        stmt = stmt.where(ProfitReport.fiscal_year == query["fiscal_year"])
-    return paginate(
-        session, stmt, ProfitReport.id, query["limit"], query.get("cursor"), lambda rows: [report_view(r) for r in rows]
-    )
+        return store.list_reports(query, render, enterprise_id=enterprise.id)
+    return store.list_reports(query, render, represented_by=caller if caller.role == "enterprise_rep" else None)

@@ -7,9 +7,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from services.fund.models import ClientRequest
+from services.fund.store import FundStore
 from yilin.errors import Conflict
 
 
@@ -20,10 +18,10 @@ def body_hash(operation: str, target: str | None, data: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def replay(session: Session, key: str, digest: str) -> dict[str, Any] | None:
+def replay(store: FundStore, key: str, digest: str) -> dict[str, Any] | None:
     """The first answer to ``key`` if this is a retry of the same request; ``None`` if the
     id is new; ``Conflict`` if it was used for something else."""
-    previous = session.get(ClientRequest, key)
+    previous = store.client_request(key)
     if previous is None:
         return None
     if previous.body_hash != digest:
@@ -34,7 +32,7 @@ def replay(session: Session, key: str, digest: str) -> dict[str, Any] | None:
     return dict(previous.response)
 
 
-def remember(session: Session, key: str, operation: str, digest: str, response: dict[str, Any]) -> None:
+def remember(store: FundStore, key: str, operation: str, digest: str, response: dict[str, Any]) -> None:
     """Keep the ids of what the request created; a retry renders them again, and since
     reports and paid disbursements never change, it renders the first answer."""
-    session.add(ClientRequest(id=key, operation=operation, body_hash=digest, response=response))
+    store.keep_client_request(key, operation, digest, response)

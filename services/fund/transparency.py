@@ -10,14 +10,13 @@ import io
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.district import LOCAL_TIME
 from services.fund import ledger
-from services.fund.models import Account, Disbursement, Enterprise, Entry, ProfitReport, Transfer
 from services.fund.rules import yuan
 from services.fund.schemas import CATEGORIES
+from services.fund.store import FundStore
 from yilin.exports import SafeWriter
 
 SIGN = {"contribution": 1, "contribution_reversal": -1}
@@ -29,47 +28,31 @@ def _year_bounds(year: int) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _balance_before(session: Session, account_id: str | None, moment: datetime) -> int:
+def _balance_before(store: FundStore, account_id: str | None, moment: datetime) -> int:
     if account_id is None:
         return 0
     total = 0
-    for side, amount in session.execute(
-        select(Entry.side, func.coalesce(func.sum(Entry.amount_fen), 0))
-        .where(Entry.account_id == account_id, Entry.posted_at < moment)
-        .group_by(Entry.side)
-    ):
-        total += int(amount) if side == "debit" else -int(amount)
+    for side, amount in store.side_totals_before(account_id, moment):
+        total += amount if side == "debit" else -amount
     return total
 
 
 def build(session: Session, community_id: str, year: int) -> dict[str, Any]:
+    store = FundStore(session)
     start, end = _year_bounds(year)
-    pool_id = session.scalar(select(Account.id).where(Account.code == ledger.pool_code(community_id)))
-    opening = _balance_before(session, pool_id, start)
-    transfers = (
-        session.scalars(
-            select(Transfer)
-            .where(
-                Transfer.community_id == community_id,
-                Transfer.posted_at >= start,
-                Transfer.posted_at < end,
-                or_(Transfer.debit_account_id == pool_id, Transfer.credit_account_id == pool_id),
-            )
-            .order_by(Transfer.posted_at, Transfer.id)
-        ).all()
-        if pool_id
-        else []
-    )
+    pool_id = store.account_id(ledger.pool_code(community_id))
+    opening = _balance_before(store, pool_id, start)
+    transfers = store.pool_transfers(community_id, pool_id, start, end) if pool_id else []
 
     by_enterprise: dict[str, dict[str, Any]] = {}
     by_category = {c: {"category": c, "count": 0, "amount_fen": 0} for c in CATEGORIES}
     paid: list[dict[str, Any]] = []
     for t in transfers:
         if t.kind in SIGN:
-            report = session.get(ProfitReport, t.reference_id)
+            report = store.filed_report(t.reference_id)
             line = by_enterprise.get(report.enterprise_id)
             if line is None:
-                e = session.get(Enterprise, report.enterprise_id)
+                e = store.enterprise_of(report)
                 line = by_enterprise[e.id] = {
                     "enterprise_id": e.id,
                     "enterprise_code": e.code,
@@ -81,7 +64,7 @@ def build(session: Session, community_id: str, year: int) -> dict[str, Any]:
             if report.fiscal_year not in line["fiscal_years"]:
                 line["fiscal_years"].append(report.fiscal_year)
         elif t.kind == "disbursement":
-            d = session.get(Disbursement, t.reference_id)
+            d = store.paid_disbursement(t.reference_id)
             by_category[d.category]["count"] += 1
             by_category[d.category]["amount_fen"] += t.amount_fen
             paid.append(
@@ -111,7 +94,7 @@ def build(session: Session, community_id: str, year: int) -> dict[str, Any]:
         "contributions": contributions,
         "disbursements_by_category": [line for line in by_category.values() if line["count"]],
         "disbursements": paid,
-        "reconciled": closing == _balance_before(session, pool_id, end),
+        "reconciled": closing == _balance_before(store, pool_id, end),
     }
 
 

@@ -24,6 +24,7 @@ from services.fund import disbursements, domain, ledger
 from services.fund.events import EVENTS
 from services.fund.models import Account, Base, ClientRequest, Disbursement, ProfitReport, Transfer
 from services.fund.rules import contribution_fen
+from services.fund.store import FundStore
 from yilin.db import UnitOfWork, _engines
 from yilin.errors import Conflict, Forbidden, YilinError
 from yilin.identity import Identity
@@ -318,7 +319,7 @@ class FundMachine(RuleBasedStateMachine):
     @invariant()
     def pools_match_the_model_and_never_go_negative(self) -> None:
         with self.sessions() as s:
-            balances = {c: ledger.pool_balance(s, c) for c in COMMUNITIES}
+            balances = {c: ledger.pool_balance(FundStore(s), c) for c in COMMUNITIES}
             lowest = s.scalar(select(func.min(Account.balance_fen)).where(Account.kind == "pool"))
         assert balances == self.pools
         assert lowest is None or lowest >= 0
