@@ -23,11 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.registry.models import Membership, Organisation, Team, Volunteer
 from services.registry.permissions import MANAGERS, MEMBER_EDITORS, OPERATORS
+from services.registry.store import RegistryStore
 from yilin.errors import Forbidden
 from yilin.identity import Identity
 
@@ -54,13 +53,14 @@ def team_creation(caller: Identity, organisation_id: Any) -> None:
 
 def membership_change(session: Session, caller: Identity, team_id: Any) -> None:
     require_role(caller, MEMBER_EDITORS, "change team memberships")
-    team = session.get(Team, str(team_id))
+    store = RegistryStore(session)
+    team = store.find_team(team_id)
     if team is None or caller.role in OPERATORS:
         return  # the domain answers 404 for a missing team
     if caller.role == "org_admin" and team.organisation_id != _own_organisation(caller):
         raise Forbidden("this team belongs to another organisation", {"team_id": ["not your organisation's team"]})
     if caller.role == "team_lead":
-        membership = session.get(Membership, (team.id, caller.subject))
+        membership = store.membership(team.id, caller.subject)
         if membership is None or membership.role != "lead":
             raise Forbidden("a team lead changes only the teams they lead", {"team_id": ["not a team you lead"]})
 
@@ -70,7 +70,7 @@ def volunteer_change(session: Session, caller: Identity, volunteer_id: Any) -> N
     own organisation. Membership of a team grants nothing: any organisation may enrol a
     volunteer in its team, and that must not hand it their record."""
     require_role(caller, MANAGERS, "change volunteers")
-    volunteer = session.get(Volunteer, str(volunteer_id))
+    volunteer = RegistryStore(session).find_volunteer(volunteer_id)
     if caller.role in OPERATORS or volunteer is None:
         return
     if volunteer.organisation_id != _own_organisation(caller):
@@ -120,29 +120,24 @@ def volunteer_read(caller: Identity, volunteer_id: Any) -> None:
 
 def team_members_read(session: Session, caller: Identity, team_id: Any) -> None:
     """Called once the team is known to exist."""
-    if caller.role == "volunteer" and session.get(Membership, (str(team_id), caller.subject)) is None:
+    if caller.role == "volunteer" and RegistryStore(session).membership(str(team_id), caller.subject) is None:
         raise Forbidden("a volunteer sees the members of their own teams only", {"team_id": ["not your team"]})
 
 
 def caller_scope(session: Session, caller: Identity) -> dict[str, list[str]]:
     """What the caller may see in other services: the teams they belong to and lead (a
     person who is a volunteer), and the communities of their organisation (staff)."""
+    store = RegistryStore(session)
     teams: list[str] = []
     led: list[str] = []
-    for team_id, role in session.execute(
-        select(Membership.team_id, Membership.role).where(Membership.volunteer_id == caller.subject)
-    ):
+    for team_id, role in store.memberships_of(caller.subject):
         teams.append(team_id)
         if role == "lead":
             led.append(team_id)
     communities: set[str] = set()
     if caller.organisation_id:
-        organisation = session.get(Organisation, caller.organisation_id)
+        organisation = store.find_organisation(caller.organisation_id)
         if organisation is not None and organisation.community_id:
             communities.add(organisation.community_id)
-        communities.update(
-            c
-            for c in session.scalars(select(Team.community_id).where(Team.organisation_id == caller.organisation_id))
-            if c
-        )
+        communities |= {c for c in store.team_communities(caller.organisation_id) if c}
     return {"teams": sorted(teams), "teams_led": sorted(led), "communities": sorted(communities)}

@@ -8,13 +8,9 @@ from __future__ import annotations
 import uuid
 from typing import Any, Iterable
 
-from sqlalchemy.orm import Session
-
-from services.registry.models import Cadre, CadreGrid, Coverage, Organisation, Place, Team, utcnow
 from services.registry.places import is_community, parent_problem
 from services.registry.rows import CadreRow, OrganisationRow, PlaceRow, TeamRow
-from yilin.bulk import insert_rows
-from yilin.bulk import stored as stored_rows
+from services.registry.store import RegistryStore
 from yilin.db import UnitOfWork
 from yilin.errors import InvalidInput, load_each
 
@@ -51,17 +47,12 @@ class _Batch:
         }
 
 
-def _by_code(session: Session, model: Any, codes: Iterable[str], *columns: str) -> dict[str, Any]:
-    """Stored rows of ``model`` by code: their id, or a tuple with ``columns`` too."""
-    return stored_rows(session, model.__table__, "code", codes, "id", *columns)
-
-
 def import_places(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
     """Places in parent-first order; each parent stored or earlier in the batch."""
-    session, batch = uow.session, _Batch(PLACE_ROWS, rows)
-    stored = _by_code(session, Place, [d["code"] for d in batch.loaded.values()], "level")
+    store, batch = RegistryStore(uow.session), _Batch(PLACE_ROWS, rows)
+    stored = store.places_by_code([d["code"] for d in batch.loaded.values()])
     known = {
-        **_by_code(session, Place, [d["parent_code"] for d in batch.loaded.values() if d["parent_code"]], "level"),
+        **store.places_by_code([d["parent_code"] for d in batch.loaded.values() if d["parent_code"]]),
         **stored,
     }
     fresh = []
@@ -89,7 +80,7 @@ def import_places(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
                 "parent_id": parent[0] if parent else None,
             }
         )
-    insert_rows(session, Place.__table__, fresh, same={"created_at": utcnow()})
+    store.insert_places(fresh)
     for p in fresh:
         uow.emit(
             "place.created", {"place_id": p["id"], "code": p["code"], "level": p["level"], "parent_id": p["parent_id"]}
@@ -98,10 +89,8 @@ def import_places(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
     return batch.result()
 
 
-def _communities(session: Session, codes: Iterable[str]) -> dict[str, str]:
-    return {
-        code: ident for code, (ident, level) in _by_code(session, Place, codes, "level").items() if is_community(level)
-    }
+def _communities(store: RegistryStore, codes: Iterable[str]) -> dict[str, str]:
+    return {code: ident for code, (ident, level) in store.places_by_code(codes).items() if is_community(level)}
 
 
 def _resolve_covers(batch: _Batch, index: int, codes: list[str], communities: dict[str, str]) -> list[str] | None:
@@ -114,10 +103,10 @@ def _resolve_covers(batch: _Batch, index: int, codes: list[str], communities: di
 
 def import_organisations(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
     """Organisations (partners with their services and the communities they cover)."""
-    session, batch = uow.session, _Batch(ORGANISATION_ROWS, rows)
-    stored = _by_code(session, Organisation, [d["code"] for d in batch.loaded.values()])
+    store, batch = RegistryStore(uow.session), _Batch(ORGANISATION_ROWS, rows)
+    stored = store.organisations_by_code([d["code"] for d in batch.loaded.values()])
     communities = _communities(
-        session, {c for d in batch.loaded.values() for c in [d["community_code"], *d["covers"]] if c}
+        store, {c for d in batch.loaded.values() for c in [d["community_code"], *d["covers"]] if c}
     )
     fresh, covers = [], []
     for index, data in batch.loaded.items():
@@ -143,11 +132,9 @@ def import_organisations(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
             }
         )
         covers.append(declared)
-    insert_rows(session, Organisation.__table__, fresh, same={"created_at": utcnow()})
-    insert_rows(
-        session,
-        Coverage.__table__,
-        [{"holder_id": o["id"], "community_id": c} for o, declared in zip(fresh, covers) for c in declared],
+    store.insert_organisations(fresh)
+    store.insert_coverage(
+        [{"holder_id": o["id"], "community_id": c} for o, declared in zip(fresh, covers) for c in declared]
     )
     for o, declared in zip(fresh, covers):
         uow.emit(
@@ -168,10 +155,10 @@ def import_organisations(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
 
 def import_teams(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
     """Teams, each run by a stored organisation and based in a community."""
-    session, batch = uow.session, _Batch(TEAM_ROWS, rows)
-    stored = _by_code(session, Team, [d["code"] for d in batch.loaded.values()])
-    organisations = _by_code(session, Organisation, [d["organisation_code"] for d in batch.loaded.values()])
-    communities = _communities(session, {c for d in batch.loaded.values() for c in [d["community_code"], *d["covers"]]})
+    store, batch = RegistryStore(uow.session), _Batch(TEAM_ROWS, rows)
+    stored = store.teams_by_code([d["code"] for d in batch.loaded.values()])
+    organisations = store.organisations_by_code([d["organisation_code"] for d in batch.loaded.values()])
+    communities = _communities(store, {c for d in batch.loaded.values() for c in [d["community_code"], *d["covers"]]})
     fresh, covers = [], []
     for index, data in batch.loaded.items():
         if data["code"] in stored:
@@ -202,11 +189,9 @@ def import_teams(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
             }
         )
         covers.append([c for c in declared if c != home])
-    insert_rows(session, Team.__table__, fresh, same={"created_at": utcnow()})
-    insert_rows(
-        session,
-        Coverage.__table__,
-        [{"holder_id": t["id"], "community_id": c} for t, declared in zip(fresh, covers) for c in declared],
+    store.insert_teams(fresh)
+    store.insert_coverage(
+        [{"holder_id": t["id"], "community_id": c} for t, declared in zip(fresh, covers) for c in declared]
     )
     for t, declared in zip(fresh, covers):
         uow.emit(
@@ -229,10 +214,10 @@ def import_teams(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
 
 def import_cadres(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
     """Government party-member cadres (staff) and the grids each accompanies."""
-    session, batch = uow.session, _Batch(CADRE_ROWS, rows)
-    stored = _by_code(session, Cadre, [d["code"] for d in batch.loaded.values()])
-    organisations = _by_code(session, Organisation, [d["organisation_code"] for d in batch.loaded.values()])
-    places = _by_code(session, Place, {g for d in batch.loaded.values() for g in d["grid_codes"]}, "level")
+    store, batch = RegistryStore(uow.session), _Batch(CADRE_ROWS, rows)
+    stored = store.cadres_by_code([d["code"] for d in batch.loaded.values()])
+    organisations = store.organisations_by_code([d["organisation_code"] for d in batch.loaded.values()])
+    places = store.places_by_code({g for d in batch.loaded.values() for g in d["grid_codes"]})
     grids = {code: ident for code, (ident, level) in places.items() if level == "grid"}
     fresh, links = [], []
     for index, data in batch.loaded.items():
@@ -257,11 +242,8 @@ def import_cadres(uow: UnitOfWork, rows: Any) -> dict[str, Any]:
             }
         )
         links.append(sorted({grids[g] for g in data["grid_codes"]}))
-    insert_rows(session, Cadre.__table__, fresh, same={"created_at": utcnow()})
-    insert_rows(
-        session,
-        CadreGrid.__table__,
-        [{"cadre_id": c["id"], "grid_id": g} for c, grid_ids in zip(fresh, links) for g in grid_ids],
+    store.insert_cadres(
+        fresh, [{"cadre_id": c["id"], "grid_id": g} for c, grid_ids in zip(fresh, links) for g in grid_ids]
     )
     for c, grid_ids in zip(fresh, links):
         uow.emit(

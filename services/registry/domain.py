@@ -1,20 +1,18 @@
-"""The registry's rules, as plain functions over a unit of work. Inputs arrive already
-validated by the schemas in :mod:`services.registry.schemas`."""
+"""The registry's operations on places, organisations, teams and service units: each
+loads through the store, checks, writes through the store and emits its events. Inputs
+arrive already validated by the schemas in :mod:`services.registry.schemas`."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
-from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from services.registry import coverage
-from services.registry.models import Membership, Organisation, Place, ServiceUnit, Team, UnitVolunteer, Volunteer
+from services.registry.models import Organisation, Place, ServiceUnit, Team
 from services.registry.places import is_community, parent_problem
+from services.registry.store import RegistryStore
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, InvalidInput, NotFound
-from yilin.paging import paginate
-from yilin.rows import get_or_404
 
 MAX_SCAN = 5000  # teams scanned when filtering by skill
 
@@ -23,8 +21,8 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def require_community(session: Session, ident: Any, field: str = "community_id") -> Place:
-    place = get_or_404(session, Place, ident, field)
+def require_community(store: RegistryStore, ident: Any, field: str = "community_id") -> Place:
+    place = store.place(ident, field)
     if not is_community(place.level):
         raise InvalidInput(
             f"{field} must be a community or village", {field: [f"is a {place.level}, not a community or village"]}
@@ -32,9 +30,23 @@ def require_community(session: Session, ident: Any, field: str = "community_id")
     return place
 
 
-def unique_code(session: Session, model: type, code: str) -> None:
-    if session.scalar(select(model.id).where(model.code == code)) is not None:
+def unique_code(store: RegistryStore, model: type, code: str) -> None:
+    if store.code_taken(model, code):
         raise Conflict(f"code {code} is already taken", {"code": ["already exists"]})
+
+
+def check_communities(store: RegistryStore, ids: Iterable[str], field: str = "covers") -> list[str]:
+    """``ids`` sorted and distinct, each a community or village; otherwise a 4xx naming ``field``."""
+    wanted = sorted({str(i) for i in ids})
+    if not wanted:
+        return []
+    found = store.communities_among(wanted)
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise InvalidInput(
+            f"{field} must name communities or villages", {field: [f"not a community: {', '.join(missing[:5])}"]}
+        )
+    return wanted
 
 
 # -- places -------------------------------------------------------------------------
@@ -43,16 +55,14 @@ def place_view(place: Place) -> dict[str, Any]:
 
 
 def create_place(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
-    session = uow.session
-    unique_code(session, Place, data["code"])
+    store = RegistryStore(uow.session)
+    unique_code(store, Place, data["code"])
     parent_id = _str(data.get("parent_id"))
-    parent = get_or_404(session, Place, parent_id, "parent_id") if parent_id else None
+    parent = store.place(parent_id, "parent_id") if parent_id else None
     problem = parent_problem(data["level"], parent.level if parent else None)
     if problem:
         raise InvalidInput(problem, {"parent_id": [problem]})
-    place = Place(code=data["code"], name=data["name"], level=data["level"], parent_id=parent_id)
-    session.add(place)
-    session.flush()
+    place = store.add_place(code=data["code"], name=data["name"], level=data["level"], parent_id=parent_id)
     uow.emit(
         "place.created", {"place_id": place.id, "code": place.code, "level": place.level, "parent_id": place.parent_id}
     )
@@ -60,14 +70,7 @@ def create_place(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_places(session: Session, query: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(Place)
-    if query.get("level"):
-        stmt = stmt.where(Place.level == query["level"])
-    if query.get("parent_id"):
-        stmt = stmt.where(Place.parent_id == str(query["parent_id"]))
-    return paginate(
-        session, stmt, Place.id, query["limit"], query.get("cursor"), lambda rows: [place_view(p) for p in rows]
-    )
+    return RegistryStore(session).list_places(query, lambda rows: [place_view(p) for p in rows])
 
 
 # -- organisations ------------------------------------------------------------------
@@ -85,13 +88,13 @@ def organisation_view(org: Organisation, covers: list[str] | None = None) -> dic
 
 
 def create_organisation(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
-    session = uow.session
-    unique_code(session, Organisation, data["code"])
+    store = RegistryStore(uow.session)
+    unique_code(store, Organisation, data["code"])
     community_id = _str(data.get("community_id"))
     if community_id:
-        require_community(session, community_id)
-    covers = coverage.check_communities(session, data.get("covers") or [])
-    org = Organisation(
+        require_community(store, community_id)
+    covers = check_communities(store, data.get("covers") or [])
+    org = store.add_organisation(
         code=data["code"],
         name=data["name"],
         kind=data["kind"],
@@ -99,9 +102,7 @@ def create_organisation(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]
         services=sorted(set(data.get("services") or [])),
         district_wide=data.get("district_wide", False),
     )
-    session.add(org)
-    session.flush()
-    coverage.declare(session, org.id, covers)
+    store.declare_coverage(org.id, covers)
     uow.emit(
         "organisation.registered",
         {
@@ -118,17 +119,13 @@ def create_organisation(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]
 
 
 def list_organisations(session: Session, query: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(Organisation)
-    if query.get("kind"):
-        stmt = stmt.where(Organisation.kind == query["kind"])
-    if query.get("community_id"):
-        stmt = stmt.where(Organisation.community_id == str(query["community_id"]))
+    store = RegistryStore(session)
 
     def render(rows: Sequence[Organisation]) -> list[dict[str, Any]]:
-        covers = coverage.covers_of(session, [o.id for o in rows])
+        covers = store.covers_of([o.id for o in rows])
         return [organisation_view(o, covers[o.id]) for o in rows]
 
-    return paginate(session, stmt, Organisation.id, query["limit"], query.get("cursor"), render)
+    return store.list_organisations(query, render)
 
 
 # -- teams --------------------------------------------------------------------------
@@ -151,24 +148,23 @@ def team_view(team: Team, member_count: int | None = None, covers: list[str] | N
 
 
 def create_team(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
-    session = uow.session
-    unique_code(session, Team, data["code"])
-    get_or_404(session, Organisation, data["organisation_id"], "organisation_id")
-    require_community(session, data["community_id"])
-    team = Team(
+    store = RegistryStore(uow.session)
+    unique_code(store, Team, data["code"])
+    store.organisation(data["organisation_id"], "organisation_id")
+    require_community(store, data["community_id"])
+    home = str(data["community_id"])
+    covers = [c for c in check_communities(store, data.get("covers") or []) if c != home]
+    team = store.add_team(
         code=data["code"],
         name=data["name"],
         organisation_id=str(data["organisation_id"]),
-        community_id=str(data["community_id"]),
+        community_id=home,
         professional=data["professional"],
         domain=data.get("domain"),
         skills=sorted(set(data["skills"])),
         district_wide=data.get("district_wide", False),
     )
-    covers = [c for c in coverage.check_communities(session, data.get("covers") or []) if c != team.community_id]
-    session.add(team)
-    session.flush()
-    coverage.declare(session, team.id, covers)
+    store.declare_coverage(team.id, covers)
     uow.emit(
         "team.created",
         {
@@ -187,25 +183,20 @@ def create_team(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_team(session: Session, team_id: Any) -> dict[str, Any]:
-    team = get_or_404(session, Team, team_id, "team_id")
-    count = session.scalar(select(func.count()).select_from(Membership).where(Membership.team_id == team.id))
-    return team_view(team, count or 0, coverage.covers_of(session, [team.id])[team.id])
+    store = RegistryStore(session)
+    team = store.team(team_id)
+    return team_view(team, store.member_count(team.id), store.covers_of([team.id])[team.id])
 
 
 def list_teams(session: Session, query: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(Team)
-    for key in ("community_id", "organisation_id"):
-        if query.get(key):
-            stmt = stmt.where(getattr(Team, key) == str(query[key]))
-    if query.get("professional") is not None:
-        stmt = stmt.where(Team.professional == query["professional"])
+    store = RegistryStore(session)
     rows_filter = query.get("skill")
 
     def render(rows: Sequence[Team]) -> list[dict[str, Any]]:
-        covers = coverage.covers_of(session, [t.id for t in rows])
+        covers = store.covers_of([t.id for t in rows])
         return [team_view(t, None, covers[t.id]) for t in rows]
 
-    page = paginate(session, stmt, Team.id, MAX_SCAN if rows_filter else query["limit"], query.get("cursor"), render)
+    page = store.list_teams(query, MAX_SCAN if rows_filter else query["limit"], render)
     if rows_filter:  # skills are a short JSON list per team; 459 teams filter fine in Python
         items = [t for t in page["items"] if rows_filter in t["skills"]][: query["limit"]]
         page = {"items": items, "next_cursor": items[-1]["id"] if len(items) == query["limit"] else None}
@@ -215,32 +206,19 @@ def list_teams(session: Session, query: dict[str, Any]) -> dict[str, Any]:
 def find_teams(session: Session, community_id: str, skill: str | None) -> list[dict[str, Any]]:
     """Teams serving ``community_id`` that have ``skill`` (any skill when ``None``), with
     their member counts, for dispatch."""
-    teams = session.scalars(select(Team).where(Team.community_id == community_id).order_by(Team.code)).all()
+    store = RegistryStore(session)
+    teams = store.teams_in(community_id)
     if skill:
         teams = [t for t in teams if skill in (t.skills or []) or t.domain == skill]
-    counts = (
-        dict(
-            session.execute(
-                select(Membership.team_id, func.count())
-                .where(Membership.team_id.in_([t.id for t in teams]))
-                .group_by(Membership.team_id)
-            ).all()
-        )
-        if teams
-        else {}
-    )
+    counts = store.member_counts([t.id for t in teams])
     return [team_view(t, counts.get(t.id, 0)) for t in teams]
 
 
 def team_members(session: Session, team_id: Any) -> list[dict[str, Any]]:
     """Members of a team with their role and status (no personal data)."""
-    get_or_404(session, Team, team_id, "team_id")
-    rows = session.execute(
-        select(Membership, Volunteer.status)
-        .join(Volunteer, Volunteer.id == Membership.volunteer_id)
-        .where(Membership.team_id == str(team_id))
-        .order_by(Membership.joined_at)
-    ).all()
+    store = RegistryStore(session)
+    store.team(team_id)
+    rows = store.members_with_status(str(team_id))
     return [
         {
             "team_id": m.team_id,
@@ -254,16 +232,14 @@ def team_members(session: Session, team_id: Any) -> list[dict[str, Any]]:
 
 
 def add_member(uow: UnitOfWork, team_id: Any, data: dict[str, Any]) -> dict[str, Any]:
-    session = uow.session
-    team = get_or_404(session, Team, team_id, "team_id")
-    volunteer = get_or_404(session, Volunteer, data["volunteer_id"], "volunteer_id")
+    store = RegistryStore(uow.session)
+    team = store.team(team_id)
+    volunteer = store.volunteer(data["volunteer_id"])
     if volunteer.status != "active":
         raise Conflict(f"volunteer is {volunteer.status}", {"volunteer_id": [f"is {volunteer.status}"]})
-    if session.get(Membership, (team.id, volunteer.id)) is not None:
+    if store.membership(team.id, volunteer.id) is not None:
         raise Conflict("already a member of this team", {"volunteer_id": ["already a member"]})
-    membership = Membership(team_id=team.id, volunteer_id=volunteer.id, role=data["role"])
-    session.add(membership)
-    session.flush()
+    membership = store.add_membership(team_id=team.id, volunteer_id=volunteer.id, role=data["role"])
     uow.emit("team.member_joined", {"team_id": team.id, "volunteer_id": volunteer.id, "role": membership.role})
     return {
         "team_id": team.id,
@@ -274,11 +250,11 @@ def add_member(uow: UnitOfWork, team_id: Any, data: dict[str, Any]) -> dict[str,
 
 
 def remove_member(uow: UnitOfWork, team_id: Any, volunteer_id: Any) -> None:
-    session = uow.session
-    membership = session.get(Membership, (str(team_id), str(volunteer_id)))
+    store = RegistryStore(uow.session)
+    membership = store.membership(str(team_id), str(volunteer_id))
     if membership is None:
         raise NotFound("no such membership", {"volunteer_id": ["not a member of this team"]})
-    session.delete(membership)
+    store.remove_membership(membership)
     uow.emit("team.member_left", {"team_id": str(team_id), "volunteer_id": str(volunteer_id)})
 
 
@@ -303,32 +279,28 @@ UNIT_ROLES = {
 
 
 def form_unit(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
-    session = uow.session
-    require_community(session, data["community_id"])
+    store = RegistryStore(uow.session)
+    require_community(store, data["community_id"])
     for field, kind in UNIT_ROLES.items():
-        org = get_or_404(session, Organisation, data[field], field)
+        org = store.organisation(data[field], field)
         if org.kind != kind:
             raise InvalidInput(f"{field} must be a {kind}", {field: [f"is a {org.kind}"]})
     volunteer_ids = sorted({str(v) for v in data["volunteer_ids"]})
-    found = set(
-        session.scalars(select(Volunteer.id).where(Volunteer.id.in_(volunteer_ids), Volunteer.status == "active"))
-    )
+    found = store.active_among(volunteer_ids)
     missing = [v for v in volunteer_ids if v not in found]
     if missing:
         raise InvalidInput(
             "every volunteer must exist and be active",
             {"volunteer_ids": [f"unknown or inactive: {', '.join(missing[:5])}"]},
         )
-    unit = ServiceUnit(
+    unit = store.add_unit(
+        volunteer_ids,
         name=data["name"],
         community_id=str(data["community_id"]),
         sector_id=str(data["sector_id"]),
         agency_id=str(data["agency_id"]),
         volunteer_organisation_id=str(data["volunteer_organisation_id"]),
     )
-    session.add(unit)
-    session.flush()
-    session.execute(insert(UnitVolunteer), [{"unit_id": unit.id, "volunteer_id": v} for v in volunteer_ids])
     view = unit_view(unit, volunteer_ids)
     uow.emit(
         "unit.formed",
@@ -344,30 +316,26 @@ def form_unit(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_unit(session: Session, unit_id: Any) -> dict[str, Any]:
-    unit = get_or_404(session, ServiceUnit, unit_id, "unit_id")
-    ids = list(session.scalars(select(UnitVolunteer.volunteer_id).where(UnitVolunteer.unit_id == unit.id)))
-    return unit_view(unit, sorted(ids))
+    store = RegistryStore(session)
+    unit = store.unit(unit_id)
+    return unit_view(unit, sorted(store.unit_volunteers(unit.id)))
 
 
 def list_units(session: Session, query: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(ServiceUnit)
-    if query.get("community_id"):
-        stmt = stmt.where(ServiceUnit.community_id == str(query["community_id"]))
+    store = RegistryStore(session)
 
     def render(rows: Sequence[ServiceUnit]) -> list[dict[str, Any]]:
         members: dict[str, list[str]] = {u.id: [] for u in rows}
-        for unit_id, vid in session.execute(
-            select(UnitVolunteer.unit_id, UnitVolunteer.volunteer_id).where(UnitVolunteer.unit_id.in_(list(members)))
-        ):
+        for unit_id, vid in store.volunteers_of_units(list(members)):
             members[unit_id].append(vid)
         return [unit_view(u, sorted(members[u.id])) for u in rows]
 
-    return paginate(session, stmt, ServiceUnit.id, query["limit"], query.get("cursor"), render)
+    return store.list_units(query, render)
 
 
 def get_place(session: Session, place_id: Any) -> dict[str, Any]:
-    return place_view(get_or_404(session, Place, place_id, "place_id"))
+    return place_view(RegistryStore(session).place(place_id, "place_id"))
 
 
 def get_organisation(session: Session, org_id: Any) -> dict[str, Any]:
-    return organisation_view(get_or_404(session, Organisation, org_id, "organisation_id"))
+    return organisation_view(RegistryStore(session).organisation(org_id, "organisation_id"))

@@ -8,86 +8,40 @@ import uuid
 from datetime import date
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Select, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from services.registry.domain import require_community
 from services.registry.id_numbers import canonical_id_number, mask_id_number
-from services.registry.models import (
-    Certification,
-    Membership,
-    Organisation,
-    Place,
-    Volunteer,
-    VolunteerSkill,
-    utcnow,
-)
-from services.registry.places import COMMUNITY_LEVELS
+from services.registry.models import Volunteer, utcnow
 from services.registry.schemas import VolunteerIn
-from yilin.bulk import insert_rows, stored
+from services.registry.store import RegistryStore
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, InvalidInput, NotFound, load_each
 from yilin.etags import Precondition, no_precondition
-from yilin.paging import paginate
 from yilin.pii import PersonalData, mask_phone
-from yilin.rows import get_or_404, lock_or_404
-from yilin.sqljson import json_array_agg, json_object
 
 VOLUNTEER_ROWS = VolunteerIn(many=True)
 
 
-def volunteer_view(session: Session, volunteer: Volunteer) -> dict[str, Any]:
-    return volunteer_views(session, [volunteer])[0]
+def volunteer_view(store: RegistryStore, volunteer: Volunteer) -> dict[str, Any]:
+    return volunteer_views(store, [volunteer])[0]
 
 
-def volunteer_views(session: Session, volunteers: Sequence[Volunteer]) -> list[dict[str, Any]]:
+def volunteer_views(store: RegistryStore, volunteers: Sequence[Volunteer]) -> list[dict[str, Any]]:
     """Views of many volunteers, in their order, with one query in all."""
     if not volunteers:
         return []
-    session.flush()  # the statement runs on the connection, where unflushed changes are not seen
-    rows = session.connection().execute(_VIEWS_BY_IDS, {"ids": [v.id for v in volunteers]})
+    rows = store.view_rows([v.id for v in volunteers])
     by_id = {view["id"]: view for view in map(_view, rows)}
     return [by_id[v.id] for v in volunteers]
 
 
-def volunteer_view_by_id(session: Session, volunteer_id: Any) -> dict[str, Any]:
+def volunteer_view_by_id(store: RegistryStore, volunteer_id: Any) -> dict[str, Any]:
     """One volunteer's view: a single statement (a read is one round trip)."""
-    row = session.connection().execute(_VIEW_BY_ID, {"volunteer_id": str(volunteer_id)}).first()
+    row = store.view_row(volunteer_id)
     if row is None:
         raise NotFound(f"volunteer {volunteer_id} does not exist", {"volunteer_id": ["not found"]})
     return _view(row)
-
-
-def _view_select() -> Select[Any]:
-    # Skills, certifications and teams come back as JSON arrays from correlated subqueries.
-    skills = select(json_array_agg(VolunteerSkill.skill)).where(VolunteerSkill.volunteer_id == Volunteer.id)
-    certs = select(
-        json_array_agg(
-            json_object(kind=Certification.kind, number=Certification.number, issued_on=Certification.issued_on)
-        )
-    ).where(Certification.volunteer_id == Volunteer.id)
-    teams = select(json_array_agg(Membership.team_id)).where(Membership.volunteer_id == Volunteer.id)
-    return select(
-        Volunteer.id,
-        Volunteer.number,
-        Volunteer.name,
-        Volunteer.id_number_masked,
-        Volunteer.phone_masked,
-        Volunteer.community_id,
-        Volunteer.organisation_id,
-        Volunteer.party_member,
-        Volunteer.status,
-        Volunteer.created_at,
-        skills.scalar_subquery().label("skills"),
-        certs.scalar_subquery().label("certifications"),
-        teams.scalar_subquery().label("team_ids"),
-    )
-
-
-# Built once: constructing a statement (and its cache key) costs several times its execution.
-# They return plain rows, so they run on the session's connection, past the ORM's layer.
-_VIEW_BY_ID = _view_select().where(Volunteer.id == bindparam("volunteer_id"))
-_VIEWS_BY_IDS = _view_select().where(Volunteer.id.in_(bindparam("ids", expanding=True)))
 
 
 def _view(r: Any) -> dict[str, Any]:
@@ -150,40 +104,23 @@ def _volunteer_columns(pii: PersonalData, data: dict[str, Any], fingerprint: str
 
 
 def register_volunteer(uow: UnitOfWork, pii: PersonalData, data: dict[str, Any]) -> dict[str, Any]:
-    session = uow.session
-    require_community(session, data["community_id"])
+    store = RegistryStore(uow.session)
+    require_community(store, data["community_id"])
     if data.get("organisation_id"):
-        get_or_404(session, Organisation, data["organisation_id"], "organisation_id")
+        store.organisation(data["organisation_id"], "organisation_id")
     # every key's fingerprint: during a key rotation a duplicate may still carry an old one
     fingerprints = pii.fingerprints(canonical_id_number(data["id_number"]))
-    if session.scalar(select(Volunteer.id).where(Volunteer.id_number_hash.in_(fingerprints)).limit(1)) is not None:
+    if store.id_number_registered(fingerprints):
         raise Conflict("a volunteer with this ID number is already registered", {"id_number": ["already registered"]})
     columns = _volunteer_columns(pii, data)
-    volunteer = Volunteer(**columns)
-    session.add(volunteer)
-    session.flush()
-    _write_skills(session, volunteer.id, data["skills"], data["certifications"])
+    volunteer = store.add_volunteer(**columns)
+    store.write_skills(volunteer.id, data["skills"], data["certifications"])
     uow.emit("volunteer.registered", _registered_event(columns, data["skills"], data["certifications"]))
-    return volunteer_view(session, volunteer)
-
-
-def _write_skills(
-    session: Session, volunteer_id: str, skills: Iterable[str] | None, certifications: Iterable[dict[str, Any]] | None
-) -> None:
-    if skills is not None:
-        session.execute(delete(VolunteerSkill).where(VolunteerSkill.volunteer_id == volunteer_id))
-        rows = [{"volunteer_id": volunteer_id, "skill": s} for s in sorted(set(skills))]
-        if rows:
-            session.execute(insert(VolunteerSkill), rows)
-    if certifications is not None:
-        session.execute(delete(Certification).where(Certification.volunteer_id == volunteer_id))
-        rows = [{"id": str(uuid.uuid4()), "volunteer_id": volunteer_id, **c} for c in certifications]
-        if rows:
-            session.execute(insert(Certification), rows)
+    return volunteer_view(store, volunteer)
 
 
 def get_volunteer(session: Session, volunteer_id: Any) -> dict[str, Any]:
-    return volunteer_view_by_id(session, volunteer_id)
+    return volunteer_view_by_id(RegistryStore(session), volunteer_id)
 
 
 def update_volunteer(
@@ -193,13 +130,13 @@ def update_volunteer(
     patch: dict[str, Any],
     precondition: Precondition = no_precondition,
 ) -> dict[str, Any]:
-    session = uow.session
-    volunteer = lock_or_404(session, Volunteer, volunteer_id, "volunteer_id")
-    precondition(volunteer_view(session, volunteer))  # under the lock: a concurrent update waits
+    store = RegistryStore(uow.session)
+    volunteer = store.lock_volunteer(volunteer_id)
+    precondition(volunteer_view(store, volunteer))  # under the lock: a concurrent update waits
     if not patch:
         raise InvalidInput("nothing to change", {"_schema": ["give at least one field"]})
     if "community_id" in patch:
-        require_community(session, patch["community_id"])
+        require_community(store, patch["community_id"])
         volunteer.community_id = str(patch["community_id"])
     if "name" in patch:
         volunteer.name = patch["name"]
@@ -212,9 +149,9 @@ def update_volunteer(
     was_active = volunteer.status == "active"
     if "status" in patch:
         volunteer.status = patch["status"]
-    _write_skills(session, volunteer.id, patch.get("skills"), patch.get("certifications"))
-    session.flush()
-    view = volunteer_view(session, volunteer)
+    store.write_skills(volunteer.id, patch.get("skills"), patch.get("certifications"))
+    store.flush()
+    view = volunteer_view(store, volunteer)
     uow.emit(
         "volunteer.updated",
         {
@@ -231,22 +168,8 @@ def update_volunteer(
 
 
 def list_volunteers(session: Session, query: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(Volunteer)
-    if query.get("community_id"):
-        stmt = stmt.where(Volunteer.community_id == str(query["community_id"]))
-    if query.get("status"):
-        stmt = stmt.where(Volunteer.status == query["status"])
-    if query.get("skill"):
-        stmt = stmt.where(
-            Volunteer.id.in_(select(VolunteerSkill.volunteer_id).where(VolunteerSkill.skill == query["skill"]))
-        )
-    if query.get("team_id"):
-        stmt = stmt.where(
-            Volunteer.id.in_(select(Membership.volunteer_id).where(Membership.team_id == str(query["team_id"])))
-        )
-    return paginate(
-        session, stmt, Volunteer.id, query["limit"], query.get("cursor"), lambda rows: volunteer_views(session, rows)
-    )
+    store = RegistryStore(session)
+    return store.list_volunteers(query, lambda rows: volunteer_views(store, rows))
 
 
 def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str, Any]:
@@ -256,11 +179,11 @@ def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str
     and one insert per table, whatever the batch size."""
     if not isinstance(rows, list):
         raise InvalidInput("rows must be a list of volunteer records", {"rows": ["expected a list"]})
-    session = uow.session
+    store = RegistryStore(uow.session)
     loaded, errors = load_each(VOLUNTEER_ROWS, rows)
     rejected = [{"row": index, "fields": fields} for index, fields in errors.items()]
-    communities = set(session.scalars(select(Place.id).where(Place.level.in_(COMMUNITY_LEVELS))))
-    organisations = set(session.scalars(select(Organisation.id)))
+    communities = store.community_ids()
+    organisations = store.organisation_ids()
     accepted: dict[str, dict[str, Any]] = {}  # by ID-number fingerprint: the first row of a person wins
     for index, data in loaded.items():
         if str(data["community_id"]) not in communities:
@@ -270,31 +193,23 @@ def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str
             rejected.append({"row": index, "fields": {"organisation_id": ["no such organisation"]}})
             continue
         accepted.setdefault(pii.fingerprint(canonical_id_number(data["id_number"])), data)
-    existing = set(stored(session, Volunteer.__table__, "id_number_hash", accepted))
+    existing = store.known_fingerprints(accepted)
     if pii.rotating:  # a duplicate may still carry a previous key's fingerprint
         previous = {
             old: fingerprint
             for fingerprint, data in accepted.items()
             for old in pii.fingerprints(canonical_id_number(data["id_number"]))[1:]
         }
-        existing |= {previous[old] for old in stored(session, Volunteer.__table__, "id_number_hash", previous)}
+        existing |= {previous[old] for old in store.known_fingerprints(previous)}
     now = utcnow()
     fresh = [
         (_volunteer_columns(pii, data, fingerprint), data)
         for fingerprint, data in accepted.items()
         if fingerprint not in existing
     ]
-    insert_rows(
-        session, Volunteer.__table__, [volunteer for volunteer, _ in fresh], same={"created_at": now, "updated_at": now}
-    )
-    insert_rows(
-        session,
-        VolunteerSkill.__table__,
+    store.insert_volunteers(
+        [volunteer for volunteer, _ in fresh],
         [{"volunteer_id": v["id"], "skill": skill} for v, data in fresh for skill in sorted(set(data["skills"]))],
-    )
-    insert_rows(
-        session,
-        Certification.__table__,
         [
             {
                 "id": str(uuid.uuid4()),
@@ -306,6 +221,7 @@ def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str
             for v, data in fresh
             for c in data["certifications"]
         ],
+        now,
     )
     for volunteer, data in fresh:
         uow.emit("volunteer.registered", _registered_event(volunteer, data["skills"], data["certifications"]))
