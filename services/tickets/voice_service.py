@@ -9,7 +9,6 @@ from typing import Any
 
 from services.indicators import PeriodQuery, day_bounds
 from services.registry.lookups import require_community
-from services.tickets import mediation_store, voice_store
 from services.tickets.business_metrics import SUGGESTIONS_ESCALATED
 from services.tickets.permissions import (
     CASE_READERS,
@@ -20,6 +19,8 @@ from services.tickets.permissions import (
     VOICE_REPORT_READERS,
 )
 from services.tickets.schedule import configured_timer
+from services.tickets.store import mediation as mediation_store
+from services.tickets.store import voice as voice_store
 from services.tickets.voice_rules import ANSWER_DAYS, SCOPED_STAFF, Reach, case_within, reach
 from services.tickets.voice_schemas import (
     AnswerIn,

@@ -11,8 +11,8 @@ from typing import Any, Sequence
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from services.tickets.domain import aware
 from services.tickets.models import Suggestion, SuggestionLink, SuggestionResident, Ticket, utcnow
+from services.tickets.rules import aware
 from services.tickets.voice_rules import (
     ANSWER_DAYS,
     Reach,

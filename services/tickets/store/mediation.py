@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.tickets.domain import aware
 from services.tickets.models import MediationCase, MediationParty, MediationSession, Ticket, utcnow
+from services.tickets.rules import aware
+from services.tickets.store.voice import _bounds, refused
 from services.tickets.voice_rules import (
     BENEFICIARY_GROUPS,
     OUTCOMES,
@@ -22,7 +23,6 @@ from services.tickets.voice_rules import (
     month_of,
     satisfaction_rate,
 )
-from services.tickets.voice_store import _bounds, refused
 from yilin.db import UnitOfWork
 from yilin.errors import NotFound
 from yilin.identity import Identity
