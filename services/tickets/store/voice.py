@@ -1,354 +1,187 @@
-"""Suggestions (益邻·心声): every query and write, over a unit of work. The rules come
-from :mod:`services.tickets.voice_rules`; the entrypoints authorise before calling."""
+"""The suggestions' SQL (益邻·心声): a suggestion's row (locked for every change to it),
+the residents who raised it and what it turned into, the list page, the escalation
+timer's claim and the counts the reports read."""
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from services.tickets.models import Suggestion, SuggestionLink, SuggestionResident, Ticket, utcnow
-from services.tickets.rules import aware
-from services.tickets.voice_rules import (
-    ANSWER_DAYS,
-    Reach,
-    VoiceRuleError,
-    answer_due,
-    answered_on_time,
-    check_answer,
-    check_link,
-    check_merge,
-    mask_name,
-    month_of,
-    overdue,
-    within,
-)
-from yilin.db import UnitOfWork
-from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound
-from yilin.identity import Identity
-from yilin.paging import page
-from yilin.pii import PersonalData, mask_phone
+from services.tickets.models import Suggestion, SuggestionLink, SuggestionResident, Ticket
+from services.tickets.voice_rules import Reach
+from yilin.errors import NotFound
 
 
-def refused(error: VoiceRuleError) -> Conflict:
-    return Conflict(error.message, {error.field: [error.message]})
+class SuggestionStore:
+    """Suggestions' reads and writes within one session (it never commits)."""
 
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
-def _ref(s: Suggestion) -> dict[str, Any]:
-    return {"suggestion_id": s.id, "community_id": s.community_id, "topic": s.topic}
+    # -- one suggestion -------------------------------------------------------------------
+    def suggestion(self, suggestion_id: Any, lock: bool = False) -> Suggestion:
+        """The suggestion, or :class:`NotFound` naming ``suggestion_id``; with ``lock`` its
+        row is locked (``FOR UPDATE``) until the transaction ends."""
+        row = self.session.get(Suggestion, str(suggestion_id), with_for_update=lock or None)
+        if row is None:
+            raise NotFound(f"suggestion {suggestion_id} does not exist", {"suggestion_id": ["not found"]})
+        return row
 
+    def add(self, row: Suggestion) -> Suggestion:
+        """Insert a new suggestion, flushed so it has its id."""
+        self.session.add(row)
+        self.session.flush()
+        return row
 
-def suggestion_row(session: Session, suggestion_id: Any, lock: bool = False) -> Suggestion:
-    row = session.get(Suggestion, str(suggestion_id), with_for_update=lock or None)
-    if row is None:
-        raise NotFound(f"suggestion {suggestion_id} does not exist", {"suggestion_id": ["not found"]})
-    return row
+    def add_resident(self, row: SuggestionResident) -> None:
+        """Add a resident who raised a suggestion (written at the next flush)."""
+        self.session.add(row)
 
+    def flush(self) -> None:
+        """Write pending changes (inside the transaction)."""
+        self.session.flush()
 
-def views(session: Session, rows: Sequence[Suggestion], reduced: bool = False) -> list[dict[str, Any]]:
-    """Suggestions with their residents and links (two queries for the lot). ``reduced``
-    leaves the residents' masked contacts out (a resident reading the list)."""
-    ids = [s.id for s in rows]
-    residents: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    links: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    if ids:
-        for r in session.scalars(
-            select(SuggestionResident).where(SuggestionResident.suggestion_id.in_(ids)).order_by(SuggestionResident.id)
-        ):
-            residents[r.suggestion_id].append(
-                {
-                    "resident_id": None if reduced else r.resident_id,
-                    "name": r.name_masked,
-                    "phone": None if reduced else r.phone_masked,
-                    "raised_in_id": r.raised_in_id,
-                    "raised_at": aware(r.raised_at),
-                }
-            )
-        for link in session.scalars(
-            select(SuggestionLink).where(SuggestionLink.suggestion_id.in_(ids)).order_by(SuggestionLink.linked_at)
-        ):
-            links[link.suggestion_id].append(
-                {"kind": link.kind, "target_id": link.target_id, "linked_at": aware(link.linked_at)}
-            )
-    return [
-        {
-            "id": s.id,
-            "community_id": s.community_id,
-            "topic": s.topic,
-            "channel": s.channel,
-            "content": s.content,
-            "state": s.state,
-            "collected_by": s.collected_by,
-            "merged_into_id": s.merged_into_id,
-            "collected_at": aware(s.collected_at),
-            "answer_due_at": aware(s.answer_due_at),
-            "answered_at": aware(s.answered_at),
-            "answer": s.answer,
-            "acted_at": aware(s.acted_at),
-            "escalated_at": aware(s.escalated_at),
-            "residents": residents[s.id],
-            "links": links[s.id],
-        }
-        for s in rows
-    ]
-
-
-def view(session: Session, row: Suggestion) -> dict[str, Any]:
-    return views(session, [row])[0]
-
-
-def check_reach(session: Session, r: Reach, row: Suggestion) -> None:
-    """Refuse a suggestion outside the caller's reach (:func:`voice_rules.within`)."""
-    residents = set(
-        session.scalars(
-            select(SuggestionResident.resident_id).where(
-                SuggestionResident.suggestion_id == row.id, SuggestionResident.resident_id.is_not(None)
-            )
-        )
-    )
-    if not within(r, row.community_id, row.collected_by, residents):
-        raise Forbidden("this suggestion is not yours to see", {"suggestion_id": ["not within your reach"]})
-
-
-# -- writes -------------------------------------------------------------------------
-def collect(
-    uow: UnitOfWork,
-    pii: PersonalData,
-    caller: Identity,
-    data: dict[str, Any],
-    answer_days: float = ANSWER_DAYS,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """Write a suggestion down: online by the resident, door to door by a volunteer or cadre."""
-    now = now or utcnow()
-    resident = data["resident"]
-    resident_id = resident.get("resident_id")
-    if caller.role == "resident":
-        if data["channel"] != "online":
-            raise InvalidInput("a resident's own suggestion comes in online", {"channel": ["must be online"]})
-        if resident_id not in (None, caller.subject):
-            raise Forbidden("a resident raises suggestions for themselves", {"resident_id": ["must be your own"]})
-        resident_id = caller.subject
-    elif data["channel"] == "online":
-        raise InvalidInput("staff collect suggestions door to door", {"channel": ["must be door_to_door"]})
-    row = Suggestion(
-        community_id=str(data["community_id"]),
-        topic=data["topic"],
-        channel=data["channel"],
-        content=data["content"],
-        state="open",
-        collected_by=caller.subject,
-        collected_by_role=caller.role,
-        collected_at=now,
-        answer_due_at=answer_due(now, answer_days),
-        created_at=now,
-    )
-    uow.session.add(row)
-    uow.session.flush()
-    phone = resident.get("phone")
-    uow.session.add(
-        SuggestionResident(
-            suggestion_id=row.id,
-            raised_in_id=row.id,
-            resident_id=resident_id,
-            name_masked=mask_name(resident["name"]),
-            phone_masked=mask_phone(phone) if phone else None,
-            phone_encrypted=pii.encrypt(phone) if phone else None,
-            raised_at=now,
-        )
-    )
-    uow.emit("suggestion.collected", {**_ref(row), "channel": row.channel, "answer_due_at": row.answer_due_at})
-    return view(uow.session, row)
-
-
-def merge(uow: UnitOfWork, suggestion_id: Any, into_id: Any) -> dict[str, Any]:
-    """Merge a repeat into the earlier suggestion; every resident who raised it is kept."""
-    session = uow.session
-    first, second = sorted((str(suggestion_id), str(into_id)))  # lock in one order: no deadlock between two merges
-    rows = {i: suggestion_row(session, i, lock=True) for i in (first, second)} if first != second else {}
-    source = rows.get(str(suggestion_id)) or suggestion_row(session, suggestion_id)
-    target = rows.get(str(into_id)) or suggestion_row(session, into_id)
-    try:
-        check_merge(source.id, source.state, target.id, target.state)
-    except VoiceRuleError as error:
-        raise refused(error) from None
-    if source.community_id != target.community_id:
-        raise InvalidInput("a repeat is merged within its community", {"into_id": ["another community's"]})
-    session.execute(
-        update(SuggestionResident).where(SuggestionResident.suggestion_id == source.id).values(suggestion_id=target.id)
-    )
-    session.execute(
-        update(SuggestionLink).where(SuggestionLink.suggestion_id == source.id).values(suggestion_id=target.id)
-    )
-    source.state, source.merged_into_id = "merged", target.id
-    session.flush()
-    count = session.scalar(
-        select(func.count()).select_from(SuggestionResident).where(SuggestionResident.suggestion_id == target.id)
-    )
-    uow.emit("suggestion.merged", {**_ref(source), "into_id": target.id, "residents": int(count or 0)})
-    return view(session, target)
-
-
-def answer(
-    uow: UnitOfWork, caller: Identity, suggestion_id: Any, data: dict[str, Any], now: datetime | None = None
-) -> dict[str, Any]:
-    now = now or utcnow()
-    row = suggestion_row(uow.session, suggestion_id, lock=True)
-    try:
-        check_answer(row.state)
-    except VoiceRuleError as error:
-        raise refused(error) from None
-    row.state, row.answer, row.answered_at, row.answered_by = "answered", data["answer"], now, caller.subject
-    on_time = answered_on_time(now, aware(row.answer_due_at) or now)
-    uow.emit("suggestion.answered", {**_ref(row), "on_time": on_time})
-    return view(uow.session, row)
-
-
-def link(
-    uow: UnitOfWork, caller: Identity, suggestion_id: Any, kind: str, target_id: str, now: datetime | None = None
-) -> dict[str, Any]:
-    """Record what the suggestion turned into (once per target)."""
-    now = now or utcnow()
-    session = uow.session
-    row = suggestion_row(session, suggestion_id, lock=True)
-    try:
-        check_link(row.state)
-    except VoiceRuleError as error:
-        raise refused(error) from None
-    if session.get(SuggestionLink, (row.id, kind, target_id)) is None:
-        session.add(
-            SuggestionLink(
-                suggestion_id=row.id, kind=kind, target_id=target_id, linked_by=caller.subject, linked_at=now
-            )
-        )
-        row.acted_at = row.acted_at or now
-        uow.emit("suggestion.linked", {**_ref(row), "kind": kind, "target_id": target_id})
-    session.flush()
-    return view(session, row)
-
-
-def sweep_overdue(uow: UnitOfWork, now: datetime | None = None, batch: int = 200) -> list[str]:
-    """Escalate open suggestions past their answer deadline, each once (rows claimed with
-    ``FOR UPDATE SKIP LOCKED`` as the tickets' timer does)."""
-    now = now or utcnow()
-    rows = uow.session.scalars(
-        select(Suggestion)
-        .where(Suggestion.state == "open", Suggestion.escalated_at.is_(None), Suggestion.answer_due_at < now)
-        .order_by(Suggestion.answer_due_at)
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    ).all()
-    rows = [r for r in rows if overdue(r.state, aware(r.answer_due_at) or now, r.escalated_at is not None, now)]
-    for row in rows:
-        row.escalated_at = now
-        uow.emit("suggestion.escalated", {**_ref(row), "answer_due_at": aware(row.answer_due_at)})
-    return [r.id for r in rows]
-
-
-# -- reads --------------------------------------------------------------------------
-def list_suggestions(session: Session, r: Reach, query: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(Suggestion)
-    for key in ("community_id", "topic", "state"):
-        if query.get(key):
-            stmt = stmt.where(getattr(Suggestion, key) == str(query[key]))
-    if not r.everything:
-        mine = [Suggestion.community_id.in_(r.communities)]
-        if r.collector is not None:
-            mine.append(Suggestion.collected_by == r.collector)
-        if r.resident is not None:
-            mine.append(
-                Suggestion.id.in_(
-                    select(SuggestionResident.suggestion_id).where(SuggestionResident.resident_id == r.resident)
+    def resident_ids(self, suggestion_id: str) -> set[str]:
+        """The ids of the known residents who raised the suggestion. Locks nothing."""
+        return set(
+            self.session.scalars(
+                select(SuggestionResident.resident_id).where(
+                    SuggestionResident.suggestion_id == suggestion_id, SuggestionResident.resident_id.is_not(None)
                 )
             )
-        stmt = stmt.where(or_(*mine))
-    if query.get("cursor"):
-        stmt = stmt.where(Suggestion.id > query["cursor"])
-    rows = session.scalars(stmt.order_by(Suggestion.id).limit(query["limit"] + 1)).all()
-    reduced = r.resident is not None
-    return page(rows, query["limit"], lambda s: s.id, lambda chunk: views(session, chunk, reduced))
-
-
-def _bounds(query: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
-    def start(month: str) -> datetime:
-        year, mon = (int(p) for p in month.split("-"))
-        return datetime(year, mon, 1, tzinfo=timezone.utc)
-
-    low = start(query["from_month"]) if query.get("from_month") else None
-    high = None
-    if query.get("to_month"):
-        year, mon = (int(p) for p in query["to_month"].split("-"))
-        high = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=timezone.utc)
-    return low, high
-
-
-def report(session: Session, query: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per community × topic × month of collection: collected, residents, merged, answered
-    (on time), acted on, median hours to answer."""
-    stmt = select(Suggestion)
-    low, high = _bounds(query)
-    if query.get("community_id"):
-        stmt = stmt.where(Suggestion.community_id == str(query["community_id"]))
-    if low:
-        stmt = stmt.where(Suggestion.collected_at >= low)
-    if high:
-        stmt = stmt.where(Suggestion.collected_at < high)
-    rows = session.scalars(stmt).all()
-    residents = dict(
-        session.execute(
-            select(SuggestionResident.raised_in_id, func.count()).group_by(SuggestionResident.raised_in_id)
-        ).all()
-    )
-    groups: dict[tuple[str, str, str], list[Suggestion]] = defaultdict(list)
-    for s in rows:
-        groups[(s.community_id, s.topic, month_of(s.collected_at))].append(s)
-    out = []
-    for (community_id, topic, month), items in sorted(groups.items(), key=lambda kv: (kv[0][2], kv[0][0], kv[0][1])):
-        answered = [s for s in items if s.answered_at is not None]
-        hours = [int((aware(s.answered_at) - aware(s.collected_at)).total_seconds() // 3600) for s in answered]  # type: ignore[operator]  # both set on answered rows
-        out.append(
-            {
-                "community_id": community_id,
-                "topic": topic,
-                "month": month,
-                "collected": len(items),
-                "residents": sum(residents.get(s.id, 0) for s in items),
-                "merged": sum(s.state == "merged" for s in items),
-                "answered": len(answered),
-                "answered_on_time": sum(
-                    answered_on_time(aware(s.answered_at), aware(s.answer_due_at)) for s in answered
-                ),  # type: ignore[arg-type]  # due is never null
-                "acted_on": sum(s.acted_at is not None for s in items),
-                "median_hours_to_answer": statistics.median_low(hours) if hours else None,
-            }
         )
-    return out
 
+    def move_raisers(self, source_id: str, target_id: str) -> None:
+        """Move the residents and the links of ``source_id`` to ``target_id`` (two
+        updates; the caller holds both suggestions' locks)."""
+        self.session.execute(
+            update(SuggestionResident)
+            .where(SuggestionResident.suggestion_id == source_id)
+            .values(suggestion_id=target_id)
+        )
+        self.session.execute(
+            update(SuggestionLink).where(SuggestionLink.suggestion_id == source_id).values(suggestion_id=target_id)
+        )
 
-def indicator_counts(session: Session, low: datetime | None, high: datetime | None) -> dict[str, int]:
-    """Suggestions collected and answered in the period [low, high)."""
+    def resident_count(self, suggestion_id: str) -> int:
+        """How many residents raised the suggestion (after any merge). Locks nothing."""
+        count = self.session.scalar(
+            select(func.count())
+            .select_from(SuggestionResident)
+            .where(SuggestionResident.suggestion_id == suggestion_id)
+        )
+        return int(count or 0)
 
-    def count(column: Any, *extra: Any) -> int:
-        stmt = select(func.count()).select_from(Suggestion).where(column.is_not(None), *extra)
+    def has_link(self, suggestion_id: str, kind: str, target_id: str) -> bool:
+        """Whether the suggestion is already linked to this target. Locks nothing."""
+        return self.session.get(SuggestionLink, (suggestion_id, kind, target_id)) is not None
+
+    def add_link(self, link: SuggestionLink) -> None:
+        """Add what a suggestion turned into (written at the next flush)."""
+        self.session.add(link)
+
+    # -- many suggestions -------------------------------------------------------------------
+    def residents_of(self, suggestion_ids: Sequence[str]) -> list[SuggestionResident]:
+        """The residents who raised these suggestions, in the order they were recorded.
+        Locks nothing."""
+        return list(
+            self.session.scalars(
+                select(SuggestionResident)
+                .where(SuggestionResident.suggestion_id.in_(suggestion_ids))
+                .order_by(SuggestionResident.id)
+            )
+        )
+
+    def links_of(self, suggestion_ids: Sequence[str]) -> list[SuggestionLink]:
+        """What these suggestions turned into, oldest link first. Locks nothing."""
+        return list(
+            self.session.scalars(
+                select(SuggestionLink)
+                .where(SuggestionLink.suggestion_id.in_(suggestion_ids))
+                .order_by(SuggestionLink.linked_at)
+            )
+        )
+
+    def claim_overdue(self, now: datetime, batch: int) -> Sequence[Suggestion]:
+        """Up to ``batch`` open, unescalated suggestions past their answer deadline, the
+        most overdue first. Their rows are locked until the transaction ends; rows another
+        transaction holds are skipped (``FOR UPDATE SKIP LOCKED``, as the tickets' timer)."""
+        return self.session.scalars(
+            select(Suggestion)
+            .where(Suggestion.state == "open", Suggestion.escalated_at.is_(None), Suggestion.answer_due_at < now)
+            .order_by(Suggestion.answer_due_at)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        ).all()
+
+    def page(self, r: Reach, query: dict[str, Any]) -> Sequence[Suggestion]:
+        """Up to ``limit + 1`` suggestions by id after ``cursor``, matching the query's
+        filters, within the caller's reach. Locks nothing."""
+        stmt = select(Suggestion)
+        for key in ("community_id", "topic", "state"):
+            if query.get(key):
+                stmt = stmt.where(getattr(Suggestion, key) == str(query[key]))
+        if not r.everything:
+            mine = [Suggestion.community_id.in_(r.communities)]
+            if r.collector is not None:
+                mine.append(Suggestion.collected_by == r.collector)
+            if r.resident is not None:
+                mine.append(
+                    Suggestion.id.in_(
+                        select(SuggestionResident.suggestion_id).where(SuggestionResident.resident_id == r.resident)
+                    )
+                )
+            stmt = stmt.where(or_(*mine))
+        if query.get("cursor"):
+            stmt = stmt.where(Suggestion.id > query["cursor"])
+        return self.session.scalars(stmt.order_by(Suggestion.id).limit(query["limit"] + 1)).all()
+
+    def collected(self, community_id: str | None, low: datetime | None, high: datetime | None) -> Sequence[Suggestion]:
+        """The suggestions (of the community, when given) collected in [low, high).
+        Locks nothing."""
+        stmt = select(Suggestion)
+        if community_id:
+            stmt = stmt.where(Suggestion.community_id == community_id)
         if low:
-            stmt = stmt.where(column >= low)
+            stmt = stmt.where(Suggestion.collected_at >= low)
         if high:
-            stmt = stmt.where(column < high)
-        return int(session.scalar(stmt) or 0)
+            stmt = stmt.where(Suggestion.collected_at < high)
+        return self.session.scalars(stmt).all()
 
-    return {
-        "suggestions_collected": count(Suggestion.collected_at),
-        "suggestions_answered": count(Suggestion.answered_at),
-        "suggestions_answered_on_time": count(
-            Suggestion.answered_at, Suggestion.answered_at <= Suggestion.answer_due_at
-        ),
-        "suggestions_acted_on": count(Suggestion.acted_at),
-    }
+    def residents_per_raise(self) -> dict[str, int]:
+        """Per suggestion id: how many residents first raised their point in it. Locks
+        nothing."""
+        return dict(
+            self.session.execute(
+                select(SuggestionResident.raised_in_id, func.count()).group_by(SuggestionResident.raised_in_id)
+            ).all()
+        )
 
+    def indicator_counts(self, low: datetime | None, high: datetime | None) -> dict[str, int]:
+        """Suggestions collected, answered (on time) and acted on in [low, high). Locks
+        nothing."""
 
-def ticket_exists(session: Session, ticket_id: str) -> bool:
-    return session.get(Ticket, ticket_id) is not None
+        def count(column: Any, *extra: Any) -> int:
+            stmt = select(func.count()).select_from(Suggestion).where(column.is_not(None), *extra)
+            if low:
+                stmt = stmt.where(column >= low)
+            if high:
+                stmt = stmt.where(column < high)
+            return int(self.session.scalar(stmt) or 0)
+
+        return {
+            "suggestions_collected": count(Suggestion.collected_at),
+            "suggestions_answered": count(Suggestion.answered_at),
+            "suggestions_answered_on_time": count(
+                Suggestion.answered_at, Suggestion.answered_at <= Suggestion.answer_due_at
+            ),
+            "suggestions_acted_on": count(Suggestion.acted_at),
+        }
+
+    def ticket_exists(self, ticket_id: str) -> bool:
+        """Whether there is a ticket with this id. Locks nothing."""
+        return self.session.get(Ticket, ticket_id) is not None
