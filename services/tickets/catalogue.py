@@ -6,15 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.tickets.models import Category
+from services.tickets.store.categories import CategoryStore
 from yilin.db import UnitOfWork
-from yilin.errors import Conflict, InvalidInput, NotFound
+from yilin.errors import Conflict, InvalidInput
 from yilin.etags import Precondition, no_precondition
-from yilin.paging import paginate
-from yilin.rows import lock_or_404
 
 
 def category_view(category: Category) -> dict[str, Any]:
@@ -34,31 +32,23 @@ def category_view(category: Category) -> dict[str, Any]:
 
 
 def create_category(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
-    session = uow.session
-    if session.scalar(select(Category.id).where(Category.code == data["code"])) is not None:
+    store = CategoryStore(uow.session)
+    if store.code_taken(data["code"]):
         raise Conflict(f"category {data['code']} already exists", {"code": ["already exists"]})
-    category = Category(**data)
-    session.add(category)
-    session.flush()
+    category = store.add(data)
     uow.note("category.created", {"category_id": category.id})  # publishes no event: the audit row says it
     return category_view(category)
 
 
-def _get(session: Session, category_id: Any) -> Category:
-    category = session.get(Category, str(category_id))
-    if category is None:
-        raise NotFound(f"category {category_id} does not exist", {"category_id": ["not found"]})
-    return category
-
-
 def get_category(session: Session, category_id: Any) -> dict[str, Any]:
-    return category_view(_get(session, category_id))
+    return category_view(CategoryStore(session).category(category_id))
 
 
 def update_category(
     uow: UnitOfWork, category_id: Any, patch: dict[str, Any], precondition: Precondition = no_precondition
 ) -> dict[str, Any]:
-    category = lock_or_404(uow.session, Category, category_id, "category_id", "category")
+    store = CategoryStore(uow.session)
+    category = store.lock(category_id)
     precondition(category_view(category))  # under the lock: a concurrent update waits
     assign = patch.get("assign_minutes", category.assign_minutes)
     if patch.get("resolve_minutes", category.resolve_minutes) < assign:
@@ -68,23 +58,18 @@ def update_category(
         )
     for key, value in patch.items():
         setattr(category, key, value)
-    uow.session.flush()
+    store.flush()
     uow.note("category.updated", {"category_id": category.id, "fields": sorted(patch)})
     return category_view(category)
 
 
 def list_categories(session: Session, query: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(Category)
-    if query.get("active") is not None:
-        stmt = stmt.where(Category.active == query["active"])
-    return paginate(
-        session, stmt, Category.id, query["limit"], query.get("cursor"), lambda rows: [category_view(c) for c in rows]
-    )
+    return CategoryStore(session).page(query, lambda rows: [category_view(c) for c in rows])
 
 
 def category_by_code(session: Session, code: str) -> Category:
     """An active category; unknown or retired codes are the caller's input error."""
-    category = session.scalar(select(Category).where(Category.code == code))
+    category = CategoryStore(session).by_code(code)
     if category is None or not category.active:
         raise InvalidInput(f"unknown ticket category {code}", {"category_code": [f"unknown category {code}"]})
     return category

@@ -5,20 +5,19 @@ transitions come from :mod:`services.tickets.rules`."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from functools import cache
 from typing import Any, Sequence
 
-from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from services.tickets.catalogue import category_by_code, check_attributes
-from services.tickets.models import Ticket, TicketVolunteer, Transition, utcnow
+from services.tickets.models import Ticket, Transition, utcnow
 from services.tickets.permissions import ACTORS
-from services.tickets.rules import EVENT_OF_ACTION, IllegalTransition, allowed_actions
+from services.tickets.rules import EVENT_OF_ACTION, IllegalTransition, allowed_actions, aware
 from services.tickets.rules import next_state as _rule_next_state
+from services.tickets.store.tickets import Reach, TicketStore
 from services.tickets.visibility import Visibility, reduce_resident, sees
 from yilin.db import UnitOfWork
-from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound
+from yilin.errors import Conflict, Forbidden, InvalidInput
 from yilin.identity import Identity
 from yilin.paging import page
 from yilin.pii import PersonalData, mask_phone
@@ -29,20 +28,12 @@ MAX_REPORT_AGE = timedelta(days=2)
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
 # -- views --------------------------------------------------------------------------
 def ticket_views(session: Session, tickets: Sequence[Ticket]) -> list[dict[str, Any]]:
     """Views of many tickets with one query for their volunteers."""
     volunteers: dict[str, list[dict[str, Any]]] = {t.id: [] for t in tickets}
     if tickets:
-        rows = session.scalars(_TICKET_VOLUNTEERS, {"ids": list(volunteers)})
-        for row in rows:
+        for row in TicketStore(session).volunteers_of(list(volunteers)):
             volunteers[row.ticket_id].append({"volunteer_id": row.volunteer_id, "minutes": row.minutes})
     return [
         {
@@ -88,13 +79,6 @@ def ticket_views(session: Session, tickets: Sequence[Ticket]) -> list[dict[str, 
     ]
 
 
-_TICKET_VOLUNTEERS = (
-    select(TicketVolunteer)
-    .where(TicketVolunteer.ticket_id.in_(bindparam("ids", expanding=True)))
-    .order_by(TicketVolunteer.volunteer_id)
-)  # built once, as the list statements
-
-
 def ticket_view(session: Session, ticket: Ticket) -> dict[str, Any]:
     return ticket_views(session, [ticket])[0]
 
@@ -106,10 +90,8 @@ def _ref(ticket: Ticket) -> dict[str, Any]:
 
 # -- access -------------------------------------------------------------------------
 def ticket_row(session: Session, ticket_id: Any, lock: bool = False) -> Ticket:
-    ticket = session.get(Ticket, str(ticket_id), with_for_update=lock or None)
-    if ticket is None:
-        raise NotFound(f"ticket {ticket_id} does not exist", {"ticket_id": ["not found"]})
-    return ticket
+    """The ticket (its row locked until the transaction ends with ``lock``), or 404."""
+    return TicketStore(session).ticket(ticket_id, lock)
 
 
 def _check_owner(caller: Identity, ticket: Ticket) -> None:
@@ -118,13 +100,7 @@ def _check_owner(caller: Identity, ticket: Ticket) -> None:
 
 
 def assigned_ids(session: Session, ticket: Ticket) -> list[str]:
-    return list(
-        session.scalars(
-            select(TicketVolunteer.volunteer_id)
-            .where(TicketVolunteer.ticket_id == ticket.id)
-            .order_by(TicketVolunteer.volunteer_id)
-        )
-    )
+    return TicketStore(session).assigned_ids(ticket.id)
 
 
 def _authorise(session: Session, caller: Identity, ticket: Ticket, action: str) -> None:
@@ -161,7 +137,7 @@ def apply_transition(
     """Apply ``action`` (already checked legal), record it in the history and emit its
     event (``event_type``, or the action's own)."""
     target = next_state(ticket.state, action)
-    uow.session.add(
+    TicketStore(uow.session).add_transition(
         Transition(
             ticket_id=ticket.id,
             action=action,
@@ -205,49 +181,20 @@ LIST_FILTERS = ("state", "category_code", "resident_id", "community_id", "team_i
 
 
 def list_tickets(session: Session, v: Visibility, query: dict[str, Any]) -> dict[str, Any]:
-    filters = tuple(key for key in LIST_FILTERS if query.get(key))
+    filters = {key: str(query[key]) for key in LIST_FILTERS if query.get(key)}
     own_only = v.resident is not None and not v.everything  # residents see their own tickets only
-    cursor = query.get("cursor")
-    params: dict[str, Any] = {key: str(query[key]) for key in filters}
-    params["limit"] = query["limit"] + 1
-    if own_only:
-        params["own_subject"] = v.resident
-    if cursor:
-        params["cursor"] = cursor
-    stmt = _list_statement(filters, own_only, bool(cursor))
-    if not v.everything and not own_only:
-        reach = [Ticket.community_id.in_(v.communities), Ticket.team_id.in_(v.teams)]
-        if v.volunteer is not None:
-            reach.append(
-                Ticket.id.in_(select(TicketVolunteer.ticket_id).where(TicketVolunteer.volunteer_id == v.volunteer))
-            )
-        stmt = stmt.where(or_(*reach))
-    rows = session.scalars(stmt, params).all()
+    reach = None if v.everything or own_only else Reach(v.communities, v.teams, v.volunteer)
+    own_subject = v.resident if own_only else None
+    rows = TicketStore(session).list_page(filters, query["limit"] + 1, own_subject, query.get("cursor"), reach)
     return page(
         rows, query["limit"], lambda ticket: ticket.id, lambda tickets: _shown(v, ticket_views(session, tickets))
     )
 
 
-@cache
-def _list_statement(filters: tuple[str, ...], own_only: bool, after_cursor: bool) -> Select[Any]:
-    """The list page's statement for one combination of filters, built once: building
-    it (and its cache key) costs several times running it."""
-    stmt = select(Ticket)
-    if own_only:
-        stmt = stmt.where(Ticket.resident_id == bindparam("own_subject"))
-    for key in filters:
-        stmt = stmt.where(getattr(Ticket, key) == bindparam(key))
-    if after_cursor:
-        stmt = stmt.where(Ticket.id > bindparam("cursor"))
-    return stmt.order_by(Ticket.id).limit(bindparam("limit"))
-
-
 def history(session: Session, v: Visibility, ticket_id: Any) -> list[dict[str, Any]]:
     ticket = ticket_row(session, ticket_id)
     _check_visible(session, v, ticket)
-    rows = session.scalars(
-        select(Transition).where(Transition.ticket_id == ticket.id).order_by(Transition.at, Transition.id)
-    )
+    rows = TicketStore(session).transitions(ticket.id)
     return [
         {
             "action": r.action,
@@ -310,9 +257,9 @@ def open_ticket(
         created_at=now,
         updated_at=now,
     )
-    session.add(ticket)
-    session.flush()
-    session.add(
+    store = TicketStore(session)
+    store.add_ticket(ticket)
+    store.add_transition(
         Transition(
             ticket_id=ticket.id,
             action="open",

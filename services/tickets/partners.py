@@ -7,10 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
-
 from services.tickets.domain import apply_transition, begin, ticket_view
-from services.tickets.models import TicketVolunteer, utcnow
+from services.tickets.models import utcnow
+from services.tickets.store.tickets import TicketStore
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, InvalidInput
 from yilin.identity import Identity
@@ -48,11 +47,10 @@ def assign_partner(
             "a suspended or departed volunteer cannot be assigned",
             {"volunteer_ids": [f"{v} is {statuses[v]}" for v in inactive]},
         )
-    session.execute(delete(TicketVolunteer).where(TicketVolunteer.ticket_id == ticket.id))
+    store = TicketStore(session)
+    store.clear_volunteers(ticket.id)
     if wanted:
-        session.execute(
-            insert(TicketVolunteer), [{"ticket_id": ticket.id, "volunteer_id": v, "minutes": None} for v in wanted]
-        )
+        store.add_volunteers(ticket.id, wanted)
     ticket.team_id, ticket.partner_id = None, partner["id"]
     ticket.assigned_at = ticket.assigned_at or now
     apply_transition(

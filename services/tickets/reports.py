@@ -7,12 +7,10 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.tickets.domain import aware
-from services.tickets.models import Ticket
-from services.tickets.rules import STATES
+from services.tickets.rules import STATES, aware
+from services.tickets.store.tickets import TicketStore
 
 
 def _month_start(month: str) -> datetime:
@@ -47,33 +45,15 @@ def report(session: Session, query: dict[str, Any]) -> list[dict[str, Any]]:
     category, month) with ``by=grid``: counts by state, median
     minutes to assign and to resolve, SLA breach rate, mean rating and share satisfied."""
     by_grid = query.get("by") == "grid"
-    stmt = select(
-        Ticket.community_id,
-        Ticket.grid_id,
-        Ticket.category_code,
-        Ticket.state,
-        Ticket.reported_at,
-        Ticket.assigned_at,
-        Ticket.resolved_at,
-        Ticket.closed_at,
-        Ticket.assign_due_at,
-        Ticket.resolve_due_at,
-        Ticket.assign_breached,
-        Ticket.resolve_breached,
-        Ticket.rating,
+    rows_in = TicketStore(session).report_rows(
+        str(query["community_id"]) if query.get("community_id") else None,
+        str(query["grid_id"]) if query.get("grid_id") else None,
+        query.get("category_code") or None,
+        _month_start(query["from_month"]) if query.get("from_month") else None,
+        _next_month(query["to_month"]) if query.get("to_month") else None,
     )
-    if query.get("community_id"):
-        stmt = stmt.where(Ticket.community_id == str(query["community_id"]))
-    if query.get("grid_id"):
-        stmt = stmt.where(Ticket.grid_id == str(query["grid_id"]))
-    if query.get("category_code"):
-        stmt = stmt.where(Ticket.category_code == query["category_code"])
-    if query.get("from_month"):
-        stmt = stmt.where(Ticket.reported_at >= _month_start(query["from_month"]))
-    if query.get("to_month"):
-        stmt = stmt.where(Ticket.reported_at < _next_month(query["to_month"]))
     groups: dict[tuple[str, str, str, str], list[Any]] = defaultdict(list)
-    for row in session.execute(stmt):
+    for row in rows_in:
         grid = (row.grid_id or "") if by_grid else ""
         groups[(row.community_id, grid, row.category_code, aware(row.reported_at).strftime("%Y-%m"))].append(row)
     rows = []

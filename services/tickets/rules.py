@@ -6,6 +6,8 @@ Pure values: no database, no broker (who may act is in ``permissions.py``)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 STATES = ("opened", "assigned", "in_progress", "resolved", "confirmed", "escalated", "reopened", "cancelled")
 ACTIONS = ("assign", "start", "resolve", "confirm", "escalate", "reopen", "cancel")
 CLOSED = ("confirmed", "cancelled")
@@ -63,3 +65,10 @@ def next_state(state: str, action: str) -> str:
             {"state": [f"is {state}"], "allowed": allowed},
         )
     return target
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value

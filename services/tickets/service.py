@@ -230,7 +230,7 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
         with self.db.read() as session:
             return REPORT.dump(reports.report(session, q))
 
-    # timers: every replica runs them; the claiming in sla.py keeps them from colliding
+    # timers: every replica runs them; the claiming in store/sweeps.py keeps them from colliding
     @configured_timer("TICKETS_SLA_INTERVAL", 30, eager=True)  # eager: the gauges are set at start-up
     def sla_sweep(self) -> None:
         with self.db.transaction() as uow:

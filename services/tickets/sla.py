@@ -1,19 +1,20 @@
 """The timers' work: deadlines, escalation to a social worker, automatic confirmation
 and the open-ticket counts. Every replica runs the timers; rows are claimed with
 ``SELECT … FOR UPDATE SKIP LOCKED`` so each ticket is acted on by one replica only, and
-the claimed condition is cleared in the same transaction so it is acted on once."""
+the claimed condition is cleared in the same transaction so it is acted on once (the
+claims are :class:`~services.tickets.store.sweeps.SweepStore`'s)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from services.tickets.domain import apply_transition, aware
-from services.tickets.models import Category, Ticket, utcnow
-from services.tickets.rules import CLOSED, OPEN, TRANSITIONS
+from services.tickets.domain import apply_transition
+from services.tickets.models import utcnow
+from services.tickets.rules import CLOSED, OPEN, TRANSITIONS, aware
+from services.tickets.store.sweeps import SweepStore
 from services.tickets.work import mark_escalated
 from yilin.db import UnitOfWork
 from yilin.identity import service_account
@@ -30,32 +31,9 @@ def sweep_deadlines(uow: UnitOfWork, now: datetime | None = None, batch: int = 2
     Returns what happened per ticket (``category``, ``breaches``, ``escalated``) so the
     caller can count it after the commit."""
     now = now or utcnow()
-    session = uow.session
-    assign_late = and_(
-        Ticket.assign_breached.is_(False),
-        Ticket.assigned_at.is_(None),
-        Ticket.state.in_(UNASSIGNED),
-        Ticket.assign_due_at < now,
-    )
-    resolve_late = and_(
-        Ticket.resolve_breached.is_(False),
-        Ticket.state.in_(OPEN),
-        Ticket.state != "resolved",
-        Ticket.resolve_due_at < now,
-    )
-    dispute = and_(
-        Ticket.escalated_at.is_(None),
-        Ticket.state.in_(ESCALATABLE),
-        Ticket.category_id.in_(select(Category.id).where(Category.dispute.is_(True))),
-    )
-    tickets = session.scalars(
-        select(Ticket)
-        .where(or_(assign_late, resolve_late, dispute))
-        .order_by(Ticket.reported_at)
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    ).all()
-    disputes = set(session.scalars(select(Category.id).where(Category.dispute.is_(True))))
+    store = SweepStore(uow.session)
+    tickets = store.claim_overdue(now, batch, UNASSIGNED, OPEN, ESCALATABLE)
+    disputes = store.dispute_category_ids()
     outcomes = []
     for ticket in tickets:
         breaches = []
@@ -95,13 +73,7 @@ def auto_confirm(uow: UnitOfWork, days: float, now: datetime | None = None, batc
     """Confirm, without a rating, resolved tickets the resident left unconfirmed for ``days``."""
     now = now or utcnow()
     cutoff = now - timedelta(days=days)
-    tickets = uow.session.scalars(
-        select(Ticket)
-        .where(Ticket.state == "resolved", Ticket.resolved_at <= cutoff)
-        .order_by(Ticket.resolved_at)
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    ).all()
+    tickets = SweepStore(uow.session).claim_unconfirmed(cutoff, batch)
     for ticket in tickets:
         ticket.auto_confirmed = True
         ticket.closed_at = now
@@ -120,12 +92,8 @@ def auto_confirm(uow: UnitOfWork, days: float, now: datetime | None = None, batc
 def open_counts(session: Session) -> dict[tuple[str, str], int]:
     """Tickets not yet closed per (state, category code), every pair present (zeros too)
     so a gauge drops back to 0 when the last ticket leaves a state."""
-    counts = {(state, code): 0 for code in session.scalars(select(Category.code)) for state in OPEN}
-    rows = session.execute(
-        select(Ticket.state, Ticket.category_code, func.count())
-        .where(Ticket.state.not_in(CLOSED))
-        .group_by(Ticket.state, Ticket.category_code)
-    )
-    for state, code, count in rows:
+    store = SweepStore(session)
+    counts = {(state, code): 0 for code in store.category_codes() for state in OPEN}
+    for state, code, count in store.counts_by_state(CLOSED):
         counts[(state, code)] = count
     return counts

@@ -1,6 +1,6 @@
 """Entrypoints of residents' voice (suggestions, mediation cases, the reports by topic,
 dispute and beneficiary group, and the service's district indicators), mixed into
-:class:`services.tickets.service.TicketsService`: parse, authorise, call the store."""
+:class:`services.tickets.service.TicketsService`: parse, authorise, call the operations."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from services.indicators import PeriodQuery, day_bounds
 from services.registry.lookups import require_community
-from services.tickets import mediation_store, voice_store
+from services.tickets import mediation, voice
 from services.tickets.business_metrics import SUGGESTIONS_ESCALATED
 from services.tickets.permissions import (
     CASE_READERS,
@@ -74,7 +74,7 @@ class VoiceEntrypoints:
         data = load(SuggestionIn(), payload)
         require_community(self.registry, str(data["community_id"]))
         with self.db.transaction() as uow:
-            return SUGGESTION.dump(voice_store.collect(uow, self.pii, self.caller, data, self._answer_days()))
+            return SUGGESTION.dump(voice.collect(uow, self.pii, self.caller, data, self._answer_days()))
 
     def _answer_days(self) -> float:
         """The answer deadline: a week unless the operators set another."""
@@ -90,7 +90,7 @@ class VoiceEntrypoints:
         r = self._reach()
         with self.db.read() as session:
             for suggestion_id in suggestion_ids:
-                voice_store.check_reach(session, r, voice_store.suggestion_row(session, suggestion_id))
+                voice.check_reach(session, r, voice.suggestion_row(session, suggestion_id))
         return r
 
     @rpc
@@ -98,8 +98,8 @@ class VoiceEntrypoints:
         require(self.caller, SUGGESTION_READERS, "read suggestions")
         r = self._within_reach(suggestion_id)
         with self.db.read() as session:
-            row = voice_store.suggestion_row(session, suggestion_id)
-            return SUGGESTION.dump(voice_store.views(session, [row], reduced=r.resident is not None)[0])
+            row = voice.suggestion_row(session, suggestion_id)
+            return SUGGESTION.dump(voice.views(session, [row], reduced=r.resident is not None)[0])
 
     @rpc
     def list_suggestions(self, query: dict[str, Any]) -> dict[str, Any]:
@@ -107,7 +107,7 @@ class VoiceEntrypoints:
         q = load(SuggestionQuery(), query)
         r = self._reach()
         with self.db.read() as session:
-            return SUGGESTIONS.dump(voice_store.list_suggestions(session, r, q))
+            return SUGGESTIONS.dump(voice.list_suggestions(session, r, q))
 
     @write_rpc
     def merge_suggestion(self, suggestion_id: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +115,7 @@ class VoiceEntrypoints:
         data = load(MergeIn(), payload)
         self._within_reach(suggestion_id, data["into_id"])
         with self.db.transaction() as uow:
-            return SUGGESTION.dump(voice_store.merge(uow, suggestion_id, data["into_id"]))
+            return SUGGESTION.dump(voice.merge(uow, suggestion_id, data["into_id"]))
 
     @write_rpc
     def answer_suggestion(self, suggestion_id: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +123,7 @@ class VoiceEntrypoints:
         data = load(AnswerIn(), payload)
         self._within_reach(suggestion_id)
         with self.db.transaction() as uow:
-            return SUGGESTION.dump(voice_store.answer(uow, self.caller, suggestion_id, data))
+            return SUGGESTION.dump(voice.answer(uow, self.caller, suggestion_id, data))
 
     @write_rpc
     def link_suggestion(self, suggestion_id: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +134,7 @@ class VoiceEntrypoints:
         kind, target = data["kind"], str(data["target_id"])
         self._within_reach(suggestion_id)
         with self.db.read() as session:
-            if kind == "ticket" and not voice_store.ticket_exists(session, target):
+            if kind == "ticket" and not voice.ticket_exists(session, target):
                 raise NotFound(f"ticket {target} does not exist", {"target_id": ["not found"]})
         if kind == "fund_disbursement":
             try:
@@ -146,20 +146,20 @@ class VoiceEntrypoints:
                     "the fund request answers another suggestion", {"target_id": ["does not name this suggestion"]}
                 )
         with self.db.transaction() as uow:
-            return SUGGESTION.dump(voice_store.link(uow, self.caller, suggestion_id, kind, target))
+            return SUGGESTION.dump(voice.link(uow, self.caller, suggestion_id, kind, target))
 
     @rpc
     def suggestion_report(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         require(self.caller, VOICE_REPORT_READERS, "read the suggestion report")
         q = load(VoiceReportQuery(), query)
         with self.db.read() as session:
-            return TOPIC_REPORT.dump(voice_store.report(session, q))
+            return TOPIC_REPORT.dump(voice.report(session, q))
 
     @configured_timer("TICKETS_SUGGESTION_INTERVAL", 60)
     def suggestion_sweep(self) -> None:
         """Escalate suggestions whose answer is overdue (claimed rows: one replica each)."""
         with self.db.transaction() as uow:
-            escalated = voice_store.sweep_overdue(uow)
+            escalated = voice.sweep_overdue(uow)
         if escalated:
             SUGGESTIONS_ESCALATED.labels("tickets").inc(len(escalated))
             log.info("escalated %d suggestion(s) with an overdue answer", len(escalated))
@@ -178,19 +178,19 @@ class VoiceEntrypoints:
                 {"community_id": ["not within your reach"]},
             )
         with self.db.transaction() as uow:
-            return CASE.dump(mediation_store.open_case(uow, self.caller, data, street_id))
+            return CASE.dump(mediation.open_case(uow, self.caller, data, street_id))
 
     @rpc
     def get_case(self, case_id: str) -> dict[str, Any]:
         require(self.caller, CASE_READERS, "read mediation cases")
         self._case_within_reach(case_id)
         with self.db.read() as session:
-            return CASE.dump(mediation_store.case_view(session, mediation_store.case_row(session, case_id)))
+            return CASE.dump(mediation.case_view(session, mediation.case_row(session, case_id)))
 
     def _case_within_reach(self, case_id: str) -> None:
         r = self._reach()
         with self.db.read() as session:
-            row = mediation_store.case_row(session, case_id)
+            row = mediation.case_row(session, case_id)
             if not case_within(r, row.community_id, row.social_worker_id):
                 raise Forbidden("this case is not yours to see", {"case_id": ["not within your reach"]})
 
@@ -200,7 +200,7 @@ class VoiceEntrypoints:
         data = load(SessionIn(), payload)
         self._case_within_reach(case_id)
         with self.db.transaction() as uow:
-            return CASE.dump(mediation_store.add_session(uow, self.caller, case_id, data))
+            return CASE.dump(mediation.add_session(uow, self.caller, case_id, data))
 
     @write_rpc
     def close_case(self, case_id: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -208,21 +208,21 @@ class VoiceEntrypoints:
         data = load(CloseIn(), payload)
         self._case_within_reach(case_id)
         with self.db.transaction() as uow:
-            return CASE.dump(mediation_store.close_case(uow, case_id, data))
+            return CASE.dump(mediation.close_case(uow, case_id, data))
 
     @rpc
     def dispute_report(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         require(self.caller, VOICE_REPORT_READERS, "read the dispute report")
         q = load(DisputeReportQuery(), query)
         with self.db.read() as session:
-            return DISPUTE_REPORT.dump(mediation_store.dispute_report(session, q))
+            return DISPUTE_REPORT.dump(mediation.dispute_report(session, q))
 
     @rpc
     def beneficiary_report(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         require(self.caller, VOICE_REPORT_READERS, "read the beneficiary group report")
         q = load(VoiceReportQuery(), query)
         with self.db.read() as session:
-            return GROUP_REPORT.dump(mediation_store.group_report(session, q))
+            return GROUP_REPORT.dump(mediation.group_report(session, q))
 
     # -- the district's indicators ----------------------------------------------------
     @rpc
@@ -233,7 +233,7 @@ class VoiceEntrypoints:
         low, high = day_bounds(q.get("from_"), q.get("to"))
         with self.db.read() as session:
             return {
-                **voice_store.indicator_counts(session, low, high),
-                **mediation_store.dispute_counts(session, low, high),
-                "tickets_resolved": mediation_store.tickets_resolved(session, low, high),
+                **voice.indicator_counts(session, low, high),
+                **mediation.dispute_counts(session, low, high),
+                "tickets_resolved": mediation.tickets_resolved(session, low, high),
             }

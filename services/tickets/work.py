@@ -8,13 +8,14 @@ import math
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from services.tickets.catalogue import category_by_code
-from services.tickets.domain import apply_transition, assigned_ids, aware, begin, ticket_row, ticket_view
-from services.tickets.models import Ticket, TicketVolunteer, utcnow
+from services.tickets.domain import apply_transition, assigned_ids, begin, ticket_row, ticket_view
+from services.tickets.models import Ticket, utcnow
 from services.tickets.permissions import ACTORS
+from services.tickets.rules import aware
+from services.tickets.store.tickets import TicketStore
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, Forbidden, InvalidInput
 from yilin.identity import Identity
@@ -38,13 +39,7 @@ def team_loads(session: Session, team_ids: Iterable[str]) -> dict[str, int]:
     ids = list(team_ids)
     if not ids:
         return {}
-    loads: dict[str, int] = {}
-    for column in (Ticket.team_id, Ticket.partner_id):
-        rows = session.execute(
-            select(column, func.count()).where(column.in_(ids), Ticket.state.in_(LOAD_STATES)).group_by(column)
-        )
-        loads.update({holder: count for holder, count in rows})
-    return loads
+    return TicketStore(session).loads(ids, LOAD_STATES)
 
 
 def assign(
@@ -78,10 +73,9 @@ def assign(
             "a suspended or departed volunteer cannot be assigned",
             {"volunteer_ids": [f"{v} is {status[v]}" for v in inactive]},
         )
-    session.execute(delete(TicketVolunteer).where(TicketVolunteer.ticket_id == ticket.id))
-    session.execute(
-        insert(TicketVolunteer), [{"ticket_id": ticket.id, "volunteer_id": v, "minutes": None} for v in sorted(wanted)]
-    )
+    store = TicketStore(session)
+    store.clear_volunteers(ticket.id)
+    store.add_volunteers(ticket.id, sorted(wanted))
     ticket.team_id, ticket.partner_id = team["id"], None
     ticket.assigned_at = ticket.assigned_at or now
     apply_transition(
@@ -137,7 +131,7 @@ def resolve(
             f"minutes cannot exceed the {limit} minutes the ticket has been open",
             {"minutes": [f"{v}: {served[v]} > {limit}" for v in too_long]},
         )
-    for row in session.scalars(select(TicketVolunteer).where(TicketVolunteer.ticket_id == ticket.id)):
+    for row in TicketStore(session).volunteer_rows(ticket.id):
         row.minutes = served.get(row.volunteer_id)
     ticket.resolved_at = now
     event = {"resolved_at": now, "volunteers": [{"volunteer_id": v, "minutes": served[v]} for v in sorted(served)]}

@@ -1,5 +1,6 @@
 """Mediation cases and the reports beside them (disputes by street and month, services
-by beneficiary group): every query and write. Rules from :mod:`voice_rules`."""
+by beneficiary group), over a unit of work. Rules from :mod:`voice_rules`, every
+statement from :class:`~services.tickets.store.mediation.MediationStore`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.tickets.domain import aware
-from services.tickets.models import MediationCase, MediationParty, MediationSession, Ticket, utcnow
+from services.tickets.models import MediationCase, MediationParty, MediationSession, utcnow
+from services.tickets.rules import aware
+from services.tickets.store.mediation import MediationStore
+from services.tickets.voice import _bounds, refused
 from services.tickets.voice_rules import (
     BENEFICIARY_GROUPS,
     OUTCOMES,
@@ -22,30 +24,19 @@ from services.tickets.voice_rules import (
     month_of,
     satisfaction_rate,
 )
-from services.tickets.voice_store import _bounds, refused
 from yilin.db import UnitOfWork
-from yilin.errors import NotFound
 from yilin.identity import Identity
 
 
 def case_row(session: Session, case_id: Any, lock: bool = False) -> MediationCase:
-    row = session.get(MediationCase, str(case_id), with_for_update=lock or None)
-    if row is None:
-        raise NotFound(f"mediation case {case_id} does not exist", {"case_id": ["not found"]})
-    return row
-
-
-def _parties(session: Session, case_id: str) -> list[MediationParty]:
-    return list(
-        session.scalars(select(MediationParty).where(MediationParty.case_id == case_id).order_by(MediationParty.number))
-    )
+    """The case (its row locked until the transaction ends with ``lock``), or 404."""
+    return MediationStore(session).case(case_id, lock)
 
 
 def case_view(session: Session, row: MediationCase) -> dict[str, Any]:
-    parties = _parties(session, row.id)
-    sessions = session.scalars(
-        select(MediationSession).where(MediationSession.case_id == row.id).order_by(MediationSession.held_at)
-    )
+    store = MediationStore(session)
+    parties = store.parties(row.id)
+    sessions = store.sessions(row.id)
     return {
         "id": row.id,
         "community_id": row.community_id,
@@ -83,23 +74,24 @@ def open_case(
         opened_by=caller.subject,
         opened_at=now,
     )
-    uow.session.add(row)
-    uow.session.flush()
+    store = MediationStore(uow.session)
+    store.add_case(row)
     for number, party in enumerate(data["parties"], start=1):
-        uow.session.add(
+        store.add(
             MediationParty(case_id=row.id, number=number, name_masked=mask_name(party["name"]), people=party["people"])
         )
-    uow.session.flush()
+    store.flush()
     people = sum(p["people"] for p in data["parties"])
     uow.emit("mediation.opened", {**_ref(row), "parties": len(data["parties"]), "people": people})
     return case_view(uow.session, row)
 
 
 def add_session(uow: UnitOfWork, caller: Identity, case_id: Any, data: dict[str, Any]) -> dict[str, Any]:
-    row = case_row(uow.session, case_id, lock=True)
+    store = MediationStore(uow.session)
+    row = store.case(case_id, lock=True)
     if row.state != "open":
         raise refused(VoiceRuleError("a closed case takes no more sessions", "state"))
-    uow.session.add(
+    store.add(
         MediationSession(
             case_id=row.id,
             held_at=data["held_at"],
@@ -108,7 +100,7 @@ def add_session(uow: UnitOfWork, caller: Identity, case_id: Any, data: dict[str,
             recorded_by=caller.subject,
         )
     )
-    uow.session.flush()
+    store.flush()
     return case_view(uow.session, row)
 
 
@@ -116,8 +108,9 @@ def close_case(uow: UnitOfWork, case_id: Any, data: dict[str, Any], now: datetim
     """Close with the outcome and each party's satisfaction."""
     now = now or utcnow()
     session = uow.session
-    row = case_row(session, case_id, lock=True)
-    parties = _parties(session, row.id)
+    store = MediationStore(session)
+    row = store.case(case_id, lock=True)
+    parties = store.parties(row.id)
     ratings = {r["party"]: r["rating"] for r in data["satisfaction"]}
     try:
         check_close(row.state, data["outcome"], len(parties), ratings)
@@ -126,34 +119,25 @@ def close_case(uow: UnitOfWork, case_id: Any, data: dict[str, Any], now: datetim
     for party in parties:
         party.rating = ratings.get(party.number)
     row.state, row.outcome, row.closed_at = "closed", data["outcome"], now
-    session.flush()
+    store.flush()
     rate = satisfaction_rate([PartyRating(p.people, p.rating) for p in parties])
     uow.emit("mediation.closed", {**_ref(row), "outcome": row.outcome, "satisfaction_rate": rate})
     return case_view(session, row)
 
 
 def list_cases(session: Session, query: dict[str, Any]) -> list[dict[str, Any]]:
-    stmt = select(MediationCase)
-    for key in ("community_id", "street_id", "state"):
-        if query.get(key):
-            stmt = stmt.where(getattr(MediationCase, key) == str(query[key]))
-    return [case_view(session, r) for r in session.scalars(stmt.order_by(MediationCase.opened_at).limit(200))]
+    filters = {key: str(query[key]) for key in ("community_id", "street_id", "state") if query.get(key)}
+    return [case_view(session, r) for r in MediationStore(session).cases(filters)]
 
 
 def dispute_report(session: Session, query: dict[str, Any]) -> list[dict[str, Any]]:
     """Cases closed per street and month: count, people, outcomes, satisfaction rate."""
-    stmt = select(MediationCase).where(MediationCase.state == "closed")
     low, high = _bounds(query)
-    if query.get("street_id"):
-        stmt = stmt.where(MediationCase.street_id == str(query["street_id"]))
-    if low:
-        stmt = stmt.where(MediationCase.closed_at >= low)
-    if high:
-        stmt = stmt.where(MediationCase.closed_at < high)
-    cases = session.scalars(stmt).all()
+    store = MediationStore(session)
+    cases = store.closed_cases(str(query["street_id"]) if query.get("street_id") else None, low, high)
     parties: dict[str, list[PartyRating]] = defaultdict(list)
     if cases:
-        for p in session.scalars(select(MediationParty).where(MediationParty.case_id.in_([c.id for c in cases]))):
+        for p in store.parties_of([c.id for c in cases]):
             parties[p.case_id].append(PartyRating(p.people, p.rating))
     groups: dict[tuple[str, str], list[MediationCase]] = defaultdict(list)
     for c in cases:
@@ -179,20 +163,9 @@ def dispute_report(session: Session, query: dict[str, Any]) -> list[dict[str, An
 
 def dispute_counts(session: Session, low: datetime | None, high: datetime | None) -> dict[str, float]:
     """Disputes handled (cases closed) in [low, high) and their satisfaction rate."""
-    stmt = select(MediationCase.id).where(MediationCase.state == "closed")
-    if low:
-        stmt = stmt.where(MediationCase.closed_at >= low)
-    if high:
-        stmt = stmt.where(MediationCase.closed_at < high)
-    ids = list(session.scalars(stmt))
-    ratings = (
-        [
-            PartyRating(p.people, p.rating)
-            for p in session.scalars(select(MediationParty).where(MediationParty.case_id.in_(ids)))
-        ]
-        if ids
-        else []
-    )
+    store = MediationStore(session)
+    ids = store.closed_ids(low, high)
+    ratings = [PartyRating(p.people, p.rating) for p in store.parties_of(ids)] if ids else []
     rate = satisfaction_rate(ratings)
     return {"disputes_handled": len(ids), "dispute_satisfaction_rate": rate if rate is not None else 0.0}
 
@@ -200,18 +173,10 @@ def dispute_counts(session: Session, low: datetime | None, high: datetime | None
 def group_report(session: Session, query: dict[str, Any]) -> list[dict[str, Any]]:
     """Tickets per beneficiary group and month reported: services (cancelled excluded),
     completed, and reach (distinct residents; a ticket with no resident id counts one)."""
-    stmt = select(Ticket.id, Ticket.state, Ticket.resident_id, Ticket.reported_at, Ticket.beneficiary_groups).where(
-        Ticket.state != "cancelled"
-    )
     low, high = _bounds(query)
-    if query.get("community_id"):
-        stmt = stmt.where(Ticket.community_id == str(query["community_id"]))
-    if low:
-        stmt = stmt.where(Ticket.reported_at >= low)
-    if high:
-        stmt = stmt.where(Ticket.reported_at < high)
+    community_id = str(query["community_id"]) if query.get("community_id") else None
     stats: dict[tuple[str, str], dict[str, Any]] = {}
-    for t in session.execute(stmt):
+    for t in MediationStore(session).ticket_groups(community_id, low, high):
         for group in t.beneficiary_groups or ():
             if group not in BENEFICIARY_GROUPS:
                 continue
@@ -227,9 +192,4 @@ def group_report(session: Session, query: dict[str, Any]) -> list[dict[str, Any]
 
 
 def tickets_resolved(session: Session, low: datetime | None, high: datetime | None) -> int:
-    stmt = select(func.count()).select_from(Ticket).where(Ticket.resolved_at.is_not(None))
-    if low:
-        stmt = stmt.where(Ticket.resolved_at >= low)
-    if high:
-        stmt = stmt.where(Ticket.resolved_at < high)
-    return int(session.scalar(stmt) or 0)
+    return MediationStore(session).tickets_resolved(low, high)

@@ -1,5 +1,8 @@
-"""Suggestions (益邻·心声): every query and write, over a unit of work. The rules come
-from :mod:`services.tickets.voice_rules`; the entrypoints authorise before calling."""
+"""Suggestions (益邻·心声): collecting, merging, answering, linking, escalating and the
+report by topic, over a unit of work. The rules come from
+:mod:`services.tickets.voice_rules`, every statement from
+:class:`~services.tickets.store.voice.SuggestionStore`; the entrypoints authorise before
+calling."""
 
 from __future__ import annotations
 
@@ -8,11 +11,11 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from services.tickets.domain import aware
-from services.tickets.models import Suggestion, SuggestionLink, SuggestionResident, Ticket, utcnow
+from services.tickets.models import Suggestion, SuggestionLink, SuggestionResident, utcnow
+from services.tickets.rules import aware
+from services.tickets.store.voice import SuggestionStore
 from services.tickets.voice_rules import (
     ANSWER_DAYS,
     Reach,
@@ -28,7 +31,7 @@ from services.tickets.voice_rules import (
     within,
 )
 from yilin.db import UnitOfWork
-from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound
+from yilin.errors import Conflict, Forbidden, InvalidInput
 from yilin.identity import Identity
 from yilin.paging import page
 from yilin.pii import PersonalData, mask_phone
@@ -43,10 +46,8 @@ def _ref(s: Suggestion) -> dict[str, Any]:
 
 
 def suggestion_row(session: Session, suggestion_id: Any, lock: bool = False) -> Suggestion:
-    row = session.get(Suggestion, str(suggestion_id), with_for_update=lock or None)
-    if row is None:
-        raise NotFound(f"suggestion {suggestion_id} does not exist", {"suggestion_id": ["not found"]})
-    return row
+    """The suggestion (its row locked until the transaction ends with ``lock``), or 404."""
+    return SuggestionStore(session).suggestion(suggestion_id, lock)
 
 
 def views(session: Session, rows: Sequence[Suggestion], reduced: bool = False) -> list[dict[str, Any]]:
@@ -56,9 +57,8 @@ def views(session: Session, rows: Sequence[Suggestion], reduced: bool = False) -
     residents: dict[str, list[dict[str, Any]]] = defaultdict(list)
     links: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if ids:
-        for r in session.scalars(
-            select(SuggestionResident).where(SuggestionResident.suggestion_id.in_(ids)).order_by(SuggestionResident.id)
-        ):
+        store = SuggestionStore(session)
+        for r in store.residents_of(ids):
             residents[r.suggestion_id].append(
                 {
                     "resident_id": None if reduced else r.resident_id,
@@ -68,9 +68,7 @@ def views(session: Session, rows: Sequence[Suggestion], reduced: bool = False) -
                     "raised_at": aware(r.raised_at),
                 }
             )
-        for link in session.scalars(
-            select(SuggestionLink).where(SuggestionLink.suggestion_id.in_(ids)).order_by(SuggestionLink.linked_at)
-        ):
+        for link in store.links_of(ids):
             links[link.suggestion_id].append(
                 {"kind": link.kind, "target_id": link.target_id, "linked_at": aware(link.linked_at)}
             )
@@ -103,13 +101,7 @@ def view(session: Session, row: Suggestion) -> dict[str, Any]:
 
 def check_reach(session: Session, r: Reach, row: Suggestion) -> None:
     """Refuse a suggestion outside the caller's reach (:func:`voice_rules.within`)."""
-    residents = set(
-        session.scalars(
-            select(SuggestionResident.resident_id).where(
-                SuggestionResident.suggestion_id == row.id, SuggestionResident.resident_id.is_not(None)
-            )
-        )
-    )
+    residents = SuggestionStore(session).resident_ids(row.id)
     if not within(r, row.community_id, row.collected_by, residents):
         raise Forbidden("this suggestion is not yours to see", {"suggestion_id": ["not within your reach"]})
 
@@ -147,10 +139,10 @@ def collect(
         answer_due_at=answer_due(now, answer_days),
         created_at=now,
     )
-    uow.session.add(row)
-    uow.session.flush()
+    store = SuggestionStore(uow.session)
+    store.add(row)
     phone = resident.get("phone")
-    uow.session.add(
+    store.add_resident(
         SuggestionResident(
             suggestion_id=row.id,
             raised_in_id=row.id,
@@ -178,18 +170,12 @@ def merge(uow: UnitOfWork, suggestion_id: Any, into_id: Any) -> dict[str, Any]:
         raise refused(error) from None
     if source.community_id != target.community_id:
         raise InvalidInput("a repeat is merged within its community", {"into_id": ["another community's"]})
-    session.execute(
-        update(SuggestionResident).where(SuggestionResident.suggestion_id == source.id).values(suggestion_id=target.id)
-    )
-    session.execute(
-        update(SuggestionLink).where(SuggestionLink.suggestion_id == source.id).values(suggestion_id=target.id)
-    )
+    store = SuggestionStore(session)
+    store.move_raisers(source.id, target.id)
     source.state, source.merged_into_id = "merged", target.id
-    session.flush()
-    count = session.scalar(
-        select(func.count()).select_from(SuggestionResident).where(SuggestionResident.suggestion_id == target.id)
-    )
-    uow.emit("suggestion.merged", {**_ref(source), "into_id": target.id, "residents": int(count or 0)})
+    store.flush()
+    count = store.resident_count(target.id)
+    uow.emit("suggestion.merged", {**_ref(source), "into_id": target.id, "residents": count})
     return view(session, target)
 
 
@@ -219,15 +205,16 @@ def link(
         check_link(row.state)
     except VoiceRuleError as error:
         raise refused(error) from None
-    if session.get(SuggestionLink, (row.id, kind, target_id)) is None:
-        session.add(
+    store = SuggestionStore(session)
+    if not store.has_link(row.id, kind, target_id):
+        store.add_link(
             SuggestionLink(
                 suggestion_id=row.id, kind=kind, target_id=target_id, linked_by=caller.subject, linked_at=now
             )
         )
         row.acted_at = row.acted_at or now
         uow.emit("suggestion.linked", {**_ref(row), "kind": kind, "target_id": target_id})
-    session.flush()
+    store.flush()
     return view(session, row)
 
 
@@ -235,14 +222,8 @@ def sweep_overdue(uow: UnitOfWork, now: datetime | None = None, batch: int = 200
     """Escalate open suggestions past their answer deadline, each once (rows claimed with
     ``FOR UPDATE SKIP LOCKED`` as the tickets' timer does)."""
     now = now or utcnow()
-    rows = uow.session.scalars(
-        select(Suggestion)
-        .where(Suggestion.state == "open", Suggestion.escalated_at.is_(None), Suggestion.answer_due_at < now)
-        .order_by(Suggestion.answer_due_at)
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    ).all()
-    rows = [r for r in rows if overdue(r.state, aware(r.answer_due_at) or now, r.escalated_at is not None, now)]
+    claimed = SuggestionStore(uow.session).claim_overdue(now, batch)
+    rows = [r for r in claimed if overdue(r.state, aware(r.answer_due_at) or now, r.escalated_at is not None, now)]
     for row in rows:
         row.escalated_at = now
         uow.emit("suggestion.escalated", {**_ref(row), "answer_due_at": aware(row.answer_due_at)})
@@ -251,24 +232,7 @@ def sweep_overdue(uow: UnitOfWork, now: datetime | None = None, batch: int = 200
 
 # -- reads --------------------------------------------------------------------------
 def list_suggestions(session: Session, r: Reach, query: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(Suggestion)
-    for key in ("community_id", "topic", "state"):
-        if query.get(key):
-            stmt = stmt.where(getattr(Suggestion, key) == str(query[key]))
-    if not r.everything:
-        mine = [Suggestion.community_id.in_(r.communities)]
-        if r.collector is not None:
-            mine.append(Suggestion.collected_by == r.collector)
-        if r.resident is not None:
-            mine.append(
-                Suggestion.id.in_(
-                    select(SuggestionResident.suggestion_id).where(SuggestionResident.resident_id == r.resident)
-                )
-            )
-        stmt = stmt.where(or_(*mine))
-    if query.get("cursor"):
-        stmt = stmt.where(Suggestion.id > query["cursor"])
-    rows = session.scalars(stmt.order_by(Suggestion.id).limit(query["limit"] + 1)).all()
+    rows = SuggestionStore(session).page(r, query)
     reduced = r.resident is not None
     return page(rows, query["limit"], lambda s: s.id, lambda chunk: views(session, chunk, reduced))
 
@@ -289,20 +253,10 @@ def _bounds(query: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
 def report(session: Session, query: dict[str, Any]) -> list[dict[str, Any]]:
     """Per community × topic × month of collection: collected, residents, merged, answered
     (on time), acted on, median hours to answer."""
-    stmt = select(Suggestion)
     low, high = _bounds(query)
-    if query.get("community_id"):
-        stmt = stmt.where(Suggestion.community_id == str(query["community_id"]))
-    if low:
-        stmt = stmt.where(Suggestion.collected_at >= low)
-    if high:
-        stmt = stmt.where(Suggestion.collected_at < high)
-    rows = session.scalars(stmt).all()
-    residents = dict(
-        session.execute(
-            select(SuggestionResident.raised_in_id, func.count()).group_by(SuggestionResident.raised_in_id)
-        ).all()
-    )
+    store = SuggestionStore(session)
+    rows = store.collected(str(query["community_id"]) if query.get("community_id") else None, low, high)
+    residents = store.residents_per_raise()
     groups: dict[tuple[str, str, str], list[Suggestion]] = defaultdict(list)
     for s in rows:
         groups[(s.community_id, s.topic, month_of(s.collected_at))].append(s)
@@ -331,24 +285,8 @@ def report(session: Session, query: dict[str, Any]) -> list[dict[str, Any]]:
 
 def indicator_counts(session: Session, low: datetime | None, high: datetime | None) -> dict[str, int]:
     """Suggestions collected and answered in the period [low, high)."""
-
-    def count(column: Any, *extra: Any) -> int:
-        stmt = select(func.count()).select_from(Suggestion).where(column.is_not(None), *extra)
-        if low:
-            stmt = stmt.where(column >= low)
-        if high:
-            stmt = stmt.where(column < high)
-        return int(session.scalar(stmt) or 0)
-
-    return {
-        "suggestions_collected": count(Suggestion.collected_at),
-        "suggestions_answered": count(Suggestion.answered_at),
-        "suggestions_answered_on_time": count(
-            Suggestion.answered_at, Suggestion.answered_at <= Suggestion.answer_due_at
-        ),
-        "suggestions_acted_on": count(Suggestion.acted_at),
-    }
+    return SuggestionStore(session).indicator_counts(low, high)
 
 
 def ticket_exists(session: Session, ticket_id: str) -> bool:
-    return session.get(Ticket, ticket_id) is not None
+    return SuggestionStore(session).ticket_exists(ticket_id)
