@@ -49,8 +49,7 @@ def assign_partner(
         )
     store = TicketStore(session)
     store.clear_volunteers(ticket.id)
-    if wanted:
-        store.add_volunteers(ticket.id, wanted)
+    store.add_volunteers(ticket.id, wanted)
     ticket.team_id, ticket.partner_id = None, partner["id"]
     ticket.assigned_at = ticket.assigned_at or now
     apply_transition(

@@ -113,7 +113,9 @@ class TicketStore:
 
     def add_volunteers(self, ticket_id: str, volunteer_ids: Sequence[str]) -> None:
         """Name these volunteers on the ticket, minutes not yet recorded, in one
-        statement; it is always run, so an empty list fails as an insert of no values."""
+        statement (none for an empty list: a partner's ticket may name nobody)."""
+        if not volunteer_ids:
+            return
         self.session.execute(
             insert(TicketVolunteer),
             [{"ticket_id": ticket_id, "volunteer_id": v, "minutes": None} for v in volunteer_ids],
