@@ -44,6 +44,8 @@ class VolunteerRegistered(_Tolerant):
     volunteer_id = fields.String(required=True)
     volunteer_number = fields.String(required=True)
     community_id = fields.String(required=True)
+    # absent from events published before the registry announced it: kept unknown (None)
+    organisation_id = fields.String(load_default=None, allow_none=True)
     status = fields.String(required=True)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.hours import rules
 from services.hours.models import Entry, VolunteerTotal
-from services.hours.permissions import SELECTORS, SYSTEM_ROLES, VERIFIERS
+from services.hours.permissions import SELECTORS, SYSTEM_ROLES, VERIFIERS, EntryScope
 from services.hours.store import LedgerStore
 from services.hours.views import EntryView, SheetView, entry_view, sheet_view
 from yilin.db import UnitOfWork
@@ -291,5 +291,8 @@ def get_entry(session: Session, entry_id: Any) -> EntryView:
     return entry_view(LedgerStore(session).entry(entry_id))
 
 
-def list_entries(session: Session, query: dict[str, Any]) -> dict[str, Any]:
-    return LedgerStore(session).list_entries(query, entry_view)
+def list_entries(session: Session, query: dict[str, Any], scope: EntryScope | None) -> dict[str, Any]:
+    """A page of the entries the caller may list (``scope``: permissions.entry_scope)."""
+    if scope is None:
+        raise Forbidden("a volunteer's entries are theirs and their organisation's", {"volunteer_id": ["not yours"]})
+    return LedgerStore(session).list_entries(query, entry_view, scope)

@@ -27,6 +27,9 @@ class VolunteerView(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     number: Mapped[str | None] = mapped_column(String(20))
     community_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # the registry's organisation of the volunteer (who of staff reads their hours); None
+    # for none, or for a volunteer announced before the registry's events carried it
+    organisation_id: Mapped[str | None] = mapped_column(String(36), index=True)
     status: Mapped[str] = mapped_column(String(16), default="active")
 
 

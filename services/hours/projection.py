@@ -25,6 +25,7 @@ def volunteer_registered(session: Session, data: dict[str, Any]) -> None:
     volunteer = _volunteer(session, data["volunteer_id"])
     volunteer.number = data["volunteer_number"]
     volunteer.community_id = data["community_id"]
+    volunteer.organisation_id = data.get("organisation_id")  # None in events from before it was announced
     volunteer.status = data["status"]
 
 

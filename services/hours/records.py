@@ -21,8 +21,8 @@ from services.hours.models import (
     VolunteerTotal,
     VolunteerView,
 )
-from services.hours.permissions import DISTRICT_READERS, ORGANISATION_STAFF
-from services.hours.rules import clock_text, reads_volunteer
+from services.hours.permissions import reads_volunteer
+from services.hours.rules import clock_text
 from yilin.errors import Forbidden, NotFound
 from yilin.exports import SafeWriter
 from yilin.identity import Identity
@@ -33,7 +33,7 @@ def authorise(caller: Identity, volunteer: dict[str, Any], issuer: str | None = 
     ``issuer`` issued them): ``volunteer`` is the registry's view, so a missing volunteer
     was already 404 and this is 403."""
     organisations = (volunteer.get("organisation_id"), issuer)
-    if not reads_volunteer(caller, volunteer["id"], organisations, DISTRICT_READERS, ORGANISATION_STAFF):
+    if not reads_volunteer(caller, volunteer["id"], organisations):
         raise Forbidden(
             "a volunteer's record is theirs and their own organisation's to read",
             {"volunteer_id": ["not yours, nor your organisation's volunteer"]},

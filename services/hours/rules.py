@@ -187,25 +187,6 @@ def acts_for(caller: Caller, organisation_id: str | None, system_roles: Sequence
     )
 
 
-def reads_volunteer(
-    caller: Caller,
-    volunteer_id: str,
-    organisations: Iterable[str | None],
-    district_readers: Sequence[str],
-    organisation_staff: Sequence[str],
-) -> bool:
-    """Whether the caller may read a volunteer's certificates or national record: their
-    own, anyone's for the district's readers, and for an organisation's staff those whose
-    ``organisations`` (their own, or a certificate's issuer) include the caller's."""
-    if caller.subject == volunteer_id or caller.role in district_readers:
-        return True
-    return (
-        caller.role in organisation_staff
-        and caller.organisation_id is not None
-        and caller.organisation_id in set(organisations)
-    )
-
-
 def decision_problem(
     caller: Caller,
     volunteer_id: str,

@@ -23,7 +23,7 @@ from services.hours import (
 )
 from services.hours.events import EVENTS
 from services.hours.models import Base
-from services.hours.permissions import ORGANISATION_STAFF
+from services.hours.permissions import ORGANISATION_STAFF, entry_scope, reads_volunteer
 from services.hours.schemas import (
     CertificateCheckOut,
     CertificateCheckQuery,
@@ -132,13 +132,16 @@ class HoursService(AuditLogRpc):
     @rpc
     def get_entry(self, entry_id: str) -> dict[str, Any]:
         with self.db.read() as session:
-            return ENTRY.dump(ledger.get_entry(session, entry_id))
+            view = ledger.get_entry(session, entry_id)
+        self._authorise_volunteer(view["volunteer_id"], recorded_by=view["organisation_id"])
+        return ENTRY.dump(view)
 
     @rpc
     def list_entries(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(EntryQuery(), query)
+        scope = entry_scope(self.caller, str(q["volunteer_id"]) if q.get("volunteer_id") else None)
         with self.db.read() as session:
-            return ENTRIES.dump(ledger.list_entries(session, q))
+            return ENTRIES.dump(ledger.list_entries(session, q, scope))
 
     @write_rpc
     def verify_entry(self, entry_id: str) -> dict[str, Any]:
@@ -179,6 +182,7 @@ class HoursService(AuditLogRpc):
     @rpc
     def volunteer_total(self, volunteer_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
         q = load(PERIOD_QUERY, query or {})
+        self._authorise_volunteer(volunteer_id)
         with self.db.read() as session:
             return TOTAL.dump(standings.volunteer_total(session, volunteer_id, q["period_from"], q["period_to"]))
 
@@ -190,6 +194,7 @@ class HoursService(AuditLogRpc):
 
     @rpc
     def get_selection(self, volunteer_id: str) -> dict[str, Any]:
+        self._authorise_volunteer(volunteer_id)
         with self.db.read() as session:
             return SELECTION.dump(standings.volunteer_total(session, volunteer_id))
 
@@ -200,7 +205,7 @@ class HoursService(AuditLogRpc):
         data = load(SelectionIn(), payload)
         organisation = None
         if self.caller.role in ORGANISATION_STAFF:  # their own organisation's volunteers only
-            organisation = self.registry.get_volunteer(volunteer_id).get("organisation_id")
+            organisation = self._volunteer_organisation(volunteer_id)
         with self.db.transaction() as uow:
             ledger.set_selection(
                 uow,
@@ -214,6 +219,21 @@ class HoursService(AuditLogRpc):
         observe(uow.events)
         with self.db.read() as session:
             return TOTAL.dump(standings.volunteer_total(session, volunteer_id))
+
+    def _volunteer_organisation(self, volunteer_id: str) -> str | None:
+        """The volunteer's organisation: the projection's, else (a volunteer announced
+        before events carried it, or of none) the registry's, which is 404 for nobody."""
+        with self.db.read() as session:
+            organisation = LedgerStore(session).volunteer_organisation(volunteer_id)
+        return organisation or self.registry.get_volunteer(volunteer_id).get("organisation_id")
+
+    def _authorise_volunteer(self, volunteer_id: str, recorded_by: str | None = None) -> None:
+        """403 unless the caller may read this volunteer's hours (permissions.reads_volunteer);
+        only an organisation's staff need the volunteer's organisation looked up."""
+        volunteer: dict[str, Any] = {"id": volunteer_id}
+        if not reads_volunteer(self.caller, volunteer_id, (recorded_by,)) and self.caller.role in ORGANISATION_STAFF:
+            volunteer["organisation_id"] = self._volunteer_organisation(volunteer_id)
+        records.authorise(self.caller, volunteer, issuer=recorded_by)
 
     # certificates
     @write_rpc

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from services.hours.models import (
@@ -37,6 +37,7 @@ from services.hours.models import (
     VolunteerView,
     utcnow,
 )
+from services.hours.permissions import EntryScope
 from services.hours.rules import LIVE, served_on
 from yilin.db import insert_ignoring_conflicts
 from yilin.errors import NotFound
@@ -288,9 +289,18 @@ class LedgerStore:
         team = self.session.get(TeamView, team_id) if team_id else None
         return team.organisation_id if team else None
 
-    def list_entries(self, query: dict[str, Any], view: Callable[[Entry], Any]) -> dict[str, Any]:
-        """A page of entries matching ``query``'s filters."""
+    def volunteer_organisation(self, volunteer_id: str) -> str | None:
+        """The volunteer's organisation as the projection knows it (``None``: unknown)."""
+        return self.session.scalar(select(VolunteerView.organisation_id).where(VolunteerView.id == volunteer_id))
+
+    def list_entries(self, query: dict[str, Any], view: Callable[[Entry], Any], scope: EntryScope) -> dict[str, Any]:
+        """A page of the entries within ``scope`` matching ``query``'s filters."""
         stmt = select(Entry)
+        if scope.volunteer_id is not None:
+            stmt = stmt.where(Entry.volunteer_id == scope.volunteer_id)
+        elif not scope.everyone:  # an organisation's: its volunteers' and those it recorded
+            members = select(VolunteerView.id).where(VolunteerView.organisation_id == scope.organisation_id)
+            stmt = stmt.where(or_(Entry.organisation_id == scope.organisation_id, Entry.volunteer_id.in_(members)))
         for key in ("volunteer_id", "organisation_id", "source_id"):
             if query.get(key):
                 stmt = stmt.where(getattr(Entry, key) == str(query[key]))

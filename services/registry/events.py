@@ -22,6 +22,13 @@ class VolunteerRegistered(Schema):
         metadata={"description": "Public volunteer number shown on certificates.", "example": "YL6F1C7A523C"},
     )
     community_id = fields.UUID(required=True, metadata=COMMUNITY)
+    organisation_id = fields.UUID(
+        allow_none=True,
+        metadata={
+            "description": "Id of the volunteer's organisation (set at registration, never changed); null for none. "
+            "Absent from events published before it was added."
+        },
+    )
     skills = fields.List(fields.String(), required=True, metadata=SKILLS)
     certifications = fields.List(
         fields.String(),

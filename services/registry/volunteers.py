@@ -76,6 +76,7 @@ def _registered_event(
         "volunteer_id": volunteer["id"],
         "volunteer_number": volunteer["number"],
         "community_id": volunteer["community_id"],
+        "organisation_id": volunteer["organisation_id"],
         "skills": sorted(set(skills)),
         "certifications": sorted({c["kind"] for c in certifications}),
         "status": volunteer["status"],

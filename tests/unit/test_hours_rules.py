@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.district import Problem
-from services.hours import rules
+from services.hours import permissions, rules
 from services.hours.permissions import SYSTEM_ROLES, VERIFIERS
 
 DAY = date(2026, 11, 29)
@@ -175,3 +175,29 @@ def test_a_line_without_minutes_takes_its_interval() -> None:
     assert rules.line_minutes(None, 480, 540) == 60 and rules.line_minutes(30, 480, 540) == 30
     with pytest.raises(ValueError):
         rules.line_minutes(None, None, 540)
+
+
+def test_a_volunteers_hours_are_theirs_their_organisations_and_the_districts() -> None:
+    from_a = ("org-a", None)
+    assert permissions.reads_volunteer(Caller("v1", "volunteer"), "v1", ())
+    assert permissions.reads_volunteer(Caller("v1", "team_lead"), "v1", ())
+    assert not permissions.reads_volunteer(Caller("v2", "volunteer"), "v1", from_a)
+    assert not permissions.reads_volunteer(Caller("v2", "team_lead", "org-a"), "v1", from_a)  # a lead is no staff
+    for role in ("operator", "auditor", "service"):
+        assert permissions.reads_volunteer(Caller("x", role), "v1", ())
+    for role in ("org_admin", "verifier", "social_worker"):
+        assert permissions.reads_volunteer(Caller("x", role, "org-a"), "v1", from_a)
+        assert permissions.reads_volunteer(Caller("x", role, "org-a"), "v1", (None, "org-a"))  # recorded by them
+        assert not permissions.reads_volunteer(Caller("x", role, "org-b"), "v1", from_a)
+        assert not permissions.reads_volunteer(Caller("x", role), "v1", (None, None))  # no org claim: no match
+    assert not permissions.reads_volunteer(Caller("x", "resident", "org-a"), "v1", from_a)
+
+
+def test_entry_lists_are_scoped_to_the_caller() -> None:
+    scope = permissions.entry_scope
+    assert scope(Caller("x", "auditor"), "v1") == permissions.EntryScope(everyone=True)
+    assert scope(Caller("x", "verifier", "org-a"), "v1") == permissions.EntryScope(organisation_id="org-a")
+    assert scope(Caller("x", "org_admin"), None) is None
+    assert scope(Caller("v1", "volunteer"), None) == scope(Caller("v1", "volunteer"), "v1")
+    assert scope(Caller("v1", "volunteer"), None) == permissions.EntryScope(volunteer_id="v1")
+    assert scope(Caller("v1", "team_lead"), "v2") is None
