@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, text
 
-from services.hours import consumed, corrections, credits, ledger, permissions, projection, standings
+from services.hours import corrections, credits, ledger, projection, standings
 from services.hours.models import Entry, EntryTransition, VolunteerTotal
 from services.hours.schemas import SheetIn
-from services.hours.store import LedgerStore
 from tests.hours.support import Ledger
 from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound, load
 from yilin.identity import Identity
@@ -363,46 +362,3 @@ def test_a_confirmation_handled_before_its_resolution_still_verifies(world: dict
             world["org"],
         )
     assert total(world, v0)["verified_minutes"] == 45
-
-
-def test_entries_are_listed_within_the_callers_scope(world: dict[str, Any]) -> None:
-    """The projection keeps each volunteer's organisation (None from an event announced
-    before it carried one); an organisation's staff list their volunteers' entries and
-    those their organisation recorded, a volunteer their own."""
-    v0, v1, v2 = world["volunteers"]
-    late = ids(1)[0]
-    with world["book"].transaction() as uow:
-        projection.volunteer_registered(
-            uow.session,
-            consumed.read(
-                consumed.VolunteerRegistered,
-                "volunteer.registered",
-                {"volunteer_id": v2, "volunteer_number": "YL2", "community_id": world["community"]}
-                | {"status": "active", "organisation_id": world["other_org"]},
-            ),
-        )
-        legacy = {"volunteer_id": late, "volunteer_number": "YL9", "community_id": world["community"]}
-        projection.volunteer_registered(
-            uow.session,
-            consumed.read(consumed.VolunteerRegistered, "volunteer.registered", legacy | {"status": "active"}),
-        )
-    with world["book"].read() as session:
-        store = LedgerStore(session)
-        assert (store.volunteer_organisation(v2), store.volunteer_organisation(late)) == (world["other_org"], None)
-    submit(world, [{"volunteer_id": v, "minutes": 30} for v in (v0, v1, v2)])  # all recorded by org
-
-    def listed(caller: Identity, volunteer_id: str | None = None) -> set[str]:
-        query = {"limit": 50} | ({"volunteer_id": volunteer_id} if volunteer_id else {})
-        with world["book"].read() as session:
-            page = ledger.list_entries(session, query, permissions.entry_scope(caller, volunteer_id))
-        return {e["volunteer_id"] for e in page["items"]}
-
-    everyone = {v0, v1, v2}
-    assert listed(world["operator"]) == listed(Identity("aud", "auditor")) == everyone
-    assert listed(world["verifier"]) == everyone  # org recorded them all
-    assert listed(Identity("admin-o", "org_admin", world["other_org"])) == {v2}  # their volunteer, not org's record
-    assert listed(Identity(v1, "volunteer")) == listed(Identity(v1, "team_lead"), v1) == {v1}
-    assert listed(Identity("x", "social_worker", ids(1)[0])) == set()  # a third organisation
-    for caller, asked in ((Identity(v1, "volunteer"), v0), (Identity("admin-x", "org_admin"), None)):
-        with pytest.raises(Forbidden), world["book"].read() as session:
-            ledger.list_entries(session, {"limit": 50}, permissions.entry_scope(caller, asked))
