@@ -60,9 +60,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
-BENCH_IDENTITY_SECRET = "bench-identity-secret-" + "b" * 32  # the bench's clients and processes share it
-
-
 class ServiceProcess:
     """One service process, started the way ``yilin serve`` starts it (``module`` lets
     the bench start its own baseline services the same way). With ``cpu_quota`` it runs
@@ -93,7 +90,6 @@ class ServiceProcess:
                 "YILIN_LOG_LEVEL": "WARNING",
                 "PYTHONUNBUFFERED": "1",
                 "YILIN_ENV": "development",  # a local measurement: the development defaults of deploy/config.yml
-                "YILIN_IDENTITY_SECRET": BENCH_IDENTITY_SECRET,
             }
         )
         environ.update(extra_env or {})
@@ -196,7 +192,6 @@ class Environment:
             "serializer": "json",
             "METRICS_PORTS": {},
             "ENVIRONMENT": "development",
-            "IDENTITY_SECRET": BENCH_IDENTITY_SECRET,
             **extra,
         }
 

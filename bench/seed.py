@@ -22,7 +22,7 @@ BENCH_SECRET = "bench-jwt-secret-" + "k" * 32
 @contextmanager
 def cluster(config: dict[str, Any]) -> Iterator[Any]:
     """RPC as the operator (the identity the gateway would vouch for)."""
-    with ClusterRpcProxy(config, context_data=identity_context(config, OPERATOR, "bench"), timeout=300) as proxy:
+    with ClusterRpcProxy(config, context_data=identity_context(config, OPERATOR, "gateway"), timeout=300) as proxy:
         yield proxy
 
 

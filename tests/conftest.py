@@ -28,7 +28,7 @@ import pytest
 import requests
 from kombu import Connection
 
-from tests.harness import TEST_IDENTITY_SECRET, EventTap, ServiceProcess, free_port
+from tests.harness import EventTap, ServiceProcess, free_port
 
 RABBIT_HOST = os.environ.get("YILIN_TEST_RABBIT", "127.0.0.1:5672")
 PG_ADMIN_URL = os.environ.get("YILIN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -141,7 +141,6 @@ def make_config(amqp_uri: str) -> Callable[..., dict[str, Any]]:
             "PII_KEY": "test-pii-key",
             "CERTIFICATE_KEY": "test-certificate-key",
             "ENVIRONMENT": "development",  # the suite's own short keys; production refuses them
-            "IDENTITY_SECRET": TEST_IDENTITY_SECRET,
             "OUTBOX_SWEEP_INTERVAL": 0.3,
             "OUTBOX_SWEEP_GRACE": 0.5,
         }

@@ -23,7 +23,6 @@ from yilin.events import SERIALIZER  # kombu decodes application/cloudevents+jso
 
 ROOT = Path(__file__).resolve().parent.parent
 # Signs identity assertions in the suite: in-process stacks and service processes share it.
-TEST_IDENTITY_SECRET = "test-identity-secret-" + "y" * 32
 
 
 def free_port() -> int:
@@ -94,10 +93,12 @@ class Stack:
 
         from yilin.identity import identity_context, service_account
 
+        # a person is vouched for as the gateway would; the harness's own account by itself
+        signer = "gateway" if identity else "test-harness"
         return ServiceRpcProxy(
             service,
             self.config,
-            context_data=identity_context(self.config, identity or service_account("test-harness"), "test-harness"),
+            context_data=identity_context(self.config, identity or service_account("test-harness"), signer),
         )
 
 
@@ -177,7 +178,6 @@ class ServiceProcess:
                 "YILIN_OUTBOX_SWEEP_GRACE": "0.5",
                 "YILIN_LOG_FORMAT": "json",
                 "YILIN_ENV": "development",  # the development defaults of deploy/config.yml
-                "YILIN_IDENTITY_SECRET": TEST_IDENTITY_SECRET,
             }
         )
         environ.update(env)

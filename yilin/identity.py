@@ -1,28 +1,39 @@
 """Who is calling, and how a service knows it.
 
 The gateway authenticates a request and passes the caller on as a *signed assertion*:
-the identity, the signer and an expiry, under an HMAC-SHA256 keyed by
-``IDENTITY_SECRET`` (configuration, shared by Yilin's own processes and nobody else).
-Every RPC entrypoint (:mod:`yilin.rpc`) verifies it before a worker starts and refuses a
-call that carries none, an unsigned one, a forged or an expired one; a client on the
-broker without the secret cannot speak for anybody. Work a service starts itself
+the identity, the signer and an expiry, signed with the signer's own Ed25519 key. Each
+process signs with its own key (``IDENTITY_KEYS[<signer>]``, which only that process
+holds) and each service verifies with the public keys of the signers it trusts
+(``IDENTITY_PUBLIC_KEYS``, signer → public key). A verifier cannot sign for another
+signer, so a compromised service can neither speak as the gateway nor as another
+service: only the signers in ``IDENTITY_PERSON_SIGNERS`` (the gateway) vouch for people;
+any other signer vouches only for its own account (``service:<signer>`` or
+``service:<signer>-…``). Every RPC entrypoint (:mod:`yilin.rpc`) verifies it before a
+worker starts and refuses a call that carries none, an unsigned one, a forged, an
+expired one, or one from a signer it does not trust. Work a service starts itself
 (timers, events) runs as that service's named account, and so do the RPC calls it makes
 from that work; the CLI and tools call as named accounts of their own
-(:func:`identity_context`). Nothing runs as an all-powerful default."""
+(:func:`identity_context`). Nothing runs as an all-powerful default.
+
+In development (``ENVIRONMENT``) a signer without a configured key gets one derived
+from its name, so ``make run`` and the tests need no key material; production refuses
+a missing, development or malformed key."""
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
-import hmac
 import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from nameko.extensions import DependencyProvider
 
-from yilin.environment import require_secret
+from yilin.environment import DEV_SECRET_PREFIX, DEVELOPMENT, ConfigurationError, mode
 from yilin.errors import Unauthenticated
 
 IDENTITY_KEY = "yilin.identity"
@@ -31,6 +42,11 @@ SERVICE_ROLE = "service"
 ASSERTION_TTL = 300  # seconds: a gateway request's assertion outlives any RPC it starts
 ACCOUNT_TTL = 6 * 3600  # seconds: a CLI run or a benchmark signs once for all its calls
 MAX_ASSERTION_LENGTH = 2048
+KEY_BYTES = 32  # an Ed25519 private key (its seed) and public key alike
+PERSON_SIGNERS = ("gateway",)  # who vouches for people unless IDENTITY_PERSON_SIGNERS says otherwise
+DEV_KEY_LABEL = b"dev-only yilin identity key:"
+SEEN_LIMIT = 4096  # verified assertions remembered per process
+RESIGN_AFTER = ACCOUNT_TTL // 2  # a service re-signs its own account's assertion this often
 
 
 @dataclass(frozen=True)
@@ -82,44 +98,143 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def assertion_key(config: Mapping[str, Any]) -> bytes:
-    """The HMAC key of identity assertions; refuses a weak or development key in production."""
-    return require_secret(config, "IDENTITY_SECRET")
+def new_private_key() -> tuple[str, str]:
+    """A fresh signing key: ``(private, public)``, each base64url of its 32 bytes."""
+    key = Ed25519PrivateKey.generate()
+    return _b64(key.private_bytes_raw()), _b64(key.public_key().public_bytes_raw())
+
+
+def _development_key(signer: str) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(DEV_KEY_LABEL + signer.encode()).digest())
+
+
+def _decoded(name: str, label: str, value: str) -> bytes:
+    try:
+        raw = _unb64(value)
+    except (ValueError, TypeError):
+        raw = b""
+    if len(raw) != KEY_BYTES:
+        raise ConfigurationError(f"{name} ({label}) must be base64url of {KEY_BYTES} bytes")
+    return raw
+
+
+def _setting(config: Mapping[str, Any], table: str, signer: str) -> str:
+    keys = config.get(table) or {}
+    return str(keys.get(signer) or "") if isinstance(keys, Mapping) else ""
+
+
+def signing_key(config: Mapping[str, Any], signer: str) -> Ed25519PrivateKey:
+    """``signer``'s own private key (``IDENTITY_KEYS[signer]``, env
+    ``YILIN_IDENTITY_KEY_<SIGNER>``): in development a derived one when none (or a
+    ``dev-only-…`` one) is set; in production a missing, development or malformed key
+    raises :class:`ConfigurationError`."""
+    return _signing_key(signer, _setting(config, "IDENTITY_KEYS", signer), mode(config) == DEVELOPMENT)
+
+
+@functools.lru_cache(maxsize=64)  # the gateway signs per request: the key is loaded once
+def _signing_key(signer: str, value: str, development: bool) -> Ed25519PrivateKey:
+    name, label = f"IDENTITY_KEYS[{signer}]", env_name("YILIN_IDENTITY_KEY_", signer)
+    if development and (not value or value.startswith(DEV_SECRET_PREFIX)):
+        return _development_key(signer)
+    if not value:
+        raise ConfigurationError(f"{name} ({label}) is required")
+    if value.startswith(DEV_SECRET_PREFIX):
+        raise ConfigurationError(f"{name} ({label}) is the development default; production needs its own key")
+    return Ed25519PrivateKey.from_private_bytes(_decoded(name, label, value))
+
+
+def env_name(prefix: str, signer: str) -> str:
+    """The environment variable of a signer's key: ``YILIN_IDENTITY_KEY_CLI`` for ``cli``."""
+    return prefix + signer.upper().replace("-", "_")
+
+
+class Verifier:
+    """The public keys of the signers a process trusts (``IDENTITY_PUBLIC_KEYS``, env
+    ``YILIN_IDENTITY_PUBLIC_KEY_<SIGNER>``; in development, any signer's derived key)
+    and the assertions it verified lately, so an assertion passed along a chain of
+    calls is checked once per process."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.development = mode(config) == DEVELOPMENT
+        self.keys: dict[str, Ed25519PublicKey] = {}
+        for signer, value in dict(config.get("IDENTITY_PUBLIC_KEYS") or {}).items():
+            if value and not (self.development and str(value).startswith(DEV_SECRET_PREFIX)):
+                label = env_name("YILIN_IDENTITY_PUBLIC_KEY_", signer)
+                raw = _decoded(f"IDENTITY_PUBLIC_KEYS[{signer}]", label, str(value))
+                self.keys[signer] = Ed25519PublicKey.from_public_bytes(raw)
+        people = config.get("IDENTITY_PERSON_SIGNERS", PERSON_SIGNERS)
+        self.person_signers = frozenset(people.split(",") if isinstance(people, str) else people or ())
+        self.seen: dict[str, tuple[Identity, int]] = {}
+
+    def key(self, signer: str) -> Ed25519PublicKey | None:
+        """The signer's public key; ``None`` for a signer this process does not trust."""
+        if signer not in self.keys and self.development:
+            self.keys[signer] = _development_key(signer).public_key()
+        return self.keys.get(signer)
+
+    def vouches(self, signer: str, identity: Identity) -> bool:
+        """Whether ``signer`` may vouch for ``identity``: the person signers for anyone,
+        any other signer only for its own account."""
+        if signer in self.person_signers:
+            return True
+        own = f"service:{signer}"
+        return identity.role == SERVICE_ROLE and (identity.subject == own or identity.subject.startswith(own + "-"))
 
 
 def sign_assertion(config: Mapping[str, Any], identity: Identity, signer: str, ttl: int = ASSERTION_TTL) -> str:
-    """``payload.signature``: ``identity`` vouched for by ``signer`` until ``ttl`` seconds from now."""
+    """``payload.signature``: ``identity`` vouched for by ``signer`` until ``ttl``
+    seconds from now, signed with ``signer``'s own key (:func:`signing_key`)."""
+    return sign_with(signing_key(config, signer), identity, signer, ttl)
+
+
+def sign_with(key: Ed25519PrivateKey, identity: Identity, signer: str, ttl: int = ASSERTION_TTL) -> str:
+    """:func:`sign_assertion` with a key already loaded."""
     payload = json.loads(identity.to_header())
     payload.update({"signer": signer, "exp": int(time.time()) + ttl})
     body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
-    mac = hmac.new(assertion_key(config), body.encode(), hashlib.sha256).digest()
-    return f"{body}.{_b64(mac)}"
+    return f"{body}.{_b64(key.sign(body.encode()))}"
 
 
-def verify_assertion(config: Mapping[str, Any], value: Any, key: bytes | None = None) -> Identity:
+def verify_assertion(config: Mapping[str, Any], value: Any, verifier: Verifier | None = None) -> Identity:
     """The identity a valid assertion carries; :class:`Unauthenticated` for a missing,
-    malformed, forged or expired one (one generic message: probing teaches nothing)."""
+    malformed, forged or expired one, or one whose signer this process does not trust
+    or who may not vouch for that identity (one generic message: probing teaches nothing)."""
+    verifier = verifier or Verifier(config)
     refused = Unauthenticated("the call carries no verifiable identity")
     if not isinstance(value, str) or not value or len(value) > MAX_ASSERTION_LENGTH or value.count(".") != 1:
         raise refused
+    now = time.time()
+    known = verifier.seen.get(value)
+    if known is not None and known[1] >= now:
+        return known[0]
     body, _, signature = value.partition(".")
-    expected = hmac.new(key or assertion_key(config), body.encode(), hashlib.sha256).digest()
     try:
-        if not hmac.compare_digest(expected, _unb64(signature)):
-            raise refused
         data = json.loads(_unb64(body))
-    except (ValueError, TypeError):
+        signer = data.get("signer") if isinstance(data, dict) else None
+        if not isinstance(signer, str):
+            raise refused
+        key = verifier.key(signer)
+        if key is None:
+            raise refused
+        key.verify(_unb64(signature), body.encode())
+    except (ValueError, TypeError, InvalidSignature):
         raise refused from None
-    if not isinstance(data, dict) or not isinstance(data.get("exp"), int) or data["exp"] < time.time():
+    if not isinstance(data.get("exp"), int) or data["exp"] < now:
         raise refused
     subject, role, org = data.get("subject"), data.get("role"), data.get("organisation_id")
     if not isinstance(subject, str) or not subject or not isinstance(role, str) or not role:
         raise refused
     if org is not None and not isinstance(org, str):
         raise refused
-    return Identity(
+    identity = Identity(
         subject=subject, role=role, organisation_id=org, scopes=tuple(str(s) for s in data.get("scopes") or ())
     )
+    if not verifier.vouches(signer, identity):
+        raise refused
+    if len(verifier.seen) >= SEEN_LIMIT:
+        verifier.seen.clear()  # a bound, not an LRU: a refill costs one verification each
+    verifier.seen[value] = (identity, data["exp"])
+    return identity
 
 
 def identity_context(
@@ -146,22 +261,25 @@ def verifies_identity(worker_ctx: Any) -> bool:
 
 class Caller(DependencyProvider):
     """``self.caller`` in a worker (see :func:`caller_of`). Work that no caller started
-    (a timer, an event) gets an assertion of the service's own account, so the RPC calls
-    it makes are authenticated too; the key is checked when the service starts."""
+    (a timer, an event) gets an assertion of the service's own account, signed with the
+    service's own key (checked when the service starts) and re-signed before it expires."""
 
     def check_configuration(self, config: Mapping[str, Any]) -> None:
-        """A weak or missing identity key stops the service before it starts."""
-        assertion_key(config)
+        """A missing, development or malformed key of this service stops it before it starts."""
+        signing_key(config, self.container.service_name)
 
     def setup(self) -> None:
-        self.key = assertion_key(self.container.config)
+        self.key = signing_key(self.container.config, self.container.service_name)
+        self.assertion, self.signed_at = "", 0.0
 
     def worker_setup(self, worker_ctx: Any) -> None:
         if not verifies_identity(worker_ctx):
             worker_ctx.data.pop(VERIFIED_KEY, None)
-            worker_ctx.data[IDENTITY_KEY] = sign_assertion(
-                self.container.config, service_account(self.container.service_name), self.container.service_name
-            )
+            if time.monotonic() - self.signed_at > RESIGN_AFTER:
+                name = self.container.service_name
+                self.assertion = sign_with(self.key, service_account(name), name, ACCOUNT_TTL)
+                self.signed_at = time.monotonic()
+            worker_ctx.data[IDENTITY_KEY] = self.assertion
 
     def get_dependency(self, worker_ctx: Any) -> Identity:
         return caller_of(worker_ctx)

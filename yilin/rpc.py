@@ -41,7 +41,7 @@ from nameko.constants import (
 from nameko.exceptions import ContainerBeingKilled, MalformedRequest, UnknownService
 
 from yilin import tracing
-from yilin.identity import IDENTITY_KEY, VERIFIED_KEY, assertion_key, verify_assertion
+from yilin.identity import IDENTITY_KEY, VERIFIED_KEY, Verifier, verify_assertion
 from yilin.signatures import SignatureCheckedOnce
 from yilin.writes import applies_once
 
@@ -231,11 +231,11 @@ class Rpc(SignatureCheckedOnce, nameko_rpc.Rpc):
     verifies_identity = True
 
     def check_configuration(self, config: Any) -> None:
-        """A weak or missing identity key stops the service before it starts."""
-        assertion_key(config)
+        """A malformed public key of a trusted signer stops the service before it starts."""
+        Verifier(config)
 
     def setup(self) -> None:
-        self.key = assertion_key(self.container.config)
+        self.verifier = Verifier(self.container.config)
         super().setup()
 
     def handle_message(self, body: Any, message: Any) -> None:
@@ -248,7 +248,7 @@ class Rpc(SignatureCheckedOnce, nameko_rpc.Rpc):
         self.check_signature(args, kwargs)
         context_data = self.unpack_message_headers(message)
         context_data.pop(VERIFIED_KEY, None)  # only this entrypoint may say what it verified
-        identity = verify_assertion(self.container.config, context_data.get(IDENTITY_KEY), self.key)
+        identity = verify_assertion(self.container.config, context_data.get(IDENTITY_KEY), self.verifier)
         context_data[VERIFIED_KEY] = identity.to_header()
         handle_result = partial(self.handle_result, message)
         try:

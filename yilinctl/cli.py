@@ -31,6 +31,7 @@ from yilin import deadletters, migrations, topology
 from yilin.config import database_url, load_config
 from yilin.db import engine_for
 from yilin.environment import check_extensions
+from yilin.identity import env_name, new_private_key
 from yilin.outbox import backlog
 from yilin.replay import replay
 from yilin.tables import define_kit_tables
@@ -281,6 +282,16 @@ def broker_users_(definitions: str, management_url: str, admin_user: str, admin_
         raise click.ClickException(str(exc)) from exc
     broker_users.apply(management_url, (admin_user, admin_password), calls)
     click.echo(f"broker users: {len(calls)} changes applied")
+
+
+@main.command(name="identity-key")
+@click.argument("signer")
+def identity_key(signer: str) -> None:
+    """A new identity key pair for SIGNER (gateway, a service, or cli): the private key
+    goes to that process alone, the public key to every service that trusts it."""
+    private, public = new_private_key()
+    click.echo(f"{env_name('YILIN_IDENTITY_KEY_', signer)}={private}")
+    click.echo(f"{env_name('YILIN_IDENTITY_PUBLIC_KEY_', signer)}={public}")
 
 
 @main.group()

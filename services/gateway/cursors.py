@@ -14,18 +14,20 @@ import hmac
 from typing import Any, Mapping
 
 from services.gateway.problems import InvalidCursor
-from yilin.identity import assertion_key
+from yilin.identity import signing_key
 
 MAC_BYTES = 16
 MAX_LENGTH = 256  # the longest cursor the API accepts (a sealed id is far shorter)
 
 
 def cursor_key(config: Mapping[str, Any]) -> bytes:
-    """``CURSOR_KEY`` from the configuration, else a key derived from ``IDENTITY_SECRET``."""
+    """``CURSOR_KEY`` from the configuration, else a key derived from the gateway's own
+    identity key (``IDENTITY_KEYS[gateway]``)."""
     configured = str(config.get("CURSOR_KEY") or "")
     if configured:
         return configured.encode()
-    return hmac.new(assertion_key(config), b"yilin pagination cursors", hashlib.sha256).digest()
+    own = signing_key(config, "gateway").private_bytes_raw()
+    return hmac.new(own, b"yilin pagination cursors", hashlib.sha256).digest()
 
 
 def _mac(key: bytes, scope: str, raw: bytes) -> bytes:

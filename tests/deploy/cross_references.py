@@ -4,7 +4,9 @@ secret and config map a manifest names must exist in the same overlay."""
 from __future__ import annotations
 
 # Secrets that live outside the rendered manifests (docs/operations.md).
-EXTERNAL_SECRETS = {"yilin-secrets", "yilin-gateway-tls"}
+EXTERNAL_SECRETS = {"yilin-secrets", "yilin-gateway-tls", "yilin-identity-public-keys"} | {
+    f"yilin-identity-{service}" for service in ("gateway", "registry", "tickets", "hours", "fund", "activities")
+}
 
 
 def _matches(selector: dict, labels: dict) -> bool:

@@ -293,7 +293,7 @@ def test_broken_overlay_is_rejected(tmp_path, overlay, what, target, patch, vali
 
 def test_each_service_has_its_own_broker_user() -> None:
     """broker-users.yaml is what the code's permissions say, and each Deployment
-    connects with its own user's URI."""
+    connects with its own user's URI and signs identities with its own key."""
     import subprocess
     import sys
 
@@ -305,4 +305,7 @@ def test_each_service_has_its_own_broker_user() -> None:
     assert done.returncode == 0, done.stderr
     for service in ("gateway", *CONSUMERS):
         text = (K8S_DIR / "base" / f"{service}.yaml").read_text()
-        assert f"key: YILIN_AMQP_URI_{service.upper()}" in text and "key: YILIN_IDENTITY_SECRET" in text
+        assert f"key: YILIN_AMQP_URI_{service.upper()}" in text
+        # its own identity key from a Secret of its own, and no other signer's
+        assert f"name: yilin-identity-{service}\n                  key: YILIN_IDENTITY_KEY_{service.upper()}" in text
+        assert text.count("YILIN_IDENTITY_KEY_") == 2 and "name: yilin-identity-public-keys" in text

@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from services.district_scale import DISTRICT, place_rows
-from tests.harness import ROOT, TEST_IDENTITY_SECRET
+from tests.harness import ROOT
 
 DIVIDE = 200
 
@@ -21,9 +21,7 @@ def run_scale(amqp_uri: str) -> tuple[int, dict[str, Any], str]:
     result = subprocess.run(
         [sys.executable, "-m", "yilinctl.cli", "demo", "--scale", "district", "--divide", str(DIVIDE)],
         cwd=ROOT,
-        env=dict(
-            os.environ, YILIN_AMQP_URI=amqp_uri, YILIN_ENV="development", YILIN_IDENTITY_SECRET=TEST_IDENTITY_SECRET
-        ),
+        env=dict(os.environ, YILIN_AMQP_URI=amqp_uri, YILIN_ENV="development"),
         capture_output=True,
         text=True,
         timeout=600,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from services.registry.id_numbers import id_check_digit
-from tests.harness import ROOT, TEST_IDENTITY_SECRET
+from tests.harness import ROOT
 from yilin.errors import InvalidInput
 
 
@@ -40,9 +40,7 @@ def run_import(amqp_uri: str, path: Path) -> tuple[int, dict[str, Any], str]:
     result = subprocess.run(
         [sys.executable, "-m", "yilinctl.cli", "import", "volunteers", str(path), "--batch", "400"],
         cwd=ROOT,
-        env=dict(
-            os.environ, YILIN_AMQP_URI=amqp_uri, YILIN_ENV="development", YILIN_IDENTITY_SECRET=TEST_IDENTITY_SECRET
-        ),
+        env=dict(os.environ, YILIN_AMQP_URI=amqp_uri, YILIN_ENV="development"),
         capture_output=True,
         text=True,
         timeout=300,
@@ -188,7 +186,6 @@ def test_batches_in_flight_keep_the_first_row_of_a_person(stack: Any, amqp_uri: 
             "AMQP_URI": amqp_uri,
             "serializer": "json",
             "ENVIRONMENT": "development",
-            "IDENTITY_SECRET": TEST_IDENTITY_SECRET,
         },
         path,
         batch=3,

@@ -10,9 +10,11 @@ import sys
 import pytest
 
 from tests.harness import ROOT
+from yilin.identity import new_private_key
 from yilinctl.supervisor import START_FAILED
 
 STRONG = "s" * 48
+KEY = new_private_key()[0]  # a well-formed identity key
 
 
 def serve(service: str, amqp_uri: str, tmp_path: object, **env: str) -> subprocess.CompletedProcess[str]:
@@ -39,14 +41,27 @@ def serve(service: str, amqp_uri: str, tmp_path: object, **env: str) -> subproce
 @pytest.mark.parametrize(
     "service,env,named",
     [
-        ("registry", {}, "development default"),  # no YILIN_ENV at all: production refuses the dev defaults
-        ("registry", {"YILIN_ENV": "production", "YILIN_IDENTITY_SECRET": STRONG}, "PII_KEY"),
+        ("registry", {}, "required"),  # no YILIN_ENV at all: production wants the service's own key
+        ("registry", {"YILIN_ENV": "production", "YILIN_IDENTITY_KEY_REGISTRY": KEY}, "PII_KEY"),
+        ("registry", {"YILIN_IDENTITY_KEY_REGISTRY": "dev-only-identity-key"}, "development default"),
+        ("registry", {"YILIN_IDENTITY_KEY_REGISTRY": STRONG, "YILIN_PII_KEY": STRONG}, "IDENTITY_KEYS[registry]"),
+        # another signer's key is not this service's: hours needs its own
         (
             "hours",
-            {"YILIN_IDENTITY_SECRET": STRONG, "YILIN_PII_KEY": STRONG, "YILIN_CERTIFICATE_KEY": "short"},
+            {"YILIN_IDENTITY_KEY_GATEWAY": KEY, "YILIN_PII_KEY": STRONG, "YILIN_CERTIFICATE_KEY": STRONG},
+            "YILIN_IDENTITY_KEY_HOURS",
+        ),
+        (
+            "hours",
+            {"YILIN_IDENTITY_KEY_HOURS": KEY, "YILIN_PII_KEY": STRONG, "YILIN_CERTIFICATE_KEY": "short"},
             "CERTIFICATE_KEY",
         ),
-        ("gateway", {"YILIN_IDENTITY_SECRET": STRONG, "YILIN_PII_KEY": STRONG}, "JWT_SECRET"),
+        (
+            "hours",
+            {"YILIN_IDENTITY_KEY_HOURS": KEY, "YILIN_PII_KEY": STRONG, "YILIN_IDENTITY_PUBLIC_KEY_GATEWAY": "short"},
+            "YILIN_IDENTITY_PUBLIC_KEY_GATEWAY",
+        ),
+        ("gateway", {"YILIN_IDENTITY_KEY_GATEWAY": KEY, "YILIN_PII_KEY": STRONG}, "JWT_SECRET"),
     ],
 )
 def test_a_development_or_short_secret_stops_a_production_service(

@@ -2,7 +2,9 @@
 may publish RPC requests, written with pika alone (no project code on the wire), calls a
 service's RPC with no identity, a forged one, one signed with another key and a tampered
 one. Each call is refused as unauthenticated and nothing changes; the same call with an
-identity signed by the platform's key succeeds, so the refusals are the identity's doing."""
+identity signed by the platform's key succeeds, so the refusals are the identity's doing.
+Each process signs with its own key: another service's key cannot speak as the gateway,
+nor vouch for anyone but that service itself."""
 
 from __future__ import annotations
 
@@ -111,7 +113,7 @@ def forged_headers() -> dict[str, dict[str, str]]:
 
 
 def test_a_raw_amqp_client_without_a_verifiable_identity_is_refused(stack: Any, rpc_client_user: Any) -> None:
-    from yilin.identity import Identity, sign_assertion
+    from yilin.identity import Identity, new_private_key, sign_assertion
 
     s = stack("registry")
     client = RawRpc(*rpc_client_user)
@@ -121,9 +123,8 @@ def test_a_raw_amqp_client_without_a_verifiable_identity_is_refused(stack: Any, 
             reply = client.call("registry", "create_place", [place], headers)
             assert reply["result"] is None and reply["error"]["exc_type"] == "Unauthenticated", (name, reply)
         # signed with a key that is not the platform's, and a valid one with its role raised
-        other = sign_assertion(
-            {"IDENTITY_SECRET": "another-key-" + "z" * 40}, Identity("mallory", "operator"), "gateway"
-        )
+        _, stranger = new_private_key()  # any key but the gateway's
+        other = sign_assertion({"IDENTITY_KEYS": {"gateway": stranger}}, Identity("mallory", "operator"), "gateway")
         valid = sign_assertion(s.config, Identity("vol-1", "volunteer"), "gateway")
         body, _, signature = valid.partition(".")
         claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
@@ -154,3 +155,42 @@ def test_a_raw_amqp_client_without_a_verifiable_identity_is_refused(stack: Any, 
         client.close()
     with s.rpc("registry") as registry:
         assert [p["code"] for p in registry.list_places({})["items"]] == ["OK"]
+
+
+def test_a_services_own_key_speaks_for_that_service_alone(stack: Any, rpc_client_user: Any) -> None:
+    """The registry trusts the gateway and activities by their public keys. A process
+    holding the activities key (say, a compromised activities service) signs an operator
+    as the gateway, and as activities: both refused; its own account and the gateway's
+    operator go through."""
+    from yilin.identity import Identity, new_private_key, service_account, sign_assertion
+
+    gateway, activities = new_private_key(), new_private_key()
+    s = stack(
+        "registry",
+        IDENTITY_KEYS={"gateway": gateway[0]},
+        IDENTITY_PUBLIC_KEYS={"gateway": gateway[1], "activities": activities[1]},
+    )
+    stolen = {"IDENTITY_KEYS": {"gateway": activities[0], "activities": activities[0]}}  # all activities holds
+    operator = Identity("mallory", "operator")
+    place = {"code": "F-A", "name": "forged", "level": "district"}
+    client = RawRpc(*rpc_client_user)
+    try:
+        for name, value in (
+            ("activities' key as the gateway", sign_assertion(stolen, operator, "gateway")),
+            ("activities vouching for a person", sign_assertion(stolen, operator, "activities")),
+            (
+                "activities as an operator account",
+                sign_assertion(stolen, Identity("service:activities", "operator"), "activities"),
+            ),
+            ("another service's account", sign_assertion(stolen, service_account("fund"), "activities")),
+        ):
+            reply = client.call("registry", "create_place", [place], {"nameko.yilin.identity": value})
+            assert reply["result"] is None and reply["error"]["exc_type"] == "Unauthenticated", (name, reply)
+        own = sign_assertion(stolen, service_account("activities"), "activities")
+        reply = client.call("registry", "list_places", [{}], {"nameko.yilin.identity": own})
+        assert reply["error"] is None and reply["result"]["items"] == []  # nothing was created
+        as_gateway = sign_assertion(s.config, Identity("op-1", "operator"), "gateway")
+        reply = client.call("registry", "create_place", [place], {"nameko.yilin.identity": as_gateway})
+        assert reply["error"] is None and reply["result"]["code"] == "F-A"
+    finally:
+        client.close()
