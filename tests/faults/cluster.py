@@ -60,6 +60,7 @@ class Node:
     dist_port: int
     home: Path
     process: subprocess.Popen[bytes] | None = None
+    conf: str = ""  # rabbitmq.conf lines; empty: no configuration file at all
 
     @property
     def pid_file(self) -> Path:
@@ -84,7 +85,8 @@ class Node:
                 "RABBITMQ_LOG_BASE": str(self.log_dir),
                 "RABBITMQ_PID_FILE": str(self.pid_file),
                 "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.home / "enabled_plugins"),
-                "RABBITMQ_CONFIG_FILE": str(self.home / "no-such-config"),  # missing on purpose: defaults
+                # missing on purpose (defaults) unless the node has lines of its own
+                "RABBITMQ_CONFIG_FILE": str(self.home / ("rabbitmq.conf" if self.conf else "no-such-config")),
                 "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.home / "no-such-advanced.config"),
                 "RABBITMQ_CONF_ENV_FILE": str(self.home / "no-such-env.conf"),
                 "RABBITMQ_LOGS": str(self.log_dir / "node.log"),
@@ -102,12 +104,28 @@ class Node:
 class Cluster:
     """Start, join, stop, kill and restart three local RabbitMQ nodes."""
 
-    def __init__(self, size: int = 3, base_port: int | None = None, root: Path | None = None) -> None:
+    def __init__(
+        self,
+        size: int = 3,
+        base_port: int | None = None,
+        root: Path | None = None,
+        plugins: tuple[str, ...] = (),
+        conf: str = "",
+    ) -> None:
+        """``plugins`` to enable and ``conf`` (rabbitmq.conf lines) apply to every node."""
         base_port = base_port or free_base_port(size)
         self.root = Path(root or tempfile.mkdtemp(prefix="yilin-cluster-"))
         self._owned_root = root is None
+        self.plugins = plugins
         self.nodes = [
-            Node(i, f"rabbit{base_port + i}@localhost", base_port + i, base_port + i + 20000, self.root / f"n{i}")
+            Node(
+                i,
+                f"rabbit{base_port + i}@localhost",
+                base_port + i,
+                base_port + i + 20000,
+                self.root / f"n{i}",
+                conf=conf,
+            )
             for i in range(size)
         ]
 
@@ -186,7 +204,9 @@ class Cluster:
         account = pwd.getpwnam(USER)
         for folder in (node.home, node.home / "mnesia", node.log_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        (node.home / "enabled_plugins").write_text("[].\n")
+        (node.home / "enabled_plugins").write_text(f"[{','.join(self.plugins)}].\n")
+        if node.conf:
+            (node.home / "rabbitmq.conf").write_text(node.conf)
         for path in [self.root, *node.home.rglob("*"), node.home]:
             os.chown(path, account.pw_uid, account.pw_gid)
 
