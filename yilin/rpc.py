@@ -201,6 +201,11 @@ class ReadRpcProxy(nameko_rpc.RpcProxy):
 
 
 class _RpcConsumer(nameko_rpc.RpcConsumer):
+    def setup(self) -> None:
+        # one per container: every RPC method shares its trusted keys and verified assertions
+        self.verifier = Verifier(self.container.config)
+        super().setup()
+
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
         # nameko's, but a transient request gets its reply the way it came
         config = self.container.config
@@ -234,9 +239,6 @@ class Rpc(SignatureCheckedOnce, nameko_rpc.Rpc):
         """A malformed public key of a trusted signer stops the service before it starts."""
         Verifier(config)
 
-    def setup(self) -> None:
-        self.verifier = Verifier(self.container.config)
-        super().setup()
 
     def handle_message(self, body: Any, message: Any) -> None:
         # nameko's, with the identity verified between the headers and the worker; an
@@ -248,7 +250,7 @@ class Rpc(SignatureCheckedOnce, nameko_rpc.Rpc):
         self.check_signature(args, kwargs)
         context_data = self.unpack_message_headers(message)
         context_data.pop(VERIFIED_KEY, None)  # only this entrypoint may say what it verified
-        identity = verify_assertion(self.container.config, context_data.get(IDENTITY_KEY), self.verifier)
+        identity = verify_assertion(self.container.config, context_data.get(IDENTITY_KEY), self.rpc_consumer.verifier)
         context_data[VERIFIED_KEY] = identity.to_header()
         handle_result = partial(self.handle_result, message)
         try:
