@@ -158,6 +158,7 @@ def test_import_batch_reports_each_bad_row_and_stores_the_rest(stack: Any, tap: 
             "volunteer_id": first["id"],
             "volunteer_number": first["number"],
             "community_id": community["id"],
+            "organisation_id": None,  # imported for no organisation
             "skills": ["elder_care", "first_aid"],
             "certifications": ["social_worker"],
             "status": "active",

@@ -79,7 +79,7 @@ def test_changes_leave_who_when_what_and_request(stack: Any) -> None:
     assert newest["actor_subject"] == "admin-3" and newest["actor_role"] == "org_admin"
     assert newest["actor_organisation_id"] == organisation
     assert newest["action"] == ["volunteer.registered"] and newest["entrypoint"] == "register_volunteer"
-    assert newest["entity_ids"] == [volunteer["id"], community["id"]]
+    assert newest["entity_ids"] == [volunteer["id"], community["id"], organisation]  # registered for their own
     assert len(newest["event_ids"]) == 1 and newest["occurred_at"].endswith("+00:00")
     assert entries[1]["action"] == ["place.created"] and entries[1]["entity_ids"] == [community["id"], street["id"]]
     assert "张三" not in str(entries) and id_number(1) not in str(entries) and "13700001111" not in str(entries)

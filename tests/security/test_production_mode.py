@@ -41,7 +41,8 @@ def serve(service: str, amqp_uri: str, tmp_path: object, **env: str) -> subproce
 @pytest.mark.parametrize(
     "service,env,named",
     [
-        ("registry", {}, "required"),  # no YILIN_ENV at all: production wants the service's own key
+        # no YILIN_ENV at all: production wants the service's own key
+        ("registry", {"YILIN_PII_KEY": STRONG}, "YILIN_IDENTITY_KEY_REGISTRY) is required"),
         ("registry", {"YILIN_ENV": "production", "YILIN_IDENTITY_KEY_REGISTRY": KEY}, "PII_KEY"),
         ("registry", {"YILIN_IDENTITY_KEY_REGISTRY": "dev-only-identity-key"}, "development default"),
         ("registry", {"YILIN_IDENTITY_KEY_REGISTRY": STRONG, "YILIN_PII_KEY": STRONG}, "IDENTITY_KEYS[registry]"),
