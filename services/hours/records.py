@@ -8,21 +8,12 @@ from datetime import datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.district import LOCAL_TIME
-from services.hours.models import (
-    Commendation,
-    Entry,
-    StarChange,
-    TeamMember,
-    Training,
-    VolunteerTotal,
-    VolunteerView,
-)
 from services.hours.permissions import DISTRICT_READERS, ORGANISATION_STAFF
 from services.hours.rules import clock_text, reads_volunteer
+from services.hours.store import RecordStore
 from yilin.errors import Forbidden, NotFound
 from yilin.exports import SafeWriter
 from yilin.identity import Identity
@@ -43,34 +34,14 @@ def authorise(caller: Identity, volunteer: dict[str, Any], issuer: str | None = 
 def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, Any]:
     """``volunteer`` is the registry's view (name and masked ID number)."""
     volunteer_id = volunteer["id"]
-    if session.get(VolunteerView, volunteer_id) is None and session.get(VolunteerTotal, volunteer_id) is None:
+    rows = RecordStore(session).record_rows(volunteer_id)
+    if rows is None:
         raise NotFound("unknown volunteer", {"volunteer_id": ["not found"]})
-    entries = session.scalars(
-        select(Entry)
-        .where(Entry.volunteer_id == volunteer_id, Entry.status == "verified")
-        .order_by(Entry.served_on, Entry.start_minute, Entry.id)
-    ).all()
-    total = session.get(VolunteerTotal, volunteer_id)
-    ratings: dict[str, int] = {e.source_id: e.rating for e in entries if e.source == "ticket" and e.rating}
+    total = rows.total
+    ratings: dict[str, int] = {e.source_id: e.rating for e in rows.entries if e.source == "ticket" and e.rating}
     average = (
         (Decimal(sum(ratings.values())) / len(ratings)).quantize(Decimal("0.01"), ROUND_HALF_UP) if ratings else None
     )
-    stars = session.scalars(
-        select(StarChange)
-        .where(StarChange.volunteer_id == volunteer_id, StarChange.level > StarChange.previous_level)
-        .order_by(StarChange.at, StarChange.id)
-    ).all()
-    teams = sorted(session.scalars(select(TeamMember.team_id).where(TeamMember.volunteer_id == volunteer_id)))
-    trainings = session.scalars(
-        select(Training)
-        .where(Training.volunteer_id == volunteer_id)
-        .order_by(Training.completed_on, Training.activity_id)
-    ).all()
-    awards = session.scalars(
-        select(Commendation)
-        .where(Commendation.volunteer_id == volunteer_id)
-        .order_by(Commendation.awarded_on, Commendation.id)
-    ).all()
     return {
         "personal": {
             "volunteer_id": volunteer_id,
@@ -78,7 +49,7 @@ def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, A
             "id_number": volunteer["id_number"],
             "volunteer_number": volunteer["number"],
             "community_id": volunteer.get("community_id"),
-            "team_ids": teams,
+            "team_ids": rows.team_ids,
         },
         "service": [
             {
@@ -93,7 +64,7 @@ def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, A
                 "minutes": e.minutes,
                 "verified_at": e.decided_at,
             }
-            for e in entries
+            for e in rows.entries
         ],
         "training": [
             {
@@ -104,7 +75,7 @@ def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, A
                 "organisation_id": t.organisation_id,
                 "minutes": t.minutes,
             }
-            for t in trainings
+            for t in rows.trainings
         ]
         + [
             {"kind": c["kind"], "number": c.get("number"), "issued_on": c.get("issued_on")}
@@ -120,9 +91,9 @@ def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, A
                 "awarding_body": a.awarding_body,
                 "organisation_id": a.organisation_id,
             }
-            for a in awards
+            for a in rows.awards
         ]
-        + [{"kind": "star_level", "level": s.level, "at": s.at} for s in stars],
+        + [{"kind": "star_level", "level": s.level, "at": s.at} for s in rows.stars],
         "evaluation": {
             "verified_minutes": total.verified_minutes if total else 0,
             "star_level": total.star_level if total else 0,
