@@ -4,9 +4,9 @@ personal information, service, training, commendations and evaluation; as JSON o
 from __future__ import annotations
 
 import io
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,70 @@ from services.hours.store import RecordStore
 from yilin.errors import Forbidden, NotFound
 from yilin.exports import SafeWriter
 from yilin.identity import Identity
+
+
+class Personal(TypedDict):
+    volunteer_id: str
+    name: str
+    id_number: str  # masked
+    volunteer_number: str
+    community_id: str | None
+    team_ids: list[str]
+
+
+class Service(TypedDict):
+    """One verified entry (``ServiceOut``)."""
+
+    entry_id: str
+    served_on: date
+    content: str
+    source: str
+    organisation_id: str | None
+    community_id: str | None
+    start_time: str | None
+    end_time: str | None
+    minutes: int
+    verified_at: datetime | None
+
+
+class Qualification(TypedDict):
+    """A training session attended, or a certification the registry holds (``TrainingOut``)."""
+
+    kind: str
+    number: str | None
+    issued_on: date | str | None  # a certification's as the registry's view has it
+    title: NotRequired[str]  # a session's
+    organisation_id: NotRequired[str | None]
+    minutes: NotRequired[int]
+
+
+class Honour(TypedDict):
+    """A commendation awarded, or a star level reached (``CommendationOut``)."""
+
+    kind: str
+    level: int | None
+    at: datetime
+    title: NotRequired[str]  # an award's
+    award_level: NotRequired[str]
+    awarding_body: NotRequired[str]
+    organisation_id: NotRequired[str | None]
+
+
+class Evaluation(TypedDict):
+    verified_minutes: int
+    star_level: int
+    ratings: int
+    average_rating: Decimal | None
+
+
+class VolunteerRecord(TypedDict):
+    """A volunteer's record (``VolunteerRecordOut``), the CSV's source too."""
+
+    personal: Personal
+    service: list[Service]
+    training: list[Qualification]
+    commendations: list[Honour]
+    evaluation: Evaluation
 
 
 def authorise(caller: Identity, volunteer: dict[str, Any], issuer: str | None = None) -> None:
@@ -31,7 +95,7 @@ def authorise(caller: Identity, volunteer: dict[str, Any], issuer: str | None = 
         )
 
 
-def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, Any]:
+def volunteer_record(session: Session, volunteer: dict[str, Any]) -> VolunteerRecord:
     """``volunteer`` is the registry's view (name and masked ID number)."""
     volunteer_id = volunteer["id"]
     rows = RecordStore(session).record_rows(volunteer_id)
@@ -67,33 +131,33 @@ def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, A
             for e in rows.entries
         ],
         "training": [
-            {
-                "kind": "training",
-                "number": None,
-                "issued_on": t.completed_on,
-                "title": t.title,
-                "organisation_id": t.organisation_id,
-                "minutes": t.minutes,
-            }
+            Qualification(
+                kind="training",
+                number=None,
+                issued_on=t.completed_on,
+                title=t.title,
+                organisation_id=t.organisation_id,
+                minutes=t.minutes,
+            )
             for t in rows.trainings
         ]
         + [
-            {"kind": c["kind"], "number": c.get("number"), "issued_on": c.get("issued_on")}
+            Qualification(kind=c["kind"], number=c.get("number"), issued_on=c.get("issued_on"))
             for c in volunteer.get("certifications") or []
         ],
         "commendations": [
-            {
-                "kind": "commendation",
-                "level": None,
-                "at": datetime.combine(a.awarded_on, time(0), LOCAL_TIME),
-                "title": a.title,
-                "award_level": a.level,
-                "awarding_body": a.awarding_body,
-                "organisation_id": a.organisation_id,
-            }
+            Honour(
+                kind="commendation",
+                level=None,
+                at=datetime.combine(a.awarded_on, time(0), LOCAL_TIME),
+                title=a.title,
+                award_level=a.level,
+                awarding_body=a.awarding_body,
+                organisation_id=a.organisation_id,
+            )
             for a in rows.awards
         ]
-        + [{"kind": "star_level", "level": s.level, "at": s.at} for s in rows.stars],
+        + [Honour(kind="star_level", level=s.level, at=s.at) for s in rows.stars],
         "evaluation": {
             "verified_minutes": total.verified_minutes if total else 0,
             "star_level": total.star_level if total else 0,
@@ -106,7 +170,7 @@ def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, A
 CSV_COLUMNS = ("section", "date", "item", "detail", "organisation_id", "minutes")
 
 
-def record_csv(record: dict[str, Any]) -> str:
+def record_csv(record: VolunteerRecord) -> str:
     """The same record as one CSV table, a ``section`` column naming each part."""
     out = io.StringIO()
     writer = SafeWriter(out)  # free text (content, kinds) stays text in a spreadsheet
