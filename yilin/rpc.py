@@ -239,7 +239,6 @@ class Rpc(SignatureCheckedOnce, nameko_rpc.Rpc):
         """A malformed public key of a trusted signer stops the service before it starts."""
         Verifier(config)
 
-
     def handle_message(self, body: Any, message: Any) -> None:
         # nameko's, with the identity verified between the headers and the worker; an
         # exception here is sent back to the caller as the reply (RpcConsumer)

@@ -44,7 +44,7 @@ from services.hours.schemas import (
     VolunteerTotalOut,
 )
 from services.hours.settings import Settings
-from services.hours.store import LedgerStore
+from services.hours.store import LedgerStore, ProjectionStore
 from services.indicators import PeriodQuery as IndicatorPeriod
 from services.roles import AUDIT_READERS
 from yilin.audit import AuditLogRpc
@@ -224,7 +224,7 @@ class HoursService(AuditLogRpc):
         """The volunteer's organisation: the projection's, else (a volunteer announced
         before events carried it, or of none) the registry's, which is 404 for nobody."""
         with self.db.read() as session:
-            organisation = LedgerStore(session).volunteer_organisation(volunteer_id)
+            organisation = ProjectionStore(session).volunteer_organisation(volunteer_id)
         return organisation or self.registry.get_volunteer(volunteer_id).get("organisation_id")
 
     def _authorise_volunteer(self, volunteer_id: str, recorded_by: str | None = None) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from services.hours import consumed, ledger, permissions, projection
-from services.hours.store import LedgerStore
+from services.hours.store import ProjectionStore
 from tests.hours.test_ledger import ids, submit, world  # noqa: F401  (world: the ledger's fixture)
 from yilin.errors import Forbidden
 from yilin.identity import Identity
@@ -37,7 +37,7 @@ def test_entries_are_listed_within_the_callers_scope(world: dict[str, Any]) -> N
             consumed.read(consumed.VolunteerRegistered, "volunteer.registered", legacy | {"status": "active"}),
         )
     with w["book"].read() as session:
-        store = LedgerStore(session)
+        store = ProjectionStore(session)
         assert (store.volunteer_organisation(v2), store.volunteer_organisation(late)) == (w["other_org"], None)
     submit(w, [{"volunteer_id": v, "minutes": 30} for v in (v0, v1, v2)])  # all recorded by org
 

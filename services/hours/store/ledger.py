@@ -289,10 +289,6 @@ class LedgerStore:
         team = self.session.get(TeamView, team_id) if team_id else None
         return team.organisation_id if team else None
 
-    def volunteer_organisation(self, volunteer_id: str) -> str | None:
-        """The volunteer's organisation as the projection knows it (``None``: unknown)."""
-        return self.session.scalar(select(VolunteerView.organisation_id).where(VolunteerView.id == volunteer_id))
-
     def list_entries(self, query: dict[str, Any], view: Callable[[Entry], Any], scope: EntryScope) -> dict[str, Any]:
         """A page of the entries within ``scope`` matching ``query``'s filters."""
         stmt = select(Entry)
