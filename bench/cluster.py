@@ -86,10 +86,12 @@ def _rate(runs: list[dict[str, Any]]) -> float:
 
 
 def _queue_members(cluster: Cluster, vhost: str) -> dict[str, int]:
-    """How many nodes hold each quorum queue of the hours service (3 on a formed cluster)."""
+    """How many nodes hold each quorum queue of the hours service (3 on a formed cluster;
+    the RPC queues are classic and have no members)."""
     node = cluster.live_nodes()[0]
-    result = cluster.ctl(node, "list_queues", "-p", vhost, "name", "members", "--formatter", "json", "--quiet")
-    return {row["name"]: len(row.get("members") or []) for row in json.loads(result.stdout or "[]")}
+    result = cluster.ctl(node, "list_queues", "-p", vhost, "name", "type", "members", "--formatter", "json", "--quiet")
+    rows = json.loads(result.stdout or "[]")
+    return {row["name"]: len(row.get("members") or []) for row in rows if row.get("type") == "quorum"}
 
 
 def summary(result: dict[str, Any]) -> str:

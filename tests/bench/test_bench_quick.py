@@ -74,6 +74,8 @@ def _check_signups(data: dict[str, Any]) -> None:
     rush = data["details"]["signups"]["sign_ups"]
     assert rush["callers"] >= 20 and rush["exhausted"] == 0 and rush["errors"] == 0, rush
     assert rush["stored"]["confirmed"] + rush["stored"]["waiting"] == rush["ok_with_warm_up"], rush
+    # two volunteers start at each one-place activity: places fill and waiting lists grow
+    assert rush["stored"]["confirmed"] > 0 and rush["stored"]["waiting"] > 0, rush
 
 
 def _check_scaleout(data: dict[str, Any], stdout: str) -> None:
