@@ -61,7 +61,10 @@ class Caller:
     posts: list[tuple[str, dict[str, Any]]]
 
 
-def _caller(base: str, caller: Caller, start: float, stop: float, out: list[tuple[float, int]]) -> None:
+Answer = tuple[float, float, int]  # (when it finished, latency in s, status); status -1: out of posts
+
+
+def _caller(base: str, caller: Caller, start: float, stop: float, out: list[Answer]) -> None:
     parsed = urlparse(base)
     headers = {
         "Connection": "keep-alive",
@@ -71,8 +74,7 @@ def _caller(base: str, caller: Caller, start: float, stop: float, out: list[tupl
     conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
     time.sleep(max(0.0, start - WARMUP_SECONDS - time.time()))  # every caller starts at once
     for path, body in caller.posts:
-        now = time.time()
-        if now >= stop:
+        if time.time() >= stop:
             break
         began = time.perf_counter()
         try:
@@ -84,21 +86,16 @@ def _caller(base: str, caller: Caller, start: float, stop: float, out: list[tupl
             conn.close()
             conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
             status = 0
-        # answers in the warm-up are kept apart (-2), to compare every answer with what was stored
-        out.append((time.perf_counter() - began if now >= start else -2.0, status))
+        out.append((time.time(), time.perf_counter() - began, status))
     else:
-        out.append((-1.0, -1))  # ran out of posts before the end: the run was sized too small
+        out.append((time.time(), 0.0, -1))  # ran out of posts before the end: the run was sized too small
     conn.close()
 
 
 def _callers_process(
-    base: str,
-    callers: list[Caller],
-    start: float,
-    stop: float,
-    queue: "multiprocessing.Queue[list[tuple[float, int]]]",
+    base: str, callers: list[Caller], start: float, stop: float, queue: "multiprocessing.Queue[list[Answer]]"
 ) -> None:
-    results: list[list[tuple[float, int]]] = [[] for _ in callers]
+    results: list[list[Answer]] = [[] for _ in callers]
     pool = [
         threading.Thread(target=_caller, args=(base, caller, start, stop, results[i]))
         for i, caller in enumerate(callers)
@@ -112,9 +109,11 @@ def _callers_process(
 
 def run_callers(base: str, callers: list[Caller], seconds: float, processes: int = 4) -> dict[str, Any]:
     """Every caller on its own thread and keep-alive connection, all at once, spread over
-    ``processes`` processes: after the warm-up, 2xx answers per second, p50/p99 latency in
-    ms, the other answers by status and how many callers ran out of posts early."""
-    queue: "multiprocessing.Queue[list[tuple[float, int]]]" = multiprocessing.Queue()
+    ``processes`` processes. Counted are the answers that arrive in the ``seconds`` after
+    the warm-up (a rush's latency may exceed the window, so answers, not requests begun,
+    give the rate): 2xx per second, their p50/p99 latency in ms, the other answers by
+    status; beside them every 2xx of the run and how many callers ran out of posts."""
+    queue: "multiprocessing.Queue[list[Answer]]" = multiprocessing.Queue()
     start = time.time() + 0.5 + WARMUP_SECONDS
     stop = start + seconds
     shares = [callers[i::processes] for i in range(processes)]
@@ -123,17 +122,15 @@ def run_callers(base: str, callers: list[Caller], seconds: float, processes: int
     ]
     for proc in procs:
         proc.start()
-    samples = [item for _ in procs for item in queue.get()]
+    answers = [item for _ in procs for item in queue.get()]
     for proc in procs:
         proc.join()
-    exhausted = sum(1 for _, status in samples if status == -1)
-    warm_up = [status for latency, status in samples if latency == -2.0]
-    samples = [sample for sample in samples if sample[1] != -1 and sample[0] != -2.0]
-    result = _summary(samples, seconds)
-    result["ok_with_warm_up"] = result["requests"] + sum(1 for status in warm_up if 200 <= status < 300)
+    window = [(latency, status) for at, latency, status in answers if start <= at < stop and status != -1]
+    result = _summary(window, seconds)
+    result["answered_ok"] = sum(1 for _, _, status in answers if 200 <= status < 300)
     result["callers"] = len(callers)
-    result["exhausted"] = exhausted
-    result["statuses"] = {str(k): v for k, v in sorted(Counter(s for _, s in samples if not 200 <= s < 300).items())}
+    result["exhausted"] = sum(1 for _, _, status in answers if status == -1)
+    result["statuses"] = {str(k): v for k, v in sorted(Counter(s for _, s in window if not 200 <= s < 300).items())}
     return result
 
 

@@ -312,7 +312,7 @@ def signups(env: Environment, sizes: Any, report: Report) -> None:
             target=0.25,
             note=f"p99 {signed['p99_ms']} ms vs {bare['p99_ms']} ms; {result['activities']} activities; "
             f"other answers {signed['statuses'] or 'none'}; callers out of activities {signed['exhausted']}; "
-            f"answered 2xx {signed['ok_with_warm_up']}, stored {stored['confirmed']} confirmed + "
+            f"answered 2xx {signed['answered_ok']}, stored {stored['confirmed']} confirmed + "
             f"{stored['waiting']} waiting; CPU ms per sign-up {signed['cpu_ms_per_sign_up']}",
         )
     )
