@@ -61,7 +61,8 @@ class Caller:
     posts: list[tuple[str, dict[str, Any]]]
 
 
-Answer = tuple[float, float, int]  # (when it finished, latency in s, status); status -1: out of posts
+# (when it finished, latency in s, status, the error when no answer came); status -1: out of posts
+Answer = tuple[float, float, int, str]
 
 
 def _caller(base: str, caller: Caller, start: float, stop: float, out: list[Answer]) -> None:
@@ -77,18 +78,19 @@ def _caller(base: str, caller: Caller, start: float, stop: float, out: list[Answ
         if time.time() >= stop:
             break
         began = time.perf_counter()
+        error = ""
         try:
             conn.request("POST", path, body=json.dumps(body), headers=headers)
             response = conn.getresponse()
             response.read()
             status = response.status
-        except (OSError, http.client.HTTPException):
+        except (OSError, http.client.HTTPException) as exc:
             conn.close()
             conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
-            status = 0
-        out.append((time.time(), time.perf_counter() - began, status))
+            status, error = 0, type(exc).__name__
+        out.append((time.time(), time.perf_counter() - began, status, error))
     else:
-        out.append((time.time(), 0.0, -1))  # ran out of posts before the end: the run was sized too small
+        out.append((time.time(), 0.0, -1, ""))  # ran out of posts before the end: the run was sized too small
     conn.close()
 
 
@@ -125,12 +127,14 @@ def run_callers(base: str, callers: list[Caller], seconds: float, processes: int
     answers = [item for _ in procs for item in queue.get()]
     for proc in procs:
         proc.join()
-    window = [(latency, status) for at, latency, status in answers if start <= at < stop and status != -1]
-    result = _summary(window, seconds)
-    result["answered_ok"] = sum(1 for _, _, status in answers if 200 <= status < 300)
+    window = [answer for answer in answers if start <= answer[0] < stop and answer[2] != -1]
+    result = _summary([(latency, status) for _, latency, status, _ in window], seconds)
+    result["answered_ok"] = sum(1 for answer in answers if 200 <= answer[2] < 300)
     result["callers"] = len(callers)
-    result["exhausted"] = sum(1 for _, _, status in answers if status == -1)
-    result["statuses"] = {str(k): v for k, v in sorted(Counter(s for _, s in window if not 200 <= s < 300).items())}
+    result["exhausted"] = sum(1 for answer in answers if answer[2] == -1)
+    # other answers by status; no answer at all by the error the connection raised
+    others = Counter(error or str(status) for _, _, status, error in window if not 200 <= status < 300)
+    result["statuses"] = dict(sorted(others.items()))
     return result
 
 
