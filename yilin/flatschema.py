@@ -1,5 +1,6 @@
-"""A compiled dump-and-check for flat marshmallow schemas, the shape of most event
-payloads (ids, strings, integers, booleans and lists of them).
+"""Compiled dump-and-check and load for plain marshmallow schemas: the shape of most
+event payloads (ids, strings, integers, booleans and lists of them) and of a bulk
+import's rows (the same, plus dates and lists of nested plain schemas).
 
 ``EventType.validate`` dumps every payload through its schema and validates the result,
 some 70 µs an event in marshmallow's generic field machinery; a bulk import emits
@@ -8,18 +9,28 @@ and returns a plain function doing the same for the payloads it can vouch for, i
 µs. It answers ``None`` whenever it is not certain (a value of another type, a missing
 or null required field, a failing validator): the caller then runs marshmallow, which
 gives the verdict and the error message. So a payload it accepts is one marshmallow
-accepts, dumped to the same dict; any other takes the usual path."""
+accepts, dumped to the same dict; any other takes the usual path.
+
+:func:`compile_load` does the same for ``schema.load``: a row it accepts is loaded to
+what marshmallow loads it to (validators and ``@validates`` methods run as marshmallow
+runs them); any other row, with its field errors, is marshmallow's."""
 
 from __future__ import annotations
 
 import uuid
+import weakref
+from datetime import date
 from typing import Any, Callable
 
-from marshmallow import Schema, ValidationError, fields, missing
+from marshmallow import RAISE, Schema, ValidationError, fields, missing
+from marshmallow.decorators import VALIDATES
+
+from yilin.fields import StrictBoolean
 
 # A value as given → its dumped form, or _DECLINE when marshmallow must decide.
 _Convert = Callable[[Any], Any]
 Dump = Callable[[dict[str, Any]], "dict[str, Any] | None"]
+Load = Callable[[Any], "dict[str, Any] | None"]
 
 _DECLINE = object()
 
@@ -78,7 +89,7 @@ def _converter(field: fields.Field[Any]) -> _Convert | None:
             if type(value) is not list and type(value) is not tuple:
                 return _DECLINE
             items = [inner(item) for item in value]
-            if _DECLINE in items or not _passes(checks, items):
+            if any(item is _DECLINE for item in items) or (checks and not _passes(checks, items)):
                 return _DECLINE
             return items
 
@@ -126,6 +137,154 @@ def _passes(checks: list[Any], value: Any) -> bool:
     """Whether every validator accepts ``value``, as marshmallow judges it (a plain
     function answering ``False`` fails too)."""
     try:
-        return all(check(value) is not False for check in checks)
+        for check in checks:
+            if check(value) is False:
+                return False
     except ValidationError:
         return False
+    return True
+
+
+_LOADERS: weakref.WeakKeyDictionary[Schema, Load | None] = weakref.WeakKeyDictionary()
+
+
+def compiled_load(schema: Schema) -> Load | None:
+    """:func:`compile_load` of ``schema``, compiled once per schema instance."""
+    if schema not in _LOADERS:
+        _LOADERS[schema] = compile_load(schema)
+    return _LOADERS[schema]
+
+
+def compile_load(schema: Schema) -> Load | None:
+    """A function giving ``schema.load(item)`` (one item, even for a ``many`` schema)
+    for an item marshmallow would load without error, and ``None`` for any other; or
+    ``None`` itself for a schema it cannot follow (a load or schema-level hook, partial
+    or unknown-field options other than refusing, a custom field, a renamed key)."""
+    hooks = {tag for tag, registered in schema._hooks.items() if registered}
+    if hooks - {VALIDATES, "pre_dump", "post_dump"} or schema.unknown != RAISE or schema.partial:
+        return None
+    loaders: list[tuple[str, bool, bool, Any, _Convert]] = []
+    for name, field in schema.load_fields.items():
+        convert = _loader(field)
+        if convert is None or field.data_key or field.attribute:
+            return None
+        loaders.append((name, bool(field.required), bool(field.allow_none), field.load_default, convert))
+    names = {name for name, *_ in loaders}
+    checks: list[tuple[str, Callable[..., Any]]] = []
+    for attr_name, _, kwargs in schema._hooks[VALIDATES]:
+        for field_name in kwargs["field_names"]:
+            if field_name not in names:
+                return None
+            checks.append((field_name, getattr(schema, attr_name)))
+
+    def load(item: Any) -> dict[str, Any] | None:
+        if type(item) is not dict or not names.issuperset(item):
+            return None  # an unknown field is refused by marshmallow
+        out: dict[str, Any] = {}
+        for name, required, allow_none, default, convert in loaders:
+            value = item.get(name, missing)
+            if value is missing:
+                if required:
+                    return None
+                if default is not missing:
+                    out[name] = default() if callable(default) else default
+                continue
+            if value is None:
+                if not allow_none:
+                    return None
+                out[name] = None
+                continue
+            loaded = convert(value)
+            if loaded is _DECLINE:
+                return None
+            out[name] = loaded
+        for name, check in checks:
+            if name in out:
+                try:
+                    if check(out[name], data_key=name) is missing:
+                        return None
+                except ValidationError:
+                    return None
+        return out
+
+    return load
+
+
+def _loader(field: fields.Field[Any]) -> _Convert | None:
+    """How one field loads a value it is sure of, or ``None`` for a field not compiled."""
+    kind, checks = type(field), field.validators
+    if kind is fields.List:
+        inner = _loader(field.inner)  # type: ignore[attr-defined]  # a List has its inner field
+        if inner is None:
+            return None
+
+        def load_list(value: Any) -> Any:
+            if type(value) is not list:
+                return _DECLINE
+            items = [inner(item) for item in value]
+            if any(item is _DECLINE for item in items) or (checks and not _passes(checks, items)):
+                return _DECLINE
+            return items
+
+        return load_list
+    if kind is fields.Nested:
+        return _nested(field)
+    if kind is fields.UUID:
+        return _checked(_load_uuid, checks)
+    if kind is fields.Date and field.format in (None, "iso", "iso8601"):  # type: ignore[attr-defined]  # a Date has its format
+        return _checked(_load_date, checks)
+    if kind is StrictBoolean:
+        return _typed(bool, checks)
+    return _scalar(field)
+
+
+def _nested(field: Any) -> _Convert | None:
+    if field.many or field.unknown is not None or field.only or field.exclude:
+        return None
+    inner = compile_load(field.schema)
+    if inner is None:
+        return None
+    checks = field.validators
+
+    def load_nested(value: Any) -> Any:
+        loaded = inner(value)
+        if loaded is None or (checks and not _passes(checks, loaded)):
+            return _DECLINE
+        return loaded
+
+    return load_nested
+
+
+def _checked(convert: _Convert, checks: list[Any]) -> _Convert:
+    if not checks:
+        return convert
+
+    def convert_checked(value: Any) -> Any:
+        loaded = convert(value)
+        if loaded is _DECLINE or not _passes(checks, loaded):
+            return _DECLINE
+        return loaded
+
+    return convert_checked
+
+
+def _load_uuid(value: Any) -> Any:
+    if type(value) is uuid.UUID:
+        return value
+    if type(value) is not str:
+        return _DECLINE
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return _DECLINE
+
+
+def _load_date(value: Any) -> Any:
+    if type(value) is date:
+        return value
+    if type(value) is not str:
+        return _DECLINE
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return _DECLINE

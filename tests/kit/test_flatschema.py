@@ -4,13 +4,16 @@ accepts, marshmallow accepts and dumps to the same dict."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 import pytest
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates
 
+from yilin.errors import load_each
 from yilin.events import EventCatalogue
-from yilin.flatschema import compile_dump
+from yilin.fields import StrictBoolean
+from yilin.flatschema import compile_dump, compile_load
 
 ID = "6f1c7a52-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
 
@@ -122,3 +125,90 @@ def test_an_event_type_answers_the_same_either_way() -> None:
     assert catalogue.envelope("hooked.done", {"name": "a"}, None).data == {"name": "A"}
     with pytest.raises(ValueError, match="status"):
         catalogue.envelope("flat.done", dict(PAYLOADS[6]), None)
+
+
+class Certificate(Schema):
+    kind = fields.String(required=True, validate=validate.Regexp(r"^[a-z]+$"))
+    number = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 6))
+    issued_on = fields.Date(load_default=None, allow_none=True)
+
+
+class Row(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 10))
+    code = fields.String(required=True)
+    place_id = fields.UUID(required=True)
+    owner_id = fields.UUID(load_default=None, allow_none=True)
+    tags = fields.List(fields.String(validate=validate.Regexp(r"^[a-z]+$")), load_default=list)
+    certificates = fields.List(fields.Nested(Certificate), load_default=list, validate=validate.Length(max=2))
+    member = StrictBoolean(load_default=False)
+    count = fields.Integer()
+
+    @validates("code")
+    def _code(self, value: str, **_: object) -> None:
+        if not value.isdigit():
+            raise ValidationError("digits only")
+
+
+GOOD_ROW: dict[str, Any] = {
+    "name": "张三",
+    "code": "123",
+    "place_id": ID,
+    "tags": ["a", "b"],
+    "certificates": [{"kind": "first", "issued_on": "2020-02-03"}, {"kind": "second", "number": "N1"}],
+    "member": True,
+    "count": 3,
+}
+# a value for each key that marshmallow may refuse, or load differently from its look
+ODD_VALUES: list[Any] = [
+    None, "", "x" * 11, "12a", 1, 1.5, True, 0, "true", [], ["A"], [1], {}, ID.upper(), "{" + ID + "}",
+    "2020-2-3", "2020-02-30", "20200203", [{"kind": "a", "extra": 1}], [{"kind": "a"}] * 3,
+    [{"kind": "a", "number": ""}], [{"kind": "a", "issued_on": "2020-02-03T00:00"}], ("a",), "abc",
+]  # fmt: skip
+
+
+def _load(schema: Schema, item: Any) -> Any:
+    try:
+        return schema.load(item)
+    except ValidationError:
+        return None
+
+
+def test_a_loaded_row_is_what_marshmallow_loads_and_every_other_is_left_to_it() -> None:
+    schema = Row()
+    fast = compile_load(schema)
+    assert fast is not None
+    variants = [dict(GOOD_ROW), {k: v for k, v in GOOD_ROW.items() if k in ("name", "code", "place_id")}]
+    variants += [{**GOOD_ROW, "unknown": 1}]
+    variants += [{**GOOD_ROW, key: odd} for key in [*GOOD_ROW, "owner_id"] for odd in ODD_VALUES]
+    variants += [{k: v for k, v in GOOD_ROW.items() if k != key} for key in GOOD_ROW]
+    vouched = 0
+    for item in variants:
+        answer = fast(item)
+        if answer is not None:
+            vouched += 1
+            assert answer == _load(schema, item), item
+    assert fast(variants[0]) == {
+        "name": "张三",
+        "code": "123",
+        "place_id": uuid.UUID(ID),
+        "owner_id": None,
+        "tags": ["a", "b"],
+        "certificates": [
+            {"kind": "first", "number": None, "issued_on": date(2020, 2, 3)},
+            {"kind": "second", "number": "N1", "issued_on": None},
+        ],
+        "member": True,
+        "count": 3,
+    }
+    assert 20 < vouched < len(variants) - 100  # most odd values are marshmallow's to judge
+
+
+def test_load_each_answers_as_marshmallow_alone_does() -> None:
+    rows = [dict(GOOD_ROW), {**GOOD_ROW, "code": "x"}, "not an object", {**GOOD_ROW, "member": 1}, dict(GOOD_ROW)]
+    loaded, errors = load_each(Row(many=True), rows)
+    assert list(loaded) == [0, 4] and loaded[0] == _load(Row(), GOOD_ROW)
+    assert errors == {
+        1: {"code": ["digits only"]},
+        2: {"_schema": ["expected an object"]},
+        3: {"member": ["Not a valid boolean."]},
+    }
