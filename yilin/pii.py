@@ -7,11 +7,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import re
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cryptography.fernet import Fernet, MultiFernet
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from nameko.extensions import DependencyProvider
 
 from yilin.environment import require_secret
@@ -32,7 +35,9 @@ class _Key:
         material = hashlib.sha256(secret.encode()).digest()
         self.id = hashlib.sha256(b"yilin-pii-id" + material).hexdigest()[:8]
         self.hash_key = hashlib.sha256(b"yilin-pii-hash" + material).digest()
-        self.fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"yilin-pii-enc" + material).digest()))
+        secret_key = hashlib.sha256(b"yilin-pii-enc" + material).digest()
+        self.fernet = Fernet(base64.urlsafe_b64encode(secret_key))
+        self.signing_key, self.encryption_key = secret_key[:16], secret_key[16:]  # as Fernet splits it
 
 
 class PersonalData:
@@ -75,6 +80,40 @@ class PersonalData:
         """Authenticated encryption of ``value`` under the current key, prefixed with its id."""
         return f"{self._current.id}:{self._current.fernet.encrypt(value.encode()).decode()}"
 
+    def encrypt_many(self, values: Sequence[str]) -> list[str]:
+        """:meth:`encrypt` of each value, the same Fernet tokens (version, timestamp,
+        random IV, AES-128-CBC with PKCS7 padding, HMAC-SHA256) built for the whole
+        batch at once: a bulk import encrypts two values a row, and building a cipher
+        object per token was most of ``encrypt``'s cost. Each token is CBC-chained from
+        its own IV; the batch advances block by block, every token's next block
+        enciphered in one call of a single AES block encryptor."""
+        key = self._current
+        plain = [value.encode() for value in values]
+        plain = [p + bytes([16 - len(p) % 16]) * (16 - len(p) % 16) for p in plain]
+        noise = os.urandom(16 * len(plain))
+        ivs = [noise[16 * i : 16 * i + 16] for i in range(len(plain))]
+        chained = list(ivs)  # each token's previous ciphertext block
+        bodies = [bytearray() for _ in plain]
+        block = Cipher(
+            algorithms.AES(key.encryption_key), modes.ECB()
+        ).encryptor()  # one block at a time, CBC-chained below
+        for start in range(0, max(map(len, plain), default=0), 16):
+            pending = [i for i, p in enumerate(plain) if len(p) > start]
+            mixed = _xor(
+                b"".join([plain[i][start : start + 16] for i in pending]), b"".join([chained[i] for i in pending])
+            )
+            enciphered = block.update(mixed)
+            for n, i in enumerate(pending):
+                chained[i] = enciphered[16 * n : 16 * n + 16]
+                bodies[i] += chained[i]
+        header = b"\x80" + int(time.time()).to_bytes(8, "big")
+        tokens = []
+        for iv, body in zip(ivs, bodies):
+            signed = header + iv + body
+            token = base64.urlsafe_b64encode(signed + hmac.digest(key.signing_key, signed, "sha256"))
+            tokens.append(f"{key.id}:{token.decode()}")
+        return tokens
+
     def decrypt(self, token: str) -> str:
         """The plain value behind ``encrypt``'s output, under whichever known key wrote it."""
         key_id, sep, body = token.partition(":")
@@ -85,6 +124,11 @@ class PersonalData:
     def is_current(self, token: str) -> bool:
         """Whether ``token`` is already encrypted under the current key."""
         return token.startswith(self._current.id + ":")
+
+
+def _xor(a: bytes, b: bytes) -> bytes:
+    """``a`` XOR ``b``, two byte strings of one length, as one big-integer operation."""
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")
 
 
 def previous_secrets(config: Mapping[str, Any]) -> list[str]:
