@@ -94,9 +94,8 @@ class PersonalData:
         ivs = [noise[16 * i : 16 * i + 16] for i in range(len(plain))]
         chained = list(ivs)  # each token's previous ciphertext block
         bodies = [bytearray() for _ in plain]
-        block = Cipher(
-            algorithms.AES(key.encryption_key), modes.ECB()
-        ).encryptor()  # one block at a time, CBC-chained below
+        # A bare block cipher: the loop below chains each token's blocks (CBC) itself.
+        block = Cipher(algorithms.AES(key.encryption_key), modes.ECB()).encryptor()
         for start in range(0, max(map(len, plain), default=0), 16):
             pending = [i for i, p in enumerate(plain) if len(p) > start]
             mixed = _xor(
