@@ -208,6 +208,7 @@ class EventCatalogue:
     def __init__(self, source: str) -> None:
         self.source = source
         self._types: dict[tuple[str, int], EventType] = {}
+        self._latest: dict[str, int] = {}  # name → its highest version (``get`` runs once per event)
 
     def define(self, name: str, version: int = 1, summary: str = "") -> Callable[[type[Schema]], type[Schema]]:
         """Class decorator registering a payload schema for ``name`` at ``version``."""
@@ -218,6 +219,7 @@ class EventCatalogue:
                 raise ValueError(f"event {name} v{version} defined twice")
             doc = summary or " ".join((schema.__doc__ or "").split())  # a wrapped docstring is one sentence
             self._types[key] = EventType(self.source, name, version, schema, doc)
+            self._latest[name] = max(version, self._latest.get(name, version))
             return schema
 
         return register
@@ -225,10 +227,9 @@ class EventCatalogue:
     def get(self, name: str, version: int | None = None) -> EventType:
         """The registered type; ``version=None`` means the latest."""
         if version is None:
-            versions = [v for (n, v) in self._types if n == name]
-            if not versions:
+            if name not in self._latest:
                 raise KeyError(f"{self.source} publishes no event {name}")
-            version = max(versions)
+            version = self._latest[name]
         return self._types[(name, version)]
 
     def __iter__(self) -> Iterator[EventType]:
