@@ -43,6 +43,8 @@ def compile_dump(schema: Schema) -> Dump | None:
     Field validators (``OneOf``, ``Length``…) are run as marshmallow runs them."""
     if schema.many or any(schema._hooks.values()):
         return None
+    if not set(schema.declared_fields) == set(schema.dump_fields) == set(schema.load_fields):
+        return None  # ``only``, ``exclude`` or a one-way field: marshmallow's to follow
     converters: list[tuple[str, bool, bool, _Convert]] = []
     for name, field in schema.declared_fields.items():
         convert = _converter(field)

@@ -212,3 +212,8 @@ def test_load_each_answers_as_marshmallow_alone_does() -> None:
         2: {"_schema": ["expected an object"]},
         3: {"member": ["Not a valid boolean."]},
     }
+
+
+def test_a_schema_narrowed_by_only_or_exclude_is_left_to_marshmallow() -> None:
+    assert compile_dump(Flat(only=("number",))) is None
+    assert compile_dump(Flat(exclude=("hours",))) is None
