@@ -7,14 +7,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import re
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cryptography.fernet import Fernet, MultiFernet
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from nameko.extensions import DependencyProvider
 
 from yilin.environment import require_secret
@@ -81,37 +78,11 @@ class PersonalData:
         return f"{self._current.id}:{self._current.fernet.encrypt(value.encode()).decode()}"
 
     def encrypt_many(self, values: Sequence[str]) -> list[str]:
-        """:meth:`encrypt` of each value, the same Fernet tokens (version, timestamp,
-        random IV, AES-128-CBC with PKCS7 padding, HMAC-SHA256) built for the whole
-        batch at once: a bulk import encrypts two values a row, and building a cipher
-        object per token was most of ``encrypt``'s cost. Each token is CBC-chained from
-        its own IV; the batch advances block by block, every token's next block
-        enciphered in one call of a single AES block encryptor."""
-        key = self._current
-        plain = [value.encode() for value in values]
-        plain = [p + bytes([16 - len(p) % 16]) * (16 - len(p) % 16) for p in plain]
-        noise = os.urandom(16 * len(plain))
-        ivs = [noise[16 * i : 16 * i + 16] for i in range(len(plain))]
-        chained = list(ivs)  # each token's previous ciphertext block
-        bodies = [bytearray() for _ in plain]
-        # A bare block cipher: the loop below chains each token's blocks (CBC) itself.
-        block = Cipher(algorithms.AES(key.encryption_key), modes.ECB()).encryptor()
-        for start in range(0, max(map(len, plain), default=0), 16):
-            pending = [i for i, p in enumerate(plain) if len(p) > start]
-            mixed = _xor(
-                b"".join([plain[i][start : start + 16] for i in pending]), b"".join([chained[i] for i in pending])
-            )
-            enciphered = block.update(mixed)
-            for n, i in enumerate(pending):
-                chained[i] = enciphered[16 * n : 16 * n + 16]
-                bodies[i] += chained[i]
-        header = b"\x80" + int(time.time()).to_bytes(8, "big")
-        tokens = []
-        for iv, body in zip(ivs, bodies):
-            signed = header + iv + body
-            token = base64.urlsafe_b64encode(signed + hmac.digest(key.signing_key, signed, "sha256"))
-            tokens.append(f"{key.id}:{token.decode()}")
-        return tokens
+        """:meth:`encrypt` of each value, for a batch. Each token comes from Fernet itself:
+        a faster hand-built cipher chain was measured (7 -> 3.5 ms per 1,000 values) and
+        declined, since a district's ID numbers are not the place for home-made crypto."""
+        fernet, prefix = self._current.fernet, self._current.id + ":"
+        return [prefix + fernet.encrypt(value.encode()).decode() for value in values]
 
     def decrypt(self, token: str) -> str:
         """The plain value behind ``encrypt``'s output, under whichever known key wrote it."""
@@ -123,11 +94,6 @@ class PersonalData:
     def is_current(self, token: str) -> bool:
         """Whether ``token`` is already encrypted under the current key."""
         return token.startswith(self._current.id + ":")
-
-
-def _xor(a: bytes, b: bytes) -> bytes:
-    """``a`` XOR ``b``, two byte strings of one length, as one big-integer operation."""
-    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")
 
 
 def previous_secrets(config: Mapping[str, Any]) -> list[str]:
