@@ -49,18 +49,25 @@ class WriteBehind:
     def hold(self, objects: Iterable[Any]) -> list[Any]:
         """Detach loaded objects from the session and remember their watched columns; an
         object whose row is already held is replaced by the held one (one object per row,
-        as the session's identity map would give)."""
-        kept = []
+        as the session's identity map would give). A session with no changes of its own
+        is emptied: other objects it held are loaded again when next asked for."""
+        kept, fresh = [], []
         for obj in objects:
             held = self._held[type(obj)]
             known = held.rows.get(getattr(obj, held.key))
             if known is not None:
                 kept.append(known[0])
                 continue
-            if obj in self.session:
-                self.session.expunge(obj)
             held.remember(obj)
             kept.append(obj)
+            fresh.append(obj)
+        session = self.session
+        if session.new or session.dirty or session.deleted:
+            for obj in fresh:  # one at a time (expunge cascades): the session has its own work
+                if obj in session:
+                    session.expunge(obj)
+        else:
+            session.expunge_all()  # nothing to lose, and one call instead of a cascade per object
         return kept
 
     def held(self, model: type, key: Any) -> Any | None:
