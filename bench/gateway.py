@@ -25,7 +25,7 @@ def measure(
     token = seed.token(env.config())
     bare = env.start("bare", module="bench.baseline_services", args=("bare",))
     bare_url = f"http://127.0.0.1:{bare.http_port}"
-    bare.wait_ready(probe=lambda: _answers(bare_url + "/bare"))
+    bare.wait_ready(probe=lambda: answers(bare_url + "/bare"))
     results: dict[str, Any] = {"bare": load.run(bare_url, ["/bare"], sizes.http_seconds)}
     results["bare"]["peak_rss_mib"] = bare.peak_rss_mib()
     env.stop(bare)
@@ -39,7 +39,8 @@ def measure(
     return results
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """Whether ``url`` answers 200 (a baseline service's readiness)."""
     import requests
 
     try:
@@ -48,13 +49,14 @@ def _answers(url: str) -> bool:
         return False
 
 
-def start_stack(env: Environment, names: tuple[str, ...]) -> dict[str, Any]:
-    """Migrate and start each named service (those present on this branch) and the gateway."""
+def start_stack(env: Environment, names: tuple[str, ...], gateway_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Migrate and start each named service (those present on this branch) and the gateway
+    (with ``gateway_env``, else the read stage's: no rate limit)."""
     present = [n for n in names if n in SERVICES]
     env.migrate(*present)  # the gateway too: its outbox sweep fails every 2 s on tables never created
     processes = {}
     for name in present:
-        processes[name] = env.start(name, extra_env=GATEWAY_ENV if name == "gateway" else None)
+        processes[name] = env.start(name, extra_env=(gateway_env or GATEWAY_ENV) if name == "gateway" else None)
     for process in processes.values():
         process.wait_ready()
     return processes
