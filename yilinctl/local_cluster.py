@@ -2,8 +2,8 @@
 (tests/faults/test_cluster.py) and the bench's cluster stage (bench/cluster.py).
 
 Each node is the installed ``rabbitmq-server`` with its own node name, AMQP and
-distribution ports, data, log and pid files under a temporary folder, no plugins and
-no configuration file (the machine's ``/etc/rabbitmq/rabbitmq.conf`` pins the shared
+distribution ports, data, log and pid files under a temporary folder, and by default no
+plugins and no configuration file (the machine's ``/etc/rabbitmq/rabbitmq.conf`` pins the shared
 broker's listener to 5672, so the nodes must not read it). The nodes share the Erlang
 cookie of the ``rabbitmq`` user, which the launcher switches to; the second and third
 join the first with ``rabbitmqctl join_cluster``. The shared broker (``rabbit@localhost``

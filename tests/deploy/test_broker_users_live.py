@@ -19,8 +19,8 @@ import pika.exceptions
 import pytest
 import requests
 
-from tests.faults.cluster import Cluster
 from tests.harness import ROOT
+from yilinctl.local_cluster import Cluster
 
 DEFINITIONS = ROOT / "deploy" / "compose" / "rabbitmq" / "broker-users.json"
 SERVICES = ("gateway", "registry", "tickets", "hours", "fund", "activities")
