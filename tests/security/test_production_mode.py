@@ -59,7 +59,12 @@ def serve(service: str, amqp_uri: str, tmp_path: object, **env: str) -> subproce
         ),
         (
             "hours",
-            {"YILIN_IDENTITY_KEY_HOURS": KEY, "YILIN_PII_KEY": STRONG, "YILIN_IDENTITY_PUBLIC_KEY_GATEWAY": "short"},
+            {
+                "YILIN_IDENTITY_KEY_HOURS": KEY,
+                "YILIN_PII_KEY": STRONG,
+                "YILIN_CERTIFICATE_KEY": STRONG,
+                "YILIN_IDENTITY_PUBLIC_KEY_GATEWAY": "short",
+            },
             "YILIN_IDENTITY_PUBLIC_KEY_GATEWAY",
         ),
         ("gateway", {"YILIN_IDENTITY_KEY_GATEWAY": KEY, "YILIN_PII_KEY": STRONG}, "JWT_SECRET"),
