@@ -48,7 +48,13 @@ MATRIX: dict[tuple[str, str], Allowed] = {
     ("GET", "/activities/{activity_id}"): ACTIVITY_READERS,
     ("GET", "/activities/{activity_id}/sign-ups"): ACTIVITY_READERS,
     ("POST", "/activities/{activity_id}/sign-ups"): ("operator", "volunteer", "team_lead", "social_worker"),
-    ("POST", "/activities/{activity_id}/cancellations"): ("operator", "volunteer", "team_lead", "social_worker", "org_admin"),
+    ("POST", "/activities/{activity_id}/cancellations"): (
+        "operator",
+        "volunteer",
+        "team_lead",
+        "social_worker",
+        "org_admin",
+    ),
     ("POST", "/activities/{activity_id}/check-ins"): ORGANISERS,
     ("POST", "/activities/{activity_id}/check-outs"): ORGANISERS,
     ("POST", "/activities/{activity_id}/check-in-code"): ORGANISERS,
@@ -153,7 +159,14 @@ MATRIX: dict[tuple[str, str], Allowed] = {
     ("POST", "/suggestions"): (*STAFF, "team_lead", "volunteer", "resident"),
     ("GET", "/suggestions"): (*STAFF, "team_lead", "volunteer", "resident", "auditor", "fund_committee"),
     ("GET", "/suggestions/report"): REPORTS,
-    ("GET", "/suggestions/{suggestion_id}"): (*STAFF, "team_lead", "volunteer", "resident", "auditor", "fund_committee"),
+    ("GET", "/suggestions/{suggestion_id}"): (
+        *STAFF,
+        "team_lead",
+        "volunteer",
+        "resident",
+        "auditor",
+        "fund_committee",
+    ),
     ("POST", "/suggestions/{suggestion_id}/merge"): STAFF,
     ("POST", "/suggestions/{suggestion_id}/answer"): STAFF,
     ("POST", "/suggestions/{suggestion_id}/links"): STAFF,
@@ -187,7 +200,15 @@ class Scope:
 
 
 ORG_STAFF = ("org_admin", "verifier", "social_worker")
-EVERYONE_IN_TENANT = ("operator", "auditor", "org_admin", "verifier", "social_worker", "fund_committee", "enterprise_rep")
+EVERYONE_IN_TENANT = (
+    "operator",
+    "auditor",
+    "org_admin",
+    "verifier",
+    "social_worker",
+    "fund_committee",
+    "enterprise_rep",
+)
 
 SCOPES: dict[tuple[str, str], Scope] = {
     # Published projects and activities are a call to every volunteer of the district
@@ -195,17 +216,25 @@ SCOPES: dict[tuple[str, str], Scope] = {
     ("GET", "/projects/{project_id}"): Scope("project", tenant=ACTIVITY_READERS),
     ("GET", "/projects/{project_id}/report"): Scope("project", tenant=(*REPORTS, "verifier")),
     ("GET", "/activities/{activity_id}"): Scope("activity", tenant=ACTIVITY_READERS),
-    ("POST", "/activities/{activity_id}/sign-ups"): Scope("activity", tenant=("operator", "volunteer", "team_lead", "social_worker")),
-    ("POST", "/activities/{activity_id}/code-check-ins"): Scope("activity", tenant=("operator", "volunteer", "team_lead", "social_worker")),
+    # a volunteer signs up and checks in only themself (the body names volunteer 1)
+    ("POST", "/activities/{activity_id}/sign-ups"): Scope(
+        "activity", own=("operator", "volunteer", "team_lead"), tenant=("operator", "volunteer", "team_lead")
+    ),
+    ("POST", "/activities/{activity_id}/code-check-ins"): Scope(
+        "activity", own=("volunteer", "team_lead"), tenant=("volunteer", "team_lead")
+    ),
     # Who signed up is the organising organisation's business (and the volunteer's own).
-    ("GET", "/activities/{activity_id}/sign-ups"): Scope("activity"),
+    # (a volunteer or lead of another organisation gets their own sign-ups only: none)
+    ("GET", "/activities/{activity_id}/sign-ups"): Scope("activity", tenant=(*DISTRICT, "volunteer", "team_lead")),
     # Running an activity is its own organisation's (or the operator's) work.
-    ("POST", "/activities/{activity_id}/cancellations"): Scope("activity", tenant=("operator", "volunteer", "team_lead", "social_worker")),
-    ("POST", "/activities/{activity_id}/check-ins"): Scope("activity"),
-    ("POST", "/activities/{activity_id}/check-outs"): Scope("activity"),
-    ("POST", "/activities/{activity_id}/check-in-code"): Scope("activity"),
-    ("POST", "/activities/{activity_id}/no-shows"): Scope("activity"),
-    ("POST", "/activities/{activity_id}/close"): Scope("activity"),
+    ("POST", "/activities/{activity_id}/cancellations"): Scope(
+        "activity", tenant=("operator", "volunteer", "team_lead")
+    ),
+    ("POST", "/activities/{activity_id}/check-ins"): Scope("activity", own=STAFF),
+    ("POST", "/activities/{activity_id}/check-outs"): Scope("activity", own=STAFF),
+    ("POST", "/activities/{activity_id}/check-in-code"): Scope("activity", own=STAFF),
+    ("POST", "/activities/{activity_id}/no-shows"): Scope("activity", own=STAFF),
+    ("POST", "/activities/{activity_id}/close"): Scope("activity", own=STAFF),
     # registry: readers read any volunteer and team (masked); a volunteer their own; changes
     # only in the organisation's own teams and volunteers, a lead only in their own team
     ("GET", "/teams/{team_id}/members"): Scope("team", tenant=REGISTRY_READERS),
@@ -215,15 +244,21 @@ SCOPES: dict[tuple[str, str], Scope] = {
     ("PATCH", "/volunteers/{volunteer_id}"): Scope("volunteer", other=("operator", "org_admin")),
     # fund: the community pools are public (transparency reports), so its readers read
     # every request; an enterprise's representative only their own enterprise's reports
-    ("GET", "/fund/enterprises/{enterprise_id}"): Scope("enterprise", tenant=EVERYONE_IN_TENANT[:-1]),
+    ("GET", "/fund/enterprises/{enterprise_id}"): Scope("enterprise", tenant=EVERYONE_IN_TENANT),
     ("GET", "/fund/profit-reports/{report_id}"): Scope("report", tenant=EVERYONE_IN_TENANT[:-1]),
     ("POST", "/fund/profit-reports/{report_id}/amendments"): Scope("report"),
-    ("GET", "/fund/disbursements/{disbursement_id}"): Scope("disbursement", tenant=EVERYONE_IN_TENANT[:-1]),
+    ("GET", "/fund/disbursements/{disbursement_id}"): Scope("disbursement", tenant=EVERYONE_IN_TENANT),
     ("POST", "/fund/disbursements/{disbursement_id}/approvals"): Scope("disbursement", tenant=("fund_committee",)),
-    ("POST", "/fund/disbursements/{disbursement_id}/rejection"): Scope("disbursement", tenant=("operator", "fund_committee")),
+    ("POST", "/fund/disbursements/{disbursement_id}/rejection"): Scope(
+        "disbursement", tenant=("operator", "fund_committee")
+    ),
     # only the requester (seeded as tenant a's administrator "admin-a") or the operator cancels
-    ("POST", "/fund/disbursements/{disbursement_id}/cancellation"): Scope("disbursement", own=("operator", "org_admin")),
-    ("POST", "/fund/disbursements/{disbursement_id}/payment"): Scope("disbursement", tenant=("operator", "fund_committee")),
+    ("POST", "/fund/disbursements/{disbursement_id}/cancellation"): Scope(
+        "disbursement", own=("operator", "org_admin")
+    ),
+    ("POST", "/fund/disbursements/{disbursement_id}/payment"): Scope(
+        "disbursement", tenant=("operator", "fund_committee")
+    ),
     # hours: organisation staff decide and read only their own organisation's volunteers'
     ("GET", "/hours/sheets/{sheet_id}"): Scope("sheet", own=("operator", "auditor", *ORG_STAFF), pending=True),
     ("POST", "/hours/sheets/{sheet_id}/verify"): Scope("sheet"),
@@ -242,10 +277,14 @@ SCOPES: dict[tuple[str, str], Scope] = {
     ("PUT", "/hours/volunteers/{volunteer_id}/selection"): Scope("volunteer", other=("operator", "org_admin")),
     ("GET", "/hours/volunteers/{volunteer_id}/record"): Scope("volunteer", other=("operator", "auditor", *ORG_STAFF)),
     ("GET", "/hours/certificates/{certificate_id}"): Scope("certificate", other=("operator", "auditor", *ORG_STAFF)),
-    ("GET", "/hours/certificates/{certificate_id}/pdf"): Scope("certificate", other=("operator", "auditor", *ORG_STAFF)),
+    ("GET", "/hours/certificates/{certificate_id}/pdf"): Scope(
+        "certificate", other=("operator", "auditor", *ORG_STAFF)
+    ),
     # tickets: staff their organisation's communities, a lead their team's, a volunteer the
     # tickets naming them, a resident their own
-    ("GET", "/tickets/{ticket_id}"): Scope("ticket", other=("operator", "auditor", "org_admin", "social_worker", "team_lead")),
+    ("GET", "/tickets/{ticket_id}"): Scope(
+        "ticket", other=("operator", "auditor", "org_admin", "social_worker", "team_lead")
+    ),
     ("GET", "/tickets/{ticket_id}/history"): Scope(
         "ticket", other=("operator", "auditor", "org_admin", "social_worker", "team_lead")
     ),
@@ -259,7 +298,10 @@ SCOPES: dict[tuple[str, str], Scope] = {
     ("POST", "/tickets/{ticket_id}/cancel"): Scope("ticket", other=("operator", "org_admin")),
     # residents' voice: staff their organisation's communities, a resident their own
     ("GET", "/suggestions/{suggestion_id}"): Scope(
-        "suggestion", other=("operator", "auditor", "fund_committee", "org_admin", "social_worker"), tenant=("operator", "auditor", "fund_committee")
+        "suggestion",
+        own=(*STAFF, "auditor", "fund_committee", "resident"),  # volunteers read what they collected
+        other=("operator", "auditor", "fund_committee", "org_admin", "social_worker"),
+        tenant=("operator", "auditor", "fund_committee"),
     ),
     ("POST", "/suggestions/{suggestion_id}/merge"): Scope("suggestion"),
     ("POST", "/suggestions/{suggestion_id}/answer"): Scope("suggestion"),

@@ -66,9 +66,9 @@ def seed(http: requests.Session, url: str) -> dict[str, Any]:
 def _registry(call: Callable[..., Any], key: str, district: str) -> dict[str, Any]:
     m = MARK[key]
     t: dict[str, Any] = {"district": district}
-    t["street"] = call("POST", "/places", {"code": f"T-{key}-S", "name": f"{m}街道", "level": "street", "parent_id": district})[
-        "id"
-    ]
+    t["street"] = call(
+        "POST", "/places", {"code": f"T-{key}-S", "name": f"{m}街道", "level": "street", "parent_id": district}
+    )["id"]
     t["community"] = call(
         "POST", "/places", {"code": f"T-{key}-C", "name": f"{m}社区", "level": "community", "parent_id": t["street"]}
     )["id"]
@@ -134,8 +134,13 @@ def _tickets(call: Callable[..., Any], key: str, t: dict[str, Any]) -> None:
         t[f"suggestion_{n}"] = call(
             "POST",
             "/suggestions",
-            {"community_id": t["community"], "topic": "parking", "channel": "online", "content": f"{m}停车难{n}",
-             "resident": {"name": f"{m}居民{n}"}},
+            {
+                "community_id": t["community"],
+                "topic": "parking",
+                "channel": "online",
+                "content": f"{m}停车难{n}",
+                "resident": {"name": f"{m}居民{n}"},
+            },
             bearer("resident", resident),
         )["id"]
     t["case"] = call(
@@ -164,7 +169,10 @@ def _hours(call: Callable[..., Any], key: str, t: dict[str, Any]) -> None:
             "place": f"{m}敬老院",
             "community_id": t["community"],
             "content": "陪伴老人",
-            "entries": [{"volunteer_id": t["volunteer_1"], "minutes": 120}, {"volunteer_id": t["volunteer_2"], "minutes": 60}],
+            "entries": [
+                {"volunteer_id": t["volunteer_1"], "minutes": 120},
+                {"volunteer_id": t["volunteer_2"], "minutes": 60},
+            ],
         },
         staff,
     )
@@ -264,4 +272,6 @@ def _activities(call: Callable[..., Any], key: str, t: dict[str, Any]) -> None:
     )["id"]
     for n in (1, 2):
         volunteer = t[f"volunteer_{n}"]
-        call("POST", f"/activities/{t['activity']}/sign-ups", {"volunteer_id": volunteer}, bearer("volunteer", volunteer))
+        call(
+            "POST", f"/activities/{t['activity']}/sign-ups", {"volunteer_id": volunteer}, bearer("volunteer", volunteer)
+        )
