@@ -8,6 +8,7 @@ from services import METRICS_PORTS
 from services.activities import business_metrics, consumed, history, operations, reports, rules
 from services.activities.events import EVENTS
 from services.activities.models import Base
+from services.activities.permissions import SIGN_UP_DISTRICT, SIGN_UP_READERS
 from services.activities.schemas import (
     ActivityIn,
     ActivityOut,
@@ -34,7 +35,6 @@ from services.activities.schemas import (
     SignUpOut,
     SignUpQuery,
 )
-from services.activities.permissions import SIGN_UP_DISTRICT, SIGN_UP_READERS
 from services.activities.store import ActivityStore
 from services.registry.lookups import require_grid, volunteer_skills
 from services.roles import AUDIT_READERS

@@ -19,15 +19,17 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+from nameko.containers import get_container_cls
 
 from services import SERVICES
 from services.gateway.routing import API_PREFIX
-from services.roles import ROLES
+from services.roles import PERSON_ROLES, ROLES
 from tests.conftest import TEST_JWT_SECRET
 from tests.harness import TEST_IDENTITY_SECRET, Stack, free_port
 from tests.security.credentials import API_KEYS, as_role
 from tests.security.route_matrix import ANY, LISTS, MATRIX, PENDING_LISTS, PUBLIC, SCOPES, Scope
 from tests.security.tenants import seed
+from yilin.tokens import issue_token
 
 CASES = ("own", "other", "tenant")
 PENDING = "scoped by the hours read change"
@@ -152,11 +154,6 @@ def matrix_cases() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def district(amqp_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """One stack of every service and the two tenants, for the whole module (SQLite)."""
-    from nameko.containers import get_container_cls
-
-    from yilin.tokens import issue_token
-    from services.roles import PERSON_ROLES
-
     folder = tmp_path_factory.mktemp("tenants")
     config = {
         "AMQP_URI": amqp_uri,
