@@ -193,6 +193,8 @@ class Scope:
     other: tuple[str, ...] | None = None  # roles reaching someone else's in their tenant; None: no such case
     tenant: tuple[str, ...] = DISTRICT  # roles reaching the other tenant's object
     deny: int = 403
+    # roles whose allowed answer on tenant b's object names nothing of tenant b but the path's id
+    bare: tuple[str, ...] = ()
     # Hours reads that the hours read change scopes by organisation; the expectation is the
     # fail-closed rule all the same (a staff member sees only their organisation's
     # volunteers, a volunteer only their own).
@@ -225,7 +227,9 @@ SCOPES: dict[tuple[str, str], Scope] = {
     ),
     # Who signed up is the organising organisation's business (and the volunteer's own).
     # (a volunteer or lead of another organisation gets their own sign-ups only: none)
-    ("GET", "/activities/{activity_id}/sign-ups"): Scope("activity", tenant=(*DISTRICT, "volunteer", "team_lead")),
+    ("GET", "/activities/{activity_id}/sign-ups"): Scope(
+        "activity", tenant=(*DISTRICT, "volunteer", "team_lead"), bare=("volunteer", "team_lead")
+    ),
     # Running an activity is its own organisation's (or the operator's) work.
     ("POST", "/activities/{activity_id}/cancellations"): Scope(
         "activity", tenant=("operator", "volunteer", "team_lead")

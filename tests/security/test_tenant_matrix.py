@@ -252,6 +252,8 @@ def test_role_route_ownership(district: dict[str, Any], method: str, path: str, 
             assert r.status_code == 200, r.text[:300]
         elif scope.deny == 404:
             assert r.status_code != 404, r.text[:300]
+        if case == "tenant" and role in scope.bare:
+            assert leaked(r.text, d, set(re.findall(r"[0-9a-f-]{36}", url_path))) == []
         return
     assert r.status_code == scope.deny, r.text[:300]
     in_path = set(re.findall(r"[0-9a-f-]{36}", url_path))
