@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.hours import rules
 from services.hours.models import Entry, VolunteerTotal
-from services.hours.permissions import SELECTORS, SYSTEM_ROLES, VERIFIERS, EntryScope
+from services.hours.permissions import SELECTORS, SYSTEM_ROLES, VERIFIERS, EntryScope, reads_sheet
 from services.hours.store import LedgerStore
 from services.hours.views import EntryView, SheetView, entry_view, sheet_view
 from yilin.db import UnitOfWork
@@ -211,9 +211,13 @@ def submit_sheet(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> She
     return sheet_view(store, sheet)
 
 
-def get_sheet(session: Session, sheet_id: Any) -> SheetView:
+def get_sheet(session: Session, caller: Identity, sheet_id: Any) -> SheetView:
+    """A sheet (404 first), for the district's readers and the recording organisation's staff."""
     store = LedgerStore(session)
-    return sheet_view(store, store.sheet(sheet_id))
+    sheet = store.sheet(sheet_id)
+    if not reads_sheet(caller, sheet.organisation_id):
+        raise Forbidden("a sheet is its organisation's to read", {"sheet_id": ["not your organisation's"]})
+    return sheet_view(store, sheet)
 
 
 # -- verification and rejection -----------------------------------------------------------

@@ -35,6 +35,14 @@ def reads_volunteer(caller: Caller, volunteer_id: str, organisations: Iterable[s
     )
 
 
+def reads_sheet(caller: Caller, organisation_id: str) -> bool:
+    """Whether the caller may read an attendance sheet: the district's readers, and the
+    staff of the organisation that recorded it (its lines name several volunteers)."""
+    if caller.role in DISTRICT_READERS:
+        return True
+    return caller.role in ORGANISATION_STAFF and caller.organisation_id == organisation_id
+
+
 @dataclass(frozen=True)
 class EntryScope:
     """Which ledger entries a caller lists: everyone's, one volunteer's (their own), or

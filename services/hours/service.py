@@ -121,7 +121,7 @@ class HoursService(AuditLogRpc):
     @rpc
     def get_sheet(self, sheet_id: str) -> dict[str, Any]:
         with self.db.read() as session:
-            return SHEET.dump(ledger.get_sheet(session, sheet_id))
+            return SHEET.dump(ledger.get_sheet(session, self.caller, sheet_id))
 
     @write_rpc
     def verify_sheet(self, sheet_id: str) -> dict[str, Any]:

@@ -264,19 +264,17 @@ SCOPES: dict[tuple[str, str], Scope] = {
         "disbursement", tenant=("operator", "fund_committee")
     ),
     # hours: organisation staff decide and read only their own organisation's volunteers'
-    ("GET", "/hours/sheets/{sheet_id}"): Scope("sheet", own=("operator", "auditor", *ORG_STAFF), pending=True),
+    ("GET", "/hours/sheets/{sheet_id}"): Scope("sheet", own=("operator", "auditor", *ORG_STAFF)),
     ("POST", "/hours/sheets/{sheet_id}/verify"): Scope("sheet"),
-    ("GET", "/hours/entries/{entry_id}"): Scope("entry", other=("operator", "auditor", *ORG_STAFF), pending=True),
+    ("GET", "/hours/entries/{entry_id}"): Scope("entry", other=("operator", "auditor", *ORG_STAFF)),
     ("POST", "/hours/entries/{entry_id}/verify"): Scope("entry", other=("operator", "org_admin", "verifier")),
     ("POST", "/hours/entries/{entry_id}/reject"): Scope("entry", other=("operator", "org_admin", "verifier")),
     ("POST", "/hours/entries/{entry_id}/corrections"): Scope("entry", other=("operator", "org_admin", "verifier")),
     ("POST", "/hours/corrections/{correction_id}/approve"): Scope("correction"),
     ("POST", "/hours/corrections/{correction_id}/reject"): Scope("correction"),
-    ("GET", "/hours/volunteers/{volunteer_id}/totals"): Scope(
-        "volunteer", other=("operator", "auditor", *ORG_STAFF), pending=True
-    ),
+    ("GET", "/hours/volunteers/{volunteer_id}/totals"): Scope("volunteer", other=("operator", "auditor", *ORG_STAFF)),
     ("GET", "/hours/volunteers/{volunteer_id}/selection"): Scope(
-        "volunteer", other=("operator", "org_admin"), tenant=("operator",), pending=True
+        "volunteer", other=("operator", "org_admin"), tenant=("operator",)
     ),
     ("PUT", "/hours/volunteers/{volunteer_id}/selection"): Scope("volunteer", other=("operator", "org_admin")),
     ("GET", "/hours/volunteers/{volunteer_id}/record"): Scope("volunteer", other=("operator", "auditor", *ORG_STAFF)),
@@ -321,7 +319,7 @@ SCOPES: dict[tuple[str, str], Scope] = {
 LISTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/tickets"): ("operator", "auditor"),
     ("GET", "/suggestions"): ("operator", "auditor", "fund_committee"),
-    ("GET", "/hours/entries"): ("operator", "auditor"),  # pending: the hours read change
+    ("GET", "/hours/entries"): ("operator", "auditor"),
     ("GET", "/fund/profit-reports"): ("operator", "auditor", "fund_committee", "org_admin", "social_worker"),
 }
-PENDING_LISTS = {("GET", "/hours/entries")}
+PENDING_LISTS: set[tuple[str, str]] = set()  # lists not yet scoped (none)

@@ -25,7 +25,7 @@ from services import SERVICES
 from services.gateway.routing import API_PREFIX
 from services.roles import PERSON_ROLES, ROLES
 from tests.conftest import TEST_JWT_SECRET
-from tests.harness import TEST_IDENTITY_SECRET, Stack, free_port
+from tests.harness import Stack, free_port
 from tests.security.credentials import API_KEYS, as_role
 from tests.security.route_matrix import ANY, LISTS, MATRIX, PENDING_LISTS, PUBLIC, SCOPES, Scope
 from tests.security.tenants import seed
@@ -167,7 +167,6 @@ def district(amqp_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "PII_KEY": "test-pii-key",
         "CERTIFICATE_KEY": "test-certificate-key",
         "ENVIRONMENT": "development",
-        "IDENTITY_SECRET": TEST_IDENTITY_SECRET,
         "OUTBOX_SWEEP_INTERVAL": 0.3,
         "OUTBOX_SWEEP_GRACE": 0.5,
         "API_KEYS": API_KEYS,
