@@ -108,8 +108,8 @@ def env_var_in_contract(name: str) -> bool:
     names = contract_env_vars()
     if name in names:
         return True
-    m = re.fullmatch(r"YILIN_([A-Z]+)_DATABASE_URL", name)
-    return bool(m and "YILIN_<SERVICE>_DATABASE_URL" in names and m.group(1).lower() in contract_metrics_ports())
+    m = re.fullmatch(r"YILIN_([A-Z]+)_(DATABASE_URL|READ_URL)", name)
+    return bool(m and f"YILIN_<SERVICE>_{m.group(2)}" in names and m.group(1).lower() in contract_metrics_ports())
 
 
 # --- compose ----------------------------------------------------------------
