@@ -132,7 +132,7 @@ class ReadEndpoint(SignatureCheckedOnce, HttpRequestHandler):
                 VERIFIED_KEY: identity.to_header(),
                 "yilin.route": READ_PATH + self.method_name,
                 "yilin.method": "POST",
-                **tracing.from_headers(request.headers),
+                **tracing.from_headers({tracing.KEY: request.headers.get(tracing.KEY) or ""}),
             }
             correlation_id = request.headers.get(CORRELATION_HEADER)
             if correlation_id:
@@ -146,7 +146,7 @@ class ReadEndpoint(SignatureCheckedOnce, HttpRequestHandler):
             return _answer(_status(exc), {"error": serialize(exc)})
 
 
-def _call_of(raw: bytes) -> tuple[list[Any], dict[str, Any]]:
+def _call_of(raw: bytes) -> tuple[tuple[Any, ...], dict[str, Any]]:
     try:
         call = json.loads(raw)
         args, kwargs = call["args"], call["kwargs"]
@@ -154,7 +154,7 @@ def _call_of(raw: bytes) -> tuple[list[Any], dict[str, Any]]:
         raise MalformedRequest("the body must be {args, kwargs}") from None
     if not isinstance(args, list) or not isinstance(kwargs, dict):
         raise MalformedRequest("the body must be {args: [...], kwargs: {...}}")
-    return args, kwargs
+    return tuple(args), kwargs
 
 
 def _status(exc: Exception) -> int:
