@@ -14,17 +14,17 @@ import json
 import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlencode
 
 import segno
 from fpdf import FPDF
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.hours.models import Certificate, Entry
+from services.hours.models import Certificate
 from services.hours.permissions import CERTIFIERS, SYSTEM_ROLES
 from services.hours.settings import CertificateFont
+from services.hours.store import CertificateStore
 from yilin.db import UnitOfWork
 from yilin.errors import Forbidden, InvalidInput, NotFound
 from yilin.identity import Identity
@@ -43,7 +43,35 @@ def _mac(key: bytes, content: dict[str, Any]) -> str:
     return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()[:16].upper()
 
 
-def certificate_view(cert: Certificate) -> dict[str, Any]:
+class CertificateView(TypedDict):
+    """A certificate as the service hands it to ``CertificateOut`` and to the PDF."""
+
+    id: str
+    number: str
+    volunteer_id: str
+    volunteer_name: str
+    id_number: str
+    volunteer_number: str
+    organisation_id: str
+    organisation_name: str
+    person_in_charge: str
+    contact: str
+    period_from: date
+    period_to: date
+    minutes: int
+    hours: str
+    service_content: list[str]
+    issued_on: date
+
+
+class CertificateCheck(TypedDict):
+    """A genuine, unaltered certificate (``CertificateCheckOut``)."""
+
+    valid: bool
+    certificate: CertificateView
+
+
+def certificate_view(cert: Certificate) -> CertificateView:
     c = cert.content
     return {
         "id": cert.id,
@@ -73,36 +101,25 @@ def issue(
     volunteer: dict[str, Any],
     organisation: dict[str, Any],
     today: date,
-) -> dict[str, Any]:
+) -> CertificateView:
     """Certify the verified hours ``organisation`` recorded for ``volunteer`` in the period
     (whoever records the service certifies it). ``volunteer`` and ``organisation`` are
     the registry's views."""
-    session = uow.session
+    store = CertificateStore(uow.session)
     organisation_id = str(data["organisation_id"])
     if caller.role not in SYSTEM_ROLES and not (
         caller.role in CERTIFIERS and caller.organisation_id == organisation_id
     ):
         raise Forbidden("only the recording organisation certifies these hours", {"organisation_id": ["not yours"]})
     volunteer_id = str(data["volunteer_id"])
-    rows = session.execute(
-        select(Entry.content, func.sum(Entry.minutes))
-        .where(
-            Entry.volunteer_id == volunteer_id,
-            Entry.organisation_id == organisation_id,
-            Entry.status == "verified",
-            Entry.served_on >= data["period_from"],
-            Entry.served_on <= data["period_to"],
-        )
-        .group_by(Entry.content)
-        .order_by(func.sum(Entry.minutes).desc(), Entry.content)
-    ).all()
-    minutes = sum(int(m) for _, m in rows)
+    rows = store.verified_by_content(volunteer_id, organisation_id, data["period_from"], data["period_to"])
+    minutes = sum(m for _, m in rows)
     if minutes == 0:
         raise InvalidInput(
             "no verified hours recorded by this organisation for the volunteer in the period",
             {"volunteer_id": ["no verified hours in the period"]},
         )
-    serial = int(session.scalar(select(func.coalesce(func.max(Certificate.serial), 0))) or 0) + 1
+    serial = store.last_serial() + 1
     content = {
         "serial": serial,
         "volunteer_id": volunteer_id,
@@ -120,7 +137,7 @@ def issue(
         "issued_on": today.isoformat(),
     }
     number = f"YLZM{today.year:04d}{serial:07d}-{_mac(key, content)}"
-    cert = Certificate(
+    cert = store.add_certificate(
         number=number,
         serial=serial,
         volunteer_id=volunteer_id,
@@ -132,8 +149,6 @@ def issue(
         issued_on=today,
         issued_by=caller.subject,
     )
-    session.add(cert)
-    session.flush()
     # publishes no event: the audit row says who certified whose hours
     uow.note(
         "certificate.issued",
@@ -143,19 +158,19 @@ def issue(
 
 
 def get(session: Session, certificate_id: Any) -> Certificate:
-    cert = session.get(Certificate, str(certificate_id))
+    cert = CertificateStore(session).certificate(str(certificate_id))
     if cert is None:
         raise NotFound(f"certificate {certificate_id} does not exist", {"certificate_id": ["not found"]})
     return cert
 
 
-def verify(session: Session, key: bytes, query: dict[str, Any]) -> dict[str, Any]:
+def verify(session: Session, key: bytes, query: dict[str, Any]) -> CertificateCheck:
     """Confirm a certificate is genuine and unaltered; raise naming what does not match."""
     number = query["number"].strip().upper()
     match = NUMBER.match(number)
     if not match:
         raise InvalidInput("not a certificate number", {"number": ["malformed certificate number"]})
-    cert = session.scalar(select(Certificate).where(Certificate.number == number))
+    cert = CertificateStore(session).certificate_by_number(number)
     if cert is None:
         raise NotFound(
             "no certificate has this number; it is not genuine", {"number": ["not a genuine certificate number"]}
@@ -197,7 +212,7 @@ def qr_png(text: str) -> bytes:
     return out.getvalue()
 
 
-def render_pdf(view: dict[str, Any], font: CertificateFont, check_url: str) -> bytes:
+def render_pdf(view: CertificateView, font: CertificateFont, check_url: str) -> bytes:
     """The printable certificate (A4), in Chinese with the given CJK font, with a QR code
     that opens its public check page."""
     pdf = FPDF(format="A4")

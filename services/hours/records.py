@@ -4,28 +4,83 @@ personal information, service, training, commendations and evaluation; as JSON o
 from __future__ import annotations
 
 import io
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.district import LOCAL_TIME
-from services.hours.models import (
-    Commendation,
-    Entry,
-    StarChange,
-    TeamMember,
-    Training,
-    VolunteerTotal,
-    VolunteerView,
-)
 from services.hours.permissions import DISTRICT_READERS, ORGANISATION_STAFF
 from services.hours.rules import clock_text, reads_volunteer
+from services.hours.store import RecordStore
 from yilin.errors import Forbidden, NotFound
 from yilin.exports import SafeWriter
 from yilin.identity import Identity
+
+
+class Personal(TypedDict):
+    volunteer_id: str
+    name: str
+    id_number: str  # masked
+    volunteer_number: str
+    community_id: str | None
+    team_ids: list[str]
+
+
+class Service(TypedDict):
+    """One verified entry (``ServiceOut``)."""
+
+    entry_id: str
+    served_on: date
+    content: str
+    source: str
+    organisation_id: str | None
+    community_id: str | None
+    start_time: str | None
+    end_time: str | None
+    minutes: int
+    verified_at: datetime | None
+
+
+class Qualification(TypedDict):
+    """A training session attended, or a certification the registry holds (``TrainingOut``)."""
+
+    kind: str
+    number: str | None
+    issued_on: date | str | None  # a certification's as the registry's view has it
+    title: NotRequired[str]  # a session's
+    organisation_id: NotRequired[str | None]
+    minutes: NotRequired[int]
+
+
+class Honour(TypedDict):
+    """A commendation awarded, or a star level reached (``CommendationOut``)."""
+
+    kind: str
+    level: int | None
+    at: datetime
+    title: NotRequired[str]  # an award's
+    award_level: NotRequired[str]
+    awarding_body: NotRequired[str]
+    organisation_id: NotRequired[str | None]
+
+
+class Evaluation(TypedDict):
+    verified_minutes: int
+    star_level: int
+    ratings: int
+    average_rating: Decimal | None
+
+
+class VolunteerRecord(TypedDict):
+    """A volunteer's record (``VolunteerRecordOut``), the CSV's source too."""
+
+    personal: Personal
+    service: list[Service]
+    training: list[Qualification]
+    commendations: list[Honour]
+    evaluation: Evaluation
 
 
 def authorise(caller: Identity, volunteer: dict[str, Any], issuer: str | None = None) -> None:
@@ -40,37 +95,17 @@ def authorise(caller: Identity, volunteer: dict[str, Any], issuer: str | None = 
         )
 
 
-def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, Any]:
+def volunteer_record(session: Session, volunteer: dict[str, Any]) -> VolunteerRecord:
     """``volunteer`` is the registry's view (name and masked ID number)."""
     volunteer_id = volunteer["id"]
-    if session.get(VolunteerView, volunteer_id) is None and session.get(VolunteerTotal, volunteer_id) is None:
+    rows = RecordStore(session).record_rows(volunteer_id)
+    if rows is None:
         raise NotFound("unknown volunteer", {"volunteer_id": ["not found"]})
-    entries = session.scalars(
-        select(Entry)
-        .where(Entry.volunteer_id == volunteer_id, Entry.status == "verified")
-        .order_by(Entry.served_on, Entry.start_minute, Entry.id)
-    ).all()
-    total = session.get(VolunteerTotal, volunteer_id)
-    ratings: dict[str, int] = {e.source_id: e.rating for e in entries if e.source == "ticket" and e.rating}
+    total = rows.total
+    ratings: dict[str, int] = {e.source_id: e.rating for e in rows.entries if e.source == "ticket" and e.rating}
     average = (
         (Decimal(sum(ratings.values())) / len(ratings)).quantize(Decimal("0.01"), ROUND_HALF_UP) if ratings else None
     )
-    stars = session.scalars(
-        select(StarChange)
-        .where(StarChange.volunteer_id == volunteer_id, StarChange.level > StarChange.previous_level)
-        .order_by(StarChange.at, StarChange.id)
-    ).all()
-    teams = sorted(session.scalars(select(TeamMember.team_id).where(TeamMember.volunteer_id == volunteer_id)))
-    trainings = session.scalars(
-        select(Training)
-        .where(Training.volunteer_id == volunteer_id)
-        .order_by(Training.completed_on, Training.activity_id)
-    ).all()
-    awards = session.scalars(
-        select(Commendation)
-        .where(Commendation.volunteer_id == volunteer_id)
-        .order_by(Commendation.awarded_on, Commendation.id)
-    ).all()
     return {
         "personal": {
             "volunteer_id": volunteer_id,
@@ -78,7 +113,7 @@ def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, A
             "id_number": volunteer["id_number"],
             "volunteer_number": volunteer["number"],
             "community_id": volunteer.get("community_id"),
-            "team_ids": teams,
+            "team_ids": rows.team_ids,
         },
         "service": [
             {
@@ -93,36 +128,36 @@ def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, A
                 "minutes": e.minutes,
                 "verified_at": e.decided_at,
             }
-            for e in entries
+            for e in rows.entries
         ],
         "training": [
-            {
-                "kind": "training",
-                "number": None,
-                "issued_on": t.completed_on,
-                "title": t.title,
-                "organisation_id": t.organisation_id,
-                "minutes": t.minutes,
-            }
-            for t in trainings
+            Qualification(
+                kind="training",
+                number=None,
+                issued_on=t.completed_on,
+                title=t.title,
+                organisation_id=t.organisation_id,
+                minutes=t.minutes,
+            )
+            for t in rows.trainings
         ]
         + [
-            {"kind": c["kind"], "number": c.get("number"), "issued_on": c.get("issued_on")}
+            Qualification(kind=c["kind"], number=c.get("number"), issued_on=c.get("issued_on"))
             for c in volunteer.get("certifications") or []
         ],
         "commendations": [
-            {
-                "kind": "commendation",
-                "level": None,
-                "at": datetime.combine(a.awarded_on, time(0), LOCAL_TIME),
-                "title": a.title,
-                "award_level": a.level,
-                "awarding_body": a.awarding_body,
-                "organisation_id": a.organisation_id,
-            }
-            for a in awards
+            Honour(
+                kind="commendation",
+                level=None,
+                at=datetime.combine(a.awarded_on, time(0), LOCAL_TIME),
+                title=a.title,
+                award_level=a.level,
+                awarding_body=a.awarding_body,
+                organisation_id=a.organisation_id,
+            )
+            for a in rows.awards
         ]
-        + [{"kind": "star_level", "level": s.level, "at": s.at} for s in stars],
+        + [Honour(kind="star_level", level=s.level, at=s.at) for s in rows.stars],
         "evaluation": {
             "verified_minutes": total.verified_minutes if total else 0,
             "star_level": total.star_level if total else 0,
@@ -135,7 +170,7 @@ def volunteer_record(session: Session, volunteer: dict[str, Any]) -> dict[str, A
 CSV_COLUMNS = ("section", "date", "item", "detail", "organisation_id", "minutes")
 
 
-def record_csv(record: dict[str, Any]) -> str:
+def record_csv(record: VolunteerRecord) -> str:
     """The same record as one CSV table, a ``section`` column naming each part."""
     out = io.StringIO()
     writer = SafeWriter(out)  # free text (content, kinds) stays text in a spreadsheet

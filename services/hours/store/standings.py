@@ -1,0 +1,158 @@
+"""Totals and leaderboards. One volunteer's all-time total is a primary-key read of
+``volunteer_totals``; a period total reads that volunteer's entries through the
+(volunteer_id, served_on) index; groups aggregate verified entries in the period.
+Plain reads; nothing is locked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, NamedTuple
+
+from sqlalchemy import Select, bindparam, distinct, func, literal, select
+
+from services.hours.models import Entry, TeamMember, VolunteerTotal, VolunteerView
+from services.hours.store.base import StoreBase
+
+
+@dataclass(frozen=True, slots=True)
+class TotalRow:
+    """A volunteer's running total as stored: every column ``None`` while they hold none."""
+
+    volunteer_id: str | None  # None: no total yet
+    verified_minutes: int | None
+    pending_minutes: int | None
+    star_level: int | None
+    selected: bool | None
+    known: bool  # whether the registry's projection knows the volunteer
+    period_minutes: int | None  # verified in the period asked, None when none was
+
+
+class Ranked(NamedTuple):
+    """One line of a leaderboard, best first: whose (a volunteer, team, community or
+    organisation; ``None`` for volunteers of no community), their verified minutes, and
+    how many volunteers earned them."""
+
+    id: str | None
+    verified_minutes: int
+    volunteers: int
+
+
+def _period(stmt: Any, period_from: date | None, period_to: date | None) -> Any:
+    if period_from:
+        stmt = stmt.where(Entry.served_on >= period_from)
+    if period_to:
+        stmt = stmt.where(Entry.served_on <= period_to)
+    return stmt
+
+
+def _total_select() -> Select[Any]:
+    """A volunteer's running total (NULLs when there is none yet) and whether the
+    volunteer is known at all, in one statement; built once, as constructing it costs
+    several times running it."""
+    volunteer_id = bindparam("volunteer_id")
+    known = select(VolunteerView.id).where(VolunteerView.id == volunteer_id).exists()
+    anchor = select(literal(1).label("one")).subquery()  # one row, whether or not a total exists
+    return (
+        select(
+            VolunteerTotal.volunteer_id,
+            VolunteerTotal.verified_minutes,
+            VolunteerTotal.pending_minutes,
+            VolunteerTotal.star_level,
+            VolunteerTotal.selected,
+            known.label("known"),
+        )
+        .select_from(anchor)
+        .outerjoin(VolunteerTotal, VolunteerTotal.volunteer_id == volunteer_id)
+    )
+
+
+_TOTAL = _total_select()
+
+
+class StandingsStore(StoreBase):
+    """The reads of totals, leaderboards and the district's indicators."""
+
+    def total(self, volunteer_id: str, period_from: date | None = None, period_to: date | None = None) -> TotalRow:
+        """``volunteer_id``'s running total and whether they are known, in one statement;
+        with a period, also the minutes verified in it (days inclusive)."""
+        stmt = _TOTAL
+        period = bool(period_from or period_to)
+        if period:
+            stmt = stmt.add_columns(
+                _period(
+                    select(func.coalesce(func.sum(Entry.minutes), 0)).where(
+                        Entry.volunteer_id == volunteer_id, Entry.status == "verified"
+                    ),
+                    period_from,
+                    period_to,
+                )
+                .scalar_subquery()
+                .label("period_minutes")
+            )
+        row = self.session.connection().execute(stmt, {"volunteer_id": volunteer_id}).one()  # plain row: no ORM layer
+        return TotalRow(
+            row.volunteer_id,
+            row.verified_minutes,
+            row.pending_minutes,
+            row.star_level,
+            row.selected,
+            bool(row.known),
+            row.period_minutes if period else None,
+        )
+
+    def leaderboard(self, query: Mapping[str, Any]) -> list[Ranked]:
+        """Verified minutes ranked by ``query["by"]``: volunteer, team (current members),
+        community (where the volunteer lives) or organisation (that recorded the hours),
+        within ``query``'s period and community, organisation or team; at most
+        ``query["limit"]`` lines. Volunteers over all time read the running totals."""
+        by, limit = query["by"], query["limit"]
+        filtered = any(query.get(k) for k in ("community_id", "organisation_id", "team_id", "period_from", "period_to"))
+        if by == "volunteer" and not filtered:
+            rows = self.session.execute(
+                select(VolunteerTotal.volunteer_id, VolunteerTotal.verified_minutes)
+                .where(VolunteerTotal.verified_minutes > 0)
+                .order_by(VolunteerTotal.verified_minutes.desc(), VolunteerTotal.volunteer_id)
+                .limit(limit)
+            ).all()
+            return [Ranked(vid, minutes, 1) for vid, minutes in rows]
+        key = {
+            "volunteer": Entry.volunteer_id,
+            "team": TeamMember.team_id,
+            "community": VolunteerView.community_id,
+            "organisation": Entry.organisation_id,
+        }[by]
+        minutes = func.sum(Entry.minutes)
+        stmt = select(key, minutes, func.count(distinct(Entry.volunteer_id))).where(Entry.status == "verified")
+        stmt = _period(stmt, query.get("period_from"), query.get("period_to"))
+        if by == "community" or query.get("community_id"):
+            stmt = stmt.join(VolunteerView, VolunteerView.id == Entry.volunteer_id)
+        if query.get("community_id"):
+            stmt = stmt.where(VolunteerView.community_id == str(query["community_id"]))
+        if by == "team":
+            stmt = stmt.join(TeamMember, TeamMember.volunteer_id == Entry.volunteer_id)
+        if query.get("team_id"):
+            stmt = stmt.where(
+                Entry.volunteer_id.in_(
+                    select(TeamMember.volunteer_id).where(TeamMember.team_id == str(query["team_id"]))
+                )
+            )
+        if query.get("organisation_id"):
+            stmt = stmt.where(Entry.organisation_id == str(query["organisation_id"]))
+        stmt = stmt.group_by(key).order_by(minutes.desc(), key).limit(limit)
+        return [Ranked(k, int(m), int(n)) for k, m, n in self.session.execute(stmt).all()]
+
+    def verified_in(self, period_from: date | None, period_to: date | None) -> tuple[int, int]:
+        """Verified minutes served in the period (days inclusive) and how many volunteers
+        they credit."""
+        minutes, volunteers = self.session.execute(
+            _period(
+                select(func.coalesce(func.sum(Entry.minutes), 0), func.count(distinct(Entry.volunteer_id))).where(
+                    Entry.status == "verified"
+                ),
+                period_from,
+                period_to,
+            )
+        ).one()
+        return int(minutes), int(volunteers)
