@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from services.gateway import routes  # noqa: F401 - importing it registers the routes
 from services.gateway.routing import ROUTER
 from services.roles import PERSON_ROLES
 from tests.conftest import TEST_JWT_SECRET
