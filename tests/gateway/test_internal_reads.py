@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import time
+from types import SimpleNamespace
 from typing import Any
 
+import eventlet
 import requests
 
 from services.gateway import routes  # noqa: F401 - importing it registers the routes
@@ -16,8 +18,8 @@ from services.roles import PERSON_ROLES
 from tests.conftest import TEST_JWT_SECRET
 from tests.gateway.test_registry_api import id_number, seed_places
 from tests.harness import free_port
-from yilin.httpreads import IDENTITY_HEADER, HttpReads, ReadEndpoint
-from yilin.identity import Identity, sign_assertion
+from yilin.httpreads import IDENTITY_HEADER, HttpReadProxy, HttpReads, ReadEndpoint, _Pool
+from yilin.identity import IDENTITY_KEY, Identity, sign_assertion
 from yilin.tokens import issue_token
 from yilinctl.cli import service_class
 
@@ -155,3 +157,31 @@ def test_every_forwarded_read_is_a_read_on_its_service() -> None:
         entrypoints = getattr(getattr(service_class(service), method), "nameko_entrypoints", set())
         on_http = any(isinstance(e, ReadEndpoint) for e in entrypoints)
         assert on_http == (route.method == "GET"), (route.method, route.path, method)
+
+
+def test_a_kept_alive_connection_the_server_closed_is_replaced_once() -> None:
+    """The server answers each connection once, keep-alive by HTTP/1.1's default, then
+    closes it: the next read meets a dead pooled connection and is sent again on a new one."""
+    listener = eventlet.listen(("127.0.0.1", 0))
+    seen: list[bytes] = []
+
+    def serve() -> None:
+        while True:
+            connection, _ = listener.accept()
+            request = connection.recv(65536)
+            seen.append(request)
+            body = json.dumps({"result": len(seen)}).encode()
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            connection.close()
+
+    server = eventlet.spawn(serve)
+    try:
+        pool = _Pool(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=5)
+        proxy = HttpReadProxy(pool, "registry", SimpleNamespace(data={IDENTITY_KEY: "assertion"}))
+        assert proxy.get_volunteer("a") == 1
+        assert len(pool.idle) == 1  # kept for the next read
+        assert proxy.get_volunteer("b") == 2  # the pooled one was dead: sent again, answered once
+        assert len(seen) == 2 and all(b"X-Yilin-Identity: assertion" in r for r in seen)
+    finally:
+        server.kill()
+        listener.close()
