@@ -15,7 +15,7 @@ import os
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Text, cast, insert, select
@@ -41,21 +41,26 @@ def time_ordered_id() -> str:
     return str(uuid.UUID(int=value))
 
 
-def _ids(value: Any, key: str = "") -> Iterator[str]:
-    """Every string under a ``*_id`` or ``*_ids`` key, however deeply nested."""
+def _ids(value: Any, key: str, found: dict[str, None]) -> None:
+    """Add to ``found`` every string under a ``*_id`` or ``*_ids`` key, however deeply
+    nested (into a dict, not through generators: a batch import's audit row walks
+    thousands of payloads)."""
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _ids(v, k)
+            _ids(v, k, found)
     elif isinstance(value, list):
         for item in value:
-            yield from _ids(item, key)
-    elif isinstance(value, str) and (key.endswith("_id") or key.endswith("_ids")):
-        yield value
+            _ids(item, key, found)
+    elif isinstance(value, str) and key.endswith(("_id", "_ids")):
+        found[value] = None
 
 
 def entity_ids(payloads: Iterable[dict[str, Any]]) -> list[str]:
     """The ids the payloads name, each once, in order of appearance."""
-    return list(dict.fromkeys(i for data in payloads for i in _ids(data)))
+    found: dict[str, None] = {}
+    for data in payloads:
+        _ids(data, "", found)
+    return list(found)
 
 
 def record(

@@ -5,6 +5,7 @@ with ``COPY`` on PostgreSQL."""
 from __future__ import annotations
 
 import io
+import re
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -152,6 +153,8 @@ def _copy_text(value: Any, process: Callable[[Any], Any] | None) -> str:
     """One value as a field of ``COPY``'s text format."""
     if process is not None:
         value = process(value)
+    if type(value) is str:  # most fields: checked for the four special characters in one scan
+        return _escape(value) if _SPECIAL.search(value) else value
     if value is None:
         return "\\N"
     if isinstance(value, bool):
@@ -160,10 +163,15 @@ def _copy_text(value: Any, process: Callable[[Any], Any] | None) -> str:
         return value.isoformat()
     if isinstance(value, (int, float)):
         return repr(value) if isinstance(value, float) else str(value)
-    field = value if isinstance(value, str) else str(value)  # uuid.UUID, Decimal
-    if "\\" in field or "\t" in field or "\n" in field or "\r" in field:
-        field = field.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return field
+    field = value if isinstance(value, str) else str(value)  # a str subclass, uuid.UUID, Decimal
+    return _escape(field) if _SPECIAL.search(field) else field
+
+
+_SPECIAL = re.compile(r"[\\\t\n\r]")  # what COPY's text format escapes
+
+
+def _escape(field: str) -> str:
+    return field.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def _bind_processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:

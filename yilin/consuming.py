@@ -14,6 +14,7 @@ where RabbitMQ 3.10 would count each returned delivery as a failed attempt."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
@@ -31,6 +32,7 @@ from nameko.exceptions import ContainerBeingKilled
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from yilin import faults, logs, metrics, tracing
+from yilin.confirms import one_write
 from yilin.db import UnitOfWork
 from yilin.events import Envelope, correlation_of, parse_envelope
 from yilin.failures import RETRIED, FailureRouter
@@ -229,6 +231,9 @@ class BatchingEventHandler(DurableEventHandler):
     ) -> Any:
         try:
             outcomes = result if exc_info is None else [exc_info[1]] * len(messages)
+            if not any(isinstance(outcome, BaseException) for outcome in outcomes):
+                self._ack_all(messages, outcomes)
+                return None, exc_info
             for message, outcome in zip(messages, outcomes):
                 failed = isinstance(outcome, BaseException)
                 self.settle(message, None if failed else outcome, outcome if failed else None)
@@ -237,6 +242,20 @@ class BatchingEventHandler(DurableEventHandler):
             self._in_flight -= 1
             self._slots.release()
         return None, exc_info
+
+    def _ack_all(self, messages: list[Any], outcomes: list[Any]) -> None:
+        """Ack a batch that raised nothing, every ack in one socket write (acking does not
+        yield, so nothing else writes on the connection meanwhile). If the write fails the
+        broker redelivers the batch and the inbox skips it."""
+        connection = messages[0].channel.connection
+        try:
+            with one_write(connection) if connection else contextlib.nullcontext():
+                for message, outcome in zip(messages, outcomes):
+                    self.settle(message, outcome, None)
+        except (OSError, AMQPError, KombuError) as exc:
+            log.warning(
+                "could not ack %d %s deliveries (%s); the broker redelivers them", len(messages), self.event_type, exc
+            )
 
 
 def consumes(

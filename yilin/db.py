@@ -98,14 +98,11 @@ _reading = corolocal.local()  # set while a read checks a connection out
 
 def _ping_on_checkout(engine: Engine) -> None:
     """SQLAlchemy's ``pool_pre_ping``, except for reads on a connection back in the pool
-    for less than :data:`PING_AFTER_IDLE` seconds.
-
-    The ping (``SELECT 1``) finds a connection the database dropped (a restart, a killed
-    backend) before a transaction starts on it. It is a round trip, as long as a
-    one-statement read itself. A read that meets a dropped connection anyway fails (the
-    caller gets an error and may retry; it changed nothing), and the failure invalidates
-    the pool, so the next checkouts connect afresh. Transactions are pinged always: a
-    handler's failure costs a redelivery, and a message has only a few."""
+    for less than :data:`PING_AFTER_IDLE` seconds. The ping (``SELECT 1``) finds a
+    connection the database dropped before a transaction starts on it, at the cost of a
+    round trip. A read that meets a dropped connection anyway fails (it changed nothing)
+    and invalidates the pool, so the next checkouts connect afresh. Transactions are
+    pinged always: a handler's failure costs a redelivery, and a message has only a few."""
 
     @event.listens_for(engine, "checkin")
     def _stamp(dbapi_conn: Any, record: Any) -> None:
@@ -146,6 +143,7 @@ class UnitOfWork:
         # where each step (one consumed event of a batch) starts: (correlation id, events, notes)
         self._steps: list[tuple[str | None, int, int]] = [(correlation_id, 0, 0)]
         self._after_commit: list[Callable[[], None]] = []
+        self._before_commit: list[Callable[[], None]] = []
 
     def step(self, correlation_id: str | None) -> None:
         """Begin the work of another message in this transaction: what it emits or notes
@@ -157,6 +155,10 @@ class UnitOfWork:
     def step_events(self) -> list[Envelope]:
         """The events emitted since the current step (the message being handled) began."""
         return self.events[self._steps[-1][1] :]
+
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` in this transaction before its outbox rows and commit."""
+        self._before_commit.append(callback)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this transaction has committed, e.g. to count a business
@@ -344,6 +346,8 @@ class DatabaseAccess:
         return answer
 
     def _commit(self, uow: UnitOfWork) -> None:
+        for callback in uow._before_commit:
+            callback()
         uow.write_outbox()
         if uow.events or uow.notes:
             audit.record(uow.session, _table(uow.session, "audit"), uow.steps(), self.identity, self.entrypoint)
@@ -381,12 +385,9 @@ class DatabaseAccess:
         finally:
             _reading.active = False
         with connection:
-            # psycopg2 sends BEGIN before the first statement and the session a ROLLBACK
-            # after the last: two round trips around a one-statement read. In autocommit
-            # there are neither, and on PostgreSQL's READ COMMITTED each statement takes its
-            # own snapshot either way, so the read sees what it saw inside a transaction.
-            # The flag is set on the driver's connection, not through SQLAlchemy's
-            # isolation_level option: that makes psycopg2 send a SET on every later switch.
+            # Autocommit: no BEGIN and ROLLBACK round trips around a one-statement read; under
+            # READ COMMITTED each statement has its own snapshot either way. Set on the driver's
+            # connection: SQLAlchemy's isolation_level makes psycopg2 SET on every later switch.
             raw = connection.connection.dbapi_connection if connection.dialect.name == "postgresql" else None
             if raw is not None:
                 raw.autocommit = True

@@ -12,6 +12,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 from nameko.exceptions import deserialize_to_instance
 
+from yilin.flatschema import compiled_load
+
 
 @deserialize_to_instance
 class YilinError(Exception):
@@ -121,22 +123,32 @@ def load_each(schema: Schema, items: list[Any]) -> tuple[dict[int, Any], dict[in
     """Validate and deserialise every item of a batch with ``schema`` (a ``many=True``
     instance): the loaded items and the field errors of the others, both by index.
 
-    One ``many`` load for the whole batch costs less than an item at a time. An item
-    that is not an object is reported as :func:`load` reports it; and when any item
-    fails, the others are loaded again one by one, since marshmallow skips a failed
-    batch's ``post_load`` hooks."""
+    A plain schema's compiled loader (:func:`yilin.flatschema.compiled_load`) loads
+    the items it can vouch for, at a fraction of marshmallow's cost; marshmallow loads
+    the others, and its messages are the field errors. One ``many`` load for those
+    costs less than an item at a time. An item that is not an object is reported as
+    :func:`load` reports it; and when any item fails, the others are loaded again one
+    by one, since marshmallow skips a failed batch's ``post_load`` hooks."""
     if not schema.many:
         raise ValueError("load_each needs a schema with many=True")
     errors: dict[int, dict[str, Any]] = {
         i: {"_schema": ["expected an object"]} for i, item in enumerate(items) if not isinstance(item, dict)
     }
-    positions = [i for i in range(len(items)) if i not in errors]
+    loaded: dict[int, Any] = {}
+    fast = compiled_load(schema)
+    if fast is not None:
+        for i, item in enumerate(items):
+            if i not in errors and (vouched := fast(item)) is not None:
+                loaded[i] = vouched
+    positions = [i for i in range(len(items)) if i not in errors and i not in loaded]
     objects = [items[i] for i in positions]
+    if not objects:
+        return loaded, errors
     try:
-        return dict(zip(positions, schema.load(objects))), errors
+        loaded.update(zip(positions, schema.load(objects)))
+        return dict(sorted(loaded.items())), errors
     except ValidationError as exc:
         failed = exc.messages if isinstance(exc.messages, dict) else {}
-    loaded: dict[int, Any] = {}
     for n, position in enumerate(positions):
         if isinstance(failed.get(n), dict):
             errors[position] = failed[n]
@@ -145,4 +157,4 @@ def load_each(schema: Schema, items: list[Any]) -> tuple[dict[int, Any], dict[in
             loaded[position] = schema.load(objects[n], many=False)
         except ValidationError as exc:
             errors[position] = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-    return loaded, dict(sorted(errors.items()))
+    return dict(sorted(loaded.items())), dict(sorted(errors.items()))

@@ -83,7 +83,8 @@ def observe(events: Iterable[Envelope]) -> None:
 
 def lock_ticket_rows(service: "HoursService", uow: UnitOfWork, events: list[Envelope]) -> LedgerStore:
     """Lock and load what a batch of ticket events touches; its handlers share the store."""
-    store = LedgerStore(uow.session)
+    store = LedgerStore.for_batch(uow.session)  # entries and totals written with Core statements
+    uow.before_commit(store.write)
     store.prepare_tickets([event.data for event in events])
     return store
 

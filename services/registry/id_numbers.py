@@ -4,6 +4,7 @@ check digit, and how they are shown."""
 from __future__ import annotations
 
 import re
+from operator import mul
 
 ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -20,7 +21,7 @@ def id_number_valid(value: str) -> bool:
     value = canonical_id_number(value)
     if not ID_NUMBER.match(value):
         return False
-    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS))
+    total = sum(map(mul, map(int, value[:17]), _ID_WEIGHTS))
     return _ID_CHECK[total % 11] == value[17]
 
 

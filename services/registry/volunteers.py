@@ -82,8 +82,11 @@ def _registered_event(
     }
 
 
-def _volunteer_columns(pii: PersonalData, data: dict[str, Any], fingerprint: str | None = None) -> dict[str, Any]:
-    """A new volunteer's row (timestamps aside), personal data encrypted and masked."""
+def _volunteer_columns(
+    data: dict[str, Any], fingerprint: str, id_number_encrypted: str, phone_encrypted: str | None
+) -> dict[str, Any]:
+    """A new volunteer's row (timestamps aside), personal data encrypted (by the
+    caller: an import encrypts a whole batch at once) and masked."""
     id_number = canonical_id_number(data["id_number"])
     phone = data.get("phone")
     ident = str(uuid.uuid4())
@@ -91,11 +94,11 @@ def _volunteer_columns(pii: PersonalData, data: dict[str, Any], fingerprint: str
         "id": ident,
         "number": "YL" + ident.replace("-", "")[:10].upper(),
         "name": data["name"],
-        "id_number_hash": fingerprint or pii.fingerprint(id_number),
+        "id_number_hash": fingerprint,
         "id_number_masked": mask_id_number(id_number),
-        "id_number_encrypted": pii.encrypt(id_number),
+        "id_number_encrypted": id_number_encrypted,
         "phone_masked": mask_phone(phone) if phone else None,
-        "phone_encrypted": pii.encrypt(phone) if phone else None,
+        "phone_encrypted": phone_encrypted,
         "party_member": data["party_member"],
         "community_id": str(data["community_id"]),
         "organisation_id": str(data["organisation_id"]) if data.get("organisation_id") else None,
@@ -112,7 +115,8 @@ def register_volunteer(uow: UnitOfWork, pii: PersonalData, data: dict[str, Any])
     fingerprints = pii.fingerprints(canonical_id_number(data["id_number"]))
     if store.id_number_registered(fingerprints):
         raise Conflict("a volunteer with this ID number is already registered", {"id_number": ["already registered"]})
-    columns = _volunteer_columns(pii, data)
+    id_number, phone = canonical_id_number(data["id_number"]), data.get("phone")
+    columns = _volunteer_columns(data, fingerprints[0], pii.encrypt(id_number), pii.encrypt(phone) if phone else None)
     volunteer = store.add_volunteer(**columns)
     store.write_skills(volunteer.id, data["skills"], data["certifications"])
     uow.emit("volunteer.registered", _registered_event(columns, data["skills"], data["certifications"]))
@@ -202,10 +206,12 @@ def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str
         }
         existing |= {previous[old] for old in store.known_fingerprints(previous)}
     now = utcnow()
+    new = [(fingerprint, data) for fingerprint, data in accepted.items() if fingerprint not in existing]
+    id_numbers = pii.encrypt_many([canonical_id_number(data["id_number"]) for _, data in new])
+    phones = iter(pii.encrypt_many([data["phone"] for _, data in new if data.get("phone")]))
     fresh = [
-        (_volunteer_columns(pii, data, fingerprint), data)
-        for fingerprint, data in accepted.items()
-        if fingerprint not in existing
+        (_volunteer_columns(data, fingerprint, id_number, next(phones) if data.get("phone") else None), data)
+        for (fingerprint, data), id_number in zip(new, id_numbers)
     ]
     store.insert_volunteers(
         [volunteer for volunteer, _ in fresh],

@@ -38,6 +38,7 @@ from services.hours.models import (
     utcnow,
 )
 from services.hours.rules import LIVE, served_on
+from yilin.behind import WriteBehind
 from yilin.db import insert_ignoring_conflicts
 from yilin.errors import NotFound
 from yilin.paging import paginate
@@ -64,10 +65,31 @@ class TicketBatch:
 class LedgerStore:
     """The ledger's reads and writes within one transaction."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, behind: WriteBehind | None = None) -> None:
         self.session = session
         self.batch = TicketBatch()
         self._held: dict[str, dict[str, Any]] = {}
+        self.behind = behind
+
+    @classmethod
+    def for_batch(cls, session: Session) -> "LedgerStore":
+        """A store whose entries, totals and ticket states stay out of the ORM session and
+        are written with Core statements by :meth:`write` (call it before the commit)."""
+        behind = WriteBehind(session)
+        behind.watch(Entry, ("status", "decided_by", "decided_at", "reason_code", "reason", "rating"))
+        behind.watch(
+            VolunteerTotal, ("verified_minutes", "pending_minutes", "star_level", "selected"), {"updated_at": utcnow}
+        )
+        behind.watch(TicketState, ("confirmed_at", "automatic", "rating", "reopened_at", "cancelled_at"))
+        return cls(session, behind)
+
+    def write(self) -> None:
+        """Write what this store kept out of the session (nothing for an ORM store)."""
+        if self.behind is not None:
+            self.behind.flush()
+
+    def _hold(self, objects: Iterable[Any]) -> list[Any]:
+        return self.behind.hold(objects) if self.behind is not None else list(objects)
 
     # -- locks ----------------------------------------------------------------------
     def lock_total(self, volunteer_id: str) -> VolunteerTotal:
@@ -119,7 +141,7 @@ class LedgerStore:
                 .with_for_update()
                 .execution_options(populate_existing=True)
             )
-            held.update((getattr(row, key.key), row) for row in rows)
+            held.update((getattr(row, key.key), row) for row in self._hold(rows))
         return {i: held[i] for i in ordered}
 
     # -- a batch of ticket events ------------------------------------------------------
@@ -134,9 +156,10 @@ class LedgerStore:
         tickets = sorted({p["ticket_id"] for p in items} - batch.by_ticket.keys())
         if not tickets:
             return
+        self.write()  # what the batch changed so far, before reading rows again
         self.lock_tickets(tickets)
         batch.by_ticket.update((t, []) for t in tickets)
-        entries = list(
+        entries = self._hold(
             self.session.scalars(
                 select(Entry)
                 .where(Entry.source == "ticket", Entry.source_id.in_(tickets))
@@ -162,9 +185,11 @@ class LedgerStore:
         days -= batch.by_day.keys()
         if days:
             batch.by_day.update((day, []) for day in days)
-            for entry in self.session.scalars(
-                select(Entry).where(
-                    Entry.volunteer_id.in_({v for v, _ in days}), Entry.served_on.in_({d for _, d in days})
+            for entry in self._hold(
+                self.session.scalars(
+                    select(Entry).where(
+                        Entry.volunteer_id.in_({v for v, _ in days}), Entry.served_on.in_({d for _, d in days})
+                    )
                 )
             ):
                 if (entry.volunteer_id, entry.served_on) in days:
@@ -184,6 +209,7 @@ class LedgerStore:
         that day, else through the (volunteer_id, served_on) index."""
         if (volunteer_id, day) in self.batch.by_day:
             return [e for e in self.batch.by_day[(volunteer_id, day)] if e.status in LIVE]
+        self.write()
         return list(
             self.session.execute(
                 select(Entry.id, Entry.minutes, Entry.start_minute, Entry.end_minute).where(
@@ -313,35 +339,49 @@ class LedgerStore:
         # id and time are set here, not at flush: the transition names the entry without a
         # flush per entry, and entries added together keep the order they were added in
         entry = Entry(id=new_id(), created_at=utcnow(), requested_by=actor, **columns)
-        self.session.add(entry)
+        if self.behind is not None:
+            self.behind.add(entry)
+        else:
+            self.session.add(entry)
         self.batch.add(entry)
-        self.session.add(
-            EntryTransition(
-                entry_id=entry.id, from_status=None, to_status=entry.status, actor=actor, reason_code=entry.reason_code
-            )
-        )
+        self._log_transition(entry.id, None, entry.status, actor, entry.reason_code)
         return entry
+
+    def _log_transition(
+        self, entry_id: str, from_status: str | None, to_status: str, actor: str, reason_code: str | None
+    ) -> None:
+        row = {
+            "entry_id": entry_id,
+            "from_status": from_status,
+            "to_status": to_status,
+            "actor": actor,
+            "reason_code": reason_code,
+            "at": utcnow(),
+        }
+        if self.behind is not None:
+            self.behind.log(EntryTransition, row)
+        else:
+            self.session.add(EntryTransition(**row))
 
     def set_status(
         self, entry: Entry, to_status: str, actor: str, reason_code: str | None = None, reason: str | None = None
     ) -> None:
         """Change an entry's status and log the transition."""
-        self.session.add(
-            EntryTransition(
-                entry_id=entry.id, from_status=entry.status, to_status=to_status, actor=actor, reason_code=reason_code
-            )
-        )
+        self._log_transition(entry.id, entry.status, to_status, actor, reason_code)
         entry.status = to_status
         entry.decided_by, entry.decided_at = actor, utcnow()
         if reason_code is not None:
             entry.reason_code, entry.reason = reason_code, reason
 
     def log_star_change(self, total: VolunteerTotal, previous: int) -> None:
-        self.session.add(
-            StarChange(
-                volunteer_id=total.volunteer_id,
-                level=total.star_level,
-                previous_level=previous,
-                verified_minutes=total.verified_minutes,
-            )
-        )
+        row = {
+            "volunteer_id": total.volunteer_id,
+            "level": total.star_level,
+            "previous_level": previous,
+            "verified_minutes": total.verified_minutes,
+            "at": utcnow(),
+        }
+        if self.behind is not None:
+            self.behind.log(StarChange, row)
+        else:
+            self.session.add(StarChange(**row))
