@@ -79,9 +79,12 @@ contract-check: install-test
 manifests: install-run
 	$(PY) deploy/generate.py
 
+## bench: every stage at full size, the three-node RabbitMQ cluster stage included (its
+## nodes run as the rabbitmq user, so it needs root, like `make chaos`)
 bench: install-bench
 	$(PY) -m bench
 
+## bench-quick: small sizes, without the cluster stage (it prints "skipped in --quick")
 bench-quick: install-bench
 	$(PY) -m bench --quick
 

@@ -50,6 +50,15 @@ class Sizes:
     growth_rounds: int
     growth_warm_up: int
     growth_query_samples: int
+    # The cluster stage: the pipeline's drain on a three-node RabbitMQ cluster beside the
+    # single broker, ``cluster_rounds`` times each; 0 rounds skips it (--quick: the quick
+    # bench runs inside `make test`, where three more Erlang nodes must not start).
+    cluster_tickets: int
+    cluster_rounds: int
+    # The sign-up stage: ``signup_volunteers`` signed-in callers signing up at once through
+    # the gateway for ``signup_activities`` activities, for ``http_seconds``.
+    signup_volunteers: int
+    signup_activities: int
     # Cores per hours replica in the scale-out stage (a pod's CPU limit; 0 = uncapped).
     # Two capped replicas, the broker and the database must fit in this 2-core machine
     # with room to spare (docs/performance.md, "Scale-out").
@@ -77,6 +86,10 @@ FULL = Sizes(
     growth_rounds=2,
     growth_warm_up=200,
     growth_query_samples=100,
+    cluster_tickets=2_000,
+    cluster_rounds=2,
+    signup_volunteers=200,
+    signup_activities=60,
 )
 QUICK = Sizes(
     noop_events=2_000,
@@ -99,9 +112,13 @@ QUICK = Sizes(
     growth_rounds=1,
     growth_warm_up=0,
     growth_query_samples=20,
+    cluster_tickets=0,
+    cluster_rounds=0,
+    signup_volunteers=20,
+    signup_activities=10,
 )
 
-STAGES = ("baselines", "pipeline", "scaleout", "gateway", "district", "ledger", "growth")
+STAGES = ("baselines", "pipeline", "scaleout", "cluster", "gateway", "signups", "district", "ledger", "growth")
 
 
 def main(argv: list[str] | None = None) -> int:

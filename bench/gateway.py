@@ -29,7 +29,7 @@ def measure(
     token = seed.token(env.config())
     bare = env.start("bare", module="bench.baseline_services", args=("bare",))
     bare_url = f"http://127.0.0.1:{bare.http_port}"
-    bare.wait_ready(probe=lambda: _answers(bare_url + "/bare"))
+    bare.wait_ready(probe=lambda: answers(bare_url + "/bare"))
     results: dict[str, Any] = {"bare": load.run(bare_url, ["/bare"], sizes.http_seconds)}
     results["bare"]["peak_rss_mib"] = bare.peak_rss_mib()
     env.stop(bare)
@@ -56,7 +56,8 @@ def _loaded(processes: dict[str, Any], url: str, paths: list[str], seconds: floa
     return result
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """Whether ``url`` answers 200 (a baseline service's readiness)."""
     import requests
 
     try:
@@ -65,8 +66,9 @@ def _answers(url: str) -> bool:
         return False
 
 
-def start_stack(env: Environment, names: tuple[str, ...]) -> dict[str, Any]:
-    """Migrate and start each named service (those present on this branch) and the gateway."""
+def start_stack(env: Environment, names: tuple[str, ...], gateway_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Migrate and start each named service (those present on this branch) and the gateway
+    (with ``gateway_env``, else the read stage's: no rate limit)."""
     present = [n for n in names if n in SERVICES]
     env.migrate(*present)  # the gateway too: its outbox sweep fails every 2 s on tables never created
     over_http = os.environ.get("YILIN_BENCH_GATEWAY_READS", "http") == "http"
@@ -74,7 +76,7 @@ def start_stack(env: Environment, names: tuple[str, ...]) -> dict[str, Any]:
     urls = {f"YILIN_{name.upper()}_READ_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     processes = {}
     for name in present:
-        extra = {**GATEWAY_ENV, **(urls if over_http else {})} if name == "gateway" else {}
+        extra = {**(gateway_env or GATEWAY_ENV), **(urls if over_http else {})} if name == "gateway" else {}
         if name in ports:
             extra["YILIN_INTERNAL_HTTP_ADDRESS"] = f"127.0.0.1:{ports[name]}"
         processes[name] = env.start(name, extra_env=extra)

@@ -1,6 +1,9 @@
 """A concurrent HTTP load generator in its own processes (so it never shares an event
 loop with what it measures): keep-alive connections, a warm-up, then a fixed duration.
 
+:func:`run` reads paths with one token; :func:`run_callers` gives each thread its own
+caller (a token and the POSTs it makes in turn), as many signed-in people at once.
+
     python -m bench.load http://127.0.0.1:8000 /a /b --seconds 5 --processes 2 --threads 8 [--token T]
 """
 
@@ -12,6 +15,9 @@ import json
 import multiprocessing
 import threading
 import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 WARMUP_SECONDS = 1.0
@@ -47,6 +53,91 @@ def _worker(
     conn.close()
 
 
+@dataclass(frozen=True)
+class Caller:
+    """One signed-in person: a bearer token and the JSON bodies it POSTs, in order, once each."""
+
+    token: str
+    posts: list[tuple[str, dict[str, Any]]]
+
+
+# (when it finished, latency in s, status, the error when no answer came); status -1: out of posts
+Answer = tuple[float, float, int, str]
+
+
+def _caller(base: str, caller: Caller, start: float, stop: float, out: list[Answer]) -> None:
+    parsed = urlparse(base)
+    headers = {
+        "Connection": "keep-alive",
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {caller.token}",
+    }
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+    time.sleep(max(0.0, start - WARMUP_SECONDS - time.time()))  # every caller starts at once
+    for path, body in caller.posts:
+        if time.time() >= stop:
+            break
+        began = time.perf_counter()
+        error = ""
+        try:
+            conn.request("POST", path, body=json.dumps(body), headers=headers)
+            response = conn.getresponse()
+            response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+            status, error = 0, type(exc).__name__
+        out.append((time.time(), time.perf_counter() - began, status, error))
+    else:
+        out.append((time.time(), 0.0, -1, ""))  # ran out of posts before the end: the run was sized too small
+    conn.close()
+
+
+def _callers_process(
+    base: str, callers: list[Caller], start: float, stop: float, queue: "multiprocessing.Queue[list[Answer]]"
+) -> None:
+    results: list[list[Answer]] = [[] for _ in callers]
+    pool = [
+        threading.Thread(target=_caller, args=(base, caller, start, stop, results[i]))
+        for i, caller in enumerate(callers)
+    ]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    queue.put([item for chunk in results for item in chunk])
+
+
+def run_callers(base: str, callers: list[Caller], seconds: float, processes: int = 4) -> dict[str, Any]:
+    """Every caller on its own thread and keep-alive connection, all at once, spread over
+    ``processes`` processes. Counted are the answers that arrive in the ``seconds`` after
+    the warm-up (a rush's latency may exceed the window, so answers, not requests begun,
+    give the rate): 2xx per second, their p50/p99 latency in ms, the other answers by
+    status; beside them every 2xx of the run and how many callers ran out of posts."""
+    queue: "multiprocessing.Queue[list[Answer]]" = multiprocessing.Queue()
+    start = time.time() + 0.5 + WARMUP_SECONDS
+    stop = start + seconds
+    shares = [callers[i::processes] for i in range(processes)]
+    procs = [
+        multiprocessing.Process(target=_callers_process, args=(base, share, start, stop, queue)) for share in shares
+    ]
+    for proc in procs:
+        proc.start()
+    answers = [item for _ in procs for item in queue.get()]
+    for proc in procs:
+        proc.join()
+    window = [answer for answer in answers if start <= answer[0] < stop and answer[2] != -1]
+    result = _summary([(latency, status) for _, latency, status, _ in window], seconds)
+    result["answered_ok"] = sum(1 for answer in answers if 200 <= answer[2] < 300)
+    result["callers"] = len(callers)
+    result["exhausted"] = sum(1 for answer in answers if answer[2] == -1)
+    # other answers by status; no answer at all by the error the connection raised
+    others = Counter(error or str(status) for _, _, status, error in window if not 200 <= status < 300)
+    result["statuses"] = dict(sorted(others.items()))
+    return result
+
+
 def _process(
     base: str,
     paths: list[str],
@@ -71,7 +162,7 @@ def _process(
 
 def run(
     base: str, paths: list[str], seconds: float, processes: int = 2, threads: int = 8, token: str | None = None
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Requests/s (2xx only), p50/p99 latency in ms and the error count."""
     queue: "multiprocessing.Queue[list[tuple[float, int]]]" = multiprocessing.Queue()
     start = time.time() + 0.3 + WARMUP_SECONDS
@@ -85,6 +176,10 @@ def run(
     samples = [item for _ in procs for item in queue.get()]
     for proc in procs:
         proc.join()
+    return _summary(samples, seconds)
+
+
+def _summary(samples: list[tuple[float, int]], seconds: float) -> dict[str, Any]:
     ok = sorted(latency for latency, status in samples if 200 <= status < 300)
     errors = len(samples) - len(ok)
 

@@ -1,5 +1,5 @@
 """The run's record: every figure beside its baseline, printed as one table and
-written as JSON (``bench/results/latest.json`` and a timestamped copy) with a chart."""
+written as JSON (``bench/results/latest.json``, the one results file of a run) with a chart."""
 
 from __future__ import annotations
 
@@ -71,11 +71,17 @@ class Report:
     # the scale-out replicas), and one-line findings printed under the table.
     settings: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Ratios this run did not measure, and why (the cluster stage under --quick).
+    skipped: dict[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
 
     def add(self, ratio: Ratio) -> Ratio:
         self.ratios[ratio.name] = ratio
         return ratio
+
+    def skip(self, name: str, reason: str) -> None:
+        """Record that ratio ``name`` was not measured in this run, and why."""
+        self.skipped[name] = reason
 
     def memory(self, name: str, mib: float) -> None:
         self.memory_mib[name] = max(mib, self.memory_mib.get(name, 0.0))
@@ -88,6 +94,7 @@ class Report:
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
             "settings": self.settings,
             "ratios": {name: r.as_dict() for name, r in self.ratios.items()},
+            "skipped": self.skipped,
             "memory_peak_rss_mib": self.memory_mib,
             "notes": self.notes,
             "details": self.details,
@@ -111,6 +118,7 @@ class Report:
                     target,
                 )
             )
+        rows.extend((name, reason, "", "", "") for name, reason in self.skipped.items())
         widths = [max(len(row[i]) for row in rows) for i in range(5)]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
@@ -125,12 +133,10 @@ class Report:
 
     def write(self, directory: Path = RESULTS) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
-        data = self.as_dict()
-        text = json.dumps(data, indent=2, ensure_ascii=False)
-        stamp = datetime.fromtimestamp(self.started, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        (directory / f"{stamp}-{self.mode}.json").write_text(text)
+        # One file per run: the previous run's figures are in git (and in the docs), so a
+        # timestamped twin of the same JSON would only pile up.
         latest = directory / "latest.json"
-        latest.write_text(text)
+        latest.write_text(json.dumps(self.as_dict(), indent=2, ensure_ascii=False))
         self.chart(directory / "latest.png")
         return latest
 
@@ -181,6 +187,7 @@ def markdown(data: dict[str, Any]) -> str:
             f"| `{name}` | {fig['label']} {_fmt(fig['value'])} {fig['unit']} | "
             f"{base['label']} {_fmt(base['value'])} {base['unit']} | {r['value']:.3f}× | {target} |"
         )
+    lines.extend(f"| `{name}` | {reason} | | | |" for name, reason in data.get("skipped", {}).items())
     memory = ", ".join(f"{k} {v:.0f} MiB" for k, v in data.get("memory_peak_rss_mib", {}).items())
     notes = "".join(f"\n\n{note}" for note in data.get("notes", []))
     return "\n".join(lines) + f"\n\nPeak RSS under load: {memory}." + notes

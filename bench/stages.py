@@ -270,3 +270,49 @@ def scaleout(env: Environment, sizes: Any, report: Report) -> None:
         )
     )
     report.notes.append("scale-out: " + line)
+
+
+def cluster(env: Environment, sizes: Any, report: Report) -> None:
+    """The pipeline's drain on a three-node RabbitMQ cluster beside the single broker,
+    alternating in the same run (bench/cluster.py); skipped under --quick."""
+    from bench import cluster as clustered
+
+    if not sizes.cluster_rounds:
+        report.skip("pipeline_cluster_vs_single", "skipped in --quick")
+        return
+    result = clustered.measure(env, sizes, report.memory)
+    report.details["cluster"] = result
+    report.add(
+        Ratio(
+            "pipeline_cluster_vs_single",
+            Figure("pipeline on a 3-node cluster", result["cluster_per_second"], "ev/s"),
+            Figure("on the single broker", result["single_per_second"], "ev/s"),
+            target=0.7,
+            note=clustered.summary(result),
+        )
+    )
+
+
+def signups(env: Environment, sizes: Any, report: Report) -> None:
+    """Concurrent volunteers signing up through the gateway beside the bare entrypoint
+    under as many callers (bench/signups.py)."""
+    from bench import signups as rush
+
+    result = rush.measure(env, sizes)
+    report.details["signups"] = result
+    for name, mib in result["memory"].items():
+        report.memory(name, mib)
+    bare, signed = result["bare"], result["sign_ups"]
+    stored = signed["stored"]
+    report.add(
+        Ratio(
+            "signup_vs_bare",
+            Figure(f"sign-ups, {signed['callers']} volunteers", signed["per_second"], "req/s"),
+            Figure("bare nameko HTTP", bare["per_second"], "req/s"),
+            target=0.25,
+            note=f"p99 {signed['p99_ms']} ms vs {bare['p99_ms']} ms; {result['activities']} activities; "
+            f"other answers {signed['statuses'] or 'none'}; callers out of activities {signed['exhausted']}; "
+            f"answered 2xx {signed['answered_ok']}, stored {stored['confirmed']} confirmed + "
+            f"{stored['waiting']} waiting; CPU ms per sign-up {signed['cpu_ms_per_sign_up']}",
+        )
+    )

@@ -11,6 +11,8 @@ PROJECT_LEADERS = ("org_admin", "social_worker")  # set up a project their agenc
 AWARDERS = ("org_admin",)  # award commendations in their organisation's name
 IMPORTERS = ("operator", "service")  # load an organisation's past activities in bulk
 SIGN_UP_FOR_OTHERS = ("operator", "service")  # sign a volunteer up on their behalf (by phone)
+SIGN_UP_READERS = ("org_admin", "social_worker", "verifier")  # their organisation's activities' sign-ups
+SIGN_UP_DISTRICT = ("operator", "service", "auditor")  # every activity's sign-ups
 DEFAULT_OPEN_TO = ("volunteer", "team_lead", "social_worker")  # who may sign up unless the activity says
 
 # -- the gateway's routes ---------------------------------------------------------------------

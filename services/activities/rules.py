@@ -47,6 +47,22 @@ def acts_for(caller: Caller, organisation_id: str, roles: Sequence[str], system_
     return caller.role in system_roles or (caller.role in roles and caller.organisation_id == organisation_id)
 
 
+def sign_ups_reach(
+    caller: Caller, organisation_id: str, organiser: str, staff: Sequence[str], district: Sequence[str]
+) -> tuple[bool, Problem | None]:
+    """Who signed up is the organising organisation's business: the district's roles and
+    the organiser or staff of that organisation see every sign-up (``(True, None)``); a
+    volunteer or team lead sees only their own (``(False, None)``); anyone else none."""
+    if caller.role in district or caller.subject == organiser or acts_for(caller, organisation_id, staff, ()):
+        return True, None
+    if caller.role in ("volunteer", "team_lead"):
+        return False, None
+    return False, Problem(
+        "only the organising organisation reads an activity's sign-ups",
+        {"activity_id": ["organised by another organisation"]},
+    )
+
+
 def run_problem(
     caller: Caller, organisation_id: str, organiser: str, roles: Sequence[str], system_roles: Sequence[str]
 ) -> Problem | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from services import METRICS_PORTS
-from services.activities import business_metrics, consumed, history, operations, reports
+from services.activities import business_metrics, consumed, history, operations, reports, rules
 from services.activities.events import EVENTS
 from services.activities.models import Base
+from services.activities.permissions import SIGN_UP_DISTRICT, SIGN_UP_READERS
 from services.activities.schemas import (
     ActivityIn,
     ActivityOut,
@@ -40,7 +41,7 @@ from services.roles import AUDIT_READERS
 from yilin.audit import AuditLogRpc
 from yilin.consuming import consumes
 from yilin.db import Database, UnitOfWork
-from yilin.errors import load
+from yilin.errors import Forbidden, load
 from yilin.events import Envelope
 from yilin.httpreads import read_rpc
 from yilin.identity import Caller
@@ -129,7 +130,14 @@ class ActivitiesService(AuditLogRpc):
         q = load(SignUpQuery(), query)
         with self.db.read() as session:
             store = ActivityStore(session)
-            return SIGN_UPS.dump(store.list_sign_ups(store.activity(activity_id).id, q, list))
+            activity = store.activity(activity_id)
+            every, problem = rules.sign_ups_reach(
+                self.caller, activity.organisation_id, activity.organiser, SIGN_UP_READERS, SIGN_UP_DISTRICT
+            )
+            if problem is not None:
+                raise Forbidden(problem.message, problem.details)
+            own = None if every else self.caller.subject
+            return SIGN_UPS.dump(store.list_sign_ups(activity.id, q, list, own))
 
     @write_rpc
     def sign_up(self, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -127,8 +127,12 @@ class ActivityStore:
             )
         )
 
-    def list_sign_ups(self, activity_id: str, query: dict[str, Any], render: Any) -> dict[str, Any]:
+    def list_sign_ups(
+        self, activity_id: str, query: dict[str, Any], render: Any, volunteer_id: str | None = None
+    ) -> dict[str, Any]:
         stmt = select(SignUp).where(SignUp.activity_id == activity_id)
+        if volunteer_id is not None:  # a volunteer's own sign-up only
+            stmt = stmt.where(SignUp.volunteer_id == volunteer_id)
         if query.get("status"):
             stmt = stmt.where(SignUp.status == query["status"])
         return paginate(self.session, stmt, SignUp.id, query["limit"], query.get("cursor"), render)

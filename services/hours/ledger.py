@@ -230,6 +230,9 @@ def verify_sheet(uow: UnitOfWork, caller: Identity, sheet_id: Any, star_minutes:
     """Verify every pending entry of a sheet; refuses the whole sheet if one is the caller's own."""
     store = LedgerStore(uow.session)
     sheet = store.sheet(sheet_id)
+    problem = rules.sheet_decision_problem(caller, sheet.organisation_id, VERIFIERS, SYSTEM_ROLES)
+    if problem:
+        raise Forbidden(problem.message, problem.details)
     entries = store.pending_sheet_entries(sheet.id)
     if not entries:
         raise Conflict("the sheet has no pending entries", {"sheet_id": ["nothing left to verify"]})

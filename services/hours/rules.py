@@ -299,3 +299,15 @@ def minutes_by_volunteer(volunteers: Iterable[Mapping[str, object]]) -> dict[str
             raise TypeError("minutes must be an integer")  # the consumed schema already insists
         out[volunteer_id] = out.get(volunteer_id, 0) + minutes
     return out
+
+
+def sheet_decision_problem(
+    caller: Caller, organisation_id: str, deciders: Sequence[str], system_roles: Sequence[str]
+) -> Problem | None:
+    """Another organisation's sheet is refused before anything of its state is told."""
+    if caller.role not in (*system_roles, *deciders) or not acts_for(caller, organisation_id, system_roles):
+        return Problem(
+            "only a verifier of the organisation that recorded this sheet may decide on it",
+            {"sheet_id": ["recorded by another organisation"]},
+        )
+    return None

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.tickets.catalogue import category_by_code, check_attributes
 from services.tickets.models import Ticket, Transition, utcnow
-from services.tickets.permissions import ACTORS
+from services.tickets.permissions import ACTORS, OPENERS
 from services.tickets.rules import EVENT_OF_ACTION, IllegalTransition, allowed_actions, aware
 from services.tickets.rules import next_state as _rule_next_state
 from services.tickets.store.tickets import Reach, TicketStore
@@ -171,6 +171,12 @@ def _shown(v: Visibility, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [reduce_resident(view) for view in views] if v.reduced else views
 
 
+def require_visible(session: Session, v: Visibility, ticket_id: Any) -> None:
+    """Refuse a caller acting on a ticket it does not see (another tenant's), before any
+    rule of the ticket's state can answer for it."""
+    _check_visible(session, v, ticket_row(session, ticket_id))
+
+
 def get_ticket(session: Session, v: Visibility, ticket_id: Any) -> dict[str, Any]:
     ticket = ticket_row(session, ticket_id)
     _check_visible(session, v, ticket)
@@ -218,6 +224,8 @@ def open_ticket(
     session = uow.session
     now = now or utcnow()
     category = category_by_code(session, data["category_code"])
+    if caller.role not in (*OPENERS, "service"):
+        raise Forbidden(f"the role {caller.role} may not open tickets", {"role": [caller.role]})
     resident_id = data.get("resident_id")
     if caller.role == "resident":
         if resident_id not in (None, caller.subject):

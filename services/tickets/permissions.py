@@ -20,6 +20,7 @@ ACTORS: dict[str, tuple[str, ...]] = {
 # -- the gateway's routes ---------------------------------------------------------------------
 ROUTE_STAFF = ("operator", "org_admin", "social_worker")
 READERS = ROUTE_STAFF + ("auditor", "team_lead", "volunteer", "resident")
+OPENERS = ROUTE_STAFF + ("team_lead", "volunteer", "resident")  # auditors read and change nothing
 WORKERS = ROUTE_STAFF + ("team_lead", "volunteer")
 CATEGORY_EDITORS = ("operator",)
 REPORT_READERS = ROUTE_STAFF + ("auditor",)

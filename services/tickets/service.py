@@ -110,6 +110,11 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
             require_grid(self.registry, str(data["grid_id"]), str(data["community_id"]))
         return self._change(lambda uow: domain.open_ticket(uow, self.pii, self.caller, data))
 
+    def _require_visible(self, ticket_id: str) -> None:
+        """Every action on a ticket is for callers who see it: another tenant's is 403."""
+        with self.db.read() as session:
+            domain.require_visible(session, self._visibility(), ticket_id)
+
     def _visibility(self) -> Visibility:
         """What the caller sees; the registry says which teams and communities it reaches."""
         caller = self.caller
@@ -134,6 +139,7 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
     # dispatch
     @read_rpc
     def suggest_teams(self, ticket_id: str) -> dict[str, Any]:
+        self._require_visible(ticket_id)
         with self.db.read() as session:
             target = work.dispatch_target(session, self.caller, ticket_id)
         candidates = self.registry.find_candidates(target["community_id"], target["skill"])
@@ -149,6 +155,7 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
 
     @write_rpc
     def assign(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        self._require_visible(ticket_id)
         data = load(AssignIn(), payload)
         if data.get("partner_id"):
             partner_id = str(data["partner_id"])
@@ -171,16 +178,19 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
     # work and the resident's word
     @write_rpc
     def start(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        self._require_visible(ticket_id)
         data = load(NoteIn(), payload)
         return self._change(lambda uow: work.start(uow, self.caller, ticket_id, data))
 
     @write_rpc
     def resolve(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        self._require_visible(ticket_id)
         data = load(ResolveIn(), payload)
         return self._change(lambda uow: work.resolve(uow, self.caller, ticket_id, data))
 
     @write_rpc
     def confirm(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        self._require_visible(ticket_id)
         data = load(ConfirmIn(), payload)
         view = self._change(lambda uow: work.confirm(uow, self.caller, ticket_id, data))
         business_metrics.TICKET_RATINGS.labels(NAME, str(data["rating"])).inc()
@@ -188,12 +198,14 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
 
     @write_rpc
     def reopen(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        self._require_visible(ticket_id)
         data = load(NoteIn(), payload)
         window = float(self.config.get("TICKETS_REOPEN_WINDOW_DAYS", 7))
         return self._change(lambda uow: work.reopen(uow, self.caller, ticket_id, data, window))
 
     @write_rpc
     def escalate(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        self._require_visible(ticket_id)
         data = load(NoteIn(), payload)
         with self.db.read() as session:
             community_id = domain.ticket_row(session, ticket_id).community_id
@@ -221,6 +233,7 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
 
     @write_rpc
     def cancel(self, ticket_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        self._require_visible(ticket_id)
         data = load(NoteIn(), payload)
         return self._change(lambda uow: work.cancel(uow, self.caller, ticket_id, data))
 

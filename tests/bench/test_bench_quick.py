@@ -19,6 +19,7 @@ REQUIRED = (
     "gateway_vs_bare",
     "import_vs_copy",
     "replicas_2_vs_1",
+    "signup_vs_bare",
     # the growth stage, at toy sizes (10,000 → 40,000 entries)
     "rate_10m_vs_40m",
     "cpu_40m_vs_10m",
@@ -26,6 +27,8 @@ REQUIRED = (
     "query_team_month_p99_40m_vs_10m",
     "query_community_leaderboard_p99_40m_vs_10m",
 )
+# Stages the quick run leaves out, and what it says instead of a figure.
+SKIPPED = {"pipeline_cluster_vs_single": "skipped in --quick"}
 
 
 @pytest.mark.slow
@@ -42,6 +45,8 @@ def test_quick_bench_writes_every_ratio_with_both_figures(tmp_path: Path) -> Non
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     assert latest.stat().st_mtime > before
+    # one results file per run (and its chart), not latest.json beside a copy of it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json", "latest.png"]
     data = json.loads(latest.read_text())
     assert data["mode"] == "quick" and not data["errors"]
     for name in REQUIRED:
@@ -50,13 +55,27 @@ def test_quick_bench_writes_every_ratio_with_both_figures(tmp_path: Path) -> Non
         assert abs(ratio["value"] - ratio["figure"]["value"] / ratio["baseline"]["value"]) < 0.01, (name, ratio)
         assert ratio["target"] is not None and isinstance(ratio["met"], bool)
         assert name in result.stdout  # printed in the table too
-    assert set(data["memory_peak_rss_mib"]) >= {"hours", "registry", "gateway"}
+    assert data["skipped"] == SKIPPED and not set(SKIPPED) & set(data["ratios"])
+    for name, reason in SKIPPED.items():
+        assert any(line.split()[:1] == [name] and reason in line for line in result.stdout.splitlines())
+    _check_signups(data)
+    assert set(data["memory_peak_rss_mib"]) >= {"hours", "registry", "gateway", "activities"}
     assert all(mib > 0 for mib in data["memory_peak_rss_mib"].values())
     assert (tmp_path / "latest.png").stat().st_size > 0
     _check_scaleout(data, result.stdout)
     growth = data["details"]["growth"]
     assert growth["entries_after"] == growth["entries_to"] == 4 * growth["entries_from"]  # grown in place
     assert growth["disk"]["free_gib"] >= growth["disk"]["needed_gib"]
+
+
+def _check_signups(data: dict[str, Any]) -> None:
+    """Every volunteer signed up through the gateway as itself, none was refused, and the
+    activities hold exactly the sign-ups the gateway answered."""
+    rush = data["details"]["signups"]["sign_ups"]
+    assert rush["callers"] >= 20 and rush["exhausted"] == 0 and rush["errors"] == 0, rush
+    assert rush["stored"]["confirmed"] + rush["stored"]["waiting"] == rush["answered_ok"], rush
+    # two volunteers start at each one-place activity: places fill and waiting lists grow
+    assert rush["stored"]["confirmed"] > 0 and rush["stored"]["waiting"] > 0, rush
 
 
 def _check_scaleout(data: dict[str, Any], stdout: str) -> None:

@@ -1,4 +1,4 @@
-"""The fault suite on a three-node RabbitMQ cluster (tests/faults/cluster.py): real hours
+"""The fault suite on a three-node RabbitMQ cluster (yilinctl/local_cluster.py): real hours
 processes consume a stream of work through the failover URI while a node is killed,
 stopped, or every node is restarted in turn. Each scenario ends with every unit of work
 applied once, and adds its line to the chaos report.
@@ -15,12 +15,12 @@ from typing import Iterator
 import pytest
 from kombu import Connection, Exchange, Producer, Queue
 
-from tests.faults.cluster import Cluster
 from tests.faults.conftest import ChaosReport
 from tests.faults.scenario import Scenario
 from tests.faults.targets import HOURS
 from tests.faults.test_chaos import SLOW, record
 from yilin import topology
+from yilinctl.local_cluster import Cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 

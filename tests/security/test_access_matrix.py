@@ -1,11 +1,11 @@
-"""Role × route × ownership.
+"""Role × route.
 
-Generic part: for every operation of the published API (docs/openapi.json) and every
-role, a caller of that role gets 403 exactly when the permission tables leave the role
-out (``tests/security/route_matrix.py``, written from ``services/*/permissions.py``,
-not from the gateway's routes), never 401 with valid credentials, and 401 without any;
-an operation missing from the matrix fails the test. Ownership part: the registry's
-object-level rules (docs/security.md)."""
+For every operation of the published API (docs/openapi.json) and every role, a caller of
+that role gets 403 exactly when the hand-written list ``tests/security/route_matrix.py``
+(written from the documented rules, importing nothing from ``services/*/permissions.py``)
+leaves the role out, never 401 with valid credentials, and 401 without any; an operation
+missing from the list fails the test. Ownership with two tenants' real objects is
+``test_tenant_matrix.py``; the registry's object-level rules (docs/security.md) are here."""
 
 from __future__ import annotations
 

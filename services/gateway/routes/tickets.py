@@ -10,6 +10,7 @@ from services.tickets.permissions import (
     CATEGORY_EDITORS,
     CONFIRMERS,
     DISPATCHERS,
+    OPENERS,
     READERS,
     REPORT_READERS,
     WORKERS,
@@ -83,7 +84,7 @@ forward(
     body=TicketIn,
     response=TicketOut,
     status=201,
-    roles=READERS,
+    roles=OPENERS,
 )
 
 forward(

@@ -1,4 +1,5 @@
-"""A three-node RabbitMQ cluster on this machine, for the fault suite (and the bench).
+"""A three-node RabbitMQ cluster on this machine, for the fault suite
+(tests/faults/test_cluster.py) and the bench's cluster stage (bench/cluster.py).
 
 Each node is the installed ``rabbitmq-server`` with its own node name, AMQP and
 distribution ports, data, log and pid files under a temporary folder, no plugins and
