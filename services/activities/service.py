@@ -43,6 +43,7 @@ from yilin.consuming import consumes
 from yilin.db import Database, UnitOfWork
 from yilin.errors import Forbidden, load
 from yilin.events import Envelope
+from yilin.httpreads import read_rpc
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
@@ -87,18 +88,18 @@ class ActivitiesService(AuditLogRpc):
             project = operations.create_project(uow, self.caller, data)
             return PROJECT.dump(reports.project_view(uow.session, project))
 
-    @rpc
+    @read_rpc
     def get_project(self, project_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             return PROJECT.dump(reports.get_project(session, project_id))
 
-    @rpc
+    @read_rpc
     def list_projects(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(ProjectQuery(), query)
         with self.db.read() as session:
             return PROJECTS.dump(reports.list_projects(session, q))
 
-    @rpc
+    @read_rpc
     def project_report(self, project_id: str, query: dict[str, Any]) -> dict[str, Any]:
         q = load(PeriodQuery(), query)
         with self.db.read() as session:
@@ -113,18 +114,18 @@ class ActivitiesService(AuditLogRpc):
         with self.db.transaction() as uow:
             return ACTIVITY.dump(operations.publish(uow, self.caller, data))
 
-    @rpc
+    @read_rpc
     def get_activity(self, activity_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             return ACTIVITY.dump(ActivityStore(session).activity(activity_id))
 
-    @rpc
+    @read_rpc
     def list_activities(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(ActivityQuery(), query)
         with self.db.read() as session:
             return ACTIVITIES.dump(ActivityStore(session).list_activities(q, list))
 
-    @rpc
+    @read_rpc
     def sign_ups(self, activity_id: str, query: dict[str, Any]) -> dict[str, Any]:
         q = load(SignUpQuery(), query)
         with self.db.read() as session:
@@ -218,25 +219,25 @@ class ActivitiesService(AuditLogRpc):
             return COMMENDATIONS.dump(ActivityStore(session).commendations(volunteer_id))
 
     # reports
-    @rpc
+    @read_rpc
     def organisation_report(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(OrganisationReportQuery(), query)
         with self.db.read() as session:
             return ORGANISATION_REPORT.dump(reports.organisation_report(session, q))
 
-    @rpc
+    @read_rpc
     def community_report(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(CommunityReportQuery(), query)
         with self.db.read() as session:
             return COMMUNITY_REPORT.dump(reports.community_report(session, q))
 
-    @rpc
+    @read_rpc
     def group_report(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(PeriodQuery(), query)
         with self.db.read() as session:
             return GROUP_REPORT.dump(reports.group_report(session, q))
 
-    @rpc
+    @read_rpc
     def indicator_counts(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
         """Projects, activities and beneficiary visits for a period (``from``/``to``), for
         the district indicators."""

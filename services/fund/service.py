@@ -41,6 +41,7 @@ from services.roles import AUDIT_READERS
 from yilin.audit import AuditLogRpc
 from yilin.db import Database
 from yilin.errors import Conflict, InvalidInput, NotFound, load
+from yilin.httpreads import read_rpc
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
@@ -86,12 +87,12 @@ class FundService(AuditLogRpc):
         with self.db.transaction() as uow:
             return ENTERPRISE.dump(domain.register_enterprise(uow, self.caller, data))
 
-    @rpc
+    @read_rpc
     def get_enterprise(self, enterprise_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             return ENTERPRISE.dump(domain.get_enterprise(session, enterprise_id))
 
-    @rpc
+    @read_rpc
     def list_enterprises(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(EnterpriseQuery(), query)
         with self.db.read() as session:
@@ -108,12 +109,12 @@ class FundService(AuditLogRpc):
         data = load(AmendmentIn(), payload)
         return REPORT.dump(self._idempotent(lambda uow: domain.amend_profit(uow, self.caller, report_id, data)))
 
-    @rpc
+    @read_rpc
     def get_profit_report(self, report_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             return REPORT.dump(domain.get_profit_report(session, self.caller, report_id))
 
-    @rpc
+    @read_rpc
     def list_profit_reports(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(ProfitReportQuery(), query)
         with self.db.read() as session:
@@ -172,30 +173,30 @@ class FundService(AuditLogRpc):
             self._idempotent(lambda uow: disbursements.pay_disbursement(uow, self.caller, disbursement_id, data))
         )
 
-    @rpc
+    @read_rpc
     def get_disbursement(self, disbursement_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             return DISBURSEMENT.dump(disbursements.get_disbursement(session, disbursement_id))
 
-    @rpc
+    @read_rpc
     def list_disbursements(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(DisbursementQuery(), query)
         with self.db.read() as session:
             return DISBURSEMENTS.dump(disbursements.list_disbursements(session, q))
 
     # ledger and reports
-    @rpc
+    @read_rpc
     def get_pool(self, community_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             return POOL.dump(disbursements.get_pool(session, community_id))
 
-    @rpc
+    @read_rpc
     def list_transfers(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(TransferQuery(), query)
         with self.db.read() as session:
             return TRANSFERS.dump(disbursements.list_transfers(session, q))
 
-    @rpc
+    @read_rpc
     def trial_balance(self) -> dict[str, Any]:
         with self.db.read() as session:
             return TRIAL_BALANCE.dump(ledger.trial_balance(session))

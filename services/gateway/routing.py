@@ -43,6 +43,13 @@ class Call:
         proxy = getattr(self.services, f"{service}_reads" if self.read else service)
         return self.services.backends.guard(service, proxy)
 
+    def reads(self, service: str) -> Any:
+        """For a GET: ``service``'s reads over its internal HTTP server when configured
+        (:mod:`yilin.httpreads`: no broker hop; the service verifies the identity as on
+        RPC), else :meth:`rpc`; limited and refused alike (services.gateway.backends)."""
+        proxy = self.services.http_reads.of(service) if self.read else None
+        return self.rpc(service) if proxy is None else self.services.backends.guard(service, proxy)
+
 
 @dataclass
 class Route:
@@ -203,10 +210,11 @@ def forwarding(service: str, tag: str) -> Callable[..., None]:
             if payload is not None:
                 args.append(getattr(call, payload))
             keywords = {"if_match": call.if_match} if conditional else {}
-            answer = getattr(call.rpc(service), rpc)(*args, **keywords)
+            answer = getattr(call.reads(service) if method == "GET" else call.rpc(service), rpc)(*args, **keywords)
             return {"items": answer} if items else answer
 
         handler.__name__ = handler.__qualname__ = name or rpc
+        handler.forwards_to = (service, rpc)  # type: ignore[attr-defined]  # read by the test that every forwarded GET is a read_rpc
         api(method, path, summary=summary, **{"tag": tag, "passes_body": payload == "body", **options})(handler)
 
     return forward

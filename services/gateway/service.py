@@ -49,6 +49,7 @@ from yilin.errors import (
     load,
 )
 from yilin.etags import content_tag, entity_tag
+from yilin.httpreads import HttpReads
 from yilin.identity import IDENTITY_KEY, Caller, Identity, sign_assertion
 from yilin.logs import CORRELATION_KEY
 from yilin.metrics import Instrumentation, own_dependencies
@@ -167,6 +168,8 @@ class GatewayService:
     fund_reads = ReadRpcProxy("fund")
     hours_reads = ReadRpcProxy("hours")
     tickets_reads = ReadRpcProxy("tickets")
+    # ...or over a service's internal HTTP server when INTERNAL_READ_URLS names it (yilin.httpreads)
+    http_reads = HttpReads()
     context = WorkerContext()
     caller = Caller()  # health pings and other calls of its own go as the gateway's account
     metrics = Instrumentation()

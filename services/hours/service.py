@@ -53,6 +53,7 @@ from yilin.db import Database, UnitOfWork
 from yilin.errors import load
 from yilin.etags import require_match
 from yilin.events import Envelope
+from yilin.httpreads import read_rpc
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
@@ -118,7 +119,7 @@ class HoursService(AuditLogRpc):
         with self.db.transaction() as uow:
             return SHEET.dump(ledger.submit_sheet(uow, self.caller, data))
 
-    @rpc
+    @read_rpc
     def get_sheet(self, sheet_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             return SHEET.dump(ledger.get_sheet(session, self.caller, sheet_id))
@@ -130,14 +131,14 @@ class HoursService(AuditLogRpc):
         observe(uow.events)
         return result
 
-    @rpc
+    @read_rpc
     def get_entry(self, entry_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             view = ledger.get_entry(session, entry_id)
         self._authorise_volunteer(view["volunteer_id"], recorded_by=view["organisation_id"])
         return ENTRY.dump(view)
 
-    @rpc
+    @read_rpc
     def list_entries(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(EntryQuery(), query)
         scope = entry_scope(self.caller, str(q["volunteer_id"]) if q.get("volunteer_id") else None)
@@ -180,20 +181,20 @@ class HoursService(AuditLogRpc):
             return ENTRY.dump(corrections.reject_correction(uow, self.caller, correction_id, data))
 
     # totals, leaderboards, star levels
-    @rpc
+    @read_rpc
     def volunteer_total(self, volunteer_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
         q = load(PERIOD_QUERY, query or {})
         self._authorise_volunteer(volunteer_id)
         with self.db.read() as session:
             return TOTAL.dump(standings.volunteer_total(session, volunteer_id, q["period_from"], q["period_to"]))
 
-    @rpc
+    @read_rpc
     def leaderboard(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(LeaderboardQuery(), query)
         with self.db.read() as session:
             return LEADERBOARD.dump(standings.leaderboard(session, q))
 
-    @rpc
+    @read_rpc
     def get_selection(self, volunteer_id: str) -> dict[str, Any]:
         self._authorise_volunteer(volunteer_id)
         with self.db.read() as session:
@@ -250,7 +251,7 @@ class HoursService(AuditLogRpc):
                 )
             )
 
-    @rpc
+    @read_rpc
     def get_certificate(self, certificate_id: str) -> dict[str, Any]:
         return CERTIFICATE.dump(self._certificate(certificate_id))
 
@@ -260,7 +261,7 @@ class HoursService(AuditLogRpc):
         pdf = certificates.render_pdf(view, self.settings.font, self.settings.check_url)
         return {"filename": f"{view['number']}.pdf", "pdf_base64": base64.b64encode(pdf).decode()}
 
-    @rpc
+    @read_rpc
     def verify_certificate(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(CertificateCheckQuery(), query)
         with self.db.read() as session:

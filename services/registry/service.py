@@ -44,6 +44,7 @@ from yilin.audit import AuditLogRpc
 from yilin.db import Database
 from yilin.errors import InvalidInput, load
 from yilin.etags import require_match
+from yilin.httpreads import read_rpc
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
@@ -92,12 +93,12 @@ class RegistryService(AuditLogRpc):
         with self.db.transaction() as uow:
             return PLACE.dump(domain.create_place(uow, data))
 
-    @rpc
+    @read_rpc
     def get_place(self, place_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             return PLACE.dump(domain.get_place(session, place_id))
 
-    @rpc
+    @read_rpc
     def list_places(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(PlaceQuery(), query)
         with self.db.read() as session:
@@ -111,12 +112,12 @@ class RegistryService(AuditLogRpc):
         with self.db.transaction() as uow:
             return ORGANISATION.dump(domain.create_organisation(uow, data))
 
-    @rpc
+    @read_rpc
     def get_organisation(self, organisation_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             return ORGANISATION.dump(domain.get_organisation(session, organisation_id))
 
-    @rpc
+    @read_rpc
     def list_organisations(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(OrganisationQuery(), query)
         with self.db.read() as session:
@@ -130,12 +131,12 @@ class RegistryService(AuditLogRpc):
         with self.db.transaction() as uow:
             return TEAM.dump(domain.create_team(uow, data))
 
-    @rpc
+    @read_rpc
     def get_team(self, team_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             return TEAM.dump(domain.get_team(session, team_id))
 
-    @rpc
+    @read_rpc
     def list_teams(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(TeamQuery(), query)
         with self.db.read() as session:
@@ -152,7 +153,7 @@ class RegistryService(AuditLogRpc):
         with self.db.read() as session:
             return access.caller_scope(session, self.caller)
 
-    @rpc
+    @read_rpc
     def team_members(self, team_id: str) -> list[dict[str, Any]]:
         with self.db.read() as session:
             members = domain.team_members(session, team_id)
@@ -180,7 +181,7 @@ class RegistryService(AuditLogRpc):
         with self.db.transaction() as uow:
             return VOLUNTEER.dump(volunteers.register_volunteer(uow, self.pii, data))
 
-    @rpc
+    @read_rpc
     def get_volunteer(self, volunteer_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             volunteer = volunteers.get_volunteer(session, volunteer_id)
@@ -200,7 +201,7 @@ class RegistryService(AuditLogRpc):
                 )
             )
 
-    @rpc
+    @read_rpc
     def list_volunteers(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(VolunteerQuery(), query)
         with self.db.read() as session:
@@ -223,19 +224,19 @@ class RegistryService(AuditLogRpc):
         with self.db.transaction() as uow:
             return UNIT.dump(domain.form_unit(uow, data))
 
-    @rpc
+    @read_rpc
     def get_unit(self, unit_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             return UNIT.dump(domain.get_unit(session, unit_id))
 
-    @rpc
+    @read_rpc
     def list_units(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(UnitQuery(), query)
         with self.db.read() as session:
             return UNITS.dump(domain.list_units(session, q))
 
     # the district's structure: grids, cadres, dispatch candidates, social workers
-    @rpc
+    @read_rpc
     def get_grid(self, grid_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             return GRID.dump(structure.get_grid(session, grid_id))
@@ -247,7 +248,7 @@ class RegistryService(AuditLogRpc):
         with self.db.transaction() as uow:
             return CADRE.dump(structure.create_cadre(uow, data))
 
-    @rpc
+    @read_rpc
     def list_cadres(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(CadreQuery(), query)
         with self.db.read() as session:
@@ -273,7 +274,7 @@ class RegistryService(AuditLogRpc):
         with self.db.read() as session:
             return SOCIAL_WORKER.dump(structure.find_social_worker(session, community_id, exclude or ()))
 
-    @rpc
+    @read_rpc
     def counts(self) -> dict[str, Any]:
         with self.db.read() as session:
             return COUNTS.dump(structure.counts(session))

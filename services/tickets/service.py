@@ -37,6 +37,7 @@ from yilin.audit import AuditLogRpc
 from yilin.db import Database
 from yilin.errors import NotFound, load
 from yilin.etags import require_match
+from yilin.httpreads import read_rpc
 from yilin.identity import Caller
 from yilin.metrics import Instrumentation
 from yilin.paging import page_schema
@@ -77,7 +78,7 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
         with self.db.transaction() as uow:
             return CATEGORY.dump(catalogue.create_category(uow, data))
 
-    @rpc
+    @read_rpc
     def get_category(self, category_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             return CATEGORY.dump(catalogue.get_category(session, category_id))
@@ -94,7 +95,7 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
                 )
             )
 
-    @rpc
+    @read_rpc
     def list_categories(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(CategoryQuery(), query)
         with self.db.read() as session:
@@ -119,24 +120,24 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
         caller = self.caller
         return visibility(caller, self.registry.caller_scope() if caller.role in NEEDS_SCOPE else None)
 
-    @rpc
+    @read_rpc
     def get_ticket(self, ticket_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             return TICKET.dump(domain.get_ticket(session, self._visibility(), ticket_id))
 
-    @rpc
+    @read_rpc
     def list_tickets(self, query: dict[str, Any]) -> dict[str, Any]:
         q = load(TICKET_QUERY, query)
         with self.db.read() as session:
             return TICKETS.dump(domain.list_tickets(session, self._visibility(), q))
 
-    @rpc
+    @read_rpc
     def ticket_history(self, ticket_id: str) -> list[dict[str, Any]]:
         with self.db.read() as session:
             return HISTORY.dump(domain.history(session, self._visibility(), ticket_id))
 
     # dispatch
-    @rpc
+    @read_rpc
     def suggest_teams(self, ticket_id: str) -> dict[str, Any]:
         self._require_visible(ticket_id)
         with self.db.read() as session:
@@ -237,7 +238,7 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
         return self._change(lambda uow: work.cancel(uow, self.caller, ticket_id, data))
 
     # reports
-    @rpc
+    @read_rpc
     def report(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         q = load(ReportQuery(), query)
         with self.db.read() as session:

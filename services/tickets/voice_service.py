@@ -39,6 +39,7 @@ from services.tickets.voice_schemas import (
     VoiceReportQuery,
 )
 from yilin.errors import Forbidden, InvalidInput, NotFound, load
+from yilin.httpreads import read_rpc
 from yilin.identity import Identity
 from yilin.paging import page_schema
 from yilin.rpc import RpcProxy, rpc, write_rpc
@@ -93,7 +94,7 @@ class VoiceEntrypoints:
                 voice.check_reach(session, r, voice.suggestion_row(session, suggestion_id))
         return r
 
-    @rpc
+    @read_rpc
     def get_suggestion(self, suggestion_id: str) -> dict[str, Any]:
         require(self.caller, SUGGESTION_READERS, "read suggestions")
         r = self._within_reach(suggestion_id)
@@ -101,7 +102,7 @@ class VoiceEntrypoints:
             row = voice.suggestion_row(session, suggestion_id)
             return SUGGESTION.dump(voice.views(session, [row], reduced=r.resident is not None)[0])
 
-    @rpc
+    @read_rpc
     def list_suggestions(self, query: dict[str, Any]) -> dict[str, Any]:
         require(self.caller, SUGGESTION_READERS, "read suggestions")
         q = load(SuggestionQuery(), query)
@@ -148,7 +149,7 @@ class VoiceEntrypoints:
         with self.db.transaction() as uow:
             return SUGGESTION.dump(voice.link(uow, self.caller, suggestion_id, kind, target))
 
-    @rpc
+    @read_rpc
     def suggestion_report(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         require(self.caller, VOICE_REPORT_READERS, "read the suggestion report")
         q = load(VoiceReportQuery(), query)
@@ -180,7 +181,7 @@ class VoiceEntrypoints:
         with self.db.transaction() as uow:
             return CASE.dump(mediation.open_case(uow, self.caller, data, street_id))
 
-    @rpc
+    @read_rpc
     def get_case(self, case_id: str) -> dict[str, Any]:
         require(self.caller, CASE_READERS, "read mediation cases")
         self._case_within_reach(case_id)
@@ -210,14 +211,14 @@ class VoiceEntrypoints:
         with self.db.transaction() as uow:
             return CASE.dump(mediation.close_case(uow, case_id, data))
 
-    @rpc
+    @read_rpc
     def dispute_report(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         require(self.caller, VOICE_REPORT_READERS, "read the dispute report")
         q = load(DisputeReportQuery(), query)
         with self.db.read() as session:
             return DISPUTE_REPORT.dump(mediation.dispute_report(session, q))
 
-    @rpc
+    @read_rpc
     def beneficiary_report(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         require(self.caller, VOICE_REPORT_READERS, "read the beneficiary group report")
         q = load(VoiceReportQuery(), query)

@@ -111,8 +111,8 @@ def env_var_in_contract(name: str) -> bool:
     signer = re.fullmatch(r"(YILIN_IDENTITY_(?:PUBLIC_)?KEY_)([A-Z]+)", name)
     if signer and f"{signer.group(1)}<SIGNER>" in names:
         return signer.group(2) in ("GATEWAY", "CLI") or signer.group(2).lower() in contract_metrics_ports()
-    m = re.fullmatch(r"YILIN_([A-Z]+)_DATABASE_URL", name)
-    return bool(m and "YILIN_<SERVICE>_DATABASE_URL" in names and m.group(1).lower() in contract_metrics_ports())
+    m = re.fullmatch(r"YILIN_([A-Z]+)_(DATABASE_URL|READ_URL)", name)
+    return bool(m and f"YILIN_<SERVICE>_{m.group(2)}" in names and m.group(1).lower() in contract_metrics_ports())
 
 
 # --- compose ----------------------------------------------------------------
