@@ -115,7 +115,7 @@ QUICK = Sizes(
     cluster_tickets=0,
     cluster_rounds=0,
     signup_volunteers=20,
-    signup_activities=10,
+    signup_activities=40,  # posts enough that no caller runs out inside the window on a quiet machine
 )
 
 STAGES = ("baselines", "pipeline", "scaleout", "cluster", "gateway", "signups", "district", "ledger", "growth")
