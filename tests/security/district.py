@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.gateway.routing import API_PREFIX
 from services.registry.id_numbers import id_check_digit
+from tests.harness import wait_until
 
 
 def id_number(serial: int) -> str:
@@ -79,3 +81,19 @@ def seed(http: Any, url: str) -> dict[str, str]:
         },
     )["id"]
     return ids
+
+
+def hours_district(stack: Any, http: Any) -> tuple[str, dict[str, str]]:
+    """Registry, hours and the gateway with the district seeded, once hours has both
+    volunteers from the registry's events: the API base and the district's ids."""
+    s = stack("registry", "hours", "gateway", RATE_LIMIT_PER_MINUTE=100_000)
+    ids = seed(http, s.url)
+    api = s.url + API_PREFIX
+    wait_until(
+        lambda: all(
+            http.get(f"{api}/hours/volunteers/{ids[v]}/totals").status_code == 200
+            for v in ("volunteer_a", "volunteer_b")
+        ),
+        what="hours knows the volunteers",
+    )
+    return api, ids

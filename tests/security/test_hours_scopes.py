@@ -13,10 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from services.gateway.routing import API_PREFIX
-from tests.harness import wait_until
 from tests.security.credentials import bearer
-from tests.security.district import seed
+from tests.security.district import hours_district
 
 MINUTES = {"a": 137, "b": 61}  # distinctive, so a leak of either is seen in any answer
 
@@ -58,14 +56,8 @@ def _beyond_the_request(problem: dict[str, Any], *values: str) -> bool:
 
 
 def test_hours_reads_follow_the_volunteer(stack: Any, http: Any) -> None:
-    s = stack("registry", "hours", "gateway", RATE_LIMIT_PER_MINUTE=100_000)
-    ids = seed(http, s.url)
-    api = s.url + API_PREFIX
+    api, ids = hours_district(stack, http)
     vol_a, vol_b, org_a, org_b = ids["volunteer_a"], ids["volunteer_b"], ids["org_a"], ids["org_b"]
-    wait_until(
-        lambda: all(http.get(f"{api}/hours/volunteers/{v}/totals").status_code == 200 for v in (vol_a, vol_b)),
-        what="hours knows the volunteers",
-    )
     admin_a = bearer("org_admin", subject="admin-a", organisation_id=org_a)
     admin_b = bearer("org_admin", subject="admin-b", organisation_id=org_b)
     entry = {"a": _record(api, admin_a, ids, "org_a", vol_a, MINUTES["a"])}

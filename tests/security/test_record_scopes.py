@@ -13,10 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from services.gateway.routing import API_PREFIX
-from tests.harness import wait_until
 from tests.security.credentials import bearer
-from tests.security.district import seed
+from tests.security.district import hours_district
 
 
 @pytest.fixture
@@ -25,14 +23,8 @@ def database_url(tmp_path: Path) -> str:
 
 
 def test_certificates_and_records_follow_the_volunteer(stack: Any, http: Any) -> None:
-    s = stack("registry", "hours", "gateway", RATE_LIMIT_PER_MINUTE=100_000)
-    ids = seed(http, s.url)
-    api = s.url + API_PREFIX
+    api, ids = hours_district(stack, http)
     vol_a, vol_b, org_a, org_b = ids["volunteer_a"], ids["volunteer_b"], ids["org_a"], ids["org_b"]
-    wait_until(
-        lambda: all(http.get(f"{api}/hours/volunteers/{v}/totals").status_code == 200 for v in (vol_a, vol_b)),
-        what="hours knows the volunteers",
-    )
     served_on = date.today() - timedelta(days=2)
     admin_a = bearer("org_admin", subject="admin-a", organisation_id=org_a)
     # Organisation A records both volunteers' service (B's volunteer helped A's activity),
