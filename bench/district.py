@@ -143,11 +143,11 @@ QUERIES = {
     "AND entries.volunteer_id IN (SELECT team_members.volunteer_id FROM team_members "
     "WHERE team_members.team_id = %(team_id)s) "
     "GROUP BY team_members.team_id ORDER BY minutes DESC, team_members.team_id LIMIT 20",
-    "community_leaderboard": "SELECT entries.volunteer_id, sum(entries.minutes) AS minutes, "
-    "count(DISTINCT entries.volunteer_id) FROM entries "
-    "JOIN volunteers ON volunteers.id = entries.volunteer_id "
-    "WHERE entries.status = 'verified' AND volunteers.community_id = %(community_id)s "
-    "GROUP BY entries.volunteer_id ORDER BY minutes DESC, entries.volunteer_id LIMIT 20",
+    # all time: the running totals of the community's volunteers, as the service reads them
+    "community_leaderboard": "SELECT volunteer_totals.volunteer_id, volunteer_totals.verified_minutes "
+    "FROM volunteer_totals JOIN volunteers ON volunteers.id = volunteer_totals.volunteer_id "
+    "WHERE volunteer_totals.verified_minutes > 0 AND volunteers.community_id = %(community_id)s "
+    "ORDER BY volunteer_totals.verified_minutes DESC, volunteer_totals.volunteer_id LIMIT 20",
 }
 
 

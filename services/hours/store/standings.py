@@ -106,15 +106,22 @@ class StandingsStore(StoreBase):
         """Verified minutes ranked by ``query["by"]``: volunteer, team (current members),
         community (where the volunteer lives) or organisation (that recorded the hours),
         within ``query``'s period and community, organisation or team; at most
-        ``query["limit"]`` lines. Volunteers over all time read the running totals."""
+        ``query["limit"]`` lines. Volunteers over all time, the district's or one community's, read the
+        running totals."""
         by, limit = query["by"], query["limit"]
-        filtered = any(query.get(k) for k in ("community_id", "organisation_id", "team_id", "period_from", "period_to"))
-        if by == "volunteer" and not filtered:
+        all_time = not any(query.get(k) for k in ("organisation_id", "team_id", "period_from", "period_to"))
+        if by == "volunteer" and all_time:
+            # A volunteer's all-time minutes are their running total: the cost is the
+            # volunteers ranked (all, or one community's), never the ledger's history.
+            ranked = select(VolunteerTotal.volunteer_id, VolunteerTotal.verified_minutes).where(
+                VolunteerTotal.verified_minutes > 0
+            )
+            if query.get("community_id"):
+                ranked = ranked.join(VolunteerView, VolunteerView.id == VolunteerTotal.volunteer_id).where(
+                    VolunteerView.community_id == str(query["community_id"])
+                )
             rows = self.session.execute(
-                select(VolunteerTotal.volunteer_id, VolunteerTotal.verified_minutes)
-                .where(VolunteerTotal.verified_minutes > 0)
-                .order_by(VolunteerTotal.verified_minutes.desc(), VolunteerTotal.volunteer_id)
-                .limit(limit)
+                ranked.order_by(VolunteerTotal.verified_minutes.desc(), VolunteerTotal.volunteer_id).limit(limit)
             ).all()
             return [Ranked(vid, minutes, 1) for vid, minutes in rows]
         key = {
