@@ -2,7 +2,8 @@
 tickets at district load, retention runs periodically, and the figures that must stay
 flat are sampled: each service's peak resident memory, and the size of the kit's tables.
 
-    python -m bench.soak            # YILIN_SOAK_SECONDS (600), YILIN_SOAK_RATE (40 events/s)
+    python -m bench.soak            # YILIN_SOAK_SECONDS (600), YILIN_SOAK_RATE (40 events/s),
+                                    # YILIN_SOAK_VISITORS (2 volunteers/s through the gateway)
 
 District load: 173,000 volunteers each credited once a week is about 0.3 tickets a
 second; the soak offers 20 tickets (40 events) a second, far above a busy hour. Each
@@ -14,7 +15,11 @@ Retention runs every ``YILIN_SOAK_RETENTION_INTERVAL`` seconds (30) with the rea
 functions of ``yilin retention`` but windows compressed from days to
 ``YILIN_SOAK_WINDOW`` seconds (60), then ``VACUUM (ANALYZE)``, so ten minutes show
 what weeks would. Results go to ``bench/results/soak.json``; the memory figure is each
-service's peak RSS at the end over its peak RSS after one minute (target ≤ 1.1)."""
+service's peak RSS at the end over its peak RSS after one minute (target ≤ 1.1).
+
+The gateway and the activities service carry traffic too: volunteers arrive through
+the gateway, each signing up for one of 20 activities (whose waiting lists grow all
+along) and reading it back; every answer must be 2xx."""
 
 from __future__ import annotations
 
@@ -32,18 +37,23 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from bench.environment import ROOT, Environment, ServiceProcess, wait_until
+from bench.gateway import start_stack
 from bench.pipeline import TICKETS, VerifiedTap, ticket_events
+from bench.signups import publish, token
 from yilin.config import database_url
 from yilin.confirms import Outgoing, PipelinedPublisher
 from yilin.db import engine_for
 from yilinctl import retention
 
-SERVICES = ("registry", "tickets", "hours", "fund")
+SERVICES = ("registry", "tickets", "hours", "fund", "activities", "gateway")
 KIT_TABLES = ("outbox", "inbox", "audit")
 TARGET = 1.1
 RESULTS = ROOT / "bench" / "results" / "soak.json"
@@ -91,12 +101,49 @@ def rss(processes: dict[str, ServiceProcess]) -> dict[str, float]:
     return {name: process.peak_rss_mib() for name, process in processes.items()}
 
 
-def run(seconds: float, rate: float, window: float, interval: float) -> dict[str, Any]:
+class Visitors:
+    """Volunteers coming to the gateway through the soak: ``rate`` a second, each a new
+    signed-in volunteer who signs up for one of ``activities`` (writes through the
+    gateway to the activities service, whose waiting lists grow all along) and reads it
+    back. Every answer that is not 2xx is kept."""
+
+    def __init__(self, api: str, rate: float, activities: list[str]) -> None:
+        self.api, self.rate, self.activities = api, rate, activities
+        self.answered = 0
+        self.failed: list[str] = []
+        self._running = True
+        self._thread = eventlet.spawn(self._run)
+
+    def _run(self) -> None:
+        came = 0
+        began = time.monotonic()
+        with requests.Session() as http:
+            while self._running:
+                while came < int((time.monotonic() - began) * self.rate):
+                    person = str(uuid.uuid4())
+                    activity = f"{self.api}/activities/{self.activities[came % len(self.activities)]}"
+                    http.headers["Authorization"] = f"Bearer {token('volunteer', person)}"
+                    for answer in (
+                        http.post(f"{activity}/sign-ups", json={"volunteer_id": person}, timeout=30),
+                        http.get(activity, timeout=30),
+                    ):
+                        if answer.ok:
+                            self.answered += 1
+                        else:
+                            self.failed.append(f"{answer.request.method} {answer.url} {answer.status_code}")
+                    came += 1
+                eventlet.sleep(0.1)
+
+    def close(self) -> None:
+        self._running = False
+        self._thread.wait()
+
+
+def run(seconds: float, rate: float, window: float, interval: float, visitors_rate: float) -> dict[str, Any]:
     with Environment.create() as env:
-        env.migrate(*SERVICES)
-        processes = {name: env.start(name) for name in SERVICES}
-        for process in processes.values():
-            process.wait_ready(120)
+        processes = start_stack(env, SERVICES)
+        api = f"http://127.0.0.1:{processes['gateway'].http_port}/api/v1"
+        visitors = Visitors(api, visitors_rate, publish(api, 20, capacity=50))
         tap = VerifiedTap(env.amqp_uri)
         publisher = PipelinedPublisher(env.amqp_uri)
         archive_dir = Path(tempfile.mkdtemp(prefix="yilin-soak-archive-"))
@@ -136,6 +183,7 @@ def run(seconds: float, rate: float, window: float, interval: float) -> dict[str
                     next_sample = now + 30
                 eventlet.sleep(tick)
             publisher.close()
+            visitors.close()
             wait_until(lambda: tap.count() >= tickets, 300, "soak drained", interval=0.5)
             drained_after = round(time.monotonic() - began - seconds, 1)
             final = rss(processes)
@@ -156,6 +204,7 @@ def run(seconds: float, rate: float, window: float, interval: float) -> dict[str
     return {
         "seconds": seconds,
         "offered_events_per_second": rate,
+        "visitors": {"per_second": visitors_rate, "answered_2xx": visitors.answered, "failed": visitors.failed},
         "tickets": tickets,
         "verified": tap.count(),
         "drained_seconds_after_end": drained_after,
@@ -164,7 +213,7 @@ def run(seconds: float, rate: float, window: float, interval: float) -> dict[str
         "peak_rss_mib_at_end": final,
         "rss_end_vs_1min": ratios,
         "target": TARGET,
-        "met": all(r <= TARGET for r in ratios.values()),
+        "met": all(r <= TARGET for r in ratios.values()) and not visitors.failed,
         "tables_at_steady": {"t": steady["t"], "tables": steady["tables"]},
         "tables_at_end": ending_tables,
         "table_rows_end_vs_steady": growth,
@@ -179,6 +228,7 @@ def main() -> int:
         rate=_setting("YILIN_SOAK_RATE", 40),
         window=_setting("YILIN_SOAK_WINDOW", 60),
         interval=_setting("YILIN_SOAK_RETENTION_INTERVAL", 30),
+        visitors_rate=_setting("YILIN_SOAK_VISITORS", 2),
     )
     result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -201,7 +251,11 @@ def main() -> int:
         f"soak: tickets={result['tickets']} verified={result['verified']} pruned={result['retention']['pruned']} "
         f"met={result['met']}  (written {RESULTS.relative_to(ROOT)})"
     )
-    return 0 if result["verified"] >= result["tickets"] else 1
+    visitors = result["visitors"]
+    print(
+        f"soak visitors: {visitors['answered_2xx']} answered 2xx, {len(visitors['failed'])} not: {visitors['failed'][:5]}"
+    )
+    return 0 if result["verified"] >= result["tickets"] and not visitors["failed"] else 1
 
 
 if __name__ == "__main__":
