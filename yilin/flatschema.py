@@ -22,7 +22,7 @@ import weakref
 from datetime import date
 from typing import Any, Callable
 
-from marshmallow import RAISE, Schema, ValidationError, fields, missing
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, missing
 from marshmallow.decorators import VALIDATES
 
 from yilin.fields import StrictBoolean
@@ -160,11 +160,13 @@ def compiled_load(schema: Schema) -> Load | None:
 def compile_load(schema: Schema) -> Load | None:
     """A function giving ``schema.load(item)`` (one item, even for a ``many`` schema)
     for an item marshmallow would load without error, and ``None`` for any other; or
-    ``None`` itself for a schema it cannot follow (a load or schema-level hook, partial
-    or unknown-field options other than refusing, a custom field, a renamed key)."""
+    ``None`` itself for a schema it cannot follow (a load or schema-level hook, partial,
+    unknown fields kept rather than refused or left out, a custom field, a renamed
+    key)."""
     hooks = {tag for tag, registered in schema._hooks.items() if registered}
-    if hooks - {VALIDATES, "pre_dump", "post_dump"} or schema.unknown != RAISE or schema.partial:
+    if hooks - {VALIDATES, "pre_dump", "post_dump"} or schema.unknown not in (RAISE, EXCLUDE) or schema.partial:
         return None
+    refuse_unknown = schema.unknown == RAISE  # else left out, as marshmallow's EXCLUDE does
     loaders: list[tuple[str, bool, bool, Any, _Convert]] = []
     for name, field in schema.load_fields.items():
         convert = _loader(field)
@@ -180,7 +182,7 @@ def compile_load(schema: Schema) -> Load | None:
             checks.append((field_name, getattr(schema, attr_name)))
 
     def load(item: Any) -> dict[str, Any] | None:
-        if type(item) is not dict or not names.issuperset(item):
+        if type(item) is not dict or (refuse_unknown and not names.issuperset(item)):
             return None  # an unknown field is refused by marshmallow
         out: dict[str, Any] = {}
         for name, required, allow_none, default, convert in loaders:

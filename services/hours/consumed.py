@@ -9,6 +9,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from yilin.events import schema_instance
+from yilin.flatschema import compiled_load
 
 
 class _Tolerant(Schema):
@@ -115,7 +116,14 @@ class CommendationAwarded(_Tolerant):
 
 
 def read(schema: type[Schema], event_type: str, data: Any) -> dict[str, Any]:
+    """``data`` loaded with ``schema``: by its compiled loader when that vouches for it
+    (most payloads), else by marshmallow, whose messages name the bad fields."""
+    instance = schema_instance(schema)
+    fast = compiled_load(instance)
+    loaded = fast(data) if fast is not None else None
+    if loaded is not None:
+        return loaded
     try:
-        return schema_instance(schema).load(data)
+        return instance.load(data)
     except ValidationError as exc:
         raise ValueError(f"malformed {event_type} data: {exc.messages}") from None

@@ -1,7 +1,7 @@
-"""``yilin.behind.WriteBehind`` writes what the ORM flush would have: new objects with
+"""``yilin.behind.WriteBehind`` writes what the ORM flush would have: new rows with
 their values at the flush, only the held rows whose watched columns changed (with their
-``on_change`` column), append-only rows after the objects they name, and nothing through
-the session's own flush; one object per row however often it is loaded."""
+``on_change`` column), append-only rows after the rows they name, and nothing through
+the session's own flush; one record per row however often it is loaded."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from sqlalchemy import DateTime, ForeignKey, Integer, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from yilin.behind import WriteBehind
+from yilin.behind import WriteBehind, insert_missing
 from yilin.db import engine_for
 
 STAMP = datetime(2026, 12, 5, 3, 0, tzinfo=timezone.utc)
@@ -44,14 +44,16 @@ def test_write_behind_inserts_updates_changed_rows_and_logs_in_order(database_ur
     with Session(engine) as session:
         behind = WriteBehind(session)
         behind.watch(Item, ("status", "minutes"), {"touched": lambda: STAMP})
-        a, b = behind.hold(session.scalars(select(Item).order_by(Item.id)))
-        assert a not in session and b not in session  # the session's flush never sees them
-        (again,) = behind.hold(session.scalars(select(Item).where(Item.id == "a")))
-        assert again is a  # a row loaded twice is still one object
+        items = Item.__table__
+        a, b = behind.load(Item, select(items).order_by(items.c.id))
+        assert (a.id, a.status, a.minutes, a.touched) == ("a", "pending", 30, None)  # the columns, by name
+        assert not session.identity_map  # plain records: the session's flush never sees them
+        (again,) = behind.load(Item, select(items).where(items.c.id == "a"))
+        assert again is a  # a row loaded twice is still one record
         assert behind.held(Item, "b") is b
         a.status = "verified"
-        new = Item(id="c", status="pending", minutes=15)
-        behind.add(new)
+        new = behind.new(Item, id="c", status="pending", minutes=15)
+        assert new.touched is None  # a column not given
         new.status = "verified"  # changed before the flush: inserted as it is then
         behind.log(ItemLog, {"item_id": "c", "status": "pending"})
         behind.log(ItemLog, {"item_id": "c", "status": "verified"})
@@ -73,3 +75,25 @@ def test_write_behind_inserts_updates_changed_rows_and_logs_in_order(database_ur
     }
     assert touched == {"a": STAMP, "b": None, "c": STAMP}  # only changed rows are stamped
     assert logged == [("c", "pending"), ("c", "verified")]
+
+
+def test_insert_missing_inserts_only_the_rows_whose_key_is_absent(database_url: str) -> None:
+    engine = engine_for(database_url.format(service="behind"), "public")
+    Base.metadata.create_all(engine)
+    items = Item.__table__
+    with Session(engine) as session:
+        session.execute(items.delete())
+        session.add(Item(id="a", status="verified", minutes=30))
+        session.flush()
+        insert_missing(
+            session,
+            items,
+            [
+                {"id": "a", "status": "pending", "minutes": 0, "touched": None},
+                {"id": "d", "status": "pending", "minutes": 5, "touched": STAMP},
+            ],
+        )
+        session.commit()
+    with Session(engine) as session:
+        rows = {r.id: (r.status, r.minutes) for r in session.scalars(select(Item))}
+    assert rows == {"a": ("verified", 30), "d": ("pending", 5)}  # the existing row untouched

@@ -39,7 +39,7 @@ from services.hours.models import (
 )
 from services.hours.permissions import EntryScope
 from services.hours.rules import LIVE, served_on
-from yilin.behind import WriteBehind
+from yilin.behind import WriteBehind, insert_missing
 from yilin.db import insert_ignoring_conflicts
 from yilin.errors import NotFound
 from yilin.paging import paginate
@@ -89,8 +89,12 @@ class LedgerStore:
         if self.behind is not None:
             self.behind.flush()
 
-    def _hold(self, objects: Iterable[Any]) -> list[Any]:
-        return self.behind.hold(objects) if self.behind is not None else list(objects)
+    def _load(self, model: type[Any], statement: Any) -> list[Any]:
+        """``statement``'s rows of ``model``: plain records held by the write-behind in a
+        batch's store, ORM objects otherwise (``statement`` selects ``model``)."""
+        if self.behind is not None:
+            return self.behind.load(model, statement.with_only_columns(*model.__table__.columns))
+        return list(self.session.scalars(statement))
 
     # -- locks ----------------------------------------------------------------------
     def lock_total(self, volunteer_id: str) -> VolunteerTotal:
@@ -133,16 +137,16 @@ class LedgerStore:
         held = self._held.setdefault(model.__tablename__, {})
         wanted = [i for i in ordered if i not in held]
         if wanted:
-            # executemany form: one statement on PostgreSQL, compiled once whatever the count
-            self.session.execute(insert_ignoring_conflicts(self.session, model.__table__), [blank(i) for i in wanted])
-            rows = self.session.scalars(
+            insert_missing(self.session, model.__table__, [blank(i) for i in wanted])  # one statement
+            rows = self._load(
+                model,
                 select(model)
                 .where(key.in_(wanted))
                 .order_by(key)
                 .with_for_update()
-                .execution_options(populate_existing=True)
+                .execution_options(populate_existing=True),
             )
-            held.update((getattr(row, key.key), row) for row in self._hold(rows))
+            held.update((getattr(row, key.key), row) for row in rows)
         return {i: held[i] for i in ordered}
 
     # -- a batch of ticket events ------------------------------------------------------
@@ -160,13 +164,12 @@ class LedgerStore:
         self.write()  # what the batch changed so far, before reading rows again
         self.lock_tickets(tickets)
         batch.by_ticket.update((t, []) for t in tickets)
-        entries = self._hold(
-            self.session.scalars(
-                select(Entry)
-                .where(Entry.source == "ticket", Entry.source_id.in_(tickets))
-                .order_by(Entry.id)
-                .with_for_update()
-            )
+        entries = self._load(
+            Entry,
+            select(Entry)
+            .where(Entry.source == "ticket", Entry.source_id.in_(tickets))
+            .order_by(Entry.id)
+            .with_for_update(),
         )
         for entry in entries:
             batch.by_ticket[entry.source_id].append(entry)
@@ -186,12 +189,11 @@ class LedgerStore:
         days -= batch.by_day.keys()
         if days:
             batch.by_day.update((day, []) for day in days)
-            for entry in self._hold(
-                self.session.scalars(
-                    select(Entry).where(
-                        Entry.volunteer_id.in_({v for v, _ in days}), Entry.served_on.in_({d for _, d in days})
-                    )
-                )
+            for entry in self._load(
+                Entry,
+                select(Entry).where(
+                    Entry.volunteer_id.in_({v for v, _ in days}), Entry.served_on.in_({d for _, d in days})
+                ),
             ):
                 if (entry.volunteer_id, entry.served_on) in days:
                     batch.by_day[(entry.volunteer_id, entry.served_on)].append(entry)
@@ -344,10 +346,10 @@ class LedgerStore:
         """A new entry and its first transition, known to the batch."""
         # id and time are set here, not at flush: the transition names the entry without a
         # flush per entry, and entries added together keep the order they were added in
-        entry = Entry(id=new_id(), created_at=utcnow(), requested_by=actor, **columns)
         if self.behind is not None:
-            self.behind.add(entry)
+            entry = self.behind.new(Entry, id=new_id(), created_at=utcnow(), requested_by=actor, **columns)
         else:
+            entry = Entry(id=new_id(), created_at=utcnow(), requested_by=actor, **columns)
             self.session.add(entry)
         self.batch.add(entry)
         self._log_transition(entry.id, None, entry.status, actor, entry.reason_code)
