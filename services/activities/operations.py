@@ -133,10 +133,28 @@ def publish(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> Activity
     return activity
 
 
+# Activity id -> its required skills. They are fixed once published, so a process reads
+# them once per activity, not once per sign-up (a rush signs hundreds up for the same few
+# activities, and the read cost a pooled connection, a round trip and a session). Bounded:
+# emptied when full. The sign-up's transaction checks the locked row's own list anyway.
+_REQUIRED: dict[str, list[str]] = {}
+REQUIRED_REMEMBERED = 10_000
+
+
+def known_required_skills(activity_id: Any) -> list[str] | None:
+    """The activity's required skills if this process has read them before, else ``None``."""
+    return _REQUIRED.get(str(activity_id))
+
+
 def required_skills(session: Session, activity_id: Any) -> list[str]:
     """What the activity asks of a volunteer (fixed once published), read before the
     sign-up's transaction so the registry is asked only when it matters."""
-    return list(ActivityStore(session).activity(activity_id).required_skills or [])
+    activity = ActivityStore(session).activity(activity_id)
+    skills = list(activity.required_skills or [])
+    if len(_REQUIRED) >= REQUIRED_REMEMBERED:
+        _REQUIRED.clear()
+    _REQUIRED[activity.id] = skills
+    return list(skills)
 
 
 def sign_up(uow: UnitOfWork, caller: Identity, activity_id: Any, volunteer_id: str, skills: list[str]) -> SignUp:

@@ -22,6 +22,7 @@ from yilin.db import insert_ignoring_conflicts
 from yilin.errors import NotFound
 from yilin.paging import paginate
 from yilin.rows import found
+from yilin.tables import new_id
 
 
 def local_start(day: date) -> datetime:
@@ -113,9 +114,11 @@ class ActivityStore:
         return row
 
     def add_sign_up(self, **columns: Any) -> SignUp:
-        row = SignUp(**columns)
+        """A new sign-up, inserted by the transaction's next flush together with its
+        activity's new counts (one flush, not two); its id is given here, so the answer
+        names it before that flush."""
+        row = SignUp(id=new_id(), **columns)
         self.session.add(row)
-        self.session.flush()
         return row
 
     def sign_ups(self, activity_id: str, statuses: Sequence[str] = HELD) -> list[SignUp]:
