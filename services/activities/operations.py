@@ -168,16 +168,17 @@ def sign_up(uow: UnitOfWork, caller: Identity, activity_id: Any, volunteer_id: s
     )
     _raise(rules.skills_problem(activity.required_skills or [], skills), Conflict)
     status = rules.place_for(activity.confirmed, activity.capacity)
-    existing = store.sign_up_of(activity.id, volunteer_id)
-    if existing is not None and existing.status in rules.HELD:
-        raise Conflict(f"already signed up ({existing.status})", {"volunteer_id": [f"already {existing.status}"]})
     position = activity.next_position
-    activity.next_position += 1
-    if existing is None:
-        row = store.add_sign_up(activity_id=activity.id, volunteer_id=volunteer_id, status=status, position=position)
-    else:  # signing up again after cancelling: back of the line
-        row = existing
+    # A first sign-up, the usual case, is one INSERT that stands aside for an existing row
+    # (the row lock keeps anyone else from adding one meanwhile); only then is it read.
+    row = store.add_sign_up(activity.id, volunteer_id, status, position)
+    if row is None:
+        existing = store.require_sign_up(activity.id, volunteer_id)
+        if existing.status in rules.HELD:
+            raise Conflict(f"already signed up ({existing.status})", {"volunteer_id": [f"already {existing.status}"]})
+        row = existing  # signing up again after cancelling: back of the line
         row.status, row.position, row.signed_up_at = status, position, _now()
+    activity.next_position += 1
     _count(activity, status, +1)
     uow.emit("activity.signed_up", {"activity_id": activity.id, "volunteer_id": volunteer_id, "status": status})
     return row
