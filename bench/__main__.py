@@ -59,6 +59,9 @@ class Sizes:
     # the gateway for ``signup_activities`` activities, for ``http_seconds``.
     signup_volunteers: int
     signup_activities: int
+    # activities replicas in the sign-up stage: 2 as deployed (deploy/compose replicas: 2,
+    # deploy/k8s base replicas: 2 and KEDA's minimum); the quick run keeps one
+    signup_replicas: int
     # Cores per hours replica in the scale-out stage (a pod's CPU limit; 0 = uncapped).
     # Two capped replicas, the broker and the database must fit in this 2-core machine
     # with room to spare (docs/performance.md, "Scale-out").
@@ -90,6 +93,7 @@ FULL = Sizes(
     cluster_rounds=2,
     signup_volunteers=200,
     signup_activities=60,
+    signup_replicas=2,
 )
 QUICK = Sizes(
     noop_events=2_000,
@@ -116,6 +120,7 @@ QUICK = Sizes(
     cluster_rounds=0,
     signup_volunteers=20,
     signup_activities=40,  # posts enough that no caller runs out inside the window on a quiet machine
+    signup_replicas=1,
 )
 
 STAGES = ("baselines", "pipeline", "scaleout", "cluster", "gateway", "signups", "district", "ledger", "growth")

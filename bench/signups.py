@@ -5,6 +5,11 @@ volunteer starting at its own activity and going round them in turn, so the acti
 row locks are shared as in a real rush (places fill and the waiting lists grow). Beside
 them: the bare nameko HTTP entrypoint under the same number of keep-alive callers.
 
+The activities service runs as deployed: ``signup_replicas`` processes (2 in the full run:
+deploy/compose and the k8s base run two replicas, KEDA's minimum), all consuming the one
+RPC queue. Sign-ups to different activities share no lock, so replicas add capacity; the
+CPU per sign-up is the replicas' sum. The gateway stays one process.
+
 The gateway runs with the deployed per-caller rate limit (every volunteer is its own
 caller, so none comes near it) and a worker pool sized for the rush, as in the capacity
 test (tests/activities/test_capacity.py): its per-backend limit, half its workers, lets
@@ -19,7 +24,7 @@ from typing import Any
 import requests
 
 from bench import load, seed
-from bench.environment import Environment
+from bench.environment import Environment, free_port
 from bench.gateway import answers, start_stack
 from services.roles import PERSON_ROLES
 from yilin.tokens import issue_token
@@ -49,10 +54,18 @@ def measure(env: Environment, sizes: Any) -> dict[str, Any]:
         "YILIN_JWT_SECRET": seed.BENCH_SECRET,
         "YILIN_GATEWAY_MAX_WORKERS": str(2 * volunteers),
     }
+    processes: dict[str, Any] = {}
     try:
         processes = start_stack(env, ("activities", "gateway"), gateway_env=gateway_env)
+        # the further replicas: the same service, its own internal read address
+        for n in range(2, sizes.signup_replicas + 1):
+            processes[f"activities-{n}"] = env.start(
+                "activities", extra_env={"YILIN_INTERNAL_HTTP_ADDRESS": f"127.0.0.1:{free_port()}"}
+            )
+        for process in processes.values():
+            process.wait_ready()
     except BaseException:
-        env.stop(bare)
+        _stop(env, [bare, *processes.values()])
         raise
     try:
         bare_url = f"http://127.0.0.1:{bare.http_port}"
@@ -84,11 +97,17 @@ def measure(env: Environment, sizes: Any) -> dict[str, Any]:
         ]
         before = {name: p.cpu_seconds() for name, p in processes.items()}
         rush = load.run_callers(f"http://127.0.0.1:{processes['gateway'].http_port}", callers, sizes.http_seconds)
-        # CPU per sign-up answered (the whole rush: the CPU window spans it)
+        # CPU per sign-up answered (the whole rush: the CPU window spans it); "activities"
+        # is every replica's together, each replica's own beside it when there are several
+        used = {name: p.cpu_seconds() - before[name] for name, p in processes.items()}
+        per_sign_up = {name: round(1000 * cpu / max(1, rush["answered_ok"]), 2) for name, cpu in used.items()}
+        replicas = [name for name in used if name.startswith("activities")]
         rush["cpu_ms_per_sign_up"] = {
-            name: round(1000 * (p.cpu_seconds() - before[name]) / max(1, rush["answered_ok"]), 2)
-            for name, p in processes.items()
+            "activities": round(1000 * sum(used[n] for n in replicas) / max(1, rush["answered_ok"]), 2),
+            "gateway": per_sign_up["gateway"],
+            **({f"{name} (replica)": per_sign_up[name] for name in replicas} if len(replicas) > 1 else {}),
         }
+        rush["activities_replicas"] = len(replicas)
         rush["stored"] = stored(api, activities)
         result["sign_ups"] = rush
         result["activities"] = len(activities)

@@ -307,7 +307,12 @@ def signups(env: Environment, sizes: Any, report: Report) -> None:
     report.add(
         Ratio(
             "signup_vs_bare",
-            Figure(f"sign-ups, {signed['callers']} volunteers", signed["per_second"], "req/s"),
+            Figure(
+                f"sign-ups, {signed['callers']} volunteers, activities ×{signed['activities_replicas']}"
+                + (" as deployed" if signed["activities_replicas"] > 1 else ""),
+                signed["per_second"],
+                "req/s",
+            ),
             Figure("bare nameko HTTP", bare["per_second"], "req/s"),
             target=0.25,
             note=f"p99 {signed['p99_ms']} ms vs {bare['p99_ms']} ms; {result['activities']} activities; "

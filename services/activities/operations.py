@@ -133,10 +133,28 @@ def publish(uow: UnitOfWork, caller: Identity, data: dict[str, Any]) -> Activity
     return activity
 
 
+# Activity id -> its required skills. They are fixed once published, so a process reads
+# them once per activity, not once per sign-up (a rush signs hundreds up for the same few
+# activities, and the read cost a pooled connection, a round trip and a session). Bounded:
+# emptied when full. The sign-up's transaction checks the locked row's own list anyway.
+_REQUIRED: dict[str, list[str]] = {}
+REQUIRED_REMEMBERED = 10_000
+
+
+def known_required_skills(activity_id: Any) -> list[str] | None:
+    """The activity's required skills if this process has read them before, else ``None``."""
+    return _REQUIRED.get(str(activity_id))
+
+
 def required_skills(session: Session, activity_id: Any) -> list[str]:
     """What the activity asks of a volunteer (fixed once published), read before the
     sign-up's transaction so the registry is asked only when it matters."""
-    return list(ActivityStore(session).activity(activity_id).required_skills or [])
+    activity = ActivityStore(session).activity(activity_id)
+    skills = list(activity.required_skills or [])
+    if len(_REQUIRED) >= REQUIRED_REMEMBERED:
+        _REQUIRED.clear()
+    _REQUIRED[activity.id] = skills
+    return list(skills)
 
 
 def sign_up(uow: UnitOfWork, caller: Identity, activity_id: Any, volunteer_id: str, skills: list[str]) -> SignUp:
@@ -150,16 +168,17 @@ def sign_up(uow: UnitOfWork, caller: Identity, activity_id: Any, volunteer_id: s
     )
     _raise(rules.skills_problem(activity.required_skills or [], skills), Conflict)
     status = rules.place_for(activity.confirmed, activity.capacity)
-    existing = store.sign_up_of(activity.id, volunteer_id)
-    if existing is not None and existing.status in rules.HELD:
-        raise Conflict(f"already signed up ({existing.status})", {"volunteer_id": [f"already {existing.status}"]})
     position = activity.next_position
-    activity.next_position += 1
-    if existing is None:
-        row = store.add_sign_up(activity_id=activity.id, volunteer_id=volunteer_id, status=status, position=position)
-    else:  # signing up again after cancelling: back of the line
-        row = existing
+    # A first sign-up, the usual case, is one INSERT that stands aside for an existing row
+    # (the row lock keeps anyone else from adding one meanwhile); only then is it read.
+    row = store.add_sign_up(activity.id, volunteer_id, status, position)
+    if row is None:
+        existing = store.require_sign_up(activity.id, volunteer_id)
+        if existing.status in rules.HELD:
+            raise Conflict(f"already signed up ({existing.status})", {"volunteer_id": [f"already {existing.status}"]})
+        row = existing  # signing up again after cancelling: back of the line
         row.status, row.position, row.signed_up_at = status, position, _now()
+    activity.next_position += 1
     _count(activity, status, +1)
     uow.emit("activity.signed_up", {"activity_id": activity.id, "volunteer_id": volunteer_id, "status": status})
     return row

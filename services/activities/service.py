@@ -143,8 +143,10 @@ class ActivitiesService(AuditLogRpc):
     def sign_up(self, activity_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         data = load(SignUpIn(), payload)
         volunteer_id = str(data["volunteer_id"])
-        with self.db.read() as session:
-            required = operations.required_skills(session, activity_id)
+        required = operations.known_required_skills(activity_id)
+        if required is None:
+            with self.db.read() as session:
+                required = operations.required_skills(session, activity_id)
         # Asked before the transaction, so no RPC runs under the activity's row lock.
         skills = volunteer_skills(self.registry, volunteer_id) if required else []
         with self.db.transaction() as uow:

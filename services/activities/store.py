@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from services.activities.models import Activity, Commendation, Project, SignUp, VerifiedMinutes
 from services.activities.rules import HELD
@@ -22,6 +22,7 @@ from yilin.db import insert_ignoring_conflicts
 from yilin.errors import NotFound
 from yilin.paging import paginate
 from yilin.rows import found
+from yilin.tables import new_id, utcnow
 
 
 def local_start(day: date) -> datetime:
@@ -112,10 +113,32 @@ class ActivityStore:
             raise NotFound("the volunteer has not signed up for this activity", {"volunteer_id": ["not signed up"]})
         return row
 
-    def add_sign_up(self, **columns: Any) -> SignUp:
+    def add_sign_up(self, activity_id: str, volunteer_id: str, status: str, position: int) -> SignUp | None:
+        """The volunteer's new sign-up in one statement (``INSERT … ON CONFLICT DO
+        NOTHING``, no SELECT before it), or ``None`` when the volunteer already has a row
+        for this activity (the unique pair): then the caller reads that one. The new row
+        joins the session as the stored row it is, every column set, so reading it loads
+        nothing and changing it is an UPDATE."""
+        now = utcnow()
+        columns: dict[str, Any] = {
+            "id": new_id(),
+            "activity_id": activity_id,
+            "volunteer_id": volunteer_id,
+            "status": status,
+            "position": position,
+            "checked_in_at": None,
+            "checked_out_at": None,
+            "minutes": None,
+            "signed_up_at": now,
+            "updated_at": now,
+        }
+        table = SignUp.__table__
+        statement = insert_ignoring_conflicts(self.session, table).values(**columns).returning(table.c.id)
+        if self.session.execute(statement).first() is None:
+            return None
         row = SignUp(**columns)
+        make_transient_to_detached(row)  # it is in the database already: no INSERT at the flush
         self.session.add(row)
-        self.session.flush()
         return row
 
     def sign_ups(self, activity_id: str, statuses: Sequence[str] = HELD) -> list[SignUp]:
