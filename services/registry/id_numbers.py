@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from operator import mul
 
-ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
+# ASCII digits only, matched whole (``\d`` would take other scripts' digits, ``$`` a final newline)
+ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
+_ASCII_ZEROS = ord("0") * sum(_ID_WEIGHTS)  # the weighted sum of 17 code points, less this, is that of the digits
 
 
 def canonical_id_number(value: str) -> str:
@@ -19,9 +21,10 @@ def canonical_id_number(value: str) -> str:
 def id_number_valid(value: str) -> bool:
     """A mainland resident ID number: 18 characters with a correct ISO 7064 check digit."""
     value = canonical_id_number(value)
-    if not ID_NUMBER.match(value):
+    if not ID_NUMBER.fullmatch(value):
         return False
-    total = sum(map(mul, map(int, value[:17]), _ID_WEIGHTS))
+    # weighted over the code points (half the time of int() per digit; an import checks thousands)
+    total = sum(map(mul, value.encode("ascii"), _ID_WEIGHTS)) - _ASCII_ZEROS
     return _ID_CHECK[total % 11] == value[17]
 
 

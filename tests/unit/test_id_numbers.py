@@ -22,3 +22,11 @@ def test_the_mask_keeps_four_characters_each_end(body: str) -> None:
     number = canonical_id_number(body + id_check_digit(body).lower())
     masked = mask_id_number(number)
     assert masked[:4] == number[:4] and masked[-4:] == number[-4:] and set(masked[4:-4]) == {"*"}
+
+
+@given(first17)
+def test_only_the_eighteen_ascii_characters_make_a_number(body: str) -> None:
+    number = body + id_check_digit(body)
+    other_digits = number.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))  # Arabic-Indic digits
+    assert id_number_valid(number)
+    assert not any(id_number_valid(v) for v in (number + "\n", " " + number, other_digits, number[:17]))
