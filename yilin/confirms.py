@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 import amqp
+from amqp import spec
 from amqp.method_framing import frame_writer
 from kombu import Connection, Exchange
 
@@ -158,12 +159,15 @@ class PipelinedPublisher:
                 properties["message_id"] = message.message_id
             if message.headers:
                 properties["application_headers"] = message.headers
-            channel.basic_publish(
-                amqp.Message(
-                    message.body if isinstance(message.body, bytes) else json.dumps(message.body), **properties
-                ),
-                exchange=message.exchange.name,
-                routing_key=message.routing_key,
+            body = message.body if isinstance(message.body, bytes) else json.dumps(message.body)
+            # basic.publish's method frame, as channel.basic_publish sends it, without its
+            # per-message socket poll and timeout setting: inside one_write nothing reaches
+            # the socket until the batch is framed, and confirms are read after it.
+            channel.send_method(
+                spec.Basic.Publish,
+                "Bssbb",
+                (0, message.exchange.name, message.routing_key, False, False),
+                amqp.Message(body, **properties),
             )
             self._next_tag += 1
             self._outstanding.add(self._next_tag)
