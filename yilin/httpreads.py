@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import http
 import http.client
+import json as stdlib_json
 import logging
 import socket
 import ssl
@@ -203,7 +204,18 @@ def _plain(start_response: Any, status: str, body: bytes, extra: list[tuple[str,
 
 
 def _encoded(payload: Any) -> bytes:
-    return json.dumps(payload).encode()
+    return _dumps(payload).encode()
+
+
+def _dumps(payload: Any) -> str:
+    """kombu's JSON, as over RPC, through the C encoder when the payload holds only JSON's
+    own types (kombu's encoder is Python, with a hook per value: most of a read's
+    encoding time); a date, UUID or Decimal takes kombu's path and its tagged form."""
+    try:
+        return stdlib_json.dumps(payload)
+    except TypeError:
+        text: str = json.dumps(payload)
+        return text
 
 
 def _call_of(raw: bytes) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -308,7 +320,7 @@ class _Connection:
         return data
 
     def _chunked(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             end = self._fill(b"\r\n")
             size = int(self.buffer[:end].split(b";")[0], 16)
@@ -397,7 +409,7 @@ class HttpReadProxy:
             if traceparent is not None:
                 headers[tracing.KEY] = traceparent
             try:
-                status, raw = self._pool.post(READ_PATH + method, json.dumps({"args": args, "kwargs": kwargs}), headers)
+                status, raw = self._pool.post(READ_PATH + method, _dumps({"args": args, "kwargs": kwargs}), headers)
             except TimeoutError:
                 raise RpcTimeout(self._service) from None
             except (OSError, http.client.HTTPException) as exc:
