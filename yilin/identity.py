@@ -60,6 +60,9 @@ class Identity:
 
     def to_header(self) -> str:
         """Compact JSON of the identity (the payload an assertion signs)."""
+        return _header(self)
+
+    def _json(self) -> str:
         return json.dumps(
             {
                 "subject": self.subject,
@@ -83,6 +86,11 @@ class Identity:
             organisation_id=data.get("organisation_id"),
             scopes=tuple(data.get("scopes") or ()),
         )
+
+
+@functools.lru_cache(maxsize=SEEN_LIMIT)  # a service builds it for every read it verifies
+def _header(identity: Identity) -> str:
+    return identity._json()
 
 
 def service_account(name: str) -> Identity:
