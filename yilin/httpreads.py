@@ -289,7 +289,9 @@ class _Connection:
                 chunked = "chunked" in value
             elif name == "connection":
                 keep = "close" not in value and (keep or "keep-alive" in value)
-        if chunked:
+        if status < 200 or status in (204, 304):  # answers that never carry a body
+            body = b""
+        elif chunked:
             body = self._chunked()
         elif length is not None:
             body = self._take(length)
