@@ -46,7 +46,7 @@ KEY_BYTES = 32  # an Ed25519 private key (its seed) and public key alike
 PERSON_SIGNERS = ("gateway",)  # who vouches for people unless IDENTITY_PERSON_SIGNERS says otherwise
 DEV_KEY_LABEL = b"dev-only yilin identity key:"
 SEEN_LIMIT = 4096  # verified assertions remembered per process
-_SIGNED: dict[tuple[str, str, bool, str, int], tuple[str, float]] = {}  # see sign_assertion
+_SIGNED: dict[tuple[str, str, bool, "Identity", int], tuple[str, float]] = {}  # see sign_assertion
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,9 @@ class Identity:
 
     def to_header(self) -> str:
         """Compact JSON of the identity (the payload an assertion signs)."""
+        return _header(self)
+
+    def _json(self) -> str:
         return json.dumps(
             {
                 "subject": self.subject,
@@ -83,6 +86,11 @@ class Identity:
             organisation_id=data.get("organisation_id"),
             scopes=tuple(data.get("scopes") or ()),
         )
+
+
+@functools.lru_cache(maxsize=SEEN_LIMIT)  # a service builds it for every read it verifies
+def _header(identity: Identity) -> str:
+    return identity._json()
 
 
 def service_account(name: str) -> Identity:
@@ -189,7 +197,7 @@ def sign_assertion(config: Mapping[str, Any], identity: Identity, signer: str, t
     assertions (:class:`Verifier`) answers the rest."""
     value, development = _setting(config, "IDENTITY_KEYS", signer), mode(config) == DEVELOPMENT
     key = _signing_key(signer, value, development)
-    cached = (signer, value, development, identity.to_header(), ttl)
+    cached = (signer, value, development, identity, ttl)  # a frozen Identity hashes by its fields
     now = time.monotonic()
     signed = _SIGNED.get(cached)
     if signed is not None and now - signed[1] < ttl / 5:

@@ -324,7 +324,7 @@ class GatewayService:
             path=path_values,
             query=query,
             body=body,
-            headers=dict(request.headers),
+            headers=request.headers,  # read by a handler that needs one; not copied per request
             read=request.method == "GET",
             if_match=if_match,
         )

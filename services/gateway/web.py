@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
 from services.gateway.problems import CATALOGUE, problem_response
@@ -32,10 +33,19 @@ def problem_http_error(exc: HTTPException, instance: str | None = None) -> Respo
 
 
 class ProblemWsgiApp(WsgiApp):
+    def __init__(self, server: WebServer) -> None:
+        super().__init__(server)
+        # bound once: the rules name no host, and binding per request (as bind_to_environ
+        # does) cost as much as matching
+        self.adapter = self.url_map.bind("gateway", "/")
+
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ, shallow=True)  # as nameko's: the body stays unread until the handler
         try:
-            provider, values = self.url_map.bind_to_environ(environ).match()
+            try:
+                provider, values = self.adapter.match(request.path, request.method)
+            except RequestRedirect:  # its Location names the request's own host
+                provider, values = self.url_map.bind_to_environ(environ).match()
             request.path_values = values
             response = provider.handle_request(request)
         except HTTPException as exc:
