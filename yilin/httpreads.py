@@ -279,27 +279,21 @@ class _Connection:
             status = int(rest[:3])
         except ValueError:
             raise ProtocolError(f"not an HTTP status line: {head[0][:80]!r}") from None
-        length, chunked, keep = None, False, version == "HTTP/1.1"
+        length, keep = None, version == "HTTP/1.1"
         for line in head[1:]:
             name, _, value = line.partition(":")
             name, value = name.strip().lower(), value.strip().lower()
             if name == "content-length":
                 length = int(value)
-            elif name == "transfer-encoding":
-                chunked = "chunked" in value
+            elif name == "transfer-encoding":  # the internal server never streams
+                raise ProtocolError(f"an answer with Transfer-Encoding {value!r}")
             elif name == "connection":
                 keep = "close" not in value and (keep or "keep-alive" in value)
         if status < 200 or status in (204, 304):  # answers that never carry a body
-            body = b""
-        elif chunked:
-            body = self._chunked()
-        elif length is not None:
-            body = self._take(length)
-        else:  # the body runs to the end of the connection
-            while self._more():
-                pass
-            body, self.buffer, keep = self.buffer, b"", False
-        return status, body, keep
+            return status, b"", keep
+        if length is None:  # the internal server always says how long its answer is
+            raise ProtocolError("an answer without Content-Length")
+        return status, self._take(length), keep
 
     def _more(self) -> bool:
         data = self.sock.recv(65536)
@@ -320,20 +314,6 @@ class _Connection:
                 raise ProtocolError("the connection closed inside an answer")
         data, self.buffer = self.buffer[:size], self.buffer[size:]
         return data
-
-    def _chunked(self) -> bytes:
-        parts: list[bytes] = []
-        while True:
-            end = self._fill(b"\r\n")
-            size = int(self.buffer[:end].split(b";")[0], 16)
-            self.buffer = self.buffer[end + 2 :]
-            if size == 0:  # the last chunk: skip any trailer lines up to the empty one
-                while (end := self._fill(b"\r\n")) > 0:
-                    self.buffer = self.buffer[end + 2 :]
-                self.buffer = self.buffer[2:]
-                return b"".join(parts)
-            parts.append(self._take(size))
-            self._take(2)
 
     def close(self) -> None:
         self.sock.close()
