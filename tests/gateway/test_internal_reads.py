@@ -18,8 +18,9 @@ from services.roles import PERSON_ROLES
 from tests.conftest import TEST_JWT_SECRET
 from tests.gateway.test_registry_api import id_number, seed_places
 from tests.harness import free_port
-from yilin.httpreads import IDENTITY_HEADER, HttpReadProxy, HttpReads, ReadEndpoint, _Pool
+from yilin.httpreads import IDENTITY_HEADER, HttpReadProxy, HttpReads, ReadEndpoint
 from yilin.identity import IDENTITY_KEY, Identity, new_private_key, sign_assertion
+from yilin.readpool import Pool
 from yilin.tokens import issue_token
 from yilinctl.cli import service_class
 
@@ -176,7 +177,7 @@ def test_a_kept_alive_connection_the_server_closed_is_replaced_once() -> None:
 
     server = eventlet.spawn(serve)
     try:
-        pool = _Pool(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=5)
+        pool = Pool(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=5)
         proxy = HttpReadProxy(pool, "registry", SimpleNamespace(data={IDENTITY_KEY: "assertion"}))
         assert proxy.get_volunteer("a") == 1
         assert len(pool.idle) == 1  # kept for the next read
