@@ -147,7 +147,7 @@ QUERIES = {
     "community_leaderboard": "SELECT volunteer_totals.volunteer_id, volunteer_totals.verified_minutes "
     "FROM volunteer_totals JOIN volunteers ON volunteers.id = volunteer_totals.volunteer_id "
     "WHERE volunteer_totals.verified_minutes > 0 AND volunteers.community_id = %(community_id)s "
-    "ORDER BY volunteer_totals.verified_minutes DESC, volunteer_totals.volunteer_id LIMIT 20",
+    "ORDER BY volunteer_totals.verified_minutes + 0 DESC, volunteer_totals.volunteer_id LIMIT 20",
 }
 
 

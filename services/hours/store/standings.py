@@ -116,13 +116,17 @@ class StandingsStore(StoreBase):
             ranked = select(VolunteerTotal.volunteer_id, VolunteerTotal.verified_minutes).where(
                 VolunteerTotal.verified_minutes > 0
             )
+            order: Any = VolunteerTotal.verified_minutes
             if query.get("community_id"):
                 ranked = ranked.join(VolunteerView, VolunteerView.id == VolunteerTotal.volunteer_id).where(
                     VolunteerView.community_id == str(query["community_id"])
                 )
-            rows = self.session.execute(
-                ranked.order_by(VolunteerTotal.verified_minutes.desc(), VolunteerTotal.volunteer_id).limit(limit)
-            ).all()
+                # "+ 0": an order the verified_minutes index cannot give, so PostgreSQL starts
+                # from the community's few hundred volunteers and sorts them, instead of
+                # walking the whole district's totals best first until enough of the
+                # community turn up (43 ms at p50, 313 ms at p99 over 173,000 volunteers).
+                order = order + 0
+            rows = self.session.execute(ranked.order_by(order.desc(), VolunteerTotal.volunteer_id).limit(limit)).all()
             return [Ranked(vid, minutes, 1) for vid, minutes in rows]
         key = {
             "volunteer": Entry.volunteer_id,
