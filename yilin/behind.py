@@ -24,10 +24,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Column, Dialect, Select, Table, bindparam, insert, inspect, text, update
+from sqlalchemy import Select, Table, bindparam, inspect, text, update
 from sqlalchemy.orm import Session
 
-from yilin.bulk import insert_rows
+from yilin.bulk import array_cast, column_arrays, insert_absent_rows, insert_rows
 from yilin.db import insert_ignoring_conflicts
 
 T = TypeVar("T")
@@ -115,11 +115,7 @@ class WriteBehind:
             if held.new:
                 names = held.names
                 new, held.new = held.new, []
-                rows = [{n: getattr(o, n) for n in names} for o in new]
-                if postgresql:
-                    insert_rows(session, held.table, rows)
-                else:
-                    execute(insert(held.table), rows)
+                insert_rows(session, held.table, [{n: getattr(o, n) for n in names} for o in new])
                 for obj in new:
                     held.remember(obj)
         for held in self._held.values():
@@ -139,10 +135,7 @@ class WriteBehind:
                 execute(update(held.table).where(held.table.c[held.key] == bindparam("b_key")), changed)
         logs, self._logs = self._logs, {}
         for table, rows in logs.items():
-            if postgresql:
-                insert_rows(session, table, rows)
-            else:
-                execute(insert(table), rows)
+            insert_rows(session, table, rows)
 
 
 def insert_missing(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -150,20 +143,10 @@ def insert_missing(session: Session, table: Table, rows: list[dict[str, Any]]) -
     same key exists (``ON CONFLICT DO NOTHING``), in one statement: on PostgreSQL an
     ``INSERT … SELECT FROM unnest(…)`` with one array per column, elsewhere an
     executemany."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect
-    if dialect.name != "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
+        insert_absent_rows(session, table, rows)
+    elif rows:
         session.execute(insert_ignoring_conflicts(session, table), rows)
-        return
-    names = list(rows[0])
-    quote = dialect.identifier_preparer
-    statement = text(
-        f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(n) for n in names)}) "
-        f"SELECT * FROM unnest({', '.join(_array(table.c[n], f'a{i}', dialect) for i, n in enumerate(names))}) "
-        "ON CONFLICT DO NOTHING"
-    )
-    session.execute(statement, _arrays(table, names, rows, dialect))
 
 
 def _update_from_arrays(session: Session, table: Table, key: str, changed: list[dict[str, Any]]) -> None:
@@ -172,27 +155,13 @@ def _update_from_arrays(session: Session, table: Table, key: str, changed: list[
     dialect = session.get_bind().dialect
     quote = dialect.identifier_preparer
     names = [n for n in changed[0] if n != "b_key"]
-    arrays = [_array(table.c[key], "a0", dialect)]
-    arrays += [_array(table.c[n], f"a{i + 1}", dialect) for i, n in enumerate(names)]
-    aliases = ", ".join(f"v{i}" for i in range(len(names) + 1))
+    columns = [key, *names]
+    arrays = ", ".join(array_cast(table.c[n], f"a{i}", dialect) for i, n in enumerate(columns))
+    aliases = ", ".join(f"v{i}" for i in range(len(columns)))
     statement = text(
         f"UPDATE {quote.format_table(table)} AS t SET "
         + ", ".join(f"{quote.quote(n)} = v.v{i + 1}" for i, n in enumerate(names))
-        + f" FROM unnest({', '.join(arrays)}) AS v({aliases}) WHERE t.{quote.quote(key)} = v.v0"
+        + f" FROM unnest({arrays}) AS v({aliases}) WHERE t.{quote.quote(key)} = v.v0"
     )
     rows = [{key: row["b_key"], **{n: row[n] for n in names}} for row in changed]
-    session.execute(statement, _arrays(table, [key, *names], rows, dialect))
-
-
-def _array(column: Column[Any], param: str, dialect: Dialect) -> str:
-    return f"CAST(:{param} AS {column.type.compile(dialect=dialect)}[])"
-
-
-def _arrays(table: Table, names: list[str], rows: list[dict[str, Any]], dialect: Dialect) -> dict[str, Any]:
-    """One list per column (parameters ``a0``, ``a1``, …), each value bind-processed as its
-    column's type would in an ``INSERT`` (psycopg2 adapts the lists as arrays)."""
-    params: dict[str, Any] = {}
-    for i, name in enumerate(names):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        params[f"a{i}"] = [row[name] for row in rows] if process is None else [process(row[name]) for row in rows]
-    return params
+    session.execute(statement, column_arrays(table, columns, rows, dialect))

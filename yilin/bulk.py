@@ -69,28 +69,50 @@ def _unnest_rows(
     names: list[str],
     same: dict[str, Any],
     dialect: Dialect,
+    tail: str = "",
 ) -> None:
     quote = dialect.identifier_preparer
-
-    def cast(param: str, name: str, suffix: str = "") -> str:
-        return f"CAST(:{param} AS {table.c[name].type.compile(dialect=dialect)}{suffix})"
-
     # A constant is one parameter, not an array of copies (a timestamp costs the driver
     # as much to adapt as a whole row of text).
-    arrays = ", ".join(cast(f"a{i}", name, "[]") for i, name in enumerate(names))
-    constants = "".join(", " + cast(f"s{i}", name) for i, name in enumerate(same))
+    arrays = ", ".join(array_cast(table.c[name], f"a{i}", dialect) for i, name in enumerate(names))
+    constants = "".join(
+        f", CAST(:s{i} AS {table.c[name].type.compile(dialect=dialect)})" for i, name in enumerate(same)
+    )
     statement = text(
         f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(n) for n in [*names, *same])}) "
-        f"SELECT *{constants} FROM unnest({arrays})"
+        f"SELECT *{constants} FROM unnest({arrays}){tail}"
     )
-    params: dict[str, Any] = {}
-    for i, name in enumerate(names):
-        process = _bind_processor(table.c[name], dialect)
-        params[f"a{i}"] = [row[name] for row in rows] if process is None else [process(row[name]) for row in rows]
+    params = column_arrays(table, names, rows, dialect)
     for i, (name, value) in enumerate(same.items()):
         process = _bind_processor(table.c[name], dialect)
         params[f"s{i}"] = value if process is None else process(value)
     session.execute(statement, params)
+
+
+def insert_absent_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """On PostgreSQL, ``rows`` (mappings with the same keys) as one ``INSERT … SELECT FROM
+    unnest(…) ON CONFLICT DO NOTHING``: rows whose key exists already are skipped."""
+    if rows:
+        dialect = session.get_bind().dialect
+        _unnest_rows(session, table, rows, list(rows[0]), {}, dialect, " ON CONFLICT DO NOTHING")
+
+
+def array_cast(column: Column[Any], param: str, dialect: Dialect) -> str:
+    """The SQL of parameter ``param`` cast to an array of ``column``'s type."""
+    return f"CAST(:{param} AS {column.type.compile(dialect=dialect)}[])"
+
+
+def column_arrays(
+    table: Table, names: list[str], rows: Sequence[Mapping[str, Any]], dialect: Dialect
+) -> dict[str, Any]:
+    """One list per column of ``names`` (parameters ``a0``, ``a1``, …), each value
+    bind-processed as its column's type would be in an ``INSERT`` (psycopg2 adapts the
+    lists as arrays)."""
+    params: dict[str, Any] = {}
+    for i, name in enumerate(names):
+        process = _bind_processor(table.c[name], dialect)
+        params[f"a{i}"] = [row[name] for row in rows] if process is None else [process(row[name]) for row in rows]
+    return params
 
 
 def _copy_rows(
