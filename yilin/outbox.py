@@ -57,6 +57,7 @@ class OutboxRelay:
         self.batch = batch
         self._sent: LightQueue = LightQueue()
         self._unmarked: set[str] = set()  # published here, sent-mark not yet committed
+        self._in_flight: set[str] = set()  # handed to a publish here that has not ended yet
         self._requests: LightQueue = LightQueue()
         self._publishing = False
         self._publisher_thread: eventlet.greenthread.GreenThread | None = None
@@ -105,13 +106,20 @@ class OutboxRelay:
         it has not. Through the publisher loop when it runs, else on the caller's thread."""
         if not envelopes:
             return
-        if self._publishing:
-            done = Event()
-            self._requests.put((envelopes, done))
-            done.wait()  # re-raises the loop's error for this batch
-            return
-        self.publisher.publish([self._outgoing(e) for e in envelopes])
-        self._published(envelopes)
+        ids = [e.id for e in envelopes]
+        # the sweep leaves these rows alone until this ends: published, they are in
+        # _unmarked by then; failed, the sweep's next round sends them
+        self._in_flight.update(ids)
+        try:
+            if self._publishing:
+                done = Event()
+                self._requests.put((envelopes, done))
+                done.wait()  # re-raises the loop's error for this batch
+                return
+            self.publisher.publish([self._outgoing(e) for e in envelopes])
+            self._published(envelopes)
+        finally:
+            self._in_flight.difference_update(ids)
 
     def _published(self, envelopes: Iterable[Envelope]) -> None:
         for envelope in envelopes:
@@ -180,8 +188,11 @@ class OutboxRelay:
                 .limit(self.batch)
                 .with_for_update(skip_locked=True)
             ).all()
-            # Rows this process already published only wait for their sent-mark.
-            unsent = [row for row in rows if row.id not in self._unmarked]
+            # Rows this process already published only wait for their sent-mark; rows whose
+            # publish is still waiting for its confirm (slow under load, beyond the grace
+            # period) are neither sent again nor marked: that publish decides.
+            confirmed = self._unmarked & {row.id for row in rows}
+            unsent = [row for row in rows if row.id not in confirmed and row.id not in self._in_flight]
             if unsent:
                 self.sweep_publisher.publish(
                     [
@@ -199,12 +210,9 @@ class OutboxRelay:
             for row in unsent:
                 metrics.EVENTS_PUBLISHED.labels(self.service, events.routing_key(row.message)).inc()
                 published += 1
-            if rows:
-                conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_([r.id for r in rows]))
-                    .values(sent_at=datetime.now(timezone.utc))
-                )
+            sent = [row.id for row in unsent] + list(confirmed)
+            if sent:
+                conn.execute(update(outbox).where(outbox.c.id.in_(sent)).values(sent_at=datetime.now(timezone.utc)))
         if published:
             log.info("outbox sweep published %d event(s)", published)
         return published
