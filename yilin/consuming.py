@@ -350,6 +350,7 @@ def _apply(
                 if prepare is not None and claimed:
                     prepared = prepare(service, uow, [event for event in events if event.id in claimed])
                 emitted: list[list[Envelope]] = []
+                delay = faults.handler_delay()
                 for event in events:
                     if event.id not in claimed:
                         outcomes.append(DUPLICATE)
@@ -361,7 +362,8 @@ def _apply(
                     outcomes.append(
                         method(service, uow, event) if prepare is None else method(service, uow, event, prepared)
                     )
-                    faults.handler_delay()
+                    if delay:
+                        eventlet.sleep(delay)
                     emitted.append(uow.step_events)
             break
         except Exception as exc:  # only transient database errors are retried
