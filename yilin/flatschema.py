@@ -96,7 +96,7 @@ def _converter(field: fields.Field[Any]) -> _Convert | None:
             return items
 
         return convert_list
-    if type(field) is fields.Date and field.format in (None, "iso", "iso8601"):  # type: ignore[attr-defined]  # a Date has its format
+    if type(field) is fields.Date and field.format in (None, "iso", "iso8601"):
         return _dump_date(field.validators)
     return _scalar(field)
 
