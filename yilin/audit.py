@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import Text, cast, insert, select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
+from yilin.bulk import insert_rows
 from yilin.errors import Forbidden, load
 from yilin.events import Envelope
 from yilin.fields import UtcDateTime
@@ -34,11 +34,25 @@ EVENT_TYPE = validate.Regexp(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", error="an ev
 def time_ordered_id() -> str:
     """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then randomness, so ids sort
     in the order rows were written."""
-    value = (int(time.time() * 1000) & ((1 << 48) - 1)) << 80
-    value |= int.from_bytes(os.urandom(10), "big")
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
-    return str(uuid.UUID(int=value))
+    return time_ordered_ids(1)[0]
+
+
+_VERSION_7 = (0xF << 76, 0x7 << 76)  # the version's bits: cleared, then set
+_RFC_4122 = (0x3 << 62, 0x2 << 62)  # the variant's
+
+
+def time_ordered_ids(count: int) -> list[str]:
+    """``count`` UUIDv7s (see :func:`time_ordered_id`) of this millisecond, with their
+    randomness read in one call."""
+    stamp = (int(time.time() * 1000) & ((1 << 48) - 1)) << 80
+    noise = os.urandom(10 * count)
+    ids = []
+    for start in range(0, 10 * count, 10):
+        value = stamp | int.from_bytes(noise[start : start + 10], "big")
+        value = (value & ~_VERSION_7[0] | _VERSION_7[1]) & ~_RFC_4122[0] | _RFC_4122[1]
+        digits = f"{value:032x}"
+        ids.append(f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}")
+    return ids
 
 
 def _ids(value: Any, key: str, found: dict[str, None]) -> None:
@@ -71,7 +85,8 @@ def record(
     entrypoint: str | None,
 ) -> None:
     """Add the audit rows of one transaction to ``session`` (before its commit), in one
-    statement: a row per step (a request, or each event of a consumed batch) with its
+    statement (:func:`yilin.bulk.insert_rows`: a ``COPY`` for a full batch on
+    PostgreSQL): a row per step (a request, or each event of a consumed batch) with its
     correlation id, its events and the notes of changes that publish none."""
     who = {
         "occurred_at": datetime.now(timezone.utc),
@@ -85,16 +100,15 @@ def record(
         changes = [(e.type, e.data) for e in events] + list(notes)
         rows.append(
             {
-                **who,
-                "id": time_ordered_id(),
                 "action": ",".join(dict.fromkeys(action for action, _ in changes)),
                 "entity_ids": entity_ids(data for _, data in changes),
                 "event_ids": [e.id for e in events],
                 "correlation_id": (correlation_id or None) and correlation_id[:64],
             }
         )
-    if rows:
-        session.execute(insert(table), rows)
+    for row, id_ in zip(rows, time_ordered_ids(len(rows))):
+        row["id"] = id_
+    insert_rows(session, table, rows, same=who)
 
 
 class AuditQuery(Schema):

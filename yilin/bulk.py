@@ -70,7 +70,7 @@ def _unnest_rows(
     same: dict[str, Any],
     dialect: Dialect,
     tail: str = "",
-) -> None:
+) -> Any:
     quote = dialect.identifier_preparer
     # A constant is one parameter, not an array of copies (a timestamp costs the driver
     # as much to adapt as a whole row of text).
@@ -86,15 +86,28 @@ def _unnest_rows(
     for i, (name, value) in enumerate(same.items()):
         process = _bind_processor(table.c[name], dialect)
         params[f"s{i}"] = value if process is None else process(value)
-    session.execute(statement, params)
+    return session.execute(statement, params)
 
 
-def insert_absent_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """On PostgreSQL, ``rows`` (mappings with the same keys) as one ``INSERT … SELECT FROM
-    unnest(…) ON CONFLICT DO NOTHING``: rows whose key exists already are skipped."""
-    if rows:
-        dialect = session.get_bind().dialect
-        _unnest_rows(session, table, rows, list(rows[0]), {}, dialect, " ON CONFLICT DO NOTHING")
+def insert_absent_rows(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    same: Mapping[str, Any] | None = None,
+    returning: str | None = None,
+) -> list[Any]:
+    """On PostgreSQL, ``rows`` (mappings with the same keys; the columns of ``same`` set
+    to the same value in every row) as one ``INSERT … SELECT FROM unnest(…) ON CONFLICT
+    DO NOTHING``: rows whose key exists already are skipped. With ``returning``, the
+    values of that column in the rows inserted (else an empty list)."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect
+    tail = " ON CONFLICT DO NOTHING"
+    if returning is not None:
+        tail += f" RETURNING {dialect.identifier_preparer.quote(returning)}"
+    result = _unnest_rows(session, table, rows, list(rows[0]), dict(same or {}), dialect, tail)
+    return list(result.scalars()) if returning is not None else []
 
 
 def array_cast(column: Column[Any], param: str, dialect: Dialect) -> str:

@@ -83,6 +83,7 @@ class DurableEventHandler(EventHandler, DeclaredQueue):
         service = self.container.service_name
         self.queue = handler_queue(self.source_service, self.event_type, service, self.method_name)
         self.failures = FailureRouter(self.container.config["AMQP_URI"], service, self.queue.name)
+        self._handled: dict[str, Any] = {}  # outcome → its EVENTS_HANDLED counter
         # Skip EventHandler.setup (it would build a classic queue); register directly.
         self.queue_consumer.register_provider(self)
 
@@ -119,14 +120,13 @@ class DurableEventHandler(EventHandler, DeclaredQueue):
     def _count(self, message: Any, outcome: str, error: BaseException | None) -> None:
         """Log a failure and count the message's outcome."""
         if error is not None:
-            log.warning(
-                "handler %s failed on %s (%s)",
-                self.method_name,
-                self.event_type,
-                outcome,
-                exc_info=(type(error), error, error.__traceback__),
+            failure = (type(error), error, error.__traceback__)
+            log.warning("handler %s failed on %s (%s)", self.method_name, self.event_type, outcome, exc_info=failure)
+        if outcome not in self._handled:  # a labelled child looked up once per outcome, not per message
+            self._handled[outcome] = metrics.EVENTS_HANDLED.labels(
+                self.container.service_name, self.event_type, outcome
             )
-        metrics.EVENTS_HANDLED.labels(self.container.service_name, self.event_type, outcome).inc()
+        self._handled[outcome].inc()
         if (message.delivery_info or {}).get("redelivered"):
             metrics.EVENTS_REDELIVERED.labels(self.container.service_name, self.event_type).inc()
 
@@ -166,6 +166,7 @@ class BatchingEventHandler(DurableEventHandler):
         self._waiting: deque[tuple[Any, Any]] = deque()
         self._dispatching = False
         self._in_flight = 0  # batches handed to workers, not yet settled
+        self._held = metrics.EVENTS_HELD.labels(self.container.service_name, self.event_type)
 
     def stop(self) -> None:
         """Cancel the subscription, then handle and ack everything held (prefetched
@@ -186,7 +187,7 @@ class BatchingEventHandler(DurableEventHandler):
         super().stop()
 
     def handle_message(self, body: Any, message: Any) -> None:
-        metrics.EVENTS_HELD.labels(self.container.service_name, self.event_type).inc()
+        self._held.inc()
         self._waiting.append((body, message))
         if not self._dispatching:
             self._start_dispatch()
@@ -238,7 +239,7 @@ class BatchingEventHandler(DurableEventHandler):
                 failed = isinstance(outcome, BaseException)
                 self.settle(message, None if failed else outcome, outcome if failed else None)
         finally:
-            metrics.EVENTS_HELD.labels(self.container.service_name, self.event_type).dec(len(messages))
+            self._held.dec(len(messages))
             self._in_flight -= 1
             self._slots.release()
         return None, exc_info
@@ -350,6 +351,7 @@ def _apply(
                 if prepare is not None and claimed:
                     prepared = prepare(service, uow, [event for event in events if event.id in claimed])
                 emitted: list[list[Envelope]] = []
+                delay = faults.handler_delay()
                 for event in events:
                     if event.id not in claimed:
                         outcomes.append(DUPLICATE)
@@ -361,7 +363,8 @@ def _apply(
                     outcomes.append(
                         method(service, uow, event) if prepare is None else method(service, uow, event, prepared)
                     )
-                    faults.handler_delay()
+                    if delay:
+                        eventlet.sleep(delay)
                     emitted.append(uow.step_events)
             break
         except Exception as exc:  # only transient database errors are retried

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yilin import audit, faults, tracing, writes
-from yilin.bulk import insert_rows
+from yilin.bulk import insert_absent_rows, insert_rows
 from yilin.config import database_url
 from yilin.errors import Conflict
 from yilin.events import Envelope, EventCatalogue
@@ -205,12 +205,12 @@ class UnitOfWork:
         """Record every envelope as handled in this transaction, in one statement; the
         ids not handled before (the others are duplicates to skip). A concurrent
         duplicate waits on the primary key until the first commits."""
-        inbox = _table(self.session, "inbox")
-        now = datetime.now(timezone.utc)
-        rows = list({e.id: {"event_id": e.id, "type": e.type, "handled_at": now} for e in envelopes}.values())
-        # executemany form: one statement on PostgreSQL, compiled once whatever the batch size
-        result = self.session.execute(insert_ignoring_conflicts(self.session, inbox).returning(inbox.c.event_id), rows)
-        return set(result.scalars())
+        inbox, now = _table(self.session, "inbox"), datetime.now(timezone.utc)
+        rows = list({e.id: {"event_id": e.id, "type": e.type} for e in envelopes}.values())
+        if self.session.get_bind().dialect.name == "postgresql":  # one array per column, in the batch's order
+            return set(insert_absent_rows(self.session, inbox, rows, {"handled_at": now}, returning="event_id"))
+        claim = insert_ignoring_conflicts(self.session, inbox).returning(inbox.c.event_id)
+        return set(self.session.execute(claim, [{**row, "handled_at": now} for row in rows]).scalars())
 
 
 def _conflict(exc: IntegrityError) -> Conflict:

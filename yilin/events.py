@@ -21,9 +21,9 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
 from kombu.serialization import register as register_serializer
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from yilin.flatschema import Dump, compile_dump
+from yilin.flatschema import Dump, Load, compile_dump, compile_load
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json"  # structured content mode
@@ -280,6 +280,19 @@ def correlation_of(body: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+# Both envelopes read by the compiled loader (yilin.flatschema), in a quarter of the time
+# marshmallow's field machinery takes. What it vouches for marshmallow loads to the
+# same dict; anything else (a UUID in another spelling, a null, a failing validator)
+# marshmallow loads, or refuses naming the field.
+_ENVELOPE_LOAD = compile_load(_ENVELOPE, unknown=EXCLUDE)
+_CLOUDEVENT_LOAD = compile_load(_CLOUDEVENT, unknown=EXCLUDE)
+
+
+def _load(schema: Schema, compiled: Load | None, body: dict[str, Any]) -> dict[str, Any]:
+    loaded = compiled(body) if compiled is not None else None
+    return loaded if loaded is not None else schema.load(body, unknown=EXCLUDE)
+
+
 def parse_envelope(body: Any) -> Envelope:
     """Check a consumed message, a CloudEvent or the first envelope, and return the
     event as handlers see it; raise ``ValidationError`` if it is neither."""
@@ -287,7 +300,7 @@ def parse_envelope(body: Any) -> Envelope:
         raise ValidationError({"_schema": ["event body must be a JSON object"]})
     if is_cloudevent(body):
         return _from_cloudevent(body)
-    loaded = _ENVELOPE.load(body, unknown="exclude")
+    loaded = _load(_ENVELOPE, _ENVELOPE_LOAD, body)
     occurred = loaded["occurred_at"]
     if occurred.tzinfo is None:
         occurred = occurred.replace(tzinfo=timezone.utc)
@@ -303,7 +316,7 @@ def parse_envelope(body: Any) -> Envelope:
 
 
 def _from_cloudevent(body: dict[str, Any]) -> Envelope:
-    loaded = _CLOUDEVENT.load(body, unknown="exclude")
+    loaded = _load(_CLOUDEVENT, _CLOUDEVENT_LOAD, body)
     name = loaded["type"][len(TYPE_PREFIX) :]
     if loaded["dataschema"] != schema_uri(name, loaded["dataversion"]):
         raise ValidationError({"dataschema": [f"does not name {name} v{loaded['dataversion']}"]})

@@ -14,8 +14,6 @@ from __future__ import annotations
 import logging
 import os
 
-import eventlet
-
 from yilin.environment import DEVELOPMENT_ALIASES
 
 log = logging.getLogger(__name__)
@@ -29,8 +27,8 @@ def point(name: str) -> None:
         os._exit(137)
 
 
-def handler_delay() -> None:
-    """Sleep (cooperatively) for ``YILIN_CHAOS_HANDLER_DELAY`` seconds, if set."""
+def handler_delay() -> float:
+    """``YILIN_CHAOS_HANDLER_DELAY`` in seconds, 0 if unset: how long a handler sleeps
+    (cooperatively) after each event. Read once per batch, not per event."""
     delay = os.environ.get("YILIN_CHAOS_HANDLER_DELAY")
-    if delay:
-        eventlet.sleep(float(delay))
+    return float(delay) if delay else 0.0

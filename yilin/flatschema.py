@@ -1,6 +1,6 @@
 """Compiled dump-and-check and load for plain marshmallow schemas: the shape of most
-event payloads (ids, strings, integers, booleans and lists of them) and of a bulk
-import's rows (the same, plus dates and lists of nested plain schemas).
+event payloads (ids, strings, integers, booleans, dates and lists of them) and of a
+bulk import's rows (the same, plus lists of nested plain schemas).
 
 ``EventType.validate`` dumps every payload through its schema and validates the result,
 some 70 µs an event in marshmallow's generic field machinery; a bulk import emits
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Callable
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, missing
@@ -96,7 +96,21 @@ def _converter(field: fields.Field[Any]) -> _Convert | None:
             return items
 
         return convert_list
+    if type(field) is fields.Date and field.format in (None, "iso", "iso8601"):
+        return _dump_date(field.validators)
     return _scalar(field)
+
+
+def _dump_date(checks: list[Any]) -> _Convert:
+    """A ``date`` dumps as its ISO form, which loads back to the same date (the one the
+    validators see); a ``datetime`` or a string is left to marshmallow."""
+
+    def convert(value: Any) -> Any:
+        if type(value) is not date or (checks and not _passes(checks, value)):
+            return _DECLINE
+        return value.isoformat()
+
+    return convert
 
 
 def _scalar(field: fields.Field[Any]) -> _Convert | None:
@@ -157,16 +171,17 @@ def compiled_load(schema: Schema) -> Load | None:
     return _LOADERS[schema]
 
 
-def compile_load(schema: Schema) -> Load | None:
-    """A function giving ``schema.load(item)`` (one item, even for a ``many`` schema)
-    for an item marshmallow would load without error, and ``None`` for any other; or
-    ``None`` itself for a schema it cannot follow (a load or schema-level hook, partial,
-    unknown fields kept rather than refused or left out, a custom field, a renamed
-    key)."""
+def compile_load(schema: Schema, unknown: str | None = None) -> Load | None:
+    """A function giving ``schema.load(item)`` (one item, even for a ``many`` schema;
+    ``schema.load(item, unknown=unknown)`` if ``unknown`` is given) for an item
+    marshmallow would load without error, and ``None`` for any other; or ``None`` itself
+    for a schema it cannot follow (a load or schema-level hook, partial, unknown fields
+    kept rather than refused or left out, a custom field, a renamed key)."""
     hooks = {tag for tag, registered in schema._hooks.items() if registered}
-    if hooks - {VALIDATES, "pre_dump", "post_dump"} or schema.unknown not in (RAISE, EXCLUDE) or schema.partial:
+    unknown = unknown or schema.unknown
+    if hooks - {VALIDATES, "pre_dump", "post_dump"} or unknown not in (RAISE, EXCLUDE) or schema.partial:
         return None
-    refuse_unknown = schema.unknown == RAISE  # else left out, as marshmallow's EXCLUDE does
+    refuse_unknown = unknown == RAISE  # else left out, as marshmallow's EXCLUDE does
     loaders: list[tuple[str, bool, bool, Any, _Convert]] = []
     for name, field in schema.load_fields.items():
         convert = _loader(field)
@@ -237,6 +252,10 @@ def _loader(field: fields.Field[Any]) -> _Convert | None:
         return _checked(_load_uuid, checks)
     if kind is fields.Date and field.format in (None, "iso", "iso8601"):  # type: ignore[attr-defined]  # a Date has its format
         return _checked(_load_date, checks)
+    if kind is fields.DateTime and field.format in (None, "iso", "iso8601"):  # type: ignore[attr-defined]  # a DateTime has its format
+        return _checked(_load_datetime, checks)
+    if kind is fields.Dict and field.key_field is None and field.value_field is None:  # type: ignore[attr-defined]  # a Dict has both
+        return _checked(_load_dict, checks)
     if kind is StrictBoolean:
         return _typed(bool, checks)
     return _scalar(field)
@@ -292,3 +311,18 @@ def _load_date(value: Any) -> Any:
         return date.fromisoformat(value)
     except ValueError:
         return _DECLINE
+
+
+def _load_datetime(value: Any) -> Any:
+    if type(value) is datetime:
+        return value
+    if type(value) is not str:
+        return _DECLINE
+    try:
+        return datetime.fromisoformat(value)  # what marshmallow's DateTime(format="iso") reads it with
+    except ValueError:
+        return _DECLINE
+
+
+def _load_dict(value: Any) -> Any:
+    return dict(value) if type(value) is dict else _DECLINE  # marshmallow's Dict loads a copy

@@ -14,6 +14,7 @@ round trip per batch instead of one per event, however many workers commit at on
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
@@ -122,10 +123,13 @@ class OutboxRelay:
             self._in_flight.difference_update(ids)
 
     def _published(self, envelopes: Iterable[Envelope]) -> None:
+        published: Counter[str] = Counter()
         for envelope in envelopes:
-            metrics.EVENTS_PUBLISHED.labels(self.service, envelope.type).inc()
+            published[envelope.type] += 1
             self._unmarked.add(envelope.id)
             self._sent.put(envelope.id)
+        for kind, count in published.items():  # a labelled child looked up once per type and batch
+            metrics.EVENTS_PUBLISHED.labels(self.service, kind).inc(count)
 
     def publish_committed(self, envelopes: Iterable[Envelope]) -> None:
         """The fast path, right after a commit. A failure leaves the rows to the sweep:
