@@ -77,6 +77,7 @@ class InternalWebServer(ProviderCollector, SharedExtension):
         self._connections: dict[Any, bool] = {}  # each open connection: whether a read is in flight on it
         self._in_flight = 0
         self._drained: Event | None = None
+        self._acceptor: Any = None
 
     @property
     def bind_addr(self) -> BindAddress | None:
@@ -93,28 +94,39 @@ class InternalWebServer(ProviderCollector, SharedExtension):
         self._listener = eventlet.listen((address.address, address.port))
         self._listener.settimeout(None)
         self._accepting = True
-        self.container.spawn_managed_thread(self._accept)
+        self._acceptor = self.container.spawn_managed_thread(self._accept)
+
+    def unregister_provider(self, provider: Any) -> None:
+        """A read entrypoint stopping (the first step of the service's stop): no new
+        connection or request from now on, so no worker starts after nameko has begun
+        waiting for the running ones."""
+        super().unregister_provider(provider)
+        self._close(idle_only=True)
 
     def stop(self) -> None:
-        """Stop accepting, close idle connections, and return once every read received
-        has been answered (and the read entrypoints have unregistered)."""
-        self._accepting = False
-        if self._listener is not None:
-            self._listener.close()
-            for connection, busy in list(self._connections.items()):
-                if not busy:
-                    _shut(connection)
-            if self._in_flight:
-                self._drained = Event()
-                self._drained.wait()
+        """Return once every read received has been answered (its worker has finished
+        before this runs: nameko stops the entrypoints, waits for the workers, then stops
+        the extensions)."""
+        self._close(idle_only=True)
+        if self._in_flight:
+            drained = self._drained = Event()
+            drained.wait()
         super().stop()
 
     def kill(self) -> None:
         """Close the listener and every connection, answered or not."""
+        self._close(idle_only=False)
+
+    def _close(self, idle_only: bool) -> None:
         self._accepting = False
-        if self._listener is not None:
-            self._listener.close()
-            for connection in list(self._connections):
+        if self._listener is None:
+            return
+        if self._acceptor is not None:
+            self._acceptor.kill()
+            self._acceptor = None
+        self._listener.close()
+        for connection, busy in list(self._connections.items()):
+            if not (busy and idle_only):
                 _shut(connection)
 
     def _accept(self) -> None:
@@ -152,7 +164,8 @@ class InternalWebServer(ProviderCollector, SharedExtension):
                     self._connections[connection] = False
                     self._in_flight -= 1
                     if not self._in_flight and self._drained is not None:
-                        self._drained.send()
+                        drained, self._drained = self._drained, None
+                        drained.send()
                 if not keep:
                     return
         except OSError:  # the caller went away (reset, broken pipe, idle timeout)
