@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import date, timedelta
+from types import SimpleNamespace
 from typing import Any, Iterator
+from uuid import UUID
 
 import eventlet
 import pytest
 from eventlet.event import Event
 
 from tests.harness import ServiceProcess, free_port, migrate_service
-from yilin.httpreads import IDENTITY_HEADER, read_rpc
-from yilin.identity import Identity, new_private_key, sign_assertion
+from yilin.httpreads import IDENTITY_HEADER, HttpReadProxy, read_rpc
+from yilin.identity import IDENTITY_KEY, Identity, new_private_key, sign_assertion
+from yilin.readpool import Pool
 from yilin.readserver import MAX_CALL_BYTES
 
 OPERATOR = Identity(subject="someone", role="operator")
@@ -143,6 +147,10 @@ class SlowReads:
         eventlet.sleep(seconds)
         return "waited"
 
+    @read_rpc
+    def typed(self, day: Any, text: str) -> dict[str, Any]:
+        return {"day": day, "next": day + timedelta(days=1), "id": UUID(int=7), "text": text, "plain": [{"a": 1}]}
+
 
 def test_stopping_answers_the_reads_received_and_closes_idle_connections(
     make_config: Any, container_factory: Any, pg_url: str
@@ -167,3 +175,27 @@ def test_stopping_answers_the_reads_received_and_closes_idle_connections(
         stopped.wait()
     with pytest.raises(ConnectionRefusedError):
         Reader(address)
+
+
+def test_tagged_values_cross_as_over_rpc_and_plain_json_as_it_is(
+    make_config: Any, container_factory: Any, pg_url: str
+) -> None:
+    """kombu tags a date or a UUID; both ends decode the tagged form as kombu does, and
+    a string that only looks like a tag stays a string."""
+    address = f"127.0.0.1:{free_port()}"
+    config = make_config(pg_url, INTERNAL_HTTP_ADDRESS=address)
+    container_factory(SlowReads, config).start()
+    pool = Pool(f"http://{address}", timeout=5)
+    proxy = HttpReadProxy(
+        pool, "slowreads", SimpleNamespace(data={IDENTITY_KEY: sign_assertion(config, OPERATOR, "gateway")})
+    )
+    looks_tagged = '{"__type__": "date", "__value__": "2026-01-01"}'
+    answer = proxy.typed(date(2026, 12, 5), looks_tagged)
+    assert answer == {
+        "day": date(2026, 12, 5),
+        "next": date(2026, 12, 6),
+        "id": UUID(int=7),
+        "text": looks_tagged,
+        "plain": [{"a": 1}],
+    }
+    pool.close()
