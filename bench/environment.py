@@ -73,6 +73,7 @@ class ServiceProcess:
         args: tuple[str, ...] = (),
         extra_env: dict[str, str] | None = None,
         cpu_quota: CpuQuota | None = None,
+        root: Path | None = None,
     ) -> None:
         self.name = name
         self.cpu_quota = cpu_quota
@@ -92,11 +93,16 @@ class ServiceProcess:
                 "YILIN_ENV": "development",  # a local measurement: the development defaults of deploy/config.yml
             }
         )
-        environ.update(extra_env or {})
-        command = [sys.executable, "-m", module, *(args or ("serve", name))]
+        self.extra_env = extra_env or {}
+        environ.update(self.extra_env)
+        # another checkout (``root``) runs with its own virtual environment: its code, as built
+        python = str(root / ".venv" / "bin" / "python") if root is not None else sys.executable
+        command = [python, "-m", module, *(args or ("serve", name))]
         if cpu_quota is not None:
             command = cpu_quota.wrap(command)
-        self.process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, cwd=root or ROOT, env=environ, stdout=self.log, stderr=subprocess.STDOUT
+        )
 
     @property
     def pid(self) -> int:

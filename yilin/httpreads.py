@@ -24,12 +24,11 @@ persistent, confirmed requests and their write keys."""
 
 from __future__ import annotations
 
-import http
 import http.client
 import json as stdlib_json
 import logging
 from functools import partial
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, TypeVar
 
 from eventlet.event import Event
 from kombu.utils import json
@@ -44,63 +43,22 @@ from nameko.exceptions import (
 )
 from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler
-from nameko.web.server import WebServer, parse_address
-from werkzeug.routing import Rule
-from werkzeug.wrappers import Request, Response
 
 from yilin import tracing
 from yilin.errors import YilinError
 from yilin.identity import IDENTITY_KEY, VERIFIED_KEY, Verifier, verify_assertion
 from yilin.logs import CORRELATION_KEY
 from yilin.readpool import Pool
+from yilin.readserver import READ_PATH, InternalWebServer
 from yilin.rpc import DEFAULT_READ_TIMEOUT, RpcTimeout, rpc
 from yilin.signatures import SignatureCheckedOnce
 
 log = logging.getLogger(__name__)
 
-ADDRESS_KEY = "INTERNAL_HTTP_ADDRESS"  # where a service answers reads (host:port); empty: nowhere
 URLS_KEY = "INTERNAL_READ_URLS"  # service name → its internal base URL, for callers
 IDENTITY_HEADER = "X-Yilin-Identity"
 CORRELATION_HEADER = "X-Correlation-Id"
-READ_PATH = "/reads/"
 JSON = "application/json"
-MAX_CALL_BYTES = 1024 * 1024  # a read's arguments are ids and a query: far below this
-REASONS = {status.value: status.phrase for status in http.HTTPStatus}
-
-
-def internal_address(config: Mapping[str, Any], service: str) -> str | None:
-    """Where ``service`` answers reads: ``INTERNAL_HTTP_ADDRESS``, one ``host:port`` or (for
-    several services in one process, as the tests run them) a map of service names to
-    addresses; ``None`` when it is empty."""
-    address = config.get(ADDRESS_KEY)
-    if isinstance(address, dict):
-        address = address.get(service)
-    return str(address) if address else None
-
-
-class InternalWebServer(WebServer):
-    """nameko's web server on ``INTERNAL_HTTP_ADDRESS``, apart from the public one
-    (``WEB_SERVER_ADDRESS``), so no Ingress ever routes to it; not started when the
-    service has no address."""
-
-    @property
-    def bind_addr(self) -> Any:
-        address = internal_address(self.container.config, self.container.service_name)
-        return parse_address(address) if address else None  # a property nameko inspects unstarted too
-
-    def start(self) -> None:
-        if internal_address(self.container.config, self.container.service_name):
-            super().start()
-
-    def get_wsgi_app(self) -> "ReadsApp":
-        return ReadsApp(self._providers)
-
-    def stop(self) -> None:
-        if self._gt is None:  # never started: nothing listens, only the providers to wait for
-            self._is_accepting = False
-            super(WebServer, self).stop()
-            return
-        super().stop()
 
 
 class ReadEndpoint(SignatureCheckedOnce, HttpRequestHandler):
@@ -113,9 +71,6 @@ class ReadEndpoint(SignatureCheckedOnce, HttpRequestHandler):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("POST", "", **kwargs)
 
-    def get_url_rule(self) -> Rule:
-        return Rule(READ_PATH + self.method_name, methods=["POST"])
-
     def check_configuration(self, config: Any) -> None:
         """A malformed public key of a trusted signer stops the service before it starts."""
         Verifier(config)
@@ -123,11 +78,6 @@ class ReadEndpoint(SignatureCheckedOnce, HttpRequestHandler):
     def setup(self) -> None:
         self.verifier = Verifier(self.container.config)
         super().setup()
-
-    def handle_request(self, request: Request) -> Response:
-        request.shallow = False
-        status, body = self.answer(request.headers.get, request.get_data())
-        return Response(body, status=status, mimetype=JSON)
 
     def answer(self, header: Callable[[str], str | None], raw: bytes) -> tuple[int, bytes]:
         """The status and JSON body answering a call with ``raw`` body whose headers
@@ -160,46 +110,6 @@ class ReadEndpoint(SignatureCheckedOnce, HttpRequestHandler):
             return _status(exc), _encoded({"error": serialize(exc)})
 
 
-class ReadsApp:
-    """The internal server's WSGI application: a read's path looked up in a dict and its
-    answer written straight to the server, without werkzeug's request, URL map and
-    response objects (a tenth of a service's CPU for a read). The routes are the
-    :class:`ReadEndpoint` paths, ``POST`` only; anything else is 404 or 405 with no worker."""
-
-    def __init__(self, providers: Any) -> None:
-        self.reads = {READ_PATH + p.method_name: p for p in providers if isinstance(p, ReadEndpoint)}
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        endpoint = self.reads.get(environ.get("PATH_INFO", ""))
-        if endpoint is None:
-            return _plain(start_response, "404 Not Found", b"no such read")
-        if environ.get("REQUEST_METHOD") != "POST":
-            return _plain(start_response, "405 Method Not Allowed", b"reads are POSTed", [("Allow", "POST")])
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_CALL_BYTES:
-            return _plain(start_response, "400 Bad Request", b"a read's body needs a Content-Length within bounds")
-        raw = environ["wsgi.input"].read(length) if length else b""
-
-        def header(name: str) -> str | None:
-            value = environ.get("HTTP_" + name.upper().replace("-", "_"))
-            return value if value is None else str(value)
-
-        status, body = endpoint.answer(header, raw)
-        start_response(
-            f"{status} {REASONS.get(status, 'Status')}",
-            [("Content-Type", JSON), ("Content-Length", str(len(body)))],
-        )
-        return [body]
-
-
-def _plain(start_response: Any, status: str, body: bytes, extra: list[tuple[str, str]] | None = None) -> list[bytes]:
-    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body))), *(extra or [])])
-    return [body]
-
-
 def _encoded(payload: Any) -> bytes:
     return _dumps(payload).encode()
 
@@ -215,9 +125,20 @@ def _dumps(payload: Any) -> str:
         return text
 
 
+def _loads(raw: bytes) -> Any:
+    """kombu's JSON decoding, as over RPC, through the C decoder alone when ``raw`` holds
+    no tagged value: kombu's decoder calls a Python hook for every object (a third of
+    decoding a volunteer's answer). Only a tagged value (``{"__type__": ..., "__value__":
+    ...}``, a date or a UUID as kombu encodes it) has the key ``"__type__"`` in the text;
+    a string holding those characters is escaped (``\\"``), so it is never mistaken for one."""
+    if b'"__type__"' in raw:
+        return json.loads(raw)
+    return stdlib_json.loads(raw)
+
+
 def _call_of(raw: bytes) -> tuple[tuple[Any, ...], dict[str, Any]]:
     try:
-        call = json.loads(raw)
+        call = _loads(raw)
         args, kwargs = call["args"], call["kwargs"]
     except (ValueError, KeyError, TypeError):
         raise MalformedRequest("the body must be {args, kwargs}") from None
@@ -273,7 +194,7 @@ class HttpReadProxy:
                 log.warning("%s's internal reads unreachable: %s", self._service, exc)
                 raise UnknownService(self._service) from None
         try:
-            answer = json.loads(raw)
+            answer = _loads(raw)
         except ValueError:
             answer = None
         if not isinstance(answer, dict) or not ("result" in answer or "error" in answer):
