@@ -1,4 +1,4 @@
-"""The listen backlog of nameko's web servers.
+"""The listen backlog of the web servers (nameko's, and :mod:`yilin.readserver`).
 
 nameko listens with eventlet's default backlog of 50. When more clients connect at once
 than that (200 volunteers opening their keep-alive connections in the same second, the

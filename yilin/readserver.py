@@ -26,6 +26,8 @@ from eventlet.event import Event
 from nameko.extensions import ProviderCollector, SharedExtension
 from nameko.web.server import BindAddress, parse_address
 
+from yilin.backlog import listen_backlog
+
 log = logging.getLogger(__name__)
 
 ADDRESS_KEY = "INTERNAL_HTTP_ADDRESS"  # where a service answers reads (host:port); empty: nowhere
@@ -91,7 +93,8 @@ class InternalWebServer(ProviderCollector, SharedExtension):
         if address is None or self._listener is not None:
             return
         self._reads = {READ_PATH + p.method_name: p for p in self._providers}
-        self._listener = eventlet.listen((address.address, address.port))
+        # the gateway's connections arrive together when it starts or scales out
+        self._listener = eventlet.listen((address.address, address.port), backlog=listen_backlog(self.container.config))
         self._listener.settimeout(None)
         self._accepting = True
         self._acceptor = self.container.spawn_managed_thread(self._accept)
