@@ -291,37 +291,25 @@ def _checked(convert: _Convert, checks: list[Any]) -> _Convert:
     return convert_checked
 
 
-def _load_uuid(value: Any) -> Any:
-    if type(value) is uuid.UUID:
-        return value
-    if type(value) is not str:
-        return _DECLINE
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return _DECLINE
+def _parsing(kind: type, parse: Callable[[str], Any]) -> _Convert:
+    """A converter that takes a ``kind`` as it is and parses a string into one."""
+
+    def load(value: Any) -> Any:
+        if type(value) is kind:
+            return value
+        if type(value) is not str:
+            return _DECLINE
+        try:
+            return parse(value)
+        except ValueError:
+            return _DECLINE
+
+    return load
 
 
-def _load_date(value: Any) -> Any:
-    if type(value) is date:
-        return value
-    if type(value) is not str:
-        return _DECLINE
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return _DECLINE
-
-
-def _load_datetime(value: Any) -> Any:
-    if type(value) is datetime:
-        return value
-    if type(value) is not str:
-        return _DECLINE
-    try:
-        return datetime.fromisoformat(value)  # what marshmallow's DateTime(format="iso") reads it with
-    except ValueError:
-        return _DECLINE
+_load_uuid = _parsing(uuid.UUID, uuid.UUID)
+_load_date = _parsing(date, date.fromisoformat)
+_load_datetime = _parsing(datetime, datetime.fromisoformat)  # as marshmallow's DateTime(format="iso") reads it
 
 
 def _load_dict(value: Any) -> Any:
