@@ -4,9 +4,10 @@ services read. Inputs arrive already validated by the schemas in
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import date
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,19 @@ from yilin.etags import Precondition, no_precondition
 from yilin.pii import PersonalData, mask_phone
 
 VOLUNTEER_ROWS = VolunteerIn(many=True)
+
+# A volunteer's number, as printed on certificates: "YL" and 13 characters of Crockford's
+# base32 (no I, L, O or U to misread), 65 random bits. Two of a district's 173,000 share
+# one with odds of about 1 in 2.5 billion, and the store draws again if they do. Numbers
+# of the earlier form ("YL" and 10 hexadecimal digits, 40 bits) stay as they are.
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+NUMBER_DIGITS = 13
+
+
+def draw_number() -> str:
+    """A new volunteer number (``YL`` and 65 random bits in Crockford's base32)."""
+    bits = secrets.randbits(5 * NUMBER_DIGITS)
+    return "YL" + "".join(NUMBER_ALPHABET[(bits >> (5 * i)) & 31] for i in range(NUMBER_DIGITS))
 
 
 def volunteer_view(store: RegistryStore, volunteer: Volunteer) -> dict[str, Any]:
@@ -84,7 +98,11 @@ def _registered_event(
 
 
 def _volunteer_columns(
-    data: dict[str, Any], fingerprint: str, id_number_encrypted: str, phone_encrypted: str | None
+    data: dict[str, Any],
+    fingerprint: str,
+    id_number_encrypted: str,
+    phone_encrypted: str | None,
+    number: str,
 ) -> dict[str, Any]:
     """A new volunteer's row (timestamps aside), personal data encrypted (by the
     caller: an import encrypts a whole batch at once) and masked."""
@@ -93,7 +111,7 @@ def _volunteer_columns(
     ident = str(uuid.uuid4())
     return {
         "id": ident,
-        "number": "YL" + ident.replace("-", "")[:10].upper(),
+        "number": number,
         "name": data["name"],
         "id_number_hash": fingerprint,
         "id_number_masked": mask_id_number(id_number),
@@ -107,7 +125,9 @@ def _volunteer_columns(
     }
 
 
-def register_volunteer(uow: UnitOfWork, pii: PersonalData, data: dict[str, Any]) -> dict[str, Any]:
+def register_volunteer(
+    uow: UnitOfWork, pii: PersonalData, data: dict[str, Any], draw: Callable[[], str] = draw_number
+) -> dict[str, Any]:
     store = RegistryStore(uow.session)
     require_community(store, data["community_id"])
     if data.get("organisation_id"):
@@ -117,8 +137,10 @@ def register_volunteer(uow: UnitOfWork, pii: PersonalData, data: dict[str, Any])
     if store.id_number_registered(fingerprints):
         raise Conflict("a volunteer with this ID number is already registered", {"id_number": ["already registered"]})
     id_number, phone = canonical_id_number(data["id_number"]), data.get("phone")
-    columns = _volunteer_columns(data, fingerprints[0], pii.encrypt(id_number), pii.encrypt(phone) if phone else None)
-    volunteer = store.add_volunteer(**columns)
+    columns = _volunteer_columns(
+        data, fingerprints[0], pii.encrypt(id_number), pii.encrypt(phone) if phone else None, draw()
+    )
+    volunteer = store.add_volunteer(columns, draw)
     store.write_skills(volunteer.id, data["skills"], data["certifications"])
     uow.emit("volunteer.registered", _registered_event(columns, data["skills"], data["certifications"]))
     return volunteer_view(store, volunteer)
@@ -177,7 +199,9 @@ def list_volunteers(session: Session, query: dict[str, Any]) -> dict[str, Any]:
     return store.list_volunteers(query, lambda rows: volunteer_views(store, rows))
 
 
-def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str, Any]:
+def import_volunteers(
+    uow: UnitOfWork, pii: PersonalData, rows: Any, draw: Callable[[], str] = draw_number
+) -> dict[str, Any]:
     """Register a batch; rows that fail validation are reported, not fatal, and a row
     whose ID number is already registered counts as a duplicate (re-running an import
     is safe). Set-based: one validation pass, one lookup of known ID numbers per 1,000
@@ -211,7 +235,7 @@ def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str
     id_numbers = pii.encrypt_many([canonical_id_number(data["id_number"]) for _, data in new])
     phones = iter(pii.encrypt_many([data["phone"] for _, data in new if data.get("phone")]))
     fresh = [
-        (_volunteer_columns(data, fingerprint, id_number, next(phones) if data.get("phone") else None), data)
+        (_volunteer_columns(data, fingerprint, id_number, next(phones) if data.get("phone") else None, draw()), data)
         for (fingerprint, data), id_number in zip(new, id_numbers)
     ]
     store.insert_volunteers(
@@ -229,6 +253,7 @@ def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str
             for c in data["certifications"]
         ],
         now,
+        draw,
     )
     for volunteer, data in fresh:
         uow.emit("volunteer.registered", _registered_event(volunteer, data["skills"], data["certifications"]))
