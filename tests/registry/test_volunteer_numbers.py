@@ -21,14 +21,14 @@ PII = PersonalData("test-pii-key")
 
 
 def test_a_volunteer_number_carries_at_least_64_random_bits_and_fits_its_column() -> None:
-    numbers = {volunteers.draw_number() for _ in range(20_000)}
+    numbers = set(volunteers.draw_numbers(20_000))
     assert len(numbers) == 20_000
     for number in list(numbers)[:100]:
         assert number.startswith("YL") and len(number) <= 20  # the column is String(20)
         assert set(number[2:]) <= set(volunteers.NUMBER_ALPHABET)
         assert not set(number[2:]) & set("ILOU")  # nothing to misread on a certificate
     # 40 bits (the former "YL" + 10 hex digits) gave a 1.4% chance of a clash per district
-    assert (len(volunteers.draw_number()) - 2) * 5 >= 64
+    assert (len(volunteers.draw_numbers(1)[0]) - 2) * 5 >= 64
     # every character position takes more than one value: the bits are random, not padding
     assert all(len({n[i] for n in numbers}) > 16 for i in range(2, len(next(iter(numbers)))))
 
@@ -36,7 +36,7 @@ def test_a_volunteer_number_carries_at_least_64_random_bits_and_fits_its_column(
 def _draws(*first: str) -> Any:
     """``draw``: the given numbers first, then fresh ones."""
     queue: Iterator[str] = iter(first)
-    return lambda: next(queue, None) or volunteers.draw_number()
+    return lambda count: [next(queue, None) or volunteers.draw_numbers(1)[0] for _ in range(count)]
 
 
 def test_a_number_already_taken_or_drawn_twice_is_drawn_again(stack: Any) -> None:
@@ -63,7 +63,7 @@ def test_a_number_already_taken_or_drawn_twice_is_drawn_again(stack: Any) -> Non
             uow.session.close()
 
     # 150 rows (a COPY on PostgreSQL): the first draw is taken, the next two are the same
-    twice = volunteers.draw_number()
+    twice = volunteers.draw_numbers(1)[0]
     result, events = commit(
         lambda uow: volunteers.import_volunteers(uow, PII, rows[1:151], _draws(taken, twice, twice))
     )

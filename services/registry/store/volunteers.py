@@ -102,7 +102,7 @@ class VolunteerStore(StoreBase):
         stmt = select(Volunteer.id).where(Volunteer.id_number_hash.in_(fingerprints)).limit(1)
         return self.session.scalar(stmt) is not None
 
-    def add_volunteer(self, columns: dict[str, Any], draw: Callable[[], str]) -> Volunteer:
+    def add_volunteer(self, columns: dict[str, Any], draw: Callable[[int], list[str]]) -> Volunteer:
         """A new volunteer, flushed; its number is drawn again (``draw``) if taken."""
 
         def add() -> Volunteer:
@@ -113,7 +113,9 @@ class VolunteerStore(StoreBase):
 
         return self._numbered([columns], draw, add)
 
-    def _numbered(self, volunteers: Sequence[dict[str, Any]], draw: Callable[[], str], insert: Callable[[], T]) -> T:
+    def _numbered(
+        self, volunteers: Sequence[dict[str, Any]], draw: Callable[[int], list[str]], insert: Callable[[], T]
+    ) -> T:
         """``insert()`` the volunteers, drawing new numbers (in place) for as long as one
         is taken: a clash of random numbers is never the caller's conflict.
 
@@ -130,8 +132,8 @@ class VolunteerStore(StoreBase):
                 clashes = [v for v in volunteers if v["number"] in taken or numbers[v["number"]] > 1]
                 if not clashes:
                     break
-                for volunteer in clashes:
-                    volunteer["number"] = draw()
+                for volunteer, number in zip(clashes, draw(len(clashes))):
+                    volunteer["number"] = number
             return insert()
         for attempt in range(NUMBER_ATTEMPTS):
             try:
@@ -140,8 +142,8 @@ class VolunteerStore(StoreBase):
             except IntegrityError as exc:
                 if attempt + 1 == NUMBER_ATTEMPTS or _constraint(exc) != NUMBER_CONSTRAINT:
                     raise
-                for volunteer in volunteers:
-                    volunteer["number"] = draw()
+                for volunteer, number in zip(volunteers, draw(len(volunteers))):
+                    volunteer["number"] = number
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def write_skills(
@@ -207,7 +209,7 @@ class VolunteerStore(StoreBase):
         skills: Sequence[dict[str, Any]],
         certifications: Sequence[dict[str, Any]],
         now: datetime,
-        draw: Callable[[], str],
+        draw: Callable[[int], list[str]],
     ) -> None:
         """Insert new volunteers (every column but the timestamps, both ``now``), then
         their skills and certifications: one statement per table, a ``COPY`` for 100
