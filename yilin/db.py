@@ -10,6 +10,7 @@ an audit row (who, when, what, which request) in the same transaction too."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from contextlib import contextmanager
@@ -140,6 +141,8 @@ class UnitOfWork:
         self.notes: list[tuple[str, dict[str, Any]]] = []
         self._outbox = _table(session, "outbox")
         self._unwritten: list[dict[str, Any]] = []
+        # each event's message as its outbox row holds it (JSON text): the published body
+        self.bodies: dict[str, str] = {}
         # where each step (one consumed event of a batch) starts: (correlation id, events, notes)
         self._steps: list[tuple[str | None, int, int]] = [(correlation_id, 0, 0)]
         self._after_commit: list[Callable[[], None]] = []
@@ -182,12 +185,14 @@ class UnitOfWork:
         if self.catalogue is None:
             raise RuntimeError("this service publishes no events")
         envelope = self.catalogue.envelope(event_type, data, self.correlation_id, version)
+        # serialised once, as the JSON column would (json.dumps), for the row and the publish
+        body = self.bodies[envelope.id] = json.dumps(tracing.stamp(envelope.id, envelope.to_message()))
         self._unwritten.append(
             {
                 "id": envelope.id,
                 "type": envelope.type,
                 "version": envelope.version,
-                "message": tracing.stamp(envelope.id, envelope.to_message()),
+                "message": body,
                 "created_at": envelope.occurred_at,
             }
         )
@@ -199,7 +204,7 @@ class UnitOfWork:
         emits thousands; one round trip each would dominate it). Runs before commit."""
         if self._unwritten:
             rows, self._unwritten = self._unwritten, []
-            insert_rows(self.session, self._outbox, rows)
+            insert_rows(self.session, self._outbox, rows, serialised=("message",))
 
     def claim(self, envelopes: list[Envelope]) -> set[str]:
         """Record every envelope as handled in this transaction, in one statement; the
@@ -365,7 +370,7 @@ class DatabaseAccess:
             callback()
         if uow.events:
             faults.point("outbox.after_commit")
-            self.provider.relay.publish_committed(uow.events)
+            self.provider.relay.publish_committed(uow.events, uow.bodies)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
