@@ -10,7 +10,6 @@ an audit row (who, when, what, which request) in the same transaction too."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from yilin.errors import Conflict
 from yilin.events import Envelope, EventCatalogue
 from yilin.identity import Identity, caller_of
 from yilin.logs import CORRELATION_KEY
-from yilin.outbox import OutboxRelay
+from yilin.outbox import OutboxRelay, outbox_row
 
 log = logging.getLogger(__name__)
 
@@ -185,17 +184,9 @@ class UnitOfWork:
         if self.catalogue is None:
             raise RuntimeError("this service publishes no events")
         envelope = self.catalogue.envelope(event_type, data, self.correlation_id, version)
-        # serialised once, as the JSON column would (json.dumps), for the row and the publish
-        body = self.bodies[envelope.id] = json.dumps(tracing.stamp(envelope.id, envelope.to_message()))
-        self._unwritten.append(
-            {
-                "id": envelope.id,
-                "type": envelope.type,
-                "version": envelope.version,
-                "message": body,
-                "created_at": envelope.occurred_at,
-            }
-        )
+        row = outbox_row(envelope)
+        self._unwritten.append(row)
+        self.bodies[envelope.id] = row["message"]
         self.events.append(envelope)
         return envelope
 

@@ -13,6 +13,7 @@ round trip per batch instead of one per event, however many workers commit at on
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
@@ -27,12 +28,25 @@ from yilin.confirms import Outgoing, PipelinedPublisher
 from yilin.events import Envelope
 from yilin.topology import event_exchange
 
-__all__ = ["OutboxRelay", "backlog", "event_exchange"]  # event_exchange: still importable from here
+__all__ = ["OutboxRelay", "backlog", "event_exchange", "outbox_row"]  # event_exchange: still importable from here
 
 log = logging.getLogger(__name__)
 
 # Ids per sent-mark statement: a batch import's 1,000 events are one UPDATE, not two.
 MARK_BATCH = 2000
+
+
+def outbox_row(envelope: Envelope) -> dict[str, Any]:
+    """The outbox row of an event just emitted. Its message is serialised here, once, as
+    the JSON column would (``json.dumps``): the row stores that text as it is and the
+    relay publishes it as the body."""
+    return {
+        "id": envelope.id,
+        "type": envelope.type,
+        "version": envelope.version,
+        "message": json.dumps(tracing.stamp(envelope.id, envelope.to_message())),
+        "created_at": envelope.occurred_at,
+    }
 
 
 class OutboxRelay:
