@@ -74,6 +74,7 @@ class OutboxRelay:
         self.batch = batch
         self._sent: LightQueue = LightQueue()
         self._unmarked: set[str] = set()  # published here, sent-mark not yet committed
+        self._in_flight: set[str] = set()  # handed to a publish here that has not ended yet
         self._requests: LightQueue = LightQueue()
         self._publishing = False
         self._publisher_thread: eventlet.greenthread.GreenThread | None = None
@@ -131,13 +132,20 @@ class OutboxRelay:
         if not envelopes:
             return
         bodies = bodies or {}
-        if self._publishing:
-            done = Event()
-            self._requests.put((envelopes, bodies, done))
-            done.wait()  # re-raises the loop's error for this batch
-            return
-        self.publisher.publish([self._outgoing(e, bodies.get(e.id)) for e in envelopes])
-        self._published(envelopes)
+        ids = [e.id for e in envelopes]
+        # the sweep leaves these rows alone until this ends: published, they are in
+        # _unmarked by then; failed, the sweep's next round sends them
+        self._in_flight.update(ids)
+        try:
+            if self._publishing:
+                done = Event()
+                self._requests.put((envelopes, bodies, done))
+                done.wait()  # re-raises the loop's error for this batch
+                return
+            self.publisher.publish([self._outgoing(e, bodies.get(e.id)) for e in envelopes])
+            self._published(envelopes)
+        finally:
+            self._in_flight.difference_update(ids)
 
     def _published(self, envelopes: Iterable[Envelope]) -> None:
         for envelope in envelopes:
@@ -208,8 +216,11 @@ class OutboxRelay:
                 .limit(self.batch)
                 .with_for_update(skip_locked=True)
             ).all()
-            # Rows this process already published only wait for their sent-mark.
-            unsent = [row for row in rows if row.id not in self._unmarked]
+            # Rows this process already published only wait for their sent-mark; rows whose
+            # publish is still waiting for its confirm (slow under load, beyond the grace
+            # period) are neither sent again nor marked: that publish decides.
+            confirmed = self._unmarked & {row.id for row in rows}
+            unsent = [row for row in rows if row.id not in confirmed and row.id not in self._in_flight]
             if unsent:
                 self.sweep_publisher.publish(
                     [
@@ -227,12 +238,9 @@ class OutboxRelay:
             for row in unsent:
                 metrics.EVENTS_PUBLISHED.labels(self.service, events.routing_key(row.message)).inc()
                 published += 1
-            if rows:
-                conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_([r.id for r in rows]))
-                    .values(sent_at=datetime.now(timezone.utc))
-                )
+            sent = [row.id for row in unsent] + list(confirmed)
+            if sent:
+                conn.execute(update(outbox).where(outbox.c.id.in_(sent)).values(sent_at=datetime.now(timezone.utc)))
         if published:
             log.info("outbox sweep published %d event(s)", published)
         return published

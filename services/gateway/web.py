@@ -16,6 +16,7 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
 from services.gateway.problems import CATALOGUE, problem_response
+from yilin.backlog import widen_backlog
 from yilin.errors import YilinError
 
 
@@ -54,5 +55,9 @@ class ProblemWsgiApp(WsgiApp):
 
 
 class ProblemWebServer(WebServer):
+    def start(self) -> None:
+        super().start()
+        widen_backlog(self)  # a rush of new keep-alive connections queues instead of being dropped
+
     def get_wsgi_app(self) -> ProblemWsgiApp:
         return ProblemWsgiApp(self)
