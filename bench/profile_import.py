@@ -49,7 +49,9 @@ def main() -> None:
         sql = count_sql(engine)
 
         provider = SimpleNamespace(
-            sessions=sessions, catalogue=EVENTS, relay=SimpleNamespace(publish_committed=lambda envelopes: None)
+            sessions=sessions,
+            catalogue=EVENTS,
+            relay=SimpleNamespace(publish_committed=lambda envelopes, bodies=None: None),
         )
         db = DatabaseAccess(provider, None, service_account("bench"), "import_volunteers")  # type: ignore[arg-type]  # no worker context in a profile
         pii = PersonalData("profile-import")

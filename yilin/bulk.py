@@ -8,9 +8,9 @@ import io
 import re
 from contextlib import contextmanager
 from datetime import date, datetime, time
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import ARRAY, Column, Dialect, Table, insert, select, text
+from sqlalchemy import ARRAY, Column, Dialect, Table, Text, bindparam, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,11 @@ def stored(session: Session, table: Table, key: str, values: Iterable[Any], *col
 
 
 def insert_rows(
-    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], same: Mapping[str, Any] | None = None
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    same: Mapping[str, Any] | None = None,
+    serialised: Collection[str] = (),
 ) -> None:
     """Insert ``rows`` (mappings with the same keys) into ``table`` in the session's
     transaction, with the columns of ``same`` set to the same value in every row.
@@ -47,19 +51,23 @@ def insert_rows(
     in C. Elsewhere it is SQLAlchemy's executemany ``INSERT``. Values go through their
     column type's bind processing as they would in an ``INSERT`` (JSON is serialised,
     say). Give every column a value: on PostgreSQL the table's Python-side defaults are
-    not applied. Errors (a unique violation, say) surface as SQLAlchemy's exceptions
-    whichever the path, and leave nothing of the batch."""
+    not applied. The columns named in ``serialised`` hold text their type's bind
+    processing already produced (a JSON column's JSON text, say): it is written as it is.
+    Errors (a unique violation, say) surface as SQLAlchemy's exceptions whichever the
+    path, and leave nothing of the batch."""
     if not rows:
         return
     same = dict(same or {})
     names = list(rows[0])
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql" or any(isinstance(table.c[n].type, ARRAY) for n in [*names, *same]):
-        session.execute(insert(table), [{**row, **same} for row in rows])
+        # as text, past the column type's processing (a JSON column stores its text as it is)
+        raw = {n: bindparam(n, type_=Text()) for n in serialised}
+        session.execute(insert(table).values(raw) if raw else insert(table), [{**row, **same} for row in rows])
     elif len(rows) >= COPY_FROM_ROWS:
-        _copy_rows(session, table, rows, names, same, dialect)
+        _copy_rows(session, table, rows, names, same, dialect, serialised)
     else:
-        _unnest_rows(session, table, rows, names, same, dialect)
+        _unnest_rows(session, table, rows, names, same, dialect, serialised=serialised)
 
 
 def _unnest_rows(
@@ -70,6 +78,7 @@ def _unnest_rows(
     same: dict[str, Any],
     dialect: Dialect,
     tail: str = "",
+    serialised: Collection[str] = (),
 ) -> Any:
     quote = dialect.identifier_preparer
     # A constant is one parameter, not an array of copies (a timestamp costs the driver
@@ -82,7 +91,7 @@ def _unnest_rows(
         f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(n) for n in [*names, *same])}) "
         f"SELECT *{constants} FROM unnest({arrays}){tail}"
     )
-    params = column_arrays(table, names, rows, dialect)
+    params = column_arrays(table, names, rows, dialect, serialised)
     for i, (name, value) in enumerate(same.items()):
         process = _bind_processor(table.c[name], dialect)
         params[f"s{i}"] = value if process is None else process(value)
@@ -116,14 +125,18 @@ def array_cast(column: Column[Any], param: str, dialect: Dialect) -> str:
 
 
 def column_arrays(
-    table: Table, names: list[str], rows: Sequence[Mapping[str, Any]], dialect: Dialect
+    table: Table,
+    names: list[str],
+    rows: Sequence[Mapping[str, Any]],
+    dialect: Dialect,
+    serialised: Collection[str] = (),
 ) -> dict[str, Any]:
     """One list per column of ``names`` (parameters ``a0``, ``a1``, …), each value
     bind-processed as its column's type would be in an ``INSERT`` (psycopg2 adapts the
-    lists as arrays)."""
+    lists as arrays); the columns of ``serialised`` are taken as they are."""
     params: dict[str, Any] = {}
     for i, name in enumerate(names):
-        process = _bind_processor(table.c[name], dialect)
+        process = None if name in serialised else _bind_processor(table.c[name], dialect)
         params[f"a{i}"] = [row[name] for row in rows] if process is None else [process(row[name]) for row in rows]
     return params
 
@@ -135,13 +148,14 @@ def _copy_rows(
     names: list[str],
     same: dict[str, Any],
     dialect: Dialect,
+    serialised: Collection[str] = (),
 ) -> None:
     quote = dialect.identifier_preparer
     columns = [*names, *same]
     statement = f"COPY {quote.format_table(table)} ({', '.join(quote.quote(n) for n in columns)}) FROM STDIN"
     # Text format: one line a row, tab between fields, \N for NULL.
     tail = "".join("\t" + _copy_text(value, _bind_processor(table.c[n], dialect)) for n, value in same.items())
-    encoders = [(name, _bind_processor(table.c[name], dialect)) for name in names]
+    encoders = [(name, None if name in serialised else _bind_processor(table.c[name], dialect)) for name in names]
     lines = ["\t".join([_copy_text(row[name], process) for name, process in encoders]) + tail + "\n" for row in rows]
     buffer = io.StringIO("".join(lines))
     session.flush()  # pending ORM writes reach the server before the rows that may need them

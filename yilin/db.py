@@ -33,7 +33,7 @@ from yilin.errors import Conflict
 from yilin.events import Envelope, EventCatalogue
 from yilin.identity import Identity, caller_of
 from yilin.logs import CORRELATION_KEY
-from yilin.outbox import OutboxRelay
+from yilin.outbox import OutboxRelay, outbox_row
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,8 @@ class UnitOfWork:
         self.notes: list[tuple[str, dict[str, Any]]] = []
         self._outbox = _table(session, "outbox")
         self._unwritten: list[dict[str, Any]] = []
+        # each event's message as its outbox row holds it (JSON text): the published body
+        self.bodies: dict[str, str] = {}
         # where each step (one consumed event of a batch) starts: (correlation id, events, notes)
         self._steps: list[tuple[str | None, int, int]] = [(correlation_id, 0, 0)]
         self._after_commit: list[Callable[[], None]] = []
@@ -182,15 +184,9 @@ class UnitOfWork:
         if self.catalogue is None:
             raise RuntimeError("this service publishes no events")
         envelope = self.catalogue.envelope(event_type, data, self.correlation_id, version)
-        self._unwritten.append(
-            {
-                "id": envelope.id,
-                "type": envelope.type,
-                "version": envelope.version,
-                "message": tracing.stamp(envelope.id, envelope.to_message()),
-                "created_at": envelope.occurred_at,
-            }
-        )
+        row = outbox_row(envelope)
+        self._unwritten.append(row)
+        self.bodies[envelope.id] = row["message"]
         self.events.append(envelope)
         return envelope
 
@@ -199,7 +195,7 @@ class UnitOfWork:
         emits thousands; one round trip each would dominate it). Runs before commit."""
         if self._unwritten:
             rows, self._unwritten = self._unwritten, []
-            insert_rows(self.session, self._outbox, rows)
+            insert_rows(self.session, self._outbox, rows, serialised=("message",))
 
     def claim(self, envelopes: list[Envelope]) -> set[str]:
         """Record every envelope as handled in this transaction, in one statement; the
@@ -365,7 +361,7 @@ class DatabaseAccess:
             callback()
         if uow.events:
             faults.point("outbox.after_commit")
-            self.provider.relay.publish_committed(uow.events)
+            self.provider.relay.publish_committed(uow.events, uow.bodies)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

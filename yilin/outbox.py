@@ -13,24 +13,41 @@ round trip per batch instead of one per event, however many workers commit at on
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 import eventlet
 from eventlet.event import Event
 from eventlet.queue import Empty, LightQueue
-from sqlalchemy import Engine, Table, func, select, update
+from sqlalchemy import ARRAY, Engine, Table, any_, bindparam, func, select, update
 
 from yilin import events, metrics, tracing
 from yilin.confirms import Outgoing, PipelinedPublisher
 from yilin.events import Envelope
 from yilin.topology import event_exchange
 
-__all__ = ["OutboxRelay", "backlog", "event_exchange"]  # event_exchange: still importable from here
+__all__ = ["OutboxRelay", "backlog", "event_exchange", "outbox_row"]  # event_exchange: still importable from here
 
 log = logging.getLogger(__name__)
+
+# Ids per sent-mark statement: a batch import's 1,000 events are one UPDATE, not two.
+MARK_BATCH = 2000
+
+
+def outbox_row(envelope: Envelope) -> dict[str, Any]:
+    """The outbox row of an event just emitted. Its message is serialised here, once, as
+    the JSON column would (``json.dumps``): the row stores that text as it is and the
+    relay publishes it as the body."""
+    return {
+        "id": envelope.id,
+        "type": envelope.type,
+        "version": envelope.version,
+        "message": json.dumps(tracing.stamp(envelope.id, envelope.to_message())),
+        "created_at": envelope.occurred_at,
+    }
 
 
 class OutboxRelay:
@@ -64,6 +81,7 @@ class OutboxRelay:
         self._publisher_thread: eventlet.greenthread.GreenThread | None = None
         self._threads: list[eventlet.greenthread.GreenThread] = []
         self._running = False
+        self._mark = _sent_mark(engine, outbox)
 
     # -- life cycle ------------------------------------------------------------------
     def start(self) -> None:
@@ -95,18 +113,26 @@ class OutboxRelay:
         self._fail_waiting()
 
     # -- publishing ------------------------------------------------------------------
-    def _outgoing(self, envelope: Envelope) -> Outgoing:
+    def _outgoing(self, envelope: Envelope, body: str | None = None) -> Outgoing:
+        """The message of ``envelope``; ``body``, its outbox row's JSON text, is published
+        as it is (it holds the trace context the headers carry), else it is built again."""
+        if body is not None:
+            headers = tracing.publish_headers(envelope.id, None)
+            # to_message() is always a CloudEvent: no need to parse the body to say so
+            return Outgoing(self.exchange, envelope.type, body.encode(), envelope.id, headers, events.CONTENT_TYPE)
         message = envelope.to_message()
         headers = tracing.publish_headers(envelope.id, message)
         if headers:  # the trace context travels in the body too, as the outbox row holds it
             message = {**message, **headers}
         return Outgoing(self.exchange, envelope.type, message, envelope.id, headers, events.content_type(message))
 
-    def publish_many(self, envelopes: list[Envelope]) -> None:
+    def publish_many(self, envelopes: list[Envelope], bodies: Mapping[str, str] | None = None) -> None:
         """Publish events and wait until the broker has confirmed every one; raises if
-        it has not. Through the publisher loop when it runs, else on the caller's thread."""
+        it has not. Through the publisher loop when it runs, else on the caller's thread.
+        ``bodies``: event id → the JSON text of its outbox row, published as it is."""
         if not envelopes:
             return
+        bodies = bodies or {}
         ids = [e.id for e in envelopes]
         # the sweep leaves these rows alone until this ends: published, they are in
         # _unmarked by then; failed, the sweep's next round sends them
@@ -114,10 +140,10 @@ class OutboxRelay:
         try:
             if self._publishing:
                 done = Event()
-                self._requests.put((envelopes, done))
+                self._requests.put((envelopes, bodies, done))
                 done.wait()  # re-raises the loop's error for this batch
                 return
-            self.publisher.publish([self._outgoing(e) for e in envelopes])
+            self.publisher.publish([self._outgoing(e, bodies.get(e.id)) for e in envelopes])
             self._published(envelopes)
         finally:
             self._in_flight.difference_update(ids)
@@ -131,13 +157,14 @@ class OutboxRelay:
         for kind, count in published.items():  # a labelled child looked up once per type and batch
             metrics.EVENTS_PUBLISHED.labels(self.service, kind).inc(count)
 
-    def publish_committed(self, envelopes: Iterable[Envelope]) -> None:
+    def publish_committed(self, envelopes: Iterable[Envelope], bodies: Mapping[str, str] | None = None) -> None:
         """The fast path, right after a commit. A failure leaves the rows to the sweep:
-        the change is committed, so the caller must not see an error."""
+        the change is committed, so the caller must not see an error. ``bodies`` as
+        :meth:`publish_many`'s."""
         try:
             envelopes = list(envelopes)
             with tracing.span("outbox.publish", **{"messaging.batch.message_count": len(envelopes)}):
-                self.publish_many(envelopes)
+                self.publish_many(envelopes, bodies)
         except Exception:  # the sweep retries; the commit stands
             log.warning("publish after commit failed; the outbox sweep will retry", exc_info=True)
 
@@ -157,21 +184,22 @@ class OutboxRelay:
                     break
                 requests.append(request)
                 count += len(request[0])
-            envelopes = [e for batch, _ in requests for e in batch]
             try:
-                self.publisher.publish([self._outgoing(e) for e in envelopes])
+                self.publisher.publish(
+                    [self._outgoing(e, bodies.get(e.id)) for batch, bodies, _ in requests for e in batch]
+                )
             except Exception as exc:  # noqa: BLE001 - each waiting worker logs it; the sweep retries
-                for _, done in requests:
+                for _, _, done in requests:
                     done.send_exception(type(exc), exc, exc.__traceback__)
                 continue
-            self._published(envelopes)
-            for _, done in requests:
+            self._published(e for batch, _, _ in requests for e in batch)
+            for _, _, done in requests:
                 done.send(None)
 
     def _fail_waiting(self) -> None:
         while True:
             try:
-                _, done = self._requests.get_nowait()
+                _, _, done = self._requests.get_nowait()
             except Empty:
                 return
             done.send_exception(RuntimeError, RuntimeError("the outbox relay was killed"), None)
@@ -216,7 +244,7 @@ class OutboxRelay:
                 published += 1
             sent = [row.id for row in unsent] + list(confirmed)
             if sent:
-                conn.execute(update(outbox).where(outbox.c.id.in_(sent)).values(sent_at=datetime.now(timezone.utc)))
+                conn.execute(self._mark, {"ids": sent, "now": datetime.now(timezone.utc)})
         if published:
             log.info("outbox sweep published %d event(s)", published)
         return published
@@ -229,9 +257,7 @@ class OutboxRelay:
                 continue
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(
-                        update(self.outbox).where(self.outbox.c.id.in_(ids)).values(sent_at=datetime.now(timezone.utc))
-                    )
+                    conn.execute(self._mark, {"ids": ids, "now": datetime.now(timezone.utc)})
                 self._unmarked.difference_update(ids)
             except Exception:  # unmarked rows are re-sent by the sweep, which is safe
                 log.warning("could not mark %d outbox rows as sent", len(ids), exc_info=True)
@@ -240,7 +266,7 @@ class OutboxRelay:
         ids: list[str] = []
         try:
             ids.append(self._sent.get(timeout=timeout))
-            while len(ids) < self.batch:
+            while len(ids) < MARK_BATCH:
                 ids.append(self._sent.get_nowait())
         except Empty:
             pass
@@ -258,6 +284,16 @@ class OutboxRelay:
                 metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(age)
             except Exception:  # broker or database away; try next round
                 log.warning("outbox sweep failed", exc_info=True)
+
+
+def _sent_mark(engine: Engine, outbox: Table) -> Any:
+    """``UPDATE outbox SET sent_at = :now`` for the rows whose id is in ``:ids``, built
+    once. On PostgreSQL the ids are one array parameter (``id = ANY(:ids)``), not one
+    bound parameter each for SQLAlchemy to render and the driver to quote."""
+    statement = update(outbox).values(sent_at=bindparam("now"))
+    if engine.dialect.name == "postgresql":
+        return statement.where(outbox.c.id == any_(bindparam("ids", type_=ARRAY(outbox.c.id.type))))
+    return statement.where(outbox.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def backlog(engine: Engine, outbox: Table) -> tuple[int, float]:

@@ -1,22 +1,43 @@
 """Personal data at rest: identifiers such as ID and phone numbers are stored encrypted, looked up by a
 keyed hash, and shown only masked. The key comes from configuration (``PII_KEY``; during a
-rotation ``PII_PREVIOUS_KEYS`` still decrypt)."""
+rotation ``PII_PREVIOUS_KEYS`` still decrypt).
+
+Stored formats, all read by :meth:`PersonalData.decrypt`:
+
+- ``<key id>:v2:<base64url of nonce, ciphertext and tag>``: AES-256-GCM with a random
+  96-bit nonce (what :meth:`PersonalData.encrypt` writes; about a sixth of Fernet's CPU);
+- ``<key id>:<Fernet token>``: Fernet (AES-128-CBC and HMAC-SHA256), written before;
+- ``<Fernet token>``: Fernet from before key ids, tried against every key.
+
+A Fernet token is base64url (no ``:``) and starts ``gAAAA``, so the ``v2:`` marker never
+reads as one. ``yilin pii rotate`` rewrites Fernet values in the current format, under the
+current key as well."""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.exceptions import InvalidTag
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from nameko.extensions import DependencyProvider
 
 from yilin.environment import require_secret
 
 PHONE_NUMBER = re.compile(r"^1[3-9]\d{9}$")  # mainland mobile numbers: 13x–19x
+AEAD = "v2"  # the format marker of AES-GCM values, after the key id
+NONCE = 12  # bytes: GCM's 96-bit nonce, random per value
+# Bound to every AES-GCM value: a token of this format and purpose, nothing else, decrypts.
+ASSOCIATED = b"yilin-pii-v2"
+
+__all__ = ["InvalidToken", "PersonalData", "mask_phone", "personal_data"]  # InvalidToken: what decrypt raises
 
 
 def mask_phone(value: str) -> str:
@@ -25,8 +46,8 @@ def mask_phone(value: str) -> str:
 
 
 class _Key:
-    """The keys derived from one secret: encryption, fingerprints, and a short id that
-    prefixes what it encrypts (``<id>:<Fernet token>``)."""
+    """The keys derived from one secret: encryption (AES-GCM, and Fernet to read older
+    values), fingerprints, and a short id that prefixes what it encrypts."""
 
     def __init__(self, secret: str) -> None:
         material = hashlib.sha256(secret.encode()).digest()
@@ -35,6 +56,25 @@ class _Key:
         secret_key = hashlib.sha256(b"yilin-pii-enc" + material).digest()
         self.fernet = Fernet(base64.urlsafe_b64encode(secret_key))
         self.signing_key, self.encryption_key = secret_key[:16], secret_key[16:]  # as Fernet splits it
+        self.aead = AESGCM(hashlib.sha256(b"yilin-pii-aead" + material).digest())  # its own 256-bit key
+        self.prefix = f"{self.id}:{AEAD}:"
+
+    def seal(self, values: Sequence[str]) -> list[str]:
+        """AES-GCM tokens of ``values``, each with its own random nonce."""
+        nonces = os.urandom(NONCE * len(values))
+        encrypt, prefix = self.aead.encrypt, self.prefix
+        return [
+            prefix + base64.urlsafe_b64encode(nonce + encrypt(nonce, value.encode(), ASSOCIATED)).decode()
+            for nonce, value in zip((nonces[i : i + NONCE] for i in range(0, len(nonces), NONCE)), values)
+        ]
+
+    def open(self, body: str) -> str:
+        """The value of an AES-GCM token's body (after ``<id>:v2:``)."""
+        try:
+            raw = base64.urlsafe_b64decode(body)
+            return self.aead.decrypt(raw[:NONCE], raw[NONCE:], ASSOCIATED).decode()
+        except (InvalidTag, binascii.Error, ValueError) as exc:  # ValueError: too short for a nonce
+            raise InvalidToken from exc
 
 
 class PersonalData:
@@ -74,26 +114,31 @@ class PersonalData:
         ]
 
     def encrypt(self, value: str) -> str:
-        """Authenticated encryption of ``value`` under the current key, prefixed with its id."""
-        return f"{self._current.id}:{self._current.fernet.encrypt(value.encode()).decode()}"
+        """Authenticated encryption of ``value`` under the current key (AES-GCM),
+        prefixed with the key's id and the format's marker."""
+        return self._current.seal([value])[0]
 
     def encrypt_many(self, values: Sequence[str]) -> list[str]:
-        """:meth:`encrypt` of each value, for a batch. Each token comes from Fernet itself:
-        a faster hand-built cipher chain was measured (7 -> 3.5 ms per 1,000 values) and
-        declined, since a district's ID numbers are not the place for home-made crypto."""
-        fernet, prefix = self._current.fernet, self._current.id + ":"
-        return [prefix + fernet.encrypt(value.encode()).decode() for value in values]
+        """:meth:`encrypt` of each value, for a batch. ``cryptography``'s AES-GCM, a
+        standard AEAD (about 1 µs a value against Fernet's 7), not a home-made mode."""
+        return self._current.seal(values)
 
     def decrypt(self, token: str) -> str:
-        """The plain value behind ``encrypt``'s output, under whichever known key wrote it."""
+        """The plain value behind ``encrypt``'s output (or an older Fernet value), under
+        whichever known key wrote it. Raises ``InvalidToken`` if no known key reads it."""
         key_id, sep, body = token.partition(":")
-        if sep and key_id in self._by_id:
-            return self._by_id[key_id].fernet.decrypt(body.encode()).decode()
+        key = self._by_id.get(key_id) if sep else None
+        if key is not None:
+            marker, aead, sealed = body.partition(":")
+            if aead and marker == AEAD:
+                return key.open(sealed)
+            return key.fernet.decrypt(body.encode()).decode()
         return self._any.decrypt((body if sep else token).encode()).decode()
 
     def is_current(self, token: str) -> bool:
-        """Whether ``token`` is already encrypted under the current key."""
-        return token.startswith(self._current.id + ":")
+        """Whether ``token`` is already encrypted under the current key in the current
+        format (``yilin pii rotate`` rewrites the others)."""
+        return token.startswith(self._current.prefix)
 
 
 def previous_secrets(config: Mapping[str, Any]) -> list[str]:

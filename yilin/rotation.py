@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.fernet import InvalidToken
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.engine import Engine
 
-from yilin.pii import PersonalData
+from yilin.pii import InvalidToken, PersonalData
 
 
 @dataclass(frozen=True)

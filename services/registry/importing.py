@@ -1,10 +1,17 @@
 """Bulk import of volunteers from CSV or JSON lines, in batches over RPC, with a
 progress bar. Sized for the district's 173,000 volunteers; safe to re-run (rows already
-registered count as duplicates)."""
+registered count as duplicates).
+
+Each batch carries a write key (:mod:`yilin.writes`) made of the file's digest and the
+batch's first row: a batch delivered twice (the broker redelivers a request whose worker
+died before answering, or the same file is imported again) applies once and gets its
+first answer, instead of counting its own rows as duplicates the second time or, sent
+again while the first is still in flight, failing on the ID numbers' uniqueness."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections import deque
 from pathlib import Path
@@ -15,6 +22,7 @@ from tqdm import tqdm
 
 from services.registry.id_numbers import canonical_id_number
 from yilin.identity import identity_context, service_account
+from yilin.writes import WRITE_KEY
 
 CSV_LIST_SEPARATOR = ";"
 # Batches sent before the first reply is awaited: the registry validates and encrypts
@@ -48,7 +56,10 @@ def count_rows(path: str | Path) -> int:
 
 
 def send_batches(
-    registry: Any, batches: Iterable[list[Any]], in_flight: int = IN_FLIGHT
+    registry: Any,
+    batches: Iterable[list[Any]],
+    in_flight: int = IN_FLIGHT,
+    keyed: tuple[dict[str, Any], str] | None = None,
 ) -> Iterator[tuple[list[Any], dict[str, Any]]]:
     """Send each batch to ``registry.import_volunteers`` (an RPC proxy), up to
     ``in_flight`` at a time, and yield ``(batch, result)`` in the order sent.
@@ -57,17 +68,35 @@ def send_batches(
     once that one has finished, so the results are those of one batch at a time: the
     first row of a person is stored and a later one counts as a duplicate. If a call
     fails, the error is raised and no further batch is sent; a batch already in flight
-    may still have been stored (re-running the import is safe)."""
+    may still have been stored (re-running the import is safe).
+
+    ``keyed``: the proxy's context data (the dict given to ``ClusterRpcProxy``) and the
+    file's key; each batch is then sent with the write key ``<file key>:<first row>``."""
     pending: deque[tuple[list[Any], set[str], Any]] = deque()
+    first = 0
     for batch in batches:
         people = _id_numbers(batch)
         while pending and (len(pending) >= in_flight or any(people & named for _, named, _ in pending)):
             sent, _, reply = pending.popleft()
             yield sent, reply.result()
+        if keyed is not None:  # the headers are taken from the context when the call is sent
+            context, file_key = keyed
+            context[WRITE_KEY] = f"{file_key}:{first}"
         pending.append((batch, people, registry.import_volunteers.call_async(batch)))
+        first += len(batch)
     while pending:
         sent, _, reply = pending.popleft()
         yield sent, reply.result()
+
+
+def file_key(path: str | Path, batch: int) -> str:
+    """The part of an import's write keys that names the file: its contents' digest and
+    the batch size (the same rows in other batches are other calls)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f"import-volunteers:{digest.hexdigest()}:{batch}"
 
 
 def _id_numbers(batch: list[Any]) -> set[str]:
@@ -102,7 +131,8 @@ def import_file(
         ClusterRpcProxy(config, context_data=context) as cluster,
         tqdm(total=count_rows(path), unit="row", disable=not progress) as bar,
     ):
-        for chunk, result in send_batches(cluster.registry, _batches(read_rows(path), batch), in_flight):
+        keyed = (context, file_key(path, batch))
+        for chunk, result in send_batches(cluster.registry, _batches(read_rows(path), batch), in_flight, keyed):
             summary["created"] += result["created"]
             summary["duplicates"] += result["duplicates"]
             summary["rejected"] += [{**r, "row": r["row"] + offset} for r in result["rejected"]]

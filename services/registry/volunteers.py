@@ -4,9 +4,11 @@ services read. Inputs arrive already validated by the schemas in
 
 from __future__ import annotations
 
+import base64
+import os
 import uuid
 from datetime import date
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +23,25 @@ from yilin.etags import Precondition, no_precondition
 from yilin.pii import PersonalData, mask_phone
 
 VOLUNTEER_ROWS = VolunteerIn(many=True)
+
+# A volunteer's number, as printed on certificates: "YL" and 13 characters of Crockford's
+# base32 (no I, L, O or U to misread), 65 random bits. Two of a district's 173,000 share
+# one with odds of about 1 in 2.5 billion, and the store draws again if they do. Numbers
+# of the earlier form ("YL" and 10 hexadecimal digits, 40 bits) stay as they are.
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+NUMBER_DIGITS = 13
+
+
+_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", NUMBER_ALPHABET.encode())
+
+
+def draw_numbers(count: int) -> list[str]:
+    """``count`` new volunteer numbers (``YL`` and 65 random bits in Crockford's base32)."""
+    # 80 random bits a number, in RFC 4648 base32 (16 characters each, in step with the
+    # bytes), of which the first 13 characters, in Crockford's letters; one read of the
+    # system's random source for a whole batch
+    letters = base64.b32encode(os.urandom(10 * count)).translate(_TO_CROCKFORD).decode()
+    return ["YL" + letters[start : start + NUMBER_DIGITS] for start in range(0, 16 * count, 16)]
 
 
 def volunteer_view(store: RegistryStore, volunteer: Volunteer) -> dict[str, Any]:
@@ -84,7 +105,11 @@ def _registered_event(
 
 
 def _volunteer_columns(
-    data: dict[str, Any], fingerprint: str, id_number_encrypted: str, phone_encrypted: str | None
+    data: dict[str, Any],
+    fingerprint: str,
+    id_number_encrypted: str,
+    phone_encrypted: str | None,
+    number: str,
 ) -> dict[str, Any]:
     """A new volunteer's row (timestamps aside), personal data encrypted (by the
     caller: an import encrypts a whole batch at once) and masked."""
@@ -93,7 +118,7 @@ def _volunteer_columns(
     ident = str(uuid.uuid4())
     return {
         "id": ident,
-        "number": "YL" + ident.replace("-", "")[:10].upper(),
+        "number": number,
         "name": data["name"],
         "id_number_hash": fingerprint,
         "id_number_masked": mask_id_number(id_number),
@@ -107,7 +132,9 @@ def _volunteer_columns(
     }
 
 
-def register_volunteer(uow: UnitOfWork, pii: PersonalData, data: dict[str, Any]) -> dict[str, Any]:
+def register_volunteer(
+    uow: UnitOfWork, pii: PersonalData, data: dict[str, Any], draw: Callable[[int], list[str]] = draw_numbers
+) -> dict[str, Any]:
     store = RegistryStore(uow.session)
     require_community(store, data["community_id"])
     if data.get("organisation_id"):
@@ -117,8 +144,10 @@ def register_volunteer(uow: UnitOfWork, pii: PersonalData, data: dict[str, Any])
     if store.id_number_registered(fingerprints):
         raise Conflict("a volunteer with this ID number is already registered", {"id_number": ["already registered"]})
     id_number, phone = canonical_id_number(data["id_number"]), data.get("phone")
-    columns = _volunteer_columns(data, fingerprints[0], pii.encrypt(id_number), pii.encrypt(phone) if phone else None)
-    volunteer = store.add_volunteer(**columns)
+    columns = _volunteer_columns(
+        data, fingerprints[0], pii.encrypt(id_number), pii.encrypt(phone) if phone else None, draw(1)[0]
+    )
+    volunteer = store.add_volunteer(columns, draw)
     store.write_skills(volunteer.id, data["skills"], data["certifications"])
     uow.emit("volunteer.registered", _registered_event(columns, data["skills"], data["certifications"]))
     return volunteer_view(store, volunteer)
@@ -177,7 +206,9 @@ def list_volunteers(session: Session, query: dict[str, Any]) -> dict[str, Any]:
     return store.list_volunteers(query, lambda rows: volunteer_views(store, rows))
 
 
-def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str, Any]:
+def import_volunteers(
+    uow: UnitOfWork, pii: PersonalData, rows: Any, draw: Callable[[int], list[str]] = draw_numbers
+) -> dict[str, Any]:
     """Register a batch; rows that fail validation are reported, not fatal, and a row
     whose ID number is already registered counts as a duplicate (re-running an import
     is safe). Set-based: one validation pass, one lookup of known ID numbers per 1,000
@@ -211,8 +242,8 @@ def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str
     id_numbers = pii.encrypt_many([canonical_id_number(data["id_number"]) for _, data in new])
     phones = iter(pii.encrypt_many([data["phone"] for _, data in new if data.get("phone")]))
     fresh = [
-        (_volunteer_columns(data, fingerprint, id_number, next(phones) if data.get("phone") else None), data)
-        for (fingerprint, data), id_number in zip(new, id_numbers)
+        (_volunteer_columns(data, fingerprint, id_number, next(phones) if data.get("phone") else None, number), data)
+        for (fingerprint, data), id_number, number in zip(new, id_numbers, draw(len(new)))
     ]
     store.insert_volunteers(
         [volunteer for volunteer, _ in fresh],
@@ -229,6 +260,7 @@ def import_volunteers(uow: UnitOfWork, pii: PersonalData, rows: Any) -> dict[str
             for c in data["certifications"]
         ],
         now,
+        draw,
     )
     for volunteer, data in fresh:
         uow.emit("volunteer.registered", _registered_event(volunteer, data["skills"], data["certifications"]))

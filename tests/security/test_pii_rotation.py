@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from services.registry.models import Volunteer
 from tests.harness import migrate_service
@@ -89,11 +89,45 @@ def test_rotation_keeps_every_value_and_every_duplicate(stack: Any) -> None:
 
 def test_values_without_a_key_id_still_decrypt() -> None:
     """Values written before key ids existed (a bare Fernet token) decrypt under any known key."""
-    from cryptography.fernet import Fernet
-
     legacy = PersonalData(OLD)
-    bare = legacy.encrypt("13912345678").partition(":")[2]
-    assert Fernet  # the token format is Fernet's own
+    bare = legacy._current.fernet.encrypt(b"13912345678").decode()  # the format of that time
     rotating = PersonalData(NEW, [OLD])
     assert rotating.decrypt(bare) == "13912345678" and not rotating.is_current(bare)
     assert rotating.fingerprints("x")[1] == legacy.fingerprint("x") != rotating.fingerprint("x")
+
+
+def test_rotation_rewrites_fernet_values_under_the_current_key_as_aes_gcm(stack: Any) -> None:
+    """Values of the earlier format (Fernet, under the key still current) are read, and
+    ``yilin pii rotate`` rewrites them as AES-GCM with the same fingerprints."""
+    s = stack("registry", PII_KEY=OLD)
+    with s.rpc("registry") as registry:
+        district = registry.create_place({"code": "D", "name": "D", "level": "district"})["id"]
+        street = registry.create_place({"code": "S", "name": "S", "level": "street", "parent_id": district})["id"]
+        community = registry.create_place({"code": "C", "name": "C", "level": "community", "parent_id": street})["id"]
+        numbers = {n: registry.register_volunteer(volunteer(n, community))["number"] for n in (1, 2)}
+    pii = PersonalData(OLD)
+    fernet = pii._current.fernet
+    engine = engine_for(database_url(s.config, "registry"), "registry")
+    with engine.begin() as conn:  # as the registry stored them before AES-GCM
+        for serial, number in numbers.items():
+            conn.execute(
+                update(Volunteer)
+                .where(Volunteer.number == number)
+                .values(
+                    id_number_encrypted=f"{pii.key_id}:{fernet.encrypt(id_number(serial).encode()).decode()}",
+                    phone_encrypted=f"{pii.key_id}:{fernet.encrypt(PHONES[serial].encode()).decode()}",
+                )
+            )
+    before = stored_rows(s.config)
+    with s.rpc("registry") as registry:  # still a duplicate: the fingerprint did not change
+        with pytest.raises(Conflict):
+            registry.register_volunteer(volunteer(2, community))
+    [report] = rotate_services(s.config, ["registry"])
+    assert (report.rows, report.values, report.unreadable) == (2, 4, 0)
+    after = stored_rows(s.config)
+    for serial, number in numbers.items():
+        encrypted_id, encrypted_phone, fingerprint = after[number]
+        assert encrypted_id.startswith(f"{pii.key_id}:v2:") and pii.is_current(encrypted_id)
+        assert pii.decrypt(encrypted_id) == id_number(serial) and pii.decrypt(encrypted_phone or "") == PHONES[serial]
+        assert fingerprint == before[number][2] == pii.fingerprint(id_number(serial))
+    assert [r.rows for r in rotate_services(s.config, ["registry"])] == [0]

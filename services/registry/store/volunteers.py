@@ -8,11 +8,13 @@ is checked against what it will change."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Row, Select, bindparam, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from services.registry.models import (
     Certification,
@@ -28,6 +30,10 @@ from yilin.bulk import insert_rows, stored
 from yilin.paging import paginate
 from yilin.rows import get_or_404, lock_or_404
 from yilin.sqljson import json_array_agg, json_object
+
+T = TypeVar("T")
+NUMBER_CONSTRAINT = "volunteers_number_key"  # PostgreSQL's name for the unique number
+NUMBER_ATTEMPTS = 8  # draws of a whole batch's numbers before a clash is an error
 
 
 def _view_select() -> Select[Any]:
@@ -96,12 +102,49 @@ class VolunteerStore(StoreBase):
         stmt = select(Volunteer.id).where(Volunteer.id_number_hash.in_(fingerprints)).limit(1)
         return self.session.scalar(stmt) is not None
 
-    def add_volunteer(self, **columns: Any) -> Volunteer:
-        """A new volunteer, flushed."""
-        volunteer = Volunteer(**columns)
-        self.session.add(volunteer)
-        self.session.flush()
-        return volunteer
+    def add_volunteer(self, columns: dict[str, Any], draw: Callable[[int], list[str]]) -> Volunteer:
+        """A new volunteer, flushed; its number is drawn again (``draw``) if taken."""
+
+        def add() -> Volunteer:
+            volunteer = Volunteer(**columns)
+            self.session.add(volunteer)
+            self.session.flush()
+            return volunteer
+
+        return self._numbered([columns], draw, add)
+
+    def _numbered(
+        self, volunteers: Sequence[dict[str, Any]], draw: Callable[[int], list[str]], insert: Callable[[], T]
+    ) -> T:
+        """``insert()`` the volunteers, drawing new numbers (in place) for as long as one
+        is taken: a clash of random numbers is never the caller's conflict.
+
+        On PostgreSQL the insert runs under a savepoint, and a violation of the number's
+        uniqueness rolls back to it and draws the batch's numbers again: that covers a
+        number stored earlier, one drawn twice in the batch and one a concurrent
+        transaction takes first. SQLite has one writer at a time, so numbers checked
+        free inside the transaction are still free at its insert (and pysqlite's
+        ``SAVEPOINT`` would end the enclosing transaction)."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            for _ in range(NUMBER_ATTEMPTS):
+                numbers = Counter(v["number"] for v in volunteers)
+                taken = set(stored(self.session, Volunteer.__table__, "number", numbers))
+                clashes = [v for v in volunteers if v["number"] in taken or numbers[v["number"]] > 1]
+                if not clashes:
+                    break
+                for volunteer, number in zip(clashes, draw(len(clashes))):
+                    volunteer["number"] = number
+            return insert()
+        for attempt in range(NUMBER_ATTEMPTS):
+            try:
+                with self.session.begin_nested():
+                    return insert()
+            except IntegrityError as exc:
+                if attempt + 1 == NUMBER_ATTEMPTS or _constraint(exc) != NUMBER_CONSTRAINT:
+                    raise
+                for volunteer, number in zip(volunteers, draw(len(volunteers))):
+                    volunteer["number"] = number
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def write_skills(
         self,
@@ -166,11 +209,18 @@ class VolunteerStore(StoreBase):
         skills: Sequence[dict[str, Any]],
         certifications: Sequence[dict[str, Any]],
         now: datetime,
+        draw: Callable[[int], list[str]],
     ) -> None:
         """Insert new volunteers (every column but the timestamps, both ``now``), then
         their skills and certifications: one statement per table, a ``COPY`` for 100
-        rows or more."""
-        insert_rows(self.session, Volunteer.__table__, volunteers, same={"created_at": now, "updated_at": now})
+        rows or more. A volunteer number already taken is drawn again (``draw``)."""
+        self._numbered(
+            volunteers,
+            draw,
+            lambda: insert_rows(
+                self.session, Volunteer.__table__, volunteers, same={"created_at": now, "updated_at": now}
+            ),
+        )
         insert_rows(self.session, VolunteerSkill.__table__, skills)
         insert_rows(self.session, Certification.__table__, certifications)
 
@@ -203,3 +253,9 @@ class VolunteerStore(StoreBase):
         agency_teams = select(Team.id).where(Team.organisation_id.in_(agencies))
         members = select(Membership.volunteer_id).where(Membership.team_id.in_(agency_teams))
         return self.session.execute(self._certified(certification, exclude).where(Volunteer.id.in_(members))).first()
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    """The name of the constraint a PostgreSQL integrity error violated (psycopg2's diagnostics)."""
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None)
