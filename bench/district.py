@@ -16,22 +16,28 @@ from services.registry.importing import send_batches
 IMPORT_BATCH = 1000  # what `yilin import` sends per RPC call (and, like it, two calls in flight)
 
 
-def import_volunteers(rpc: Any, district: seed.District, count: int, registries: Sequence[Any] = ()) -> dict[str, Any]:
-    """Volunteers through the registry's import RPC, batch by batch, as `yilin import` does
-    (with the CPU time the ``registries`` processes spent on them, steadier than wall time
-    on a busy machine)."""
+def import_volunteers(
+    config: dict[str, Any], district: seed.District, count: int, registries: Sequence[Any] = ()
+) -> dict[str, Any]:
+    """Volunteers through the registry's import RPC, batch by batch, as `yilin import` sends
+    them: two calls in flight, each batch with its write key (a key for the run stands for
+    the file's digest). With the CPU time the ``registries`` processes spent on them,
+    steadier than wall time on a busy machine."""
     created = 0
     base = random.randrange(10**6, 10**12)  # fresh ID numbers should a retried stage import again
     batches = (
         seed.volunteer_rows(base + start, min(IMPORT_BATCH, count - start), district.communities)
         for start in range(0, count, IMPORT_BATCH)
     )
-    cpu = sum(registry.cpu_seconds() for registry in registries)
-    started = time.perf_counter()
-    for _, result in send_batches(rpc.registry, batches):
-        if result["rejected"]:
-            raise RuntimeError(f"import rejected rows: {result['rejected'][:3]}")
-        created += result["created"]
+    context = seed.operator_context(config)
+    with seed.cluster(config, context) as rpc:
+        cpu = sum(registry.cpu_seconds() for registry in registries)
+        started = time.perf_counter()
+        keyed = (context, f"import-volunteers:bench-{uuid.uuid4().hex}:{IMPORT_BATCH}")
+        for _, result in send_batches(rpc.registry, batches, keyed=keyed):
+            if result["rejected"]:
+                raise RuntimeError(f"import rejected rows: {result['rejected'][:3]}")
+            created += result["created"]
     elapsed = time.perf_counter() - started
     result = {
         "rows": created,

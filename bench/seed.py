@@ -20,10 +20,18 @@ BENCH_SECRET = "bench-jwt-secret-" + "k" * 32
 
 
 @contextmanager
-def cluster(config: dict[str, Any]) -> Iterator[Any]:
-    """RPC as the operator (the identity the gateway would vouch for)."""
-    with ClusterRpcProxy(config, context_data=identity_context(config, OPERATOR, "gateway"), timeout=300) as proxy:
+def cluster(config: dict[str, Any], context: dict[str, Any] | None = None) -> Iterator[Any]:
+    """RPC as the operator (the identity the gateway would vouch for); ``context``, the
+    proxy's context data when the caller adds to it (a write key per call)."""
+    if context is None:
+        context = operator_context(config)
+    with ClusterRpcProxy(config, context_data=context, timeout=300) as proxy:
         yield proxy
+
+
+def operator_context(config: dict[str, Any]) -> dict[str, Any]:
+    """The context data of an RPC client calling as the operator."""
+    return dict(identity_context(config, OPERATOR, "gateway"))
 
 
 def id_number(serial: int) -> str:

@@ -119,7 +119,7 @@ def district(env: Environment, sizes: Any, report: Report) -> None:
         details["teams"] = {"rows": sizes.teams, "seconds": round(time.perf_counter() - began, 2)}
         for replica in replicas[1:]:
             replica.wait_ready()
-        details["import"] = dist.import_volunteers(rpc, area, sizes.volunteers, replicas)
+        details["import"] = dist.import_volunteers(env.config(), area, sizes.volunteers, replicas)
         for replica in replicas:
             report.memory("registry", replica.peak_rss_mib())
         if "fund" in processes:
