@@ -17,6 +17,7 @@ import json
 import logging
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from typing import Any, Iterable, Mapping
 
 import eventlet
@@ -81,7 +82,11 @@ class OutboxRelay:
         self._publisher_thread: eventlet.greenthread.GreenThread | None = None
         self._threads: list[eventlet.greenthread.GreenThread] = []
         self._running = False
-        self._mark = _sent_mark(engine, outbox)
+
+    @cached_property
+    def _mark(self) -> Any:
+        # built on first use: a relay that only publishes needs no database
+        return _sent_mark(self.engine, self.outbox)
 
     # -- life cycle ------------------------------------------------------------------
     def start(self) -> None:
