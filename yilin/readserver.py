@@ -221,7 +221,7 @@ def _read_request(connection: Any, buffer: bytes) -> tuple[str, str, dict[str, s
     if "transfer-encoding" in headers:
         raise Refused(411, "a read's body needs a Content-Length")
     raw_length = headers.get("content-length", "0")
-    if not raw_length.isdigit():
+    if not (raw_length.isascii() and raw_length.isdigit()):  # '²' is a digit to isdigit, not to int
         raise Refused(400, "a malformed Content-Length")
     length = int(raw_length)
     if length > MAX_CALL_BYTES:

@@ -112,11 +112,12 @@ def test_reads_on_one_kept_alive_connection_and_what_is_refused(registry: str) -
         (b"POST /reads/list_places HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (MAX_CALL_BYTES + 1), 413),
         (b"POST /reads/list_places HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411),
         (b"POST /reads/list_places HTTP/1.1\r\nContent-Length: -3\r\n\r\n", 400),
+        (b"POST /reads/list_places HTTP/1.1\r\nContent-Length: \xb2\r\n\r\n", 400),
         (b"POST /reads/list_places HTTP/1.1\r\nX-" + b"a" * 70_000 + b"\r\n\r\n", 431),
         (b"hello\r\n\r\n", 400),
         (b"POST /reads/list_places HTTP/1.1\r\nno colon here\r\n\r\n", 400),
     ],
-    ids=["oversized", "chunked", "bad-length", "huge-head", "no-request-line", "bad-header"],
+    ids=["oversized", "chunked", "bad-length", "superscript-length", "huge-head", "no-request-line", "bad-header"],
 )
 def test_a_request_it_cannot_take_is_refused_and_the_connection_closed(registry: str, sent: bytes, status: int) -> None:
     reader = Reader(registry).send(sent)
