@@ -37,11 +37,19 @@ def _ports_free(ports: list[int]) -> bool:
 
 
 def metrics_offset() -> int:
-    """A random YILIN_METRICS_PORT_OFFSET whose five metrics ports are all free."""
+    """A random YILIN_METRICS_PORT_OFFSET whose metrics ports are all free."""
     while True:
         offset = random.randrange(10000, 20000)
-        if _ports_free([METRICS_PORTS[name] + offset for name in SERVICES]):
+        if _ports_free([port + offset for port in METRICS_PORTS.values()]):
             return offset
+
+
+def stack_ports() -> tuple[int, int]:
+    """A gateway port and a metrics port offset for one `yilin run`: all free now, and the
+    gateway's port none of the metrics ports (a service started first would take it)."""
+    offset = metrics_offset()
+    http_port = next(p for p in iter(free_port, None) if p - offset not in METRICS_PORTS.values())
+    return http_port, offset
 
 
 @dataclass
@@ -109,8 +117,7 @@ def processes_with_env(marker: str) -> list[int]:
 def running_stack(amqp_uri: str, pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """`python -m yilinctl.cli run` with JSON logs, up and with the demo district loaded;
     stopped with SIGTERM after the module's tests, which must end it with exit code 0."""
-    http_port = free_port()
-    offset = metrics_offset()
+    http_port, offset = stack_ports()
     log_path = tmp_path_factory.mktemp("yilin-run") / "run.log"
     marker = f"YILIN_HTTP_ADDRESS=127.0.0.1:{http_port}"
     env = dict(

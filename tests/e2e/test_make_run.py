@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from services.registry.id_numbers import id_check_digit
-from tests.e2e.conftest import RunningStack, metrics_offset, processes_with_env
+from tests.e2e.conftest import RunningStack, processes_with_env, stack_ports
 from tests.harness import ROOT, free_port
 from yilin.events import CloudEventSchema, parse_envelope
 
@@ -193,12 +193,13 @@ def test_run_explains_how_to_start_rabbitmq_when_none_answers(tmp_path: Any) -> 
 
 
 def test_a_service_that_cannot_start_is_named_in_one_line_without_a_traceback(amqp_uri: str, tmp_path: Any) -> None:
+    http_port, offset = stack_ports()
     env = dict(
         os.environ,
         YILIN_AMQP_URI=amqp_uri,
         YILIN_DATABASE_URL=f"sqlite:///{tmp_path}/{{service}}.db",
-        YILIN_HTTP_ADDRESS=f"127.0.0.1:{free_port()}",
-        YILIN_METRICS_PORT_OFFSET=str(metrics_offset()),
+        YILIN_HTTP_ADDRESS=f"127.0.0.1:{http_port}",
+        YILIN_METRICS_PORT_OFFSET=str(offset),
         YILIN_CERTIFICATE_KEY="",
     )  # the hours service cannot sign certificates without it
     env.pop("YILIN_METRICS_PORT", None)
