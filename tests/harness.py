@@ -230,3 +230,11 @@ def if_match(session: Any, url: str) -> dict[str, str]:
     response = session.get(url, timeout=10)
     assert response.status_code == 200 and response.headers.get("ETag"), (response.status_code, response.text)
     return {"If-Match": response.headers["ETag"]}
+
+
+def a_community(registry: Any) -> str:
+    """A district, a street in it and a community in that, through the registry's RPC
+    (``registry``: a proxy); the community's id."""
+    district = registry.create_place({"code": "D", "name": "D", "level": "district"})["id"]
+    street = registry.create_place({"code": "S", "name": "S", "level": "street", "parent_id": district})["id"]
+    return str(registry.create_place({"code": "C", "name": "C", "level": "community", "parent_id": street})["id"])

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from services.registry.id_numbers import id_check_digit
-from tests.harness import ROOT
+from tests.harness import ROOT, a_community
 from yilin.errors import InvalidInput
 
 
@@ -173,10 +173,8 @@ def test_batches_in_flight_keep_the_first_row_of_a_person(stack: Any, amqp_uri: 
 
     s = stack("registry")
     with s.rpc("registry") as registry:
-        district = registry.create_place({"code": "D", "name": "D", "level": "district"})
-        street = registry.create_place({"code": "S", "name": "S", "level": "street", "parent_id": district["id"]})
-        community = registry.create_place({"code": "C", "name": "C", "level": "community", "parent_id": street["id"]})
-    rows = make_rows(community["id"], 12)
+        community = a_community(registry)
+    rows = make_rows(community, 12)
     # the same people again in the very next batch (both would be in flight at once)
     rows[4] = {**rows[1], "name": "later row"}
     rows[9] = {**rows[7], "name": "later row", "id_number": rows[7]["id_number"].lower()}
@@ -195,5 +193,5 @@ def test_batches_in_flight_keep_the_first_row_of_a_person(stack: Any, amqp_uri: 
     )
     assert summary == {"created": 10, "duplicates": 2, "rejected": []}
     with s.rpc("registry") as registry:
-        names = [v["name"] for v in registry.list_volunteers({"community_id": community["id"], "limit": 50})["items"]]
+        names = [v["name"] for v in registry.list_volunteers({"community_id": community, "limit": 50})["items"]]
     assert len(names) == 10 and "later row" not in names

@@ -12,6 +12,7 @@ from typing import Any
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.registry.importing import file_key, import_file
+from tests.harness import a_community
 from tests.registry.test_import import make_rows
 from yilin.identity import identity_context, service_account
 from yilin.writes import WRITE_KEY
@@ -19,10 +20,7 @@ from yilin.writes import WRITE_KEY
 
 def _community(s: Any) -> str:
     with s.rpc("registry") as registry:
-        district = registry.create_place({"code": "D", "name": "D", "level": "district"})
-        street = registry.create_place({"code": "S", "name": "S", "level": "street", "parent_id": district["id"]})
-        community = registry.create_place({"code": "C", "name": "C", "level": "community", "parent_id": street["id"]})
-    return str(community["id"])
+        return a_community(registry)
 
 
 def _stored(s: Any, community: str) -> int:

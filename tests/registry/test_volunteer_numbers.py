@@ -12,6 +12,7 @@ from services.registry import volunteers
 from services.registry.events import EVENTS
 from services.registry.models import Base, Volunteer
 from services.registry.schemas import VolunteerIn
+from tests.harness import a_community
 from tests.registry.test_import import make_rows
 from yilin.config import database_url
 from yilin.db import UnitOfWork, engine_for
@@ -42,10 +43,8 @@ def _draws(*first: str) -> Any:
 def test_a_number_already_taken_or_drawn_twice_is_drawn_again(stack: Any) -> None:
     s = stack("registry")
     with s.rpc("registry") as registry:
-        district = registry.create_place({"code": "D", "name": "D", "level": "district"})
-        street = registry.create_place({"code": "S", "name": "S", "level": "street", "parent_id": district["id"]})
-        community = registry.create_place({"code": "C", "name": "C", "level": "community", "parent_id": street["id"]})
-        rows = make_rows(community["id"], 152)
+        community = a_community(registry)
+        rows = make_rows(community, 152)
         first = registry.register_volunteer(rows[0])
     taken = first["number"]
 

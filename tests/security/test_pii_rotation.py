@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from services.registry.models import Volunteer
-from tests.harness import migrate_service
+from tests.harness import a_community, migrate_service
 from tests.security.district import id_number
 from yilin.config import database_url
 from yilin.db import engine_for
@@ -44,9 +44,7 @@ def stored_rows(config: dict[str, Any]) -> dict[str, tuple[str, str | None, str]
 def test_rotation_keeps_every_value_and_every_duplicate(stack: Any) -> None:
     before = stack("registry", PII_KEY=OLD)
     with before.rpc("registry") as registry:
-        district = registry.create_place({"code": "D", "name": "D", "level": "district"})["id"]
-        street = registry.create_place({"code": "S", "name": "S", "level": "street", "parent_id": district})["id"]
-        community = registry.create_place({"code": "C", "name": "C", "level": "community", "parent_id": street})["id"]
+        community = a_community(registry)
         numbers = {n: registry.register_volunteer(volunteer(n, community))["number"] for n in (1, 2)}
     before.containers["registry"].stop()
 
@@ -101,9 +99,7 @@ def test_rotation_rewrites_fernet_values_under_the_current_key_as_aes_gcm(stack:
     ``yilin pii rotate`` rewrites them as AES-GCM with the same fingerprints."""
     s = stack("registry", PII_KEY=OLD)
     with s.rpc("registry") as registry:
-        district = registry.create_place({"code": "D", "name": "D", "level": "district"})["id"]
-        street = registry.create_place({"code": "S", "name": "S", "level": "street", "parent_id": district})["id"]
-        community = registry.create_place({"code": "C", "name": "C", "level": "community", "parent_id": street})["id"]
+        community = a_community(registry)
         numbers = {n: registry.register_volunteer(volunteer(n, community))["number"] for n in (1, 2)}
     pii = PersonalData(OLD)
     fernet = pii._current.fernet
