@@ -13,14 +13,14 @@ from bench import seed
 from bench.environment import Environment, run_json
 from services.registry.importing import send_batches
 
-IMPORT_BATCH = 1000  # what `yilin import` sends per RPC call (and, like it, two calls in flight)
+IMPORT_BATCH = 1000  # what `yilin import` sends per RPC call (and, like it, four calls in flight)
 
 
 def import_volunteers(
     config: dict[str, Any], district: seed.District, count: int, registries: Sequence[Any] = ()
 ) -> dict[str, Any]:
     """Volunteers through the registry's import RPC, batch by batch, as `yilin import` sends
-    them: two calls in flight, each batch with its write key (a key for the run stands for
+    them: four calls in flight, each batch with its write key (a key for the run stands for
     the file's digest). With the CPU time the ``registries`` processes spent on them,
     steadier than wall time on a busy machine."""
     created = 0

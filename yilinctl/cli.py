@@ -25,7 +25,7 @@ from sqlalchemy import MetaData
 from services import SERVICES
 from services.demo import load_demo
 from services.district_scale import DISTRICT, load_district
-from services.registry.importing import import_file
+from services.registry.importing import IN_FLIGHT, import_file
 from services.roles import PERSON_ROLES
 from yilin import deadletters, migrations, topology
 from yilin.config import database_url, load_config
@@ -159,9 +159,9 @@ def demo(config: dict[str, Any], gateway: str, scale: str, divide: int) -> None:
 @click.option("--batch", default=1000, show_default=True)
 @click.option(
     "--in-flight",
-    default=2,
+    default=IN_FLIGHT,
     show_default=True,
-    type=click.IntRange(min=1),  # importing.IN_FLIGHT
+    type=click.IntRange(min=1),
     help="Batches sent before waiting for the first reply.",
 )
 @click.pass_obj

@@ -25,10 +25,10 @@ from yilin.identity import identity_context, service_account
 from yilin.writes import WRITE_KEY
 
 CSV_LIST_SEPARATOR = ";"
-# Batches sent before the first reply is awaited: the registry validates and encrypts
-# one while the database and the broker finish the other (a batch spends more than
-# half its time waiting on them).
-IN_FLIGHT = 2
+# Batches sent before the first reply is awaited: two for each of the two registry
+# replicas deployed, so each replica validates and encrypts one while the database and
+# the broker finish the other (a batch spends more than half its time waiting on them).
+IN_FLIGHT = 4
 
 
 def read_rows(path: str | Path) -> Iterator[dict[str, Any]]:
