@@ -1,4 +1,4 @@
-"""The listen backlog of the web servers (nameko's, and :mod:`yilin.readserver`).
+"""The listen backlog of the web servers (:mod:`yilin.frontserver`, :mod:`yilin.readserver`).
 
 nameko listens with eventlet's default backlog of 50. When more clients connect at once
 than that (200 volunteers opening their keep-alive connections in the same second, the
@@ -19,11 +19,3 @@ DEFAULT_BACKLOG = 2048
 def listen_backlog(config: Mapping[str, Any]) -> int:
     """The configured backlog (``WEB_SERVER_BACKLOG``), at least 1."""
     return max(1, int(config.get(BACKLOG_KEY) or DEFAULT_BACKLOG))
-
-
-def widen_backlog(server: Any) -> None:
-    """Set the listen backlog of a started nameko ``WebServer``: ``listen()`` again on a
-    listening socket only changes its backlog, so nameko's own ``start`` stays as it is."""
-    sock = server._sock  # nameko keeps its listening socket here and offers no hook for the backlog
-    if sock is not None:
-        sock.listen(listen_backlog(server.container.config))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -122,3 +123,25 @@ class StructuredFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class RandomIds:
+    """Callable: random (version 4) UUIDs as text, drawn from one ``getrandom`` per 256 of them:
+    ``str(uuid.uuid4())`` made a system call and a ``UUID`` object for every request."""
+
+    BATCH = 16 * 256
+
+    def __init__(self) -> None:
+        self._pool, self._at = b"", 0
+
+    def __call__(self) -> str:
+        """A new id, ``xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx``."""
+        if self._at >= len(self._pool):
+            self._pool, self._at = os.urandom(self.BATCH), 0
+        digits = self._pool[self._at : self._at + 16].hex()
+        self._at += 16
+        variant = "89ab"[int(digits[16], 16) & 3]
+        return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
+
+
+new_correlation_id = RandomIds()  # a request's id when its caller sent none

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from functools import partial
+from typing import Any, Callable
 
 from eventlet.semaphore import Semaphore
 from kombu import Connection
@@ -81,18 +81,20 @@ class Backends(DependencyProvider):
             return "up"
         return "down"
 
-    @contextmanager
-    def slot(self, service: str) -> Iterator[None]:
-        """One call to ``service``: refused with :class:`BackendUnavailable` when it is down,
-        unresponsive or already has ``limit`` calls waiting."""
+    def call(self, service: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``method(*args, **kwargs)``, one call to ``service``: refused with
+        :class:`BackendUnavailable` when it is down, unresponsive or already has ``limit``
+        calls waiting (a plain function, not a context manager: it runs on every read)."""
         state = self.state(service)
         if state in ("down", "unresponsive"):
             raise BackendUnavailable(service, state)
-        slots = self._slots.setdefault(service, Semaphore(self.limit))
+        slots = self._slots.get(service)
+        if slots is None:  # made once: a Semaphore built per call only to be dropped cost as much as the rest
+            slots = self._slots[service] = Semaphore(self.limit)
         if not slots.acquire(blocking=False):
             raise BackendUnavailable(service, "busy")
         try:
-            yield
+            return method(*args, **kwargs)
         except RpcTimeout:
             self._hung_until[service] = time.monotonic() + RETRY_AFTER
             log.warning("%s did not answer in time; refusing its calls for %ds", service, RETRY_AFTER)
@@ -101,7 +103,7 @@ class Backends(DependencyProvider):
             slots.release()
 
     def guard(self, service: str, proxy: Any) -> "GuardedProxy":
-        """``proxy`` (an RPC service proxy) whose every method call takes a :meth:`slot`."""
+        """``proxy`` (an RPC service proxy) whose every method call takes a :meth:`call`."""
         return GuardedProxy(self, service, proxy)
 
     def _consumers(self, service: str) -> int | None:
@@ -121,16 +123,10 @@ class Backends(DependencyProvider):
 
 
 class GuardedProxy:
-    """An RPC service proxy whose method calls go through :meth:`Backends.slot`."""
+    """An RPC service proxy whose method calls go through :meth:`Backends.call`."""
 
     def __init__(self, backends: Backends, service: str, proxy: Any) -> None:
         self._backends, self._service, self._proxy = backends, service, proxy
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = getattr(self._proxy, name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self._backends.slot(self._service):
-                return method(*args, **kwargs)
-
-        return call
+        return partial(self._backends.call, self._service, getattr(self._proxy, name))

@@ -51,7 +51,7 @@ from yilin.errors import (
 from yilin.etags import content_tag, entity_tag
 from yilin.httpreads import HttpReads
 from yilin.identity import IDENTITY_KEY, Caller, Identity, sign_assertion
-from yilin.logs import CORRELATION_KEY
+from yilin.logs import CORRELATION_KEY, new_correlation_id
 from yilin.metrics import Instrumentation, own_dependencies
 from yilin.rpc import ReadRpcProxy, WriteRpcProxy
 from yilin.signatures import SignatureCheckedOnce
@@ -64,6 +64,7 @@ access_log = logging.getLogger("yilin.access")
 MAX_BODY_BYTES = 1024 * 1024
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 CORRELATION_HEADER = "X-Correlation-Id"
+CORRELATION_PATTERN = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 MAX_BODY_DEPTH = 32  # no payload of the API nests deeper than a few levels
@@ -90,7 +91,7 @@ class ApiEntrypoint(SignatureCheckedOnce, HttpRequestHandler):
     def handle_request(self, request: Request) -> Response:
         request.shallow = False
         supplied = request.headers.get(CORRELATION_HEADER, "")
-        correlation_id = supplied if re.fullmatch(r"[A-Za-z0-9._-]{8,64}", supplied) else str(uuid.uuid4())
+        correlation_id = supplied if CORRELATION_PATTERN.fullmatch(supplied) else new_correlation_id()
         started = time.perf_counter()
         # The worker's context data (it adds yilin.route), with the caller's trace context if any.
         context = {CORRELATION_KEY: correlation_id, **tracing.from_headers(request.headers)}
@@ -106,6 +107,13 @@ class ApiEntrypoint(SignatureCheckedOnce, HttpRequestHandler):
             response = self.response_from_exception(exc)
         response.headers[CORRELATION_HEADER] = correlation_id
         # One access line per request: the route template, never the path or query (they name people's ids).
+        if access_log.isEnabledFor(logging.INFO):  # else its fields are not even gathered
+            self._access_line(request, response, context, correlation_id, started)
+        return response
+
+    def _access_line(
+        self, request: Request, response: Response, context: dict[str, Any], correlation_id: str, started: float
+    ) -> None:
         access_log.info(
             "%s %s %d",
             request.method,
@@ -122,7 +130,6 @@ class ApiEntrypoint(SignatureCheckedOnce, HttpRequestHandler):
                 },
             },
         )
-        return response
 
 
 endpoint = ApiEntrypoint.decorator
