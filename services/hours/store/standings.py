@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from datetime import date
+from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, distinct, func, literal, select
