@@ -35,7 +35,7 @@ from services.tickets.visibility import NEEDS_SCOPE, Visibility, visibility
 from services.tickets.voice_service import VoiceEntrypoints
 from yilin.audit import AuditLogRpc
 from yilin.db import Database
-from yilin.errors import NotFound, load
+from yilin.errors import NotFound, load, load_once_built
 from yilin.etags import require_match
 from yilin.httpreads import read_rpc
 from yilin.identity import Caller
@@ -127,7 +127,7 @@ class TicketsService(VoiceEntrypoints, AuditLogRpc):
 
     @read_rpc
     def list_tickets(self, query: dict[str, Any]) -> dict[str, Any]:
-        q = load(TICKET_QUERY, query)
+        q = load_once_built(TICKET_QUERY, query)
         v = self._visibility()
         if domain.lists_plainly(v):
             with self.db.rows() as reader:
