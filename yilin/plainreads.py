@@ -55,7 +55,8 @@ class _Plan:
         self.sql = compiled.string
         self.dialect = dialect
         escaped = compiled.escaped_bind_names
-        # (the caller's key, the name in the SQL, the statement's own value, the type's conversion)
+        # the name in the SQL → (the caller's key, the statement's own value, whether the
+        # caller must give one, the type's conversion)
         binds: dict[str, tuple[str, Any, bool, Process]] = {}
         for bind, name in compiled.bind_names.items():
             if bind.expanding:
