@@ -11,19 +11,17 @@ an audit row (who, when, what, which request) in the same transaction too."""
 from __future__ import annotations
 
 import logging
-import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from eventlet import corolocal
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yilin import audit, faults, tracing, writes
@@ -34,11 +32,11 @@ from yilin.events import Envelope, EventCatalogue
 from yilin.identity import Identity, caller_of
 from yilin.logs import CORRELATION_KEY
 from yilin.outbox import OutboxRelay, outbox_row
+from yilin.plainreads import Reader, lent, ping_on_checkout, reading
 
 log = logging.getLogger(__name__)
 
 _engines: dict[tuple[str, str], Engine] = {}
-PING_AFTER_IDLE = 1.0  # seconds a read trusts a connection that was just in use
 
 
 def engine_for(url: str, service: str) -> Engine:
@@ -88,39 +86,9 @@ def engine_for(url: str, service: str) -> Engine:
             hide_parameters=True,
             connect_args={"options": f"-csearch_path={service}"},
         )
-        _ping_on_checkout(engine)
+        ping_on_checkout(engine)
     _engines[key] = engine
     return engine
-
-
-_reading = corolocal.local()  # set while a read checks a connection out
-
-
-def _ping_on_checkout(engine: Engine) -> None:
-    """SQLAlchemy's ``pool_pre_ping``, except for reads on a connection back in the pool
-    for less than :data:`PING_AFTER_IDLE` seconds. The ping (``SELECT 1``) finds a
-    connection the database dropped before a transaction starts on it, at the cost of a
-    round trip. A read that meets a dropped connection anyway fails (it changed nothing)
-    and invalidates the pool, so the next checkouts connect afresh. Transactions are
-    pinged always: a handler's failure costs a redelivery, and a message has only a few."""
-
-    @event.listens_for(engine, "checkin")
-    def _stamp(dbapi_conn: Any, record: Any) -> None:
-        record.info["checked_in"] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
-        checked_in = record.info.get("checked_in")
-        if (
-            getattr(_reading, "active", False)
-            and checked_in is not None
-            and time.monotonic() - checked_in < PING_AFTER_IDLE
-        ):
-            return
-        try:
-            engine.dialect.do_ping(dbapi_conn)
-        except engine.dialect.loaded_dbapi.Error as exc:
-            raise DisconnectionError(str(exc)) from exc  # the pool replaces the connection and tries again
 
 
 def insert_ignoring_conflicts(session: Session, table: Any) -> Any:
@@ -364,6 +332,18 @@ class DatabaseAccess:
             self.provider.relay.publish_committed(uow.events, uow.bodies)
 
     @contextmanager
+    def rows(self) -> Iterator[Reader]:
+        """A connection for compiled queries (:mod:`yilin.plainreads`), on :meth:`read`'s
+        terms: nothing committed, and inside a write RPC its open transaction's connection."""
+        if self._pending is None:
+            with lent(self.provider.engine) as reader:
+                yield reader
+            return
+        session = self._pending.session
+        session.flush()  # the write's ORM changes first, as read() does
+        yield Reader(session.connection().connection.dbapi_connection, self.provider.engine.dialect)
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for queries only; nothing is committed, and writing through it is a
         mistake (on PostgreSQL it runs in autocommit, see below). Inside a write RPC's
@@ -375,11 +355,11 @@ class DatabaseAccess:
             self._pending.session.flush()
             yield self._pending.session
             return
-        _reading.active = True
+        reading.active = True
         try:
             connection = self.provider.engine.connect()
         finally:
-            _reading.active = False
+            reading.active = False
         with connection:
             # Autocommit: no BEGIN and ROLLBACK round trips around a one-statement read; under
             # READ COMMITTED each statement has its own snapshot either way. Set on the driver's

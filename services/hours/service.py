@@ -65,6 +65,7 @@ TOTAL, LEADERBOARD, SELECTION = VolunteerTotalOut(), LeaderboardOut(), Selection
 CERTIFICATE, CERTIFICATE_CHECK, RECORD = CertificateOut(), CertificateCheckOut(), VolunteerRecordOut()
 INDICATOR_PERIOD = IndicatorPeriod()
 PERIOD_QUERY = PeriodQuery()  # a total's: built once (construction costs more than a load)
+NO_PERIOD = load(PERIOD_QUERY, {})  # a total asked with no query (the gateway's read), loaded once by the schema
 
 
 VERIFIED_SECONDS = business_metrics.VOLUNTEER_VERIFIED_SECONDS.labels("hours")
@@ -183,10 +184,10 @@ class HoursService(AuditLogRpc):
     # totals, leaderboards, star levels
     @read_rpc
     def volunteer_total(self, volunteer_id: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
-        q = load(PERIOD_QUERY, query or {})
+        q = load(PERIOD_QUERY, query) if query else NO_PERIOD  # 26 µs a read for the same answer
         self._authorise_volunteer(volunteer_id)
-        with self.db.read() as session:
-            return TOTAL.dump(standings.volunteer_total(session, volunteer_id, q["period_from"], q["period_to"]))
+        with self.db.rows() as reader:
+            return TOTAL.dump(standings.volunteer_total(reader, volunteer_id, q["period_from"], q["period_to"]))
 
     @read_rpc
     def leaderboard(self, query: dict[str, Any]) -> dict[str, Any]:
@@ -197,8 +198,8 @@ class HoursService(AuditLogRpc):
     @read_rpc
     def get_selection(self, volunteer_id: str) -> dict[str, Any]:
         self._authorise_volunteer(volunteer_id)
-        with self.db.read() as session:
-            return SELECTION.dump(standings.volunteer_total(session, volunteer_id))
+        with self.db.rows() as reader:
+            return SELECTION.dump(standings.volunteer_total(reader, volunteer_id))
 
     @write_rpc
     def set_selection(
@@ -219,8 +220,8 @@ class HoursService(AuditLogRpc):
                 organisation,
             )
         observe(uow.events)
-        with self.db.read() as session:
-            return TOTAL.dump(standings.volunteer_total(session, volunteer_id))
+        with self.db.rows() as reader:
+            return TOTAL.dump(standings.volunteer_total(reader, volunteer_id))
 
     def _volunteer_organisation(self, volunteer_id: str) -> str | None:
         """The volunteer's organisation: the projection's, else (a volunteer announced

@@ -10,8 +10,9 @@ from typing import Any, TypedDict
 
 from sqlalchemy.orm import Session
 
-from services.hours.store import StandingsStore
+from services.hours.store import StandingsStore, TotalReads
 from yilin.errors import NotFound
+from yilin.plainreads import Reader
 
 
 class TotalView(TypedDict):
@@ -50,10 +51,12 @@ class IndicatorCounts(TypedDict):
 
 
 def volunteer_total(
-    session: Session, volunteer_id: Any, period_from: date | None = None, period_to: date | None = None
+    reader: Reader, volunteer_id: Any, period_from: date | None = None, period_to: date | None = None
 ) -> TotalView:
+    """A volunteer's running total (with a period, its verified minutes in the period),
+    read past the session: the gateway's read of hours."""
     volunteer_id = str(volunteer_id)
-    row = StandingsStore(session).total(volunteer_id, period_from, period_to)
+    row = TotalReads(reader).total(volunteer_id, period_from, period_to)
     total = row.volunteer_id is not None
     if not total and not row.known:
         raise NotFound("unknown volunteer", {"volunteer_id": ["not found"]})

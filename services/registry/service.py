@@ -183,8 +183,8 @@ class RegistryService(AuditLogRpc):
 
     @read_rpc
     def get_volunteer(self, volunteer_id: str) -> dict[str, Any]:
-        with self.db.read() as session:
-            volunteer = volunteers.get_volunteer(session, volunteer_id)
+        with self.db.rows() as reader:
+            volunteer = volunteers.get_volunteer(reader, volunteer_id)
         access.volunteer_read(self.caller, volunteer_id)
         return VOLUNTEER.dump(volunteer)
 

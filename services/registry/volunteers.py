@@ -16,11 +16,12 @@ from services.registry.domain import require_community
 from services.registry.id_numbers import canonical_id_number, mask_id_number
 from services.registry.models import Volunteer, utcnow
 from services.registry.schemas import VolunteerIn
-from services.registry.store import RegistryStore
+from services.registry.store import RegistryStore, VolunteerReads
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, InvalidInput, NotFound, load_each
 from yilin.etags import Precondition, no_precondition
 from yilin.pii import PersonalData, mask_phone
+from yilin.plainreads import Reader
 
 VOLUNTEER_ROWS = VolunteerIn(many=True)
 
@@ -57,7 +58,7 @@ def volunteer_views(store: RegistryStore, volunteers: Sequence[Volunteer]) -> li
     return [by_id[v.id] for v in volunteers]
 
 
-def volunteer_view_by_id(store: RegistryStore, volunteer_id: Any) -> dict[str, Any]:
+def volunteer_view_by_id(store: VolunteerReads, volunteer_id: Any) -> dict[str, Any]:
     """One volunteer's view: a single statement (a read is one round trip)."""
     row = store.view_row(volunteer_id)
     if row is None:
@@ -153,8 +154,9 @@ def register_volunteer(
     return volunteer_view(store, volunteer)
 
 
-def get_volunteer(session: Session, volunteer_id: Any) -> dict[str, Any]:
-    return volunteer_view_by_id(RegistryStore(session), volunteer_id)
+def get_volunteer(reader: Reader, volunteer_id: Any) -> dict[str, Any]:
+    """One volunteer's view, read past the session (the gateway's hottest read)."""
+    return volunteer_view_by_id(VolunteerReads(reader), volunteer_id)
 
 
 def update_volunteer(

@@ -14,13 +14,14 @@ from services.tickets.models import Ticket, Transition, utcnow
 from services.tickets.permissions import ACTORS, OPENERS
 from services.tickets.rules import EVENT_OF_ACTION, IllegalTransition, allowed_actions, aware
 from services.tickets.rules import next_state as _rule_next_state
-from services.tickets.store.tickets import Reach, TicketStore
+from services.tickets.store.tickets import Reach, TicketReads, TicketStore
 from services.tickets.visibility import Visibility, reduce_resident, sees
 from yilin.db import UnitOfWork
 from yilin.errors import Conflict, Forbidden, InvalidInput
 from yilin.identity import Identity
 from yilin.paging import page
 from yilin.pii import PersonalData, mask_phone
+from yilin.plainreads import Reader
 
 # Back-dating is bounded (a need recorded later than this is a new need) and audited:
 # SLA deadlines, and so the minutes a volunteer may claim, count from reported_at.
@@ -35,48 +36,50 @@ def ticket_views(session: Session, tickets: Sequence[Ticket]) -> list[dict[str, 
     if tickets:
         for row in TicketStore(session).volunteers_of(list(volunteers)):
             volunteers[row.ticket_id].append({"volunteer_id": row.volunteer_id, "minutes": row.minutes})
-    return [
-        {
-            "id": t.id,
-            "community_id": t.community_id,
-            "category_code": t.category_code,
-            "state": t.state,
-            "allowed_actions": allowed_actions(t.state),
-            "channel": t.channel,
-            "recorded_by": t.recorded_by,
-            "resident": {
-                "id": t.resident_id,
-                "name": t.resident_name,
-                "phone": t.resident_phone_masked,
-                "address": t.address,
-            },
-            "description": t.description,
-            "attributes": dict(t.attributes or {}),
-            "needs_social_worker": t.needs_social_worker,
-            "grid_id": t.grid_id,
-            "beneficiary_groups": list(t.beneficiary_groups or []),
-            "team_id": t.team_id,
-            "partner_id": t.partner_id,
-            "volunteers": volunteers[t.id],
-            "social_worker": {"volunteer_id": t.social_worker_id, "name": t.social_worker_name or ""}
-            if t.social_worker_id
-            else None,
-            "reported_at": aware(t.reported_at),
-            "assign_due_at": aware(t.assign_due_at),
-            "resolve_due_at": aware(t.resolve_due_at),
-            "assigned_at": aware(t.assigned_at),
-            "started_at": aware(t.started_at),
-            "resolved_at": aware(t.resolved_at),
-            "closed_at": aware(t.closed_at),
-            "escalated_at": aware(t.escalated_at),
-            "escalation_reason": t.escalation_reason,
-            "rating": t.rating,
-            "comment": t.comment,
-            "auto_confirmed": t.auto_confirmed,
-            "created_at": aware(t.created_at),
-        }
-        for t in tickets
-    ]
+    return [_view(t, volunteers[t.id]) for t in tickets]
+
+
+def _view(t: Any, volunteers: list[dict[str, Any]]) -> dict[str, Any]:
+    """A ticket's view from its row (an entity or a plain read's row: the same names)."""
+    return {
+        "id": t.id,
+        "community_id": t.community_id,
+        "category_code": t.category_code,
+        "state": t.state,
+        "allowed_actions": allowed_actions(t.state),
+        "channel": t.channel,
+        "recorded_by": t.recorded_by,
+        "resident": {
+            "id": t.resident_id,
+            "name": t.resident_name,
+            "phone": t.resident_phone_masked,
+            "address": t.address,
+        },
+        "description": t.description,
+        "attributes": dict(t.attributes or {}),
+        "needs_social_worker": t.needs_social_worker,
+        "grid_id": t.grid_id,
+        "beneficiary_groups": list(t.beneficiary_groups or []),
+        "team_id": t.team_id,
+        "partner_id": t.partner_id,
+        "volunteers": volunteers,
+        "social_worker": {"volunteer_id": t.social_worker_id, "name": t.social_worker_name or ""}
+        if t.social_worker_id
+        else None,
+        "reported_at": aware(t.reported_at),
+        "assign_due_at": aware(t.assign_due_at),
+        "resolve_due_at": aware(t.resolve_due_at),
+        "assigned_at": aware(t.assigned_at),
+        "started_at": aware(t.started_at),
+        "resolved_at": aware(t.resolved_at),
+        "closed_at": aware(t.closed_at),
+        "escalated_at": aware(t.escalated_at),
+        "escalation_reason": t.escalation_reason,
+        "rating": t.rating,
+        "comment": t.comment,
+        "auto_confirmed": t.auto_confirmed,
+        "created_at": aware(t.created_at),
+    }
 
 
 def ticket_view(session: Session, ticket: Ticket) -> dict[str, Any]:
@@ -187,6 +190,7 @@ LIST_FILTERS = ("state", "category_code", "resident_id", "community_id", "team_i
 
 
 def list_tickets(session: Session, v: Visibility, query: dict[str, Any]) -> dict[str, Any]:
+    """A page of the tickets ``v`` sees (any caller; see :func:`list_tickets_plainly`)."""
     filters = {key: str(query[key]) for key in LIST_FILTERS if query.get(key)}
     own_only = v.resident is not None and not v.everything  # residents see their own tickets only
     reach = None if v.everything or own_only else Reach(v.communities, v.teams, v.volunteer)
@@ -195,6 +199,27 @@ def list_tickets(session: Session, v: Visibility, query: dict[str, Any]) -> dict
     return page(
         rows, query["limit"], lambda ticket: ticket.id, lambda tickets: _shown(v, ticket_views(session, tickets))
     )
+
+
+def lists_plainly(v: Visibility) -> bool:
+    """Whether ``v``'s list page is a plain read (:func:`list_tickets_plainly`): a caller
+    who sees every ticket or only their own; the others' reach is lists of communities
+    and teams, which a statement compiled once does not take."""
+    return v.everything or v.resident is not None
+
+
+def list_tickets_plainly(reader: Reader, v: Visibility, query: dict[str, Any]) -> dict[str, Any]:
+    """:func:`list_tickets` for a caller :func:`lists_plainly` admits, in one statement
+    past the session: the gateway's read of tickets."""
+    filters = {key: str(query[key]) for key in LIST_FILTERS if query.get(key)}
+    own_subject = v.resident if not v.everything else None
+    rows = TicketReads(reader).list_page(filters, query["limit"] + 1, own_subject, query.get("cursor"))
+    return page(rows, query["limit"], lambda row: row.id, lambda rows: _shown(v, [_listed(row) for row in rows]))
+
+
+def _listed(row: Any) -> dict[str, Any]:
+    named = sorted(row.named_volunteers or (), key=lambda n: n["volunteer_id"])  # as volunteers_of orders them
+    return _view(row, [{"volunteer_id": n["volunteer_id"], "minutes": n["minutes"]} for n in named])
 
 
 def history(session: Session, v: Visibility, ticket_id: Any) -> list[dict[str, Any]]:

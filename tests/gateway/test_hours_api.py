@@ -135,6 +135,18 @@ def test_sheets_verification_certificate_and_record(stack: Any, http: Any) -> No
     )
     totals = http.get(f"{s.url}/api/v1/hours/volunteers/{v0}/totals").json()
     assert (totals["verified_minutes"], totals["pending_minutes"]) == (150, 0)
+    # a period: the day served, the days after it, and one whose end is before its start
+    day = SERVED_ON.isoformat()
+    totals_of = f"{s.url}/api/v1/hours/volunteers/{v0}/totals"
+    served = http.get(totals_of, params={"from": day, "to": day}).json()
+    assert (served["verified_minutes"], served["from"], served["to"]) == (150, day, day)
+    assert (
+        http.get(totals_of, params={"from": (SERVED_ON + timedelta(days=1)).isoformat()}).json()["verified_minutes"]
+        == 0
+    )
+    assert http.get(totals_of, params={"to": day}).json()["verified_minutes"] == 150
+    r = http.get(totals_of, params={"from": day, "to": (SERVED_ON - timedelta(days=1)).isoformat()})
+    assert r.status_code == 422 and "to" in problem_fields(r)
     board = http.get(f"{s.url}/api/v1/hours/leaderboard", params={"by": "volunteer"}).json()["items"]
     assert [(i["id"], i["verified_minutes"]) for i in board] == [(v1, 180), (v0, 150)]
     assert http.get(f"{s.url}/api/v1/hours/leaderboard", params={"by": "street"}).status_code == 422

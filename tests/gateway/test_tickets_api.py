@@ -196,6 +196,10 @@ def test_bad_input_is_refused_and_writes_nothing(stack: Any, tap: Any, http: Any
             assert type(exc).__name__ == "Forbidden" and "ticket_id" in exc.fields
     ticket = http.get(f"{api}/tickets/{tid}").json()
     assert ticket["state"] == "resolved" and ticket["rating"] is None
+    # the list page (one plain read) shows the ticket as its own read does, named volunteers too
+    listed = http.get(f"{api}/tickets", params={"community_id": district.community_id}).json()["items"]
+    assert [t for t in listed if t["id"] == tid] == [ticket]
+    assert {"volunteer_id": m0, "minutes": 40} in ticket["volunteers"]
     wait_until(lambda: len(events.messages) >= 4)
     assert [m["routing_key"] for m in events.messages] == [
         "ticket.opened",

@@ -19,6 +19,7 @@ from yilin import migrations
 from yilin.config import database_url
 from yilin.db import UnitOfWork, engine_for
 from yilin.events import EventCatalogue, parse_envelope, serializer
+from yilin.plainreads import lent
 
 TICKETS = EventCatalogue("tickets")
 
@@ -125,6 +126,10 @@ class Ledger:
         finally:
             session.rollback()
             session.close()
+
+    def rows(self) -> Any:
+        """A connection for compiled queries, as ``db.rows()`` lends one in a worker."""
+        return lent(self.engine)
 
     def of_type(self, event_type: str) -> list[dict[str, Any]]:
         return [e.data for e in self.events if e.type == event_type]

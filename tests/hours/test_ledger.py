@@ -17,6 +17,7 @@ from services.hours.schemas import SheetIn
 from tests.hours.support import Ledger
 from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound, load
 from yilin.identity import Identity
+from yilin.plainreads import Query, Reader
 
 STARS = (60, 120, 180, 240, 300)  # small thresholds (minutes) so tests cross them quickly
 DAY = date(2026, 11, 2)
@@ -86,8 +87,8 @@ def count_entries(w: dict[str, Any]) -> int:
 
 
 def total(w: dict[str, Any], vid: str) -> dict[str, Any]:
-    with w["book"].read() as session:
-        return standings.volunteer_total(session, vid)
+    with w["book"].rows() as reader:
+        return standings.volunteer_total(reader, vid)
 
 
 def test_bad_sheets_are_refused_naming_the_field_and_write_nothing(world: dict[str, Any]) -> None:
@@ -288,7 +289,10 @@ def test_totals_and_leaderboards_by_group_and_period(world: dict[str, Any]) -> N
             session, {"by": "volunteer", "limit": 10, "community_id": world["community"]}
         )
         elsewhere = standings.leaderboard(session, {"by": "volunteer", "limit": 10, "community_id": str(uuid.uuid4())})
-        period = standings.volunteer_total(session, v0, date(2026, 11, 1), date(2026, 11, 30))
+    with book.rows() as reader:
+        period = standings.volunteer_total(reader, v0, date(2026, 11, 1), date(2026, 11, 30))
+        since = standings.volunteer_total(reader, v0, date(2026, 11, 1))
+        until = standings.volunteer_total(reader, v0, None, date(2026, 10, 31))
     assert [(i["id"], i["verified_minutes"]) for i in by_volunteer["items"]] == [(v0, 105), (v2, 90), (v1, 30)]
     assert [(i["id"], i["verified_minutes"]) for i in november["items"]] == [(v2, 90), (v0, 45)]
     assert [(i["id"], i["verified_minutes"], i["volunteers"]) for i in by_team["items"]] == [(world["team"], 105, 1)]
@@ -298,17 +302,28 @@ def test_totals_and_leaderboards_by_group_and_period(world: dict[str, Any]) -> N
     assert [(i["id"], i["verified_minutes"]) for i in in_community["items"]] == [(v0, 105), (v2, 90), (v1, 30)]
     assert elsewhere["items"] == []
     assert period["verified_minutes"] == 45
+    assert since["verified_minutes"] == 45 and until["verified_minutes"] == 60  # one end of the period only
+    assert (period["period_from"], period["period_to"]) == (date(2026, 11, 1), date(2026, 11, 30))
 
 
 @contextmanager
 def statements_run(engine: Any) -> Iterator[list[str]]:
-    """The SQL statements ``engine`` runs inside the block."""
+    """The SQL statements ``engine`` runs inside the block, the plain reads' too (they
+    run on the driver's cursor, past the engine's events)."""
     statements: list[str] = []
     listener = lambda *args: statements.append(args[2])  # noqa: E731 - args are (conn, cursor, statement, …)
+    plain = Reader.all
+
+    def recorded(reader: Reader, query: Query, params: Any = None) -> list[Any]:
+        statements.append(query.plan(reader.dialect).sql)
+        return plain(reader, query, params)
+
     event.listen(engine, "before_cursor_execute", listener)
+    Reader.all = recorded  # type: ignore[method-assign]  # recording, restored below
     try:
         yield statements
     finally:
+        Reader.all = plain  # type: ignore[method-assign]  # restored
         event.remove(engine, "before_cursor_execute", listener)
 
 

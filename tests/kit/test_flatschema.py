@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, post_dump, validate, validates
 
-from yilin.errors import load_each
+from yilin.errors import MalformedInput, load, load_each, load_once_built
 from yilin.events import EventCatalogue
 from yilin.fields import StrictBoolean
 from yilin.flatschema import compile_dump, compile_load
@@ -260,6 +260,24 @@ def test_load_each_answers_as_marshmallow_alone_does() -> None:
         2: {"_schema": ["expected an object"]},
         3: {"member": ["Not a valid boolean."]},
     }
+
+
+class Query(Schema):
+    community_id = fields.UUID()
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(load_default=None)
+
+
+def test_a_query_once_built_loads_as_marshmallow_does_with_its_errors() -> None:
+    schema = Query()
+    for data in ({}, {"community_id": ID, "limit": 5}, {"cursor": "abc", "limit": 100}):
+        assert load_once_built(schema, data) == load(schema, data)
+    for bad, field in (({"limit": 0}, "limit"), ({"community_id": "x"}, "community_id"), ({"other": 1}, "other")):
+        with pytest.raises(MalformedInput) as caught:
+            load_once_built(schema, bad)
+        assert field in caught.value.fields
+    with pytest.raises(MalformedInput):
+        load_once_built(schema, ["not", "an", "object"])
 
 
 def test_a_schema_narrowed_by_only_or_exclude_is_left_to_marshmallow() -> None:

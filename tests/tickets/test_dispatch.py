@@ -220,6 +220,17 @@ def test_dispatch_partner_work_escalation_and_grid(world: dict[str, Any], tap: A
         assert [
             t["id"] for t in tickets.list_tickets({"partner_id": world["partner"], "limit": 10})["items"]
         ] == sorted([second["id"], unpaid["id"]])
+        # the list page's plain read shows a ticket as its own read does, named volunteers too
+        first_page = tickets.list_tickets({"partner_id": world["partner"], "limit": 1})
+        (listed,) = first_page["items"]
+        rest = tickets.list_tickets({"partner_id": world["partner"], "limit": 1, "cursor": first_page["next_cursor"]})
+        assert rest["next_cursor"] is None and [listed["id"], rest["items"][0]["id"]] == sorted(
+            [second["id"], unpaid["id"]]
+        )
+        shown = {t["id"]: t for t in (listed, *rest["items"])}
+        assert shown[second["id"]] == tickets.get_ticket(second["id"])
+        assert shown[second["id"]]["volunteers"] == [{"volunteer_id": world["volunteers"][3], "minutes": 40}]
+        assert shown[unpaid["id"]] == tickets.get_ticket(unpaid["id"])
 
         # escalation names the community's certified social worker
         dispute = tickets.open_ticket(_body(world))

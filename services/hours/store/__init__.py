@@ -3,7 +3,8 @@ meaning:
 
 - :mod:`.ledger` (:class:`LedgerStore`): the ledger's row locks, the batch of ticket
   events loaded at once, entries, sheets and their transitions, star changes.
-- :mod:`.standings` (:class:`StandingsStore`): totals, leaderboards, indicator counts.
+- :mod:`.standings` (:class:`StandingsStore`): totals, leaderboards, indicator counts;
+  :class:`TotalReads`: a volunteer's total past the session (:mod:`yilin.plainreads`).
 - :mod:`.records` (:class:`RecordStore`): what a volunteer's national record is read from.
 - :mod:`.certificates` (:class:`CertificateStore`): certified minutes, serials, certificates.
 - :mod:`.projection` (:class:`ProjectionStore`): the registry's volunteers, teams and
@@ -18,7 +19,7 @@ from services.hours.store.certificates import CertificateStore
 from services.hours.store.ledger import LedgerStore, TicketBatch
 from services.hours.store.projection import ProjectionStore
 from services.hours.store.records import RecordRows, RecordStore
-from services.hours.store.standings import Ranked, StandingsStore, TotalRow
+from services.hours.store.standings import Ranked, StandingsStore, TotalReads, TotalRow
 
 __all__ = [
     "CertificateStore",
@@ -29,5 +30,6 @@ __all__ = [
     "RecordStore",
     "StandingsStore",
     "TicketBatch",
+    "TotalReads",
     "TotalRow",
 ]

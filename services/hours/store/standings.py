@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, distinct, func, literal, select
 
 from services.hours.models import Entry, TeamMember, VolunteerTotal, VolunteerView
 from services.hours.store.base import StoreBase
+from yilin.plainreads import Query, Reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,30 +70,37 @@ def _total_select() -> Select[Any]:
     )
 
 
-_TOTAL = _total_select()
+@cache
+def _total_query(since: bool, until: bool) -> Query:
+    """The total's statement, with the minutes verified in the period when it has a
+    start (``since``) or an end (``until``): each shape built and compiled once."""
+    stmt = _total_select()
+    if since or until:
+        period = select(func.coalesce(func.sum(Entry.minutes), 0)).where(
+            Entry.volunteer_id == bindparam("volunteer_id"), Entry.status == "verified"
+        )
+        if since:
+            period = period.where(Entry.served_on >= bindparam("period_from"))
+        if until:
+            period = period.where(Entry.served_on <= bindparam("period_to"))
+        stmt = stmt.add_columns(period.scalar_subquery().label("period_minutes"))
+    return Query(stmt)
 
 
-class StandingsStore(StoreBase):
-    """The reads of totals, leaderboards and the district's indicators."""
+class TotalReads:
+    """A volunteer's total, read past the session (:mod:`yilin.plainreads`): the
+    gateway's read of hours, one compiled statement."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
 
     def total(self, volunteer_id: str, period_from: date | None = None, period_to: date | None = None) -> TotalRow:
         """``volunteer_id``'s running total and whether they are known, in one statement;
         with a period, also the minutes verified in it (days inclusive)."""
-        stmt = _TOTAL
         period = bool(period_from or period_to)
-        if period:
-            stmt = stmt.add_columns(
-                _period(
-                    select(func.coalesce(func.sum(Entry.minutes), 0)).where(
-                        Entry.volunteer_id == volunteer_id, Entry.status == "verified"
-                    ),
-                    period_from,
-                    period_to,
-                )
-                .scalar_subquery()
-                .label("period_minutes")
-            )
-        row = self.session.connection().execute(stmt, {"volunteer_id": volunteer_id}).one()  # plain row: no ORM layer
+        query = _total_query(period_from is not None, period_to is not None)
+        params = {"volunteer_id": volunteer_id, "period_from": period_from, "period_to": period_to}
+        (row,) = self.reader.all(query, params)  # the anchor gives one row, total or not
         return TotalRow(
             row.volunteer_id,
             row.verified_minutes,
@@ -101,6 +110,10 @@ class StandingsStore(StoreBase):
             bool(row.known),
             row.period_minutes if period else None,
         )
+
+
+class StandingsStore(StoreBase):
+    """The reads of totals, leaderboards and the district's indicators."""
 
     def leaderboard(self, query: Mapping[str, Any]) -> list[Ranked]:
         """Verified minutes ranked by ``query["by"]``: volunteer, team (current members),

@@ -12,9 +12,9 @@ from __future__ import annotations
 from services.registry.store.organisations import OrganisationStore
 from services.registry.store.places import PlaceStore
 from services.registry.store.structure import StructureStore
-from services.registry.store.volunteers import VolunteerStore
+from services.registry.store.volunteers import VolunteerReads, VolunteerStore
 
-__all__ = ["RegistryStore"]
+__all__ = ["RegistryStore", "VolunteerReads"]
 
 
 class RegistryStore(PlaceStore, OrganisationStore, VolunteerStore, StructureStore):

@@ -28,6 +28,7 @@ from services.registry.models import (
 from services.registry.store.base import Render, StoreBase
 from yilin.bulk import insert_rows, stored
 from yilin.paging import paginate
+from yilin.plainreads import Query, Reader
 from yilin.rows import get_or_404, lock_or_404
 from yilin.sqljson import json_array_agg, json_object
 
@@ -64,8 +65,21 @@ def _view_select() -> Select[Any]:
 
 # Built once: constructing a statement (and its cache key) costs several times its execution.
 # They return plain rows, so they run on the session's connection, past the ORM's layer.
-_VIEW_BY_ID = _view_select().where(Volunteer.id == bindparam("volunteer_id"))
+# A volunteer by id is the gateway's hottest read: compiled once, run on the driver's cursor.
+_VIEW_BY_ID = Query(_view_select().where(Volunteer.id == bindparam("volunteer_id")))
 _VIEWS_BY_IDS = _view_select().where(Volunteer.id.in_(bindparam("ids", expanding=True)))
+
+
+class VolunteerReads:
+    """The volunteer reads made past the session (:mod:`yilin.plainreads`)."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+
+    def view_row(self, volunteer_id: Any) -> Any | None:
+        """One volunteer's view row (the columns of :meth:`VolunteerStore.view_rows`), if
+        there is such a volunteer: a single statement."""
+        return self.reader.first(_VIEW_BY_ID, {"volunteer_id": str(volunteer_id)})
 
 
 class VolunteerStore(StoreBase):
@@ -78,10 +92,6 @@ class VolunteerStore(StoreBase):
         first, since the statement runs on the connection where they would not be seen."""
         self.session.flush()
         return list(self.session.connection().execute(_VIEWS_BY_IDS, {"ids": list(volunteer_ids)}))
-
-    def view_row(self, volunteer_id: Any) -> Row[Any] | None:
-        """One volunteer's view row, if there is such a volunteer: a single statement."""
-        return self.session.connection().execute(_VIEW_BY_ID, {"volunteer_id": str(volunteer_id)}).first()
 
     # -- one volunteer ----------------------------------------------------------------------
     def volunteer(self, volunteer_id: Any, field: str = "volunteer_id") -> Volunteer:

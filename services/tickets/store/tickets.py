@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from services.tickets.models import Ticket, TicketVolunteer, Transition
 from yilin.errors import NotFound
+from yilin.plainreads import Query, Reader
+from yilin.sqljson import json_array_agg, json_object
 
 _TICKET_VOLUNTEERS = (
     select(TicketVolunteer)
@@ -34,11 +36,7 @@ class Reach(NamedTuple):
     volunteer: str | None
 
 
-@cache
-def _list_statement(filters: tuple[str, ...], own_only: bool, after_cursor: bool) -> Select[Any]:
-    """The list page's statement for one combination of filters, built once: building
-    it (and its cache key) costs several times running it."""
-    stmt = select(Ticket)
+def _filtered(stmt: Select[Any], filters: tuple[str, ...], own_only: bool, after_cursor: bool) -> Select[Any]:
     if own_only:
         stmt = stmt.where(Ticket.resident_id == bindparam("own_subject"))
     for key in filters:
@@ -46,6 +44,50 @@ def _list_statement(filters: tuple[str, ...], own_only: bool, after_cursor: bool
     if after_cursor:
         stmt = stmt.where(Ticket.id > bindparam("cursor"))
     return stmt.order_by(Ticket.id).limit(bindparam("limit"))
+
+
+@cache
+def _list_statement(filters: tuple[str, ...], own_only: bool, after_cursor: bool) -> Select[Any]:
+    """The list page's statement for one combination of filters, built once: building
+    it (and its cache key) costs several times running it."""
+    return _filtered(select(Ticket), filters, own_only, after_cursor)
+
+
+@cache
+def _plain_list(filters: tuple[str, ...], own_only: bool, after_cursor: bool) -> Query:
+    """The list page as a plain read (:mod:`yilin.plainreads`): each ticket's columns
+    and its named volunteers as a JSON array, one statement compiled once."""
+    named = select(
+        json_array_agg(json_object(volunteer_id=TicketVolunteer.volunteer_id, minutes=TicketVolunteer.minutes))
+    ).where(TicketVolunteer.ticket_id == Ticket.id)
+    columns = select(*Ticket.__table__.c, named.scalar_subquery().label("named_volunteers"))
+    return Query(_filtered(columns, filters, own_only, after_cursor))
+
+
+def _list_params(filters: dict[str, str], limit: int, own_subject: str | None, cursor: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = dict(filters)
+    params["limit"] = limit
+    if own_subject is not None:
+        params["own_subject"] = own_subject
+    if cursor:
+        params["cursor"] = cursor
+    return params
+
+
+class TicketReads:
+    """The list page of a caller who sees every ticket or their own, read past the
+    session (:mod:`yilin.plainreads`): the gateway's read of tickets."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+
+    def list_page(self, filters: dict[str, str], limit: int, own_subject: str | None, cursor: str | None) -> list[Any]:
+        """Up to ``limit`` ticket rows by id after ``cursor``, matching ``filters`` (column
+        → value), the resident's own (``own_subject``) when given; each with the ticket's
+        columns and ``named_volunteers`` (a JSON array of volunteer id and minutes, in
+        no order; ``None`` or empty for none). Locks nothing."""
+        query = _plain_list(tuple(filters), own_subject is not None, bool(cursor))
+        return self.reader.all(query, _list_params(filters, limit, own_subject, cursor))
 
 
 class TicketStore:
@@ -134,12 +176,7 @@ class TicketStore:
         value), the resident's own (``own_subject``) or those within ``reach`` when
         given. Locks nothing."""
         own_only = own_subject is not None
-        params: dict[str, Any] = dict(filters)
-        params["limit"] = limit
-        if own_only:
-            params["own_subject"] = own_subject
-        if cursor:
-            params["cursor"] = cursor
+        params = _list_params(filters, limit, own_subject, cursor)
         stmt = _list_statement(tuple(filters), own_only, bool(cursor))
         if reach is not None:
             within = [Ticket.community_id.in_(reach.communities), Ticket.team_id.in_(reach.teams)]
