@@ -22,7 +22,6 @@ idle kept-alive connections; ``stop()`` returns once every request received is a
 
 from __future__ import annotations
 
-import http
 import io
 import logging
 import socket
@@ -38,6 +37,7 @@ from eventlet.event import Event
 from nameko.web.server import WebServer
 
 from yilin.backlog import listen_backlog
+from yilin.readserver import REASONS, Refused  # the same refusal, the same reason phrases
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +49,7 @@ NO_BODY = (204, 304)
 UNREAD = "yilin.unread_body"  # environ: the bytes of a body too large to read, dropped after the answer
 MAX_DISCARD_BYTES = 64 * 1024 * 1024
 DISCARD_SECONDS = 5.0
-REASONS = {status.value: status.phrase for status in http.HTTPStatus}
 START = Callable[..., Any]
-
-
-class Refused(Exception):
-    """A request answered with ``status`` before the app runs, the connection closed after it."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class LeanWebServer(WebServer):

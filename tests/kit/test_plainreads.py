@@ -115,9 +115,8 @@ def test_rows_inside_a_transaction_see_its_changes(engine: Any) -> None:
         assert reader.first(BY_ID_QUERY, {"person_id": "c", "at_least": 1}) is None
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # only a server drops connections
 def test_a_dropped_connection_fails_one_read_and_the_pool_reconnects(engine: Any, database_url: str) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("only a server drops connections")
     params = {"person_id": "a", "at_least": 0}
     with lent(engine) as reader:
         reader.all(BY_ID_QUERY, params)
