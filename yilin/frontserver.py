@@ -37,13 +37,18 @@ from eventlet.event import Event
 from nameko.web.server import WebServer
 
 from yilin.backlog import listen_backlog
-from yilin.readserver import REASONS, Refused  # the same refusal, the same reason phrases
+from yilin.readserver import (  # one HTTP/1.1 reader for both servers
+    MAX_HEAD_BYTES,
+    REASONS,
+    RECV_BYTES,
+    Refused,
+    read_body,
+    read_head,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_HEAD_BYTES = 64 * 1024
 MAX_LINE_BYTES = 8192  # eventlet's limit on the request line (414 over it)
-RECV_BYTES = 65536
 IDLE_SECONDS = 300.0  # a kept-alive connection with no request this long is closed
 NO_BODY = (204, 304)
 UNREAD = "yilin.unread_body"  # environ: the bytes of a body too large to read, dropped after the answer
@@ -184,19 +189,10 @@ class LeanWebServer(WebServer):
     def _read_request(self, connection: Any, buffer: bytes, address: Any) -> tuple[dict[str, Any], bytes, bool] | None:
         """The next request's WSGI environ (its body read), the bytes read past it and
         whether the connection stays open; ``None`` when the client closed between requests."""
-        while (end := buffer.find(b"\r\n\r\n")) < 0:
-            if len(buffer) > MAX_HEAD_BYTES:
-                raise Refused(431, "the request's head is too large")
-            data = connection.recv(RECV_BYTES)
-            if not data:
-                if buffer.strip():
-                    raise Refused(400, "the connection closed inside a request")
-                return None
-            buffer += data
-        if end > MAX_HEAD_BYTES:
-            raise Refused(431, "the request's head is too large")
-        lines = buffer[:end].decode("latin-1").split("\r\n")
-        buffer = buffer[end + 4 :]
+        head = read_head(connection, buffer)
+        if head is None:
+            return None
+        lines, buffer = head
         if len(lines[0]) > MAX_LINE_BYTES:
             raise Refused(414, "the request's target is too long")
         parts = lines[0].split(" ")
@@ -252,12 +248,7 @@ class LeanWebServer(WebServer):
                 return environ, b"", False
             if continuing and len(buffer) < length:
                 connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-            while len(buffer) < length:
-                data = connection.recv(RECV_BYTES)
-                if not data:
-                    raise OSError("the connection closed inside a request's body")
-                buffer += data
-            body, buffer = buffer[:length], buffer[length:]
+            body, buffer = read_body(connection, buffer, length)
         environ["wsgi.input"] = io.BytesIO(body)
         return environ, buffer, keep
 

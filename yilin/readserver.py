@@ -193,19 +193,10 @@ def _read_request(connection: Any, buffer: bytes) -> tuple[str, str, dict[str, s
     """The next request on ``connection`` (``buffer`` holds what was already read): its
     path, method, headers (lowercase names), body, the bytes read past it, and whether the
     connection stays open after the answer; ``None`` when the caller closed between requests."""
-    while (end := buffer.find(b"\r\n\r\n")) < 0:
-        if len(buffer) > MAX_HEAD_BYTES:
-            raise Refused(431, "the request's head is too large")
-        data = connection.recv(RECV_BYTES)
-        if not data:
-            if buffer.strip():
-                raise Refused(400, "the connection closed inside a request")
-            return None
-        buffer += data
-    if end > MAX_HEAD_BYTES:
-        raise Refused(431, "the request's head is too large")
-    lines = buffer[:end].decode("latin-1").split("\r\n")
-    buffer = buffer[end + 4 :]
+    head = read_head(connection, buffer)
+    if head is None:
+        return None
+    lines, buffer = head
     parts = lines[0].split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
         raise Refused(400, "not an HTTP/1.x request line")
@@ -228,12 +219,37 @@ def _read_request(connection: Any, buffer: bytes) -> tuple[str, str, dict[str, s
         raise Refused(413, f"a read's body is at most {MAX_CALL_BYTES} bytes")
     if headers.get("expect", "").lower() == "100-continue" and len(buffer) < length:
         connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+    body, buffer = read_body(connection, buffer, length)
+    return path, method, headers, body, buffer, keep
+
+
+def read_head(connection: Any, buffer: bytes) -> tuple[list[str], bytes] | None:
+    """The lines of the next request's head on ``connection`` (``buffer`` holds what was
+    already read) and the bytes read past it; ``None`` when the client closed between
+    requests. A head over :data:`MAX_HEAD_BYTES` is refused 431, one cut short 400."""
+    while (end := buffer.find(b"\r\n\r\n")) < 0:
+        if len(buffer) > MAX_HEAD_BYTES:
+            raise Refused(431, "the request's head is too large")
+        data = connection.recv(RECV_BYTES)
+        if not data:
+            if buffer.strip():
+                raise Refused(400, "the connection closed inside a request")
+            return None
+        buffer += data
+    if end > MAX_HEAD_BYTES:
+        raise Refused(431, "the request's head is too large")
+    return buffer[:end].decode("latin-1").split("\r\n"), buffer[end + 4 :]
+
+
+def read_body(connection: Any, buffer: bytes, length: int) -> tuple[bytes, bytes]:
+    """A body of ``length`` bytes (``buffer`` holds what was already read) and the bytes
+    read past it."""
     while len(buffer) < length:
         data = connection.recv(RECV_BYTES)
         if not data:
             raise OSError("the connection closed inside a request's body")
         buffer += data
-    return path, method, headers, buffer[:length], buffer[length:], keep
+    return buffer[:length], buffer[length:]
 
 
 def _response(status: int, body: bytes, keep: bool, text: bool, allow: bool = False) -> bytes:
