@@ -279,10 +279,13 @@ class DatabaseAccess:
     _call: "writes.WriteCall | None" = None
 
     @contextmanager
-    def transaction(self, correlation_id: str | None = None) -> Iterator[UnitOfWork]:
+    def transaction(self, correlation_id: str | None = None, *, hand_over: bool = False) -> Iterator[UnitOfWork]:
         """Commit on success, roll back on error, then publish the emitted events. Inside
         a write RPC (:meth:`once`) every block joins one transaction, which begins with
-        the write's claim and commits with its answer when the method returns."""
+        the write's claim and commits with its answer when the method returns.
+        ``hand_over``: after the commit, hand the events to the outbox relay and return
+        without waiting for the broker's confirms (an event consumer, whose acks need
+        only the commit); else return once they are confirmed."""
         if self._pending is not None:
             yield self._pending
             return
@@ -307,7 +310,7 @@ class DatabaseAccess:
             raise
         finally:
             uow.session.close()
-        self._published(uow)
+        self._published(uow, hand_over)
 
     def once(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], run: Callable[[], Any]) -> Any:
         """Run a write RPC's ``run`` at most once per write key (yilin.writes): the first
@@ -356,12 +359,15 @@ class DatabaseAccess:
             uow.session.rollback()
             uow.session.close()
 
-    def _published(self, uow: UnitOfWork) -> None:
+    def _published(self, uow: UnitOfWork, hand_over: bool = False) -> None:
         for callback in uow._after_commit:
             callback()
         if uow.events:
             faults.point("outbox.after_commit")
-            self.provider.relay.publish_committed(uow.events, uow.bodies)
+            if hand_over:
+                self.provider.relay.hand_over(uow.events, uow.bodies)
+            else:
+                self.provider.relay.publish_committed(uow.events, uow.bodies)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
