@@ -43,9 +43,7 @@ def main() -> None:
         provider = Database(Base.metadata, EVENTS)
         provider.engine = engine
         provider.sessions = sessionmaker(engine, expire_on_commit=False, info={"metadata": Base.metadata})
-        provider.relay = SimpleNamespace(
-            publish_committed=lambda events, bodies=None: None, hand_over=lambda events, bodies=None: None
-        )  # no broker here
+        provider.relay = SimpleNamespace(publish_committed=lambda events, bodies=None: None)  # no broker here
         service = SimpleNamespace(
             name="hours", settings=SimpleNamespace(star_minutes=[h * 60 for h in DEFAULT_STAR_HOURS])
         )

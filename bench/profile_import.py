@@ -51,9 +51,7 @@ def main() -> None:
         provider = SimpleNamespace(
             sessions=sessions,
             catalogue=EVENTS,
-            relay=SimpleNamespace(
-                publish_committed=lambda envelopes, bodies=None: None, hand_over=lambda envelopes, bodies=None: None
-            ),
+            relay=SimpleNamespace(publish_committed=lambda envelopes, bodies=None: None),
         )
         db = DatabaseAccess(provider, None, service_account("bench"), "import_volunteers")  # type: ignore[arg-type]  # no worker context in a profile
         pii = PersonalData("profile-import")

@@ -345,9 +345,7 @@ def _apply(
     while True:
         outcomes: list[Any] = []
         try:
-            # handed over: the deliveries are acked once committed, not once the events
-            # they caused are confirmed (the outbox rows are durable, the relay confirms)
-            with database.transaction(correlation_id=events[0].correlation_id, hand_over=True) as uow:
+            with database.transaction(correlation_id=events[0].correlation_id) as uow:
                 claimed = uow.claim(events)
                 prepared = None
                 if prepare is not None and claimed:

@@ -279,13 +279,10 @@ class DatabaseAccess:
     _call: "writes.WriteCall | None" = None
 
     @contextmanager
-    def transaction(self, correlation_id: str | None = None, *, hand_over: bool = False) -> Iterator[UnitOfWork]:
+    def transaction(self, correlation_id: str | None = None) -> Iterator[UnitOfWork]:
         """Commit on success, roll back on error, then publish the emitted events. Inside
         a write RPC (:meth:`once`) every block joins one transaction, which begins with
-        the write's claim and commits with its answer when the method returns.
-        ``hand_over``: after the commit, hand the events to the outbox relay and return
-        without waiting for the broker's confirms (an event consumer, whose acks need
-        only the commit); else return once they are confirmed."""
+        the write's claim and commits with its answer when the method returns."""
         if self._pending is not None:
             yield self._pending
             return
@@ -310,7 +307,7 @@ class DatabaseAccess:
             raise
         finally:
             uow.session.close()
-        self._published(uow, hand_over)
+        self._published(uow)
 
     def once(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], run: Callable[[], Any]) -> Any:
         """Run a write RPC's ``run`` at most once per write key (yilin.writes): the first
@@ -359,15 +356,12 @@ class DatabaseAccess:
             uow.session.rollback()
             uow.session.close()
 
-    def _published(self, uow: UnitOfWork, hand_over: bool = False) -> None:
+    def _published(self, uow: UnitOfWork) -> None:
         for callback in uow._after_commit:
             callback()
         if uow.events:
             faults.point("outbox.after_commit")
-            if hand_over:
-                self.provider.relay.hand_over(uow.events, uow.bodies)
-            else:
-                self.provider.relay.publish_committed(uow.events, uow.bodies)
+            self.provider.relay.publish_committed(uow.events, uow.bodies)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -2,8 +2,7 @@
 
 Events are written to the ``outbox`` table in the same transaction as the change they
 announce (see :mod:`yilin.db`). After the commit the worker hands them to the relay's
-publisher and waits until the broker has confirmed them (an event consumer does not
-wait: its acks need only the commit, see :meth:`OutboxRelay.hand_over`); a background marker records
+publisher and waits until the broker has confirmed them; a background marker records
 them as sent in batches, and a periodic sweep publishes whatever a crash left unsent.
 Publishing is therefore at-least-once; consumers de-duplicate by event id
 (:mod:`yilin.inbox`).
@@ -24,7 +23,6 @@ from typing import Any, Iterable, Mapping
 import eventlet
 from eventlet.event import Event
 from eventlet.queue import Empty, LightQueue
-from eventlet.semaphore import Semaphore
 from sqlalchemy import ARRAY, Engine, Table, any_, bindparam, func, select, update
 
 from yilin import events, metrics, tracing
@@ -38,10 +36,6 @@ log = logging.getLogger(__name__)
 
 # Ids per sent-mark statement: a batch import's 1,000 events are one UPDATE, not two.
 MARK_BATCH = 2000
-# Handed-over batches (see OutboxRelay.hand_over) waiting for their publish at once; a
-# worker handing over one more waits, so a slow broker slows the handlers instead of
-# letting committed events pile up in memory.
-HANDED_OVER = 8
 
 
 def outbox_row(envelope: Envelope) -> dict[str, Any]:
@@ -84,7 +78,6 @@ class OutboxRelay:
         self._unmarked: set[str] = set()  # published here, sent-mark not yet committed
         self._in_flight: set[str] = set()  # handed to a publish here that has not ended yet
         self._requests: LightQueue = LightQueue()
-        self._room = Semaphore(HANDED_OVER)  # handed-over batches not yet published
         self._publishing = False
         self._publisher_thread: eventlet.greenthread.GreenThread | None = None
         self._threads: list[eventlet.greenthread.GreenThread] = []
@@ -180,24 +173,6 @@ class OutboxRelay:
         except Exception:  # the sweep retries; the commit stands
             log.warning("publish after commit failed; the outbox sweep will retry", exc_info=True)
 
-    def hand_over(self, envelopes: list[Envelope], bodies: Mapping[str, str] | None = None) -> None:
-        """Like :meth:`publish_committed`, but return once the publisher loop has the
-        events, without waiting for their confirms: for a consumer, whose deliveries may
-        be acked once its commit has made the outbox rows durable. The loop still
-        awaits every confirm before the sent-mark; a failed publish is the sweep's."""
-        if not envelopes:
-            return
-        if not self._publishing:  # stopped or not started: publish here, as before
-            self.publish_committed(envelopes, bodies)
-            return
-        self._room.acquire()
-        if not self._publishing:  # stopped while this waited
-            self._room.release()
-            self.publish_committed(envelopes, bodies)
-            return
-        self._in_flight.update(e.id for e in envelopes)  # until the loop has published them
-        self._requests.put((envelopes, bodies or {}, None))
-
     def _publish_loop(self) -> None:
         """Publish everything workers have handed over, batch after batch."""
         while self._publishing or not self._requests.empty():
@@ -218,33 +193,21 @@ class OutboxRelay:
                 self.publisher.publish(
                     [self._outgoing(e, bodies.get(e.id)) for batch, bodies, _ in requests for e in batch]
                 )
-            except Exception as exc:  # waiting workers log it, handed-over batches here; the sweep retries
-                if any(done is None for _, _, done in requests):
-                    log.warning("publish after commit failed; the outbox sweep will retry", exc_info=True)
-                self._settle(requests, exc)
+            except Exception as exc:  # noqa: BLE001 - each waiting worker logs it; the sweep retries
+                for _, _, done in requests:
+                    done.send_exception(type(exc), exc, exc.__traceback__)
                 continue
             self._published(e for batch, _, _ in requests for e in batch)
-            self._settle(requests, None)
-
-    def _settle(self, requests: list[tuple[list[Envelope], Mapping[str, str], Event | None]], error: Any) -> None:
-        """Tell each waiting worker how its publish ended; a handed-over batch's ids
-        are left to the sweep again (published, they are in ``_unmarked`` by now)."""
-        for batch, _, done in requests:
-            if done is None:
-                self._in_flight.difference_update(e.id for e in batch)
-                self._room.release()
-            elif error is None:
+            for _, _, done in requests:
                 done.send(None)
-            else:
-                done.send_exception(type(error), error, error.__traceback__)
 
     def _fail_waiting(self) -> None:
         while True:
             try:
-                request = self._requests.get_nowait()
+                _, _, done = self._requests.get_nowait()
             except Empty:
                 return
-            self._settle([request], RuntimeError("the outbox relay was killed"))  # the rows stay for a sweep
+            done.send_exception(RuntimeError, RuntimeError("the outbox relay was killed"), None)
 
     def sweep(self) -> int:
         """Publish every unsent event older than the grace period; return how many.

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, func, insert, select
 from services.registry.events import EVENTS
 from services.registry.models import Base
 from tests.harness import migrate_service
-from yilin.outbox import HANDED_OVER, OutboxRelay
+from yilin.outbox import OutboxRelay
 
 
 def test_concurrent_sweeps_share_the_backlog_without_duplicates(make_config: Any, pg_url: str, tap: Any) -> None:
@@ -126,75 +126,3 @@ def test_the_sweep_leaves_a_publish_in_flight_to_its_confirm(make_config: Any, p
     relay.publisher.close()
     relay.sweep_publisher.close()
     engine.dispose()
-
-
-def test_a_handed_over_batch_returns_before_its_confirm(make_config: Any, pg_url: str, tap: Any) -> None:
-    """A consumer's hand-over returns once the publisher loop has its events, not once
-    they are confirmed; the loop still marks them sent only after the confirm, the sweep
-    leaves them alone meanwhile, and a publish that fails leaves them to the sweep. At
-    most ``HANDED_OVER`` batches wait at once: the next hand-over waits for room."""
-    config = make_config(pg_url)
-    migrate_service("registry", config)
-    outbox = Base.metadata.tables["outbox"]
-    engine = create_engine(
-        pg_url.replace("postgresql://", "postgresql+psycopg2://"), connect_args={"options": "-csearch_path=registry"}
-    )
-    events = tap("registry")
-    relay = OutboxRelay(engine, outbox, config["AMQP_URI"], "registry", sweep_interval=3600, grace=0.0)
-    broker_publish = relay.publisher.publish
-    gate, fails = Event(), [False]
-
-    def held(outgoing: Any) -> None:  # the real publish, its confirm held back
-        gate.wait()
-        if fails[0]:
-            raise ConnectionError("the broker went away before confirming")
-        broker_publish(outgoing)
-
-    relay.publisher.publish = held  # type: ignore[method-assign]  # the real publish, delayed
-
-    def committed() -> Any:  # an event committed a minute ago, its row unsent
-        e = EVENTS.envelope("team.member_left", {"team_id": str(uuid.uuid4()), "volunteer_id": str(uuid.uuid4())}, None)
-        old = datetime.now(timezone.utc) - timedelta(minutes=1)
-        with engine.begin() as conn:
-            conn.execute(
-                insert(outbox).values(id=e.id, type=e.type, version=e.version, message=e.to_message(), created_at=old)
-            )
-        return e
-
-    def unsent() -> set[str]:
-        with engine.connect() as conn:
-            return set(conn.scalars(select(outbox.c.id).where(outbox.c.sent_at.is_(None))))
-
-    relay.start()
-    try:
-        first = committed()
-        with eventlet.Timeout(2):
-            relay.hand_over([first])  # returns with the confirm still held
-        eventlet.sleep(0.1)
-        assert relay.sweep() == 0 and unsent() == {first.id}  # in flight: neither sent again nor marked
-        gate.send()
-        events.wait_for("team.member_left", count=1)
-        eventlet.sleep(0.3)  # the sent-mark
-        assert unsent() == set()
-
-        gate, fails[0] = Event(), True
-        failed = [committed() for _ in range(HANDED_OVER + 1)]
-        for envelope in failed[:HANDED_OVER]:
-            relay.hand_over([envelope])
-        last = eventlet.spawn(relay.hand_over, [failed[-1]])
-        eventlet.sleep(0.1)
-        assert not last.dead  # no room until the loop has published one
-        gate.send()
-        last.wait()
-        eventlet.sleep(0.3)
-        assert unsent() == {e.id for e in failed}  # a failed publish marks nothing
-        relay.publisher.publish = broker_publish  # type: ignore[method-assign]
-        assert relay.sweep() == len(failed) and unsent() == set()
-        events.wait_for("team.member_left", count=1 + len(failed))
-        eventlet.sleep(0.5)
-        assert sorted(e["id"] for e in events.of_type("team.member_left")) == sorted(e.id for e in [first, *failed])
-    finally:
-        relay.kill()  # stop() would wait out the sweep loop's hour-long sleep
-        relay.publisher.close()
-        relay.sweep_publisher.close()
-        engine.dispose()
