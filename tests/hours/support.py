@@ -10,6 +10,7 @@ from typing import Any, Iterator
 
 from kombu import Connection, Exchange
 from marshmallow import Schema, fields
+from sqlalchemy import event
 from sqlalchemy.orm import sessionmaker
 
 from services.hours.events import EVENTS
@@ -19,7 +20,7 @@ from yilin import migrations
 from yilin.config import database_url
 from yilin.db import UnitOfWork, engine_for
 from yilin.events import EventCatalogue, parse_envelope, serializer
-from yilin.plainreads import lent
+from yilin.plainreads import Query, Reader, lent
 
 TICKETS = EventCatalogue("tickets")
 
@@ -133,3 +134,24 @@ class Ledger:
 
     def of_type(self, event_type: str) -> list[dict[str, Any]]:
         return [e.data for e in self.events if e.type == event_type]
+
+
+@contextmanager
+def statements_run(engine: Any) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` runs inside the block, the plain reads' too (they
+    run on the driver's cursor, past the engine's events)."""
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 - args are (conn, cursor, statement, …)
+    plain = Reader.all
+
+    def recorded(reader: Reader, query: Query, params: Any = None) -> list[Any]:
+        statements.append(query.plan(reader.dialect).sql)
+        return plain(reader, query, params)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    Reader.all = recorded  # type: ignore[method-assign]  # recording, restored below
+    try:
+        yield statements
+    finally:
+        Reader.all = plain  # type: ignore[method-assign]  # restored
+        event.remove(engine, "before_cursor_execute", listener)

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from services.hours import corrections, credits, ledger, projection, standings
 from services.hours.models import Entry, EntryTransition, VolunteerTotal
 from services.hours.schemas import SheetIn
-from tests.hours.support import Ledger
+from tests.hours.support import Ledger, statements_run
 from yilin.errors import Conflict, Forbidden, InvalidInput, NotFound, load
 from yilin.identity import Identity
-from yilin.plainreads import Query, Reader
 
 STARS = (60, 120, 180, 240, 300)  # small thresholds (minutes) so tests cross them quickly
 DAY = date(2026, 11, 2)
@@ -304,27 +301,6 @@ def test_totals_and_leaderboards_by_group_and_period(world: dict[str, Any]) -> N
     assert period["verified_minutes"] == 45
     assert since["verified_minutes"] == 45 and until["verified_minutes"] == 60  # one end of the period only
     assert (period["period_from"], period["period_to"]) == (date(2026, 11, 1), date(2026, 11, 30))
-
-
-@contextmanager
-def statements_run(engine: Any) -> Iterator[list[str]]:
-    """The SQL statements ``engine`` runs inside the block, the plain reads' too (they
-    run on the driver's cursor, past the engine's events)."""
-    statements: list[str] = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731 - args are (conn, cursor, statement, …)
-    plain = Reader.all
-
-    def recorded(reader: Reader, query: Query, params: Any = None) -> list[Any]:
-        statements.append(query.plan(reader.dialect).sql)
-        return plain(reader, query, params)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    Reader.all = recorded  # type: ignore[method-assign]  # recording, restored below
-    try:
-        yield statements
-    finally:
-        Reader.all = plain  # type: ignore[method-assign]  # restored
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def test_a_communitys_all_time_leaderboard_reads_the_running_totals(world: dict[str, Any]) -> None:
