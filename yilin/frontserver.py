@@ -44,6 +44,7 @@ from yilin.readserver import (  # one HTTP/1.1 reader for both servers
     Refused,
     read_body,
     read_head,
+    shut,
 )
 
 log = logging.getLogger(__name__)
@@ -134,10 +135,7 @@ class LeanWebServer(WebServer):
         self._sock.close()
         for connection, busy in list(self._connections.items()):
             if not (busy and idle_only):
-                try:
-                    connection.shutdown(socket.SHUT_RDWR)  # wakes its reader with the end of the stream
-                except OSError:
-                    pass
+                shut(connection)
 
     def _accept(self) -> None:
         while self._accepting:

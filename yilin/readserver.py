@@ -130,7 +130,7 @@ class InternalWebServer(ProviderCollector, SharedExtension):
         self._listener.close()
         for connection, busy in list(self._connections.items()):
             if not (busy and idle_only):
-                _shut(connection)
+                shut(connection)
 
     def _accept(self) -> None:
         while self._accepting:
@@ -266,7 +266,7 @@ def _response(status: int, body: bytes, keep: bool, text: bool, allow: bool = Fa
     return head + b"\r\n" + body
 
 
-def _shut(connection: Any) -> None:
+def shut(connection: Any) -> None:
     """Wake the connection's reader with the end of the stream (it then closes it)."""
     try:
         connection.shutdown(socket.SHUT_RDWR)
