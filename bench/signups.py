@@ -18,7 +18,7 @@ every sign-up through instead of shedding some with 503."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import requests
@@ -26,6 +26,7 @@ import requests
 from bench import load, seed
 from bench.environment import Environment, free_port
 from bench.gateway import answers, start_stack
+from services.district import LOCAL_TIME
 from services.roles import PERSON_ROLES
 from yilin.tokens import issue_token
 
@@ -126,9 +127,16 @@ def _stop(env: Environment, processes: list[Any]) -> None:
         env.stop(process)
 
 
+def window(now: datetime) -> tuple[datetime, datetime]:
+    """09:00 to 12:00 local two days after ``now``: whatever the hour the bench runs,
+    the activity ends on the local day it starts, as the activities service requires."""
+    starts = datetime.combine(now.astimezone(LOCAL_TIME).date() + timedelta(days=2), time(9), LOCAL_TIME)
+    return starts, starts + timedelta(hours=3)
+
+
 def publish(api: str, count: int, capacity: int) -> list[str]:
     """``count`` activities two days ahead, open to volunteers, ``capacity`` places each."""
-    starts = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+    starts, ends = window(datetime.now(LOCAL_TIME))
     community = str(uuid.uuid4())
     created = []
     with requests.Session() as http:
@@ -142,7 +150,7 @@ def publish(api: str, count: int, capacity: int) -> list[str]:
                     "place": "党群服务中心",
                     "community_id": community,
                     "starts_at": starts.isoformat(),
-                    "ends_at": (starts + timedelta(hours=3)).isoformat(),
+                    "ends_at": ends.isoformat(),
                     "capacity": capacity,
                 },
                 timeout=30,
