@@ -24,33 +24,27 @@ from __future__ import annotations
 
 import io
 import logging
-import socket
 import sys
 import time
 from email.utils import formatdate
-from functools import partial
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote
 
-import eventlet
-from eventlet.event import Event
 from nameko.web.server import WebServer
 
-from yilin.backlog import listen_backlog
-from yilin.readserver import (  # one HTTP/1.1 reader for both servers
+from yilin.greenhttp import (  # one HTTP/1.1 reader and one connection life for both servers
     MAX_HEAD_BYTES,
     REASONS,
     RECV_BYTES,
+    KeptConnections,
     Refused,
     read_body,
     read_head,
-    shut,
 )
 
 log = logging.getLogger(__name__)
 
 MAX_LINE_BYTES = 8192  # eventlet's limit on the request line (414 over it)
-IDLE_SECONDS = 300.0  # a kept-alive connection with no request this long is closed
 NO_BODY = (204, 304)
 UNREAD = "yilin.unread_body"  # environ: the bytes of a body too large to read, dropped after the answer
 MAX_DISCARD_BYTES = 64 * 1024 * 1024
@@ -58,19 +52,15 @@ DISCARD_SECONDS = 5.0
 START = Callable[..., Any]
 
 
-class LeanWebServer(WebServer):
+class LeanWebServer(KeptConnections[dict[str, Any]], WebServer):
     """nameko's ``WebServer`` (its providers, URL map and ``get_wsgi_app``) serving on the
-    small server of this module instead of ``eventlet.wsgi``."""
+    small server of this module instead of ``eventlet.wsgi``; a request is its WSGI environ."""
 
     max_body_bytes = 1024 * 1024
 
     def __init__(self) -> None:
         super().__init__()
         self._app: Callable[[dict[str, Any], START], Iterable[bytes]] | None = None
-        self._accepting = False
-        self._connections: dict[Any, bool] = {}  # each open connection: whether a request is in flight on it
-        self._in_flight = 0
-        self._drained: Event | None = None
         self._base: dict[str, Any] = {}
         self._date = (0, "")
         self._starting: bool = False  # nameko's, untyped there
@@ -80,12 +70,10 @@ class LeanWebServer(WebServer):
         if self._starting:
             return
         self._starting = True
-        address = self.bind_addr
-        # a rush of new keep-alive connections queues instead of being dropped (yilin.backlog)
-        self._sock = eventlet.listen((address.address, address.port), backlog=listen_backlog(self.container.config))
-        self._sock.settimeout(None)
         self._app = self.get_wsgi_app()
-        host, port = self._sock.getsockname()[:2]
+        listener = self.listen(self.bind_addr, self.container.config)
+        host, port = listener.getsockname()[:2]
+        # set before the acceptor first runs: nothing here yields to it
         self._base = {
             "SCRIPT_NAME": "",
             "SERVER_NAME": host,
@@ -99,92 +87,40 @@ class LeanWebServer(WebServer):
             "wsgi.run_once": False,
             "wsgi.input_terminated": True,  # the body is read whole before the app runs
         }
-        self._accepting = True
-        self._gt = self.container.spawn_managed_thread(self._accept)
 
     def unregister_provider(self, provider: Any) -> None:
         """An entrypoint stopping (the first step of the service's stop): no new connection
         or request from now on, so no worker starts after nameko waits for the running ones."""
         super().unregister_provider(provider)
-        self._close(idle_only=True)
+        self.close(idle_only=True)
 
     def stop(self) -> None:
         """Return once every request received has been answered."""
-        self._close(idle_only=True)
-        if self._in_flight:
-            drained = self._drained = Event()
-            drained.wait()
+        self.close(idle_only=True)
+        self.wait_answered()
         super(WebServer, self).stop()  # nameko's own stop would kill the acceptor and close again
 
     def kill(self) -> None:
         """Close the listener and every connection, answered or not."""
-        self._close(idle_only=False)
+        self.close(idle_only=False)
 
     def refusal(self, status: int, message: str) -> tuple[str, bytes]:
         """The Content-Type and body of a request refused before the app (override to
         answer in the app's own error format)."""
         return "text/plain", message.encode()
 
-    def _close(self, idle_only: bool) -> None:
-        self._accepting = False
-        if self._sock is None:
-            return
-        if self._gt is not None:
-            self._gt.kill()
-            self._gt = None
-        self._sock.close()
-        for connection, busy in list(self._connections.items()):
-            if not (busy and idle_only):
-                shut(connection)
+    def answer(self, connection: Any, request: dict[str, Any], keep: bool) -> bool:
+        """Run the app and send its answer; then drop a body too large to have been read."""
+        keep = self._respond(connection, request, keep)
+        if request.get(UNREAD):
+            _discard(connection, request[UNREAD])
+        return keep
 
-    def _accept(self) -> None:
-        while self._accepting:
-            try:
-                connection, address = self._sock.accept()
-            except OSError:  # the listener closed by stop()
-                return
-            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            connection.settimeout(IDLE_SECONDS)
-            self._connections[connection] = False
-            self.container.spawn_managed_thread(partial(self._serve, connection, address))
+    def refused(self, refusal: Refused) -> bytes:
+        """The server's :meth:`refusal`, with ``Connection: close``."""
+        return self._refused(refusal.status, str(refusal))
 
-    def _serve(self, connection: Any, address: Any) -> None:
-        """Answer the requests on one connection until it closes (an error here must not
-        reach nameko: a managed thread's exception kills the container)."""
-        buffer = b""
-        try:
-            while self._accepting:
-                try:
-                    request = self._read_request(connection, buffer, address)
-                except Refused as refused:
-                    connection.sendall(self._refused(refused.status, str(refused)))
-                    return
-                if request is None:
-                    return
-                environ, buffer, keep = request
-                self._connections[connection] = True
-                self._in_flight += 1
-                try:
-                    keep = self._respond(connection, environ, keep)
-                finally:
-                    self._connections[connection] = False
-                    self._in_flight -= 1
-                    if not self._in_flight and self._drained is not None:
-                        drained, self._drained = self._drained, None
-                        drained.send()
-                if environ.get(UNREAD):
-                    _discard(connection, environ[UNREAD])
-                if not keep:
-                    return
-        except OSError:  # the client went away (reset, broken pipe, idle timeout)
-            pass
-        except Exception:  # logged; the connection closes, the service runs on
-            log.exception("the web server failed on a request")
-        finally:
-            self._connections.pop(connection, None)
-            connection.close()
-
-    def _read_request(self, connection: Any, buffer: bytes, address: Any) -> tuple[dict[str, Any], bytes, bool] | None:
+    def next_request(self, connection: Any, buffer: bytes, address: Any) -> tuple[dict[str, Any], bytes, bool] | None:
         """The next request's WSGI environ (its body read), the bytes read past it and
         whether the connection stays open; ``None`` when the client closed between requests."""
         head = read_head(connection, buffer)
@@ -311,7 +247,7 @@ class LeanWebServer(WebServer):
             log.exception("the web app failed on %s", environ["PATH_INFO"])
             connection.sendall(self._refused(500, "Internal Server Error"))
             return False
-        keep = keep and self._accepting
+        keep = keep and self.accepting
         parts: Iterable[bytes] = answer
         if not started:  # an app that starts its answer while it is iterated
             parts = list(answer)
