@@ -22,8 +22,8 @@ from yilin.events import SERIALIZER
 log = logging.getLogger(__name__)
 
 # Messages the broker may send ahead of the handler (``EVENT_PREFETCH``), so that a batch
-# can gather while the previous one commits.
-DEFAULT_PREFETCH = 200
+# can gather while the previous one commits: two batches' worth (yilin.consuming).
+DEFAULT_PREFETCH = 400
 
 # How long a stopping service may take in all (``SHUTDOWN_GRACE_SECONDS``): below
 # Kubernetes' default 30 s grace, so the pod exits before it is killed. Handlers finish
