@@ -88,21 +88,11 @@ class LeanWebServer(KeptConnections[dict[str, Any]], WebServer):
             "wsgi.input_terminated": True,  # the body is read whole before the app runs
         }
 
-    def unregister_provider(self, provider: Any) -> None:
-        """An entrypoint stopping (the first step of the service's stop): no new connection
-        or request from now on, so no worker starts after nameko waits for the running ones."""
-        super().unregister_provider(provider)
-        self.close(idle_only=True)
-
     def stop(self) -> None:
         """Return once every request received has been answered."""
         self.close(idle_only=True)
         self.wait_answered()
         super(WebServer, self).stop()  # nameko's own stop would kill the acceptor and close again
-
-    def kill(self) -> None:
-        """Close the listener and every connection, answered or not."""
-        self.close(idle_only=False)
 
     def refusal(self, status: int, message: str) -> tuple[str, bytes]:
         """The Content-Type and body of a request refused before the app (override to

@@ -123,6 +123,17 @@ class KeptConnections(Generic[Request]):
             if not (busy and idle_only):
                 shut(connection)
 
+    def unregister_provider(self, provider: Any) -> None:
+        """An entrypoint stopping (the first step of the service's stop): no new connection
+        or request from now on, so no worker starts after nameko has begun waiting for the
+        running ones."""
+        super().unregister_provider(provider)  # type: ignore[misc]  # the nameko extension's, next in the MRO
+        self.close(idle_only=True)
+
+    def kill(self) -> None:
+        """Close the listener and every connection, answered or not."""
+        self.close(idle_only=False)
+
     def wait_answered(self) -> None:
         """Return once every request received has been answered."""
         if self._in_flight:

@@ -76,13 +76,6 @@ class InternalWebServer(KeptConnections[ReadRequest], ProviderCollector, SharedE
         # the gateway's connections arrive together when it starts or scales out
         self.listen(address, self.container.config)
 
-    def unregister_provider(self, provider: Any) -> None:
-        """A read entrypoint stopping (the first step of the service's stop): no new
-        connection or request from now on, so no worker starts after nameko has begun
-        waiting for the running ones."""
-        super().unregister_provider(provider)
-        self.close(idle_only=True)
-
     def stop(self) -> None:
         """Return once every read received has been answered (its worker has finished
         before this runs: nameko stops the entrypoints, waits for the workers, then stops
@@ -90,10 +83,6 @@ class InternalWebServer(KeptConnections[ReadRequest], ProviderCollector, SharedE
         self.close(idle_only=True)
         self.wait_answered()
         super().stop()
-
-    def kill(self) -> None:
-        """Close the listener and every connection, answered or not."""
-        self.close(idle_only=False)
 
     def next_request(self, connection: Any, buffer: bytes, address: Any) -> tuple[ReadRequest, bytes, bool] | None:
         """The next read on ``connection`` (see :func:`_read_request`)."""
