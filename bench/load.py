@@ -3,6 +3,11 @@ loop with what it measures): keep-alive connections, a warm-up, then a fixed dur
 
 :func:`run` reads paths with one token; :func:`run_callers` gives each thread its own
 caller (a token and the POSTs it makes in turn), as many signed-in people at once.
+Both run the load in a fresh interpreter (``--job``, the job as JSON on stdin), which
+forks its worker processes. Forked straight from an eventlet-patched bench process, the
+workers would share that process's epoll instance: every socket event of the load woke
+the bench's hub (it spun at over half a core, on the very cores being measured) and each
+sibling worker's.
 
     python -m bench.load http://127.0.0.1:8000 /a /b --seconds 5 --processes 2 --threads 8 [--token T]
 """
@@ -10,9 +15,12 @@ caller (a token and the POSTs it makes in turn), as many signed-in people at onc
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import http.client
 import json
 import multiprocessing
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -110,6 +118,12 @@ def _callers_process(
 
 
 def run_callers(base: str, callers: list[Caller], seconds: float, processes: int = 4) -> dict[str, Any]:
+    """:func:`callers_here` in a fresh process."""
+    job = {"base": base, "callers": [dataclasses.asdict(c) for c in callers], "seconds": seconds}
+    return _fresh("callers", {**job, "processes": processes})
+
+
+def callers_here(base: str, callers: list[Caller], seconds: float, processes: int = 4) -> dict[str, Any]:
     """Every caller on its own thread and keep-alive connection, all at once, spread over
     ``processes`` processes. Counted are the answers that arrive in the ``seconds`` after
     the warm-up (a rush's latency may exceed the window, so answers, not requests begun,
@@ -163,7 +177,31 @@ def _process(
 def run(
     base: str, paths: list[str], seconds: float, processes: int = 2, threads: int = 8, token: str | None = None
 ) -> dict[str, Any]:
-    """Requests/s (2xx only), p50/p99 latency in ms and the error count."""
+    """:func:`run_here` in a fresh process."""
+    job = {"base": base, "paths": paths, "seconds": seconds, "processes": processes, "threads": threads}
+    return _fresh("paths", {**job, "token": token})
+
+
+def _fresh(kind: str, job: dict[str, Any]) -> dict[str, Any]:
+    """Run a load job in a new interpreter (see the module's docstring) and return its figures."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.load", "--job", kind],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        timeout=job["seconds"] + 300,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.load --job {kind} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_here(
+    base: str, paths: list[str], seconds: float, processes: int = 2, threads: int = 8, token: str | None = None
+) -> dict[str, Any]:
+    """Requests/s (2xx only), p50/p99 latency in ms and the error count, from worker
+    processes forked from this one (which must not be eventlet-patched)."""
     queue: "multiprocessing.Queue[list[tuple[float, int]]]" = multiprocessing.Queue()
     start = time.time() + 0.3 + WARMUP_SECONDS
     stop = start + seconds
@@ -196,6 +234,14 @@ def _summary(samples: list[tuple[float, int]], seconds: float) -> dict[str, Any]
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--job"]:
+        job = json.load(sys.stdin)
+        if sys.argv[2] == "callers":
+            job["callers"] = [Caller(c["token"], [(p, b) for p, b in c["posts"]]) for c in job["callers"]]
+            print(json.dumps(callers_here(**job)))
+        else:
+            print(json.dumps(run_here(**job)))
+        return
     parser = argparse.ArgumentParser()
     parser.add_argument("base")
     parser.add_argument("paths", nargs="+")
@@ -204,7 +250,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--token")
     args = parser.parse_args()
-    print(json.dumps(run(args.base, args.paths, args.seconds, args.processes, args.threads, args.token)))
+    print(json.dumps(run_here(args.base, args.paths, args.seconds, args.processes, args.threads, args.token)))
 
 
 if __name__ == "__main__":
