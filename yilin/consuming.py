@@ -37,7 +37,7 @@ from yilin.db import UnitOfWork
 from yilin.events import Envelope, correlation_of, parse_envelope
 from yilin.failures import RETRIED, FailureRouter
 from yilin.logs import CORRELATION_KEY
-from yilin.subscriptions import SHUTDOWN_MARGIN_SECONDS, BatchQueueConsumer, shutdown_grace
+from yilin.subscriptions import LATE_DELIVERY_SECONDS, SHUTDOWN_MARGIN_SECONDS, BatchQueueConsumer, shutdown_grace
 from yilin.topology import DeclaredQueue, handler_queue
 
 log = logging.getLogger(__name__)
@@ -172,11 +172,13 @@ class BatchingEventHandler(DurableEventHandler):
 
     def stop(self) -> None:
         """Cancel the subscription, then handle and ack everything held (prefetched
-        deliveries included) while the connection is still open; only what is left when
-        the grace period runs out goes back to the broker, with the connection."""
+        deliveries included, and any the queue sends late) while the connection is still
+        open; only what is left when the grace period runs out goes back to the broker,
+        with the connection."""
         self.queue_consumer.cancel(self)
+        late = time.monotonic() + LATE_DELIVERY_SECONDS
         deadline = time.monotonic() + max(1.0, shutdown_grace(self.container.config) - SHUTDOWN_MARGIN_SECONDS)
-        while (self._waiting or self._in_flight) and time.monotonic() < deadline:
+        while (self._waiting or self._in_flight or time.monotonic() < late) and time.monotonic() < deadline:
             if self._waiting and not self._dispatching:
                 self._start_dispatch()
             eventlet.sleep(0.02)

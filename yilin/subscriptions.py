@@ -11,7 +11,7 @@ import errno
 import logging
 import socket
 import types
-from typing import Any
+from typing import Any, Callable
 
 from amqp.transport import TCPTransport
 from eventlet.event import Event
@@ -31,6 +31,11 @@ DEFAULT_PREFETCH = 400
 # flush and closing connections.
 DEFAULT_SHUTDOWN_GRACE = 25.0
 SHUTDOWN_MARGIN_SECONDS = 5.0
+
+# How long a stopping handler keeps taking deliveries after its cancel was confirmed, even
+# holding nothing: a quorum queue's late delivery (cancel_keeping_late_deliveries) follows
+# the cancel-ok within milliseconds.
+LATE_DELIVERY_SECONDS = 0.25
 
 
 # Bytes a delivery connection asks the socket for at least: py-amqp reads exactly what
@@ -75,6 +80,32 @@ def _read_ahead(
     return result
 
 
+def cancel_keeping_late_deliveries(consumer: Any) -> tuple[Any, dict[str, Callable[[Any], None]]]:
+    """basic.cancel each subscription of ``consumer`` (a kombu consumer on a py-amqp
+    channel) and keep handing it the deliveries that still arrive for them after the
+    broker's cancel-ok; returns the channel and the callbacks kept, for
+    :func:`forget_late_deliveries`.
+
+    A quorum queue may still send a delivery it had already assigned to the consumer
+    when the cancel reached it (rabbitmq-server#3729). py-amqp drops a subscription's
+    callback on cancel-ok and rejects such a delivery with requeue, which hands it to
+    another consumer marked redelivered and spends one of its delivery attempts."""
+    channel = consumer.channel
+    # kombu keeps a subscription's tag by queue only in this attribute (it has no getter)
+    tags = consumer._active_tags.values()
+    kept = {tag: channel.callbacks[tag] for tag in tags if tag in channel.callbacks}
+    consumer.cancel()
+    channel.callbacks.update(kept)
+    return channel, kept
+
+
+def forget_late_deliveries(channel: Any, kept: dict[str, Callable[[Any], None]]) -> None:
+    """Drop the callbacks :func:`cancel_keeping_late_deliveries` kept: from now on a late
+    delivery goes back to the broker."""
+    for tag in kept:
+        channel.callbacks.pop(tag, None)
+
+
 def shutdown_grace(config: dict[str, Any]) -> float:
     """Seconds a service has from SIGTERM to exit."""
     return float(config.get("SHUTDOWN_GRACE_SECONDS") or DEFAULT_SHUTDOWN_GRACE)
@@ -91,6 +122,7 @@ class BatchQueueConsumer(QueueConsumer):
         self._pending_remove_providers: dict[Any, Event] = {}  # nameko's, typed
         self._pending_cancels: dict[Any, Event] = {}
         self._draining: set[Any] = set()  # cancelled, not yet unregistered
+        self._late: dict[Any, tuple[Any, dict[str, Callable[[Any], None]]]] = {}  # their kept callbacks
 
     @property
     def prefetch_count(self) -> int:
@@ -108,7 +140,8 @@ class BatchQueueConsumer(QueueConsumer):
 
     def cancel(self, provider: Any) -> None:
         """basic.cancel ``provider``'s subscription and return once the broker has
-        confirmed it: every delivery sent before has been handed to the provider."""
+        confirmed it: every delivery sent before has been handed to the provider, and any
+        the queue still sends reaches it until it unregisters."""
         if not self._consumers_ready.ready() or provider not in self._consumers:
             return
         done = Event()
@@ -122,13 +155,14 @@ class BatchQueueConsumer(QueueConsumer):
             if consumer is not None:
                 self._draining.add(provider)
                 try:
-                    consumer.cancel()
+                    self._late[provider] = cancel_keeping_late_deliveries(consumer)
                 except Exception as exc:  # noqa: BLE001 - a dead connection cancels everything anyway
                     log.warning("could not cancel a consumer (%s)", exc)
             done.send()
         removals, self._pending_remove_providers = self._pending_remove_providers, {}
         for provider, removed in removals.items():
             self._draining.discard(provider)
+            forget_late_deliveries(*self._late.pop(provider, (None, {})))
             consumer = self._consumers.pop(provider, None)
             if consumer is not None:
                 consumer.cancel()
