@@ -25,6 +25,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -186,6 +187,7 @@ def _fresh(kind: str, job: dict[str, Any]) -> dict[str, Any]:
     """Run a load job in a new interpreter (see the module's docstring) and return its figures."""
     done = subprocess.run(
         [sys.executable, "-m", "bench.load", "--job", kind],
+        cwd=Path(__file__).resolve().parent.parent,  # where ``bench`` is importable from
         input=json.dumps(job),
         capture_output=True,
         text=True,

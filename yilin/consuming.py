@@ -171,10 +171,9 @@ class BatchingEventHandler(DurableEventHandler):
         self._held = metrics.EVENTS_HELD.labels(self.container.service_name, self.event_type)
 
     def stop(self) -> None:
-        """Cancel the subscription, then handle and ack everything held (prefetched
-        deliveries included, and any the queue sends late) while the connection is still
-        open; only what is left when the grace period runs out goes back to the broker,
-        with the connection."""
+        """Cancel the subscription, then handle and ack everything held (prefetched and late
+        deliveries included) while the connection is still open; only what is left when the
+        grace period runs out goes back to the broker, with the connection."""
         self.queue_consumer.cancel(self)
         late = time.monotonic() + LATE_DELIVERY_SECONDS
         deadline = time.monotonic() + max(1.0, shutdown_grace(self.container.config) - SHUTDOWN_MARGIN_SECONDS)
